@@ -1,0 +1,42 @@
+"""sed: sound event detection with YAMNet.
+
+The public API is re-exported here lazily, so that ``import sed`` (and ``sed --help``) stays fast
+and TensorFlow is imported only when a model is loaded.
+"""
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("sed")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+_EXPORTS = {
+    "load_model": "sed.pipeline",
+    "class_selection": "sed.pipeline",
+    "detect": "sed.pipeline",
+    "detect_file": "sed.pipeline",
+    "top_classes": "sed.pipeline",
+    "Detection": "sed.pipeline",
+    "PostProcessing": "sed.postprocessing",
+    "WindowScores": "sed.segmenter",
+    "score_file": "sed.segmenter",
+    "score_waveform": "sed.segmenter",
+    "load_audio": "sed.audio",
+    "load_class_map": "sed.classes",
+    "YamnetParams": "sed.params",
+    "SedError": "sed.errors",
+    "AudioError": "sed.errors",
+    "AnnotationError": "sed.errors",
+    "ModelError": "sed.errors",
+    "ParameterError": "sed.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sed' has no attribute {name!r}")

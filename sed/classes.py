@@ -1,0 +1,249 @@
+"""AudioSet classes of YAMNet, and the selection of classes an analysis reports.
+
+The class map is the reference ``yamnet_class_map.csv`` (``index,mid,display_name``, 521 rows),
+identical to the asset of the TF-Hub YAMNet SavedModel. A :class:`ClassSelection` says which
+event labels a detection reports and which YAMNet classes each label stands for; an event label's
+score in a window is the maximum over its classes' scores (the convention of the label maps in
+``shared/data/labels``).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from sed.errors import ParameterError
+
+LABEL_MAP_COLUMNS = ("event_label", "yamnet_display_names")
+
+
+@dataclass(frozen=True)
+class ClassMap:
+    """YAMNet's 521 AudioSet classes.
+
+    Attributes
+    ----------
+    mids : tuple of str
+        AudioSet machine ids (``/m/09x0r``), in output order.
+    display_names : tuple of str
+        AudioSet display names (``Speech``), in output order.
+    """
+
+    mids: tuple[str, ...]
+    display_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.display_names)
+
+    def index_of(self, name: str) -> int:
+        """Output index of a class given by display name or mid (exact, then case-insensitive).
+
+        Raises
+        ------
+        ParameterError
+            If no class has that name, with the closest display names as suggestions.
+        """
+        index = self._lookup().get(name.strip()) or self._lookup().get(_fold(name))
+        if index is None:
+            raise ParameterError(f"unknown YAMNet class {name.strip()!r}{self._suggest(name)}")
+        return index
+
+    def search(self, text: str) -> list[int]:
+        """Indices of the classes whose display name or mid contains ``text`` (case-insensitive)."""
+        text = text.casefold()
+        return [i for i, (mid, name) in enumerate(zip(self.mids, self.display_names))
+                if text in name.casefold() or text in mid.casefold()]
+
+    def _lookup(self) -> dict[str, int]:
+        return _lookup_table(self)
+
+    def _suggest(self, name: str) -> str:
+        folded = {_fold(n): n for n in self.display_names}
+        close = difflib.get_close_matches(_fold(name), list(folded), n=3, cutoff=0.6)
+        close += [n for n in self.display_names
+                  if _fold(name) in _fold(n) and n not in {folded[c] for c in close}][:3]
+        hint = "; did you mean " + ", ".join(repr(folded.get(c, c)) for c in close) + "?" if close else ""
+        return hint + " (`sed classes --search TEXT` lists class names)"
+
+
+@lru_cache(maxsize=None)
+def _lookup_table(class_map: ClassMap) -> dict[str, int]:
+    table = {}
+    for i, (mid, name) in enumerate(zip(class_map.mids, class_map.display_names)):
+        table.setdefault(mid, i)
+        table.setdefault(name, i)
+        table.setdefault(_fold(name), i)
+    return table
+
+
+def _fold(name: str) -> str:
+    """Case- and spacing-insensitive form of a class name (``"Chicken,rooster"`` matches)."""
+    return ",".join(part.strip() for part in name.split(",")).casefold()
+
+
+@lru_cache(maxsize=None)
+def load_class_map(path: str | None = None) -> ClassMap:
+    """Read a YAMNet class map (``index,mid,display_name``).
+
+    Parameters
+    ----------
+    path : str, optional
+        A ``yamnet_class_map.csv``; by default the copy shipped with ``sed``.
+
+    Returns
+    -------
+    class_map : ClassMap
+    """
+    if path is None:
+        text = resources.files("sed").joinpath("data/yamnet_class_map.csv").read_text("utf-8")
+    else:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    rows = list(csv.DictReader(text.splitlines()))
+    return ClassMap(tuple(r["mid"] for r in rows), tuple(r["display_name"] for r in rows))
+
+
+@dataclass(frozen=True)
+class ClassSelection:
+    """The event labels a detection reports and the YAMNet classes behind each.
+
+    Attributes
+    ----------
+    event_labels : tuple of str
+        Labels written in events (``dog``, or a display name such as ``Bicycle bell``).
+    class_indices : tuple of tuple of int
+        For each event label, the YAMNet output indices it stands for.
+    """
+
+    event_labels: tuple[str, ...]
+    class_indices: tuple[tuple[int, ...], ...]
+
+    def __len__(self) -> int:
+        return len(self.event_labels)
+
+    def apply(self, scores: np.ndarray) -> np.ndarray:
+        """Scores of the event labels: for each label, the maximum over its classes.
+
+        Parameters
+        ----------
+        scores : np.ndarray [shape=(n_windows, 521)]
+
+        Returns
+        -------
+        label_scores : np.ndarray [shape=(n_windows, len(self))]
+        """
+        if all(len(ix) == 1 for ix in self.class_indices):
+            return scores[:, [ix[0] for ix in self.class_indices]]
+        return np.stack([scores[:, list(ix)].max(axis=1) for ix in self.class_indices], axis=1)
+
+    @property
+    def is_identity(self) -> bool:
+        """True when the selection is every class, in model order, under its own name."""
+        return self.class_indices == tuple((i,) for i in range(len(self.class_indices)))
+
+
+def all_classes(class_map: ClassMap) -> ClassSelection:
+    """Every class under its display name (the default selection)."""
+    return ClassSelection(class_map.display_names, tuple((i,) for i in range(len(class_map))))
+
+
+def parse_class_list(text: str, class_map: ClassMap) -> ClassSelection:
+    """Select classes from a comma-separated list of display names or mids.
+
+    Display names that contain commas (``Chicken, rooster``) are recognised: the longest run of
+    comma-separated parts that names a class wins.
+
+    Parameters
+    ----------
+    text : str
+        For example ``"Dog,Bark"`` or ``"Chicken, rooster,/m/0bt9lr"``.
+    class_map : ClassMap
+
+    Returns
+    -------
+    selection : ClassSelection
+        One event label per class, named by display name, in the order given.
+
+    Raises
+    ------
+    ParameterError
+        If a name is unknown (the closest names are suggested) or the list is empty.
+    """
+    parts = [part.strip() for part in text.split(",")]
+    indices: list[int] = []
+    i = 0
+    while i < len(parts):
+        if not parts[i]:
+            i += 1
+            continue
+        for j in range(len(parts), i, -1):
+            candidate = ", ".join(parts[i:j])
+            if j - i > 1 and _fold(candidate) not in _lookup_table(class_map):
+                continue
+            index = class_map.index_of(candidate)  # raises for an unknown single part
+            if index not in indices:
+                indices.append(index)
+            i = j
+            break
+    if not indices:
+        raise ParameterError("no class names given")
+    return ClassSelection(tuple(class_map.display_names[k] for k in indices),
+                          tuple((k,) for k in indices))
+
+
+def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelection:
+    """Read a label map: CSV with columns ``event_label,yamnet_display_names``.
+
+    ``yamnet_display_names`` holds one or more semicolon-separated YAMNet display names (or
+    mids); an event label scores as the maximum over them.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    class_map : ClassMap
+
+    Returns
+    -------
+    selection : ClassSelection
+
+    Raises
+    ------
+    ParameterError
+        If the file is missing or unreadable, lacks the columns, has an empty or repeated label,
+        or names an unknown class (the message gives file, line and name).
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParameterError(f"cannot read label map: {getattr(error, 'strerror', None) or error}",
+                             path) from None
+    if not rows or tuple(c.strip() for c in rows[0][:2]) != LABEL_MAP_COLUMNS:
+        raise ParameterError(f"label map must start with the header {','.join(LABEL_MAP_COLUMNS)}",
+                             path)
+    labels: list[str] = []
+    indices: list[tuple[int, ...]] = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise ParameterError(f"line {line}: expected event_label,yamnet_display_names", path)
+        label = row[0].strip()
+        if label in labels:
+            raise ParameterError(f"line {line}: event label {label!r} appears twice", path)
+        try:
+            names = [n for n in (s.strip() for s in row[1].split(";")) if n]
+            indices.append(tuple(dict.fromkeys(class_map.index_of(n) for n in names)))
+        except ParameterError as error:
+            raise ParameterError(f"line {line}: {error.message}", path) from None
+        labels.append(label)
+    if not labels:
+        raise ParameterError("label map has no event labels", path)
+    return ClassSelection(tuple(labels), tuple(indices))

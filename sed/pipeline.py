@@ -1,0 +1,192 @@
+"""The library API: everything the command line does, callable from a notebook.
+
+    >>> import sed
+    >>> model = sed.load_model()
+    >>> detection = sed.detect_file("street.wav", model=model, classes="Bicycle bell")
+    >>> detection.events           # onset, offset, event_label, score
+    >>> detection.window_scores.to_frame()
+
+The stages are composed here and nowhere else: audio I/O (:mod:`sed.audio`), features and model
+(:mod:`sed.features`, :mod:`sed.model`), segmenter (:mod:`sed.segmenter`), post-processing
+(:mod:`sed.postprocessing`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sed.audio import check_resampler, resample, to_mono
+from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
+                         parse_class_list, read_label_map)
+from sed.errors import ParameterError
+from sed.params import DEFAULT_HOP_SECONDS, YamnetParams
+from sed.postprocessing import PostProcessing
+from sed.segmenter import WindowScores, score_file, score_waveform
+
+
+def load_model(weights: str | os.PathLike | None = None, *,
+               hop_seconds: float = DEFAULT_HOP_SECONDS):
+    """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
+
+    Parameters
+    ----------
+    weights : str or os.PathLike, optional
+        ``yamnet.h5`` or a TF-Hub YAMNet SavedModel directory; by default
+        ``$SED_YAMNET_WEIGHTS`` or the weights package.
+    hop_seconds : float > 0
+        Window hop, a multiple of 0.01 s (0.5 by default; 0.48 reproduces the reference).
+
+    Returns
+    -------
+    model : sed.model.Yamnet
+
+    Raises
+    ------
+    ModelError
+        If no weights are found or they cannot be loaded.
+    ParameterError
+        If ``hop_seconds`` is not a positive multiple of 0.01 s.
+    """
+    from sed.model import Yamnet
+
+    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds))
+
+
+def class_selection(class_map: ClassMap | None = None, *, classes: str | None = None,
+                    label_map: str | os.PathLike | None = None) -> ClassSelection:
+    """The event labels to report: a class list, a label map, or (default) all classes.
+
+    Parameters
+    ----------
+    class_map : ClassMap, optional
+        YAMNet's classes (``model.class_map``); by default the reference class map.
+    classes : str, optional
+        Comma-separated YAMNet display names or mids, e.g. ``"Dog,Bark"``.
+    label_map : str or os.PathLike, optional
+        CSV ``event_label,yamnet_display_names`` (see :func:`sed.classes.read_label_map`).
+
+    Raises
+    ------
+    ParameterError
+        If both are given, or a name is unknown.
+    """
+    if classes is not None and label_map is not None:
+        raise ParameterError("give either a class list or a label map, not both")
+    class_map = class_map or load_class_map()
+    if classes is not None:
+        return parse_class_list(classes, class_map)
+    if label_map is not None:
+        return read_label_map(label_map, class_map)
+    return all_classes(class_map)
+
+
+@dataclass
+class Detection:
+    """The result of a detection on one recording.
+
+    Attributes
+    ----------
+    window_scores : WindowScores
+        Scores of the selected event labels, ``(n_windows, n_labels)``.
+    events : pd.DataFrame
+        The canonical event table (``filename, onset, offset, event_label, score``).
+    """
+
+    window_scores: WindowScores
+    events: pd.DataFrame
+
+
+def _selection(model, classes, label_map, selection):
+    if selection is not None:
+        return selection
+    return class_selection(model.class_map, classes=classes, label_map=label_map)
+
+
+def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
+           label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
+           postprocessing: PostProcessing = PostProcessing(), filename: str = "",
+           resampler: str = "soxr") -> Detection:
+    """Detect sound events in a waveform.
+
+    Parameters
+    ----------
+    waveform : np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
+        Audio in [-1, 1] at ``sample_rate``; channels are averaged.
+    sample_rate : int > 0
+        In Hz; resampled to 16 kHz with ``resampler``.
+    model : sed.model.Yamnet
+    classes, label_map, selection
+        Which event labels to report (see :func:`class_selection`); ``selection`` wins.
+    postprocessing : PostProcessing
+    filename : str
+        Written in the ``filename`` column.
+    resampler : {"soxr", "resampy"}
+
+    Returns
+    -------
+    detection : Detection
+
+    Raises
+    ------
+    AudioError
+        If the waveform is empty or has NaN or infinite samples.
+    ParameterError
+        For an unknown class, resampler or bad sample rate.
+    """
+    if not (isinstance(sample_rate, (int, np.integer)) and sample_rate > 0):
+        raise ParameterError(f"sample rate must be a positive integer in Hz, got {sample_rate!r}")
+    check_resampler(resampler)
+    mono = to_mono(np.asarray(waveform, dtype=np.float32))
+    audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
+        if mono.size else mono
+    window_scores = score_waveform(audio, model, filename=filename,
+                                   duration_seconds=mono.shape[0] / sample_rate)
+    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing)
+
+
+def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
+                label_map: str | os.PathLike | None = None,
+                selection: ClassSelection | None = None,
+                postprocessing: PostProcessing = PostProcessing(),
+                resampler: str = "soxr") -> Detection:
+    """Detect sound events in an audio file (see :func:`detect`).
+
+    Raises
+    ------
+    AudioError
+        If the file is missing, empty, truncated, not audio, or holds NaN samples.
+    """
+    selection = _selection(model, classes, label_map, selection)
+    return _finish(score_file(path, model, resampler=resampler), selection, postprocessing)
+
+
+def _finish(window_scores: WindowScores, selection: ClassSelection,
+            postprocessing: PostProcessing) -> Detection:
+    selected = window_scores.select(selection)
+    return Detection(selected, postprocessing.events(selected))
+
+
+def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
+    """The ``k`` classes with the highest window-averaged score (the reference ``inference.py``).
+
+    Parameters
+    ----------
+    window_scores : WindowScores
+    k : int >= 1
+
+    Returns
+    -------
+    table : pd.DataFrame
+        Columns ``rank`` (1-based), ``label``, ``score`` (mean over windows, in [0, 1]).
+    """
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, got {k}")
+    mean = window_scores.scores.mean(axis=0)
+    order = np.argsort(-mean, kind="stable")[:k]
+    return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
+                         "label": [window_scores.labels[i] for i in order],
+                         "score": mean[order]})

