@@ -52,43 +52,121 @@ def model_options(command):
     return command
 
 
+def selection_options(command):
+    """Options choosing the event labels (``--classes`` or ``--label-map``)."""
+    command = click.option("--label-map", type=click.Path(dir_okay=False), default=None,
+                           help="CSV event_label,yamnet_display_names (names separated by ';')."
+                           )(command)
+    command = click.option("--classes", default=None,
+                           help='Comma-separated YAMNet display names or mids, e.g. "Dog,Bark" '
+                                "[default: all 521 classes].")(command)
+    return command
+
+
+#: Post-processing options of ``detect``: (option names, PostProcessing field, click type, help).
+POSTPROCESSING_OPTIONS = [
+    (("--mode",), "mode", click.Choice(["multi", "top"]),
+     "multi: every class decided on its own (overlaps allowed); top: one winning class per "
+     "window."),
+    (("--threshold-on", "--threshold"), "threshold_on", click.FloatRange(0, 1),
+     "Score at which an event starts."),
+    (("--threshold-off",), "threshold_off", click.FloatRange(0, 1),
+     "Score above which an event continues (hysteresis) [default: --threshold-on]."),
+    (("--median-filter",), "median_filter_seconds", click.FloatRange(min=0),
+     "Median filter over window scores, in seconds (0: off)."),
+    (("--min-duration",), "min_duration_seconds", click.FloatRange(min=0),
+     "Drop events shorter than this, in seconds."),
+    (("--min-gap",), "min_gap_seconds", click.FloatRange(min=0),
+     "Merge events of one class separated by less than this, in seconds."),
+    (("--boundaries",), "boundaries", click.Choice(["extents", "centres", "refined"]),
+     "Where onsets and offsets go inside the first and last active windows."),
+]
+
+
+def postprocessing_options(command):
+    """The post-processing options, a ``--config`` file, per-class thresholds and saving."""
+    from sed.postprocessing import PostProcessing
+
+    defaults = PostProcessing()
+    for names, field_name, kind, help_text in reversed(POSTPROCESSING_OPTIONS):
+        command = click.option(*names, field_name, type=kind,
+                               default=getattr(defaults, field_name), help=help_text)(command)
+    command = click.option("--save-config", type=click.Path(dir_okay=False), default=None,
+                           help="Write the post-processing configuration used (TOML or JSON)."
+                           )(command)
+    command = click.option("--class-thresholds", type=click.Path(dir_okay=False), default=None,
+                           help="CSV event_label,threshold_on[,threshold_off]: per-class "
+                                "thresholds.")(command)
+    command = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                           default=None, help="Post-processing configuration (TOML or JSON); "
+                           "options given on the command line override it.")(command)
+    return command
+
+
+def postprocessing_from_options(options: dict):
+    """The configuration: defaults, then ``--config``, then options given on the command line."""
+    from sed.postprocessing import (PostProcessing, load_config, read_class_thresholds,
+                                    with_overrides)
+
+    context = click.get_current_context()
+    config = load_config(options["config_path"]) if options["config_path"] else PostProcessing()
+    given = {name: options[name] for _, name, _, _ in POSTPROCESSING_OPTIONS
+             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    if options["class_thresholds"]:
+        given["class_thresholds"] = {**config.class_thresholds,
+                                     **read_class_thresholds(options["class_thresholds"])}
+    if "threshold_on" in given and "threshold_off" not in given and config.threshold_off is not None:
+        given["threshold_off"] = min(config.threshold_off, given["threshold_on"])
+    return with_overrides(config, **given)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Events CSV to write: filename,onset,offset,event_label,score.")
-@click.option("--classes", default=None,
-              help='Comma-separated YAMNet display names or mids, e.g. "Dog,Bark" '
-                   "[default: all 521 classes].")
-@click.option("--label-map", type=click.Path(dir_okay=False), default=None,
-              help="CSV event_label,yamnet_display_names (names separated by ';').")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5,
-              help="Minimum score of the winning class for a window to be active.")
+              help="Events file to write (with several --format: its name up to the first dot, "
+                   "plus each format's suffix).")
+@click.option("--format", "formats", multiple=True, default=["csv"],
+              type=click.Choice(["csv", "tsv", "audacity", "raven", "json"]),
+              help="Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
+                   "audacity (label track), raven (selection table), json.")
+@selection_options
+@postprocessing_options
 @click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
               help="Also write per-window scores: filename,start,end, one column per class.")
 @model_options
 @reports_errors
-def detect(input_path, output, classes, label_map, threshold, scores_path, weights, hop_seconds,
-           resampler):
-    """Detect sound events in INPUT and write them to a CSV file."""
+def detect(input_path, output, formats, classes, label_map, scores_path, weights, hop_seconds,
+           resampler, **options):
+    """Detect sound events in INPUT and write them to OUTPUT."""
     from sed import pipeline
     from sed.audio import audio_info
-    from sed.events import summarize, write_events_csv, write_scores_csv
-    from sed.postprocessing import PostProcessing
+    from sed.events import format_paths, summarize, write_events, write_scores_csv
+    from sed.postprocessing import save_config
 
     # Everything that can be checked without TensorFlow is checked before loading it.
     audio_info(input_path)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    config = postprocessing_from_options(options)
+    config.thresholds(selection.event_labels)
+    paths = format_paths(output, formats)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds)
     detection = pipeline.detect_file(input_path, model=model, selection=selection,
-                                     postprocessing=PostProcessing(threshold=threshold),
-                                     resampler=resampler)
-    write_events_csv(detection.events, output)
+                                     postprocessing=config, resampler=resampler)
+    durations = {detection.window_scores.filename: detection.window_scores.duration_seconds}
+    for name, path in paths.items():
+        write_events(detection.events, path, name, durations=durations)
     if scores_path:
         write_scores_csv(detection.window_scores, scores_path)
+    if options["save_config"]:
+        save_config(config, options["save_config"])
     click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
-    click.echo(f"events written to {output}" + (f", window scores to {scores_path}"
-                                                  if scores_path else ""))
+    written = [f"events written to {', '.join(paths.values())}"]
+    if scores_path:
+        written.append(f"window scores to {scores_path}")
+    if options["save_config"]:
+        written.append(f"configuration to {options['save_config']}")
+    click.echo(", ".join(written))
 
 
 @cli.command(context_settings=CONTEXT)
@@ -113,6 +191,122 @@ def tag(input_path, k, weights, hop_seconds, resampler):
                f"{window_scores.duration_seconds:.2f} s")
     for row in table.itertuples():
         click.echo(f"{row.rank:>3}. {row.label:<{width}}  {row.score:.3f}")
+
+
+def evaluation_options(command):
+    """sed_eval settings shared by ``evaluate`` and ``tune``."""
+    command = click.option("--percentage-of-length", type=click.FloatRange(0, 1), default=0.2,
+                           help="Event-based offset collar as a fraction of the reference "
+                                "event's length.")(command)
+    command = click.option("--t-collar", type=click.FloatRange(min=0), default=0.2,
+                           help="Event-based onset (and minimum offset) collar, in seconds."
+                           )(command)
+    command = click.option("--time-resolution", type=click.FloatRange(min=0, min_open=True),
+                           default=1.0, help="Segment length of segment-based metrics, "
+                                             "in seconds.")(command)
+    return command
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--reference", required=True, type=click.Path(),
+              help="Reference annotations: a file or a folder (files matched by name stem).")
+@click.option("--estimated", required=True, type=click.Path(),
+              help="Estimated events: a file or a folder (csv, tsv, Audacity, Raven or json).")
+@click.option("--audio", "audio_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of the recordings: their true lengths are the evaluated lengths.")
+@evaluation_options
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write every figure as JSON.")
+@reports_errors
+def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percentage_of_length,
+             json_path):
+    """Score estimated events against reference annotations with sed_eval."""
+    import json
+
+    from sed.atomic import atomic_open
+    from sed.evaluation import evaluate_files
+
+    evaluation = evaluate_files(
+        reference, estimated, audio=audio_dir, time_resolution_seconds=time_resolution,
+        t_collar_seconds=t_collar, percentage_of_length=percentage_of_length,
+        warn=lambda message: click.echo(f"sed evaluate: warning: {message}", err=True))
+    click.echo(evaluation.report())
+    if json_path:
+        with atomic_open(json_path, "w", encoding="utf-8") as handle:
+            json.dump(evaluation.results(), handle, indent=1)
+            handle.write("\n")
+        click.echo(f"results written to {json_path}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.option("--audio", "audio_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder of development recordings.")
+@click.option("--reference", required=True, type=click.Path(),
+              help="Folder of their reference annotations (matched by name stem).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Configuration file to write (.toml, else JSON).")
+@selection_options
+@click.option("--metric", type=click.Choice(["segment_f1", "event_f1", "segment_error_rate",
+                                             "event_error_rate"]), default="segment_f1",
+              help="Overall sed_eval metric to optimise (error rates are minimised).")
+@click.option("--mode", type=click.Choice(["multi", "top"]), default="multi",
+              help="Post-processing mode to tune.")
+@evaluation_options
+@model_options
+@reports_errors
+def tune(audio_dir, reference, output, classes, label_map, metric, mode, time_resolution,
+         t_collar, percentage_of_length, weights, hop_seconds, resampler):
+    """Search post-processing parameters that maximise a sed_eval metric on development data."""
+    from sed import pipeline
+    from sed.postprocessing import PostProcessing, save_config
+    from sed.tuning import tune as run_tuning
+
+    selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    recordings, references = pipeline.development_set(audio_dir, reference)
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    click.echo(f"scoring {len(recordings)} recordings once", err=True)
+    scores = pipeline.score_files(recordings, model=model, selection=selection,
+                                  resampler=resampler)
+    result = run_tuning(scores, references, metric=metric, start=PostProcessing(mode=mode),
+                        time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,
+                        percentage_of_length=percentage_of_length,
+                        progress=lambda message: click.echo(f"  {message}", err=True))
+    save_config(result.config, output)
+    click.echo(result.report())
+    click.echo(f"configuration written to {output}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Figure to write (.png, .pdf or .svg).")
+@click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
+              help="Estimated events to draw (any format sed evaluate reads).")
+@click.option("--reference", "reference_path", type=click.Path(dir_okay=False), default=None,
+              help="Reference annotations to draw against them.")
+@click.option("--top", "top_n", type=click.IntRange(min=1), default=10,
+              help="Number of classes in the score heat map (highest mean score first).")
+@selection_options
+@model_options
+@reports_errors
+def plot(input_path, output, events_path, reference_path, top_n, classes, label_map, weights,
+         hop_seconds, resampler):
+    """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
+    from sed import pipeline
+    from sed.audio import audio_info
+    from sed.events import read_events
+    from sed.plotting import plot_recording
+
+    audio_info(input_path)
+    selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    estimated = read_events(events_path).events if events_path else None
+    reference = read_events(reference_path).events if reference_path else None
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    plot_recording(input_path, output, model=model, selection=selection, estimated=estimated,
+                   reference=reference, top_n=top_n, resampler=resampler)
+    click.echo(f"figure written to {output}")
 
 
 @cli.command(context_settings=CONTEXT)

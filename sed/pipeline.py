@@ -190,3 +190,75 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
                          "label": [window_scores.labels[i] for i in order],
                          "score": mean[order]})
+
+
+def score_files(paths, *, model, selection: ClassSelection | None = None,
+                resampler: str = "soxr") -> list[WindowScores]:
+    """Window scores of several recordings, computed once (for tuning and evaluation).
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Audio files.
+    model : sed.model.Yamnet
+    selection : ClassSelection, optional
+        Event labels to keep; by default every class.
+    resampler : {"soxr", "resampy"}
+
+    Returns
+    -------
+    window_scores : list of WindowScores
+        One per file, in order, with ``filename`` the path as given.
+
+    Raises
+    ------
+    AudioError
+        If a file cannot be used.
+    """
+    results = []
+    for path in paths:
+        scores = score_file(path, model, resampler=resampler)
+        results.append(scores.select(selection) if selection is not None else scores)
+    return results
+
+
+def development_set(audio: str | os.PathLike, reference: str | os.PathLike
+                    ) -> tuple[list[str], dict[str, pd.DataFrame]]:
+    """Recordings and their reference events, paired by recording stem.
+
+    Parameters
+    ----------
+    audio : str or os.PathLike
+        Folder of recordings (searched recursively).
+    reference : str or os.PathLike
+        Folder (or single file) of annotations, in any format :func:`sed.events.read_events`
+        reads.
+
+    Returns
+    -------
+    paths : list of str
+        The recordings that have annotations, sorted.
+    references : dict of str to pd.DataFrame
+        Reference event table of each recording, keyed by its path as in ``paths``.
+
+    Raises
+    ------
+    AnnotationError
+        If an annotation file is malformed or no recording has one.
+    AudioError
+        If an annotated recording has no audio file.
+    """
+    from sed.errors import AnnotationError, AudioError
+    from sed.evaluation import annotation_files, audio_files
+    from sed.events import read_events
+
+    sounds = audio_files(audio)
+    paths, references = [], {}
+    for stem, annotation in sorted(annotation_files(reference).items()):
+        if stem not in sounds:
+            raise AudioError(f"no audio file for annotated recording {stem!r}", audio)
+        paths.append(sounds[stem])
+        references[sounds[stem]] = read_events(annotation).events
+    if not paths:
+        raise AnnotationError("no annotated recordings", reference)
+    return paths, references

@@ -40,6 +40,11 @@ class WindowScores:
         True length of the recording, in seconds.
     embeddings : np.ndarray [shape=(n_windows, 1024)] or None
         YAMNet embeddings of the same windows, when kept.
+    frame_level_db : np.ndarray [shape=(n_frames,), dtype=float32] or None
+        Signal level of every 10 ms STFT frame of the log-mel spectrogram the windows were cut
+        from (see :func:`frame_levels`): frame ``k`` is centred on ``0.01 k + 0.0125`` s. It
+        covers the zero padding at the end too. Used to refine event boundaries below the
+        window hop; None when not computed.
     """
 
     filename: str
@@ -49,6 +54,7 @@ class WindowScores:
     labels: tuple[str, ...]
     duration_seconds: float
     embeddings: np.ndarray | None = None
+    frame_level_db: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -99,6 +105,24 @@ def window_times(n_windows: int, params: YamnetParams) -> tuple[np.ndarray, np.n
     """
     starts = np.arange(n_windows) * params.patch_hop_samples / params.sample_rate
     return starts, starts + params.patch_frames * params.stft_hop_samples / params.sample_rate
+
+
+def frame_levels(log_mel: np.ndarray) -> np.ndarray:
+    """Per-frame signal level from YAMNet's log-mel spectrogram.
+
+    Parameters
+    ----------
+    log_mel : np.ndarray [shape=(n_frames, 64)]
+        ``log(mel + 0.001)`` as returned by :func:`sed.features.log_mel_spectrogram`.
+
+    Returns
+    -------
+    level_db : np.ndarray [shape=(n_frames,), dtype=float32]
+        ``20 log10`` of the mean mel magnitude over the 64 bands (125 to 7500 Hz), in dB
+        relative to a mel magnitude of 1; the 0.001 log offset floors it at -60 dB.
+    """
+    mean_magnitude = np.exp(np.asarray(log_mel, dtype=np.float64)).mean(axis=1)
+    return (20.0 * np.log10(mean_magnitude)).astype(np.float32)
 
 
 def run_yamnet(waveform: np.ndarray, model, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -159,12 +183,13 @@ def score_waveform(waveform: np.ndarray, model, *, filename: str = "",
         raise AudioError(f"expected a non-empty mono waveform, got shape {waveform.shape}",
                          filename or None)
     check_finite(waveform, filename or None)
-    scores, embeddings, _ = run_yamnet(waveform, model, batch_size=batch_size)
+    scores, embeddings, log_mel = run_yamnet(waveform, model, batch_size=batch_size)
     starts, ends = window_times(len(scores), model.params)
     if duration_seconds is None:
         duration_seconds = len(waveform) / model.params.sample_rate
     return WindowScores(filename, starts, ends, scores, tuple(model.labels),
-                        float(duration_seconds), embeddings if keep_embeddings else None)
+                        float(duration_seconds), embeddings if keep_embeddings else None,
+                        frame_levels(log_mel))
 
 
 def score_file(path: str | os.PathLike, model, *, resampler: str = "soxr",

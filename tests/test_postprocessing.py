@@ -26,7 +26,7 @@ def test_runs():
 def test_consecutive_windows_of_one_winner_merge():
     events = top_class_events(window_scores([
         [0.9, 0.1], [0.6, 0.2], [0.1, 0.2], [0.2, 0.8], [0.3, 0.7], [0.8, 0.1]]), threshold=0.5)
-    assert list(events.columns) == list(EVENT_COLUMNS)
+    assert list(events.columns) == [*EVENT_COLUMNS, "mean_score"]
     assert events["event_label"].tolist() == ["dog", "cat", "dog"]
     np.testing.assert_allclose(events["onset"], [0.0, 1.5, 2.5])
     np.testing.assert_allclose(events["offset"], [1.46, 2.96, 3.46])
@@ -46,10 +46,10 @@ def test_offset_is_clipped_to_the_file_length():
 
 def test_no_events():
     events = top_class_events(window_scores([[0.1, 0.2]]), threshold=0.5)
-    assert events.empty and list(events.columns) == list(EVENT_COLUMNS)
+    assert events.empty and list(events.columns) == [*EVENT_COLUMNS, "mean_score"]
 
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan"), "high"])
 def test_threshold_out_of_range_is_an_error(threshold):
     with pytest.raises(ParameterError):
-        PostProcessing(threshold=threshold)
+        PostProcessing(threshold_on=threshold)

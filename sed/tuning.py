@@ -1,0 +1,291 @@
+"""Tuning: the post-processing parameters that maximise a sed_eval metric on development data.
+
+The model's window scores are computed once (by the caller) and every candidate configuration is
+scored by post-processing them again and evaluating with :class:`sed.evaluation.Evaluation`,
+file by file with each file's true length. The search is a coordinate ascent over a grid:
+
+1. the global ``threshold_on`` and the hysteresis ratio ``threshold_off / threshold_on``;
+2. each of ``boundaries``, ``median_filter_seconds`` (odd numbers of windows),
+   ``min_gap_seconds`` and ``min_duration_seconds`` in turn, the others held;
+3. each label's own ``on`` threshold and ratio in turn, the other labels held;
+
+then steps 2 and 3 again while the metric improves (at most ``rounds`` times). A value replaces
+the current one only if it strictly improves the metric, so ties keep the simpler setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from sed.errors import ParameterError
+from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
+                            DEFAULT_TIME_RESOLUTION, METRICS, Evaluation, event_list,
+                            import_sed_eval)
+from sed.postprocessing import (BOUNDARIES, ClassThreshold, PostProcessing, detect_events,
+                                filtered_scores, label_events)
+
+THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+OFF_RATIOS = (1.0, 0.5, 0.25)
+MEDIAN_FILTER_WINDOWS = (1, 3, 5, 7)
+MIN_GAPS_SECONDS = (0.0, 0.5, 1.0, 2.0)
+MIN_DURATIONS_SECONDS = (0.0, 0.25, 0.5, 1.0)
+
+
+@dataclass
+class TuningResult:
+    """What :func:`tune` found.
+
+    Attributes
+    ----------
+    config : PostProcessing
+        The best configuration.
+    metric : str
+        The metric maximised (error rates are minimised).
+    before, after : dict of str to float
+        The four headline figures (:meth:`Evaluation.summary`) of the starting and the best
+        configuration.
+    evaluations : int
+        How many configurations were scored.
+    """
+
+    config: PostProcessing
+    metric: str
+    before: dict[str, float]
+    after: dict[str, float]
+    evaluations: int = 0
+    steps: list[str] = field(default_factory=list)
+
+    def report(self) -> str:
+        """A human summary: the metric before and after, and the chosen values."""
+        lines = [f"tuned for {self.metric} over {self.evaluations} configurations",
+                 f"{'metric':<20} {'before':>8} {'after':>8}"]
+        for name in METRICS:
+            lines.append(f"{name:<20} {self.before[name]:8.3f} {self.after[name]:8.3f}")
+        lines.append("chosen values:")
+        for key, value in self.config.to_dict().items():
+            if key != "class_thresholds":
+                lines.append(f"  {key} = {value}")
+        for label, spec in sorted(self.config.class_thresholds.items()):
+            off = "" if spec.off is None else f", off {spec.off:g}"
+            lines.append(f"  class {label}: on {spec.on:g}{off}")
+        return "\n".join(lines)
+
+
+class _Objective:
+    """Scores configurations on fixed window scores and references, with caches.
+
+    The F1 metrics are micro-averages: ``F1 = 2 sum(Ntp) / (sum(Nref) + sum(Nsys))`` over labels,
+    and a label's counts depend only on its own events. So each label is evaluated alone with
+    sed_eval and its counts cached under the parameters that shape its events; a change to one
+    label's thresholds re-evaluates that label only. Error rates do not decompose per label
+    (substitutions pair labels): they are evaluated whole.
+    """
+
+    def __init__(self, window_scores, references, labels, metric, settings):
+        self.window_scores = window_scores
+        self.references = references
+        self.labels = labels
+        self.metric = metric
+        self.settings = settings
+        self.summaries: dict[PostProcessing, dict[str, float]] = {}
+        self.counts: dict[tuple, np.ndarray] = {}
+        self.filtered: dict[tuple[int, float], np.ndarray] = {}
+
+    def summary(self, config: PostProcessing) -> dict[str, float]:
+        """sed_eval's four headline figures for ``config`` (whole evaluation)."""
+        if config not in self.summaries:
+            self.summaries[config] = evaluate_config(
+                self.window_scores, self.references, config, labels=self.labels,
+                **self.settings).summary()
+        return self.summaries[config]
+
+    def value(self, config: PostProcessing) -> float:
+        """The metric to maximise (an error rate is negated)."""
+        if self.metric.endswith("error_rate"):
+            return -self.summary(config)[self.metric]
+        total = sum(self.label_counts(config, label) for label in self.labels)
+        tp, ref, sys = total[:3] if self.metric == "segment_f1" else total[3:]
+        return 2 * tp / (ref + sys) if ref + sys > 0 else 0.0
+
+    def label_counts(self, config: PostProcessing, label: str) -> np.ndarray:
+        """Segment-based and event-based Ntp, Nref, Nsys of one label over all recordings."""
+        labels = self.window_scores[0].labels
+        if label not in labels:  # annotated but never scored: a constant Nref
+            on = off = None
+            key = (label,)
+        else:
+            on, off = (float(x[labels.index(label)]) for x in config.thresholds(labels))
+            key = (label, config.mode, on, off, config.median_filter_seconds, config.boundaries,
+                   config.min_gap_seconds, config.min_duration_seconds)
+        if key not in self.counts:
+            self.counts[key] = self._evaluate_label(config, label, on, off)
+        return self.counts[key]
+
+    def _evaluate_label(self, config, label, on, off) -> np.ndarray:
+        sed_eval, _ = import_sed_eval()
+        segment = sed_eval.sound_event.SegmentBasedMetrics(
+            [label], time_resolution=self.settings["time_resolution_seconds"])
+        event = sed_eval.sound_event.EventBasedMetrics(
+            [label], t_collar=self.settings["t_collar_seconds"],
+            percentage_of_length=self.settings["percentage_of_length"])
+        for i, item in enumerate(self.window_scores):
+            reference = self.references[item.filename]
+            reference = event_list(reference[reference["event_label"] == label], item.filename)
+            rows = []
+            if on is not None:
+                k = item.labels.index(label)
+                for onset, offset, _, _ in label_events(
+                        item, self._filtered(i, config.median_filter_seconds), k, on, off,
+                        config):
+                    rows.append({"onset": onset, "offset": offset, "event_label": label})
+            estimated = event_list(pd.DataFrame(rows, columns=["onset", "offset", "event_label"]),
+                                   item.filename)
+            segment.evaluate(reference, estimated,
+                             evaluated_length_seconds=item.duration_seconds)
+            event.evaluate(reference, estimated)
+        counts = [segment.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
+        counts += [event.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
+        return np.array(counts, dtype=float)
+
+    def _filtered(self, i: int, seconds: float) -> np.ndarray:
+        if (i, seconds) not in self.filtered:
+            self.filtered[(i, seconds)] = filtered_scores(self.window_scores[i], seconds)
+        return self.filtered[(i, seconds)]
+
+
+def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFrame],
+                    config: PostProcessing, *, labels: Sequence[str] | None = None,
+                    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+                    t_collar_seconds: float = DEFAULT_T_COLLAR,
+                    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH) -> Evaluation:
+    """Post-process window scores with ``config`` and evaluate them against references.
+
+    Parameters
+    ----------
+    window_scores : sequence of sed.segmenter.WindowScores
+        Scores of the selected labels; ``duration_seconds`` is each file's evaluated length.
+    references : mapping of str to pd.DataFrame
+        Reference event table of each recording, keyed by ``WindowScores.filename``.
+    config : PostProcessing
+    labels : sequence of str, optional
+        Labels to score; by default those of the scores and the references.
+
+    Returns
+    -------
+    evaluation : Evaluation
+
+    Raises
+    ------
+    ParameterError
+        If a recording has no reference.
+    """
+    if labels is None:
+        labels = _labels(window_scores, references)
+    evaluation = Evaluation(labels, time_resolution_seconds=time_resolution_seconds,
+                            t_collar_seconds=t_collar_seconds,
+                            percentage_of_length=percentage_of_length)
+    for item in window_scores:
+        if item.filename not in references:
+            raise ParameterError("no reference events for this recording", item.filename)
+        evaluation.add(item.filename, references[item.filename], detect_events(item, config),
+                       item.duration_seconds, length_source="audio")
+    return evaluation
+
+
+def _labels(window_scores, references) -> list[str]:
+    labels = {label for item in window_scores for label in item.labels}
+    for table in references.values():
+        labels |= set(table["event_label"])
+    return sorted(labels)
+
+
+def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
+         metric: str = "segment_f1", start: PostProcessing = PostProcessing(),
+         rounds: int = 3, time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+         t_collar_seconds: float = DEFAULT_T_COLLAR,
+         percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+         progress: Callable[[str], None] | None = None) -> TuningResult:
+    """Search post-processing parameters that maximise ``metric`` (see the module docstring).
+
+    Parameters
+    ----------
+    window_scores : sequence of sed.segmenter.WindowScores
+        Scores of the selected labels, computed once; all with the same hop.
+    references : mapping of str to pd.DataFrame
+        Reference events per recording, keyed by ``WindowScores.filename``.
+    metric : {"segment_f1", "event_f1", "segment_error_rate", "event_error_rate"}
+        Overall (micro-averaged) sed_eval metric; error rates are minimised.
+    start : PostProcessing
+        Where the search starts (its ``mode`` is kept); its figures are ``before``.
+    rounds : int >= 1
+        Maximum passes over the shape parameters and per-label thresholds.
+    time_resolution_seconds, t_collar_seconds, percentage_of_length
+        sed_eval settings (see :class:`sed.evaluation.Evaluation`).
+    progress : callable, optional
+        Called with a one-line message after each step.
+
+    Returns
+    -------
+    result : TuningResult
+
+    Raises
+    ------
+    ParameterError
+        For an unknown metric, no recordings, or a recording without reference.
+    """
+    if metric not in METRICS:
+        raise ParameterError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if not window_scores:
+        raise ParameterError("no recordings to tune on")
+    if rounds < 1:
+        raise ParameterError(f"rounds must be at least 1, got {rounds}")
+    settings = {"time_resolution_seconds": time_resolution_seconds,
+                "t_collar_seconds": t_collar_seconds, "percentage_of_length": percentage_of_length}
+    objective = _Objective(window_scores, references, _labels(window_scores, references), metric,
+                           settings)
+    hop = max(item.hop_seconds for item in window_scores) or 0.5
+    say = progress or (lambda message: None)
+
+    best = start
+    best_value = objective.value(best)
+    steps, evaluated = [], 1
+
+    def consider(candidates, what):
+        nonlocal best, best_value
+        nonlocal evaluated
+        changed = False
+        for candidate in candidates:
+            evaluated += 1
+            value = objective.value(candidate)
+            if value > best_value + 1e-12:
+                best, best_value, changed = candidate, value, True
+        steps.append(f"{what}: {metric} {abs(best_value):.4f}")
+        say(steps[-1])
+        return changed
+
+    consider([replace(best, threshold_on=on, threshold_off=round(on * ratio, 4), class_thresholds={})
+              for on in THRESHOLDS for ratio in OFF_RATIOS], "global thresholds")
+    for _ in range(rounds):
+        changed = False
+        for name, values in (("boundaries", BOUNDARIES),
+                             ("median_filter_seconds",
+                              [round(n * hop, 6) if n > 1 else 0.0 for n in MEDIAN_FILTER_WINDOWS]),
+                             ("min_gap_seconds", MIN_GAPS_SECONDS),
+                             ("min_duration_seconds", MIN_DURATIONS_SECONDS)):
+            changed |= consider([replace(best, **{name: v}) for v in values], name)
+        for label in window_scores[0].labels:
+            candidates = []
+            for on in THRESHOLDS:
+                for ratio in OFF_RATIOS:
+                    thresholds = dict(best.class_thresholds)
+                    thresholds[label] = ClassThreshold(on, round(on * ratio, 4))
+                    candidates.append(replace(best, class_thresholds=thresholds))
+            changed |= consider(candidates, f"thresholds of {label}")
+        if not changed:
+            break
+    return TuningResult(best, metric, objective.summary(start), objective.summary(best),
+                        evaluated, steps)
