@@ -42,7 +42,7 @@ MODES = ("multi", "top")
 #: after its last window's centre. ``refined``: ``centres``, then each boundary moved to the
 #: steepest change of the signal level (:attr:`WindowScores.frame_level_db`) within one hop.
 BOUNDARIES = ("extents", "centres", "refined")
-DEFAULT_BOUNDARIES = "centres"
+DEFAULT_BOUNDARIES = "refined"
 #: How far (in 10 ms frames) the level is smoothed before looking for its steepest change.
 LEVEL_SMOOTHING_FRAMES = 5
 

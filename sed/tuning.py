@@ -243,6 +243,9 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
         raise ParameterError("no recordings to tune on")
     if rounds < 1:
         raise ParameterError(f"rounds must be at least 1, got {rounds}")
+    for item in window_scores:
+        if item.filename not in references:
+            raise ParameterError("no reference events for this recording", item.filename)
     settings = {"time_resolution_seconds": time_resolution_seconds,
                 "t_collar_seconds": t_collar_seconds, "percentage_of_length": percentage_of_length}
     objective = _Objective(window_scores, references, _labels(window_scores, references), metric,

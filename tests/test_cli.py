@@ -33,7 +33,8 @@ def test_detect_writes_events_and_scores(tmp_path, bells_wav):
     assert result.exit_code == 0, result.output
     assert "Bicycle bell" in result.output and "events written to" in result.output
     events = pd.read_csv(tmp_path / "ev.csv")
-    assert list(events.columns) == ["filename", "onset", "offset", "event_label", "score"]
+    assert list(events.columns) == ["filename", "onset", "offset", "event_label", "score",
+                                    "mean_score"]
     assert set(events["event_label"]) <= {"Bicycle bell", "Speech"}
     assert (events["offset"] > events["onset"]).all() and events["offset"].max() <= 60.0
     scores = pd.read_csv(tmp_path / "scores.csv")
@@ -70,10 +71,10 @@ def test_classes_lists_and_searches():
 
 
 def test_help_shows_defaults():
-    for command in ("detect", "tag", "classes"):
+    for command in ("detect", "tag", "classes", "evaluate", "tune", "plot"):
         result = CliRunner().invoke(cli, [command, "--help"])
         assert result.exit_code == 0
-    help_text = CliRunner().invoke(cli, ["detect", "--help"]).output
+    help_text = " ".join(CliRunner().invoke(cli, ["detect", "--help"]).output.split())
     assert "default: 0.5" in help_text and "default: soxr" in help_text
 
 
@@ -140,3 +141,113 @@ def test_no_other_sed_on_path_is_a_clear_error():
     result = run_sed("-e", "s/a/b/", stdin="a\n", path=str(BIN))
     assert result.returncode == 2
     assert "no other sed" in result.stderr and result.stderr.count("\n") == 1
+
+
+# ---- post-processing options, formats, evaluate, tune, plot ---------------------------------
+
+def test_detect_writes_every_format_with_a_config(tmp_path, bells_wav):
+    (tmp_path / "pp.toml").write_text('threshold_on = 0.3\nmedian_filter_seconds = 1.5\n'
+                                      'boundaries = "refined"\n')
+    args = ["detect", str(bells_wav), "-o", str(tmp_path / "out" / "bells.csv"),
+            "--classes", "Bicycle bell,Speech", "--config", str(tmp_path / "pp.toml"),
+            "--min-gap", "0.5", "--save-config", str(tmp_path / "used.json")]
+    for name in ("csv", "tsv", "audacity", "raven", "json"):
+        args += ["--format", name]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "bells.audacity.txt", "bells.csv", "bells.json", "bells.selections.txt", "bells.tsv"]
+    from sed.events import read_events
+    from sed.postprocessing import load_config
+
+    tables = {name: read_events(tmp_path / "out" / name).events
+              for name in os.listdir(tmp_path / "out")}
+    counts = {len(t) for t in tables.values()}
+    assert len(counts) == 1 and counts.pop() > 0
+    assert read_events(tmp_path / "out" / "bells.json").durations == {str(bells_wav): 60.0}
+    used = load_config(tmp_path / "used.json")  # the file's values, then the command line's
+    assert (used.threshold_on, used.median_filter_seconds, used.min_gap_seconds,
+            used.boundaries) == (0.3, 1.5, 0.5, "refined")
+
+
+def test_config_error_is_one_line(tmp_path, bells_wav):
+    (tmp_path / "pp.toml").write_text("threshold_on = 0.3\nsmoothing = 2\n")
+    result = run_sed("detect", bells_wav, "-o", tmp_path / "o.csv", "--config",
+                     tmp_path / "pp.toml")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"sed detect: error: {tmp_path / 'pp.toml'}: unknown key 'smoothing'" in result.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("config,extra,message", [
+    ("threshold_on = 0.3\n", ["--threshold-off", "0.6"], "threshold_off (0.6) must not exceed"),
+    ("", ["--class-thresholds", "{thresholds}"], "not detected: 'cow'"),
+    ("", ["--boundaries", "middle"], "Invalid value for '--boundaries'"),
+    ("", ["--min-gap", "-1"], "-1.0 is not in the range x>=0"),
+])
+def test_postprocessing_values_are_rejected_not_clamped(tmp_path, bells_wav, config, extra,
+                                                        message):
+    (tmp_path / "pp.toml").write_text(config)
+    (tmp_path / "t.csv").write_text("event_label,threshold_on\ncow,0.2\n")
+    extra = [a.format(thresholds=tmp_path / "t.csv") for a in extra]
+    result = CliRunner().invoke(cli, ["detect", str(bells_wav), "-o", str(tmp_path / "o.csv"),
+                                      "--classes", "Dog", "--config", str(tmp_path / "pp.toml"),
+                                      *extra])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def write_pair(tmp_path):
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "est").mkdir()
+    (tmp_path / "ref" / "rec.tsv").write_text("0.5\t2.0\tdog\n3.0\t4.0\tbird\n")
+    (tmp_path / "est" / "rec.csv").write_text(
+        "filename,onset,offset,event_label,score\nrec.wav,0.6,2.1,dog,0.9\nrec.wav,5,6,cat,0.5\n")
+
+
+def test_evaluate_prints_sed_eval_report_and_json(tmp_path):
+    write_pair(tmp_path)
+    result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated", tmp_path / "est",
+                     "--json", tmp_path / "r.json", "--t-collar", "0.25")
+    assert result.returncode == 0, result.stderr
+    assert "Labels only in the reference events: bird" in result.stdout
+    assert "Labels only in the estimated events: cat" in result.stdout
+    assert "Segment based metrics" in result.stdout and "Event based metrics" in result.stdout
+    assert "last offset" in result.stderr  # no audio, no stated length: said, not hidden
+    import json
+
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["settings"]["t_collar_seconds"] == 0.25
+    assert data["event_based"]["class_wise"]["dog"]["f_measure"]["f_measure"] == 1.0
+
+
+def test_evaluate_malformed_file_is_one_line_with_file_and_line(tmp_path):
+    write_pair(tmp_path)
+    (tmp_path / "ref" / "rec.tsv").write_text("0.5\t2.0\tdog\n3.0\tlater\tbird\n")
+    result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated", tmp_path / "est")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"{tmp_path / 'ref' / 'rec.tsv'}: line 2: offset 'later' is not a number" in \
+        result.stderr
+
+
+def test_tune_then_plot(tmp_path, bells_wav):
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "ref").mkdir()
+    os.symlink(bells_wav, tmp_path / "audio" / "bells.wav")
+    annotation = pd.read_csv(bells_wav.with_suffix(".csv"))
+    annotation[annotation["is_bell"]].assign(label="Bicycle bell")[
+        ["onset", "offset", "label"]].to_csv(tmp_path / "ref" / "bells.tsv", sep="\t",
+                                              header=False, index=False)
+    result = CliRunner().invoke(cli, ["tune", "--audio", str(tmp_path / "audio"), "--reference",
+                                      str(tmp_path / "ref"), "--classes", "Bicycle bell",
+                                      "-o", str(tmp_path / "tuned.toml"), "--metric", "event_f1"])
+    assert result.exit_code == 0, result.output
+    assert "event_f1" in result.output and "chosen values:" in result.output
+    from sed.postprocessing import load_config
+
+    load_config(tmp_path / "tuned.toml")
+    result = CliRunner().invoke(cli, ["plot", str(bells_wav), "-o", str(tmp_path / "f.png"),
+                                      "--reference", str(tmp_path / "ref" / "bells.tsv"),
+                                      "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"

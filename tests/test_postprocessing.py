@@ -7,7 +7,11 @@ import pytest
 
 from sed.errors import ParameterError
 from sed.events import EVENT_COLUMNS
-from sed.postprocessing import PostProcessing, runs, top_class_events
+from dataclasses import replace
+
+from sed.postprocessing import (ClassThreshold, PostProcessing, detect_events, load_config,
+                                median_filter, median_filter_windows, read_class_thresholds,
+                                refine_boundaries, runs, save_config, top_class_events)
 from sed.segmenter import WindowScores
 
 
@@ -53,3 +57,143 @@ def test_no_events():
 def test_threshold_out_of_range_is_an_error(threshold):
     with pytest.raises(ParameterError):
         PostProcessing(threshold_on=threshold)
+
+
+# ---- multi mode, hysteresis, filters, boundaries, scores --------------------------------------
+
+def multi(scores, config, duration=None, levels=None):
+    ws = window_scores(scores, duration)
+    ws.frame_level_db = levels
+    return detect_events(ws, config)
+
+
+def test_multi_mode_finds_overlapping_events_of_different_labels():
+    config = PostProcessing(threshold_on=0.5, boundaries="extents")
+    events = multi([[0.9, 0.1], [0.8, 0.7], [0.2, 0.9], [0.1, 0.1]], config)
+    assert events[["event_label", "onset", "offset"]].values.tolist() == [
+        ["dog", 0.0, 1.46], ["cat", 0.5, 1.96]]
+    top = multi([[0.9, 0.1], [0.8, 0.7], [0.2, 0.9], [0.1, 0.1]], replace(config, mode="top"))
+    assert top[["event_label", "onset", "offset"]].values.tolist() == [
+        ["dog", 0.0, 1.46], ["cat", 1.0, 1.96]]
+
+
+def test_hysteresis_starts_above_on_and_continues_above_off():
+    scores = [[0.1, 0], [0.4, 0], [0.8, 0], [0.4, 0], [0.35, 0], [0.1, 0], [0.45, 0]]
+    plain = multi(scores, PostProcessing(threshold_on=0.7, boundaries="extents"))
+    assert plain[["onset", "offset"]].values.tolist() == [[1.0, 1.96]]
+    both = multi(scores, PostProcessing(threshold_on=0.7, threshold_off=0.3,
+                                        boundaries="extents"))
+    # Windows 1-4 stay above 0.3 around the 0.8 peak; window 6 never reaches 0.7.
+    assert both[["onset", "offset"]].values.tolist() == [[0.5, 2.96]]
+    np.testing.assert_allclose(both["score"], [0.8])
+    np.testing.assert_allclose(both["mean_score"], [np.mean([0.4, 0.8, 0.4, 0.35])], rtol=1e-6)
+
+
+def test_per_class_thresholds_override_the_global_ones():
+    config = PostProcessing(threshold_on=0.5, class_thresholds={"cat": {"on": 0.2}},
+                            boundaries="extents")
+    events = multi([[0.3, 0.3], [0.1, 0.1]], config)
+    assert events["event_label"].tolist() == ["cat"]
+    with pytest.raises(ParameterError, match="'cow'"):
+        multi([[0.3, 0.3]], PostProcessing(class_thresholds={"cow": 0.2}))
+
+
+def test_median_filter_length_in_seconds():
+    assert median_filter_windows(0.0, 0.5) == 1
+    assert median_filter_windows(1.5, 0.5) == 3
+    assert median_filter_windows(1.0, 0.5) == 3  # an even count goes up by one
+    assert median_filter_windows(2.5, 0.5) == 5
+    scores = np.array([[0.0], [0.0], [0.9], [0.0], [0.9], [0.9], [0.9], [0.0]])
+    filtered = median_filter(scores, 3)
+    np.testing.assert_allclose(filtered[:, 0], [0, 0, 0, 0.9, 0.9, 0.9, 0.9, 0])
+    # The lone spike is gone and the run of three survives (one window wider).
+    events = multi(np.hstack([scores, scores * 0]), PostProcessing(
+        median_filter_seconds=1.5, boundaries="extents"))
+    assert events[["onset", "offset"]].values.tolist() == [[1.5, 3.96]]
+
+
+def test_min_gap_merges_and_min_duration_drops():
+    scores = [[0.9, 0], [0, 0], [0, 0], [0.9, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0.9, 0.9]]
+    base = PostProcessing(boundaries="centres")
+    assert len(multi(scores, base).query("event_label == 'dog'")) == 3
+    merged = multi(scores, replace(base, min_gap_seconds=1.1)).query("event_label == 'dog'")
+    # Centres: [0, 0.73], [1.73, 2.23], [4.23, 4.73]; the first gap (1.0 s) is under 1.1 s.
+    np.testing.assert_allclose(merged[["onset", "offset"]].values, [[0.0, 2.23], [4.23, 4.73]])
+    long_only = multi(scores, replace(base, min_gap_seconds=1.1, min_duration_seconds=1.0))
+    assert long_only[["event_label", "onset"]].values.tolist() == [["dog", 0.0]]
+
+
+def test_boundary_conventions():
+    scores = [[0, 0], [0.9, 0], [0.9, 0], [0, 0]]
+    extents = multi(scores, PostProcessing(boundaries="extents"))
+    centres = multi(scores, PostProcessing(boundaries="centres"))
+    assert extents[["onset", "offset"]].values.tolist() == [[0.5, 1.96]]
+    # Window i stands for [centre - hop/2, centre + hop/2]: centres 0.98 and 1.48.
+    np.testing.assert_allclose(centres[["onset", "offset"]].values, [[0.73, 1.73]])
+    # A level step up at 0.855 s and down at 1.605 s: refined boundaries move onto them.
+    levels = np.full(300, -50.0, np.float32)
+    levels[85:160] = -10.0  # frames 85..159 (centres 0.8625 .. 1.6025 s)
+    refined = multi(scores, PostProcessing(boundaries="refined"), levels=levels)
+    np.testing.assert_allclose(refined[["onset", "offset"]].values, [[0.8575, 1.6075]],
+                               atol=0.021)
+    # Without a level the refined convention falls back to centres.
+    fallback = multi(scores, PostProcessing(boundaries="refined"))
+    np.testing.assert_allclose(fallback[["onset", "offset"]].values, centres[["onset", "offset"]])
+
+
+def test_refinement_ignores_a_flat_level():
+    assert refine_boundaries(np.zeros(200), 0.7, 1.5, 0.5) == (0.7, 1.5)
+
+
+# ---- configuration files --------------------------------------------------------------------
+
+def full_config():
+    return PostProcessing(mode="multi", threshold_on=0.4, threshold_off=0.2,
+                          class_thresholds={"dog": {"on": 0.3, "off": 0.1}, "cat": 0.6},
+                          median_filter_seconds=1.5, min_duration_seconds=0.25,
+                          min_gap_seconds=0.5, boundaries="centres")
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_config_round_trips(tmp_path, suffix):
+    save_config(full_config(), tmp_path / f"pp{suffix}")
+    assert load_config(tmp_path / f"pp{suffix}") == full_config()
+
+
+def test_config_file_layout(tmp_path):
+    (tmp_path / "pp.toml").write_text('threshold_on = 0.3\nboundaries = "extents"\n'
+                                      '[class_thresholds.dog]\non = 0.2\noff = 0.1\n')
+    config = load_config(tmp_path / "pp.toml")
+    assert (config.mode, config.threshold_on, config.boundaries) == ("multi", 0.3, "extents")
+    assert config.thresholds(["dog", "cat"])[0].tolist() == [0.2, 0.3]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("treshold_on = 0.3\n", "unknown key 'treshold_on'"),
+    ("threshold_on = 1.3\n", "threshold_on must be in [0, 1], got 1.3"),
+    ("threshold_on = 0.3\nthreshold_off = 0.5\n", "threshold_off (0.5) must not exceed"),
+    ("min_gap_seconds = -1\n", "min_gap_seconds must be in [0, inf)"),
+    ("mode = 'all'\n", "unknown post-processing mode 'all'"),
+    ("boundaries = 'middle'\n", "unknown boundary convention 'middle'"),
+    ("[class_thresholds.dog]\non = 2\n", "threshold_on must be in [0, 1], got 2"),
+    ("[class_thresholds.dog]\nof = 0.1\n", "unknown key 'of' in class_thresholds.dog"),
+    ("threshold_on = \n", "not valid TOML"),
+])
+def test_config_errors_name_the_file(tmp_path, text, message):
+    (tmp_path / "pp.toml").write_text(text)
+    with pytest.raises(ParameterError) as error:
+        load_config(tmp_path / "pp.toml")
+    assert message in str(error.value) and str(tmp_path / "pp.toml") in str(error.value)
+
+
+def test_class_thresholds_csv(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("event_label,threshold_on,threshold_off\ndog,0.3,0.1\ncat,0.6,\n")
+    assert read_class_thresholds(path) == {"dog": ClassThreshold(0.3, 0.1),
+                                           "cat": ClassThreshold(0.6)}
+    path.write_text("event_label,threshold_on\ndog,0.3\ndog,0.4\n")
+    with pytest.raises(ParameterError, match="line 3: event label 'dog' appears twice"):
+        read_class_thresholds(path)
+    path.write_text("event_label,threshold_on\ndog,high\n")
+    with pytest.raises(ParameterError, match="line 2: threshold_on must be a number"):
+        read_class_thresholds(path)
