@@ -166,7 +166,8 @@ def _event_roll(axis, labels, estimated, reference) -> None:
     if estimated is not None:
         handles.append(Patch(color=ESTIMATED_COLOUR, label="estimated (lower)"))
     if handles:
-        axis.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
+        axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8,
+                    frameon=False)
     if not labels:
         axis.text(0.5, 0.5, "no events given", transform=axis.transAxes, ha="center",
                   va="center", color="grey")
