@@ -53,9 +53,10 @@ def model_options(command):
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("input_path", metavar="INPUT", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Events CSV to write: filename,onset,offset,event_label,score.")
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Events CSV for one recording; a folder for several inputs, a folder input "
+                   "or '-' (then one events file per recording, mirroring the input tree).")
 @click.option("--classes", default=None,
               help='Comma-separated YAMNet display names or mids, e.g. "Dog,Bark" '
                    "[default: all 521 classes].")
@@ -64,31 +65,77 @@ def model_options(command):
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5,
               help="Minimum score of the winning class for a window to be active.")
 @click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write per-window scores: filename,start,end, one column per class.")
+              help="Also write per-window scores: filename,start,end, one column per class "
+                   "(one recording only).")
+@click.option("--glob", "pattern", default=None,
+              help="Files to take from folder inputs, e.g. '*.flac' [default: all audio "
+                   "extensions soundfile reads].")
+@click.option("--jobs", type=click.IntRange(min=1), default=1,
+              help="Recordings processed in parallel (worker processes).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 @model_options
 @reports_errors
-def detect(input_path, output, classes, label_map, threshold, scores_path, weights, hop_seconds,
-           resampler):
-    """Detect sound events in INPUT and write them to a CSV file."""
+def detect(inputs, output, classes, label_map, threshold, scores_path, pattern, jobs, quiet,
+           weights, hop_seconds, resampler):
+    """Detect sound events in recordings and write them as event tables.
+
+    INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
+    standard input. With one file, -o is the events CSV. Otherwise -o is a folder that receives
+    one events file per recording, events.csv (all events), parameters.json and, if any
+    recording failed, failures.csv; running the same command again skips recordings already done.
+    """
     from sed import pipeline
-    from sed.audio import audio_info
-    from sed.events import summarize, write_events_csv, write_scores_csv
     from sed.postprocessing import PostProcessing
 
     # Everything that can be checked without TensorFlow is checked before loading it.
-    audio_info(input_path)
-    selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    pipeline.class_selection(classes=classes, label_map=label_map)
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
-    detection = pipeline.detect_file(input_path, model=model, selection=selection,
-                                     postprocessing=PostProcessing(threshold=threshold),
-                                     resampler=resampler)
+    spec = pipeline.DetectorSpec(weights=weights, hop_seconds=hop_seconds, resampler=resampler,
+                                 classes=classes, label_map=label_map,
+                                 postprocessing=PostProcessing(threshold=threshold))
+    if _is_batch(inputs, output):
+        if scores_path:
+            raise ParameterError("--scores is for one recording; it cannot be used with a batch")
+        _detect_batch(inputs, output, spec, pattern=pattern, jobs=jobs, quiet=quiet)
+    else:
+        _detect_one(inputs[0], output, spec, scores_path)
+
+
+def _is_batch(inputs, output) -> bool:
+    return (len(inputs) > 1 or inputs[0] == "-" or os.path.isdir(inputs[0])
+            or os.path.isdir(output))
+
+
+def _detect_one(input_path, output, spec, scores_path):
+    from sed.audio import audio_info
+    from sed.events import summarize, write_events_csv, write_scores_csv
+
+    audio_info(input_path)
+    detection = spec.build().detect_file(input_path)
     write_events_csv(detection.events, output)
     if scores_path:
         write_scores_csv(detection.window_scores, scores_path)
     click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
     click.echo(f"events written to {output}" + (f", window scores to {scores_path}"
                                                   if scores_path else ""))
+
+
+def _detect_batch(inputs, output, spec, *, pattern, jobs, quiet):
+    from sed.batch import FAILURES_FILE, find_recordings, run_batch
+    from sed.events import write_events_csv
+
+    recordings = find_recordings(inputs, pattern=pattern)
+    if not recordings:
+        raise ParameterError(f"no audio files found in {', '.join(inputs)}")
+    formats = {"csv": (".events.csv", write_events_csv)}
+    summary = run_batch(recordings, output, spec=spec, formats=formats, jobs=jobs, quiet=quiet,
+                        command=["sed", *sys.argv[1:]])
+    click.echo(str(summary))
+    failed = summary.count("failed")
+    if failed:
+        click.echo(f"sed detect: {failed} recording{'s' * (failed > 1)} failed: see "
+                   f"{os.path.join(output, FAILURES_FILE)}", err=True)
+        sys.exit(1)
 
 
 @cli.command(context_settings=CONTEXT)
