@@ -215,7 +215,11 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     Parameters
     ----------
     path : str or os.PathLike
-        A file, or a folder whose files (not recursive; hidden files skipped) are all read.
+        A file, or a folder whose files (not recursive; hidden files skipped) are all read. A
+        batch output folder of ``sed detect`` (it holds ``.sed/results``) is searched
+        recursively, its run files (``all_events.csv``, ``parameters.json``, ``failures.csv``)
+        are skipped, and of the formats written for one recording the first of
+        :data:`BATCH_FORMAT_PREFERENCE` is taken.
 
     Returns
     -------
@@ -232,19 +236,56 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
         return {recording_stem(path): path}
     if not os.path.isdir(path):
         raise AnnotationError("no such file or folder", path)
-    files: dict[str, str] = {}
-    for name in sorted(os.listdir(path)):
-        full = os.path.join(path, name)
-        if name.startswith(".") or not os.path.isfile(full):
-            continue
-        stem = recording_stem(name)
-        if stem in files:
-            raise AnnotationError(f"two files for recording {stem!r}: "
-                                  f"{os.path.basename(files[stem])} and {name}", path)
-        files[stem] = full
+    if is_batch_output(path):
+        files = _batch_output_files(path)
+    else:
+        files = {}
+        for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            if name.startswith(".") or not os.path.isfile(full):
+                continue
+            stem = recording_stem(name)
+            if stem in files:
+                raise AnnotationError(f"two files for recording {stem!r}: "
+                                      f"{os.path.basename(files[stem])} and {name}", path)
+            files[stem] = full
     if not files:
         raise AnnotationError("folder holds no event files", path)
     return files
+
+
+#: Which per-recording file of a batch output folder is read when several formats were written.
+BATCH_FORMAT_PREFERENCE = ("json", "csv", "tsv", "raven", "audacity")
+
+
+def is_batch_output(folder: str) -> bool:
+    """True for an output folder of a ``sed detect`` batch (see :mod:`sed.batch`)."""
+    from sed.batch import STATE_DIR
+
+    return os.path.isdir(os.path.join(folder, STATE_DIR, "results"))
+
+
+def _batch_output_files(folder: str) -> dict[str, str]:
+    from sed.batch import COMBINED_TABLE, FAILURES_FILE, PARAMETERS_FILE
+    from sed.events import FORMAT_SUFFIXES
+
+    run_files = {COMBINED_TABLE, FAILURES_FILE, PARAMETERS_FILE}
+    found: dict[str, dict[str, str]] = {}
+    for root, directories, names in os.walk(folder):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or (root == folder and name in run_files):
+                continue
+            for format in BATCH_FORMAT_PREFERENCE:
+                if name.endswith(FORMAT_SUFFIXES[format]):
+                    stem, full = recording_stem(name), os.path.join(root, name)
+                    other = found.setdefault(stem, {}).setdefault(format, full)
+                    if other != full:
+                        raise AnnotationError(f"two recordings named {stem!r}: {other} and {full}",
+                                              folder)
+                    break
+    return {stem: next(formats[f] for f in BATCH_FORMAT_PREFERENCE if f in formats)
+            for stem, formats in sorted(found.items())}
 
 
 def audio_files(folder: str | os.PathLike) -> dict[str, str]:

@@ -262,3 +262,87 @@ def development_set(audio: str | os.PathLike, reference: str | os.PathLike
     if not paths:
         raise AnnotationError("no annotated recordings", reference)
     return paths, references
+@dataclass(frozen=True)
+class DetectorSpec:
+    """Everything needed to build a :class:`Detector`, as plain picklable values.
+
+    A batch sends the spec, not a loaded model, to its worker processes; each worker builds its
+    own detector once. :meth:`settings` lists what can change results, for the batch's
+    fingerprint and parameters file.
+
+    Attributes
+    ----------
+    weights : str, optional
+        YAMNet weights path (None: ``$SED_YAMNET_WEIGHTS`` or the packaged weights).
+    hop_seconds : float > 0
+        Window hop, a multiple of 0.01 s.
+    resampler : {"soxr", "resampy"}
+    classes : str, optional
+        Comma-separated YAMNet class names (exclusive with ``label_map``).
+    label_map : str, optional
+        Label map CSV path.
+    postprocessing : PostProcessing
+    """
+
+    weights: str | None = None
+    hop_seconds: float = DEFAULT_HOP_SECONDS
+    resampler: str = "soxr"
+    classes: str | None = None
+    label_map: str | None = None
+    postprocessing: PostProcessing = PostProcessing()
+
+    def build(self) -> "Detector":
+        """Load the model and resolve the class selection.
+
+        Raises
+        ------
+        ModelError, ParameterError
+            As :func:`load_model` and :func:`class_selection`.
+        """
+        selection = class_selection(classes=self.classes, label_map=self.label_map)
+        model = load_model(self.weights, hop_seconds=self.hop_seconds)
+        return Detector(model, selection, self.postprocessing, self.resampler)
+
+    def settings(self, model=None) -> dict:
+        """The result-affecting settings as a JSON-serialisable dict.
+
+        Parameters
+        ----------
+        model : sed.model.Yamnet, optional
+            When given, the weights actually used (resolved path) are recorded.
+        """
+        from dataclasses import asdict
+
+        settings = asdict(self)
+        settings["weights"] = model.source if model is not None else self.weights
+        if self.label_map is not None:
+            settings["label_map_content"] = _file_text(self.label_map)
+        return settings
+
+
+def _file_text(path: str) -> str:
+    with open(path, encoding="utf-8-sig") as handle:
+        return handle.read()
+
+
+@dataclass
+class Detector:
+    """A loaded model with its class selection and post-processing: the unit a batch runs.
+
+    Attributes
+    ----------
+    model : sed.model.Yamnet
+    selection : ClassSelection
+    postprocessing : PostProcessing
+    resampler : {"soxr", "resampy"}
+    """
+
+    model: object
+    selection: ClassSelection
+    postprocessing: PostProcessing
+    resampler: str = "soxr"
+
+    def detect_file(self, path: str | os.PathLike) -> Detection:
+        """Detect events in one file (see :func:`detect_file`)."""
+        return detect_file(path, model=self.model, selection=self.selection,
+                           postprocessing=self.postprocessing, resampler=self.resampler)

@@ -1,0 +1,453 @@
+"""Batch annotation of whole archives: folders of recordings, resumable, one bad file at a time.
+
+A batch writes into one output folder:
+
+- per recording, one events file per requested format, mirroring the input tree
+  (``site1/a.wav`` -> ``site1/a.csv``, ``site1/a.selections.txt``...: the suffixes of
+  :data:`sed.events.FORMAT_SUFFIXES`);
+- ``.sed/results/<recording>.json``: the recording's canonical result (events, duration, the
+  settings fingerprint, the source file's size and modification time). It is written last and
+  atomically, so it marks the recording as done: a second run of the same command skips it;
+  output formats added on that run are rendered from it without running the model again;
+- ``all_events.csv``: all events of the run, written at the end;
+- ``parameters.json``: settings, fingerprint, model, package version, written at the start;
+- ``failures.csv`` (``path,error``): recordings that could not be processed, when there are any.
+
+Every file is written to a temporary file and renamed, so a run killed at any moment loses at
+most the recordings in progress and never leaves a partial output file. Temporary files a killed
+run leaves behind are hidden (``.<name>.<random>.tmp``) and removed by the next run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from sed.atomic import atomic_open
+from sed.errors import ParameterError, SedError
+from sed.events import FORMAT_SUFFIXES, event_table, write_events
+
+AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
+                    ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64")
+STATE_DIR = ".sed"
+COMBINED_TABLE = "all_events.csv"
+PARAMETERS_FILE = "parameters.json"
+FAILURES_FILE = "failures.csv"
+_STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One input of a batch.
+
+    Attributes
+    ----------
+    path : str
+        The file as found (used to read it and in the ``filename`` column).
+    relative : str
+        Its path relative to the input root, with ``/`` separators: the place of its outputs
+        in the output folder.
+    """
+
+    path: str
+    relative: str
+
+
+def find_recordings(inputs: Sequence[str], *, pattern: str | None = None,
+                    stdin: Iterable[str] | None = None) -> list[Recording]:
+    """Expand files, folders (recursive) and ``-`` (paths on standard input) into recordings.
+
+    Parameters
+    ----------
+    inputs : sequence of str
+        Files, folders, or ``-`` to read one path per line from ``stdin``.
+    pattern : str, optional
+        Glob pattern for files inside folders (``*.flac``, ``**/2024-*.wav``); by default every
+        file with one of :data:`AUDIO_EXTENSIONS` (case-insensitive).
+    stdin : iterable of str, optional
+        Lines to read for ``-`` (default ``sys.stdin``).
+
+    Returns
+    -------
+    recordings : list of Recording
+        In a stable order (inputs in the order given, folders sorted). Paths given explicitly
+        are kept even when they do not exist: they fail when processed and are reported, so a
+        typo does not stop the batch. The ``relative`` paths are relative to the input folder
+        when there is a single folder, otherwise to the common parent of all inputs.
+
+    Raises
+    ------
+    ParameterError
+        If two recordings would write the same outputs (``a.wav`` and ``a.flac`` in one folder).
+    """
+    from pathlib import Path
+
+    found: list[tuple[str, Path]] = []  # (path as found, root it is relative to)
+    for item in inputs:
+        if item == "-":
+            lines = stdin if stdin is not None else sys.stdin
+            found += [(line.strip(), None) for line in lines if line.strip()]
+        elif os.path.isdir(item):
+            root = Path(item)
+            files = sorted(root.rglob(pattern) if pattern else
+                           (p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS))
+            found += [(str(p), root) for p in files if p.is_file()]
+        else:
+            found.append((item, None))
+    single_folder = len(inputs) == 1 and os.path.isdir(inputs[0])
+    if single_folder:
+        recordings = [Recording(path, Path(path).relative_to(root).as_posix())
+                      for path, root in found]
+    else:
+        absolute = [os.path.abspath(path) for path, _ in found]
+        common = os.path.commonpath([os.path.dirname(p) for p in absolute]) if absolute else ""
+        recordings = [Recording(path, Path(os.path.relpath(a, common)).as_posix())
+                      for (path, _), a in zip(found, absolute)]
+    _check_unique_stems(recordings)
+    return recordings
+
+
+def _check_unique_stems(recordings: list[Recording]) -> None:
+    seen: dict[str, str] = {}
+    for recording in recordings:
+        stem = os.path.splitext(recording.relative)[0]
+        if stem in seen and seen[stem] != recording.path:
+            raise ParameterError(f"{seen[stem]} and {recording.path} would write the same output "
+                                 f"files ({stem}.*); rename one or process them separately")
+        seen[stem] = recording.path
+
+
+def fingerprint(settings: dict) -> str:
+    """A short hash of the result-affecting settings (canonical JSON, SHA-256, 16 hex digits)."""
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def source_identity(path: str) -> dict:
+    """Size and modification time of an input: a changed file is processed again."""
+    stat = os.stat(path)
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one recording.
+
+    Attributes
+    ----------
+    recording : Recording
+    status : {"done", "skipped", "failed"}
+    duration_seconds : float
+        Audio length (0 when it failed).
+    n_events : int
+    error : str
+        The one-line error of a failed recording.
+    """
+
+    recording: Recording
+    status: str
+    duration_seconds: float = 0.0
+    n_events: int = 0
+    error: str = ""
+
+
+@dataclass
+class BatchSummary:
+    """Totals of a batch run."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    wall_seconds: float = 0.0  # processing time, model loading excluded
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def audio_seconds(self) -> float:
+        """Audio processed in this run (skipped recordings not counted)."""
+        return sum(o.duration_seconds for o in self.outcomes if o.status == "done")
+
+    def __str__(self) -> str:
+        speed = (f", {self.audio_seconds / self.wall_seconds:.0f}x real time"
+                 if self.wall_seconds > 0 and self.audio_seconds > 0 else "")
+        return (f"{len(self.outcomes)} recordings: {self.count('done')} processed, "
+                f"{self.count('skipped')} already done, {self.count('failed')} failed; "
+                f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
+                f"{sum(o.n_events for o in self.outcomes)} events")
+
+
+class BatchOutputs:
+    """The layout of a batch's output folder (see the module docstring).
+
+    Parameters
+    ----------
+    directory : str
+    formats : list of str
+        Event formats written per recording (:data:`sed.events.FORMATS`), each with its suffix
+        of :data:`sed.events.FORMAT_SUFFIXES` (``a.wav`` -> ``a.csv``, ``a.selections.txt``...).
+    """
+
+    def __init__(self, directory: str, formats: Sequence[str]):
+        self.directory = directory
+        self.formats = list(formats)
+
+    def result_path(self, recording: Recording) -> str:
+        return os.path.join(self.directory, STATE_DIR, "results", recording.relative + ".json")
+
+    def format_path(self, recording: Recording, format: str) -> str:
+        stem = os.path.splitext(recording.relative)[0]
+        return os.path.join(self.directory, stem + FORMAT_SUFFIXES[format])
+
+    def check_no_clash(self, recordings: Sequence[Recording]) -> None:
+        """Refuse recordings whose outputs would overwrite the run's own files.
+
+        Raises
+        ------
+        ParameterError
+            For example for a recording ``all_events.wav`` at the top of the input tree.
+        """
+        reserved = {os.path.join(self.directory, name)
+                    for name in (COMBINED_TABLE, PARAMETERS_FILE, FAILURES_FILE)}
+        for recording in recordings:
+            for format in self.formats:
+                if self.format_path(recording, format) in reserved:
+                    raise ParameterError(f"{recording.path}: its {format} output would overwrite "
+                                         "the batch's own file of that name; rename it")
+
+    def read_result(self, recording: Recording) -> dict | None:
+        try:
+            with open(self.result_path(recording), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+    def write(self, recording: Recording, result: dict) -> None:
+        """Write every format, then the canonical result that marks the recording done."""
+        self.render(recording, result, only_missing=False)
+        with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
+            json.dump(result, handle)
+
+    def render(self, recording: Recording, result: dict, *, only_missing: bool) -> None:
+        events = events_of(result)
+        durations = {recording.path: result["duration_seconds"]}
+        for format in self.formats:
+            path = self.format_path(recording, format)
+            if not (only_missing and os.path.exists(path)):
+                write_events(events, path, format, durations=durations)
+
+    def remove_stale_temporaries(self) -> None:
+        """Delete the hidden temporary files a killed run left (``.<name>.<random>.tmp``)."""
+        for root, _, files in os.walk(self.directory):
+            for name in files:
+                if _STALE_TEMPORARY.match(name):
+                    os.remove(os.path.join(root, name))
+
+
+def events_of(result: dict) -> pd.DataFrame:
+    """The event table stored in a canonical result."""
+    return event_table(result["events"])
+
+
+def make_result(recording: Recording, events: pd.DataFrame, duration_seconds: float,
+                settings_fingerprint: str) -> dict:
+    """The canonical, JSON-serialisable result of one recording."""
+    return {"fingerprint": settings_fingerprint, "source": source_identity(recording.path),
+            "duration_seconds": duration_seconds,
+            "events": events.to_dict(orient="records")}
+
+
+def is_done(result: dict | None, recording: Recording, settings_fingerprint: str) -> bool:
+    """True if ``result`` was made with these settings from the file as it is now."""
+    if result is None or result.get("fingerprint") != settings_fingerprint:
+        return False
+    try:
+        return result.get("source") == source_identity(recording.path)
+    except OSError:
+        return False
+
+
+# --- the work done for one recording, in this process or in a worker process ----------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(spec, outputs: BatchOutputs, settings_fingerprint: str) -> None:
+    _WORKER["detector"] = spec.build()
+    _WORKER["outputs"] = outputs
+    _WORKER["fingerprint"] = settings_fingerprint
+
+
+def _process(recording: Recording) -> FileOutcome:
+    outputs, settings_fingerprint = _WORKER["outputs"], _WORKER["fingerprint"]
+    try:
+        detection = _WORKER["detector"].detect_file(recording.path)
+        duration = detection.window_scores.duration_seconds
+        result = make_result(recording, detection.events, duration, settings_fingerprint)
+        outputs.write(recording, result)
+    except SedError as error:
+        return FileOutcome(recording, "failed", error=str(error))
+    except MemoryError:
+        return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
+    return FileOutcome(recording, "done", duration, len(detection.events))
+
+
+def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
+              formats: Sequence[str] = ("csv",), jobs: int = 1, quiet: bool = False,
+              command: Sequence[str] = ()) -> BatchSummary:
+    """Process recordings into ``output_dir``, skipping those already done with these settings.
+
+    Parameters
+    ----------
+    recordings : sequence of Recording
+        From :func:`find_recordings`.
+    output_dir : str
+        Created if missing.
+    spec : sed.pipeline.DetectorSpec
+        Built once per process (the model is loaded once per worker).
+    formats : sequence of str
+        Event formats written per recording (not part of the fingerprint: adding one on a later
+        run only renders it from the stored result).
+    jobs : int >= 1
+        Worker processes. With 1, everything runs in this process.
+    quiet : bool
+        No progress bar.
+    command : sequence of str
+        Recorded in ``parameters.json``.
+
+    Returns
+    -------
+    summary : BatchSummary
+        Failed recordings are listed in ``failures.csv``; the batch never stops for one.
+
+    Raises
+    ------
+    ModelError, ParameterError
+        If the model cannot be loaded or a setting is wrong (before any recording is processed).
+    """
+    if jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    outputs = BatchOutputs(output_dir, formats)
+    outputs.check_no_clash(recordings)
+    os.makedirs(output_dir, exist_ok=True)
+    outputs.remove_stale_temporaries()
+    detector = spec.build()  # fails early, before any file, if the model or settings are bad
+    settings = spec.settings(detector.model)
+    settings_fingerprint = fingerprint(settings)
+    _write_parameters(outputs, settings, settings_fingerprint, formats, command, len(recordings))
+    started = time.perf_counter()  # throughput is measured from here, model loading excluded
+
+    summary = BatchSummary()
+    todo: list[Recording] = []
+    for recording in recordings:
+        result = outputs.read_result(recording)
+        if is_done(result, recording, settings_fingerprint):
+            outputs.render(recording, result, only_missing=True)
+            summary.outcomes.append(FileOutcome(recording, "skipped", result["duration_seconds"],
+                                                len(result["events"])))
+        else:
+            todo.append(recording)
+
+    progress = _progress_bar(len(recordings), initial=len(summary.outcomes), quiet=quiet)
+    try:
+        for outcome in _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
+            summary.outcomes.append(outcome)
+            progress.update(1)
+            progress.set_postfix_str(_speed(summary, started), refresh=False)
+    finally:
+        progress.close()
+    summary.wall_seconds = time.perf_counter() - started
+    _write_combined(outputs, recordings, settings_fingerprint)
+    _write_failures(outputs, [o for o in summary.outcomes if o.status == "failed"])
+    return summary
+
+
+def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
+    if jobs == 1 or len(todo) <= 1:
+        _WORKER.update(detector=detector, outputs=outputs, fingerprint=settings_fingerprint)
+        for recording in todo:
+            yield _process(recording)
+        return
+    # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_init_worker,
+            initargs=(spec, outputs, settings_fingerprint)) as pool:
+        futures = [pool.submit(_process, recording) for recording in todo]
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _progress_bar(total: int, *, initial: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="file", file=sys.stderr, disable=quiet,
+                dynamic_ncols=True, desc="sed detect")
+
+
+def _speed(summary: BatchSummary, started: float) -> str:
+    elapsed = time.perf_counter() - started
+    hours = summary.audio_seconds / 3600
+    factor = summary.audio_seconds / elapsed if elapsed > 0 else 0.0
+    return f"{hours:.2f} h audio, {factor:.0f}x real time, {summary.count('failed')} failed"
+
+
+def _write_parameters(outputs, settings, settings_fingerprint, formats, command, count) -> None:
+    from sed import __version__
+
+    parameters = {
+        "sed_version": __version__,
+        "fingerprint": settings_fingerprint,
+        "settings": settings,
+        "formats": list(formats),
+        "recordings": count,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": list(command),
+    }
+    with atomic_open(os.path.join(outputs.directory, PARAMETERS_FILE), "w",
+                     encoding="utf-8") as handle:
+        json.dump(parameters, handle, indent=2, default=str)
+
+
+def _write_combined(outputs: BatchOutputs, recordings: Sequence[Recording],
+                    settings_fingerprint: str) -> None:
+    from sed.events import write_events_csv
+
+    tables = []
+    for recording in recordings:
+        result = outputs.read_result(recording)
+        if is_done(result, recording, settings_fingerprint):
+            tables.append(events_of(result))
+    combined = event_table() if not tables else event_table(
+        pd.concat(tables, ignore_index=True).to_dict(orient="records"))
+    write_events_csv(combined, os.path.join(outputs.directory, COMBINED_TABLE))
+
+
+def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
+    path = os.path.join(outputs.directory, FAILURES_FILE)
+    if not failed:
+        if os.path.exists(path):
+            os.remove(path)  # a stale list from an earlier run would mislead
+        return
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "error"])
+        for outcome in failed:
+            message = outcome.error
+            prefix = outcome.recording.path + ": "
+            writer.writerow([outcome.recording.path,
+                             message[len(prefix):] if message.startswith(prefix) else message])
