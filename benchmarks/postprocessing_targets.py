@@ -40,6 +40,8 @@ METRICS = ("segment_f1", "event_f1")
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="tuning rounds (default 2)")
+    parser.add_argument("--class-threshold-gain", type=float, default=None,
+                        help="least metric gain for a per-class threshold (default: sed's)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     parser.add_argument("--sets", nargs="+", default=["animals", "office", "scaper"],
                         choices=["animals", "office", "scaper"], help="what to run (default all)")
@@ -52,6 +54,8 @@ def main() -> int:
     from sed.postprocessing import BOUNDARIES
     from sed.tuning import evaluate_config, tune
 
+    gain = ({} if args.class_threshold_gain is None
+            else {"class_threshold_gain": args.class_threshold_gain})
     started = time.perf_counter()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores, shared)")
     model = sed.load_model()
@@ -65,7 +69,8 @@ def main() -> int:
         halves = {"even": scores[0::2], "odd": scores[1::2]}
         for tune_half, test_half in (("even", "odd"), ("odd", "even")):
             for metric in METRICS:
-                result = tune(halves[tune_half], references, metric=metric, rounds=args.rounds)
+                result = tune(halves[tune_half], references, metric=metric, rounds=args.rounds,
+                              **gain)
                 test = evaluate_config(halves[test_half], references, result.config).summary()
                 results["sets"].append({
                     "set": name, "tuned_for": metric, "tuned_on": tune_half,

@@ -301,11 +301,14 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
               help="Overall sed_eval metric to optimise (error rates are minimised).")
 @click.option("--mode", type=click.Choice(["multi", "top"]), default="multi",
               help="Post-processing mode to tune.")
+@click.option("--class-threshold-gain", type=click.FloatRange(min=0), default=0.005,
+              help="Least improvement of the metric for which a per-class threshold is kept "
+                   "(guards against fitting a few recordings).")
 @evaluation_options
 @model_options
 @reports_errors
-def tune(audio_dir, reference, output, classes, label_map, metric, mode, time_resolution,
-         t_collar, percentage_of_length, weights, hop_seconds, resampler):
+def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
+         time_resolution, t_collar, percentage_of_length, weights, hop_seconds, resampler):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
     from sed.postprocessing import PostProcessing, save_config
@@ -319,6 +322,7 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, time_re
     scores = pipeline.score_files(recordings, model=model, selection=selection,
                                   resampler=resampler)
     result = run_tuning(scores, references, metric=metric, start=PostProcessing(mode=mode),
+                        class_threshold_gain=class_threshold_gain,
                         time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,
                         percentage_of_length=percentage_of_length,
                         progress=lambda message: click.echo(f"  {message}", err=True))

@@ -39,12 +39,17 @@ MODES = ("multi", "top")
 #: Boundary conventions. ``extents``: onset at the start of the first active window, offset at
 #: the end of the last. ``centres``: every window stands for the hop-long stretch centred on its
 #: centre, so an event spans from half a hop before its first window's centre to half a hop
-#: after its last window's centre. ``refined``: ``centres``, then each boundary moved to the
-#: steepest change of the signal level (:attr:`WindowScores.frame_level_db`) within one hop.
+#: after its last window's centre. ``refined``: ``centres``, then each boundary moved, within
+#: ``refine_reach_seconds``, to where the signal level (:attr:`WindowScores.frame_level_db`)
+#: crosses the local background level plus ``refine_margin_db`` (:func:`grow_boundaries`).
 BOUNDARIES = ("extents", "centres", "refined")
 DEFAULT_BOUNDARIES = "refined"
-#: How far (in 10 ms frames) the level is smoothed before looking for its steepest change.
+#: How far (in 10 ms frames) the level is smoothed before it is compared with the background.
 LEVEL_SMOOTHING_FRAMES = 5
+#: The local background level is this percentile of the level around each frame.
+BACKGROUND_PERCENTILE = 10
+FRAME_HOP_SECONDS = 0.01
+FRAME_CENTRE_SECONDS = 0.0125
 
 
 def check_threshold(threshold: float, name: str = "threshold") -> float:
@@ -125,6 +130,15 @@ class PostProcessing:
         Events of one label separated by less than this merge.
     boundaries : {"extents", "centres", "refined"}
         Boundary convention (see :data:`BOUNDARIES`).
+    refine_margin_db : float >= 0
+        ``refined``: a frame belongs to an event while its level is at least this many dB above
+        the local background.
+    refine_background_seconds : float > 0
+        ``refined``: the local background is the 10th percentile of the level over this many
+        seconds around each frame.
+    refine_reach_seconds : float >= 0
+        ``refined``: how far, in seconds, a boundary may move outwards from its ``centres``
+        position (it may move inwards anywhere inside the event).
 
     Raises
     ------
@@ -140,6 +154,9 @@ class PostProcessing:
     min_duration_seconds: float = 0.0
     min_gap_seconds: float = 0.0
     boundaries: str = DEFAULT_BOUNDARIES
+    refine_margin_db: float = 6.0
+    refine_background_seconds: float = 10.0
+    refine_reach_seconds: float = 2.5
 
     def __post_init__(self):
         _check_choice(self.mode, "post-processing mode", MODES)
@@ -151,8 +168,12 @@ class PostProcessing:
             if self.threshold_off > self.threshold_on:
                 raise ParameterError(f"threshold_off ({self.threshold_off:g}) must not exceed "
                                      f"threshold_on ({self.threshold_on:g})")
-        for name in ("median_filter_seconds", "min_duration_seconds", "min_gap_seconds"):
+        for name in ("median_filter_seconds", "min_duration_seconds", "min_gap_seconds",
+                     "refine_margin_db", "refine_reach_seconds", "refine_background_seconds"):
             set_(name, check_seconds(getattr(self, name), name))
+        if self.refine_background_seconds <= 0:
+            raise ParameterError("refine_background_seconds must be > 0, got "
+                                 f"{self.refine_background_seconds!r}")
         thresholds = {}
         for label, value in dict(self.class_thresholds).items():
             if not isinstance(value, ClassThreshold):
@@ -424,8 +445,8 @@ def window_boundaries(window_scores, first: int, last: int, convention: str
     first, last : int
         Inclusive window indices.
     convention : {"extents", "centres", "refined"}
-        See :data:`BOUNDARIES`. ``refined`` falls back to ``centres`` where
-        ``window_scores.frame_level_db`` is None.
+        See :data:`BOUNDARIES`; ``refined`` returns the ``centres`` boundaries here, which
+        :func:`grow_boundaries` then moves.
 
     Returns
     -------
@@ -440,59 +461,91 @@ def window_boundaries(window_scores, first: int, last: int, convention: str
     offset = 0.5 * (starts[last] + ends[last]) + 0.5 * hop
     if first == 0:  # the first window also stands for the start of the recording
         onset = 0.0
-    if convention == "refined" and window_scores.frame_level_db is not None:
-        onset, offset = refine_boundaries(window_scores.frame_level_db, onset, offset, hop)
     return float(onset), float(offset)
 
 
-def refine_boundaries(level_db: np.ndarray, onset: float, offset: float, reach_seconds: float,
-                      *, frame_hop_seconds: float = 0.01, frame_centre_seconds: float = 0.0125
-                      ) -> tuple[float, float]:
-    """Move an onset to the steepest rise and an offset to the steepest fall of the level.
-
-    The level (:func:`sed.segmenter.frame_levels`) is smoothed over
-    :data:`LEVEL_SMOOTHING_FRAMES` frames; the onset moves to the frame where it rises most
-    within ``reach_seconds`` of ``onset``, the offset to where it falls most within
-    ``reach_seconds`` of ``offset``. A boundary stays where it is if the level does not change
-    in that direction, and the refined onset never passes the refined offset.
+def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarray:
+    """How far the smoothed level of each frame rises above its local background, in dB.
 
     Parameters
     ----------
     level_db : np.ndarray [shape=(n_frames,)]
-        Level of each 10 ms frame, in dB.
+        Level of each 10 ms frame, in dB (:func:`sed.segmenter.frame_levels`).
+    background_seconds : float > 0
+        The background of a frame is the :data:`BACKGROUND_PERCENTILE` th percentile of the
+        level over this many seconds centred on it (computed on 0.1 s steps, then
+        interpolated), so a slowly changing background (wind, traffic, a forest at dawn) is
+        followed.
+
+    Returns
+    -------
+    activity : np.ndarray [shape=(n_frames,), dtype=float64]
+        Smoothed level minus background, in dB.
+    """
+    from scipy.ndimage import percentile_filter, uniform_filter1d
+
+    level = uniform_filter1d(np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES,
+                             mode="nearest")
+    step = 10  # frames per background step (0.1 s): the percentile filter runs on blocks
+    blocks = level[: len(level) // step * step].reshape(-1, step).mean(axis=1) \
+        if len(level) >= step else level[:1]
+    size = max(1, int(round(background_seconds / (step * FRAME_HOP_SECONDS))))
+    background = percentile_filter(blocks, BACKGROUND_PERCENTILE, size=size, mode="nearest")
+    centres = (np.arange(len(background)) + 0.5) * step
+    return level - np.interp(np.arange(len(level)), centres, background)
+
+
+def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin_db: float,
+                    reach_seconds: float) -> tuple[float, float]:
+    """Move an event's boundaries to where the signal rises above / falls to its background.
+
+    Starting from the window-centre boundaries, the onset moves back (at most
+    ``reach_seconds``) while the frames before it are more than ``margin_db`` above the local
+    background, then forward past frames that are not; the offset likewise in the other
+    direction. This places the boundaries where the sound emerges from and sinks back into the
+    background, as annotators (and the "frames within x dB of the loudest" rule of generated
+    soundscapes) do. If no frame of the event rises above the margin, the event is not visible
+    in the level (a quiet sound the model still hears) and its boundaries are kept.
+
+    Parameters
+    ----------
+    activity : np.ndarray [shape=(n_frames,)]
+        :func:`level_activity` of the recording, in dB.
     onset, offset : float
-        Boundaries to refine, in seconds.
-    reach_seconds : float > 0
-        How far each boundary may move, in seconds (one window hop).
+        ``centres`` boundaries, in seconds.
+    margin_db : float >= 0
+    reach_seconds : float >= 0
 
     Returns
     -------
     onset, offset : float
-        In seconds.
+        In seconds; ``onset < offset``.
     """
-    n = len(level_db)
-    if n < 2:
+    n = len(activity)
+    if n == 0:
         return onset, offset
-    kernel = np.ones(LEVEL_SMOOTHING_FRAMES) / LEVEL_SMOOTHING_FRAMES
-    smooth = np.convolve(np.pad(level_db, LEVEL_SMOOTHING_FRAMES // 2, mode="edge"), kernel,
-                         mode="valid")
-    slope = np.diff(smooth)  # slope[k]: change from frame k to frame k + 1
 
     def frame(t):
-        return int(np.clip(round((t - frame_centre_seconds) / frame_hop_seconds), 0, n - 2))
+        return int(np.clip(round((t - FRAME_CENTRE_SECONDS) / FRAME_HOP_SECONDS), 0, n - 1))
 
-    def boundary_time(k):  # between frames k and k + 1
-        return frame_centre_seconds + (k + 0.5) * frame_hop_seconds
-
-    lo, hi = frame(onset - reach_seconds), frame(onset + reach_seconds)
-    k = lo + int(np.argmax(slope[lo:hi + 1]))
-    new_onset = boundary_time(k) if slope[k] > 0 else onset
-    lo, hi = frame(offset - reach_seconds), frame(offset + reach_seconds)
-    k = lo + int(np.argmin(slope[lo:hi + 1]))
-    new_offset = boundary_time(k) if slope[k] < 0 else offset
-    if new_offset <= new_onset:
+    first, last = frame(onset), frame(offset)
+    active = activity > margin_db
+    if last < first or not active[first:last + 1].any():
         return onset, offset
-    return new_onset, new_offset
+    reach = int(round(reach_seconds / FRAME_HOP_SECONDS))
+    start = first
+    while start > max(0, first - reach) and active[start - 1]:
+        start -= 1
+    while not active[start]:
+        start += 1
+    end = last
+    while end < min(n - 1, last + reach) and active[end + 1]:
+        end += 1
+    while not active[end]:
+        end -= 1
+    half = FRAME_HOP_SECONDS / 2
+    return (max(0.0, FRAME_CENTRE_SECONDS + start * FRAME_HOP_SECONDS - half),
+            FRAME_CENTRE_SECONDS + end * FRAME_HOP_SECONDS + half)
 
 
 def detect_events(window_scores, config: PostProcessing = PostProcessing()) -> pd.DataFrame:
@@ -519,10 +572,11 @@ def detect_events(window_scores, config: PostProcessing = PostProcessing()) -> p
     if np.asarray(window_scores.scores).size == 0:
         return _no_events()
     filtered = filtered_scores(window_scores, config.median_filter_seconds)
+    activity = recording_activity(window_scores, config)
     rows = []
     for k, label in enumerate(window_scores.labels):
         for onset, offset, score, mean_score in label_events(window_scores, filtered, k, on[k],
-                                                              off[k], config):
+                                                              off[k], config, activity):
             rows.append({"filename": window_scores.filename, "onset": onset, "offset": offset,
                          "event_label": label, "score": score, "mean_score": mean_score})
     return event_table(rows) if rows else _no_events()
@@ -543,8 +597,17 @@ def filtered_scores(window_scores, median_filter_seconds: float) -> np.ndarray:
     return median_filter(np.asarray(window_scores.scores), length)
 
 
+def recording_activity(window_scores, config: PostProcessing) -> np.ndarray | None:
+    """The :func:`level_activity` that ``refined`` boundaries need, or None when not needed or
+    when the window scores carry no frame level (then ``refined`` falls back to ``centres``)."""
+    if config.boundaries != "refined" or window_scores.frame_level_db is None:
+        return None
+    return level_activity(window_scores.frame_level_db, config.refine_background_seconds)
+
+
 def label_events(window_scores, filtered: np.ndarray, k: int, on: float, off: float,
-                 config: PostProcessing) -> list[tuple[float, float, float, float]]:
+                 config: PostProcessing, activity: np.ndarray | None = None
+                 ) -> list[tuple[float, float, float, float]]:
     """The events of one label: thresholds, boundaries, gaps and durations, scores.
 
     Parameters
@@ -558,6 +621,8 @@ def label_events(window_scores, filtered: np.ndarray, k: int, on: float, off: fl
         The label's thresholds.
     config : PostProcessing
         Its mode, boundaries, ``min_gap_seconds`` and ``min_duration_seconds`` are used.
+    activity : np.ndarray [shape=(n_frames,)], optional
+        :func:`recording_activity` of the recording, for ``refined`` boundaries.
 
     Returns
     -------
@@ -565,8 +630,15 @@ def label_events(window_scores, filtered: np.ndarray, k: int, on: float, off: fl
         Seconds, in time order; scores are the max and mean of the unfiltered window scores.
     """
     eligible = filtered.argmax(axis=1) == k if config.mode == "top" else None
-    spans = [(first, last, *window_boundaries(window_scores, first, last, config.boundaries))
-             for first, last in hysteresis_runs(filtered[:, k], on, off, eligible)]
+    spans = []
+    for first, last in hysteresis_runs(filtered[:, k], on, off, eligible):
+        onset, offset = window_boundaries(window_scores, first, last, config.boundaries)
+        if activity is not None:
+            onset, offset = grow_boundaries(activity, onset, offset,
+                                            margin_db=config.refine_margin_db,
+                                            reach_seconds=config.refine_reach_seconds)
+        spans.append((first, last, onset, offset))
+    spans.sort(key=lambda span: span[2])  # grown boundaries may reorder neighbours
     raw = window_scores.scores
     return [(onset, offset, float(raw[first:last + 1, k].max()),
              float(raw[first:last + 1, k].mean()))
@@ -597,7 +669,8 @@ def merge_and_filter(spans, min_gap_seconds: float, min_duration_seconds: float,
     for first, last, onset, offset in spans:
         onset, offset = max(0.0, onset), min(offset, duration_seconds)
         if merged and onset - merged[-1][3] < max(min_gap_seconds, 1e-9):
-            merged[-1][1] = last
+            merged[-1][0] = min(merged[-1][0], first)
+            merged[-1][1] = max(merged[-1][1], last)
             merged[-1][3] = max(merged[-1][3], offset)
         else:
             merged.append([first, last, onset, offset])

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sed.errors import ParameterError
-from sed.events import EVENT_COLUMNS
 from dataclasses import replace
 
+from sed.errors import ParameterError
+from sed.events import EVENT_COLUMNS
 from sed.postprocessing import (ClassThreshold, PostProcessing, detect_events, load_config,
                                 median_filter, median_filter_windows, read_class_thresholds,
-                                refine_boundaries, runs, save_config, top_class_events)
+                                grow_boundaries, level_activity, runs, save_config,
+                                top_class_events)
 from sed.segmenter import WindowScores
 
 
@@ -130,19 +131,36 @@ def test_boundary_conventions():
     assert extents[["onset", "offset"]].values.tolist() == [[0.5, 1.96]]
     # Window i stands for [centre - hop/2, centre + hop/2]: centres 0.98 and 1.48.
     np.testing.assert_allclose(centres[["onset", "offset"]].values, [[0.73, 1.73]])
-    # A level step up at 0.855 s and down at 1.605 s: refined boundaries move onto them.
+    # A sound 40 dB above the background from 0.855 s to 1.605 s (frames 85..159, centres
+    # 0.8625 .. 1.6025 s): refined boundaries move onto its edges, within 2 smoothing frames.
     levels = np.full(300, -50.0, np.float32)
-    levels[85:160] = -10.0  # frames 85..159 (centres 0.8625 .. 1.6025 s)
+    levels[85:160] = -10.0
     refined = multi(scores, PostProcessing(boundaries="refined"), levels=levels)
     np.testing.assert_allclose(refined[["onset", "offset"]].values, [[0.8575, 1.6075]],
                                atol=0.021)
+    # The sound lasts longer than the windows that found it: the offset follows it out
+    # (within the reach), and stops where it ends.
+    levels[160:220] = -10.0  # now to frame 219 (centre 2.2025 s), inside the 2.46 s recording
+    grown = multi(scores, PostProcessing(boundaries="refined"), levels=levels)
+    np.testing.assert_allclose(grown[["onset", "offset"]].values, [[0.8575, 2.2075]], atol=0.021)
+    short_reach = multi(scores, PostProcessing(boundaries="refined", refine_reach_seconds=0.5),
+                        levels=levels)
+    assert short_reach["offset"].iloc[0] == pytest.approx(1.73 + 0.5, abs=0.011)
     # Without a level the refined convention falls back to centres.
     fallback = multi(scores, PostProcessing(boundaries="refined"))
     np.testing.assert_allclose(fallback[["onset", "offset"]].values, centres[["onset", "offset"]])
 
 
-def test_refinement_ignores_a_flat_level():
-    assert refine_boundaries(np.zeros(200), 0.7, 1.5, 0.5) == (0.7, 1.5)
+def test_refinement_keeps_events_the_level_does_not_show():
+    activity = level_activity(np.zeros(2000), background_seconds=10.0)
+    np.testing.assert_allclose(activity, 0.0)
+    assert grow_boundaries(activity, 0.7, 1.5, margin_db=6.0, reach_seconds=2.5) == (0.7, 1.5)
+
+
+def test_background_follows_a_slow_change():
+    """A level ramping up by 30 dB over a minute is background, not an event."""
+    ramp = np.linspace(-60.0, -30.0, 6000)
+    assert np.abs(level_activity(ramp, background_seconds=10.0)[600:-600]).max() < 3.0
 
 
 # ---- configuration files --------------------------------------------------------------------
