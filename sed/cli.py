@@ -14,7 +14,7 @@ from functools import wraps
 import click
 
 from sed.errors import ParameterError, SedError
-from sed.params import YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
 TOP_LEVEL_OPTIONS = ("--help", "-h", "--version")
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -49,6 +49,12 @@ def model_options(command):
                                 "(0.48 reproduces the reference).")(command)
     command = click.option("--resampler", type=click.Choice(["soxr", "resampy"]), default="soxr",
                            help="soxr (fast) or resampy kaiser_best (the reference's).")(command)
+    command = click.option("--backend", type=click.Choice(["auto", "litert", "tensorflow"]),
+                           default="auto",
+                           help="What runs YAMNet: LiteRT (fast; auto when installed) or "
+                                "TensorFlow (the reference).")(command)
+    command = click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
+                           help="Windows per model call.")(command)
     return command
 
 
@@ -68,7 +74,7 @@ def model_options(command):
 @model_options
 @reports_errors
 def detect(input_path, output, classes, label_map, threshold, scores_path, weights, hop_seconds,
-           resampler):
+           resampler, backend, batch_size):
     """Detect sound events in INPUT and write them to a CSV file."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -79,10 +85,10 @@ def detect(input_path, output, classes, label_map, threshold, scores_path, weigh
     audio_info(input_path)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     detection = pipeline.detect_file(input_path, model=model, selection=selection,
                                      postprocessing=PostProcessing(threshold=threshold),
-                                     resampler=resampler)
+                                     resampler=resampler, batch_size=batch_size)
     write_events_csv(detection.events, output)
     if scores_path:
         write_scores_csv(detection.window_scores, scores_path)
@@ -97,7 +103,7 @@ def detect(input_path, output, classes, label_map, threshold, scores_path, weigh
               help="Number of classes to list.")
 @model_options
 @reports_errors
-def tag(input_path, k, weights, hop_seconds, resampler):
+def tag(input_path, k, weights, hop_seconds, resampler, backend, batch_size):
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -105,8 +111,8 @@ def tag(input_path, k, weights, hop_seconds, resampler):
 
     audio_info(input_path)
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
-    window_scores = score_file(input_path, model, resampler=resampler)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    window_scores = score_file(input_path, model, resampler=resampler, batch_size=batch_size)
     table = pipeline.top_classes(window_scores, k)
     width = max(len(label) for label in table["label"])
     click.echo(f"{input_path}: {len(window_scores)} windows, "

@@ -25,11 +25,11 @@ from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
 from sed.errors import ParameterError
 from sed.params import DEFAULT_HOP_SECONDS, YamnetParams
 from sed.postprocessing import PostProcessing
-from sed.segmenter import WindowScores, score_file, score_waveform
+from sed.segmenter import DEFAULT_BATCH_SIZE, WindowScores, score_file, score_waveform
 
 
 def load_model(weights: str | os.PathLike | None = None, *,
-               hop_seconds: float = DEFAULT_HOP_SECONDS):
+               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = "auto"):
     """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
 
     Parameters
@@ -39,6 +39,8 @@ def load_model(weights: str | os.PathLike | None = None, *,
         ``$SED_YAMNET_WEIGHTS`` or the weights package.
     hop_seconds : float > 0
         Window hop, a multiple of 0.01 s (0.5 by default; 0.48 reproduces the reference).
+    backend : {"auto", "litert", "tensorflow"}
+        What runs the network (see :mod:`sed.backends`); ``auto`` prefers LiteRT.
 
     Returns
     -------
@@ -49,11 +51,11 @@ def load_model(weights: str | os.PathLike | None = None, *,
     ModelError
         If no weights are found or they cannot be loaded.
     ParameterError
-        If ``hop_seconds`` is not a positive multiple of 0.01 s.
+        If ``hop_seconds`` is not a positive multiple of 0.01 s, or ``backend`` is unknown.
     """
     from sed.model import Yamnet
 
-    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds))
+    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend)
 
 
 def class_selection(class_map: ClassMap | None = None, *, classes: str | None = None,
@@ -109,7 +111,7 @@ def _selection(model, classes, label_map, selection):
 def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
            label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
            postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = "soxr") -> Detection:
+           resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -125,6 +127,8 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+        Windows per model call.
 
     Returns
     -------
@@ -144,7 +148,8 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
         if mono.size else mono
     window_scores = score_waveform(audio, model, filename=filename,
-                                   duration_seconds=mono.shape[0] / sample_rate)
+                                   duration_seconds=mono.shape[0] / sample_rate,
+                                   batch_size=batch_size)
     return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing)
 
 
@@ -152,8 +157,11 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
                 label_map: str | os.PathLike | None = None,
                 selection: ClassSelection | None = None,
                 postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = "soxr") -> Detection:
+                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
     """Detect sound events in an audio file (see :func:`detect`).
+
+    The file is read and scored block by block (:func:`sed.segmenter.score_file`): memory does
+    not grow with its length.
 
     Raises
     ------
@@ -161,7 +169,8 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _selection(model, classes, label_map, selection)
-    return _finish(score_file(path, model, resampler=resampler), selection, postprocessing)
+    return _finish(score_file(path, model, resampler=resampler, batch_size=batch_size),
+                   selection, postprocessing)
 
 
 def _finish(window_scores: WindowScores, selection: ClassSelection,
