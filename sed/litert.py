@@ -56,12 +56,12 @@ def weights_fingerprint(source: str | os.PathLike) -> str:
         root = root if os.path.isdir(root) else source
         files = sorted(os.path.relpath(os.path.join(folder, name), root)
                        for folder, _, names in os.walk(root) for name in names)
-    else:
-        root, files = os.path.dirname(source), [os.path.basename(source)]
+    else:  # one file: its content only, whatever its name
+        root, files = source, [""]
     digest = hashlib.sha256()
     for name in files:
         digest.update(name.encode() + b"\0")
-        with open(os.path.join(root, name), "rb") as handle:
+        with open(os.path.join(root, name) if name else root, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()

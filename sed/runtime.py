@@ -11,6 +11,7 @@ as chatty (on descriptors 1 and 2): :func:`captured_output` hides it the same wa
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -19,24 +20,28 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def captured_output(*descriptors: int) -> Iterator[None]:
-    """Send what is written to file ``descriptors`` (default 1 and 2) to a temporary file.
+    """Hide what is written to file ``descriptors`` (default 1 and 2) and to ``sys.stdout`` /
+    ``sys.stderr`` inside the block.
 
-    What was captured is replayed on stderr if the block raises, and dropped otherwise. Works for
-    output written by C++ code, which Python-level redirection does not catch.
+    The descriptors go to a temporary file (output of C++ code, which Python-level redirection
+    does not catch), the Python streams to memory. Everything captured is replayed on stderr if
+    the block raises, and dropped otherwise.
     """
     descriptors = descriptors or (1, 2)
     sys.stdout.flush()
     sys.stderr.flush()
     saved = [os.dup(fd) for fd in descriptors]
+    python_level = io.StringIO()
     with tempfile.TemporaryFile() as captured:
         for fd in descriptors:
             os.dup2(captured.fileno(), fd)
         try:
-            yield
+            with contextlib.redirect_stdout(python_level), contextlib.redirect_stderr(python_level):
+                yield
         except BaseException:
             _restore(descriptors, saved)
             captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
+            sys.stderr.write(captured.read().decode(errors="replace") + python_level.getvalue())
             raise
         finally:
             _restore(descriptors, saved)
