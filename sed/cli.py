@@ -179,4 +179,18 @@ def main(argv: list[str] | None = None) -> None:
                        "sed (such as GNU sed) was found on PATH to hand it to", err=True)
             sys.exit(2)
         os.execv(other, [other, *argv])
+    _log_to_stderr()
     cli.main(args=argv, prog_name="sed")
+
+
+def _log_to_stderr() -> None:
+    """Show the package's rare progress notes (such as a one-off model conversion) on stderr."""
+    import logging
+
+    logger = logging.getLogger("sed")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sed: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

@@ -16,6 +16,7 @@ and replaced, never fatal. Deleting the directory is always safe.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import warnings
 
@@ -32,6 +33,7 @@ CACHE_ENV = "SED_CACHE_DIR"
 RECIPE = "yamnet-keras-bnfold-tflite-v1"
 _MAGIC = b"SEDTFL01"
 _TRAILER = len(_MAGIC) + 32
+logger = logging.getLogger(__name__)
 
 
 def cache_dir() -> str:
@@ -147,6 +149,8 @@ def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParam
             return LiteRTNetwork(cached, params, threads=threads)
         except (ValueError, RuntimeError):
             pass  # written by an incompatible version, say: convert again
+    logger.info("converting YAMNet for LiteRT, once for these weights (TensorFlow, about 30 s); "
+                "cached in %s", path)
     flatbuffer = convert_to_tflite(source, params)
     network = LiteRTNetwork(flatbuffer, params, threads=threads)
     try:

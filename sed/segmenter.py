@@ -17,11 +17,14 @@ scores equal those of the whole signal at once (:func:`run_yamnet`) within 1e-5
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from sed.audio import DEFAULT_BLOCK_FRAMES, check_finite, stream_audio
 from sed.classes import ClassSelection
@@ -193,7 +196,7 @@ class WindowStream:
 
 def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
                  duration_seconds: float | None = None, keep_embeddings: bool = False,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> WindowScores:
+                 batch_size: int = DEFAULT_BATCH_SIZE, overlap: bool = True) -> WindowScores:
     """Score every window of a 16 kHz waveform that arrives in blocks.
 
     The waveform is padded at its end as the reference pads it (:func:`pad_waveform`), once its
@@ -213,6 +216,9 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
         Keep the ``(n_windows, 1024)`` embeddings (4 KB per window) in the result.
     batch_size : int > 0
         Windows per model call.
+    overlap : bool
+        Read the blocks and compute features in a background thread while the model runs on
+        the previous windows (both cores busy on a 2-core machine). Results are the same.
 
     Returns
     -------
@@ -227,54 +233,111 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
     """
     check_batch_size(batch_size)
     params = model.params
-    frames = FrameStream(params, model.feature_implementation)
-    windows = WindowStream(params)
+    count = _Count()
+    batches = _window_batches(blocks, params, model.feature_implementation, batch_size, count)
     scores, embeddings = [], []
-    waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)
-    n_samples = 0
-
-    def run(patches):
-        s, e = model.predict(patches, batch_size=batch_size)
-        scores.append(s)
-        if keep_embeddings:
-            embeddings.append(e)
-
-    for block, padding in _with_padding(blocks, params):
-        n_samples += 0 if padding else len(block)
-        log_mel = frames.push(block)
-        # Per-frame values derived from the log-mel (one row per 10 ms frame, each frame seen
-        # exactly once, the padding's frames last) can be computed here, block by block.
-        patches = windows.push(log_mel)
-        # Model calls of exactly batch_size windows, whatever the block sizes, until the last.
-        waiting = np.concatenate([waiting, patches]) if len(waiting) else patches
-        ready = len(waiting) - len(waiting) % batch_size
-        if ready:
-            run(waiting[:ready])
-            waiting = waiting[ready:]
-    if len(waiting):
-        run(waiting)
-    if n_samples == 0:
+    # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
+    # the model's threads (12 times the CPU time measured on 2 cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for patches in (_ahead_in_thread(batches) if overlap else batches):
+            s, e = model.predict(patches, batch_size=batch_size)
+            scores.append(s)
+            if keep_embeddings:
+                embeddings.append(e)
+    if count.samples == 0:
         raise AudioError("no audio samples", filename or None)
     scores = np.concatenate(scores)
-    assert len(scores) == params.num_windows(n_samples), "window count differs from the reference"
+    assert len(scores) == params.num_windows(count.samples), "window count differs from the reference"
     starts, ends = window_times(len(scores), params)
     if duration_seconds is None:
-        duration_seconds = n_samples / params.sample_rate
+        duration_seconds = count.samples / params.sample_rate
     return WindowScores(filename, starts, ends, scores, tuple(model.labels),
                         float(duration_seconds),
                         np.concatenate(embeddings) if keep_embeddings else None)
 
 
-def _with_padding(blocks: Iterable[np.ndarray], params: YamnetParams
-                  ) -> Iterator[tuple[np.ndarray, bool]]:
-    """The blocks, then the reference's zero padding (flagged True) once their length is known."""
-    n_samples = 0
+class _Count:
+    samples = 0
+
+
+def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implementation: str,
+                    batch_size: int, count: _Count) -> Iterator[np.ndarray]:
+    """Blocks of samples in; windows out, in multiples of ``batch_size`` until the last ones.
+
+    The reference's zero padding is appended once the blocks are exhausted; ``count.samples``
+    is then the number of samples without it.
+    """
+    frames, windows = FrameStream(params, implementation), WindowStream(params)
+    waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)
+    for block in _with_padding(blocks, params, count):
+        log_mel = frames.push(block)
+        # Per-frame values derived from the log-mel (one row per 10 ms frame, each frame seen
+        # exactly once, the padding's frames last) can be computed here, block by block.
+        patches = windows.push(log_mel)
+        waiting = np.concatenate([waiting, patches]) if len(waiting) else patches
+        ready = len(waiting) - len(waiting) % batch_size
+        if ready:
+            yield waiting[:ready]
+            waiting = waiting[ready:]
+    if len(waiting):
+        yield waiting
+
+
+def _with_padding(blocks: Iterable[np.ndarray], params: YamnetParams, count: _Count
+                  ) -> Iterator[np.ndarray]:
+    """The blocks, then the reference's zero padding once their total length is known."""
     for block in blocks:
         block = np.asarray(block, dtype=np.float32)
-        n_samples += len(block)
-        yield block, False
-    if n_samples:
-        yield np.zeros(params.padded_length(n_samples) - n_samples, np.float32), True
+        count.samples += len(block)
+        yield block
+    if count.samples:
+        yield np.zeros(params.padded_length(count.samples) - count.samples, np.float32)
+
+
+def _ahead_in_thread(items: Iterator, depth: int = 2) -> Iterator:
+    """The items of ``items``, produced by a background thread up to ``depth`` ahead.
+
+    An exception raised while producing is raised here, in the consumer. When the consumer
+    stops early (an error, a break), the producer stops at its next item and is joined.
+    """
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def send(message) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(message, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not send((True, item)):
+                    return
+            send((False, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            send((False, error))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="sed-features", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, value = channel.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def check_batch_size(batch_size: int) -> None:

@@ -97,6 +97,41 @@ def test_batch_size_and_block_sizes_do_not_change_scores(bells, model):
     assert np.abs(score_waveform(bells, model).scores - whole).max() <= TOLERANCE
 
 
+def test_reading_in_a_background_thread_changes_nothing(bells, model):
+    pieces = [bells[i:i + 10007] for i in range(0, len(bells), 10007)]
+    ahead = score_stream(iter(pieces), model, overlap=True)
+    inline = score_stream(iter(pieces), model, overlap=False)
+    np.testing.assert_array_equal(ahead.scores, inline.scores)
+
+
+def test_an_error_while_reading_reaches_the_caller(tmp_path, bells, model):
+    samples = np.stack([bells, bells], axis=1)
+    samples[800_000:800_003, 1] = np.inf
+    sf.write(tmp_path / "inf.wav", samples, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"inf\.wav: NaN or infinite samples, the first at 50\.000 s"):
+        score_file(tmp_path / "inf.wav", model, block_frames=16000)
+
+
+def test_an_error_in_the_model_stops_the_reader(bells, model):
+    import threading
+
+    class Failing:
+        params, feature_implementation, labels = model.params, "numpy", model.labels
+        calls = 0
+
+        def predict(self, patches, *, batch_size):
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("model failed")
+            return model.predict(patches, batch_size=batch_size)
+
+    before = threading.active_count()
+    blocks = (bells[i:i + 4000] for i in range(0, len(bells), 4000))
+    with pytest.raises(RuntimeError, match="model failed"):
+        score_stream(blocks, Failing(), batch_size=8)
+    assert threading.active_count() == before  # the reader thread has ended
+
+
 def test_empty_stream_and_bad_batch_size_are_errors(model):
     with pytest.raises(AudioError, match="no audio samples"):
         score_stream(iter([np.zeros(0, np.float32)]), model)
