@@ -29,7 +29,8 @@ from sed.segmenter import DEFAULT_BATCH_SIZE, WindowScores, score_file, score_wa
 
 
 def load_model(weights: str | os.PathLike | None = None, *,
-               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = "auto"):
+               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = "auto",
+               threads: int | None = None):
     """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
 
     Parameters
@@ -41,6 +42,9 @@ def load_model(weights: str | os.PathLike | None = None, *,
         Window hop, a multiple of 0.01 s (0.5 by default; 0.48 reproduces the reference).
     backend : {"auto", "litert", "tensorflow"}
         What runs the network (see :mod:`sed.backends`); ``auto`` prefers LiteRT.
+    threads : int >= 1, optional
+        LiteRT interpreter threads (default: the CPUs available); 1 when several files are
+        processed in parallel processes.
 
     Returns
     -------
@@ -55,7 +59,8 @@ def load_model(weights: str | os.PathLike | None = None, *,
     """
     from sed.model import Yamnet
 
-    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend)
+    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend,
+                       threads=threads)
 
 
 def class_selection(class_map: ClassMap | None = None, *, classes: str | None = None,
