@@ -93,7 +93,7 @@ def convert_to_tflite(source: str | os.PathLike, params: YamnetParams = YamnetPa
 
     source = os.fspath(source)
     tf = import_tensorflow()
-    network = build_network(params, fold_batch_norm=True)
+    network = build_network(params, batch_norm_folded=True)
     set_network_weights(network, fold_batch_norm(read_weights(source), params), source)
     with captured_output():  # the converter prints its progress on stdout and stderr
         return tf.lite.TFLiteConverter.from_keras_model(network).convert()

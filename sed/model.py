@@ -216,13 +216,13 @@ def _read_hdf5(path: str) -> dict[tuple[int, str], np.ndarray]:
     return found
 
 
-def build_network(params: YamnetParams = YamnetParams(), *, fold_batch_norm: bool = False):
+def build_network(params: YamnetParams = YamnetParams(), *, batch_norm_folded: bool = False):
     """The YAMNet network as a Keras model, weights uninitialised.
 
     Parameters
     ----------
     params : YamnetParams
-    fold_batch_norm : bool
+    batch_norm_folded : bool
         Without batch normalisation layers: each convolution has a bias and a ReLU instead, to
         take the weights of :func:`fold_batch_norm` (the inference-time equivalent; used for the
         LiteRT conversion).
@@ -239,7 +239,7 @@ def build_network(params: YamnetParams = YamnetParams(), *, fold_batch_norm: boo
     from keras import layers
 
     def conv_block(net, make, name):
-        if fold_batch_norm:
+        if batch_norm_folded:
             return make(use_bias=True, activation="relu", name=name)(net)
         net = make(use_bias=False, name=name)(net)
         net = layers.BatchNormalization(center=True, scale=False, epsilon=params.batchnorm_epsilon,
@@ -279,7 +279,7 @@ def fold_batch_norm(weights: list[np.ndarray], params: YamnetParams = YamnetPara
     Returns
     -------
     layer_weights : list of [kernel, bias]
-        One pair per weighted layer of ``build_network(fold_batch_norm=True)``: 27 convolutions,
+        One pair per weighted layer of ``build_network(batch_norm_folded=True)``: 27 convolutions,
         then the dense layer.
     """
     values = iter(weights)

@@ -210,3 +210,17 @@ def test_packaged_class_map_is_the_savedmodels(model):
     asset = os.path.join(find_weights(), "assets", "yamnet_class_map.csv")
     assert load_class_map(asset) == load_class_map() == model.class_map
     assert len(model.labels) == 521 and model.labels[0] == "Speech"
+
+
+def test_folding_batch_norm_keeps_the_network(tf_model, rng):
+    """The network LiteRT runs (batch norm folded into the convolutions) equals the rebuild."""
+    from sed.model import build_network, fold_batch_norm, set_network_weights
+
+    folded = build_network(batch_norm_folded=True)
+    set_network_weights(folded, fold_batch_norm(read_weights(find_weights())), "test")
+    assert len(folded.layers) < len(tf_model.network.layers)  # no batch norm layers left
+    patches = rng.normal(-4.0, 2.0, (8, 96, 64)).astype(np.float32)
+    scores, embeddings = (t.numpy() for t in folded(patches, training=False))
+    expected_scores, expected_embeddings = tf_model.predict(patches)
+    assert np.abs(scores - expected_scores).max() <= 1e-5
+    assert np.abs(embeddings - expected_embeddings).max() <= 1e-4
