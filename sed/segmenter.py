@@ -233,8 +233,8 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
     """
     check_batch_size(batch_size)
     params = model.params
-    count = _Count()
-    batches = _window_batches(blocks, params, model.feature_implementation, batch_size, count)
+    totals = _Totals()
+    batches = _window_batches(blocks, params, model.feature_implementation, batch_size, totals)
     scores, embeddings = [], []
     # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
     # the model's threads (12 times the CPU time measured on 2 cores).
@@ -244,35 +244,43 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
             scores.append(s)
             if keep_embeddings:
                 embeddings.append(e)
-    if count.samples == 0:
-        raise AudioError("no audio samples", filename or None)
+    if totals.samples == 0:
+        raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
     scores = np.concatenate(scores)
-    assert len(scores) == params.num_windows(count.samples), "window count differs from the reference"
+    assert len(scores) == params.num_windows(totals.samples), "not the reference window count"
     starts, ends = window_times(len(scores), params)
     if duration_seconds is None:
-        duration_seconds = count.samples / params.sample_rate
+        duration_seconds = totals.samples / params.sample_rate
     return WindowScores(filename, starts, ends, scores, tuple(model.labels),
                         float(duration_seconds),
                         np.concatenate(embeddings) if keep_embeddings else None)
 
 
-class _Count:
+class _Totals:
+    """What the block loop learns about the whole recording, read by the caller once it ends.
+
+    ``samples``: the number of samples before padding. Per-frame values derived from the log-mel
+    block by block would be gathered here as well (written by the reading thread, read after it
+    has finished).
+    """
+
     samples = 0
 
 
 def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implementation: str,
-                    batch_size: int, count: _Count) -> Iterator[np.ndarray]:
+                    batch_size: int, totals: _Totals) -> Iterator[np.ndarray]:
     """Blocks of samples in; windows out, in multiples of ``batch_size`` until the last ones.
 
-    The reference's zero padding is appended once the blocks are exhausted; ``count.samples``
+    The reference's zero padding is appended once the blocks are exhausted; ``totals.samples``
     is then the number of samples without it.
     """
     frames, windows = FrameStream(params, implementation), WindowStream(params)
     waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)
-    for block in _with_padding(blocks, params, count):
+    for block in _with_padding(blocks, params, totals):
         log_mel = frames.push(block)
         # Per-frame values derived from the log-mel (one row per 10 ms frame, each frame seen
-        # exactly once, the padding's frames last) can be computed here, block by block.
+        # exactly once, the padding's frames last) can be computed here, block by block, and
+        # gathered in `totals`.
         patches = windows.push(log_mel)
         waiting = np.concatenate([waiting, patches]) if len(waiting) else patches
         ready = len(waiting) - len(waiting) % batch_size
@@ -283,15 +291,15 @@ def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implemen
         yield waiting
 
 
-def _with_padding(blocks: Iterable[np.ndarray], params: YamnetParams, count: _Count
+def _with_padding(blocks: Iterable[np.ndarray], params: YamnetParams, totals: _Totals
                   ) -> Iterator[np.ndarray]:
     """The blocks, then the reference's zero padding once their total length is known."""
     for block in blocks:
         block = np.asarray(block, dtype=np.float32)
-        count.samples += len(block)
+        totals.samples += len(block)
         yield block
-    if count.samples:
-        yield np.zeros(params.padded_length(count.samples) - count.samples, np.float32)
+    if totals.samples:
+        yield np.zeros(params.padded_length(totals.samples) - totals.samples, np.float32)
 
 
 def _ahead_in_thread(items: Iterator, depth: int = 2) -> Iterator:
@@ -386,7 +394,7 @@ def score_waveform(waveform: np.ndarray, model, *, filename: str = "",
 
 def score_file(path: str | os.PathLike, model, *, resampler: str = "soxr",
                keep_embeddings: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-               block_frames: int = DEFAULT_BLOCK_FRAMES) -> WindowScores:
+               block_frames: int = DEFAULT_BLOCK_FRAMES, overlap: bool = True) -> WindowScores:
     """Read a recording block by block and score every window (see :func:`score_stream`).
 
     Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
@@ -403,6 +411,9 @@ def score_file(path: str | os.PathLike, model, *, resampler: str = "soxr",
         Windows per model call.
     block_frames : int > 0
         Frames decoded per block, at the file's rate (see :func:`sed.audio.stream_audio`).
+    overlap : bool
+        Decode and compute features in a background thread while the model runs (see
+        :func:`score_stream`); False when files are processed in parallel processes.
 
     Returns
     -------
@@ -417,5 +428,5 @@ def score_file(path: str | os.PathLike, model, *, resampler: str = "soxr",
     blocks, info = stream_audio(path, sample_rate=model.params.sample_rate, resampler=resampler,
                                 block_frames=block_frames)
     return score_stream(blocks, model, filename=os.fspath(path),
-                        duration_seconds=info.duration_seconds,
-                        keep_embeddings=keep_embeddings, batch_size=batch_size)
+                        duration_seconds=info.duration_seconds, keep_embeddings=keep_embeddings,
+                        batch_size=batch_size, overlap=overlap)
