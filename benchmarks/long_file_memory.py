@@ -36,10 +36,11 @@ def main() -> None:
         print(f"before: {load()}")
         command = [str(BIN / "sed"), "detect", str(path), "-o", str(WORK / "long_events.csv"),
                    *args.sed_options]
-        wall, peak, out = run(command)
-        print(f"{' '.join(command[1:])}: peak RSS {peak:.0f} MB, wall {wall:.1f} s "
-              f"({info.frames / info.samplerate / wall:.0f}x real time)")
-        print(out.strip().splitlines()[0])
+        result = run(command)
+        print(f"{' '.join(command[1:])}: peak RSS {result.peak_mb:.0f} MB, wall {result.wall:.1f} s "
+              f"({info.frames / info.samplerate / result.wall:.0f}x real time), "
+              f"CPU {result.cpu:.1f} s")
+        print(result.stdout.strip().splitlines()[0])
         print(f"after: {load()}")
     finally:
         if not args.keep and path.exists():

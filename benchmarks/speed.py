@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import soundfile as sf
 
@@ -39,8 +40,15 @@ BIN = Path(sys.executable).parent
 WORK = Path(tempfile.gettempdir()) / "sed-bench"
 
 
-def run(command: list[str]) -> tuple[float, float, str]:
-    """Run ``command``; returns wall seconds, peak resident memory in MB, and its stdout."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # seconds, all threads, user + system: less sensitive than wall time to other jobs
+    peak_mb: float  # peak resident memory
+    stdout: str
+
+
+def run(command: list[str]) -> Run:
+    """Run ``command`` in a child process and measure it."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -49,7 +57,7 @@ def run(command: list[str]) -> tuple[float, float, str]:
     out, err = process.stdout.read().decode(), process.stderr.read().decode()
     if process.returncode:
         sys.exit(f"failed ({process.returncode}): {' '.join(command)}\n{err}")
-    return wall, usage.ru_maxrss / 1024, out
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
 
 
 def load() -> str:
@@ -88,19 +96,18 @@ def main() -> None:
     clip = clip_of(path)
     run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options])  # warm-up, cache
     print(f"before the clip runs: {load()}")
-    clip_walls = [run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options])[0]
+    clip_walls = [run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options]).wall
                   for _ in range(5)]
     startup = statistics.median(clip_walls)
 
     rows = []
     for _ in range(args.repeat):
         print(f"before sed detect: {load()}")
-        wall, peak, _ = run(sed + [str(path), "-o", str(WORK / "events.csv"), *args.sed_options])
-        rows.append((wall, peak))
-    wall, peak = min(rows)
+        rows.append(run(sed + [str(path), "-o", str(WORK / "events.csv"), *args.sed_options]))
+    wall, cpu, peak, _ = min(rows)
     print(f"sed detect {path.name}: wall {wall:.2f} s = {duration / wall:.0f}x real time, "
-          f"peak RSS {peak:.0f} MB" + (f" (best of {args.repeat}: "
-                                       f"{', '.join(f'{w:.2f}' for w, _ in rows)})"
+          f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MB" + (f" (best of {args.repeat}: "
+                                       f"{', '.join(f'{r.wall:.2f}' for r in rows)})"
                                        if args.repeat > 1 else ""))
     processing = wall - startup
     print(f"  start-up (10 s clip, median of 5: {', '.join(f'{w:.2f}' for w in clip_walls)}): "
@@ -110,17 +117,18 @@ def main() -> None:
     if args.no_reference:
         return
     print(f"before the reference: {load()}")
-    ref_wall, ref_peak, out = run([sys.executable, str(HERE / "reference_pipeline.py"), str(path)])
+    ref_wall, ref_cpu, ref_peak, out = run([sys.executable, str(HERE / "reference_pipeline.py"),
+                                            str(path)])
     phases = json.loads(out.strip().splitlines()[-1])
     ref_processing = phases["read"] + phases["resample"] + phases["model"]
     print(f"reference (resampy kaiser_best + TF-Hub graph): wall {ref_wall:.2f} s = "
-          f"{duration / ref_wall:.0f}x real time, peak RSS {ref_peak:.0f} MB")
+          f"{duration / ref_wall:.0f}x real time, CPU {ref_cpu:.1f} s, peak RSS {ref_peak:.0f} MB")
     print(f"  imports and load {phases['imports_and_load']:.2f} s, read {phases['read']:.2f} s, "
           f"resample {phases['resample']:.2f} s ({duration / phases['resample']:.0f}x), "
           f"model {phases['model']:.2f} s ({duration / phases['model']:.0f}x); "
           f"processing {ref_processing:.2f} s = {duration / ref_processing:.0f}x real time")
     print(f"sed detect vs reference: {ref_wall / wall:.1f}x faster (whole commands), "
-          f"{ref_processing / processing:.1f}x (processing)")
+          f"{ref_processing / processing:.1f}x (processing); {ref_cpu / cpu:.1f}x less CPU time")
     print(f"after: {load()}")
 
 
