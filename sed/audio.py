@@ -3,12 +3,18 @@
 Follows the reference YAMNet ``inference.py``: samples as float32 in [-1, 1], channels averaged
 to mono, resampled to 16 kHz. The reference resampler is resampy ``kaiser_best``; ``sed`` uses
 soxr (``HQ``) by default because it is about 70 times faster with the same pass band.
+
+Long recordings are read in blocks (:func:`stream_audio`): soundfile decodes a block at a time and
+a streaming resampler (:class:`StreamResampler`) carries the filter state across blocks, so memory
+does not grow with the file's length and the samples equal those of :func:`load_audio` (soxr:
+bit for bit; resampy: bit for bit too, see :class:`StreamResampler`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +23,8 @@ import soundfile as sf
 from sed.errors import AudioError, ParameterError
 
 RESAMPLERS = ("soxr", "resampy")
+# Native-rate frames decoded per block when streaming: 2**18 is 6 s at 44.1 kHz (4 MB in stereo).
+DEFAULT_BLOCK_FRAMES = 1 << 18
 
 # libsndfile logs "data : <declared> (should be <present>)" when a WAV's data chunk is cut short.
 _TRUNCATED_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
@@ -149,12 +157,18 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     Returns
     -------
     waveform : np.ndarray [shape=(frames,), dtype=float32]
+        The channels summed in order in float32, then divided by their count (for stereo this
+        equals ``samples.mean(axis=1)`` bit for bit, at a fortieth of its cost).
     """
     if samples.ndim == 1:
         return samples.astype(np.float32, copy=False)
     if samples.shape[1] == 1:
         return samples[:, 0].astype(np.float32, copy=False)
-    return samples.mean(axis=1, dtype=np.float32)
+    mono = samples[:, 0].astype(np.float32)
+    for channel in range(1, samples.shape[1]):
+        mono += samples[:, channel]
+    mono /= np.float32(samples.shape[1])
+    return mono
 
 
 def resample(waveform: np.ndarray, orig_sample_rate: int, target_sample_rate: int, *,
@@ -231,6 +245,167 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = 16000,
     samples, info = read_audio(path)
     waveform = resample(to_mono(samples), info.sample_rate, sample_rate, resampler=resampler)
     return waveform, info
+
+
+def stream_audio(path: str | os.PathLike, *, sample_rate: int = 16000, resampler: str = "soxr",
+                 block_frames: int = DEFAULT_BLOCK_FRAMES) -> tuple[Iterator[np.ndarray], AudioInfo]:
+    """Read a file block by block as a mono float32 waveform at ``sample_rate``.
+
+    Memory does not grow with the file's length, and the blocks joined together equal the
+    waveform of :func:`load_audio` (bit for bit with either resampler; ``tests/test_audio.py``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file libsndfile reads, at any sample rate, bit depth and channel count.
+    sample_rate : int > 0
+        Target rate in Hz (YAMNet: 16000).
+    resampler : {"soxr", "resampy"}
+        See :func:`resample`.
+    block_frames : int > 0
+        Frames (at the file's rate) decoded per block.
+
+    Returns
+    -------
+    blocks : iterator of np.ndarray [shape=(n,), dtype=float32]
+        Consecutive pieces of the mono waveform at ``sample_rate``, in [-1, 1]; some may be empty.
+        Decoding errors are raised by the iterator, when they are met.
+    info : AudioInfo
+        The file's header, checked before this function returns.
+
+    Raises
+    ------
+    AudioError
+        If the header is unusable (see :func:`audio_info`); from the iterator: if decoding fails
+        part-way, the file holds no samples, or a sample is NaN or infinite (the message gives
+        the time of the first one).
+    ParameterError
+        If ``resampler`` is unknown or ``block_frames`` is not a positive integer.
+    """
+    check_resampler(resampler)
+    if not (isinstance(block_frames, (int, np.integer)) and block_frames > 0):
+        raise ParameterError(f"block_frames must be a positive integer, got {block_frames!r}")
+    info = audio_info(path)
+    return _stream(info, sample_rate, resampler, int(block_frames)), info
+
+
+def _stream(info: AudioInfo, sample_rate: int, resampler: str, block_frames: int
+            ) -> Iterator[np.ndarray]:
+    stream = StreamResampler(info.sample_rate, sample_rate, resampler=resampler)
+    frames_read = 0
+    for block in _decoded_blocks(info, block_frames):
+        if not np.isfinite(block).all():
+            first = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            seconds = (frames_read + first) / info.sample_rate
+            raise AudioError(f"NaN or infinite samples, the first at {seconds:.3f} s", info.path)
+        frames_read += len(block)
+        yield stream.push(to_mono(block))
+    if frames_read == 0:
+        raise AudioError("file contains no audio samples", info.path)
+    yield stream.finish()
+
+
+def _decoded_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
+    try:
+        with sf.SoundFile(info.path) as handle:
+            while True:
+                block = handle.read(block_frames, dtype="float32", always_2d=True)
+                if not len(block):
+                    return
+                yield block
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise AudioError(f"cannot decode audio ({_libsndfile_reason(error)})", info.path) from None
+
+
+class StreamResampler:
+    """Resample a mono signal that arrives in pieces, exactly as if it came whole.
+
+    ``soxr`` keeps its state in ``soxr.ResampleStream``, whose output equals ``soxr.resample`` of
+    the whole signal bit for bit. resampy has no streaming interface, so its ``kaiser_best`` filter
+    is applied by overlap-save: output sample ``t`` (at time ``t * orig / target`` input samples)
+    is computed once the filter's whole support (``context`` input samples on each side) has
+    arrived, from a buffer that keeps ``context`` samples of history. It calls resampy's own
+    kernel with the same filter set-up and the same time values as ``resampy.resample``, so the
+    output is bit for bit that of the whole signal too (``tests/test_audio.py`` checks both).
+
+    Parameters
+    ----------
+    orig_sample_rate, target_sample_rate : int > 0
+        In Hz.
+    resampler : {"soxr", "resampy"}
+    """
+
+    def __init__(self, orig_sample_rate: int, target_sample_rate: int, *, resampler: str = "soxr"):
+        check_resampler(resampler)
+        self.orig, self.target, self.resampler = orig_sample_rate, target_sample_rate, resampler
+        self._soxr = None
+        if orig_sample_rate == target_sample_rate:
+            return
+        if resampler == "soxr":
+            import soxr
+
+            self._soxr = soxr.ResampleStream(orig_sample_rate, target_sample_rate, 1,
+                                             dtype="float32", quality="HQ")
+        else:
+            self._setup_resampy()
+
+    def _setup_resampy(self) -> None:
+        # The set-up of resampy.resample (resampy 0.4), kept identical so the output is too.
+        from resampy.filters import get_filter
+
+        window, self._precision, _ = get_filter("kaiser_best")
+        ratio = float(self.target) / self.orig
+        if ratio < 1:
+            window = ratio * window
+        self._window, self._delta = window, np.diff(window, append=window[-1])
+        self._scale = min(1.0, ratio)
+        self._increment = 1.0 / ratio
+        self.context = len(window) // int(self._scale * self._precision) + 1
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # input index of _buffer[0]
+        self._n_in = 0
+        self._n_out = 0  # next output index
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Feed the next input samples ``(n,)``; returns the output samples now complete."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if self.orig == self.target:
+            return samples
+        if self._soxr is not None:
+            return self._soxr.resample_chunk(samples)
+        return self._resampy(samples, last=False)
+
+    def finish(self) -> np.ndarray:
+        """Flush the filter at the end of the signal; returns the last output samples."""
+        if self.orig == self.target:
+            return np.zeros(0, np.float32)
+        if self._soxr is not None:
+            return self._soxr.resample_chunk(np.zeros(0, np.float32), last=True)
+        return self._resampy(np.zeros(0, np.float32), last=True)
+
+    def _resampy(self, samples: np.ndarray, *, last: bool) -> np.ndarray:
+        from resampy.interpn import resample_f_s
+
+        self._buffer = np.concatenate([self._buffer, samples])
+        self._n_in += len(samples)
+        if last:  # resampy.resample's output length
+            end = int(self._n_in * float(self.target) / float(self.orig))
+        else:  # outputs whose right wing is complete: int(t * increment) + context <= n_in
+            end = int((self._n_in - self.context) / self._increment) + 1
+            while end > 0 and int((end - 1) * self._increment) + self.context > self._n_in:
+                end -= 1
+        end = max(end, self._n_out)
+        times = np.arange(self._n_out, end) * self._increment  # as resampy: arange * increment
+        out = np.zeros(len(times), np.float32)
+        if len(times):
+            resample_f_s(self._buffer, times - self._buffer_start, self._window, self._delta,
+                         self._precision, self._scale, out)
+        self._n_out = end
+        # Keep `context` samples of history before the next output's centre.
+        keep_from = max(self._buffer_start, int(end * self._increment) - self.context)
+        self._buffer = self._buffer[keep_from - self._buffer_start:]
+        self._buffer_start = keep_from
+        return out
 
 
 def _libsndfile_reason(error: Exception) -> str:

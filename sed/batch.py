@@ -30,7 +30,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -378,11 +378,13 @@ def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
         for recording in todo:
             yield _process(recording)
         return
-    # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised.
+    # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised. Each worker
+    # runs the model on one thread and reads in line: the processes fill the cores.
     context = multiprocessing.get_context("spawn")
+    worker_spec = replace(spec, threads=1, overlap=False)
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_init_worker,
-            initargs=(spec, outputs, settings_fingerprint)) as pool:
+            initargs=(worker_spec, outputs, settings_fingerprint)) as pool:
         futures = [pool.submit(_process, recording) for recording in todo]
         try:
             for future in concurrent.futures.as_completed(futures):

@@ -14,7 +14,7 @@ from functools import wraps
 import click
 
 from sed.errors import ParameterError, SedError
-from sed.params import YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
 TOP_LEVEL_OPTIONS = ("--help", "-h", "--version")
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -49,6 +49,12 @@ def model_options(command):
                                 "(0.48 reproduces the reference).")(command)
     command = click.option("--resampler", type=click.Choice(["soxr", "resampy"]), default="soxr",
                            help="soxr (fast) or resampy kaiser_best (the reference's).")(command)
+    command = click.option("--backend", type=click.Choice(["auto", "litert", "tensorflow"]),
+                           default="auto",
+                           help="What runs YAMNet: LiteRT (fast; auto when installed) or "
+                                "TensorFlow (the reference).")(command)
+    command = click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
+                           help="Windows per model call.")(command)
     return command
 
 
@@ -144,7 +150,7 @@ def postprocessing_from_options(options: dict):
 @model_options
 @reports_errors
 def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jobs, quiet,
-           weights, hop_seconds, resampler, **options):
+           weights, hop_seconds, resampler, backend, batch_size, **options):
     """Detect sound events in recordings and write them as event tables.
 
     INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
@@ -163,7 +169,8 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
     config.thresholds(selection.event_labels)
     YamnetParams(patch_hop_seconds=hop_seconds)
     spec = pipeline.DetectorSpec(weights=weights, hop_seconds=hop_seconds, resampler=resampler,
-                                 classes=classes, label_map=label_map, postprocessing=config)
+                                 classes=classes, label_map=label_map, postprocessing=config,
+                                 backend=backend, batch_size=batch_size)
     if _is_batch(inputs, output):
         if scores_path:
             raise ParameterError("--scores is for one recording; it cannot be used with a batch")
@@ -225,7 +232,7 @@ def _detect_batch(inputs, output, spec, formats, *, pattern, jobs, quiet) -> int
               help="Number of classes to list.")
 @model_options
 @reports_errors
-def tag(input_path, k, weights, hop_seconds, resampler):
+def tag(input_path, k, weights, hop_seconds, resampler, backend, batch_size):
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -233,8 +240,8 @@ def tag(input_path, k, weights, hop_seconds, resampler):
 
     audio_info(input_path)
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
-    window_scores = score_file(input_path, model, resampler=resampler)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    window_scores = score_file(input_path, model, resampler=resampler, batch_size=batch_size)
     table = pipeline.top_classes(window_scores, k)
     width = max(len(label) for label in table["label"])
     click.echo(f"{input_path}: {len(window_scores)} windows, "
@@ -308,7 +315,8 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
 @model_options
 @reports_errors
 def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
-         time_resolution, t_collar, percentage_of_length, weights, hop_seconds, resampler):
+         time_resolution, t_collar, percentage_of_length, weights, hop_seconds, resampler,
+         backend, batch_size):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
     from sed.postprocessing import PostProcessing, save_config
@@ -317,10 +325,10 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     recordings, references = pipeline.development_set(audio_dir, reference)
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     click.echo(f"scoring {len(recordings)} recordings once", err=True)
     scores = pipeline.score_files(recordings, model=model, selection=selection,
-                                  resampler=resampler)
+                                  resampler=resampler, batch_size=batch_size)
     result = run_tuning(scores, references, metric=metric, start=PostProcessing(mode=mode),
                         class_threshold_gain=class_threshold_gain,
                         time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,
@@ -345,7 +353,7 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
 @model_options
 @reports_errors
 def plot(input_path, output, events_path, reference_path, top_n, classes, label_map, weights,
-         hop_seconds, resampler):
+         hop_seconds, resampler, backend, batch_size):
     """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -357,9 +365,9 @@ def plot(input_path, output, events_path, reference_path, top_n, classes, label_
     estimated = read_events(events_path).events if events_path else None
     reference = read_events(reference_path).events if reference_path else None
     YamnetParams(patch_hop_seconds=hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     plot_recording(input_path, output, model=model, selection=selection, estimated=estimated,
-                   reference=reference, top_n=top_n, resampler=resampler)
+                   reference=reference, top_n=top_n, resampler=resampler, batch_size=batch_size)
     click.echo(f"figure written to {output}")
 
 
@@ -421,4 +429,18 @@ def main(argv: list[str] | None = None) -> None:
                        "sed (such as GNU sed) was found on PATH to hand it to", err=True)
             sys.exit(2)
         os.execv(other, [other, *argv])
+    _log_to_stderr()
     cli.main(args=argv, prog_name="sed")
+
+
+def _log_to_stderr() -> None:
+    """Show the package's rare progress notes (such as a one-off model conversion) on stderr."""
+    import logging
+
+    logger = logging.getLogger("sed")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("sed: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False

@@ -216,48 +216,107 @@ def _read_hdf5(path: str) -> dict[tuple[int, str], np.ndarray]:
     return found
 
 
-def build_network(params: YamnetParams = YamnetParams()):
+def build_network(params: YamnetParams = YamnetParams(), *, batch_norm_folded: bool = False):
     """The YAMNet network as a Keras model, weights uninitialised.
 
     Parameters
     ----------
     params : YamnetParams
+    batch_norm_folded : bool
+        Without batch normalisation layers: each convolution has a bias and a ReLU instead, to
+        take the weights of :func:`fold_batch_norm` (the inference-time equivalent; used for the
+        LiteRT conversion).
 
     Returns
     -------
     model : keras.Model
         Input ``(batch, 96, 64)`` log-mel patches; outputs ``[scores (batch, 521),
-        embeddings (batch, 1024)]``. Its weighted layers follow :data:`WEIGHT_LAYOUT`.
+        embeddings (batch, 1024)]``. Its weighted layers follow :data:`WEIGHT_LAYOUT` (batch
+        normalisation layers merged into their convolution when folded).
     """
     import_tensorflow()
     import keras
     from keras import layers
 
-    def batch_norm(name):
-        return layers.BatchNormalization(center=True, scale=False,
-                                         epsilon=params.batchnorm_epsilon, name=name)
+    def conv_block(net, make, name):
+        if batch_norm_folded:
+            return make(use_bias=True, activation="relu", name=name)(net)
+        net = make(use_bias=False, name=name)(net)
+        net = layers.BatchNormalization(center=True, scale=False, epsilon=params.batchnorm_epsilon,
+                                        name=f"{name}_bn")(net)
+        return layers.ReLU(name=f"{name}_relu")(net)
 
     patches = keras.Input(shape=(params.patch_frames, params.mel_bands), name="log_mel_patches")
     net = layers.Reshape((params.patch_frames, params.mel_bands, 1))(patches)
     for number, (kind, stride, filters) in enumerate(YAMNET_LAYER_DEFS, start=1):
         if kind == "conv":
-            net = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False,
-                                name=f"layer{number}_conv")(net)
-            net = batch_norm(f"layer{number}_conv_bn")(net)
-            net = layers.ReLU(name=f"layer{number}_relu")(net)
+            net = conv_block(net, lambda **kw: layers.Conv2D(
+                filters, 3, strides=stride, padding="same", **kw), f"layer{number}_conv")
             continue
-        net = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False,
-                                     name=f"layer{number}_depthwise_conv")(net)
-        net = batch_norm(f"layer{number}_depthwise_conv_bn")(net)
-        net = layers.ReLU(name=f"layer{number}_depthwise_conv_relu")(net)
-        net = layers.Conv2D(filters, 1, padding="same", use_bias=False,
-                            name=f"layer{number}_pointwise_conv")(net)
-        net = batch_norm(f"layer{number}_pointwise_conv_bn")(net)
-        net = layers.ReLU(name=f"layer{number}_pointwise_conv_relu")(net)
+        net = conv_block(net, lambda **kw: layers.DepthwiseConv2D(
+            3, strides=stride, padding="same", **kw), f"layer{number}_depthwise_conv")
+        net = conv_block(net, lambda **kw: layers.Conv2D(filters, 1, padding="same", **kw),
+                         f"layer{number}_pointwise_conv")
     embeddings = layers.GlobalAveragePooling2D(name="embeddings")(net)
     logits = layers.Dense(params.num_classes, name="logits")(embeddings)
     scores = layers.Activation("sigmoid", name="scores")(logits)
     return keras.Model(patches, [scores, embeddings], name="yamnet")
+
+
+def fold_batch_norm(weights: list[np.ndarray], params: YamnetParams = YamnetParams()
+                    ) -> list[list[np.ndarray]]:
+    """Merge each batch normalisation into the convolution before it (inference only).
+
+    YAMNet's batch normalisation has no scale: ``y = (conv(x) - mean) / sqrt(var + eps) + beta``,
+    which is ``conv'(x) + bias`` with the kernel's output channels multiplied by
+    ``s = 1 / sqrt(var + eps)`` and ``bias = beta - mean * s`` (computed in float64).
+
+    Parameters
+    ----------
+    weights : list of np.ndarray
+        As returned by :func:`read_weights`.
+
+    Returns
+    -------
+    layer_weights : list of [kernel, bias]
+        One pair per weighted layer of ``build_network(batch_norm_folded=True)``: 27 convolutions,
+        then the dense layer.
+    """
+    values = iter(weights)
+    folded, depthwise = [], False
+    for name, variables in WEIGHT_LAYOUT:
+        if variables != _BN_VARIABLES:
+            folded.append([next(values) for _ in variables])
+            depthwise = "depthwise" in name
+            continue
+        beta, mean, variance = (next(values).astype(np.float64) for _ in range(3))
+        scale = 1.0 / np.sqrt(variance + params.batchnorm_epsilon)
+        # Output channels: axis 2 of a depthwise kernel (k, k, channels, 1), else axis 3.
+        shape = (1, 1, -1, 1) if depthwise else (1, 1, 1, -1)
+        kernel = folded[-1][0].astype(np.float64) * scale.reshape(shape)
+        folded[-1] = [kernel.astype(np.float32), (beta - mean * scale).astype(np.float32)]
+    return folded
+
+
+def set_network_weights(network, layer_weights: list[list[np.ndarray]], source: str) -> None:
+    """Load per-layer weights into the weighted layers of ``network``, in order.
+
+    Raises
+    ------
+    ModelError
+        If they do not fit.
+    """
+    weighted = [layer for layer in network.layers if layer.weights]
+    try:
+        for layer, values in zip(weighted, layer_weights, strict=True):
+            layer.set_weights(values)
+    except ValueError as error:
+        raise ModelError(f"weights do not fit YAMNet ({error})", source) from None
+
+
+def _per_layer(weights: list[np.ndarray]) -> list[list[np.ndarray]]:
+    values = iter(weights)
+    return [[next(values) for _ in variables] for _, variables in WEIGHT_LAYOUT]
 
 
 @dataclass
@@ -268,47 +327,75 @@ class Yamnet:
 
     Attributes
     ----------
-    network : keras.Model
-        See :func:`build_network`.
+    network : keras.Model or sed.litert.LiteRTNetwork
+        What runs the network: the Keras rebuild (see :func:`build_network`) for the
+        ``tensorflow`` backend, the LiteRT interpreter of its TFLite conversion for ``litert``.
     class_map : ClassMap
     source : str
         Where the weights came from.
     params : YamnetParams
+    backend : {"litert", "tensorflow"}
+        The backend in use (see :mod:`sed.backends`).
     """
 
     network: object
     class_map: ClassMap
     source: str
     params: YamnetParams
+    backend: str = "tensorflow"
     _run: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, weights: str | os.PathLike | None = None,
-             params: YamnetParams = YamnetParams()) -> "Yamnet":
+             params: YamnetParams = YamnetParams(), *, backend: str = "auto",
+             threads: int | None = None) -> "Yamnet":
         """Find, read and load YAMNet's weights (see :func:`find_weights`, :func:`read_weights`).
+
+        Parameters
+        ----------
+        weights : str or os.PathLike, optional
+            ``yamnet.h5`` or a TF-Hub YAMNet SavedModel directory (see :func:`find_weights`).
+        params : YamnetParams
+        backend : {"auto", "litert", "tensorflow"}
+            ``litert`` runs a TFLite conversion of the network with LiteRT (XNNPACK), converted
+            once with TensorFlow and cached (see :mod:`sed.litert`); ``tensorflow`` runs the
+            Keras rebuild. ``auto`` is ``litert`` where ``ai-edge-litert`` is installed.
+        threads : int >= 1, optional
+            Threads of the LiteRT interpreter; by default the number of CPUs.
 
         Raises
         ------
         ModelError
-            If no weights are found or they do not fit the network.
+            If no weights are found, they do not fit the network, or the backend is missing.
+        ParameterError
+            If ``backend`` or ``threads`` is not a valid choice.
         """
+        from sed.backends import resolve_backend
+
+        backend = resolve_backend(backend)
         source = find_weights(weights)
-        values = read_weights(source)
-        network = build_network(params)
-        weighted = [layer for layer in network.layers if layer.weights]
-        position = 0
-        try:
-            for layer, (_, variables) in zip(weighted, WEIGHT_LAYOUT, strict=True):
-                layer.set_weights(values[position:position + len(variables)])
-                position += len(variables)
-        except ValueError as error:
-            raise ModelError(f"weights do not fit YAMNet ({error})", source) from None
-        return cls(network, load_class_map(), source, params)
+        if backend == "litert":
+            from sed.litert import tflite_network
+
+            network = tflite_network(source, params, threads=threads)
+        else:
+            network = build_network(params)
+            set_network_weights(network, _per_layer(read_weights(source)), source)
+        return cls(network, load_class_map(), source, params, backend)
 
     @property
     def labels(self) -> tuple[str, ...]:
         """Output column names: the AudioSet display names."""
         return self.class_map.display_names
+
+    @property
+    def feature_implementation(self) -> str:
+        """How this backend computes log-mel features (see :func:`sed.features.log_mel_spectrogram`).
+
+        The TensorFlow backend keeps TensorFlow's kernels, so it reproduces the reference graph
+        exactly; LiteRT uses numpy, so that it never imports TensorFlow.
+        """
+        return "tensorflow" if self.backend == "tensorflow" else "numpy"
 
     def predict(self, patches: np.ndarray, *, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on log-mel patches.
@@ -332,8 +419,8 @@ class Yamnet:
         for begin in range(0, len(patches), batch_size):
             batch = np.ascontiguousarray(patches[begin:begin + batch_size], dtype=np.float32)
             s, e = run(batch)
-            scores.append(s.numpy())
-            embeddings.append(e.numpy())
+            scores.append(np.asarray(s))
+            embeddings.append(np.asarray(e))
         if not scores:
             return (np.zeros((0, self.params.num_classes), np.float32),
                     np.zeros((0, self.params.embedding_size), np.float32))
@@ -341,8 +428,12 @@ class Yamnet:
 
     def _compiled(self):
         if self._run is None:
-            tf = import_tensorflow()
-            spec = tf.TensorSpec([None, self.params.patch_frames, self.params.mel_bands], tf.float32)
-            self._run = tf.function(lambda x: self.network(x, training=False),
-                                    input_signature=[spec])
+            if self.backend != "tensorflow":
+                self._run = self.network
+            else:
+                tf = import_tensorflow()
+                spec = tf.TensorSpec([None, self.params.patch_frames, self.params.mel_bands],
+                                     tf.float32)
+                self._run = tf.function(lambda x: self.network(x, training=False),
+                                        input_signature=[spec])
         return self._run

@@ -15,6 +15,8 @@ from sed.errors import ParameterError
 
 DEFAULT_HOP_SECONDS = 0.5
 REFERENCE_HOP_SECONDS = 0.48
+# Windows per model call: LiteRT's throughput is flat from about 16 up (benchmarks/speed.py).
+DEFAULT_BATCH_SIZE = 64
 
 
 @dataclass(frozen=True)

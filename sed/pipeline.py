@@ -25,11 +25,12 @@ from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
 from sed.errors import ParameterError
 from sed.params import DEFAULT_HOP_SECONDS, YamnetParams
 from sed.postprocessing import PostProcessing
-from sed.segmenter import WindowScores, score_file, score_waveform
+from sed.segmenter import DEFAULT_BATCH_SIZE, WindowScores, score_file, score_waveform
 
 
 def load_model(weights: str | os.PathLike | None = None, *,
-               hop_seconds: float = DEFAULT_HOP_SECONDS):
+               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = "auto",
+               threads: int | None = None):
     """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
 
     Parameters
@@ -39,6 +40,11 @@ def load_model(weights: str | os.PathLike | None = None, *,
         ``$SED_YAMNET_WEIGHTS`` or the weights package.
     hop_seconds : float > 0
         Window hop, a multiple of 0.01 s (0.5 by default; 0.48 reproduces the reference).
+    backend : {"auto", "litert", "tensorflow"}
+        What runs the network (see :mod:`sed.backends`); ``auto`` prefers LiteRT.
+    threads : int >= 1, optional
+        LiteRT interpreter threads (default: the CPUs available); 1 when several files are
+        processed in parallel processes.
 
     Returns
     -------
@@ -49,11 +55,12 @@ def load_model(weights: str | os.PathLike | None = None, *,
     ModelError
         If no weights are found or they cannot be loaded.
     ParameterError
-        If ``hop_seconds`` is not a positive multiple of 0.01 s.
+        If ``hop_seconds`` is not a positive multiple of 0.01 s, or ``backend`` is unknown.
     """
     from sed.model import Yamnet
 
-    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds))
+    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend,
+                       threads=threads)
 
 
 def class_selection(class_map: ClassMap | None = None, *, classes: str | None = None,
@@ -109,7 +116,7 @@ def _selection(model, classes, label_map, selection):
 def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
            label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
            postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = "soxr") -> Detection:
+           resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -125,6 +132,8 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+        Windows per model call.
 
     Returns
     -------
@@ -144,7 +153,8 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
         if mono.size else mono
     window_scores = score_waveform(audio, model, filename=filename,
-                                   duration_seconds=mono.shape[0] / sample_rate)
+                                   duration_seconds=mono.shape[0] / sample_rate,
+                                   batch_size=batch_size)
     return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing)
 
 
@@ -152,8 +162,11 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
                 label_map: str | os.PathLike | None = None,
                 selection: ClassSelection | None = None,
                 postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = "soxr") -> Detection:
+                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
     """Detect sound events in an audio file (see :func:`detect`).
+
+    The file is read and scored block by block (:func:`sed.segmenter.score_file`): memory does
+    not grow with its length.
 
     Raises
     ------
@@ -161,7 +174,8 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _selection(model, classes, label_map, selection)
-    return _finish(score_file(path, model, resampler=resampler), selection, postprocessing)
+    return _finish(score_file(path, model, resampler=resampler, batch_size=batch_size),
+                   selection, postprocessing)
 
 
 def _finish(window_scores: WindowScores, selection: ClassSelection,
@@ -193,7 +207,8 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
 
 
 def score_files(paths, *, model, selection: ClassSelection | None = None,
-                resampler: str = "soxr") -> list[WindowScores]:
+                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE
+                ) -> list[WindowScores]:
     """Window scores of several recordings, computed once (for tuning and evaluation).
 
     Parameters
@@ -217,7 +232,7 @@ def score_files(paths, *, model, selection: ClassSelection | None = None,
     """
     results = []
     for path in paths:
-        scores = score_file(path, model, resampler=resampler)
+        scores = score_file(path, model, resampler=resampler, batch_size=batch_size)
         results.append(scores.select(selection) if selection is not None else scores)
     return results
 
@@ -282,6 +297,15 @@ class DetectorSpec:
     label_map : str, optional
         Label map CSV path.
     postprocessing : PostProcessing
+    backend : {"auto", "litert", "tensorflow"}
+        What runs YAMNet (see :func:`load_model`).
+    batch_size : int > 0
+        Windows per model call (does not change results).
+    threads : int >= 1, optional
+        LiteRT threads (a batch with several worker processes uses 1 per worker).
+    overlap : bool
+        Decode and compute features in a second thread while the model runs (off in workers
+        of a parallel batch, where the processes already fill the cores).
     """
 
     weights: str | None = None
@@ -290,6 +314,10 @@ class DetectorSpec:
     classes: str | None = None
     label_map: str | None = None
     postprocessing: PostProcessing = PostProcessing()
+    backend: str = "auto"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    threads: int | None = None
+    overlap: bool = True
 
     def build(self) -> "Detector":
         """Load the model and resolve the class selection.
@@ -300,8 +328,10 @@ class DetectorSpec:
             As :func:`load_model` and :func:`class_selection`.
         """
         selection = class_selection(classes=self.classes, label_map=self.label_map)
-        model = load_model(self.weights, hop_seconds=self.hop_seconds)
-        return Detector(model, selection, self.postprocessing, self.resampler)
+        model = load_model(self.weights, hop_seconds=self.hop_seconds, backend=self.backend,
+                           threads=self.threads)
+        return Detector(model, selection, self.postprocessing, self.resampler, self.batch_size,
+                        self.overlap)
 
     def settings(self, model=None) -> dict:
         """The result-affecting settings as a JSON-serialisable dict.
@@ -314,7 +344,11 @@ class DetectorSpec:
         from dataclasses import asdict
 
         settings = asdict(self)
+        for speed_only in ("batch_size", "threads", "overlap"):  # results do not depend on them
+            del settings[speed_only]
         settings["weights"] = model.source if model is not None else self.weights
+        if model is not None:
+            settings["backend"] = model.backend
         if self.label_map is not None:
             settings["label_map_content"] = _file_text(self.label_map)
         return settings
@@ -341,8 +375,11 @@ class Detector:
     selection: ClassSelection
     postprocessing: PostProcessing
     resampler: str = "soxr"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    overlap: bool = True
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""
-        return detect_file(path, model=self.model, selection=self.selection,
-                           postprocessing=self.postprocessing, resampler=self.resampler)
+        window_scores = score_file(path, self.model, resampler=self.resampler,
+                                   batch_size=self.batch_size, overlap=self.overlap)
+        return _finish(window_scores, self.selection, self.postprocessing)

@@ -14,6 +14,8 @@ import os
 import numpy as np
 import pandas as pd
 
+from sed.params import DEFAULT_BATCH_SIZE
+
 from sed.errors import ParameterError
 
 REFERENCE_COLOUR = "#2a9d8f"
@@ -23,7 +25,7 @@ ESTIMATED_COLOUR = "#e76f51"
 def plot_recording(path: str | os.PathLike, output: str | os.PathLike, *, model,
                    selection=None, estimated: pd.DataFrame | None = None,
                    reference: pd.DataFrame | None = None, top_n: int = 10,
-                   resampler: str = "soxr") -> None:
+                   resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
     """Score a recording and write its figure (see :func:`recording_figure`).
 
     Parameters
@@ -40,6 +42,8 @@ def plot_recording(path: str | os.PathLike, output: str | os.PathLike, *, model,
         Event tables to draw in the event roll.
     top_n : int >= 1
     resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+        Windows per model call.
 
     Raises
     ------
@@ -55,10 +59,11 @@ def plot_recording(path: str | os.PathLike, output: str | os.PathLike, *, model,
 
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(waveform, model, filename=os.fspath(path),
-                                   duration_seconds=info.duration_seconds)
+                                   duration_seconds=info.duration_seconds, batch_size=batch_size)
     if selection is not None:
         window_scores = window_scores.select(selection)
-    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params)
+    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params,
+                                  implementation=model.feature_implementation)
     figure = recording_figure(waveform, model.params.sample_rate, log_mel, window_scores,
                               estimated=estimated, reference=reference, top_n=top_n,
                               title=os.path.basename(os.fspath(path)),

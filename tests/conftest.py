@@ -1,4 +1,8 @@
-"""Shared fixtures: the model (built once per session), the TF-Hub reference graph, data paths."""
+"""Shared fixtures: the models (built once per session), the TF-Hub reference graph, data paths.
+
+The session converts YAMNet for LiteRT once, into a temporary cache directory (``SED_CACHE_DIR``),
+so tests neither read nor write the user's cache.
+"""
 
 from __future__ import annotations
 
@@ -23,18 +27,48 @@ def rng():
     return np.random.default_rng(20261121)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory):
+    """A fresh LiteRT conversion cache for the whole session (also seen by subprocesses)."""
+    directory = str(tmp_path_factory.mktemp("sed-cache"))
+    saved = os.environ.get("SED_CACHE_DIR")
+    os.environ["SED_CACHE_DIR"] = directory
+    yield directory
+    if saved is None:
+        del os.environ["SED_CACHE_DIR"]
+    else:
+        os.environ["SED_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
-def model():
-    """YAMNet with the packaged weights and the default 0.5 s hop."""
+def model(session_cache_dir):
+    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT)."""
     from sed.model import Yamnet
 
-    return Yamnet.load()
+    loaded = Yamnet.load()
+    assert loaded.backend == "litert"
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def tf_model():
+    """The same weights on the TensorFlow backend (the Keras rebuild, TF features)."""
+    from sed.model import Yamnet
+
+    return Yamnet.load(backend="tensorflow")
 
 
 @pytest.fixture(scope="session")
 def reference_hop_model(model):
-    """The same network framed with the reference 0.48 s hop."""
+    """The default model framed with the reference 0.48 s hop."""
     return dataclasses.replace(model, params=YamnetParams(patch_hop_seconds=0.48))
+
+
+@pytest.fixture(scope="session", params=["litert", "tensorflow"])
+def backend_model(request, model, tf_model):
+    """Each backend in turn, framed with the reference 0.48 s hop."""
+    chosen = model if request.param == "litert" else tf_model
+    return dataclasses.replace(chosen, params=YamnetParams(patch_hop_seconds=0.48))
 
 
 @pytest.fixture(scope="session")

@@ -127,3 +127,79 @@ def test_reading_never_modifies_the_input(tmp_path):
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     load_audio(path, resampler="resampy")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+# --- Streaming: blocks of any size give exactly the whole-file samples. -------------------------
+
+@pytest.mark.parametrize("resampler", ["soxr", "resampy"])
+@pytest.mark.parametrize("rate", [44100, 22050, 11025, 48000, 8000, 16000])
+def test_stream_resampler_equals_whole_signal_resampling(rng, resampler, rate):
+    from sed.audio import StreamResampler
+
+    x = (0.3 * rng.standard_normal(2 * rate + 77)).astype(np.float32)
+    whole = resample(x, rate, 16000, resampler=resampler)
+    for block in (1, 97, 4096, 10 * rate):
+        if block == 1:  # sample by sample, on a shorter signal to stay fast
+            x_short = x[:3000]
+            expected = resample(x_short, rate, 16000, resampler=resampler)
+        else:
+            x_short, expected = x, whole
+        stream = StreamResampler(rate, 16000, resampler=resampler)
+        pieces = [stream.push(x_short[i:i + block]) for i in range(0, len(x_short), block)]
+        np.testing.assert_array_equal(np.concatenate(pieces + [stream.finish()]), expected)
+
+
+@pytest.mark.parametrize("rate,channels,resampler", [
+    (44100, 2, "soxr"), (22050, 1, "resampy"), (11025, 2, "soxr"), (16000, 1, "soxr")])
+def test_stream_audio_joins_to_load_audio(tmp_path, rate, channels, resampler):
+    from sed.audio import stream_audio
+
+    path = tmp_path / "x.flac"
+    sf.write(path, tone(rate, seconds=3.3, channels=channels, frequency=440.0), rate)
+    whole, info = load_audio(path, resampler=resampler)
+    blocks, streamed_info = stream_audio(path, resampler=resampler, block_frames=12345)
+    assert streamed_info == info
+    np.testing.assert_array_equal(np.concatenate(list(blocks)), whole)
+
+
+def test_downmix_of_stereo_is_the_mean_bit_for_bit(rng):
+    stereo = rng.standard_normal((1000, 2)).astype(np.float32)
+    np.testing.assert_array_equal(to_mono(stereo), stereo.mean(axis=1, dtype=np.float32))
+
+
+def test_stream_audio_reports_the_time_of_the_first_nan(tmp_path):
+    from sed.audio import stream_audio
+
+    samples = tone(16000, seconds=5.0)
+    samples[40000:40010] = np.nan
+    sf.write(tmp_path / "nan.wav", samples, 16000, subtype="FLOAT")
+    blocks, _ = stream_audio(tmp_path / "nan.wav", block_frames=16000)
+    first = next(blocks)  # the first second is fine
+    assert len(first) == 16000
+    with pytest.raises(AudioError, match=r"nan\.wav: NaN or infinite samples, the first at 2\.500 s"):
+        list(blocks)
+
+
+@pytest.mark.parametrize("name,message", [
+    ("missing.wav", "no such file"),
+    ("empty.wav", "file is empty"),
+    ("truncated.wav", "truncated: header declares"),
+    ("notes.wav", "not a readable audio file"),
+    ("truncated.flac", "decode|not a readable"),
+    ("all_nan.wav", "NaN or infinite samples, the first at 0.000 s"),
+    ("no_samples.wav", "no audio samples"),
+])
+def test_streaming_bad_files_raise_audio_error_naming_the_file(tmp_path, name, message):
+    from sed.audio import stream_audio
+
+    write_bad_files(tmp_path)
+    with pytest.raises(AudioError, match=message) as error:
+        list(stream_audio(tmp_path / name, block_frames=1000)[0])
+    assert str(error.value).startswith(str(tmp_path / name) + ": ")
+
+
+def test_stream_audio_rejects_bad_block_sizes(tmp_path):
+    from sed.audio import stream_audio
+
+    with pytest.raises(ParameterError, match="block_frames must be a positive integer"):
+        stream_audio(tmp_path / "x.wav", block_frames=0)

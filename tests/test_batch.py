@@ -164,7 +164,11 @@ def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
     run_batch(find_recordings([str(tmp_path / "in")]), str(out), spec=SPEC,
               formats=["csv", "json", "raven"], quiet=True)
     assert annotation_files(out) == {"bells": str(out / "bells.json")}  # run files skipped
-    evaluation = evaluate_files(tmp_path / "ref", out)
-    results = evaluation.results()
-    assert results["files"][0]["evaluated_length_seconds"] == pytest.approx(60.0)
-    assert results["segment_based"]["overall"]["f_measure"]["f_measure"] > 0.9
+    results = evaluate_files(tmp_path / "ref", out).results()
+    assert results["files"][0]["evaluated_length_seconds"] == pytest.approx(60.0)  # from the json
+    # The folder gives the same figures as the recording's own file with its true length.
+    direct = evaluate_files(tmp_path / "ref" / "bells.tsv", out / "bells.csv",
+                            audio=tmp_path / "in").results()
+    assert results["segment_based"] == direct["segment_based"]
+    assert results["event_based"] == direct["event_based"]
+    assert results["segment_based"]["overall"]["f_measure"]["f_measure"] > 0.5

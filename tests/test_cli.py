@@ -55,6 +55,16 @@ def test_detect_with_label_map_and_reference_hop(tmp_path, bells_wav):
     assert list(scores.columns)[3:] == ["bell"] and scores["start"].iloc[1] == 0.48
 
 
+def test_backends_and_batch_sizes_give_the_same_events(tmp_path, bells_wav):
+    outputs = []
+    for options in (["--backend", "litert"], ["--backend", "tensorflow", "--batch-size", "7"]):
+        out = tmp_path / f"{options[1]}.csv"
+        result = CliRunner().invoke(cli, ["detect", str(bells_wav), "-o", str(out), *options])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_text())
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") > 10
+
+
 def test_tag_lists_top_classes(bells_wav):
     result = CliRunner().invoke(cli, ["tag", str(bells_wav), "-k", "3"])
     assert result.exit_code == 0, result.output
@@ -110,6 +120,10 @@ def test_bad_option_value_is_a_usage_error(bells_wav, tmp_path):
     result = run_sed("detect", bells_wav, "-o", tmp_path / "o.csv", "--threshold", "1.5")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "'--threshold': 1.5 is not in the range 0<=x<=1" in result.stderr
+    result = run_sed("tag", bells_wav, "--batch-size", "0")
+    assert result.returncode == 2 and "'--batch-size': 0 is not in the range x>=1" in result.stderr
+    result = run_sed("tag", bells_wav, "--backend", "onnx")
+    assert result.returncode == 2 and "'onnx' is not one of 'auto', 'litert'" in result.stderr
 
 
 gnu_sed = pytest.mark.skipif(next_sed_on_path() is None, reason="no other sed on PATH")

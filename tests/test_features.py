@@ -59,3 +59,51 @@ def test_window_times():
     np.testing.assert_allclose(ends - starts, 0.96)
     starts, _ = window_times(1001, YamnetParams(patch_hop_seconds=0.48))
     assert starts[-1] == 480.0  # from sample counts: no accumulated rounding
+
+
+def test_stored_mel_matrix_is_tensorflows_bit_for_bit():
+    """sed/data/mel_matrix.npz (scripts/make_mel_matrix.py) is tf.signal's matrix, exactly."""
+    from sed.features import mel_weight_matrix, tensorflow_mel_weight_matrix
+
+    stored = mel_weight_matrix(YamnetParams())
+    assert stored.shape == (257, 64) and stored.dtype == np.float32
+    np.testing.assert_array_equal(stored, tensorflow_mel_weight_matrix(YamnetParams()))
+
+
+def test_hann_window_is_tensorflows_periodic_window():
+    from sed.features import hann_window
+    from sed.runtime import import_tensorflow
+
+    tf_window = import_tensorflow().signal.hann_window(400, periodic=True).numpy()
+    # TensorFlow computes it in float32: 2.5e-7 apart, 4 float32 ulps of 1.0.
+    assert np.abs(hann_window(YamnetParams()) - tf_window).max() <= 4 * np.finfo(np.float32).eps
+
+
+def test_numpy_and_tensorflow_features_agree_on_noise(rng):
+    p = YamnetParams()
+    waveform = rng.uniform(-1, 1, 3 * 16000).astype(np.float32)
+    numpy_log_mel = log_mel_spectrogram(waveform, p, implementation="numpy")
+    tf_log_mel = log_mel_spectrogram(waveform, p, implementation="tensorflow")
+    assert numpy_log_mel.shape == tf_log_mel.shape == (1 + (48000 - 400) // 160, 64)
+    assert np.abs(numpy_log_mel - tf_log_mel).max() <= 1e-4
+
+
+def test_unknown_feature_implementation():
+    with pytest.raises(ParameterError, match="unknown feature implementation 'torch'"):
+        log_mel_spectrogram(np.zeros(1000, np.float32), YamnetParams(), implementation="torch")
+
+
+@pytest.mark.parametrize("implementation", ["numpy", "tensorflow"])
+def test_frames_computed_block_by_block_equal_the_whole(rng, implementation):
+    from sed.segmenter import FrameStream
+
+    p = YamnetParams()
+    waveform = rng.uniform(-1, 1, 40007).astype(np.float32)
+    whole = log_mel_spectrogram(waveform, p, implementation=implementation)
+    stream = FrameStream(p, implementation)
+    cuts = [0, 1, 399, 400, 561, 10000, 10001, 25000, 40007]
+    pieces = [stream.push(waveform[a:b]) for a, b in zip(cuts, cuts[1:])]
+    assert [len(piece) for piece in pieces][:3] == [0, 0, 1]
+    joined = np.concatenate(pieces)
+    assert joined.shape == whole.shape
+    assert np.abs(joined - whole).max() <= 1e-5

@@ -45,18 +45,61 @@ def parity_signals(bells_wav):
     }
 
 
-@pytest.mark.parametrize("name", ["silence", "sine_440", "seeded_noise", "odd_length",
-                                  "shorter_than_one_window", "real_recording"])
-def test_parity_with_tf_hub_graph(name, reference_hop_model, hub_yamnet, bells_wav):
+SIGNALS = ["silence", "sine_440", "seeded_noise", "odd_length", "shorter_than_one_window",
+           "real_recording"]
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+def test_parity_with_tf_hub_graph(name, backend_model, hub_yamnet, bells_wav):
+    """Every backend, every signal: scores within 1e-4 of the hub graph. Embeddings and log-mel
+    within 1e-3 too, except LiteRT on the pure sine: see the next test for why and what holds."""
     waveform = parity_signals(bells_wav)[name]
     hub_scores, hub_embeddings, hub_log_mel = (t.numpy() for t in hub_yamnet(waveform))
-    scores, embeddings, log_mel = run_yamnet(waveform, reference_hop_model)
+    scores, embeddings, log_mel = run_yamnet(waveform, backend_model)
     assert scores.shape == hub_scores.shape == (len(hub_scores), 521)
     assert embeddings.shape == hub_embeddings.shape
     assert log_mel.shape == hub_log_mel.shape
     assert np.abs(scores - hub_scores).max() <= 1e-4
+    if backend_model.backend == "litert" and name == "sine_440":
+        return
     assert np.abs(embeddings - hub_embeddings).max() <= 1e-3
     assert np.abs(log_mel - hub_log_mel).max() <= 1e-3
+
+
+def exact_log_mel(waveform, params):
+    """log-mel in float64 (FFT, magnitude, mel projection and log), from the float32 samples."""
+    from sed.features import hann_window, mel_weight_matrix
+
+    frames = np.lib.stride_tricks.sliding_window_view(waveform.astype(np.float64), 400)[::160]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)
+    magnitude = np.abs(np.fft.rfft(frames * window, n=512, axis=1))
+    assert np.array_equal(window, hann_window(params))
+    return np.log(magnitude @ mel_weight_matrix(params).astype(np.float64) + params.log_offset)
+
+
+def test_litert_on_a_pure_sine_is_nearer_the_exact_features_than_the_hub_graph(
+        model, tf_model, hub_yamnet):
+    """On a pure 440 Hz sine the hub graph's log-mel is 2.8e-3 from a float64 computation in
+    near-empty high bands (TensorFlow's float32 RFFT is the inexact side), while numpy's
+    features (LiteRT backend) are within 1e-5 of it (3e-7 measured). Through the network that makes LiteRT's
+    embeddings differ from the hub graph's by about 2e-3; given the exact features the reference
+    network reproduces LiteRT's embeddings within 1e-4. Scores agree within 1e-4 either way."""
+    from sed.features import frame_patches, pad_waveform
+
+    params = YamnetParams(patch_hop_seconds=0.48)
+    litert = dataclasses.replace(model, params=params)
+    keras = dataclasses.replace(tf_model, params=params)
+    waveform = sine(3.0)
+    hub_scores, hub_embeddings, hub_log_mel = (t.numpy() for t in hub_yamnet(waveform))
+    scores, embeddings, log_mel = run_yamnet(waveform, litert)
+    exact = exact_log_mel(pad_waveform(waveform, params), params)
+    assert np.abs(log_mel - exact).max() <= 1e-5
+    assert np.abs(hub_log_mel - exact).max() > 1e-3  # the hub graph is the side that is off
+    exact_scores, exact_embeddings = keras.predict(frame_patches(exact.astype(np.float32), params))
+    assert np.abs(embeddings - exact_embeddings).max() <= 1e-4
+    assert np.abs(scores - exact_scores).max() <= 1e-5
+    assert np.abs(scores - hub_scores).max() <= 1e-4
+    assert np.abs(embeddings - hub_embeddings).max() > 1e-3  # documented, not hidden
 
 
 def test_window_count_follows_reference_padding(reference_hop_model, hub_yamnet):
@@ -112,14 +155,14 @@ def write_reference_h5(path, weights):
                 group.create_dataset(name, data=next(values))
 
 
-def test_hdf5_weights_load_to_the_same_model(tmp_path, model, rng):
+def test_hdf5_weights_load_to_the_same_model(tmp_path, tf_model, rng):
     weights = read_weights(find_weights())
     write_reference_h5(tmp_path / "yamnet.h5", weights)
     assert all(np.array_equal(a, b) for a, b in zip(read_weights(tmp_path / "yamnet.h5"), weights))
-    from_h5 = Yamnet.load(tmp_path / "yamnet.h5")
+    from_h5 = Yamnet.load(tmp_path / "yamnet.h5", backend="tensorflow")
     assert from_h5.source == str(tmp_path / "yamnet.h5")
     waveform = rng.uniform(-0.5, 0.5, 2 * SR).astype(np.float32)
-    assert np.abs(run_yamnet(waveform, from_h5)[0] - run_yamnet(waveform, model)[0]).max() < 1e-6
+    assert np.abs(run_yamnet(waveform, from_h5)[0] - run_yamnet(waveform, tf_model)[0]).max() < 1e-6
 
 
 def test_hdf5_missing_a_layer_names_it(tmp_path):
@@ -167,3 +210,17 @@ def test_packaged_class_map_is_the_savedmodels(model):
     asset = os.path.join(find_weights(), "assets", "yamnet_class_map.csv")
     assert load_class_map(asset) == load_class_map() == model.class_map
     assert len(model.labels) == 521 and model.labels[0] == "Speech"
+
+
+def test_folding_batch_norm_keeps_the_network(tf_model, rng):
+    """The network LiteRT runs (batch norm folded into the convolutions) equals the rebuild."""
+    from sed.model import build_network, fold_batch_norm, set_network_weights
+
+    folded = build_network(batch_norm_folded=True)
+    set_network_weights(folded, fold_batch_norm(read_weights(find_weights())), "test")
+    assert len(folded.layers) < len(tf_model.network.layers)  # no batch norm layers left
+    patches = rng.normal(-4.0, 2.0, (8, 96, 64)).astype(np.float32)
+    scores, embeddings = (t.numpy() for t in folded(patches, training=False))
+    expected_scores, expected_embeddings = tf_model.predict(patches)
+    assert np.abs(scores - expected_scores).max() <= 1e-5
+    assert np.abs(embeddings - expected_embeddings).max() <= 1e-4

@@ -1,0 +1,220 @@
+"""YAMNet on LiteRT: the TFLite conversion, its cache, and the interpreter that runs it.
+
+The Keras rebuild of YAMNet, with batch normalisation folded into the convolutions, is converted
+to a TFLite flatbuffer by TensorFlow's converter once per set of weights. The result is cached in
+a user cache directory, so later runs load it with LiteRT (``ai-edge-litert``, XNNPACK) without
+importing TensorFlow.
+
+Cache layout: ``$SED_CACHE_DIR`` (else ``$XDG_CACHE_HOME/sed``, else ``~/.cache/sed``) holds one
+file per set of weights, ``yamnet-<key>.tflite``, where ``key`` is a SHA-256 of the weights'
+content (every file of a SavedModel's ``variables/``, or the ``.h5`` file), the conversion recipe
+and the input shape. The file is the flatbuffer followed by a 40-byte trailer (magic and the
+flatbuffer's SHA-256). It is written atomically; a damaged or unloadable file is converted again
+and replaced, never fatal. Deleting the directory is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import warnings
+
+import numpy as np
+
+from sed.atomic import atomic_open
+from sed.backends import litert_interpreter
+from sed.errors import ModelError, ParameterError
+from sed.params import YamnetParams
+from sed.runtime import captured_output, import_tensorflow
+
+CACHE_ENV = "SED_CACHE_DIR"
+# Part of the cache key: change it whenever the converted network changes.
+RECIPE = "yamnet-keras-bnfold-tflite-v1"
+_MAGIC = b"SEDTFL01"
+_TRAILER = len(_MAGIC) + 32
+logger = logging.getLogger(__name__)
+
+
+def cache_dir() -> str:
+    """The cache directory: ``$SED_CACHE_DIR``, else ``$XDG_CACHE_HOME/sed``, else ``~/.cache/sed``."""
+    if os.environ.get(CACHE_ENV):
+        return os.environ[CACHE_ENV]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "sed")
+
+
+def weights_fingerprint(source: str | os.PathLike) -> str:
+    """SHA-256 (hex) of the weights' content: an ``.h5`` file, or a SavedModel's ``variables/``.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        As found by :func:`sed.model.find_weights`.
+    """
+    source = os.fspath(source)
+    if os.path.isdir(source):
+        root = os.path.join(source, "variables")
+        root = root if os.path.isdir(root) else source
+        files = sorted(os.path.relpath(os.path.join(folder, name), root)
+                       for folder, _, names in os.walk(root) for name in names)
+    else:  # one file: its content only, whatever its name
+        root, files = source, [""]
+    digest = hashlib.sha256()
+    for name in files:
+        digest.update(name.encode() + b"\0")
+        with open(os.path.join(root, name) if name else root, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
+               directory: str | None = None) -> str:
+    """Where the TFLite conversion of the weights at ``source`` is cached (see module notes)."""
+    key = hashlib.sha256(
+        f"{weights_fingerprint(source)}|{RECIPE}|{params.patch_frames}x{params.mel_bands}"
+        .encode()).hexdigest()[:32]
+    return os.path.join(directory or cache_dir(), f"yamnet-{key}.tflite")
+
+
+def convert_to_tflite(source: str | os.PathLike, params: YamnetParams = YamnetParams()) -> bytes:
+    """Convert YAMNet's weights to a TFLite flatbuffer with TensorFlow (about 20 s here).
+
+    The network is :func:`sed.model.build_network` with batch normalisation folded
+    (:func:`sed.model.fold_batch_norm`), float32, with a variable batch dimension.
+
+    Raises
+    ------
+    ModelError
+        If the weights cannot be read or do not fit.
+    """
+    from sed.model import build_network, fold_batch_norm, read_weights, set_network_weights
+
+    source = os.fspath(source)
+    tf = import_tensorflow()
+    network = build_network(params, batch_norm_folded=True)
+    set_network_weights(network, fold_batch_norm(read_weights(source), params), source)
+    with captured_output():  # the converter prints its progress on stdout and stderr
+        return tf.lite.TFLiteConverter.from_keras_model(network).convert()
+
+
+def read_cached(path: str) -> bytes | None:
+    """The flatbuffer stored at ``path``, or None if it is missing, unreadable or damaged."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    body, magic, digest = data[:-_TRAILER], data[-_TRAILER:-32], data[-32:]
+    if magic != _MAGIC or hashlib.sha256(body).digest() != digest:
+        return None
+    return body
+
+
+def write_cached(path: str, flatbuffer: bytes) -> None:
+    """Store ``flatbuffer`` at ``path`` atomically, with its trailer. Raises OSError."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(flatbuffer + _MAGIC + hashlib.sha256(flatbuffer).digest())
+
+
+def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
+                   threads: int | None = None, directory: str | None = None) -> "LiteRTNetwork":
+    """A LiteRT interpreter of the weights at ``source``: from the cache, else converted and cached.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        YAMNet weights (see :func:`sed.model.find_weights`).
+    params : YamnetParams
+    threads : int >= 1, optional
+        Interpreter threads (default: the CPUs available to this process).
+    directory : str, optional
+        Cache directory (default :func:`cache_dir`).
+
+    Raises
+    ------
+    ModelError
+        If the weights cannot be converted or LiteRT is not installed.
+
+    Warns
+    -----
+    UserWarning
+        If the conversion cannot be cached (it is used anyway, and converted again next time).
+    """
+    path = cache_path(source, params, directory=directory)
+    cached = read_cached(path)
+    if cached is not None:
+        try:
+            return LiteRTNetwork(cached, params, threads=threads)
+        except (ValueError, RuntimeError):
+            pass  # written by an incompatible version, say: convert again
+    logger.info("converting YAMNet for LiteRT, once for these weights (TensorFlow, about 30 s); "
+                "cached in %s", path)
+    flatbuffer = convert_to_tflite(source, params)
+    network = LiteRTNetwork(flatbuffer, params, threads=threads)
+    try:
+        write_cached(path, flatbuffer)
+    except OSError as error:
+        warnings.warn(f"cannot cache the LiteRT conversion of YAMNet in {path} ({error}); it "
+                      f"will be converted again next time (set {CACHE_ENV} to a writable folder)",
+                      stacklevel=2)
+    return network
+
+
+def default_threads() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class LiteRTNetwork:
+    """YAMNet's TFLite flatbuffer in a LiteRT interpreter (XNNPACK delegate).
+
+    Call it on a batch of patches ``(n, 96, 64)`` float32 to get ``scores (n, 521)`` and
+    ``embeddings (n, 1024)``. Not thread-safe: one interpreter per thread.
+
+    Raises
+    ------
+    ModelError
+        If LiteRT is not installed.
+    ParameterError
+        If ``threads`` is not a positive integer.
+    ValueError
+        If ``flatbuffer`` is not a model LiteRT can load.
+    """
+
+    def __init__(self, flatbuffer: bytes, params: YamnetParams = YamnetParams(), *,
+                 threads: int | None = None):
+        interpreter = litert_interpreter()
+        if interpreter is None:
+            raise ModelError("the litert backend needs the ai-edge-litert package")
+        threads = default_threads() if threads is None else threads
+        if not (isinstance(threads, int) and threads >= 1):
+            raise ParameterError(f"threads must be a positive integer, got {threads!r}")
+        self.flatbuffer, self.params, self.threads = flatbuffer, params, threads
+        with captured_output(2):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self.interpreter = interpreter(model_content=flatbuffer, num_threads=threads)
+            self._resize(1)
+        self._input = self.interpreter.get_input_details()[0]["index"]
+        outputs = {int(d["shape"][-1]): d["index"] for d in self.interpreter.get_output_details()}
+        if set(outputs) != {params.num_classes, params.embedding_size}:
+            raise ValueError(f"not a YAMNet model: outputs of widths {sorted(outputs)}")
+        self._scores, self._embeddings = outputs[params.num_classes], outputs[params.embedding_size]
+
+    def _resize(self, batch_size: int) -> None:
+        index = self.interpreter.get_input_details()[0]["index"]
+        self.interpreter.resize_tensor_input(
+            index, [batch_size, self.params.patch_frames, self.params.mel_bands])
+        self.interpreter.allocate_tensors()
+        self._batch_size = batch_size
+
+    def __call__(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(patches) != self._batch_size:
+            self._resize(len(patches))
+        self.interpreter.set_tensor(self._input, np.ascontiguousarray(patches, dtype=np.float32))
+        self.interpreter.invoke()
+        return (self.interpreter.get_tensor(self._scores),
+                self.interpreter.get_tensor(self._embeddings))
