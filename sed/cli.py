@@ -52,6 +52,26 @@ def model_options(command):
     return command
 
 
+def head_option(command):
+    """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
+    return click.option("--head", "head_dir", type=click.Path(), default=None,
+                        help="Head directory written by `sed train`: report its classes instead "
+                             "of YAMNet's (the hop defaults to the head's).")(command)
+
+
+def load_head_for(head_dir, hop_seconds):
+    """The head in ``head_dir`` (or None) and the hop to use: the head's unless --hop was given."""
+    if head_dir is None:
+        return None, hop_seconds
+    from sed.heads import Head
+
+    head = Head.load(head_dir)
+    source = click.get_current_context().get_parameter_source("hop_seconds")
+    if source == click.core.ParameterSource.DEFAULT:
+        hop_seconds = head.metadata.get("yamnet", {}).get("hop_seconds", hop_seconds)
+    return head, hop_seconds
+
+
 @cli.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -65,10 +85,11 @@ def model_options(command):
               help="Minimum score of the winning class for a window to be active.")
 @click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
               help="Also write per-window scores: filename,start,end, one column per class.")
+@head_option
 @model_options
 @reports_errors
-def detect(input_path, output, classes, label_map, threshold, scores_path, weights, hop_seconds,
-           resampler):
+def detect(input_path, output, classes, label_map, threshold, scores_path, head_dir, weights,
+           hop_seconds, resampler):
     """Detect sound events in INPUT and write them to a CSV file."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -77,12 +98,15 @@ def detect(input_path, output, classes, label_map, threshold, scores_path, weigh
 
     # Everything that can be checked without TensorFlow is checked before loading it.
     audio_info(input_path)
+    if head_dir is not None and (classes or label_map):
+        raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    head, hop_seconds = load_head_for(head_dir, hop_seconds)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds)
     detection = pipeline.detect_file(input_path, model=model, selection=selection,
                                      postprocessing=PostProcessing(threshold=threshold),
-                                     resampler=resampler)
+                                     resampler=resampler, head=head)
     write_events_csv(detection.events, output)
     if scores_path:
         write_scores_csv(detection.window_scores, scores_path)
@@ -95,18 +119,23 @@ def detect(input_path, output, classes, label_map, threshold, scores_path, weigh
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=5,
               help="Number of classes to list.")
+@head_option
 @model_options
 @reports_errors
-def tag(input_path, k, weights, hop_seconds, resampler):
+def tag(input_path, k, head_dir, weights, hop_seconds, resampler):
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
     from sed import pipeline
     from sed.audio import audio_info
     from sed.segmenter import score_file
 
     audio_info(input_path)
+    head, hop_seconds = load_head_for(head_dir, hop_seconds)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds)
-    window_scores = score_file(input_path, model, resampler=resampler)
+    window_scores = score_file(input_path, model, resampler=resampler,
+                               keep_embeddings=head is not None)
+    if head is not None:
+        window_scores = pipeline.head_scores(window_scores, head, model)
     table = pipeline.top_classes(window_scores, k)
     width = max(len(label) for label in table["label"])
     click.echo(f"{input_path}: {len(window_scores)} windows, "
@@ -130,6 +159,96 @@ def classes(search):
     writer.writerow(["index", "mid", "display_name"])
     for i in indices:
         writer.writerow([i, class_map.mids[i], class_map.display_names[i]])
+
+
+def cache_option(command):
+    """``--cache-dir``: where embeddings are cached."""
+    return click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else "
+                             "~/.cache/sed/embeddings].")(command)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="embeddings.npz or embeddings.parquet to write.")
+@cache_option
+@model_options
+@reports_errors
+def embed(inputs, output, cache_dir, weights, hop_seconds, resampler):
+    """Write YAMNet's 1024-D embeddings of every window of INPUT... (files or folders)."""
+    from sed import pipeline
+    from sed.embeddings import (EmbeddingCache, check_embeddings_path, embed_files, input_files,
+                                write_embeddings)
+
+    check_embeddings_path(output)
+    paths = input_files(inputs)
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    items = embed_files(paths, model, cache=EmbeddingCache(cache_dir), resampler=resampler,
+                        progress=sys.stderr.isatty())
+    write_embeddings(items, output, model.params)
+    click.echo(f"{len(items)} file{'s' * (len(items) != 1)}, {sum(map(len, items))} windows "
+               f"(hop {hop_seconds} s) x 1024: embeddings written to {output}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("data", metavar="DATA", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Head directory to write (model.keras, labels.txt, head.json, reports).")
+@click.option("--classes", default=None,
+              help="Comma-separated classes to use, in output order [default: all].")
+@click.option("--label-column", default="label", help="CSV DATA: column of the class.")
+@click.option("--filename-column", default="filename", help="CSV DATA: column of the audio file.")
+@click.option("--group-column", default=None,
+              help="CSV DATA: clips with one value here stay on one side of every split "
+                   "(ESC-50: src_file) [default: each clip its own group].")
+@click.option("--where", "where", multiple=True, metavar="COLUMN=VALUE",
+              help="CSV DATA: keep only rows where COLUMN is VALUE (repeatable).")
+@click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
+              help="CSV DATA: folder of the audio files [default: the CSV's folder, or audio/ "
+                   "beside it].")
+@click.option("--background", type=click.Path(file_okay=False), default=None,
+              help="Folder of recordings without events: the background class.")
+@click.option("--activation", type=click.Choice(["sigmoid", "softmax"]), default="sigmoid",
+              help="Output activation (sigmoid: one score per class, for overlapping events).")
+@click.option("--seed", type=int, default=0, help="Seed of the split, weights and shuffling.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100,
+              help="Maximum number of epochs (early stopping on validation loss).")
+@click.option("--patience", type=click.IntRange(min=1), default=5,
+              help="Epochs without a better validation loss before stopping.")
+@click.option("--validation-fraction", type=click.FloatRange(0, 0.5), default=0.2,
+              help="Share of groups held out for early stopping and validation metrics.")
+@click.option("--cross-validate", "folds", type=click.IntRange(min=2), default=None,
+              help="Also run grouped K-fold cross-validation and report its clip accuracy.")
+@cache_option
+@model_options
+@reports_errors
+def train(data, output, classes, label_column, filename_column, group_column, where, audio_dir,
+          background, activation, seed, epochs, patience, validation_fraction, folds, cache_dir,
+          weights, hop_seconds, resampler):
+    """Train a head on YAMNet embeddings of labelled clips.
+
+    DATA is a folder with one sub-folder of audio files per class (a `_background` sub-folder
+    holds recordings without events), or a CSV file with a file name and a label per clip.
+    """
+    from sed import pipeline
+    from sed.embeddings import EmbeddingCache
+    from sed.training import (TrainingConfig, load_dataset, parse_where, report_lines,
+                              train_and_report)
+
+    dataset = load_dataset(data, classes=classes.split(",") if classes else None,
+                           label_column=label_column, filename_column=filename_column,
+                           group_column=group_column, where=parse_where(where),
+                           audio_dir=audio_dir, background=background)
+    config = TrainingConfig(activation=activation, seed=seed, max_epochs=epochs, patience=patience,
+                            validation_fraction=validation_fraction)
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds)
+    report = train_and_report(dataset, model, output, config=config, folds=folds,
+                              cache=EmbeddingCache(cache_dir), resampler=resampler,
+                              progress=sys.stderr.isatty())
+    click.echo("\n".join(report_lines(report)))
 
 
 def is_our_invocation(argv: list[str]) -> bool:

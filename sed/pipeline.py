@@ -109,7 +109,7 @@ def _selection(model, classes, label_map, selection):
 def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
            label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
            postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = "soxr") -> Detection:
+           resampler: str = "soxr", head=None) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -125,6 +125,9 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
+    head : sed.heads.Head, optional
+        Score the head's classes instead of YAMNet's (``classes`` and ``label_map`` are then
+        ignored); see :func:`head_scores`.
 
     Returns
     -------
@@ -144,15 +147,17 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
         if mono.size else mono
     window_scores = score_waveform(audio, model, filename=filename,
-                                   duration_seconds=mono.shape[0] / sample_rate)
-    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing)
+                                   duration_seconds=mono.shape[0] / sample_rate,
+                                   keep_embeddings=head is not None)
+    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing,
+                   head, model)
 
 
 def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
                 label_map: str | os.PathLike | None = None,
                 selection: ClassSelection | None = None,
                 postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = "soxr") -> Detection:
+                resampler: str = "soxr", head=None) -> Detection:
     """Detect sound events in an audio file (see :func:`detect`).
 
     Raises
@@ -161,13 +166,68 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _selection(model, classes, label_map, selection)
-    return _finish(score_file(path, model, resampler=resampler), selection, postprocessing)
+    window_scores = score_file(path, model, resampler=resampler, keep_embeddings=head is not None)
+    return _finish(window_scores, selection, postprocessing, head, model)
 
 
 def _finish(window_scores: WindowScores, selection: ClassSelection,
-            postprocessing: PostProcessing) -> Detection:
-    selected = window_scores.select(selection)
+            postprocessing: PostProcessing, head=None, model=None) -> Detection:
+    selected = window_scores.select(selection) if head is None else \
+        head_scores(window_scores, head, model)
     return Detection(selected, postprocessing.events(selected))
+
+
+def head_scores(window_scores: WindowScores, head, model) -> WindowScores:
+    """A head's scores of its event labels, after checking it fits the model's settings.
+
+    Parameters
+    ----------
+    window_scores : WindowScores
+        YAMNet's, with embeddings (``keep_embeddings=True``).
+    head : sed.heads.Head
+    model : sed.model.Yamnet
+        The model that computed the embeddings.
+
+    Returns
+    -------
+    window_scores : WindowScores [scores shape=(n_windows, len(head.event_labels))]
+        The background output is left out (it never becomes an event).
+
+    Raises
+    ------
+    ModelError
+        If the head was trained with another hop, sample rate or weights.
+    """
+    _check_head(head, model)
+    return head.window_scores(window_scores)
+
+
+def _check_head(head, model) -> None:
+    from sed.embeddings import model_settings
+
+    head.check_compatible(model.params, model_settings(model)["weights_sha256"])
+
+
+def load_head(directory: str | os.PathLike, model=None):
+    """Load a head written by ``sed train`` (see :meth:`sed.heads.Head.load`).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+    model : sed.model.Yamnet, optional
+        When given, the head must fit its settings.
+
+    Raises
+    ------
+    ModelError
+        If the directory is not a head, or the head does not fit ``model``.
+    """
+    from sed.heads import Head
+
+    head = Head.load(directory)
+    if model is not None:
+        _check_head(head, model)
+    return head
 
 
 def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
