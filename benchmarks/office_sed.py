@@ -71,10 +71,10 @@ def evaluate(predictions: dict[str, pd.DataFrame], durations: dict[str, float],
             "event_f1": ev["f_measure"]["f_measure"], "event_er": ev["error_rate"]["error_rate"]}
 
 
-def office_head(model, config: TrainingConfig, cache: EmbeddingCache):
+def office_head(model, config: TrainingConfig, cache: EmbeddingCache, background=None):
     data = csv_dataset(DATA / "dcase2016_task2" / "train_split.csv", label_column="event_label",
                        where={"split": "train"}, audio_dir=DATA / "dcase2016_task2" / "train",
-                       background=DATA / "backgrounds")
+                       background=background or DATA / "backgrounds")
     assert not set(data.clips["path"].map(os.path.basename)) & set(
         pd.read_csv(DATA / "dcase2016_task2" / "train_split.csv").query(
             "split == 'soundscape'")["filename"]), "soundscape clips must not be trained on"
@@ -95,15 +95,21 @@ def main(argv=None) -> int:
     parser.add_argument("--activation", choices=["sigmoid", "softmax"], default="sigmoid")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mixtures", type=int, default=0,
+                        help="synthetic mixtures per training clip over the backgrounds")
+    parser.add_argument("--background", default=None,
+                        help="background folder [default: shared/data/backgrounds]")
+    parser.add_argument("--hop", type=float, default=0.5, help="window hop in seconds")
     parser.add_argument("--raw", action="store_true", help="also score raw YAMNet")
     args = parser.parse_args(argv)
     if not OFFICE.is_dir():
         print(f"skipped: {OFFICE} not found", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    model = load_model()
+    model = load_model(hop_seconds=args.hop)
     cache = EmbeddingCache()
-    result = office_head(model, TrainingConfig(activation=args.activation, seed=args.seed), cache)
+    config = TrainingConfig(activation=args.activation, seed=args.seed, mixtures=args.mixtures)
+    result = office_head(model, config, cache, args.background)
     head = result.head
     files = sorted((OFFICE / "audio").glob("*.flac"))
     postprocessing = PostProcessing(threshold=args.threshold)
@@ -114,7 +120,8 @@ def main(argv=None) -> int:
         durations[path.stem] = window_scores.duration_seconds
     labels = list(head.event_labels)
     figures = evaluate(predictions, durations, labels)
-    print(f"head ({args.activation}, seed {args.seed}, threshold {args.threshold}, "
+    print(f"head ({args.activation}, hop {args.hop} s, seed {args.seed}, {args.mixtures} mixtures, "
+          f"threshold {args.threshold}, "
           f"trained in {result.seconds:.1f} s, {result.head.metadata['training']['epochs']} epochs): "
           + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     if args.raw:

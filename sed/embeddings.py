@@ -32,7 +32,7 @@ from sed.atomic import atomic_path
 from sed.audio import load_audio
 from sed.errors import AudioError, ParameterError
 from sed.params import YamnetParams
-from sed.segmenter import score_file, window_times
+from sed.segmenter import score_file, score_waveform, window_times
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".opus")
 CACHE_ENV = "SED_CACHE_DIR"
@@ -247,11 +247,46 @@ class EmbeddingCache:
             starts, ends = window_times(len(embeddings), model.params)
             return FileEmbeddings(os.fspath(path), starts, ends, embeddings, levels, duration)
         item = compute_embeddings(path, model, resampler=resampler)
-        with atomic_path(entry) as temporary:
-            with open(temporary, "wb") as handle:
-                np.savez(handle, embeddings=item.embeddings, levels_dbfs=item.levels_dbfs,
-                         duration_seconds=np.float64(item.duration_seconds))
+        _write_entry(entry, item)
         return item
+
+    def embed_waveform(self, waveform: np.ndarray, model, *, name: str = "",
+                       resampler: str = "soxr") -> FileEmbeddings:
+        """Embeddings of a 16 kHz waveform (a synthetic mixture), cached by its samples.
+
+        Parameters
+        ----------
+        waveform : np.ndarray [shape=(n_samples,), dtype=float32]
+            Mono, in [-1, 1], at ``model.params.sample_rate``.
+        model : sed.model.Yamnet
+        name : str
+            Stored as ``filename``.
+        resampler : str
+            The resampler the waveform was made with (part of the key).
+        """
+        waveform = np.ascontiguousarray(waveform, dtype=np.float32)
+        settings = json.dumps(model_settings(model, resampler), sort_keys=True)
+        key = hashlib.sha256(hashlib.sha256(waveform.tobytes()).digest()
+                             + settings.encode()).hexdigest()
+        entry = self.entry(key)
+        stored = _read_entry(entry)
+        if stored is not None:
+            embeddings, levels, duration = stored
+            starts, ends = window_times(len(embeddings), model.params)
+            return FileEmbeddings(name, starts, ends, embeddings, levels, duration)
+        scored = score_waveform(waveform, model, filename=name, keep_embeddings=True)
+        item = FileEmbeddings(name, scored.starts, scored.ends, scored.embeddings.astype(np.float32),
+                              window_levels(waveform, len(scored), model.params),
+                              scored.duration_seconds)
+        _write_entry(entry, item)
+        return item
+
+
+def _write_entry(entry: str, item: FileEmbeddings) -> None:
+    with atomic_path(entry) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, embeddings=item.embeddings, levels_dbfs=item.levels_dbfs,
+                     duration_seconds=np.float64(item.duration_seconds))
 
 
 def _read_entry(entry: str):

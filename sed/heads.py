@@ -128,7 +128,7 @@ class Head:
                              f"got {embeddings.shape}")
         if len(embeddings) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        scores = [np.asarray(self.network(embeddings[i:i + batch_size], training=False))
+        scores = [self.network(embeddings[i:i + batch_size], training=False).numpy()
                   for i in range(0, len(embeddings), batch_size)]
         return np.concatenate(scores).astype(np.float32)
 

@@ -330,13 +330,28 @@ class Windows:
     target : np.ndarray [shape=(n_windows,), dtype=int]
         Index of the clip's label in ``data.labels``.
     used : np.ndarray [shape=(n_windows,), dtype=bool]
-        False for windows of digital silence (see :func:`usable_windows`).
+        False for windows of digital silence (see :func:`usable_windows`) and ambiguous windows
+        of mixtures.
+    mixed : np.ndarray [shape=(n_windows,), dtype=bool]
+        True for windows of synthetic mixtures (:mod:`sed.mixing`): trained on, never counted
+        in clip predictions.
     """
 
     embeddings: np.ndarray
     clip: np.ndarray
     target: np.ndarray
     used: np.ndarray
+    mixed: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.mixed is None:
+            self.mixed = np.zeros(len(self.clip), bool)
+
+    @classmethod
+    def concat(cls, parts: list["Windows"]) -> "Windows":
+        """All windows of ``parts``, in order."""
+        return cls(*(np.concatenate([getattr(part, name) for part in parts])
+                     for name in ("embeddings", "clip", "target", "used", "mixed")))
 
 
 def usable_windows(levels_dbfs: np.ndarray, min_level_dbfs: float | None = None,
@@ -392,6 +407,47 @@ def make_windows(data: TrainingData, items: list[FileEmbeddings], *,
         clip=np.concatenate([np.full(len(item), row) for row, item in enumerate(items)]),
         target=np.concatenate([np.full(len(item), targets[row]) for row, item in enumerate(items)]),
         used=np.concatenate([used(row, item) for row, item in enumerate(items)]))
+
+
+def mixture_windows(data: TrainingData, model, *, copies: int, ebrs_db, seed: int = 0,
+                    cache: EmbeddingCache | None = None, resampler: str = "soxr") -> Windows:
+    """Windows of ``copies`` synthetic mixtures of every event clip over the data's background.
+
+    See :mod:`sed.mixing`. Each mixture's windows keep the row of their event clip, so grouped
+    splits keep a clip and its mixtures on one side.
+
+    Raises
+    ------
+    ParameterError
+        If the data has no background recordings to mix over.
+    """
+    from sed.mixing import load_waveforms, make_mixture, window_labels
+
+    if not data.has_background:
+        raise ParameterError("mixing events over backgrounds needs background recordings "
+                             "(a _background folder or --background)", data.source)
+    cache = cache or EmbeddingCache()
+    rate = model.params.sample_rate
+    is_background = (data.clips["label"] == BACKGROUND_LABEL).to_numpy()
+    backgrounds = load_waveforms(data.clips["path"][is_background], rate, resampler)
+    rows = np.flatnonzero(~is_background)
+    events = load_waveforms(data.clips["path"].iloc[rows], rate, resampler)
+    index = {label: i for i, label in enumerate(data.labels)}
+    rng = np.random.default_rng(seed)
+    parts = []
+    for copy in range(copies):
+        for row, event in zip(rows, events):
+            background = backgrounds[int(rng.integers(len(backgrounds)))]
+            mixture = make_mixture(event, background, rng, sample_rate=rate, ebrs_db=ebrs_db)
+            item = cache.embed_waveform(mixture.waveform, model, resampler=resampler,
+                                        name=f"{data.clips['path'].iloc[row]}#mix{copy}")
+            labels = window_labels(item.starts, item.ends, mixture.onset_seconds,
+                                   mixture.offset_seconds)
+            target = np.where(labels == 1, index[data.clips["label"].iloc[row]],
+                              index[BACKGROUND_LABEL])
+            parts.append(Windows(item.embeddings, np.full(len(item), row), target, labels >= 0,
+                                 np.ones(len(item), bool)))
+    return Windows.concat(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,6 +540,11 @@ class TrainingConfig:
         How window scores make a clip's scores.
     class_weights : bool
         Weigh windows so that every label counts the same in the loss.
+    mixtures : int >= 0
+        Synthetic mixtures of each event clip over the data's background recordings
+        (:mod:`sed.mixing`), added to the training windows; 0 for none.
+    mix_ebrs_db : tuple of float
+        Event-to-background ratios the mixtures draw from, in dB (DCASE 2016 task 2's -6, 0, 6).
     seed : int
         Seeds the split, the initial weights and the shuffling.
     """
@@ -499,6 +560,8 @@ class TrainingConfig:
     max_db_below_peak: float | None = 20.0
     aggregation: str = "mean"
     class_weights: bool = True
+    mixtures: int = 0
+    mix_ebrs_db: tuple[float, ...] = (-6.0, 0.0, 6.0)
     seed: int = 0
 
     def __post_init__(self):
@@ -508,6 +571,8 @@ class TrainingConfig:
         if self.aggregation not in AGGREGATIONS:
             raise ParameterError(f"unknown aggregation {self.aggregation!r}; choose one of "
                                  f"{', '.join(AGGREGATIONS)}")
+        if not (isinstance(self.mixtures, (int, np.integer)) and self.mixtures >= 0):
+            raise ParameterError(f"mixtures must be an integer >= 0, got {self.mixtures!r}")
         for name in ("hidden_units", "batch_size", "max_epochs", "patience"):
             value = getattr(self, name)
             if not (isinstance(value, (int, np.integer)) and value >= 1):
@@ -639,7 +704,7 @@ def predict_clips(head: Head, windows: Windows, clips: np.ndarray, data: Trainin
     scores = head.predict(windows.embeddings)
     predicted = []
     for row in clips:
-        mask = (windows.clip == row) & windows.used
+        mask = (windows.clip == row) & windows.used & ~windows.mixed
         clip_scores = aggregate(scores[mask], aggregation)
         best = int(np.argmax(clip_scores))
         if head.activation == "sigmoid" and data.has_background and clip_scores[best] < 0.5:
@@ -693,9 +758,9 @@ class Evaluation:
 def evaluate(head: Head, windows: Windows, clips: np.ndarray, data: TrainingData,
              aggregation: str = "mean") -> Evaluation:
     """Clip accuracy and confusion of ``head`` on the clips ``clips``."""
-    return Evaluation(data.labels, windows.target[[np.flatnonzero(windows.clip == r)[0]
-                                                   for r in clips]].astype(int),
-                      predict_clips(head, windows, clips, data, aggregation))
+    index = {label: i for i, label in enumerate(data.labels)}
+    truth = data.clips["label"].iloc[clips].map(index).to_numpy(dtype=int)
+    return Evaluation(data.labels, truth, predict_clips(head, windows, clips, data, aggregation))
 
 
 # --------------------------------------------------------------------------------------------
@@ -724,9 +789,20 @@ class TrainingResult:
     energy: dict = field(default_factory=dict)
 
 
-def _embed(data: TrainingData, model, cache, resampler, progress) -> list[FileEmbeddings]:
-    return embed_files(data.clips["path"], model, cache=cache, resampler=resampler,
-                       progress=progress)
+def training_windows(data: TrainingData, model, config: TrainingConfig, *,
+                     cache: EmbeddingCache | None = None, resampler: str = "soxr",
+                     progress: bool = False) -> Windows:
+    """Every window to train on and evaluate: the clips' (:func:`make_windows`), then those of
+    ``config.mixtures`` mixtures per event clip (:func:`mixture_windows`)."""
+    items = embed_files(data.clips["path"], model, cache=cache, resampler=resampler,
+                        progress=progress)
+    windows = make_windows(data, items, min_level_dbfs=config.min_level_dbfs,
+                           max_db_below_peak=config.max_db_below_peak)
+    if config.mixtures:
+        windows = Windows.concat([windows, mixture_windows(
+            data, model, copies=config.mixtures, ebrs_db=config.mix_ebrs_db, seed=config.seed,
+            cache=cache, resampler=resampler)])
+    return windows
 
 
 def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingConfig(),
@@ -754,9 +830,8 @@ def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingCo
         ``training`` (the config, the data summary, windows used and dropped, epochs, best epoch,
         seconds, energy) and ``validation`` (clip accuracy, per-class accuracy, clips).
     """
-    items = _embed(data, model, cache, resampler, progress)
-    windows = make_windows(data, items, min_level_dbfs=config.min_level_dbfs,
-                           max_db_below_peak=config.max_db_below_peak)
+    windows = training_windows(data, model, config, cache=cache, resampler=resampler,
+                               progress=progress)
     train, validation = validation_split(data, config.validation_fraction, seed=config.seed)
     with measure_energy() as energy:
         started = time.perf_counter()
@@ -768,7 +843,8 @@ def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingCo
         if len(validation) else None
     head.metadata["training"] = {
         "config": asdict(config), "data": data.summary(),
-        "windows": int(len(windows.used)), "windows_dropped_as_silent": int((~windows.used).sum()),
+        "windows": int((~windows.mixed).sum()), "mixture_windows": int(windows.mixed.sum()),
+        "windows_dropped_as_silent": int((~windows.used & ~windows.mixed).sum()),
         "train_clips": int(len(train)), "validation_clips": int(len(validation)),
         "epochs": fit.epochs, "best_epoch": fit.best_epoch, "seconds": round(seconds, 3),
         "energy": energy}
@@ -854,9 +930,8 @@ def cross_validate(data: TrainingData, model, k: int, *, config: TrainingConfig 
     -------
     result : CrossValidation
     """
-    items = _embed(data, model, cache, resampler, progress)
-    windows = make_windows(data, items, min_level_dbfs=config.min_level_dbfs,
-                           max_db_below_peak=config.max_db_below_peak)
+    windows = training_windows(data, model, config, cache=cache, resampler=resampler,
+                               progress=progress)
     folds = grouped_folds(data, k, seed=config.seed)
     accuracies, pooled, seconds = [], None, 0.0
     with measure_energy() as energy:
