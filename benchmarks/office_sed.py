@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import time
 import warnings
@@ -28,13 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _common import DATA, print_resources
+
 from sed.embeddings import EmbeddingCache
 from sed.pipeline import class_selection, load_model
 from sed.postprocessing import PostProcessing
 from sed.segmenter import WindowScores, score_file
 from sed.training import TrainingConfig, csv_dataset, train_head
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 OFFICE = DATA / "sed_dev" / "office"
 
 
@@ -132,9 +132,7 @@ def main(argv=None) -> int:
         figures = evaluate(raw, durations, labels)
         print(f"raw YAMNet + office_to_yamnet.csv (top, threshold {args.threshold}): "
               + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{time.perf_counter() - started:.1f} s, peak memory {peak:.0f} MiB, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print_resources(started)
     return 0
 
 

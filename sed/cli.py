@@ -212,7 +212,11 @@ def embed(inputs, output, cache_dir, weights, hop_seconds, resampler):
               help="Folder of recordings without events: the background class.")
 @click.option("--activation", type=click.Choice(["sigmoid", "softmax"]), default="sigmoid",
               help="Output activation (sigmoid: one score per class, for overlapping events).")
-@click.option("--seed", type=int, default=0, help="Seed of the split, weights and shuffling.")
+@click.option("--mixtures", type=click.IntRange(min=0), default=None,
+              help="Synthetic mixtures of each event clip over the background recordings, "
+                   "added to training [default: 5 with background recordings, else 0].")
+@click.option("--seed", type=int, default=0,
+              help="Seed of the split, mixtures, weights and shuffling.")
 @click.option("--epochs", type=click.IntRange(min=1), default=100,
               help="Maximum number of epochs (early stopping on validation loss).")
 @click.option("--patience", type=click.IntRange(min=1), default=5,
@@ -225,8 +229,8 @@ def embed(inputs, output, cache_dir, weights, hop_seconds, resampler):
 @model_options
 @reports_errors
 def train(data, output, classes, label_column, filename_column, group_column, where, audio_dir,
-          background, activation, seed, epochs, patience, validation_fraction, folds, cache_dir,
-          weights, hop_seconds, resampler):
+          background, activation, mixtures, seed, epochs, patience, validation_fraction, folds,
+          cache_dir, weights, hop_seconds, resampler):
     """Train a head on YAMNet embeddings of labelled clips.
 
     DATA is a folder with one sub-folder of audio files per class (a `_background` sub-folder
@@ -241,8 +245,8 @@ def train(data, output, classes, label_column, filename_column, group_column, wh
                            label_column=label_column, filename_column=filename_column,
                            group_column=group_column, where=parse_where(where),
                            audio_dir=audio_dir, background=background)
-    config = TrainingConfig(activation=activation, seed=seed, max_epochs=epochs, patience=patience,
-                            validation_fraction=validation_fraction)
+    config = TrainingConfig(activation=activation, mixtures=mixtures, seed=seed, max_epochs=epochs,
+                            patience=patience, validation_fraction=validation_fraction)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds)
     report = train_and_report(dataset, model, output, config=config, folds=folds,

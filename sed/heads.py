@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -204,8 +205,11 @@ class Head:
         network = keras.models.clone_model(self.network)
         network.set_weights(self.network.get_weights())
         with atomic_path(os.path.join(directory, MODEL_FILE)) as temporary:
-            # Keras insists on the .keras extension of the file it writes.
-            network.save(temporary + ".keras")
+            # Keras insists on the .keras extension of the file it writes; it converts TF
+            # variables with np.array(copy=False), which numpy 2 deprecates (not ours to fix).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                network.save(temporary + ".keras")
             os.replace(temporary + ".keras", temporary)
         with atomic_open(os.path.join(directory, LABELS_FILE), "w", encoding="utf-8") as handle:
             handle.write("".join(f"{label}\n" for label in self.labels))

@@ -180,18 +180,19 @@ def test_mixing_ebr_and_window_labels(rng):
 def test_training_is_deterministic_and_learns(rng):
     data, windows = synthetic_windows(rng)
     train, validation = validation_split(data, 0.25, seed=0)
-    config = TrainingConfig(seed=5, max_epochs=8)
+    config = TrainingConfig(seed=5, max_epochs=6, activation="softmax")
     first, fit = fit_network(windows, train, validation, data, config)
     second, _ = fit_network(windows, train, validation, data, config)
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
-    other, _ = fit_network(windows, train, validation, data, TrainingConfig(seed=6, max_epochs=8))
-    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
-    assert 1 <= fit.best_epoch <= fit.epochs <= 8
+    assert 1 <= fit.best_epoch <= fit.epochs <= 6
     head = Head(first, data.labels, {"head": {"activation": "softmax"}})
     from sed.training import evaluate
 
     assert evaluate(head, windows, validation, data).accuracy == 1.0
+    other, _ = fit_network(windows, train, validation, data,
+                           TrainingConfig(seed=6, max_epochs=1, activation="softmax"))
+    assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
 
 
 def test_sigmoid_head_with_background_predicts_it(rng):
@@ -235,16 +236,16 @@ def test_train_head_on_audio_folder(folder, model, tmp_path):
 
     data = folder_dataset(folder)
     cache = EmbeddingCache(tmp_path / "cache")
-    config = TrainingConfig(seed=1, max_epochs=20, validation_fraction=0.25, mixtures=1)
+    config = TrainingConfig(seed=1, max_epochs=10, validation_fraction=0.25, mixtures=1)
     result = train_head(data, model, config=config, cache=cache)
     metadata = result.head.metadata
     assert metadata["yamnet"]["hop_seconds"] == 0.5 and len(metadata["yamnet"]["weights_sha256"]) == 64
     assert metadata["training"]["data"]["clips"] == 13
     assert metadata["training"]["mixture_windows"] > 0
     assert metadata["validation"]["clip_accuracy"] == 1.0
-    assert result.head.labels == ("noise", "tone", BACKGROUND_LABEL)
+    assert result.head.labels == ("noise", "tone")  # sigmoid: background = all scores low
     result.head.save(tmp_path / "head")
-    assert json.loads((tmp_path / "head" / "head.json").read_text())["head"]["activation"] == "softmax"
-    crossed = cross_validate(data, model, 3, config=config, cache=cache)
-    assert len(crossed.fold_accuracies) == 3 and crossed.mean >= 0.9
+    assert json.loads((tmp_path / "head" / "head.json").read_text())["head"]["activation"] == "sigmoid"
+    crossed = cross_validate(data, model, 2, config=config, cache=cache)
+    assert len(crossed.fold_accuracies) == 2 and crossed.mean >= 0.9
     assert crossed.pooled.confusion().to_numpy().sum() == 13
