@@ -1,14 +1,18 @@
 """Office sound event detection with a trained head, against raw YAMNet (issue 4's third target).
 
-    uv run python benchmarks/office_sed.py [--activation sigmoid] [--threshold 0.5] [--seed 0]
+    uv run python benchmarks/office_sed.py [--raw] [--seeds 0,1,2] [--thresholds 0.5,0.6]
+        [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--hop 0.5]
 
 Trains a head on the ``train`` half of ``dcase2016_task2/train_split.csv`` (never on the
 ``soundscape`` half, whose clips are mixed into ``sed_dev/office``) with ``backgrounds/`` as the
 background class, then detects on the 20 ``sed_dev/office`` soundscapes through the post-processing
-API (``PostProcessing(...).events(window_scores)``) and scores with sed_eval: segment-based F1
+API (``PostProcessing(...).events(window_scores)``, so that it scores whatever post-processing
+the package has) and scores with sed_eval: segment-based F1
 (1 s segments) and event-based F1 (onset collar 0.2 s, offset collar max(0.2 s, 20 % of the
 event's length)), micro-averaged over the files. Raw YAMNet with ``labels/office_to_yamnet.csv``
-in top mode at the same threshold is scored on the same files.
+in top mode at the same thresholds is scored on the same files (``--raw``). Each seed draws
+other mixtures, validation split and initial weights: figures are the mean ± standard deviation
+over seeds.
 
 Embeddings come from the cache (``$SED_CACHE_DIR``), so a second run only trains and scores.
 Prints the figures, the time and the peak memory; the load of the machine is printed too, as
@@ -93,10 +97,11 @@ def head_window_scores(head, model, cache: EmbeddingCache, path: Path) -> Window
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--activation", choices=["sigmoid", "softmax"], default="sigmoid")
-    parser.add_argument("--threshold", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mixtures", type=int, default=0,
-                        help="synthetic mixtures per training clip over the backgrounds")
+    parser.add_argument("--thresholds", default="0.5,0.6",
+                        help="post-processing thresholds to score, comma-separated")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--mixtures", type=int, default=None,
+                        help="synthetic mixtures per training clip [default: the library's]")
     parser.add_argument("--background", default=None,
                         help="background folder [default: shared/data/backgrounds]")
     parser.add_argument("--hop", type=float, default=0.5, help="window hop in seconds")
@@ -106,32 +111,41 @@ def main(argv=None) -> int:
         print(f"skipped: {OFFICE} not found", file=sys.stderr)
         return 0
     started = time.perf_counter()
+    thresholds = [float(t) for t in args.thresholds.split(",")]
     model = load_model(hop_seconds=args.hop)
     cache = EmbeddingCache()
-    config = TrainingConfig(activation=args.activation, seed=args.seed, mixtures=args.mixtures)
-    result = office_head(model, config, cache, args.background)
-    head = result.head
     files = sorted((OFFICE / "audio").glob("*.flac"))
-    postprocessing = PostProcessing(threshold=args.threshold)
-    predictions, durations = {}, {}
-    for path in files:
-        window_scores = head_window_scores(head, model, cache, path)
-        predictions[path.stem] = postprocessing.events(window_scores)
-        durations[path.stem] = window_scores.duration_seconds
-    labels = list(head.event_labels)
-    figures = evaluate(predictions, durations, labels)
-    print(f"head ({args.activation}, hop {args.hop} s, seed {args.seed}, {args.mixtures} mixtures, "
-          f"threshold {args.threshold}, "
-          f"trained in {result.seconds:.1f} s, {result.head.metadata['training']['epochs']} epochs): "
-          + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+    figures = {t: [] for t in thresholds}
+    for seed in map(int, args.seeds.split(",")):
+        config = TrainingConfig(activation=args.activation, seed=seed, mixtures=args.mixtures)
+        result = office_head(model, config, cache, args.background)
+        scores = {path.stem: head_window_scores(result.head, model, cache, path) for path in files}
+        durations = {name: ws.duration_seconds for name, ws in scores.items()}
+        for threshold in thresholds:
+            postprocessing = PostProcessing(threshold=threshold)
+            predictions = {name: postprocessing.events(ws) for name, ws in scores.items()}
+            figures[threshold].append(evaluate(predictions, durations,
+                                               list(result.head.event_labels)))
+            print(f"seed {seed}, threshold {threshold}: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in figures[threshold][-1].items())
+                  + f" (trained in {result.seconds:.1f} s, "
+                  f"{result.head.metadata['training']['epochs']} epochs)", flush=True)
+    for threshold, rows in figures.items():
+        table = pd.DataFrame(rows)
+        print(f"head ({args.activation}, hop {args.hop} s, {len(rows)} seeds), top mode, "
+              f"threshold {threshold}: " + ", ".join(
+                  f"{k} {table[k].mean():.3f} ± {table[k].std(ddof=1) if len(table) > 1 else 0:.3f}"
+                  for k in table.columns))
     if args.raw:
-        selection = class_selection(model.class_map, label_map=DATA / "labels" / "office_to_yamnet.csv")
-        raw = {}
-        for path in files:
-            raw[path.stem] = postprocessing.events(score_file(path, model).select(selection))
-        figures = evaluate(raw, durations, labels)
-        print(f"raw YAMNet + office_to_yamnet.csv (top, threshold {args.threshold}): "
-              + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
+        selection = class_selection(model.class_map,
+                                    label_map=DATA / "labels" / "office_to_yamnet.csv")
+        for threshold in thresholds:
+            postprocessing = PostProcessing(threshold=threshold)
+            raw = {path.stem: postprocessing.events(score_file(path, model).select(selection))
+                   for path in files}
+            print(f"raw YAMNet + office_to_yamnet.csv, top mode, threshold {threshold}: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in
+                              evaluate(raw, durations, list(result.head.event_labels)).items()))
     print_resources(started)
     return 0
 

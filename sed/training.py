@@ -988,6 +988,8 @@ def measure_energy():
         return
     import logging
 
+    # codecarbon logs its start-up at INFO before its log_level applies: quiet it first.
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
     tracker = OfflineEmissionsTracker(country_iso_code="FRA", save_to_file=False,
                                       log_level="error", measure_power_secs=1)
     tracker.start()
@@ -997,8 +999,8 @@ def measure_energy():
         tracker.stop()
         data = tracker.final_emissions_data
         energy["kwh"] = float(data.energy_consumed) if data is not None else None
-        energy["method"] = "codecarbon offline tracker (estimates CPU power without RAPL)"
-        logging.getLogger("codecarbon").setLevel(logging.ERROR)
+        energy["method"] = ("codecarbon offline tracker: RAPL counters where readable, else an "
+                            "estimate from the CPU's rated power")
 
 
 def write_report(directory: str | os.PathLike, evaluation: Evaluation, *, prefix: str = "",
@@ -1114,7 +1116,7 @@ def report_lines(report: dict) -> list[str]:
                      f"{validation['clip_accuracy']:.3f}")
         width = max(map(len, validation["per_class_accuracy"]))
         for label, accuracy in validation["per_class_accuracy"].items():
-            lines.append(f"  {label:<{width}}  " + ("  -  " if accuracy is None
+            lines.append(f"  {label:<{width}}  " + ("no clip" if accuracy is None
                                                      else f"{accuracy:.3f}"))
     crossed = report["cross_validation"]
     if crossed:

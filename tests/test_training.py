@@ -249,3 +249,14 @@ def test_train_head_on_audio_folder(folder, model, tmp_path):
     crossed = cross_validate(data, model, 2, config=config, cache=cache)
     assert len(crossed.fold_accuracies) == 2 and crossed.mean >= 0.9
     assert crossed.pooled.confusion().to_numpy().sum() == 13
+
+
+def test_energy_without_codecarbon(monkeypatch):
+    import sys
+
+    from sed.training import measure_energy
+
+    monkeypatch.setitem(sys.modules, "codecarbon", None)  # as if not installed
+    with measure_energy() as energy:
+        pass
+    assert energy == {"kwh": None, "method": "not measured: codecarbon is not installed"}
