@@ -2,6 +2,7 @@
 
     uv run python benchmarks/office_sed.py [--raw] [--seeds 0,1,2] [--thresholds 0.5,0.6]
         [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--hop 0.5]
+        [--pp NAME=VALUE ...]   (further PostProcessing(...) arguments)
 
 Trains a head on the ``train`` half of ``dcase2016_task2/train_split.csv`` (never on the
 ``soundscape`` half, whose clips are mixed into ``sed_dev/office``) with ``backgrounds/`` as the
@@ -94,6 +95,20 @@ def head_window_scores(head, model, cache: EmbeddingCache, path: Path) -> Window
     return head.window_scores(raw)
 
 
+def postprocessing_options(pairs: list[str]) -> dict:
+    """``["mode=top", "min_duration_seconds=0.2"]`` as keyword arguments of PostProcessing."""
+    import json
+
+    options = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            options[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name.strip()] = value
+    return options
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--activation", choices=["sigmoid", "softmax"], default="sigmoid")
@@ -106,7 +121,11 @@ def main(argv=None) -> int:
                         help="background folder [default: shared/data/backgrounds]")
     parser.add_argument("--hop", type=float, default=0.5, help="window hop in seconds")
     parser.add_argument("--raw", action="store_true", help="also score raw YAMNet")
+    parser.add_argument("--pp", action="append", default=[], metavar="NAME=VALUE",
+                        help="further PostProcessing(...) keyword argument (repeatable), e.g. "
+                             "--pp mode=top; values are read as JSON when they parse")
     args = parser.parse_args(argv)
+    extra = postprocessing_options(args.pp)
     if not OFFICE.is_dir():
         print(f"skipped: {OFFICE} not found", file=sys.stderr)
         return 0
@@ -122,7 +141,7 @@ def main(argv=None) -> int:
         scores = {path.stem: head_window_scores(result.head, model, cache, path) for path in files}
         durations = {name: ws.duration_seconds for name, ws in scores.items()}
         for threshold in thresholds:
-            postprocessing = PostProcessing(threshold=threshold)
+            postprocessing = PostProcessing(threshold=threshold, **extra)
             predictions = {name: postprocessing.events(ws) for name, ws in scores.items()}
             figures[threshold].append(evaluate(predictions, durations,
                                                list(result.head.event_labels)))
@@ -132,7 +151,8 @@ def main(argv=None) -> int:
                   f"{result.head.metadata['training']['epochs']} epochs)", flush=True)
     for threshold, rows in figures.items():
         table = pd.DataFrame(rows)
-        print(f"head ({args.activation}, hop {args.hop} s, {len(rows)} seeds), top mode, "
+        print(f"head ({args.activation}, hop {args.hop} s, {len(rows)} seeds), "
+              f"post-processing {extra or 'default'}, "
               f"threshold {threshold}: " + ", ".join(
                   f"{k} {table[k].mean():.3f} ± {table[k].std(ddof=1) if len(table) > 1 else 0:.3f}"
                   for k in table.columns))
@@ -140,10 +160,11 @@ def main(argv=None) -> int:
         selection = class_selection(model.class_map,
                                     label_map=DATA / "labels" / "office_to_yamnet.csv")
         for threshold in thresholds:
-            postprocessing = PostProcessing(threshold=threshold)
+            postprocessing = PostProcessing(threshold=threshold, **extra)
             raw = {path.stem: postprocessing.events(score_file(path, model).select(selection))
                    for path in files}
-            print(f"raw YAMNet + office_to_yamnet.csv, top mode, threshold {threshold}: "
+            print(f"raw YAMNet + office_to_yamnet.csv, post-processing {extra or 'default'}, "
+                  f"threshold {threshold}: "
                   + ", ".join(f"{k} {v:.3f}" for k, v in
                               evaluate(raw, durations, list(result.head.event_labels)).items()))
     print_resources(started)
