@@ -368,7 +368,9 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
         progress.close()
     summary.wall_seconds = time.perf_counter() - started
     _write_combined(outputs, recordings, settings_fingerprint)
-    _write_failures(outputs, [o for o in summary.outcomes if o.status == "failed"])
+    order = {recording: i for i, recording in enumerate(recordings)}  # input order, not finish
+    _write_failures(outputs, sorted((o for o in summary.outcomes if o.status == "failed"),
+                                    key=lambda o: order[o.recording]))
     return summary
 
 

@@ -53,9 +53,36 @@ def model_options(command):
                            default="auto",
                            help="What runs YAMNet: LiteRT (fast; auto when installed) or "
                                 "TensorFlow (the reference).")(command)
-    command = click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
-                           help="Windows per model call.")(command)
     return command
+
+
+def batch_size_option(command):
+    """``--batch-size``: windows per model call (speed and memory only, never results)."""
+    return click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
+                        help="Windows per model call.")(command)
+
+
+def head_option(command):
+    """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
+    return click.option("--head", "head_dir", type=click.Path(), default=None,
+                        help="Head directory written by `sed train`: report its classes instead "
+                             "of YAMNet's (the hop defaults to the head's).")(command)
+
+
+def head_labels_and_hop(head_dir, hop_seconds):
+    """A head's event labels (or None) and the hop to use: the head's unless --hop was given.
+
+    Reads the head's description only, so errors come before TensorFlow is loaded.
+    """
+    if head_dir is None:
+        return None, hop_seconds
+    from sed.heads import BACKGROUND_LABEL, head_description
+
+    labels, metadata = head_description(head_dir)
+    source = click.get_current_context().get_parameter_source("hop_seconds")
+    if source == click.core.ParameterSource.DEFAULT:
+        hop_seconds = metadata.get("yamnet", {}).get("hop_seconds", hop_seconds)
+    return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 
 
 def selection_options(command):
@@ -147,10 +174,12 @@ def postprocessing_from_options(options: dict):
 @click.option("--jobs", type=click.IntRange(min=1), default=1,
               help="Recordings processed in parallel (worker processes).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@head_option
 @model_options
+@batch_size_option
 @reports_errors
 def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jobs, quiet,
-           weights, hop_seconds, resampler, backend, batch_size, **options):
+           head_dir, weights, hop_seconds, resampler, backend, batch_size, **options):
     """Detect sound events in recordings and write them as event tables.
 
     INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
@@ -164,13 +193,16 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
     from sed.postprocessing import save_config
 
     # Everything that can be checked without TensorFlow is checked before loading it.
+    if head_dir is not None and (classes or label_map):
+        raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     config = postprocessing_from_options(options)
-    config.thresholds(selection.event_labels)
+    config.thresholds(head_labels or selection.event_labels)
     YamnetParams(patch_hop_seconds=hop_seconds)
     spec = pipeline.DetectorSpec(weights=weights, hop_seconds=hop_seconds, resampler=resampler,
                                  classes=classes, label_map=label_map, postprocessing=config,
-                                 backend=backend, batch_size=batch_size)
+                                 backend=backend, batch_size=batch_size, head=head_dir)
     if _is_batch(inputs, output):
         if scores_path:
             raise ParameterError("--scores is for one recording; it cannot be used with a batch")
@@ -230,18 +262,25 @@ def _detect_batch(inputs, output, spec, formats, *, pattern, jobs, quiet) -> int
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-k", "--top", "k", type=click.IntRange(min=1), default=5,
               help="Number of classes to list.")
+@head_option
 @model_options
+@batch_size_option
 @reports_errors
-def tag(input_path, k, weights, hop_seconds, resampler, backend, batch_size):
+def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch_size):
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
     from sed import pipeline
     from sed.audio import audio_info
     from sed.segmenter import score_file
 
     audio_info(input_path)
+    _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    window_scores = score_file(input_path, model, resampler=resampler, batch_size=batch_size)
+    head = pipeline.load_head(head_dir, model) if head_dir is not None else None
+    window_scores = score_file(input_path, model, resampler=resampler, batch_size=batch_size,
+                               keep_embeddings=head is not None)
+    if head is not None:
+        window_scores = pipeline.head_scores(window_scores, head, model)
     table = pipeline.top_classes(window_scores, k)
     width = max(len(label) for label in table["label"])
     click.echo(f"{input_path}: {len(window_scores)} windows, "
@@ -313,6 +352,7 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
                    "(guards against fitting a few recordings).")
 @evaluation_options
 @model_options
+@batch_size_option
 @reports_errors
 def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
          time_resolution, t_collar, percentage_of_length, weights, hop_seconds, resampler,
@@ -351,6 +391,7 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
               help="Number of classes in the score heat map (highest mean score first).")
 @selection_options
 @model_options
+@batch_size_option
 @reports_errors
 def plot(input_path, output, events_path, reference_path, top_n, classes, label_map, weights,
          hop_seconds, resampler, backend, batch_size):
@@ -386,6 +427,100 @@ def classes(search):
     writer.writerow(["index", "mid", "display_name"])
     for i in indices:
         writer.writerow([i, class_map.mids[i], class_map.display_names[i]])
+
+
+def cache_option(command):
+    """``--cache-dir``: where embeddings are cached."""
+    return click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else "
+                             "~/.cache/sed/embeddings].")(command)
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="embeddings.npz or embeddings.parquet to write.")
+@cache_option
+@model_options
+@reports_errors
+def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend):
+    """Write YAMNet's 1024-D embeddings of every window of INPUT... (files or folders)."""
+    from sed import pipeline
+    from sed.embeddings import (EmbeddingCache, check_embeddings_path, embed_files, input_files,
+                                write_embeddings)
+
+    check_embeddings_path(output)
+    paths = input_files(inputs)
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    items = embed_files(paths, model, cache=EmbeddingCache(cache_dir), resampler=resampler,
+                        progress=sys.stderr.isatty())
+    write_embeddings(items, output, model.params)
+    click.echo(f"{len(items)} file{'s' * (len(items) != 1)}, {sum(map(len, items))} windows "
+               f"(hop {hop_seconds} s) x 1024: embeddings written to {output}")
+
+
+@cli.command(context_settings=CONTEXT)
+@click.argument("data", metavar="DATA", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False),
+              help="Head directory to write (model.keras, labels.txt, head.json, reports).")
+@click.option("--classes", default=None,
+              help="Comma-separated classes to use, in output order [default: all].")
+@click.option("--label-column", default="label", help="CSV DATA: column of the class.")
+@click.option("--filename-column", default="filename", help="CSV DATA: column of the audio file.")
+@click.option("--group-column", default=None,
+              help="CSV DATA: clips with one value here stay on one side of every split "
+                   "(ESC-50: src_file) [default: each clip its own group].")
+@click.option("--where", "where", multiple=True, metavar="COLUMN=VALUE",
+              help="CSV DATA: keep only rows where COLUMN is VALUE (repeatable).")
+@click.option("--audio-dir", type=click.Path(file_okay=False), default=None,
+              help="CSV DATA: folder of the audio files [default: the CSV's folder, or audio/ "
+                   "beside it].")
+@click.option("--background", type=click.Path(file_okay=False), default=None,
+              help="Folder of recordings without events: the background class.")
+@click.option("--activation", type=click.Choice(["sigmoid", "softmax"]), default="sigmoid",
+              help="Output activation (sigmoid: one score per class, for overlapping events).")
+@click.option("--mixtures", type=click.IntRange(min=0), default=None,
+              help="Synthetic mixtures of each event clip over the background recordings, "
+                   "added to training [default: 5 with background recordings, else 0].")
+@click.option("--seed", type=int, default=0,
+              help="Seed of the split, mixtures, weights and shuffling.")
+@click.option("--epochs", type=click.IntRange(min=1), default=100,
+              help="Maximum number of epochs (early stopping on validation loss).")
+@click.option("--patience", type=click.IntRange(min=1), default=5,
+              help="Epochs without a better validation loss before stopping.")
+@click.option("--validation-fraction", type=click.FloatRange(0, 0.5), default=0.2,
+              help="Share of groups held out for early stopping and validation metrics.")
+@click.option("--cross-validate", "folds", type=click.IntRange(min=2), default=None,
+              help="Also run grouped K-fold cross-validation and report its clip accuracy.")
+@cache_option
+@model_options
+@reports_errors
+def train(data, output, classes, label_column, filename_column, group_column, where, audio_dir,
+          background, activation, mixtures, seed, epochs, patience, validation_fraction, folds,
+          cache_dir, weights, hop_seconds, resampler, backend):
+    """Train a head on YAMNet embeddings of labelled clips.
+
+    DATA is a folder with one sub-folder of audio files per class (a `_background` sub-folder
+    holds recordings without events), or a CSV file with a file name and a label per clip.
+    """
+    from sed import pipeline
+    from sed.embeddings import EmbeddingCache
+    from sed.training import (TrainingConfig, load_dataset, parse_where, report_lines,
+                              train_and_report)
+
+    dataset = load_dataset(data, classes=classes.split(",") if classes else None,
+                           label_column=label_column, filename_column=filename_column,
+                           group_column=group_column, where=parse_where(where),
+                           audio_dir=audio_dir, background=background)
+    config = TrainingConfig(activation=activation, mixtures=mixtures, seed=seed, max_epochs=epochs,
+                            patience=patience, validation_fraction=validation_fraction)
+    YamnetParams(patch_hop_seconds=hop_seconds)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    report = train_and_report(dataset, model, output, config=config, folds=folds,
+                              cache=EmbeddingCache(cache_dir), resampler=resampler,
+                              progress=sys.stderr.isatty())
+    click.echo("\n".join(report_lines(report)))
 
 
 def is_our_invocation(argv: list[str]) -> bool:

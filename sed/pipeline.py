@@ -116,7 +116,8 @@ def _selection(model, classes, label_map, selection):
 def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
            label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
            postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
+           resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE,
+           head=None) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -134,6 +135,9 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
         Windows per model call.
+    head : sed.heads.Head, optional
+        Score the head's classes instead of YAMNet's (``classes`` and ``label_map`` are then
+        ignored); see :func:`head_scores`.
 
     Returns
     -------
@@ -154,15 +158,17 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
         if mono.size else mono
     window_scores = score_waveform(audio, model, filename=filename,
                                    duration_seconds=mono.shape[0] / sample_rate,
-                                   batch_size=batch_size)
-    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing)
+                                   batch_size=batch_size, keep_embeddings=head is not None)
+    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing,
+                   head, model)
 
 
 def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
                 label_map: str | os.PathLike | None = None,
                 selection: ClassSelection | None = None,
                 postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
+                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE,
+                head=None) -> Detection:
     """Detect sound events in an audio file (see :func:`detect`).
 
     The file is read and scored block by block (:func:`sed.segmenter.score_file`): memory does
@@ -174,14 +180,69 @@ def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _selection(model, classes, label_map, selection)
-    return _finish(score_file(path, model, resampler=resampler, batch_size=batch_size),
-                   selection, postprocessing)
+    window_scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
+                               keep_embeddings=head is not None)
+    return _finish(window_scores, selection, postprocessing, head, model)
 
 
 def _finish(window_scores: WindowScores, selection: ClassSelection,
-            postprocessing: PostProcessing) -> Detection:
-    selected = window_scores.select(selection)
+            postprocessing: PostProcessing, head=None, model=None) -> Detection:
+    selected = window_scores.select(selection) if head is None else \
+        head_scores(window_scores, head, model)
     return Detection(selected, postprocessing.events(selected))
+
+
+def head_scores(window_scores: WindowScores, head, model) -> WindowScores:
+    """A head's scores of its event labels, after checking it fits the model's settings.
+
+    Parameters
+    ----------
+    window_scores : WindowScores
+        YAMNet's, with embeddings (``keep_embeddings=True``).
+    head : sed.heads.Head
+    model : sed.model.Yamnet
+        The model that computed the embeddings.
+
+    Returns
+    -------
+    window_scores : WindowScores [scores shape=(n_windows, len(head.event_labels))]
+        The background output is left out (it never becomes an event).
+
+    Raises
+    ------
+    ModelError
+        If the head was trained with another hop, sample rate or weights.
+    """
+    _check_head(head, model)
+    return head.window_scores(window_scores)
+
+
+def _check_head(head, model) -> None:
+    from sed.embeddings import model_settings
+
+    head.check_compatible(model.params, model_settings(model)["weights_sha256"])
+
+
+def load_head(directory: str | os.PathLike, model=None):
+    """Load a head written by ``sed train`` (see :meth:`sed.heads.Head.load`).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+    model : sed.model.Yamnet, optional
+        When given, the head must fit its settings.
+
+    Raises
+    ------
+    ModelError
+        If the directory is not a head, or the head does not fit ``model``.
+    """
+    from sed.heads import Head
+
+    head = Head.load(directory)
+    if model is not None:
+        _check_head(head, model)
+    return head
 
 
 def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
@@ -306,6 +367,9 @@ class DetectorSpec:
     overlap : bool
         Decode and compute features in a second thread while the model runs (off in workers
         of a parallel batch, where the processes already fill the cores).
+    head : str, optional
+        Directory of a head trained by ``sed train``: its labels are reported instead of
+        YAMNet's (``classes`` and ``label_map`` are then ignored).
     """
 
     weights: str | None = None
@@ -318,6 +382,7 @@ class DetectorSpec:
     batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     overlap: bool = True
+    head: str | None = None
 
     def build(self) -> "Detector":
         """Load the model and resolve the class selection.
@@ -330,8 +395,9 @@ class DetectorSpec:
         selection = class_selection(classes=self.classes, label_map=self.label_map)
         model = load_model(self.weights, hop_seconds=self.hop_seconds, backend=self.backend,
                            threads=self.threads)
+        head = load_head(self.head, model) if self.head is not None else None
         return Detector(model, selection, self.postprocessing, self.resampler, self.batch_size,
-                        self.overlap)
+                        self.overlap, head)
 
     def settings(self, model=None) -> dict:
         """The result-affecting settings as a JSON-serialisable dict.
@@ -351,12 +417,27 @@ class DetectorSpec:
             settings["backend"] = model.backend
         if self.label_map is not None:
             settings["label_map_content"] = _file_text(self.label_map)
+        if self.head is not None:  # a head retrained in place gives other results
+            settings["head_sha256"] = _directory_sha256(self.head)
         return settings
 
 
 def _file_text(path: str) -> str:
     with open(path, encoding="utf-8-sig") as handle:
         return handle.read()
+
+
+def _directory_sha256(directory: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            digest.update(name.encode())
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -367,8 +448,14 @@ class Detector:
     ----------
     model : sed.model.Yamnet
     selection : ClassSelection
+        Ignored when ``head`` is given.
     postprocessing : PostProcessing
     resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+    overlap : bool
+        See :class:`DetectorSpec`.
+    head : sed.heads.Head, optional
+        Scores the head's labels from YAMNet's embeddings.
     """
 
     model: object
@@ -377,9 +464,12 @@ class Detector:
     resampler: str = "soxr"
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: bool = True
+    head: object = None
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""
         window_scores = score_file(path, self.model, resampler=self.resampler,
-                                   batch_size=self.batch_size, overlap=self.overlap)
-        return _finish(window_scores, self.selection, self.postprocessing)
+                                   batch_size=self.batch_size, overlap=self.overlap,
+                                   keep_embeddings=self.head is not None)
+        return _finish(window_scores, self.selection, self.postprocessing, self.head,
+                       self.model)

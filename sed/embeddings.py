@@ -1,0 +1,393 @@
+"""Embedding extraction: YAMNet's 1024-D window embeddings, computed once and cached.
+
+Heads (:mod:`sed.heads`) are trained and run on the embeddings YAMNet computes before its own
+classifier layer (the reference transfer-learning tutorial's input). Computing them is the slow
+part of training, so every file's embeddings are cached on disk, keyed by the file's content
+(SHA-256 of its bytes) and everything that changes them: the framing (:class:`YamnetParams`), the
+resampler and a fingerprint of the weights. A renamed or moved file hits the cache; an edited file,
+another hop or other weights miss it.
+
+The cache lives in ``$SED_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/sed`` (``~/.cache/sed``), under
+``embeddings/``. Entries are written atomically (:mod:`sed.atomic`), so concurrent runs and killed
+runs never leave a half-written entry; a damaged entry is recomputed.
+
+Each window also gets its level (RMS of its 16 kHz samples, in dBFS), so that windows of digital
+silence (ESC-50 pads short clips with zeros) can be told apart from quiet sound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sed.atomic import atomic_path
+from sed.audio import load_audio
+from sed.errors import AudioError, ParameterError
+from sed.params import YamnetParams
+from sed.segmenter import score_file, score_waveform, window_times
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".opus")
+CACHE_VERSION = 2
+EMBEDDING_FORMATS = (".npz", ".parquet")
+# Floor of window levels: a window of exact zeros is at this level rather than -inf.
+SILENCE_DBFS = -200.0
+
+
+@dataclass
+class FileEmbeddings:
+    """YAMNet embeddings of every window of one recording, with the windows' times.
+
+    Attributes
+    ----------
+    filename : str
+        The recording, as given.
+    starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
+        Window start and end times, in seconds.
+    embeddings : np.ndarray [shape=(n_windows, 1024), dtype=float32]
+        YAMNet embeddings (global-average-pooled last convolution, >= 0).
+    levels_dbfs : np.ndarray [shape=(n_windows,), dtype=float32]
+        RMS level of each window's 16 kHz samples (zero padding included), in dBFS, floored at
+        -200 dBFS (digital silence).
+    duration_seconds : float
+        True length of the recording, in seconds.
+    """
+
+    filename: str
+    starts: np.ndarray
+    ends: np.ndarray
+    embeddings: np.ndarray
+    levels_dbfs: np.ndarray
+    duration_seconds: float
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+def audio_files(directory: str | os.PathLike) -> list[str]:
+    """Audio files under ``directory`` (by extension, recursively, sorted; hidden entries skipped)."""
+    found = []
+    for root, folders, files in os.walk(directory):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        found += [os.path.join(root, f) for f in sorted(files)
+                  if not f.startswith(".") and f.lower().endswith(AUDIO_EXTENSIONS)]
+    return found
+
+
+def input_files(inputs: Iterable[str | os.PathLike]) -> list[str]:
+    """Files given on a command line: files as they are, folders as the audio files they hold.
+
+    Raises
+    ------
+    AudioError
+        If an input does not exist, or a folder holds no audio file.
+    """
+    paths = []
+    for item in map(os.fspath, inputs):
+        if os.path.isdir(item):
+            found = audio_files(item)
+            if not found:
+                raise AudioError(f"folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})", item)
+            paths += found
+        elif os.path.exists(item):
+            paths.append(item)
+        else:
+            raise AudioError("no such file", item)
+    return paths
+
+
+def default_cache_dir() -> str:
+    """The embedding cache folder: ``$SED_CACHE_DIR/embeddings``, else under the XDG cache."""
+    from sed.litert import cache_dir
+
+    return os.path.join(cache_dir(), "embeddings")
+
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def model_settings(model, resampler: str = "soxr") -> dict:
+    """Everything besides the audio that determines a file's embeddings.
+
+    Parameters
+    ----------
+    model : sed.model.Yamnet
+    resampler : {"soxr", "resampy"}
+
+    Returns
+    -------
+    settings : dict
+        ``params`` (every :class:`YamnetParams` field), ``resampler``, ``backend`` (LiteRT and
+        TensorFlow agree to about 1e-4, not bit for bit), ``weights_sha256`` (of the weights'
+        files, see :func:`sed.litert.weights_fingerprint`; the same for both backends, so a head
+        trained with one runs with the other) and the cache format ``version``.
+    """
+    from sed.litert import weights_fingerprint
+
+    source = os.path.realpath(model.source)
+    if source not in _FINGERPRINTS:
+        _FINGERPRINTS[source] = weights_fingerprint(source)
+    return {"params": dataclasses.asdict(model.params), "resampler": resampler,
+            "backend": model.backend, "weights_sha256": _FINGERPRINTS[source],
+            "version": CACHE_VERSION}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def window_levels(waveform: np.ndarray, n_windows: int, params: YamnetParams) -> np.ndarray:
+    """RMS level of each window, in dBFS, on the zero-padded waveform as YAMNet sees it.
+
+    Parameters
+    ----------
+    waveform : np.ndarray [shape=(n_samples,)]
+        Mono audio in [-1, 1] at ``params.sample_rate``.
+    n_windows : int
+    params : YamnetParams
+
+    Returns
+    -------
+    levels : np.ndarray [shape=(n_windows,), dtype=float32]
+        ``10 log10(mean(x^2))`` over the 0.96 s of each window (full scale sine = -3 dBFS),
+        floored at -200 dBFS.
+    """
+    length = params.patch_frames * params.stft_hop_samples
+    hop = params.patch_hop_samples
+    padded = np.zeros((n_windows - 1) * hop + length, np.float64)
+    padded[:min(len(waveform), len(padded))] = waveform[:len(padded)]
+    energy = np.concatenate([[0.0], np.cumsum(padded ** 2)])
+    starts = np.arange(n_windows) * hop
+    mean = (energy[starts + length] - energy[starts]) / length
+    with np.errstate(divide="ignore"):
+        levels = 10 * np.log10(np.maximum(mean, 0.0))
+    return np.maximum(levels, SILENCE_DBFS).astype(np.float32)
+
+
+def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = "soxr"
+                       ) -> FileEmbeddings:
+    """Embeddings and window levels of one file, without the cache.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be used.
+    """
+    scored = score_file(path, model, resampler=resampler, keep_embeddings=True)
+    waveform, _ = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
+    return FileEmbeddings(os.fspath(path), scored.starts, scored.ends,
+                          scored.embeddings.astype(np.float32),
+                          window_levels(waveform, len(scored), model.params),
+                          scored.duration_seconds)
+
+
+class EmbeddingCache:
+    """Embeddings on disk, one ``.npz`` per (file content, model settings).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike, optional
+        By default :func:`default_cache_dir`. Created when first written.
+
+    Examples
+    --------
+    >>> cache = EmbeddingCache()
+    >>> item = cache.embed("dog.wav", model)     # computed once, then read back
+    """
+
+    def __init__(self, directory: str | os.PathLike | None = None):
+        self.directory = os.fspath(directory) if directory is not None else default_cache_dir()
+
+    def key(self, path: str | os.PathLike, model, resampler: str = "soxr") -> str:
+        """The entry name: SHA-256 of the file's bytes and of the model settings."""
+        settings = json.dumps(model_settings(model, resampler), sort_keys=True)
+        return hashlib.sha256(f"{file_sha256(path)}\n{settings}".encode()).hexdigest()
+
+    def entry(self, key: str) -> str:
+        return os.path.join(self.directory, key[:2], key + ".npz")
+
+    def embed(self, path: str | os.PathLike, model, *, resampler: str = "soxr") -> FileEmbeddings:
+        """Embeddings of one file, from the cache when present, else computed and stored.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            An audio file; its content, not its name, is the key.
+        model : sed.model.Yamnet
+        resampler : {"soxr", "resampy"}
+
+        Returns
+        -------
+        embeddings : FileEmbeddings
+            ``filename`` is ``path`` as given.
+
+        Raises
+        ------
+        AudioError
+            If the file cannot be used.
+        """
+        from sed.audio import audio_info
+
+        audio_info(path)  # a missing or broken file is an AudioError before hashing it
+        entry = self.entry(self.key(path, model, resampler))
+        stored = _read_entry(entry)
+        if stored is not None:
+            embeddings, levels, duration = stored
+            starts, ends = window_times(len(embeddings), model.params)
+            return FileEmbeddings(os.fspath(path), starts, ends, embeddings, levels, duration)
+        item = compute_embeddings(path, model, resampler=resampler)
+        _write_entry(entry, item)
+        return item
+
+    def embed_waveform(self, waveform: np.ndarray, model, *, name: str = "",
+                       resampler: str = "soxr") -> FileEmbeddings:
+        """Embeddings of a 16 kHz waveform (a synthetic mixture), cached by its samples.
+
+        Parameters
+        ----------
+        waveform : np.ndarray [shape=(n_samples,), dtype=float32]
+            Mono, in [-1, 1], at ``model.params.sample_rate``.
+        model : sed.model.Yamnet
+        name : str
+            Stored as ``filename``.
+        resampler : str
+            The resampler the waveform was made with (part of the key).
+        """
+        waveform = np.ascontiguousarray(waveform, dtype=np.float32)
+        settings = json.dumps(model_settings(model, resampler), sort_keys=True)
+        key = hashlib.sha256(hashlib.sha256(waveform.tobytes()).digest()
+                             + settings.encode()).hexdigest()
+        entry = self.entry(key)
+        stored = _read_entry(entry)
+        if stored is not None:
+            embeddings, levels, duration = stored
+            starts, ends = window_times(len(embeddings), model.params)
+            return FileEmbeddings(name, starts, ends, embeddings, levels, duration)
+        scored = score_waveform(waveform, model, filename=name, keep_embeddings=True)
+        item = FileEmbeddings(name, scored.starts, scored.ends, scored.embeddings.astype(np.float32),
+                              window_levels(waveform, len(scored), model.params),
+                              scored.duration_seconds)
+        _write_entry(entry, item)
+        return item
+
+
+def _write_entry(entry: str, item: FileEmbeddings) -> None:
+    with atomic_path(entry) as temporary:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, embeddings=item.embeddings, levels_dbfs=item.levels_dbfs,
+                     duration_seconds=np.float64(item.duration_seconds))
+
+
+def _read_entry(entry: str):
+    if not os.path.exists(entry):
+        return None
+    try:
+        with np.load(entry) as data:
+            return (data["embeddings"].astype(np.float32), data["levels_dbfs"],
+                    float(data["duration_seconds"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None  # a damaged entry is recomputed and overwritten
+
+
+def embed_files(paths: Iterable[str | os.PathLike], model, *, cache: EmbeddingCache | None = None,
+                resampler: str = "soxr", progress: bool = False) -> list[FileEmbeddings]:
+    """Embeddings of several files, through the cache.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+    model : sed.model.Yamnet
+    cache : EmbeddingCache, optional
+        By default the one in :func:`default_cache_dir`.
+    resampler : {"soxr", "resampy"}
+    progress : bool
+        Show a tqdm progress bar on stderr.
+
+    Returns
+    -------
+    embeddings : list of FileEmbeddings
+        In the order of ``paths``.
+    """
+    cache = cache or EmbeddingCache()
+    paths = list(paths)
+    if progress:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc="embeddings", unit="file", leave=False)
+    return [cache.embed(path, model, resampler=resampler) for path in paths]
+
+
+def embeddings_frame(items: Sequence[FileEmbeddings]) -> pd.DataFrame:
+    """All windows of all files as one table.
+
+    Returns
+    -------
+    table : pd.DataFrame [shape=(n_windows, 4 + 1024)]
+        Columns ``filename, start, end, level_dbfs``, then ``e0000`` ... ``e1023``.
+    """
+    width = items[0].embeddings.shape[1] if items else 1024
+    meta = pd.DataFrame({
+        "filename": np.concatenate([[i.filename] * len(i) for i in items]) if items else [],
+        "start": np.concatenate([i.starts for i in items]) if items else [],
+        "end": np.concatenate([i.ends for i in items]) if items else [],
+        "level_dbfs": np.concatenate([i.levels_dbfs for i in items]) if items else [],
+    })
+    values = np.concatenate([i.embeddings for i in items]) if items else np.zeros((0, width))
+    columns = [f"e{k:04d}" for k in range(width)]
+    return pd.concat([meta, pd.DataFrame(values.astype(np.float32), columns=columns)], axis=1)
+
+
+def check_embeddings_path(path: str | os.PathLike) -> str:
+    """``path`` as a string if it ends in ``.npz`` or ``.parquet``, else :class:`ParameterError`."""
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() not in EMBEDDING_FORMATS:
+        raise ParameterError(f"embeddings output must end in .npz or .parquet, got {path!r}")
+    return path
+
+
+def write_embeddings(items: Sequence[FileEmbeddings], path: str | os.PathLike,
+                     params: YamnetParams) -> None:
+    """Write embeddings of several files to ``.npz`` or ``.parquet``, atomically.
+
+    ``.npz`` arrays: ``embeddings (n_windows, 1024)`` float32, ``starts``, ``ends`` (seconds),
+    ``filenames`` (per window), ``levels_dbfs``, and the scalars ``hop_seconds`` and
+    ``sample_rate``. ``.parquet``: the table of :func:`embeddings_frame`, with ``hop_seconds`` and
+    ``sample_rate`` in the schema metadata under ``sed``.
+
+    Raises
+    ------
+    ParameterError
+        If the extension is neither.
+    """
+    path = check_embeddings_path(path)
+    extension = os.path.splitext(path)[1].lower()
+    settings = {"hop_seconds": params.patch_hop_seconds, "sample_rate": params.sample_rate}
+    with atomic_path(path) as temporary:
+        if extension == ".npz":
+            table = embeddings_frame(items)
+            with open(temporary, "wb") as handle:
+                np.savez(handle, embeddings=table.iloc[:, 4:].to_numpy(np.float32),
+                         starts=table["start"].to_numpy(), ends=table["end"].to_numpy(),
+                         filenames=table["filename"].to_numpy(dtype=str),
+                         levels_dbfs=table["level_dbfs"].to_numpy(np.float32),
+                         **{k: np.asarray(v) for k, v in settings.items()})
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(embeddings_frame(items), preserve_index=False)
+            table = table.replace_schema_metadata(
+                {**(table.schema.metadata or {}), b"sed": json.dumps(settings).encode()})
+            pq.write_table(table, temporary)

@@ -1,0 +1,116 @@
+"""The head commands, run as users run them: `sed embed`, `sed train`, `--head` in detect and tag."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sed.cli import cli
+from tests.test_cli import run_sed
+from tests.test_training import folder, write_clip  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def test_embed_writes_npz_and_parquet(folder, tmp_path, cache_env):
+    output = invoke("embed", folder / "tone", folder / "noise" / "noise0.wav",
+                    "-o", tmp_path / "e.npz")
+    assert output.startswith("7 files, ") and "(hop 0.5 s) x 1024: embeddings written to" in output
+    with np.load(tmp_path / "e.npz") as data:
+        assert data["embeddings"].shape[1] == 1024 and len(set(data["filenames"])) == 7
+    assert any(cache_env.rglob("*.npz"))
+    invoke("embed", folder / "tone", "-o", tmp_path / "e.parquet", "--hop", "0.25")
+    table = pd.read_parquet(tmp_path / "e.parquet")
+    assert table["start"].iloc[1] == 0.25 and table.shape[1] == 1028
+
+
+def test_train_then_tag_and_detect_with_the_head(folder, tmp_path, cache_env):
+    output = invoke("train", folder, "-o", tmp_path / "head", "--epochs", "10", "--seed", "3",
+                    "--validation-fraction", "0.25", "--mixtures", "1")
+    lines = output.splitlines()
+    assert lines[0] == "data: 13 clips in 13 groups, 2 classes + background (1 recordings)"
+    assert "validation (4 clips): clip accuracy 1.000" in output
+    assert lines[-1].startswith(f"head written to {tmp_path / 'head'}: model.keras, labels.txt, "
+                                "head.json, confusion_matrix.csv, confusion_matrix.png")
+    metadata = json.loads((tmp_path / "head" / "head.json").read_text())
+    assert metadata["labels"] == ["noise", "tone"]  # sigmoid: no background output
+    assert metadata["training"]["config"]["seed"] == 3
+    assert metadata["created"].endswith("+00:00")
+
+    write_clip(tmp_path / "t.wav", "tone", np.random.default_rng(9), seconds=3)
+    output = invoke("tag", tmp_path / "t.wav", "--head", tmp_path / "head", "-k", "2")
+    assert output.splitlines()[1].split()[:2] == ["1.", "tone"]
+    invoke("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "-o", tmp_path / "ev.csv",
+           "--scores", tmp_path / "s.csv")
+    events = pd.read_csv(tmp_path / "ev.csv")
+    assert set(events["event_label"]) == {"tone"} and events["onset"].min() == 0
+    assert list(pd.read_csv(tmp_path / "s.csv").columns) == ["filename", "start", "end",
+                                                              "noise", "tone"]
+
+    # Same head, other framing: refused, in one line.
+    result = CliRunner().invoke(cli, ["detect", str(tmp_path / "t.wav"), "--head",
+                                      str(tmp_path / "head"), "--hop", "0.48",
+                                      "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "head was trained with hop seconds 0.5, not 0.48 (use --hop 0.5)" in result.stderr
+    result = run_sed("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "--classes", "Dog",
+                     "-o", tmp_path / "x.csv")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "give no --classes or --label-map" in result.stderr and not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("make,args,message,status", [
+    (lambda d: (d / "c.csv").write_text('filename,label\n"a.wav,x\n'), ["{d}/c.csv"],
+     "{d}/c.csv: not a readable CSV file", 1),
+    (lambda d: (d / "c.csv").write_text("filename,label\na.wav,x\n"),
+     ["{d}/c.csv", "--label-column", "category"], "{d}/c.csv: no column 'category'", 1),
+    (lambda d: None, ["{folder}", "--classes", "tone,cat"], "unknown class 'cat'", 2),
+    (lambda d: (d / "data" / "empty").mkdir(), ["{folder}"],
+     "{folder}/empty: class folder has no audio files", 2),
+    (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
+])
+def test_train_errors_are_one_line(folder, tmp_path, make, args, message, status):
+    make(tmp_path)
+    names = {"d": tmp_path, "folder": folder}
+    result = CliRunner().invoke(cli, ["train", *[a.format(**names) for a in args],
+                                      "-o", str(tmp_path / "h")], prog_name="sed")
+    assert result.exit_code == status, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("sed train: error: ")
+    assert message.format(**names) in result.stderr
+    assert not (tmp_path / "h").exists()
+
+
+def test_embed_bad_output_is_a_usage_error(folder, tmp_path):
+    result = CliRunner().invoke(cli, ["embed", str(folder), "-o", str(tmp_path / "e.csv")])
+    assert result.exit_code == 2 and "must end in .npz or .parquet" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
+    """Two ESC-50 classes of fold 4 (16 clips), grouped by source file, 2-fold CV."""
+    output = invoke("train", shared_data / "esc50" / "meta" / "esc50.csv", "-o", tmp_path / "h",
+                    "--label-column", "category", "--group-column", "src_file",
+                    "--where", "fold=4", "--classes", "dog,rooster",
+                    "--cross-validate", "2", "--epochs", "10", "--patience", "2")
+    assert output.startswith("data: 16 clips in ")
+    line = next(x for x in output.splitlines() if x.startswith("2-fold cross-validation"))
+    assert float(line.split("clip accuracy ")[1].split()[0]) >= 0.85, line
+    assert (tmp_path / "h" / "cv_confusion_matrix.png").is_file()
+    metadata = json.loads((tmp_path / "h" / "head.json").read_text())
+    assert metadata["cross_validation"]["folds"] == 2
+    assert metadata["training"]["data"]["per_label"]["dog"]["clips"] == 8
