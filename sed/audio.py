@@ -23,6 +23,9 @@ import soundfile as sf
 from sed.errors import AudioError, ParameterError
 
 RESAMPLERS = ("soxr", "resampy")
+# File suffixes taken as audio when a folder is searched: the formats libsndfile reads.
+AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
+                    ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64")
 # Native-rate frames decoded per block when streaming: 2**18 is 6 s at 44.1 kHz (4 MB in stereo).
 DEFAULT_BLOCK_FRAMES = 1 << 18
 

@@ -36,11 +36,10 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from sed.atomic import atomic_open
+from sed.audio import AUDIO_EXTENSIONS
 from sed.errors import ParameterError, SedError
 from sed.events import FORMAT_SUFFIXES, event_table, write_events
 
-AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
-                    ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64")
 STATE_DIR = ".sed"
 COMBINED_TABLE = "all_events.csv"
 PARAMETERS_FILE = "parameters.json"
@@ -233,10 +232,30 @@ class BatchOutputs:
             return None
 
     def write(self, recording: Recording, result: dict) -> None:
-        """Write every format, then the canonical result that marks the recording done."""
+        """Write every format, then the canonical result that marks the recording done.
+
+        Files of other formats that an earlier run wrote from an older result (other settings,
+        or an edited recording) are deleted: they no longer describe this recording. Only files
+        listed in that older result are touched.
+        """
+        previous = self.read_result(recording) or {}
+        for format in set(previous.get("formats", ())) - set(self.formats):
+            stale = self.format_path(recording, format) if format in FORMAT_SUFFIXES else None
+            if stale and os.path.isfile(stale):
+                os.remove(stale)
+        result = dict(result, formats=list(self.formats))
         self.render(recording, result, only_missing=False)
         with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
             json.dump(result, handle)
+
+    def complete(self, recording: Recording, result: dict) -> None:
+        """Render a done recording's missing formats from its stored result (no model run)."""
+        self.render(recording, result, only_missing=True)
+        written = list(result.get("formats", ()))
+        if set(self.formats) - set(written):
+            result = dict(result, formats=written + [f for f in self.formats if f not in written])
+            with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
+                json.dump(result, handle)
 
     def render(self, recording: Recording, result: dict, *, only_missing: bool) -> None:
         events = events_of(result)
@@ -352,7 +371,7 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
     for recording in recordings:
         result = outputs.read_result(recording)
         if is_done(result, recording, settings_fingerprint):
-            outputs.render(recording, result, only_missing=True)
+            outputs.complete(recording, result)
             summary.outcomes.append(FileOutcome(recording, "skipped", result["duration_seconds"],
                                                 len(result["events"])))
         else:

@@ -29,12 +29,11 @@ import numpy as np
 import pandas as pd
 
 from sed.atomic import atomic_path
-from sed.audio import load_audio
+from sed.audio import AUDIO_EXTENSIONS, load_audio
 from sed.errors import AudioError, ParameterError
 from sed.params import YamnetParams
 from sed.segmenter import score_file, score_waveform, window_times
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".opus")
 CACHE_VERSION = 2
 EMBEDDING_FORMATS = (".npz", ".parquet")
 # Floor of window levels: a window of exact zeros is at this level rather than -inf.

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from sed.audio import audio_info
+from sed.audio import AUDIO_EXTENSIONS, audio_info
 from sed.errors import AnnotationError, AudioError, ParameterError
 from sed.events import read_events, recording_stem
 
@@ -206,7 +206,6 @@ def _json_ready(value):
     return value
 
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 
 
 def annotation_files(path: str | os.PathLike) -> dict[str, str]:
@@ -296,7 +295,7 @@ def audio_files(folder: str | os.PathLike) -> dict[str, str]:
     found: dict[str, str] = {}
     for root, _, names in sorted(os.walk(folder)):
         for name in sorted(names):
-            if name.lower().endswith(AUDIO_SUFFIXES) and not name.startswith("."):
+            if name.lower().endswith(AUDIO_EXTENSIONS) and not name.startswith("."):
                 found.setdefault(recording_stem(name), os.path.join(root, name))
     return found
 

@@ -103,6 +103,9 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     fourth = run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
     assert fourth.count("done") == 3
     assert not (out / "failures.csv").exists()  # no failures in this run: no stale list
+    # The Raven tables made with the old threshold would contradict the new results: gone.
+    assert not list(out.glob("site*/**/*.selections.txt"))
+    assert len(pd.read_csv(out / "siteA" / "a1.csv")) <= len(raven)
 
 
 def test_parallel_jobs_give_the_same_results(tmp_path, bells_wav):
