@@ -1,23 +1,24 @@
 """Office sound event detection with a trained head, against raw YAMNet (issue 4's third target).
 
-    uv run python benchmarks/office_sed.py [--raw] [--seeds 0,1,2] [--thresholds 0.5,0.6]
-        [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--hop 0.5]
-        [--pp NAME=VALUE ...]   (further PostProcessing(...) arguments)
+    uv run python benchmarks/office_sed.py [--seeds 0,1,2] [--hop 0.5] [--rounds 2]
+        [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--no-raw]
 
 Trains a head on the ``train`` half of ``dcase2016_task2/train_split.csv`` (never on the
 ``soundscape`` half, whose clips are mixed into ``sed_dev/office``) with ``backgrounds/`` as the
-background class, then detects on the 20 ``sed_dev/office`` soundscapes through the post-processing
-API (``PostProcessing(...).events(window_scores)``, so that it scores whatever post-processing
-the package has) and scores with sed_eval: segment-based F1
-(1 s segments) and event-based F1 (onset collar 0.2 s, offset collar max(0.2 s, 20 % of the
-event's length)), micro-averaged over the files. Raw YAMNet with ``labels/office_to_yamnet.csv``
-in top mode at the same thresholds is scored on the same files (``--raw``). Each seed draws
-other mixtures, validation split and initial weights: figures are the mean ± standard deviation
-over seeds.
+background class, then detects on the 20 ``sed_dev/office`` soundscapes and scores them with the
+package's sed_eval evaluation: segment-based F1 (1 s segments) and event-based F1 (onset collar
+0.2 s, offset collar max(0.2 s, 20 % of the event's length)), micro-averaged over the files.
 
-Embeddings come from the cache (``$SED_CACHE_DIR``), so a second run only trains and scores.
-Prints the figures, the time and the peak memory; the load of the machine is printed too, as
-timings are shared with whatever else runs.
+Two settings of the post-processing, as in issue 3's protocol:
+
+* ``default``: ``PostProcessing()`` as ``sed detect --head`` runs it, on all 20 files;
+* ``tuned``: ``sed tune``'s search (:func:`sed.tuning.tune`) on the even-numbered soundscapes,
+  scored on the odd-numbered ones, and the other way round, once for each metric.
+
+Raw YAMNet with ``labels/office_to_yamnet.csv`` goes through the same two settings (``--no-raw``
+skips it). Each seed draws other mixtures, validation split and initial weights.
+
+Prints the figures, the time and the peak memory, and the load of the machine.
 """
 
 from __future__ import annotations
@@ -26,54 +27,22 @@ import argparse
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from _common import DATA, print_resources
 
+import sed
 from sed.embeddings import EmbeddingCache
-from sed.pipeline import class_selection, load_model
 from sed.postprocessing import PostProcessing
-from sed.segmenter import WindowScores, score_file
+from sed.segmenter import score_file
 from sed.training import TrainingConfig, csv_dataset, train_head
+from sed.tuning import evaluate_config, tune
 
 OFFICE = DATA / "sed_dev" / "office"
-
-
-def read_annotations(path: Path) -> pd.DataFrame:
-    """A tab-separated ``onset, offset, event_label`` file without header (read by hand: see
-    CONTEXT, sed_eval's .tsv reader garbles the first line)."""
-    table = pd.read_csv(path, sep="\t", header=None, names=["onset", "offset", "event_label"])
-    return table.astype({"onset": float, "offset": float, "event_label": str})
-
-
-def evaluate(predictions: dict[str, pd.DataFrame], durations: dict[str, float],
-             labels: list[str]) -> dict:
-    """sed_eval segment-based (1 s) and event-based (collar 0.2 s, 20 %) metrics over all files."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import dcase_util
-        import sed_eval
-
-    segment = sed_eval.sound_event.SegmentBasedMetrics(labels, time_resolution=1.0)
-    event = sed_eval.sound_event.EventBasedMetrics(labels, t_collar=0.2, percentage_of_length=0.2)
-
-    def container(table, name):
-        return dcase_util.containers.MetaDataContainer(
-            [{"filename": name, "onset": r.onset, "offset": r.offset, "event_label": r.event_label}
-             for r in table.itertuples()])
-
-    for name, estimated in predictions.items():
-        truth = container(read_annotations(OFFICE / "annotations" / f"{name}.tsv"), name)
-        guess = container(estimated, name)
-        segment.evaluate(truth, guess, evaluated_length_seconds=durations[name])
-        event.evaluate(truth, guess)
-    seg, ev = segment.results_overall_metrics(), event.results_overall_metrics()
-    return {"segment_f1": seg["f_measure"]["f_measure"], "segment_er": seg["error_rate"]["error_rate"],
-            "event_f1": ev["f_measure"]["f_measure"], "event_er": ev["error_rate"]["error_rate"]}
+METRICS = ("segment_f1", "event_f1")
+TARGETS = {"segment_f1": 0.60, "event_f1": 0.35}
 
 
 def office_head(model, config: TrainingConfig, cache: EmbeddingCache, background=None):
@@ -86,89 +55,79 @@ def office_head(model, config: TrainingConfig, cache: EmbeddingCache, background
     return train_head(data, model, config=config, cache=cache)
 
 
-def head_window_scores(head, model, cache: EmbeddingCache, path: Path) -> WindowScores:
-    """The head's window scores of a soundscape, from cached embeddings."""
-    item = cache.embed(path, model)
-    scores = np.zeros((len(item), 0), np.float32)
-    raw = WindowScores(path.stem, item.starts, item.ends, scores, (), item.duration_seconds,
-                       item.embeddings)
-    return head.window_scores(raw)
-
-
-def postprocessing_options(pairs: list[str]) -> dict:
-    """``["mode=top", "min_duration_seconds=0.2"]`` as keyword arguments of PostProcessing."""
-    import json
-
-    options = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            options[name.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            options[name.strip()] = value
-    return options
+def settings_figures(what: str, scores: list, references: dict, rounds: int) -> list[dict]:
+    """Default post-processing on every file, then tuned on one half and tested on the other."""
+    rows = [{"scores": what, "setting": "default", "tested_on": "all",
+             **evaluate_config(scores, references, PostProcessing()).summary()}]
+    halves = {"even": scores[0::2], "odd": scores[1::2]}
+    for tune_half, test_half in (("even", "odd"), ("odd", "even")):
+        for metric in METRICS:
+            result = tune(halves[tune_half], references, metric=metric, rounds=rounds)
+            rows.append({"scores": what, "setting": f"tuned for {metric}",
+                         "tested_on": test_half,
+                         **evaluate_config(halves[test_half], references,
+                                           result.config).summary()})
+    return rows
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--activation", choices=["sigmoid", "softmax"], default="sigmoid")
-    parser.add_argument("--thresholds", default="0.5,0.6",
-                        help="post-processing thresholds to score, comma-separated")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--mixtures", type=int, default=None,
                         help="synthetic mixtures per training clip [default: the library's]")
     parser.add_argument("--background", default=None,
                         help="background folder [default: shared/data/backgrounds]")
     parser.add_argument("--hop", type=float, default=0.5, help="window hop in seconds")
-    parser.add_argument("--raw", action="store_true", help="also score raw YAMNet")
-    parser.add_argument("--pp", action="append", default=[], metavar="NAME=VALUE",
-                        help="further PostProcessing(...) keyword argument (repeatable), e.g. "
-                             "--pp mode=top; values are read as JSON when they parse")
+    parser.add_argument("--rounds", type=int, default=2, help="tuning rounds (default 2)")
+    parser.add_argument("--no-raw", action="store_true", help="skip raw YAMNet")
     args = parser.parse_args(argv)
-    extra = postprocessing_options(args.pp)
     if not OFFICE.is_dir():
         print(f"skipped: {OFFICE} not found", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    thresholds = [float(t) for t in args.thresholds.split(",")]
-    model = load_model(hop_seconds=args.hop)
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores, shared)")
+    model = sed.load_model(hop_seconds=args.hop)
     cache = EmbeddingCache()
-    files = sorted((OFFICE / "audio").glob("*.flac"))
-    figures = {t: [] for t in thresholds}
+    paths, references = sed.development_set(OFFICE / "audio", OFFICE / "annotations")
+    scored = [score_file(path, model, keep_embeddings=True) for path in paths]
+    rows = []
     for seed in map(int, args.seeds.split(",")):
         config = TrainingConfig(activation=args.activation, seed=seed, mixtures=args.mixtures)
         result = office_head(model, config, cache, args.background)
-        scores = {path.stem: head_window_scores(result.head, model, cache, path) for path in files}
-        durations = {name: ws.duration_seconds for name, ws in scores.items()}
-        for threshold in thresholds:
-            postprocessing = PostProcessing(threshold=threshold, **extra)
-            predictions = {name: postprocessing.events(ws) for name, ws in scores.items()}
-            figures[threshold].append(evaluate(predictions, durations,
-                                               list(result.head.event_labels)))
-            print(f"seed {seed}, threshold {threshold}: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in figures[threshold][-1].items())
-                  + f" (trained in {result.seconds:.1f} s, "
-                  f"{result.head.metadata['training']['epochs']} epochs)", flush=True)
-    for threshold, rows in figures.items():
-        table = pd.DataFrame(rows)
-        print(f"head ({args.activation}, hop {args.hop} s, {len(rows)} seeds), "
-              f"post-processing {extra or 'default'}, "
-              f"threshold {threshold}: " + ", ".join(
-                  f"{k} {table[k].mean():.3f} ± {table[k].std(ddof=1) if len(table) > 1 else 0:.3f}"
-                  for k in table.columns))
-    if args.raw:
-        selection = class_selection(model.class_map,
-                                    label_map=DATA / "labels" / "office_to_yamnet.csv")
-        for threshold in thresholds:
-            postprocessing = PostProcessing(threshold=threshold, **extra)
-            raw = {path.stem: postprocessing.events(score_file(path, model).select(selection))
-                   for path in files}
-            print(f"raw YAMNet + office_to_yamnet.csv, post-processing {extra or 'default'}, "
-                  f"threshold {threshold}: "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in
-                              evaluate(raw, durations, list(result.head.event_labels)).items()))
+        print(f"seed {seed}: trained in {result.seconds:.1f} s, "
+              f"{result.head.metadata['training']['epochs']} epochs", file=sys.stderr)
+        head_scores = [result.head.window_scores(item) for item in scored]
+        rows += [dict(row, seed=seed) for row in
+                 settings_figures("head", head_scores, references, args.rounds)]
+    if not args.no_raw:
+        selection = sed.class_selection(model.class_map,
+                                        label_map=DATA / "labels" / "office_to_yamnet.csv")
+        raw = [item.select(selection) for item in scored]
+        rows += settings_figures("raw YAMNet", raw, references, args.rounds)
+    print_table(pd.DataFrame(rows), args)
     print_resources(started)
     return 0
+
+
+def print_table(table: pd.DataFrame, args) -> None:
+    """Mean and spread over seeds (and halves) of each scores x setting, against the targets."""
+    print(f"\nsed_dev/office, hop {args.hop} s, head {args.activation}, seeds {args.seeds} "
+          "(tuned: tuned on one half, tested on the other; mean ± sd over seeds and halves)")
+    print(f"{'scores':<11} {'setting':<22} {'n':>2} {'seg F1':>13} {'ev F1':>13} "
+          f"{'seg ER':>6} {'ev ER':>6}")
+    for (what, setting), group in table.groupby(["scores", "setting"], sort=False):
+        def cell(column):
+            spread = group[column].std(ddof=1) if len(group) > 1 else 0.0
+            return f"{group[column].mean():.3f} ± {spread:.3f}"
+        print(f"{what:<11} {setting:<22} {len(group):>2} {cell('segment_f1'):>13} "
+              f"{cell('event_f1'):>13} {group['segment_error_rate'].mean():6.3f} "
+              f"{group['event_error_rate'].mean():6.3f}")
+    head = table[table["scores"] == "head"]
+    for metric, target in TARGETS.items():
+        tuned = head[head["setting"] == f"tuned for {metric}"][metric].mean()
+        print(f"target {metric} >= {target} (head, tuned, held-out halves): {tuned:.3f} "
+              f"{'met' if tuned >= target else 'NOT met'}")
 
 
 if __name__ == "__main__":
