@@ -169,8 +169,8 @@ def postprocessing_from_options(options: dict):
               help="Also write per-window scores: filename,start,end, one column per class "
                    "(one recording only).")
 @click.option("--glob", "pattern", default=None,
-              help="Files to take from folder inputs, e.g. '*.flac' [default: all audio "
-                   "extensions soundfile reads].")
+              help="Files to take from folder inputs, e.g. '*.flac' [default: the audio "
+                   "suffixes .wav .flac .ogg .opus .mp3 .aif(f) .au .caf .w64 .rf64 and kin].")
 @click.option("--jobs", type=click.IntRange(min=1), default=1,
               help="Recordings processed in parallel (worker processes).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -184,7 +184,7 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
 
     INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
     standard input. With one file, -o is the events file. Otherwise -o is a folder that receives
-    one events file per recording and format, events.csv (all events), parameters.json and, if
+    one events file per recording and format, all_events.csv (every event), parameters.json and, if
     any recording failed, failures.csv; running the same command again skips the recordings
     already done.
     """
@@ -388,7 +388,7 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
 @click.option("--reference", "reference_path", type=click.Path(dir_okay=False), default=None,
               help="Reference annotations to draw against them.")
 @click.option("--top", "top_n", type=click.IntRange(min=1), default=10,
-              help="Number of classes in the score heat map (highest mean score first).")
+              help="Number of classes in the score heat map (highest maximum score first).")
 @selection_options
 @model_options
 @batch_size_option
