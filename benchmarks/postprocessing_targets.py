@@ -1,8 +1,8 @@
 """Post-processing targets of issue 3 on ../shared/data, in one command.
 
-    uv run python benchmarks/postprocessing_targets.py [--rounds 2] [--json results.json]
+    uv run python benchmarks/postprocessing_targets.py [--rounds 2] [--json results.json] [--hop 0.5]
 
-Raw YAMNet (0.5 s hop) with the label maps of ``shared/data/labels``; window scores are computed
+Raw YAMNet (0.5 s hop unless --hop) with the label maps of ``shared/data/labels``; window scores are computed
 once per set and reused by every tuning run.
 
 1. ``sed_dev/animals`` and ``sed_dev/office``: tune on the even-numbered soundscapes and test on
@@ -43,6 +43,7 @@ def main() -> int:
     parser.add_argument("--class-threshold-gain", type=float, default=None,
                         help="least metric gain for a per-class threshold (default: sed's)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--hop", type=float, default=0.5, help="window hop in seconds (default 0.5)")
     parser.add_argument("--sets", nargs="+", default=["animals", "office", "scaper"],
                         choices=["animals", "office", "scaper"], help="what to run (default all)")
     args = parser.parse_args()
@@ -58,7 +59,7 @@ def main() -> int:
             else {"class_threshold_gain": args.class_threshold_gain})
     started = time.perf_counter()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (2 cores, shared)")
-    model = sed.load_model()
+    model = sed.load_model(hop_seconds=args.hop)
     results = {"sets": [], "boundaries": [], "scaper": []}
     for name in [n for n in ("animals", "office") if n in args.sets]:
         folder = DATA / "sed_dev" / name

@@ -69,6 +69,12 @@ def head_option(command):
                              "of YAMNet's (the hop defaults to the head's).")(command)
 
 
+def refuse_classes_with_head(head_dir, classes, label_map) -> None:
+    """A head brings its own labels: ``--classes``/``--label-map`` with ``--head`` is a usage error."""
+    if head_dir is not None and (classes or label_map):
+        raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
+
+
 def head_labels_and_hop(head_dir, hop_seconds):
     """A head's event labels (or None) and the hop to use: the head's unless --hop was given.
 
@@ -193,8 +199,7 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
     from sed.postprocessing import save_config
 
     # Everything that can be checked without TensorFlow is checked before loading it.
-    if head_dir is not None and (classes or label_map):
-        raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
+    refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     config = postprocessing_from_options(options)
@@ -351,24 +356,28 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
               help="Least improvement of the metric for which a per-class threshold is kept "
                    "(guards against fitting a few recordings).")
 @evaluation_options
+@head_option
 @model_options
 @batch_size_option
 @reports_errors
 def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
-         time_resolution, t_collar, percentage_of_length, weights, hop_seconds, resampler,
-         backend, batch_size):
+         time_resolution, t_collar, percentage_of_length, head_dir, weights, hop_seconds,
+         resampler, backend, batch_size):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
     from sed.postprocessing import PostProcessing, save_config
     from sed.tuning import tune as run_tuning
 
+    refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     recordings, references = pipeline.development_set(audio_dir, reference)
     YamnetParams(patch_hop_seconds=hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    head = pipeline.load_head(head_dir, model) if head_dir is not None else None
     click.echo(f"scoring {len(recordings)} recordings once", err=True)
     scores = pipeline.score_files(recordings, model=model, selection=selection,
-                                  resampler=resampler, batch_size=batch_size)
+                                  resampler=resampler, batch_size=batch_size, head=head)
     result = run_tuning(scores, references, metric=metric, start=PostProcessing(mode=mode),
                         class_threshold_gain=class_threshold_gain,
                         time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,

@@ -268,7 +268,7 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
 
 
 def score_files(paths, *, model, selection: ClassSelection | None = None,
-                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE
+                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE, head=None
                 ) -> list[WindowScores]:
     """Window scores of several recordings, computed once (for tuning and evaluation).
 
@@ -278,8 +278,12 @@ def score_files(paths, *, model, selection: ClassSelection | None = None,
         Audio files.
     model : sed.model.Yamnet
     selection : ClassSelection, optional
-        Event labels to keep; by default every class.
+        Event labels to keep; by default every class. Not used with ``head``.
     resampler : {"soxr", "resampy"}
+    batch_size : int >= 1
+        Windows per model call.
+    head : sed.heads.Head, optional
+        Score the head's event labels instead of YAMNet's classes (see :func:`head_scores`).
 
     Returns
     -------
@@ -290,11 +294,17 @@ def score_files(paths, *, model, selection: ClassSelection | None = None,
     ------
     AudioError
         If a file cannot be used.
+    ModelError
+        If ``head`` was trained with another hop, sample rate or weights.
     """
     results = []
     for path in paths:
-        scores = score_file(path, model, resampler=resampler, batch_size=batch_size)
-        results.append(scores.select(selection) if selection is not None else scores)
+        scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
+                            keep_embeddings=head is not None)
+        if head is not None:
+            results.append(head_scores(scores, head, model))
+        else:
+            results.append(scores.select(selection) if selection is not None else scores)
     return results
 
 

@@ -61,6 +61,19 @@ def test_train_then_tag_and_detect_with_the_head(folder, tmp_path, cache_env):
     assert list(pd.read_csv(tmp_path / "s.csv").columns) == ["filename", "start", "end",
                                                               "noise", "tone"]
 
+    # The post-processing can be tuned on the head's scores (its hop, its labels).
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "t.wav").write_bytes((tmp_path / "t.wav").read_bytes())
+    (tmp_path / "dev" / "t.tsv").write_text("0.0\t3.0\ttone\n")
+    output = invoke("tune", "--audio", tmp_path / "dev", "--reference", tmp_path / "dev" / "t.tsv",
+                    "--head", tmp_path / "head", "-o", tmp_path / "pp.toml")
+    before, after = (float(x) for x in next(
+        line for line in output.splitlines() if line.startswith("segment_f1")).split()[1:])
+    assert after >= before and after >= 0.8, output  # 3 s of tone: found
+    invoke("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "--config",
+           tmp_path / "pp.toml", "-o", tmp_path / "tuned.csv")
+    assert set(pd.read_csv(tmp_path / "tuned.csv")["event_label"]) == {"tone"}
+
     # Same head, other framing: refused, in one line.
     result = CliRunner().invoke(cli, ["detect", str(tmp_path / "t.wav"), "--head",
                                       str(tmp_path / "head"), "--hop", "0.48",
