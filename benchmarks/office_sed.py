@@ -27,7 +27,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 

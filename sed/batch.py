@@ -245,17 +245,20 @@ class BatchOutputs:
                 os.remove(stale)
         result = dict(result, formats=list(self.formats))
         self.render(recording, result, only_missing=False)
-        with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
-            json.dump(result, handle)
+        self.write_result(recording, result)
 
     def complete(self, recording: Recording, result: dict) -> None:
         """Render a done recording's missing formats from its stored result (no model run)."""
         self.render(recording, result, only_missing=True)
         written = list(result.get("formats", ()))
         if set(self.formats) - set(written):
-            result = dict(result, formats=written + [f for f in self.formats if f not in written])
-            with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
-                json.dump(result, handle)
+            self.write_result(recording, dict(result, formats=written + [
+                f for f in self.formats if f not in written]))
+
+    def write_result(self, recording: Recording, result: dict) -> None:
+        """Write the canonical result atomically; written last, it marks the recording done."""
+        with atomic_open(self.result_path(recording), "w", encoding="utf-8") as handle:
+            json.dump(result, handle)
 
     def render(self, recording: Recording, result: dict, *, only_missing: bool) -> None:
         events = events_of(result)

@@ -31,6 +31,7 @@ import pandas as pd
 from sed.atomic import atomic_path
 from sed.audio import AUDIO_EXTENSIONS, load_audio
 from sed.errors import AudioError, ParameterError
+from sed.fingerprint import content_sha256
 from sed.params import YamnetParams
 from sed.segmenter import score_file, score_waveform, window_times
 
@@ -138,15 +139,6 @@ def model_settings(model, resampler: str = "soxr") -> dict:
             "version": CACHE_VERSION}
 
 
-def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def window_levels(waveform: np.ndarray, n_windows: int, params: YamnetParams) -> np.ndarray:
     """RMS level of each window, in dBFS, on the zero-padded waveform as YAMNet sees it.
 
@@ -212,7 +204,7 @@ class EmbeddingCache:
     def key(self, path: str | os.PathLike, model, resampler: str = "soxr") -> str:
         """The entry name: SHA-256 of the file's bytes and of the model settings."""
         settings = json.dumps(model_settings(model, resampler), sort_keys=True)
-        return hashlib.sha256(f"{file_sha256(path)}\n{settings}".encode()).hexdigest()
+        return hashlib.sha256(f"{content_sha256(path)}\n{settings}".encode()).hexdigest()
 
     def entry(self, key: str) -> str:
         return os.path.join(self.directory, key[:2], key + ".npz")

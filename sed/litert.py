@@ -25,6 +25,7 @@ import numpy as np
 from sed.atomic import atomic_open
 from sed.backends import litert_interpreter
 from sed.errors import ModelError, ParameterError
+from sed.fingerprint import content_sha256
 from sed.params import YamnetParams
 from sed.runtime import captured_output, import_tensorflow
 
@@ -53,20 +54,8 @@ def weights_fingerprint(source: str | os.PathLike) -> str:
         As found by :func:`sed.model.find_weights`.
     """
     source = os.fspath(source)
-    if os.path.isdir(source):
-        root = os.path.join(source, "variables")
-        root = root if os.path.isdir(root) else source
-        files = sorted(os.path.relpath(os.path.join(folder, name), root)
-                       for folder, _, names in os.walk(root) for name in names)
-    else:  # one file: its content only, whatever its name
-        root, files = source, [""]
-    digest = hashlib.sha256()
-    for name in files:
-        digest.update(name.encode() + b"\0")
-        with open(os.path.join(root, name) if name else root, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    variables = os.path.join(source, "variables")  # a SavedModel's assets do not matter
+    return content_sha256(variables if os.path.isdir(variables) else source)
 
 
 def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,

@@ -23,6 +23,7 @@ from sed.audio import check_resampler, resample, to_mono
 from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
                          parse_class_list, read_label_map)
 from sed.errors import ParameterError
+from sed.fingerprint import content_sha256
 from sed.params import DEFAULT_HOP_SECONDS, YamnetParams
 from sed.postprocessing import PostProcessing
 from sed.segmenter import DEFAULT_BATCH_SIZE, WindowScores, score_file, score_waveform
@@ -428,26 +429,13 @@ class DetectorSpec:
         if self.label_map is not None:
             settings["label_map_content"] = _file_text(self.label_map)
         if self.head is not None:  # a head retrained in place gives other results
-            settings["head_sha256"] = _directory_sha256(self.head)
+            settings["head_sha256"] = content_sha256(self.head)
         return settings
 
 
 def _file_text(path: str) -> str:
     with open(path, encoding="utf-8-sig") as handle:
         return handle.read()
-
-
-def _directory_sha256(directory: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in sorted(os.listdir(directory)):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            digest.update(name.encode())
-            with open(path, "rb") as handle:
-                digest.update(handle.read())
-    return digest.hexdigest()
 
 
 @dataclass
