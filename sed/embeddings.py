@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sed.atomic import atomic_path
-from sed.audio import AUDIO_EXTENSIONS, load_audio
+from sed.audio import AUDIO_EXTENSIONS
 from sed.errors import AudioError, ParameterError
 from sed.fingerprint import content_sha256
 from sed.params import YamnetParams
@@ -37,8 +37,6 @@ from sed.segmenter import score_file, score_waveform, window_times
 
 CACHE_VERSION = 2
 EMBEDDING_FORMATS = (".npz", ".parquet")
-# Floor of window levels: a window of exact zeros is at this level rather than -inf.
-SILENCE_DBFS = -200.0
 
 
 @dataclass
@@ -139,34 +137,6 @@ def model_settings(model, resampler: str = "soxr") -> dict:
             "version": CACHE_VERSION}
 
 
-def window_levels(waveform: np.ndarray, n_windows: int, params: YamnetParams) -> np.ndarray:
-    """RMS level of each window, in dBFS, on the zero-padded waveform as YAMNet sees it.
-
-    Parameters
-    ----------
-    waveform : np.ndarray [shape=(n_samples,)]
-        Mono audio in [-1, 1] at ``params.sample_rate``.
-    n_windows : int
-    params : YamnetParams
-
-    Returns
-    -------
-    levels : np.ndarray [shape=(n_windows,), dtype=float32]
-        ``10 log10(mean(x^2))`` over the 0.96 s of each window (full scale sine = -3 dBFS),
-        floored at -200 dBFS.
-    """
-    length = params.patch_frames * params.stft_hop_samples
-    hop = params.patch_hop_samples
-    padded = np.zeros((n_windows - 1) * hop + length, np.float64)
-    padded[:min(len(waveform), len(padded))] = waveform[:len(padded)]
-    energy = np.concatenate([[0.0], np.cumsum(padded ** 2)])
-    starts = np.arange(n_windows) * hop
-    mean = (energy[starts + length] - energy[starts]) / length
-    with np.errstate(divide="ignore"):
-        levels = 10 * np.log10(np.maximum(mean, 0.0))
-    return np.maximum(levels, SILENCE_DBFS).astype(np.float32)
-
-
 def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = "soxr"
                        ) -> FileEmbeddings:
     """Embeddings and window levels of one file, without the cache.
@@ -176,12 +146,14 @@ def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = "soxr
     AudioError
         If the file cannot be used.
     """
-    scored = score_file(path, model, resampler=resampler, keep_embeddings=True)
-    waveform, _ = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
-    return FileEmbeddings(os.fspath(path), scored.starts, scored.ends,
-                          scored.embeddings.astype(np.float32),
-                          window_levels(waveform, len(scored), model.params),
-                          scored.duration_seconds)
+    return _file_embeddings(os.fspath(path),
+                            score_file(path, model, resampler=resampler, keep_embeddings=True))
+
+
+def _file_embeddings(name: str, scored) -> FileEmbeddings:
+    """The embeddings and window levels of one streaming pass (:func:`score_stream`)."""
+    return FileEmbeddings(name, scored.starts, scored.ends, scored.embeddings.astype(np.float32),
+                          scored.window_level_dbfs, scored.duration_seconds)
 
 
 class EmbeddingCache:
@@ -266,10 +238,8 @@ class EmbeddingCache:
             embeddings, levels, duration = stored
             starts, ends = window_times(len(embeddings), model.params)
             return FileEmbeddings(name, starts, ends, embeddings, levels, duration)
-        scored = score_waveform(waveform, model, filename=name, keep_embeddings=True)
-        item = FileEmbeddings(name, scored.starts, scored.ends, scored.embeddings.astype(np.float32),
-                              window_levels(waveform, len(scored), model.params),
-                              scored.duration_seconds)
+        item = _file_embeddings(name, score_waveform(waveform, model, filename=name,
+                                                     keep_embeddings=True))
         _write_entry(entry, item)
         return item
 

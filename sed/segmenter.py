@@ -59,6 +59,10 @@ class WindowScores:
         from (see :func:`frame_levels`): frame ``k`` is centred on ``0.01 k + 0.0125`` s. It
         covers the zero padding at the end too. Used to refine event boundaries below the
         window hop; None when not computed.
+    window_level_dbfs : np.ndarray [shape=(n_windows,), dtype=float32] or None
+        RMS level of each window's 0.96 s of 16 kHz samples (zero padding included), in dBFS
+        (a full-scale sine is -3 dBFS), floored at -200 dBFS (:func:`window_levels`). Tells
+        digital silence from quiet sound; None when not computed.
     """
 
     filename: str
@@ -69,6 +73,7 @@ class WindowScores:
     duration_seconds: float
     embeddings: np.ndarray | None = None
     frame_level_db: np.ndarray | None = None
+    window_level_dbfs: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -137,6 +142,54 @@ def frame_levels(log_mel: np.ndarray) -> np.ndarray:
     """
     mean_magnitude = np.exp(np.asarray(log_mel, dtype=np.float64)).mean(axis=1)
     return (20.0 * np.log10(mean_magnitude)).astype(np.float32)
+
+
+#: Floor of window levels: a window of exact zeros is at this level rather than -inf.
+SILENCE_DBFS = -200.0
+
+
+def hop_energies(samples: np.ndarray, params: YamnetParams) -> np.ndarray:
+    """Energy (sum of squares) of each whole 10 ms STFT hop of 16 kHz samples.
+
+    Windows start on multiples of the STFT hop, so a window's energy is the sum of the energies
+    of its ``params.patch_frames`` hops (see :func:`window_levels`).
+
+    Returns
+    -------
+    energies : np.ndarray [shape=(len(samples) // 160,), dtype=float64]
+    """
+    hop = params.stft_hop_samples
+    whole = np.asarray(samples[:len(samples) - len(samples) % hop], dtype=np.float64)
+    return (whole.reshape(-1, hop) ** 2).sum(axis=1)
+
+
+def window_levels(energies: np.ndarray, n_windows: int, params: YamnetParams) -> np.ndarray:
+    """RMS level of each window, in dBFS, from the energies of the 10 ms hops.
+
+    Parameters
+    ----------
+    energies : np.ndarray [shape=(n_hops,)]
+        :func:`hop_energies` of the waveform as YAMNet sees it; hops beyond its end count as
+        zero padding.
+    n_windows : int
+    params : YamnetParams
+
+    Returns
+    -------
+    levels : np.ndarray [shape=(n_windows,), dtype=float32]
+        ``10 log10(mean(x^2))`` over the 0.96 s of each window (a full-scale sine is -3 dBFS),
+        floored at -200 dBFS (:data:`SILENCE_DBFS`).
+    """
+    span, step = params.patch_frames, params.patch_hop_frames
+    needed = (n_windows - 1) * step + span if n_windows else 0
+    padded = np.zeros(max(needed, len(energies)), np.float64)
+    padded[:len(energies)] = energies
+    cumulative = np.concatenate([[0.0], np.cumsum(padded)])
+    starts = np.arange(n_windows) * step
+    mean = (cumulative[starts + span] - cumulative[starts]) / (span * params.stft_hop_samples)
+    with np.errstate(divide="ignore"):
+        levels = 10 * np.log10(np.maximum(mean, 0.0))
+    return np.maximum(levels, SILENCE_DBFS).astype(np.float32)
 
 
 def run_yamnet(waveform: np.ndarray, model, *, batch_size: int = DEFAULT_BATCH_SIZE
@@ -278,20 +331,22 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
     return WindowScores(filename, starts, ends, scores, tuple(model.labels),
                         float(duration_seconds),
                         np.concatenate(embeddings) if keep_embeddings else None,
-                        np.concatenate(totals.levels))
+                        np.concatenate(totals.levels),
+                        window_levels(np.concatenate(totals.energies), len(scores), params))
 
 
 class _Totals:
     """What the block loop learns about the whole recording, read by the caller once it ends.
 
     ``samples``: the number of samples before padding; ``levels``: the per-frame levels
-    (:func:`frame_levels`) of each block, in order. Written by the reading thread, read after it
-    has finished.
+    (:func:`frame_levels`) of each block, in order; ``energies``: the :func:`hop_energies` of the
+    padded waveform, in order. Written by the reading thread, read after it has finished.
     """
 
     def __init__(self):
         self.samples = 0
         self.levels: list[np.ndarray] = []
+        self.energies: list[np.ndarray] = []
 
 
 def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implementation: str,
@@ -302,8 +357,10 @@ def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implemen
     is then the number of samples without it.
     """
     frames, windows = FrameStream(params, implementation), WindowStream(params)
+    hops = _Framer(params.stft_hop_samples, params.stft_hop_samples, np.zeros(0, np.float32))
     waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)
     for block in _with_padding(blocks, params, totals):
+        totals.energies.append(hop_energies(hops.push(block)[0], params))
         log_mel = frames.push(block)
         totals.levels.append(frame_levels(log_mel))  # every frame once, the padding's last
         patches = windows.push(log_mel)

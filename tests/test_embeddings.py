@@ -12,10 +12,10 @@ import soundfile as sf
 
 from sed import embeddings as emb
 from sed.embeddings import (EmbeddingCache, default_cache_dir, embed_files, input_files,
-                            window_levels, write_embeddings)
+                            write_embeddings)
 from sed.errors import AudioError, ParameterError
 from sed.params import YamnetParams
-from sed.segmenter import score_file
+from sed.segmenter import SILENCE_DBFS, hop_energies, score_file, window_levels
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_window_levels_of_known_signals():
     params = YamnetParams()
     t = np.arange(3 * 16000) / 16000
     sine = np.sin(2 * np.pi * 1000 * t)                     # full scale: -3.01 dBFS
-    levels = window_levels(sine, params.num_windows(len(sine)), params)
+    levels = window_levels(hop_energies(sine, params), params.num_windows(len(sine)), params)
     assert np.allclose(levels[:3], 10 * np.log10(0.5), atol=0.01)
-    silence = window_levels(np.zeros(16000), 1, params)
-    assert silence.tolist() == [emb.SILENCE_DBFS]
+    silence = window_levels(hop_energies(np.zeros(16000), params), 1, params)
+    assert silence.tolist() == [SILENCE_DBFS]
     # The last window reaches into the zero padding: it is quieter than the full ones.
     assert levels[-1] < levels[0] - 1
 
@@ -54,7 +54,7 @@ def test_cache_computes_once_and_keys_by_content(tmp_path, clip, model, monkeypa
     # Windows 3 and 4 (1.5 s on) lie in the digital silence, but for the resampler's ringing.
     # White noise at -20 dBFS keeps 8000/11025 of its power through the 16 kHz resampling.
     assert first.levels_dbfs[0] == pytest.approx(-20 + 10 * np.log10(8000 / 11025), abs=0.3)
-    assert first.levels_dbfs[3] < -60 and first.levels_dbfs[4] == emb.SILENCE_DBFS
+    assert first.levels_dbfs[3] < -60 and first.levels_dbfs[4] == SILENCE_DBFS
 
     copy = tmp_path / "renamed.wav"
     copy.write_bytes(clip.read_bytes())

@@ -11,6 +11,7 @@ import soundfile as sf
 
 from sed.audio import load_audio, resample
 from sed.errors import AudioError, ParameterError
+from sed.features import pad_waveform
 from sed.params import YamnetParams
 from sed.segmenter import (run_yamnet, score_file, score_stream, score_waveform,
                            window_times)
@@ -95,6 +96,20 @@ def test_batch_size_and_block_sizes_do_not_change_scores(bells, model):
         streamed = score_stream(pieces, model, batch_size=batch_size)
         assert np.abs(streamed.scores - whole).max() <= TOLERANCE
     assert np.abs(score_waveform(bells, model).scores - whole).max() <= TOLERANCE
+
+
+def test_window_levels_come_from_the_streaming_pass(bells, model):
+    """Each window's RMS level, from odd-sized blocks, equals the level of its 0.96 s of samples
+    cut from the whole zero-padded waveform."""
+    params = model.params
+    pieces = (bells[i:i + 7777] for i in range(0, len(bells), 7777))
+    levels = score_stream(pieces, model).window_level_dbfs
+    padded = pad_waveform(bells, params).astype(np.float64)
+    length = params.patch_frames * params.stft_hop_samples
+    expected = [10 * np.log10(np.mean(padded[s:s + length] ** 2))
+                for s in range(0, len(padded) - length + 1, params.patch_hop_samples)]
+    assert len(levels) == len(expected) == params.num_windows(len(bells))
+    np.testing.assert_allclose(levels, expected, atol=1e-4)
 
 
 def test_reading_in_a_background_thread_changes_nothing(bells, model):
