@@ -16,3 +16,36 @@ def print_resources(started: float) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{time.perf_counter() - started:.1f} s, peak memory {peak:.0f} MiB, "
           f"load average {os.getloadavg()[0]:.2f}")
+
+
+def false_positive_sources(estimated, reference, duration_seconds: float, counts=None):
+    """Count, per estimated label, the 1 s segments where it is active but not annotated, keyed
+    by the reference labels that are annotated there ("-" for none): which true sounds a label
+    is mistaken for. ``estimated`` and ``reference`` are event tables of one recording.
+
+    Returns ``counts``: a ``collections.Counter`` of ``(estimated label, reference labels)``.
+    """
+    import collections
+    import math
+
+    counts = collections.Counter() if counts is None else counts
+    for second in range(math.ceil(duration_seconds)):
+        def active(table):
+            inside = table[(table["onset"] < second + 1) & (table["offset"] > second)]
+            return set(inside["event_label"])
+        truth = active(reference)
+        for label in active(estimated) - truth:
+            counts[(label, ",".join(sorted(truth)) or "-")] += 1
+    return counts
+
+
+def missed_events(estimated, reference, collar_seconds: float = 0.2):
+    """Reference events (rows of ``reference``) that no estimated event of their label overlaps,
+    even with ``collar_seconds`` of slack on both sides."""
+    missed = []
+    for _, event in reference.iterrows():
+        same = estimated[estimated["event_label"] == event["event_label"]]
+        if not ((same["onset"] < event["offset"] + collar_seconds)
+                & (same["offset"] > event["onset"] - collar_seconds)).any():
+            missed.append(event)
+    return missed
