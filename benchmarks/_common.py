@@ -28,13 +28,14 @@ def false_positive_sources(estimated, reference, duration_seconds: float, counts
     import collections
     import math
 
+    def active(table, second):
+        inside = table[(table["onset"] < second + 1) & (table["offset"] > second)]
+        return set(inside["event_label"])
+
     counts = collections.Counter() if counts is None else counts
     for second in range(math.ceil(duration_seconds)):
-        def active(table):
-            inside = table[(table["onset"] < second + 1) & (table["offset"] > second)]
-            return set(inside["event_label"])
-        truth = active(reference)
-        for label in active(estimated) - truth:
+        truth = active(reference, second)
+        for label in active(estimated, second) - truth:
             counts[(label, ",".join(sorted(truth)) or "-")] += 1
     return counts
 

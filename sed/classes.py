@@ -197,6 +197,28 @@ def parse_class_list(text: str, class_map: ClassMap) -> ClassSelection:
                           tuple((k,) for k in indices))
 
 
+def read_csv_rows(path: str, what: str) -> list[list[str]]:
+    """Every row of a small CSV parameter file (UTF-8, a byte-order mark allowed).
+
+    Parameters
+    ----------
+    path : str
+    what : str
+        What the file is, for the message (``label map``, ``thresholds``).
+
+    Raises
+    ------
+    ParameterError
+        ``cannot read <what>: <reason>``, naming the file, if it is missing or not UTF-8 text.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ParameterError(f"cannot read {what}: {getattr(error, 'strerror', None) or error}",
+                             path) from None
+
+
 def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelection:
     """Read a label map: CSV with columns ``event_label,yamnet_display_names``.
 
@@ -219,12 +241,7 @@ def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelecti
         or names an unknown class (the message gives file, line and name).
     """
     path = os.fspath(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ParameterError(f"cannot read label map: {getattr(error, 'strerror', None) or error}",
-                             path) from None
+    rows = read_csv_rows(path, "label map")
     if not rows or tuple(c.strip() for c in rows[0][:2]) != LABEL_MAP_COLUMNS:
         raise ParameterError(f"label map must start with the header {','.join(LABEL_MAP_COLUMNS)}",
                              path)

@@ -21,7 +21,6 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import pandas as pd
 
+from sed.classes import read_csv_rows
 from sed.errors import ParameterError
 from sed.events import event_table
 
@@ -339,12 +339,7 @@ def read_class_thresholds(path: str | os.PathLike) -> dict[str, ClassThreshold]:
         range; the message gives the file and line.
     """
     path = os.fspath(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ParameterError(f"cannot read thresholds: {getattr(error, 'strerror', None) or error}",
-                             path) from None
+    rows = read_csv_rows(path, "thresholds")
     header = [c.strip() for c in rows[0]] if rows else []
     if header[:2] != ["event_label", "threshold_on"] or header[2:] not in ([], ["threshold_off"]):
         raise ParameterError("line 1: expected the header event_label,threshold_on[,threshold_off]",
