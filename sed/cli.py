@@ -296,6 +296,9 @@ def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch
 
 def evaluation_options(command):
     """sed_eval settings shared by ``evaluate`` and ``tune``."""
+    command = click.option("--onset-only", is_flag=True,
+                           help="Event-based metrics check onsets only (sed_eval's "
+                                "evaluate_offset=False).")(command)
     command = click.option("--percentage-of-length", type=click.FloatRange(0, 1), default=0.2,
                            help="Event-based offset collar as a fraction of the reference "
                                 "event's length.")(command)
@@ -320,7 +323,7 @@ def evaluation_options(command):
               help="Also write every figure as JSON.")
 @reports_errors
 def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percentage_of_length,
-             json_path):
+             onset_only, json_path):
     """Score estimated events against reference annotations with sed_eval."""
     import json
 
@@ -330,6 +333,7 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
     evaluation = evaluate_files(
         reference, estimated, audio=audio_dir, time_resolution_seconds=time_resolution,
         t_collar_seconds=t_collar, percentage_of_length=percentage_of_length,
+        evaluate_offset=not onset_only,
         warn=lambda message: click.echo(f"sed evaluate: warning: {message}", err=True))
     click.echo(evaluation.report())
     if json_path:
@@ -361,8 +365,8 @@ def evaluate(reference, estimated, audio_dir, time_resolution, t_collar, percent
 @batch_size_option
 @reports_errors
 def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
-         time_resolution, t_collar, percentage_of_length, head_dir, weights, hop_seconds,
-         resampler, backend, batch_size):
+         time_resolution, t_collar, percentage_of_length, onset_only, head_dir, weights,
+         hop_seconds, resampler, backend, batch_size):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
     from sed.postprocessing import PostProcessing, save_config
@@ -382,6 +386,7 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
                         class_threshold_gain=class_threshold_gain,
                         time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,
                         percentage_of_length=percentage_of_length,
+                        evaluate_offset=not onset_only,
                         progress=lambda message: click.echo(f"  {message}", err=True))
     save_config(result.config, output)
     click.echo(result.report())

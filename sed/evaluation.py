@@ -5,7 +5,9 @@ evaluates one recording at a time and accumulates; so does :class:`Evaluation`: 
 file's reference and estimated events with its true length (the evaluated length), then take
 ``results()`` (a JSON-ready dict) and ``report()`` (sed_eval's own text report) from the same
 object. Defaults are the DCASE ones: 1 s segments; a 200 ms onset collar and an offset collar of
-the larger of 200 ms and 20 % of the reference event's length.
+the larger of 200 ms and 20 % of the reference event's length. ``evaluate_offset=False`` is
+sed_eval's onset-only condition (an estimate matches when its label and onset do; Mesaros et al.
+2016 define it next to the onset-and-offset one).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Evaluation:
         Onset (and minimum offset) collar of the event-based metrics, in seconds (DCASE: 0.2).
     percentage_of_length : float in [0, 1]
         Offset collar as a fraction of the reference event's length (DCASE: 0.2).
+    evaluate_offset : bool
+        False for sed_eval's onset-only event-based condition (offsets not checked).
 
     Raises
     ------
@@ -77,7 +81,8 @@ class Evaluation:
     def __init__(self, labels: Iterable[str], *,
                  time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
                  t_collar_seconds: float = DEFAULT_T_COLLAR,
-                 percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH):
+                 percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+                 evaluate_offset: bool = True):
         if not (math.isfinite(time_resolution_seconds) and time_resolution_seconds > 0):
             raise ParameterError(f"time resolution must be > 0 seconds, got {time_resolution_seconds}")
         if not (math.isfinite(t_collar_seconds) and t_collar_seconds >= 0):
@@ -88,11 +93,13 @@ class Evaluation:
         self.labels = sorted(set(labels))
         self.settings = {"time_resolution_seconds": float(time_resolution_seconds),
                          "t_collar_seconds": float(t_collar_seconds),
-                         "percentage_of_length": float(percentage_of_length)}
+                         "percentage_of_length": float(percentage_of_length),
+                         "evaluate_offset": bool(evaluate_offset)}
         self.segment_based = sed_eval.sound_event.SegmentBasedMetrics(
             self.labels, time_resolution=time_resolution_seconds)
         self.event_based = sed_eval.sound_event.EventBasedMetrics(
-            self.labels, t_collar=t_collar_seconds, percentage_of_length=percentage_of_length)
+            self.labels, t_collar=t_collar_seconds, percentage_of_length=percentage_of_length,
+            evaluate_offset=bool(evaluate_offset))
         self.files: list[dict] = []
         self._reference_labels: set[str] = set()
         self._estimated_labels: set[str] = set()
@@ -305,7 +312,7 @@ def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *
                    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
                    t_collar_seconds: float = DEFAULT_T_COLLAR,
                    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
-                   warn=None) -> Evaluation:
+                   evaluate_offset: bool = True, warn=None) -> Evaluation:
     """Evaluate estimated events against reference annotations, recording by recording.
 
     Parameters
@@ -319,7 +326,7 @@ def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *
         Folder of the recordings: each one's true length is its evaluated length. Without it,
         the length stated in the files (JSON ``duration_seconds``) is used; failing that, the
         latest offset of either side, and ``warn`` is told.
-    time_resolution_seconds, t_collar_seconds, percentage_of_length
+    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_offset
         See :class:`Evaluation`.
     warn : callable, optional
         Receives one-line warnings.
@@ -354,7 +361,8 @@ def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *
                for label in est.events["event_label"]}
     evaluation = Evaluation(labels or {"(none)"}, time_resolution_seconds=time_resolution_seconds,
                             t_collar_seconds=t_collar_seconds,
-                            percentage_of_length=percentage_of_length)
+                            percentage_of_length=percentage_of_length,
+                            evaluate_offset=evaluate_offset)
     for stem, ref, est in pairs:
         est_events = est.events if est is not None else ref.events.iloc[:0]
         length, source = _evaluated_length(stem, sounds, audio, ref, est)

@@ -152,7 +152,8 @@ class _Objective:
             [label], time_resolution=self.settings["time_resolution_seconds"])
         event = sed_eval.sound_event.EventBasedMetrics(
             [label], t_collar=self.settings["t_collar_seconds"],
-            percentage_of_length=self.settings["percentage_of_length"])
+            percentage_of_length=self.settings["percentage_of_length"],
+            evaluate_offset=self.settings["evaluate_offset"])
         for i, item in enumerate(self.window_scores):
             reference = self.references[item.filename]
             reference = event_list(reference[reference["event_label"] == label], item.filename)
@@ -188,7 +189,8 @@ def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFra
                     config: PostProcessing, *, labels: Sequence[str] | None = None,
                     time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
                     t_collar_seconds: float = DEFAULT_T_COLLAR,
-                    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH) -> Evaluation:
+                    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+                    evaluate_offset: bool = True) -> Evaluation:
     """Post-process window scores with ``config`` and evaluate them against references.
 
     Parameters
@@ -200,6 +202,8 @@ def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFra
     config : PostProcessing
     labels : sequence of str, optional
         Labels to score; by default those of the scores and the references.
+    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_offset
+        sed_eval settings (see :class:`sed.evaluation.Evaluation`).
 
     Returns
     -------
@@ -214,7 +218,8 @@ def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFra
         labels = _labels(window_scores, references)
     evaluation = Evaluation(labels, time_resolution_seconds=time_resolution_seconds,
                             t_collar_seconds=t_collar_seconds,
-                            percentage_of_length=percentage_of_length)
+                            percentage_of_length=percentage_of_length,
+                            evaluate_offset=evaluate_offset)
     for item in window_scores:
         if item.filename not in references:
             raise ParameterError("no reference events for this recording", item.filename)
@@ -263,6 +268,7 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
          time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
          t_collar_seconds: float = DEFAULT_T_COLLAR,
          percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+         evaluate_offset: bool = True,
          progress: Callable[[str], None] | None = None) -> TuningResult:
     """Search post-processing parameters that maximise ``metric`` (see the module docstring).
 
@@ -281,7 +287,7 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
     class_threshold_gain : float >= 0
         Least improvement of the metric for which a per-label threshold is taken (see the
         module docstring); a larger value keeps fewer per-label thresholds.
-    time_resolution_seconds, t_collar_seconds, percentage_of_length
+    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_offset
         sed_eval settings (see :class:`sed.evaluation.Evaluation`).
     progress : callable, optional
         Called with a one-line message after each step.
@@ -307,7 +313,8 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
         if item.filename not in references:
             raise ParameterError("no reference events for this recording", item.filename)
     settings = {"time_resolution_seconds": time_resolution_seconds,
-                "t_collar_seconds": t_collar_seconds, "percentage_of_length": percentage_of_length}
+                "t_collar_seconds": t_collar_seconds, "percentage_of_length": percentage_of_length,
+                "evaluate_offset": evaluate_offset}
     objective = _Objective(window_scores, references, _labels(window_scores, references), metric,
                            settings)
     hop = max(item.hop_seconds for item in window_scores) or 0.5

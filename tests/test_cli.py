@@ -235,6 +235,23 @@ def test_evaluate_prints_sed_eval_report_and_json(tmp_path):
     assert data["event_based"]["class_wise"]["dog"]["f_measure"]["f_measure"] == 1.0
 
 
+def test_evaluate_onset_only(tmp_path):
+    write_pair(tmp_path)
+    (tmp_path / "est" / "rec.csv").write_text(  # dog's offset 1.5 s late: an onset-only match
+        "filename,onset,offset,event_label,score\nrec.wav,0.6,3.5,dog,0.9\n")
+    figures = {}
+    for extra in ([], ["--onset-only"]):
+        result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated",
+                         tmp_path / "est", "--json", tmp_path / "r.json", *extra)
+        assert result.returncode == 0, result.stderr
+        import json
+
+        data = json.loads((tmp_path / "r.json").read_text())
+        assert data["settings"]["evaluate_offset"] is not bool(extra)
+        figures[bool(extra)] = data["event_based"]["class_wise"]["dog"]["f_measure"]["f_measure"]
+    assert figures == {False: 0.0, True: 1.0}
+
+
 def test_evaluate_malformed_file_is_one_line_with_file_and_line(tmp_path):
     write_pair(tmp_path)
     (tmp_path / "ref" / "rec.tsv").write_text("0.5\t2.0\tdog\n3.0\tlater\tbird\n")

@@ -77,6 +77,24 @@ def test_collar_settings_change_the_event_figures():
     assert loose == pytest.approx(event["overall"]["f_measure"]["f_measure"])
 
 
+def test_onset_only_ignores_offsets_as_sed_eval_does():
+    # dog 1.0-3.0 estimated as 1.1-5.0: the onset is inside the 0.2 s collar, the offset 2 s
+    # late (allowed: max(0.2 s, 20 % of 2 s)); only the onset-only condition counts it.
+    reference, estimated = table("r", [(1.0, 3.0, "dog")]), table("r", [(1.1, 5.0, "dog")])
+    figures = {}
+    for evaluate_offset in (True, False):
+        evaluation = Evaluation(["dog"], evaluate_offset=evaluate_offset)
+        evaluation.add("r", reference, estimated, 10.0)
+        figures[evaluate_offset] = evaluation.summary()["event_f1"]
+        assert evaluation.results()["settings"]["evaluate_offset"] is evaluate_offset
+    assert figures == {True: 0.0, False: 1.0}
+    # On the hand-made case, ours equals sed_eval's onset-only figures.
+    _, event = sed_eval_directly(["bird", "cat", "cow", "dog"], t_collar=0.5,
+                                 evaluate_offset=False)
+    assert ours(t_collar_seconds=0.5, evaluate_offset=False).summary()["event_f1"] == \
+        pytest.approx(event["overall"]["f_measure"]["f_measure"])
+
+
 def test_one_sided_labels_are_reported():
     evaluation = ours()
     assert evaluation.labels_only_in_reference == ["bird"]

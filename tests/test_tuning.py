@@ -11,7 +11,8 @@ from sed.postprocessing import PostProcessing
 from sed.segmenter import WindowScores
 from sed.tuning import _labels, _Objective, evaluate_config, tune
 
-SETTINGS = {"time_resolution_seconds": 1.0, "t_collar_seconds": 0.2, "percentage_of_length": 0.2}
+SETTINGS = {"time_resolution_seconds": 1.0, "t_collar_seconds": 0.2, "percentage_of_length": 0.2,
+            "evaluate_offset": True}
 
 
 def recording(name, rng, events, n=60, labels=("dog", "cat")):
@@ -53,17 +54,29 @@ def test_tuning_improves_the_metric_and_reports_it(dev_set):
     assert "segment_f1" in report and "chosen values:" in report and "threshold_on = " in report
 
 
-@pytest.mark.parametrize("metric", ["segment_f1", "event_f1"])
-def test_per_label_f1_equals_sed_eval_overall(dev_set, metric, rng):
+@pytest.mark.parametrize("metric,evaluate_offset", [("segment_f1", True), ("event_f1", True),
+                                                    ("event_f1", False)])
+def test_per_label_f1_equals_sed_eval_overall(dev_set, metric, evaluate_offset, rng):
     scores, references = dev_set
     references["a"] = event_table([*references["a"].to_dict("records"),
                                    {"filename": "a", "onset": 20.0, "offset": 21.0,
                                     "event_label": "cow", "score": 1.0}])  # never scored
-    objective = _Objective(scores, references, _labels(scores, references), metric, SETTINGS)
+    settings = dict(SETTINGS, evaluate_offset=evaluate_offset)
+    objective = _Objective(scores, references, _labels(scores, references), metric, settings)
     for config in (PostProcessing(threshold_on=0.3, boundaries="extents"),
                    PostProcessing(threshold_on=0.05, threshold_off=0.02, median_filter_seconds=1.5),
                    PostProcessing(mode="top", threshold_on=0.2, min_gap_seconds=1.0)):
         assert objective.value(config) == pytest.approx(objective.summary(config)[metric])
+
+
+def test_onset_only_tuning_scores_with_the_onset_only_condition(dev_set):
+    scores, references = dev_set
+    both = tune(scores, references, metric="event_f1", rounds=1)
+    onset = tune(scores, references, metric="event_f1", rounds=1, evaluate_offset=False)
+    # A weaker matching condition: the onset-only optimum is at least the onset-and-offset one.
+    assert onset.after["event_f1"] >= both.after["event_f1"]
+    again = evaluate_config(scores, references, onset.config, evaluate_offset=False).summary()
+    assert again == pytest.approx(onset.after)
 
 
 def test_bad_tuning_requests(dev_set):
