@@ -36,8 +36,7 @@ import pandas as pd
 
 from sed.errors import ParameterError
 from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
-                            DEFAULT_TIME_RESOLUTION, METRICS, Evaluation, event_list,
-                            import_sed_eval)
+                            DEFAULT_TIME_RESOLUTION, METRICS, Evaluation)
 from sed.postprocessing import (BOUNDARIES, ClassThreshold, PostProcessing, detect_events,
                                 filtered_scores, label_events, recording_activity)
 
@@ -147,16 +146,9 @@ class _Objective:
         return self.counts[key]
 
     def _evaluate_label(self, config, label, on, off) -> np.ndarray:
-        sed_eval, _ = import_sed_eval()
-        segment = sed_eval.sound_event.SegmentBasedMetrics(
-            [label], time_resolution=self.settings["time_resolution_seconds"])
-        event = sed_eval.sound_event.EventBasedMetrics(
-            [label], t_collar=self.settings["t_collar_seconds"],
-            percentage_of_length=self.settings["percentage_of_length"],
-            evaluate_offset=self.settings["evaluate_offset"])
+        evaluation = Evaluation([label], **self.settings)
         for i, item in enumerate(self.window_scores):
             reference = self.references[item.filename]
-            reference = event_list(reference[reference["event_label"] == label], item.filename)
             rows = []
             if on is not None:
                 k = item.labels.index(label)
@@ -164,13 +156,11 @@ class _Objective:
                         item, self._filtered(i, config.median_filter_seconds), k, on, off,
                         config, self._activity(i, config)):
                     rows.append({"onset": onset, "offset": offset, "event_label": label})
-            estimated = event_list(pd.DataFrame(rows, columns=["onset", "offset", "event_label"]),
-                                   item.filename)
-            segment.evaluate(reference, estimated,
-                             evaluated_length_seconds=item.duration_seconds)
-            event.evaluate(reference, estimated)
-        counts = [segment.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
-        counts += [event.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
+            evaluation.add(item.filename, reference[reference["event_label"] == label],
+                           pd.DataFrame(rows, columns=["onset", "offset", "event_label"]),
+                           item.duration_seconds)
+        counts = [evaluation.segment_based.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
+        counts += [evaluation.event_based.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
         return np.array(counts, dtype=float)
 
     def _activity(self, i: int, config: PostProcessing) -> np.ndarray | None:
