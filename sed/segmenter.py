@@ -156,11 +156,13 @@ def hop_energies(samples: np.ndarray, params: YamnetParams) -> np.ndarray:
 
     Returns
     -------
-    energies : np.ndarray [shape=(len(samples) // 160,), dtype=float64]
+    energies : np.ndarray [shape=(len(samples) // 160,), dtype=float32]
+        Summed in float64, kept in float32: a long recording holds one per 10 ms until its
+        window levels are computed.
     """
     hop = params.stft_hop_samples
     whole = np.asarray(samples[:len(samples) - len(samples) % hop], dtype=np.float64)
-    return (whole.reshape(-1, hop) ** 2).sum(axis=1)
+    return (whole.reshape(-1, hop) ** 2).sum(axis=1).astype(np.float32)
 
 
 def window_levels(energies: np.ndarray, n_windows: int, params: YamnetParams) -> np.ndarray:
@@ -182,9 +184,10 @@ def window_levels(energies: np.ndarray, n_windows: int, params: YamnetParams) ->
     """
     span, step = params.patch_frames, params.patch_hop_frames
     needed = (n_windows - 1) * step + span if n_windows else 0
-    padded = np.zeros(max(needed, len(energies)), np.float64)
-    padded[:len(energies)] = energies
-    cumulative = np.concatenate([[0.0], np.cumsum(padded)])
+    # Cumulative energy in float64; hops beyond the end (zero padding) add nothing.
+    cumulative = np.zeros(max(needed, len(energies)) + 1, np.float64)
+    np.cumsum(energies, dtype=np.float64, out=cumulative[1:len(energies) + 1])
+    cumulative[len(energies) + 1:] = cumulative[len(energies)]
     starts = np.arange(n_windows) * step
     mean = (cumulative[starts + span] - cumulative[starts]) / (span * params.stft_hop_samples)
     with np.errstate(divide="ignore"):
