@@ -23,9 +23,12 @@ import numpy as np
 
 from _common import DATA, print_resources
 
-from sed.embeddings import EmbeddingCache, embed_files
+from sed.heads.config import TrainingConfig
+from sed.heads.datasets import csv_dataset
+from sed.heads.embeddings import EmbeddingCache, embed_files
+from sed.heads.splits import grouped_folds
+from sed.heads.training import cross_validate
 from sed.pipeline import load_model
-from sed.training import TrainingConfig, cross_validate, csv_dataset, grouped_folds
 
 ANIMALS = "cat,cow,crickets,crow,dog,frog,hen,pig,rooster,sheep".split(",")
 

@@ -39,10 +39,12 @@ import pandas as pd
 from _common import DATA, missed_events, print_resources
 
 import sed
-from sed.embeddings import EmbeddingCache
+from sed.heads.config import TrainingConfig
+from sed.heads.datasets import csv_dataset
+from sed.heads.embeddings import EmbeddingCache
+from sed.heads.training import train_head
 from sed.postprocessing import PostProcessing, detect_events
 from sed.segmenter import score_file
-from sed.training import TrainingConfig, csv_dataset, train_head
 from sed.tuning import evaluate_config, tune
 
 OFFICE = DATA / "sed_dev" / "office"

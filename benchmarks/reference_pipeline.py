@@ -24,7 +24,7 @@ import resampy  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 from sed.model import packaged_weights_dir  # noqa: E402
-from sed.runtime import import_tensorflow  # noqa: E402
+from sed.model.runtime import import_tensorflow  # noqa: E402
 
 
 def main(path: str) -> dict:

@@ -1,21 +1,28 @@
-"""Audio input: read any file soundfile reads, downmix to mono, resample to the model rate.
+"""Audio input: find audio files, read any file soundfile reads, downmix, resample to the model rate.
 
 Follows the reference YAMNet ``inference.py``: samples as float32 in [-1, 1], channels averaged
 to mono, resampled to 16 kHz. The reference resampler is resampy ``kaiser_best``; ``sed`` uses
 soxr (``HQ``) by default because it is about 70 times faster with the same pass band.
 
-Long recordings are read in blocks (:func:`stream_audio`): soundfile decodes a block at a time and
-a streaming resampler (:class:`StreamResampler`) carries the filter state across blocks, so memory
-does not grow with the file's length and the samples equal those of :func:`load_audio` (soxr:
-bit for bit; resampy: bit for bit too, see :class:`StreamResampler`).
+Every file is decoded by one path (:func:`stream_audio`): soundfile decodes a block at a time and a
+streaming resampler (:class:`StreamResampler`) carries the filter state across blocks, so memory
+does not grow with the file's length. :func:`load_audio` joins those blocks (the result is bit for
+bit what resampling the whole signal at once gives, with either resampler), so a bad file gets the
+same message whichever is used.
+
+Every command finds its recordings with :func:`find_audio_files` (one set of rules: audio
+suffixes, hidden entries skipped, symbolic links to folders followed once, the same file named
+twice processed once).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import soundfile as sf
@@ -23,6 +30,7 @@ import soundfile as sf
 from sed.errors import AudioError, ParameterError
 
 RESAMPLERS = ("soxr", "resampy")
+DEFAULT_RESAMPLER = "soxr"
 # File suffixes taken as audio when a folder is searched: the formats libsndfile reads.
 AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
                     ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64")
@@ -108,31 +116,6 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
                      info.format, info.subtype)
 
 
-def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, AudioInfo]:
-    """Read a whole file as float32 samples at its native rate.
-
-    Returns
-    -------
-    samples : np.ndarray [shape=(frames, channels), dtype=float32]
-        Samples in [-1, 1] (integer PCM is scaled by 1/32768 for 16 bit, as the reference).
-    info : AudioInfo
-
-    Raises
-    ------
-    AudioError
-        See :func:`audio_info`; also if decoding fails part-way or any sample is NaN or infinite.
-    """
-    info = audio_info(path)
-    try:
-        samples, _ = sf.read(info.path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError) as error:
-        raise AudioError(f"cannot decode audio ({_libsndfile_reason(error)})", info.path) from None
-    if samples.shape[0] == 0:
-        raise AudioError("file contains no audio samples", info.path)
-    check_finite(samples, info.path)
-    return samples, info
-
-
 def check_finite(samples: np.ndarray, path: str | None = None) -> None:
     """Raise :class:`AudioError` if any sample is NaN or infinite (the model cannot use them).
 
@@ -175,7 +158,7 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 
 def resample(waveform: np.ndarray, orig_sample_rate: int, target_sample_rate: int, *,
-             resampler: str = "soxr") -> np.ndarray:
+             resampler: str = DEFAULT_RESAMPLER) -> np.ndarray:
     """Resample a mono signal.
 
     Parameters
@@ -218,8 +201,10 @@ def check_resampler(resampler: str) -> None:
 
 
 def load_audio(path: str | os.PathLike, *, sample_rate: int = 16000,
-               resampler: str = "soxr") -> tuple[np.ndarray, AudioInfo]:
-    """Read a file as a mono float32 waveform at ``sample_rate``.
+               resampler: str = DEFAULT_RESAMPLER) -> tuple[np.ndarray, AudioInfo]:
+    """Read a whole file as a mono float32 waveform at ``sample_rate``.
+
+    The blocks of :func:`stream_audio` joined: the same decoding, checks and messages.
 
     Parameters
     ----------
@@ -240,17 +225,15 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = 16000,
     Raises
     ------
     AudioError
-        If the file cannot be used (see :func:`read_audio`).
+        If the file cannot be used (see :func:`stream_audio`).
     ParameterError
         If ``resampler`` is unknown.
     """
-    check_resampler(resampler)
-    samples, info = read_audio(path)
-    waveform = resample(to_mono(samples), info.sample_rate, sample_rate, resampler=resampler)
-    return waveform, info
+    blocks, info = stream_audio(path, sample_rate=sample_rate, resampler=resampler)
+    return np.concatenate(list(blocks)), info
 
 
-def stream_audio(path: str | os.PathLike, *, sample_rate: int = 16000, resampler: str = "soxr",
+def stream_audio(path: str | os.PathLike, *, sample_rate: int = 16000, resampler: str = DEFAULT_RESAMPLER,
                  block_frames: int = DEFAULT_BLOCK_FRAMES) -> tuple[Iterator[np.ndarray], AudioInfo]:
     """Read a file block by block as a mono float32 waveform at ``sample_rate``.
 
@@ -338,7 +321,7 @@ class StreamResampler:
     resampler : {"soxr", "resampy"}
     """
 
-    def __init__(self, orig_sample_rate: int, target_sample_rate: int, *, resampler: str = "soxr"):
+    def __init__(self, orig_sample_rate: int, target_sample_rate: int, *, resampler: str = DEFAULT_RESAMPLER):
         check_resampler(resampler)
         self.orig, self.target, self.resampler = orig_sample_rate, target_sample_rate, resampler
         self._soxr = None
@@ -416,3 +399,162 @@ def _libsndfile_reason(error: Exception) -> str:
     text = str(error)
     text = re.sub(r"^Error (opening )?('.*?'|.*?)?\s*:\s*", "", text).strip()
     return text or type(error).__name__
+
+
+# --------------------------------------------------------------------------------------------
+# Finding audio files: one set of rules for every command.
+
+@dataclass(frozen=True)
+class Recording:
+    """An audio file found among a command's inputs.
+
+    Attributes
+    ----------
+    path : str
+        The file as found (used to read it and in the ``filename`` column of tables).
+    relative : str
+        Its path relative to the input it was found under, with ``/`` separators: where a batch
+        writes its outputs (see :func:`find_audio_files`).
+    """
+
+    path: str
+    relative: str
+
+
+@dataclass
+class Recordings:
+    """What :func:`find_audio_files` found.
+
+    Attributes
+    ----------
+    files : list of Recording
+        In a stable order: inputs in the order given, folders sorted.
+    duplicates : int
+        Inputs dropped because they resolve to a file already listed (the same file named twice,
+        a folder and its sub-folder, a symbolic link to a listed file).
+    """
+
+    files: list[Recording] = field(default_factory=list)
+    duplicates: int = 0
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def paths(self) -> list[str]:
+        """The files' paths, in order."""
+        return [found.path for found in self.files]
+
+
+def is_audio_name(name: str, pattern: str | None = None) -> bool:
+    """True for a file name a folder search takes: a suffix of :data:`AUDIO_EXTENSIONS`
+    (case-insensitive) or, with ``pattern``, a glob match; hidden names (``.x``) never."""
+    if name.startswith("."):
+        return False
+    if pattern is not None:
+        return fnmatch.fnmatch(name, pattern)
+    return name.lower().endswith(AUDIO_EXTENSIONS)
+
+
+def find_audio_files(inputs: Iterable[str | os.PathLike], *, pattern: str | None = None,
+                     stdin: Iterable[str] | None = None) -> Recordings:
+    """Expand files, folders and ``-`` (paths on standard input) into audio files.
+
+    The one discovery used by every command (``detect``, ``embed``, ``train``, ``tune``,
+    ``evaluate --audio``), so that they all see the same files in one folder.
+
+    Parameters
+    ----------
+    inputs : iterable of str or os.PathLike
+        Files (kept as given, even with another suffix or missing: reading them reports the
+        problem), folders (searched recursively), or ``-`` to read one path per line from
+        ``stdin``.
+    pattern : str, optional
+        Glob pattern that file names (or their paths relative to the folder) inside folders must
+        match, such as ``*.flac``; by default every name with one of :data:`AUDIO_EXTENSIONS`.
+    stdin : iterable of str, optional
+        Lines to read for ``-`` (default ``sys.stdin``).
+
+    Returns
+    -------
+    found : Recordings
+        Folders are walked in sorted order; hidden files and folders (``.name``) are skipped;
+        symbolic links to folders are followed, each real folder visited once (a link loop
+        ends there). A file that resolves to one already found (by its real path) is dropped and
+        counted in ``duplicates``. ``relative`` is relative to the folder when the only input is
+        one folder, otherwise to the common parent folder of all files.
+    """
+    found: list[tuple[str, str | None]] = []  # (path, relative path under a single folder)
+    inputs = [os.fspath(item) for item in inputs]
+    for item in inputs:
+        if item == "-":
+            lines = stdin if stdin is not None else sys.stdin
+            found += [(line.strip(), None) for line in lines if line.strip()]
+        elif os.path.isdir(item):
+            found += [(path, relative) for path, relative in _walk_audio(item, pattern)]
+        else:
+            found.append((item, None))
+    single_folder = len(inputs) == 1 and os.path.isdir(inputs[0])
+    if single_folder:
+        files = [Recording(path, relative) for path, relative in found]
+    else:
+        absolute = [os.path.abspath(path) for path, _ in found]
+        common = os.path.commonpath([os.path.dirname(p) for p in absolute]) if absolute else ""
+        files = [Recording(path, os.path.relpath(a, common).replace(os.sep, "/"))
+                 for (path, _), a in zip(found, absolute)]
+    unique: dict[str, Recording] = {}
+    for item in files:
+        unique.setdefault(os.path.realpath(item.path), item)
+    return Recordings(list(unique.values()), len(files) - len(unique))
+
+
+def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
+    """(path, path relative to ``root``) of the audio files under ``root``, sorted, following
+    symbolic links to folders once each."""
+    seen: set[tuple[int, int]] = set()
+
+    def walk(folder: str, relative: str) -> Iterator[tuple[str, str]]:
+        try:
+            status = os.stat(folder)
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return  # an unreadable folder or a dangling link holds nothing we can read
+        if (status.st_dev, status.st_ino) in seen:
+            return
+        seen.add((status.st_dev, status.st_ino))
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            inner = f"{relative}/{name}" if relative else name
+            if os.path.isdir(path):
+                yield from walk(path, inner)
+            elif os.path.isfile(path) and (is_audio_name(name, pattern) or (
+                    pattern is not None and fnmatch.fnmatch(inner, pattern))):
+                yield path, inner
+
+    yield from walk(root, "")
+
+
+def audio_by_stem(folder: str | os.PathLike) -> dict[str, str]:
+    """Audio files under ``folder`` (:func:`find_audio_files`) by recording stem (the name up to
+    its first dot), the first one found for each stem.
+
+    Raises
+    ------
+    AudioError
+        If ``folder`` is not a folder.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise AudioError("no such folder", folder)
+    by_stem: dict[str, str] = {}
+    for found in find_audio_files([folder]).files:
+        by_stem.setdefault(recording_stem(found.path), found.path)
+    return by_stem
+
+
+def recording_stem(path: str | os.PathLike) -> str:
+    """The part of a file's name before its first dot: how annotation files match recordings
+    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``)."""
+    return os.path.basename(os.fspath(path)).split(".", 1)[0]

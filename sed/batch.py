@@ -29,16 +29,20 @@ import os
 import re
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 
 import pandas as pd
 
-from sed.atomic import atomic_open
-from sed.audio import AUDIO_EXTENSIONS
-from sed.errors import ParameterError, SedError
-from sed.events import FORMAT_SUFFIXES, event_table, write_events
+from sed.audio import Recording, recording_stem
+from sed.errors import AnnotationError, ParameterError, SedError
+from sed.events import FORMAT_SUFFIXES, event_table, write_events, write_events_csv
+from sed.infra import atomic_open
+
+if TYPE_CHECKING:
+    from sed.pipeline import Detector, DetectorSpec
 
 STATE_DIR = ".sed"
 COMBINED_TABLE = "all_events.csv"
@@ -47,78 +51,15 @@ FAILURES_FILE = "failures.csv"
 _STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
-@dataclass(frozen=True)
-class Recording:
-    """One input of a batch.
-
-    Attributes
-    ----------
-    path : str
-        The file as found (used to read it and in the ``filename`` column).
-    relative : str
-        Its path relative to the input root, with ``/`` separators: the place of its outputs
-        in the output folder.
-    """
-
-    path: str
-    relative: str
-
-
-def find_recordings(inputs: Sequence[str], *, pattern: str | None = None,
-                    stdin: Iterable[str] | None = None) -> list[Recording]:
-    """Expand files, folders (recursive) and ``-`` (paths on standard input) into recordings.
-
-    Parameters
-    ----------
-    inputs : sequence of str
-        Files, folders, or ``-`` to read one path per line from ``stdin``.
-    pattern : str, optional
-        Glob pattern for files inside folders (``*.flac``, ``**/2024-*.wav``); by default every
-        file with one of :data:`AUDIO_EXTENSIONS` (case-insensitive).
-    stdin : iterable of str, optional
-        Lines to read for ``-`` (default ``sys.stdin``).
-
-    Returns
-    -------
-    recordings : list of Recording
-        In a stable order (inputs in the order given, folders sorted). Paths given explicitly
-        are kept even when they do not exist: they fail when processed and are reported, so a
-        typo does not stop the batch. The ``relative`` paths are relative to the input folder
-        when there is a single folder, otherwise to the common parent of all inputs.
+def check_unique_stems(recordings: Sequence[Recording]) -> None:
+    """Refuse two recordings that would write the same outputs (``a.wav`` and ``a.flac`` in one
+    folder).
 
     Raises
     ------
     ParameterError
-        If two recordings would write the same outputs (``a.wav`` and ``a.flac`` in one folder).
+        Naming both files.
     """
-    from pathlib import Path
-
-    found: list[tuple[str, Path]] = []  # (path as found, root it is relative to)
-    for item in inputs:
-        if item == "-":
-            lines = stdin if stdin is not None else sys.stdin
-            found += [(line.strip(), None) for line in lines if line.strip()]
-        elif os.path.isdir(item):
-            root = Path(item)
-            files = sorted(root.rglob(pattern) if pattern else
-                           (p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS))
-            found += [(str(p), root) for p in files if p.is_file()]
-        else:
-            found.append((item, None))
-    single_folder = len(inputs) == 1 and os.path.isdir(inputs[0])
-    if single_folder:
-        recordings = [Recording(path, Path(path).relative_to(root).as_posix())
-                      for path, root in found]
-    else:
-        absolute = [os.path.abspath(path) for path, _ in found]
-        common = os.path.commonpath([os.path.dirname(p) for p in absolute]) if absolute else ""
-        recordings = [Recording(path, Path(os.path.relpath(a, common)).as_posix())
-                      for (path, _), a in zip(found, absolute)]
-    _check_unique_stems(recordings)
-    return recordings
-
-
-def _check_unique_stems(recordings: list[Recording]) -> None:
     seen: dict[str, str] = {}
     for recording in recordings:
         stem = os.path.splitext(recording.relative)[0]
@@ -138,6 +79,48 @@ def source_identity(path: str) -> dict:
     """Size and modification time of an input: a changed file is processed again."""
     stat = os.stat(path)
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+#: Which per-recording file of a batch output folder is read when several formats were written.
+BATCH_FORMAT_PREFERENCE = ("json", "csv", "tsv", "raven", "audacity")
+
+
+def is_batch_output(folder: str | os.PathLike) -> bool:
+    """True for an output folder of a ``sed detect`` batch (it holds ``.sed/results``)."""
+    return os.path.isdir(os.path.join(folder, STATE_DIR, "results"))
+
+
+def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
+    """The per-recording event files of a batch output folder, by recording stem.
+
+    The folder is searched recursively; the run's own files (``all_events.csv``,
+    ``parameters.json``, ``failures.csv``) are skipped, and of the formats written for one
+    recording the first of :data:`BATCH_FORMAT_PREFERENCE` is taken.
+
+    Raises
+    ------
+    AnnotationError
+        If two recordings in the tree share a stem.
+    """
+    folder = os.fspath(folder)
+    run_files = {COMBINED_TABLE, FAILURES_FILE, PARAMETERS_FILE}
+    found: dict[str, dict[str, str]] = {}
+    for root, directories, names in os.walk(folder):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        for name in sorted(names):
+            if name.startswith(".") or (root == folder and name in run_files):
+                continue
+            for format in BATCH_FORMAT_PREFERENCE:
+                if name.endswith(FORMAT_SUFFIXES[format]):
+                    stem, full = recording_stem(name), os.path.join(root, name)
+                    other = found.setdefault(stem, {}).setdefault(format, full)
+                    if other != full:
+                        raise AnnotationError(f"two recordings named {stem!r}: {other} and {full}",
+                                              folder)
+                    break
+    return {stem: next(formats[f] for f in BATCH_FORMAT_PREFERENCE if f in formats)
+            for stem, formats in sorted(found.items())}
+
 
 
 @dataclass
@@ -301,30 +284,52 @@ def is_done(result: dict | None, recording: Recording, settings_fingerprint: str
 
 # --- the work done for one recording, in this process or in a worker process ----------------
 
-_WORKER: dict = {}
+@dataclass
+class RecordingWorker:
+    """Detects one recording at a time and writes its outputs: what a batch runs per recording.
+
+    Attributes
+    ----------
+    detector : sed.pipeline.Detector
+        The loaded model with its settings.
+    outputs : BatchOutputs
+    settings_fingerprint : str
+    """
+
+    detector: Detector
+    outputs: BatchOutputs
+    settings_fingerprint: str
+
+    def process(self, recording: Recording) -> FileOutcome:
+        """Detect, write every format and the canonical result; a bad file is a failed outcome."""
+        try:
+            detection = self.detector.detect_file(recording.path)
+            duration = detection.window_scores.duration_seconds
+            result = make_result(recording, detection.events, duration, self.settings_fingerprint)
+            self.outputs.write(recording, result)
+        except SedError as error:
+            return FileOutcome(recording, "failed", error=str(error))
+        except MemoryError:
+            return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
+        return FileOutcome(recording, "done", duration, len(detection.events))
 
 
-def _init_worker(spec, outputs: BatchOutputs, settings_fingerprint: str) -> None:
-    _WORKER["detector"] = spec.build()
-    _WORKER["outputs"] = outputs
-    _WORKER["fingerprint"] = settings_fingerprint
+# Set only inside the worker processes of a parallel batch (by `_init_worker`), which end with the
+# batch: each builds its detector once and reuses it for every recording it is given.
+_process_worker: RecordingWorker | None = None
 
 
-def _process(recording: Recording) -> FileOutcome:
-    outputs, settings_fingerprint = _WORKER["outputs"], _WORKER["fingerprint"]
-    try:
-        detection = _WORKER["detector"].detect_file(recording.path)
-        duration = detection.window_scores.duration_seconds
-        result = make_result(recording, detection.events, duration, settings_fingerprint)
-        outputs.write(recording, result)
-    except SedError as error:
-        return FileOutcome(recording, "failed", error=str(error))
-    except MemoryError:
-        return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
-    return FileOutcome(recording, "done", duration, len(detection.events))
+def _init_worker(spec: DetectorSpec, outputs: BatchOutputs, settings_fingerprint: str) -> None:
+    global _process_worker
+    _process_worker = RecordingWorker(spec.build(), outputs, settings_fingerprint)
 
 
-def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
+def _process_in_worker(recording: Recording) -> FileOutcome:
+    assert _process_worker is not None, "called outside a batch worker process"
+    return _process_worker.process(recording)
+
+
+def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec: DetectorSpec,
               formats: Sequence[str] = ("csv",), jobs: int = 1, quiet: bool = False,
               command: Sequence[str] = ()) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
@@ -332,7 +337,7 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
     Parameters
     ----------
     recordings : sequence of Recording
-        From :func:`find_recordings`.
+        From :func:`sed.audio.find_audio_files`.
     output_dir : str
         Created if missing.
     spec : sed.pipeline.DetectorSpec
@@ -360,6 +365,7 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
     if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
     outputs = BatchOutputs(output_dir, formats)
+    check_unique_stems(recordings)
     outputs.check_no_clash(recordings)
     os.makedirs(output_dir, exist_ok=True)
     outputs.remove_stale_temporaries()
@@ -398,9 +404,9 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec,
 
 def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
     if jobs == 1 or len(todo) <= 1:
-        _WORKER.update(detector=detector, outputs=outputs, fingerprint=settings_fingerprint)
+        worker = RecordingWorker(detector, outputs, settings_fingerprint)
         for recording in todo:
-            yield _process(recording)
+            yield worker.process(recording)
         return
     # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised. Each worker
     # runs the model on one thread and reads in line: the processes fill the cores.
@@ -409,7 +415,7 @@ def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
     with concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_init_worker,
             initargs=(worker_spec, outputs, settings_fingerprint)) as pool:
-        futures = [pool.submit(_process, recording) for recording in todo]
+        futures = [pool.submit(_process_in_worker, recording) for recording in todo]
         try:
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
@@ -451,8 +457,6 @@ def _write_parameters(outputs, settings, settings_fingerprint, formats, command,
 
 def _write_combined(outputs: BatchOutputs, recordings: Sequence[Recording],
                     settings_fingerprint: str) -> None:
-    from sed.events import write_events_csv
-
     tables = []
     for recording in recordings:
         result = outputs.read_result(recording)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import difflib
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -37,6 +38,16 @@ class ClassMap:
 
     mids: tuple[str, ...]
     display_names: tuple[str, ...]
+    _lookup: dict[str, int] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self):
+        # Name -> index, built once per map (mids, display names and their folded forms).
+        table: dict[str, int] = {}
+        for i, (mid, name) in enumerate(zip(self.mids, self.display_names)):
+            table.setdefault(mid, i)
+            table.setdefault(name, i)
+            table.setdefault(_fold(name), i)
+        object.__setattr__(self, "_lookup", table)
 
     def __len__(self) -> int:
         return len(self.display_names)
@@ -49,7 +60,9 @@ class ClassMap:
         ParameterError
             If no class has that name, with the closest display names as suggestions.
         """
-        index = self._lookup().get(name.strip()) or self._lookup().get(_fold(name))
+        index = self._lookup.get(name.strip())
+        if index is None:
+            index = self._lookup.get(_fold(name))
         if index is None:
             raise ParameterError(f"unknown YAMNet class {name.strip()!r}{self._suggest(name)}")
         return index
@@ -60,8 +73,9 @@ class ClassMap:
         return [i for i, (mid, name) in enumerate(zip(self.mids, self.display_names))
                 if text in name.casefold() or text in mid.casefold()]
 
-    def _lookup(self) -> dict[str, int]:
-        return _lookup_table(self)
+    def knows(self, name: str) -> bool:
+        """True if ``name`` is a display name or mid of this map (case- and spacing-insensitive)."""
+        return name.strip() in self._lookup or _fold(name) in self._lookup
 
     def _suggest(self, name: str) -> str:
         folded = {_fold(n): n for n in self.display_names}
@@ -72,39 +86,37 @@ class ClassMap:
         return hint + " (`sed classes --search TEXT` lists class names)"
 
 
-@lru_cache(maxsize=None)
-def _lookup_table(class_map: ClassMap) -> dict[str, int]:
-    table = {}
-    for i, (mid, name) in enumerate(zip(class_map.mids, class_map.display_names)):
-        table.setdefault(mid, i)
-        table.setdefault(name, i)
-        table.setdefault(_fold(name), i)
-    return table
-
-
 def _fold(name: str) -> str:
     """Case- and spacing-insensitive form of a class name (``"Chicken,rooster"`` matches)."""
     return ",".join(part.strip() for part in name.split(",")).casefold()
 
 
-@lru_cache(maxsize=None)
-def load_class_map(path: str | None = None) -> ClassMap:
+def load_class_map(path: str | os.PathLike | None = None) -> ClassMap:
     """Read a YAMNet class map (``index,mid,display_name``).
 
     Parameters
     ----------
-    path : str, optional
-        A ``yamnet_class_map.csv``; by default the copy shipped with ``sed``.
+    path : str or os.PathLike, optional
+        A ``yamnet_class_map.csv``; by default the copy shipped with ``sed`` (the reference
+        class map, read once per process: it is part of the installed package).
 
     Returns
     -------
     class_map : ClassMap
     """
     if path is None:
-        text = resources.files("sed").joinpath("data/yamnet_class_map.csv").read_text("utf-8")
-    else:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        return _packaged_class_map()
+    with open(path, encoding="utf-8") as handle:
+        return _parse_class_map(handle.read())
+
+
+@lru_cache(maxsize=1)
+def _packaged_class_map() -> ClassMap:
+    text = resources.files("sed").joinpath("data/yamnet_class_map.csv").read_text("utf-8")
+    return _parse_class_map(text)
+
+
+def _parse_class_map(text: str) -> ClassMap:
     rows = list(csv.DictReader(text.splitlines()))
     return ClassMap(tuple(r["mid"] for r in rows), tuple(r["display_name"] for r in rows))
 
@@ -153,16 +165,18 @@ def all_classes(class_map: ClassMap) -> ClassSelection:
     return ClassSelection(class_map.display_names, tuple((i,) for i in range(len(class_map))))
 
 
-def parse_class_list(text: str, class_map: ClassMap) -> ClassSelection:
-    """Select classes from a comma-separated list of display names or mids.
+def parse_class_list(classes: str | Sequence[str], class_map: ClassMap) -> ClassSelection:
+    """Select classes from a list of display names or mids.
 
-    Display names that contain commas (``Chicken, rooster``) are recognised: the longest run of
-    comma-separated parts that names a class wins.
+    In a comma-separated string, display names that contain commas (``Chicken, rooster``) are
+    recognised: the longest run of comma-separated parts that names a class wins. A list or
+    tuple holds one name per item.
 
     Parameters
     ----------
-    text : str
-        For example ``"Dog,Bark"`` or ``"Chicken, rooster,/m/0bt9lr"``.
+    classes : str or sequence of str
+        For example ``"Dog,Bark"``, ``"Chicken, rooster,/m/0bt9lr"`` or
+        ``["Bicycle bell", "Ding"]``.
     class_map : ClassMap
 
     Returns
@@ -173,9 +187,17 @@ def parse_class_list(text: str, class_map: ClassMap) -> ClassSelection:
     Raises
     ------
     ParameterError
-        If a name is unknown (the closest names are suggested) or the list is empty.
+        If a name is unknown (the closest names are suggested), the list is empty, or
+        ``classes`` is neither a string nor a sequence of strings.
     """
-    parts = [part.strip() for part in text.split(",")]
+    if not isinstance(classes, str):
+        if not (isinstance(classes, Sequence) and all(isinstance(c, str) for c in classes)):
+            raise ParameterError("classes must be a string or a list of strings, got "
+                                 f"{type(classes).__name__}")
+        indices = list(dict.fromkeys(class_map.index_of(name) for name in classes
+                                     if name.strip()))
+        return _selection_of(indices, class_map)
+    parts = [part.strip() for part in classes.split(",")]
     indices: list[int] = []
     i = 0
     while i < len(parts):
@@ -184,13 +206,17 @@ def parse_class_list(text: str, class_map: ClassMap) -> ClassSelection:
             continue
         for j in range(len(parts), i, -1):
             candidate = ", ".join(parts[i:j])
-            if j - i > 1 and _fold(candidate) not in _lookup_table(class_map):
+            if j - i > 1 and not class_map.knows(candidate):
                 continue
             index = class_map.index_of(candidate)  # raises for an unknown single part
             if index not in indices:
                 indices.append(index)
             i = j
             break
+    return _selection_of(indices, class_map)
+
+
+def _selection_of(indices: list[int], class_map: ClassMap) -> ClassSelection:
     if not indices:
         raise ParameterError("no class names given")
     return ClassSelection(tuple(class_map.display_names[k] for k in indices),

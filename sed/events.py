@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sed.atomic import atomic_open
+from sed.audio import recording_stem
 from sed.errors import AnnotationError, ParameterError
+from sed.infra import atomic_open
+from sed.params import YamnetParams
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label", "score")
 TIME_DECIMALS = 3
@@ -122,13 +124,15 @@ def round_times(values: np.ndarray) -> np.ndarray:
 FORMAT_SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "audacity": ".audacity.txt",
                    "raven": ".selections.txt", "json": ".json"}
 FORMATS = tuple(FORMAT_SUFFIXES)
+#: The format ``sed detect`` writes unless asked for others.
+DEFAULT_FORMAT = "csv"
 #: The fixed leading columns of a Raven Pro selection table.
 RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
                  "Low Freq (Hz)", "High Freq (Hz)")
 #: Column names accepted for the label of a Raven selection (the first present is used).
 RAVEN_LABEL_COLUMNS = ("Annotation", "Label", "Class", "Species", "Common Name", "event_label")
 #: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
-RAVEN_BAND_HZ = (125.0, 7500.0)
+RAVEN_BAND_HZ = (YamnetParams().mel_min_hz, YamnetParams().mel_max_hz)
 AUDACITY_DECIMALS = 6
 
 
@@ -147,12 +151,6 @@ class EventFile:
 
     events: pd.DataFrame
     durations: dict[str, float]
-
-
-def recording_stem(path: str | os.PathLike) -> str:
-    """The part of a file's name before its first dot: how annotation files match recordings
-    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``)."""
-    return os.path.basename(os.fspath(path)).split(".", 1)[0]
 
 
 def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
@@ -182,7 +180,7 @@ def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
     return {name: base + FORMAT_SUFFIXES[name] for name in formats}
 
 
-def write_events(events: pd.DataFrame, path: str | os.PathLike, format: str = "csv", *,
+def write_events(events: pd.DataFrame, path: str | os.PathLike, format: str = DEFAULT_FORMAT, *,
                  durations: dict[str, float] | None = None) -> None:
     """Write an event table in one of :data:`FORMATS` (atomically).
 
@@ -322,6 +320,44 @@ def guess_format(path: str | os.PathLike) -> str:
     except OSError:
         return "tsv"
     return "raven" if first.startswith("Selection\t") else "tsv"
+
+
+def event_files(path: str | os.PathLike) -> dict[str, str]:
+    """Event or annotation files by recording stem: a single file, or every file of a folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file, or a folder whose files (not recursive; hidden files skipped) are all taken.
+
+    Returns
+    -------
+    files : dict of str to str
+        :func:`sed.audio.recording_stem` to path.
+
+    Raises
+    ------
+    AnnotationError
+        If the path does not exist, a folder holds no file, or two files of a folder share a stem.
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return {recording_stem(path): path}
+    if not os.path.isdir(path):
+        raise AnnotationError("no such file or folder", path)
+    files: dict[str, str] = {}
+    for name in sorted(os.listdir(path)):
+        full = os.path.join(path, name)
+        if name.startswith(".") or not os.path.isfile(full):
+            continue
+        stem = recording_stem(name)
+        if stem in files:
+            raise AnnotationError(f"two files for recording {stem!r}: "
+                                  f"{os.path.basename(files[stem])} and {name}", path)
+        files[stem] = full
+    if not files:
+        raise AnnotationError("folder holds no event files", path)
+    return files
 
 
 def read_events(path: str | os.PathLike, format: str | None = None) -> EventFile:

@@ -28,7 +28,7 @@ import numpy as np
 
 from sed.errors import ParameterError
 from sed.params import YamnetParams
-from sed.runtime import import_tensorflow
+from sed.model.runtime import import_tensorflow
 
 FEATURE_IMPLEMENTATIONS = ("numpy", "tensorflow")
 MEL_MATRIX_FILE = str(resources.files("sed") / "data" / "mel_matrix.npz")

@@ -2,8 +2,9 @@
 
 The values are those YAMNet was trained with (tensorflow/models ``research/audioset/yamnet/
 params.py``), except ``patch_hop_seconds``: the reference uses 0.48 s, ``sed`` defaults to 0.5 s
-so that window starts fall on round times. The hop may be any positive multiple of the 10 ms STFT
-hop, because windows are cut from one log-mel spectrogram of the whole signal.
+so that window starts fall on round times. The hop may be any multiple of the 10 ms STFT hop up to
+the window length (0.96 s), because windows are cut from one log-mel spectrogram of the whole
+signal. Every other module takes its framing from here.
 """
 
 from __future__ import annotations
@@ -35,15 +36,17 @@ class YamnetParams:
         Added to mel energies before the natural log (0.001), as in the reference.
     patch_window_seconds : float
         Length of one classifier window (0.96 s = 96 STFT frames).
-    patch_hop_seconds : float > 0
-        Distance between the starts of consecutive windows, in seconds; a multiple of 10 ms.
+    patch_hop_seconds : float in (0, 0.96]
+        Distance between the starts of consecutive windows, in seconds; a multiple of 10 ms, at
+        most one window (a longer hop would leave audio between windows unheard).
     num_classes, embedding_size : int
         521 AudioSet classes, 1024-D embeddings.
 
     Raises
     ------
     ParameterError
-        If ``patch_hop_seconds`` is not a positive multiple of ``stft_hop_seconds``.
+        If ``patch_hop_seconds`` is not a positive multiple of ``stft_hop_seconds`` or exceeds
+        ``patch_window_seconds``.
     """
 
     sample_rate: int = 16000
@@ -60,15 +63,13 @@ class YamnetParams:
     batchnorm_epsilon: float = 1e-4
 
     def __post_init__(self):
-        hop = self.patch_hop_seconds
-        if not (isinstance(hop, (int, float)) and math.isfinite(hop) and hop > 0):
-            raise ParameterError(f"window hop must be a positive number of seconds, got {hop!r}")
-        frames = hop / self.stft_hop_seconds
-        if abs(frames - round(frames)) > 1e-6:
-            raise ParameterError(
-                f"window hop must be a multiple of {self.stft_hop_seconds} s "
-                f"(the STFT hop), got {hop} s"
-            )
+        _check_hop(self.patch_hop_seconds, self.stft_hop_seconds, self.patch_window_seconds)
+
+    @property
+    def stft_frame_centre_seconds(self) -> float:
+        """Centre of STFT frame 0, in seconds (12.5 ms): frame ``k`` is centred on
+        ``k * stft_hop_seconds + stft_frame_centre_seconds``."""
+        return self.stft_window_seconds / 2
 
     @property
     def stft_window_samples(self) -> int:
@@ -117,3 +118,39 @@ class YamnetParams:
     def padded_length(self, n_samples: int) -> int:
         """Length in samples after the reference zero padding (``features.pad_waveform``)."""
         return self.min_samples + (self.num_windows(n_samples) - 1) * self.patch_hop_samples
+
+
+def check_hop_seconds(hop_seconds: float) -> float:
+    """Return ``hop_seconds`` if YAMNet's windows can use it, else raise.
+
+    Parameters
+    ----------
+    hop_seconds : float
+        Candidate window hop, in seconds.
+
+    Returns
+    -------
+    hop_seconds : float
+        The same value, as a float.
+
+    Raises
+    ------
+    ParameterError
+        Unless it is a positive multiple of the 10 ms STFT hop of at most 0.96 s (one window).
+    """
+    defaults = YamnetParams()
+    _check_hop(hop_seconds, defaults.stft_hop_seconds, defaults.patch_window_seconds)
+    return float(hop_seconds)
+
+
+def _check_hop(hop, stft_hop_seconds: float, window_seconds: float) -> None:
+    if isinstance(hop, bool) or not (isinstance(hop, (int, float)) and math.isfinite(hop)
+                                     and hop > 0):
+        raise ParameterError(f"window hop must be a positive number of seconds, got {hop!r}")
+    frames = hop / stft_hop_seconds
+    if abs(frames - round(frames)) > 1e-6:
+        raise ParameterError(f"window hop must be a multiple of {stft_hop_seconds} s "
+                             f"(the STFT hop), got {hop} s")
+    if hop > window_seconds + 1e-9:
+        raise ParameterError(f"window hop must be at most the window length ({window_seconds} s), "
+                             f"or windows would skip audio; got {hop} s")

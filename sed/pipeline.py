@@ -6,32 +6,51 @@
     >>> detection.events           # onset, offset, event_label, score
     >>> detection.window_scores.to_frame()
 
-The stages are composed here and nowhere else: audio I/O (:mod:`sed.audio`), features and model
-(:mod:`sed.features`, :mod:`sed.model`), segmenter (:mod:`sed.segmenter`), post-processing
-(:mod:`sed.postprocessing`).
+The stages are composed here and nowhere else: audio (:mod:`sed.audio`), features and model
+(:mod:`sed.features`, :mod:`sed.model`), segmenter (:mod:`sed.segmenter`), heads
+(:mod:`sed.heads`), post-processing (:mod:`sed.postprocessing`), event files (:mod:`sed.events`),
+evaluation (:mod:`sed.evaluation`) and plots (:mod:`sed.plotting`). Each command of the CLI
+(:mod:`sed.cli`) calls one function here: ``detect`` :func:`detect_file` (and, for archives,
+:func:`sed.batch.run_batch` with a :class:`DetectorSpec`), ``tag`` :func:`tag_file`, ``plot``
+:func:`plot_file`, ``evaluate`` :func:`evaluate_files`, ``tune`` :func:`development_set`,
+:func:`score_files` and :func:`sed.tuning.tune`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from sed.audio import check_resampler, resample, to_mono
+from sed.audio import (DEFAULT_RESAMPLER, audio_by_stem, audio_info, check_resampler, load_audio,
+                       resample, to_mono)
 from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
                          parse_class_list, read_label_map)
-from sed.errors import ParameterError
-from sed.fingerprint import content_sha256
-from sed.params import DEFAULT_HOP_SECONDS, YamnetParams
+from sed.errors import AnnotationError, AudioError, ParameterError
+from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
+                            DEFAULT_TIME_RESOLUTION, Evaluation)
+from sed.infra import content_sha256
+from sed.model.backends import DEFAULT_BACKEND
+from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
 from sed.postprocessing import PostProcessing
-from sed.segmenter import DEFAULT_BATCH_SIZE, WindowScores, score_file, score_waveform
+from sed.segmenter import WindowScores, score_file, score_waveform
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sed.heads.head import Head
+    from sed.model import Yamnet
+
+#: What :func:`class_selection` takes as a class list: ``"Dog,Bark"`` or ``["Dog", "Bark"]``.
+ClassList = str | Sequence[str]
 
 
 def load_model(weights: str | os.PathLike | None = None, *,
-               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = "auto",
-               threads: int | None = None):
+               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = DEFAULT_BACKEND,
+               threads: int | None = None) -> Yamnet:
     """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
 
     Parameters
@@ -42,7 +61,7 @@ def load_model(weights: str | os.PathLike | None = None, *,
     hop_seconds : float > 0
         Window hop, a multiple of 0.01 s (0.5 by default; 0.48 reproduces the reference).
     backend : {"auto", "litert", "tensorflow"}
-        What runs the network (see :mod:`sed.backends`); ``auto`` prefers LiteRT.
+        What runs the network (see :mod:`sed.model.backends`); ``auto`` prefers LiteRT.
     threads : int >= 1, optional
         LiteRT interpreter threads (default: the CPUs available); 1 when several files are
         processed in parallel processes.
@@ -64,7 +83,7 @@ def load_model(weights: str | os.PathLike | None = None, *,
                        threads=threads)
 
 
-def class_selection(class_map: ClassMap | None = None, *, classes: str | None = None,
+def class_selection(class_map: ClassMap | None = None, *, classes: ClassList | None = None,
                     label_map: str | os.PathLike | None = None) -> ClassSelection:
     """The event labels to report: a class list, a label map, or (default) all classes.
 
@@ -72,15 +91,17 @@ def class_selection(class_map: ClassMap | None = None, *, classes: str | None = 
     ----------
     class_map : ClassMap, optional
         YAMNet's classes (``model.class_map``); by default the reference class map.
-    classes : str, optional
-        Comma-separated YAMNet display names or mids, e.g. ``"Dog,Bark"``.
+    classes : str or sequence of str, optional
+        YAMNet display names or mids: comma-separated in one string (``"Dog,Bark"``; names that
+        contain commas, such as ``"Chicken, rooster"``, are recognised) or one per item.
     label_map : str or os.PathLike, optional
         CSV ``event_label,yamnet_display_names`` (see :func:`sed.classes.read_label_map`).
 
     Raises
     ------
     ParameterError
-        If both are given, or a name is unknown.
+        If both are given, a name is unknown, or ``classes`` is neither a string nor a sequence
+        of strings.
     """
     if classes is not None and label_map is not None:
         raise ParameterError("give either a class list or a label map, not both")
@@ -108,17 +129,27 @@ class Detection:
     events: pd.DataFrame
 
 
-def _selection(model, classes, label_map, selection):
+def _labels_to_score(model: Yamnet, head: Head | None, classes: ClassList | None,
+                     label_map: str | os.PathLike | None,
+                     selection: ClassSelection | None) -> ClassSelection | None:
+    """The class selection, or None when a head brings its own labels (checked to fit)."""
+    if head is not None:
+        if classes is not None or label_map is not None or selection is not None:
+            raise ParameterError("a head sets the classes: give no classes, label map or "
+                                 "selection with it")
+        check_head(head, model)
+        return None
     if selection is not None:
         return selection
     return class_selection(model.class_map, classes=classes, label_map=label_map)
 
 
-def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None = None,
-           label_map: str | os.PathLike | None = None, selection: ClassSelection | None = None,
+def detect(waveform: np.ndarray, sample_rate: int, *, model: Yamnet,
+           classes: ClassList | None = None, label_map: str | os.PathLike | None = None,
+           selection: ClassSelection | None = None, head: Head | None = None,
            postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE,
-           head=None) -> Detection:
+           resampler: str = DEFAULT_RESAMPLER,
+           batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -129,16 +160,17 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
         In Hz; resampled to 16 kHz with ``resampler``.
     model : sed.model.Yamnet
     classes, label_map, selection
-        Which event labels to report (see :func:`class_selection`); ``selection`` wins.
+        Which of YAMNet's classes to report (see :func:`class_selection`); ``selection`` is an
+        already resolved one. All classes by default.
+    head : sed.heads.head.Head, optional
+        Report the head's classes instead of YAMNet's (see :func:`head_scores`); then none of
+        ``classes``, ``label_map`` and ``selection`` may be given.
     postprocessing : PostProcessing
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
         Windows per model call.
-    head : sed.heads.Head, optional
-        Score the head's classes instead of YAMNet's (``classes`` and ``label_map`` are then
-        ignored); see :func:`head_scores`.
 
     Returns
     -------
@@ -149,58 +181,66 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model, classes: str | None
     AudioError
         If the waveform is empty or has NaN or infinite samples.
     ParameterError
-        For an unknown class, resampler or bad sample rate.
+        For an unknown class, resampler or bad sample rate, or classes given with a head.
+    ModelError
+        If ``head`` was trained with another hop, sample rate or weights.
     """
     if not (isinstance(sample_rate, (int, np.integer)) and sample_rate > 0):
         raise ParameterError(f"sample rate must be a positive integer in Hz, got {sample_rate!r}")
     check_resampler(resampler)
+    selection = _labels_to_score(model, head, classes, label_map, selection)
     mono = to_mono(np.asarray(waveform, dtype=np.float32))
     audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
         if mono.size else mono
     window_scores = score_waveform(audio, model, filename=filename,
                                    duration_seconds=mono.shape[0] / sample_rate,
                                    batch_size=batch_size, keep_embeddings=head is not None)
-    return _finish(window_scores, _selection(model, classes, label_map, selection), postprocessing,
-                   head, model)
+    return _finish(window_scores, selection, postprocessing, head)
 
 
-def detect_file(path: str | os.PathLike, *, model, classes: str | None = None,
+def detect_file(path: str | os.PathLike, *, model: Yamnet, classes: ClassList | None = None,
                 label_map: str | os.PathLike | None = None,
-                selection: ClassSelection | None = None,
+                selection: ClassSelection | None = None, head: Head | None = None,
                 postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE,
-                head=None) -> Detection:
-    """Detect sound events in an audio file (see :func:`detect`).
+                resampler: str = DEFAULT_RESAMPLER, batch_size: int = DEFAULT_BATCH_SIZE,
+                overlap: bool = True) -> Detection:
+    """Detect sound events in an audio file (see :func:`detect` for the parameters).
 
     The file is read and scored block by block (:func:`sed.segmenter.score_file`): memory does
     not grow with its length.
+
+    Parameters
+    ----------
+    overlap : bool
+        Decode and compute features in a second thread while the model runs (see
+        :func:`sed.segmenter.score_stream`); results are the same either way.
 
     Raises
     ------
     AudioError
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
-    selection = _selection(model, classes, label_map, selection)
+    selection = _labels_to_score(model, head, classes, label_map, selection)
     window_scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
-                               keep_embeddings=head is not None)
-    return _finish(window_scores, selection, postprocessing, head, model)
+                               keep_embeddings=head is not None, overlap=overlap)
+    return _finish(window_scores, selection, postprocessing, head)
 
 
-def _finish(window_scores: WindowScores, selection: ClassSelection,
-            postprocessing: PostProcessing, head=None, model=None) -> Detection:
-    selected = window_scores.select(selection) if head is None else \
-        head_scores(window_scores, head, model)
+def _finish(window_scores: WindowScores, selection: ClassSelection | None,
+            postprocessing: PostProcessing, head: Head | None) -> Detection:
+    selected = head.window_scores(window_scores) if head is not None else \
+        window_scores.select(selection) if selection is not None else window_scores
     return Detection(selected, postprocessing.events(selected))
 
 
-def head_scores(window_scores: WindowScores, head, model) -> WindowScores:
+def head_scores(window_scores: WindowScores, head: Head, model: Yamnet) -> WindowScores:
     """A head's scores of its event labels, after checking it fits the model's settings.
 
     Parameters
     ----------
     window_scores : WindowScores
         YAMNet's, with embeddings (``keep_embeddings=True``).
-    head : sed.heads.Head
+    head : sed.heads.head.Head
     model : sed.model.Yamnet
         The model that computed the embeddings.
 
@@ -214,18 +254,23 @@ def head_scores(window_scores: WindowScores, head, model) -> WindowScores:
     ModelError
         If the head was trained with another hop, sample rate or weights.
     """
-    _check_head(head, model)
+    check_head(head, model)
     return head.window_scores(window_scores)
 
 
-def _check_head(head, model) -> None:
-    from sed.embeddings import model_settings
+def check_head(head: Head, model: Yamnet) -> None:
+    """Refuse a head trained with another hop, sample rate or weights than ``model``'s.
 
-    head.check_compatible(model.params, model_settings(model)["weights_sha256"])
+    Raises
+    ------
+    ModelError
+        Naming the head's directory and what differs.
+    """
+    head.check_compatible(model.params, model.weights_sha256)
 
 
-def load_head(directory: str | os.PathLike, model=None):
-    """Load a head written by ``sed train`` (see :meth:`sed.heads.Head.load`).
+def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> Head:
+    """Load a head written by ``sed train`` (see :meth:`sed.heads.head.Head.load`).
 
     Parameters
     ----------
@@ -238,11 +283,11 @@ def load_head(directory: str | os.PathLike, model=None):
     ModelError
         If the directory is not a head, or the head does not fit ``model``.
     """
-    from sed.heads import Head
+    from sed.heads.head import Head
 
     head = Head.load(directory)
     if model is not None:
-        _check_head(head, model)
+        check_head(head, model)
     return head
 
 
@@ -258,7 +303,14 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
     -------
     table : pd.DataFrame
         Columns ``rank`` (1-based), ``label``, ``score`` (mean over windows, in [0, 1]).
+
+    Raises
+    ------
+    ParameterError
+        If ``k`` < 1.
     """
+    import pandas as pd
+
     if k < 1:
         raise ParameterError(f"k must be at least 1, got {k}")
     mean = window_scores.scores.mean(axis=0)
@@ -268,9 +320,111 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
                          "score": mean[order]})
 
 
-def score_files(paths, *, model, selection: ClassSelection | None = None,
-                resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE, head=None
-                ) -> list[WindowScores]:
+@dataclass
+class Tagging:
+    """The clip-level tags of one recording (what ``sed tag`` prints).
+
+    Attributes
+    ----------
+    window_scores : WindowScores
+        The scores the tags come from: YAMNet's 521 classes, or a head's labels.
+    top : pd.DataFrame
+        :func:`top_classes` of them.
+    """
+
+    window_scores: WindowScores
+    top: pd.DataFrame
+
+
+def tag_file(path: str | os.PathLike, *, model: Yamnet, head: Head | None = None, k: int = 5,
+             resampler: str = DEFAULT_RESAMPLER,
+             batch_size: int = DEFAULT_BATCH_SIZE) -> Tagging:
+    """Tag a recording: its ``k`` classes with the highest window-averaged score.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file.
+    model : sed.model.Yamnet
+    head : sed.heads.head.Head, optional
+        Tag with the head's labels instead of YAMNet's classes.
+    k : int >= 1
+    resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+
+    Returns
+    -------
+    tagging : Tagging
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be used.
+    ModelError
+        If ``head`` does not fit ``model``.
+    """
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, got {k}")
+    if head is not None:
+        check_head(head, model)
+    window_scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
+                               keep_embeddings=head is not None)
+    if head is not None:
+        window_scores = head.window_scores(window_scores)
+    return Tagging(window_scores, top_classes(window_scores, k))
+
+
+def plot_file(path: str | os.PathLike, output: str | os.PathLike, *, model: Yamnet,
+              selection: ClassSelection | None = None, estimated: pd.DataFrame | None = None,
+              reference: pd.DataFrame | None = None, top_n: int = 10,
+              resampler: str = DEFAULT_RESAMPLER, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    """Score a recording and write its four-panel figure (:func:`sed.plotting.recording_figure`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file.
+    output : str or os.PathLike
+        Figure file; the format follows the suffix (``.png``, ``.pdf``, ``.svg``). Written
+        atomically.
+    model : sed.model.Yamnet
+    selection : ClassSelection, optional
+        Labels eligible for the heat map; by default all 521 classes.
+    estimated, reference : pd.DataFrame, optional
+        Event tables to draw in the event roll.
+    top_n : int >= 1
+    resampler : {"soxr", "resampy"}
+    batch_size : int > 0
+        Windows per model call.
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be used.
+    ParameterError
+        If ``top_n`` < 1 or the suffix is not a figure format.
+    """
+    from sed.features import log_mel_spectrogram, pad_waveform
+    from sed.plotting import check_figure_path, recording_figure, save_figure
+
+    check_figure_path(output)
+    waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
+    window_scores = score_waveform(waveform, model, filename=os.fspath(path),
+                                   duration_seconds=info.duration_seconds, batch_size=batch_size)
+    if selection is not None:
+        window_scores = window_scores.select(selection)
+    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params,
+                                  implementation=model.feature_implementation)
+    figure = recording_figure(waveform, log_mel, window_scores, model.params,
+                              estimated=estimated, reference=reference, top_n=top_n,
+                              title=os.path.basename(os.fspath(path)))
+    save_figure(figure, output)
+
+
+def score_files(paths: Iterable[str | os.PathLike], *, model: Yamnet,
+                selection: ClassSelection | None = None, head: Head | None = None,
+                resampler: str = DEFAULT_RESAMPLER,
+                batch_size: int = DEFAULT_BATCH_SIZE) -> list[WindowScores]:
     """Window scores of several recordings, computed once (for tuning and evaluation).
 
     Parameters
@@ -280,11 +434,11 @@ def score_files(paths, *, model, selection: ClassSelection | None = None,
     model : sed.model.Yamnet
     selection : ClassSelection, optional
         Event labels to keep; by default every class. Not used with ``head``.
+    head : sed.heads.head.Head, optional
+        Score the head's event labels instead of YAMNet's classes (see :func:`head_scores`).
     resampler : {"soxr", "resampy"}
     batch_size : int >= 1
         Windows per model call.
-    head : sed.heads.Head, optional
-        Score the head's event labels instead of YAMNet's classes (see :func:`head_scores`).
 
     Returns
     -------
@@ -298,15 +452,45 @@ def score_files(paths, *, model, selection: ClassSelection | None = None,
     ModelError
         If ``head`` was trained with another hop, sample rate or weights.
     """
+    if head is not None:
+        check_head(head, model)
     results = []
     for path in paths:
         scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
                             keep_embeddings=head is not None)
-        if head is not None:
-            results.append(head_scores(scores, head, model))
-        else:
-            results.append(scores.select(selection) if selection is not None else scores)
+        results.append(_finish(scores, selection, PostProcessing(), head).window_scores)
     return results
+
+
+def annotation_files(path: str | os.PathLike) -> dict[str, str]:
+    """Event or annotation files by recording stem: a file, a folder, or a batch output folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A single file; a folder whose files are all read (:func:`sed.events.event_files`); or
+        the output folder of a ``sed detect`` batch, searched recursively
+        (:func:`sed.batch.batch_event_files`).
+
+    Returns
+    -------
+    files : dict of str to str
+        :func:`sed.audio.recording_stem` to path.
+
+    Raises
+    ------
+    AnnotationError
+        If the path does not exist, holds no event file, or two files share a stem.
+    """
+    from sed.batch import batch_event_files, is_batch_output
+    from sed.events import event_files
+
+    if os.path.isdir(path) and is_batch_output(path):
+        files = batch_event_files(path)
+        if not files:
+            raise AnnotationError("batch output folder holds no event files", path)
+        return files
+    return event_files(path)
 
 
 def development_set(audio: str | os.PathLike, reference: str | os.PathLike
@@ -316,7 +500,7 @@ def development_set(audio: str | os.PathLike, reference: str | os.PathLike
     Parameters
     ----------
     audio : str or os.PathLike
-        Folder of recordings (searched recursively).
+        Folder of recordings (:func:`sed.audio.find_audio_files`).
     reference : str or os.PathLike
         Folder (or single file) of annotations, in any format :func:`sed.events.read_events`
         reads.
@@ -335,11 +519,9 @@ def development_set(audio: str | os.PathLike, reference: str | os.PathLike
     AudioError
         If an annotated recording has no audio file.
     """
-    from sed.errors import AnnotationError, AudioError
-    from sed.evaluation import annotation_files, audio_files
     from sed.events import read_events
 
-    sounds = audio_files(audio)
+    sounds = audio_by_stem(audio)
     paths, references = [], {}
     for stem, annotation in sorted(annotation_files(reference).items()):
         if stem not in sounds:
@@ -349,6 +531,95 @@ def development_set(audio: str | os.PathLike, reference: str | os.PathLike
     if not paths:
         raise AnnotationError("no annotated recordings", reference)
     return paths, references
+
+
+def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *,
+                   audio: str | os.PathLike | None = None,
+                   time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+                   t_collar_seconds: float = DEFAULT_T_COLLAR,
+                   percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+                   evaluate_offset: bool = True,
+                   warn: Callable[[str], None] | None = None) -> Evaluation:
+    """Evaluate estimated events against reference annotations, recording by recording.
+
+    Parameters
+    ----------
+    reference, estimated : str or os.PathLike
+        Files or folders of files in any format :func:`sed.events.read_events` reads (see
+        :func:`annotation_files`). Two single files are paired whatever their names; in folders,
+        files pair by recording stem. A reference without estimated file counts as a recording
+        with no estimated events; an estimated file without reference is an error.
+    audio : str or os.PathLike, optional
+        Folder of the recordings: each one's true length is its evaluated length. Without it,
+        the length stated in the files (JSON ``duration_seconds``) is used; failing that, the
+        latest offset of either side, and ``warn`` is told.
+    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_offset
+        See :class:`sed.evaluation.Evaluation`.
+    warn : callable, optional
+        Receives one-line warnings.
+
+    Returns
+    -------
+    evaluation : Evaluation
+
+    Raises
+    ------
+    AnnotationError
+        For a malformed file (file, line and problem named), or unpaired estimated files.
+    AudioError
+        If ``audio`` is given but a recording's audio is missing or unreadable.
+    """
+    from sed.events import read_events
+
+    warn = warn or (lambda message: None)
+    references, estimates = annotation_files(reference), annotation_files(estimated)
+    if len(references) == 1 and len(estimates) == 1 and os.path.isfile(estimated):
+        estimates = {next(iter(references)): next(iter(estimates.values()))}
+    unpaired = sorted(set(estimates) - set(references))
+    if unpaired:
+        raise AnnotationError(f"no reference file for recording {unpaired[0]!r} "
+                              f"({len(unpaired)} unpaired)", estimated)
+    sounds = audio_by_stem(audio) if audio is not None else {}
+    pairs = []
+    for stem, ref_path in references.items():
+        ref = read_events(ref_path)
+        est = read_events(estimates[stem]) if stem in estimates else None
+        pairs.append((stem, ref, est))
+    labels = {label for _, ref, est in pairs for label in ref.events["event_label"]}
+    labels |= {label for _, _, est in pairs if est is not None
+               for label in est.events["event_label"]}
+    evaluation = Evaluation(labels or {"(none)"}, time_resolution_seconds=time_resolution_seconds,
+                            t_collar_seconds=t_collar_seconds,
+                            percentage_of_length=percentage_of_length,
+                            evaluate_offset=evaluate_offset)
+    for stem, ref, est in pairs:
+        est_events = est.events if est is not None else ref.events.iloc[:0]
+        length, source = _evaluated_length(stem, sounds, audio, ref, est)
+        if source == "last offset" and length <= 0:
+            raise AnnotationError(f"recording {stem!r} has no events and no known length "
+                                  "(give the audio folder)", references[stem])
+        if source == "last offset":
+            warn(f"{stem}: no audio or stated length; evaluating up to the last offset "
+                 f"({length:.3f} s)")
+        evaluation.add(stem, ref.events, est_events, length, length_source=source)
+    return evaluation
+
+
+def _evaluated_length(stem, sounds, audio, ref, est) -> tuple[float, str]:
+    if audio is not None:
+        if stem not in sounds:
+            raise AudioError(f"no audio file for recording {stem!r}", audio)
+        return audio_info(sounds[stem]).duration_seconds, "audio"
+    for side in (est, ref):
+        if side is not None and len(side.durations) == 1:
+            return next(iter(side.durations.values())), "file"
+        if side is not None and stem in side.durations:
+            return side.durations[stem], "file"
+    offsets = [table.events["offset"].max() for table in (ref, est)
+               if table is not None and len(table.events)]
+    return (max(offsets) if offsets else 0.0), "last offset"
+
+
 @dataclass(frozen=True)
 class DetectorSpec:
     """Everything needed to build a :class:`Detector`, as plain picklable values.
@@ -365,7 +636,7 @@ class DetectorSpec:
         Window hop, a multiple of 0.01 s.
     resampler : {"soxr", "resampy"}
     classes : str, optional
-        Comma-separated YAMNet class names (exclusive with ``label_map``).
+        Comma-separated YAMNet class names (exclusive with ``label_map`` and ``head_dir``).
     label_map : str, optional
         Label map CSV path.
     postprocessing : PostProcessing
@@ -378,39 +649,41 @@ class DetectorSpec:
     overlap : bool
         Decode and compute features in a second thread while the model runs (off in workers
         of a parallel batch, where the processes already fill the cores).
-    head : str, optional
+    head_dir : str, optional
         Directory of a head trained by ``sed train``: its labels are reported instead of
-        YAMNet's (``classes`` and ``label_map`` are then ignored).
+        YAMNet's.
     """
 
     weights: str | None = None
     hop_seconds: float = DEFAULT_HOP_SECONDS
-    resampler: str = "soxr"
+    resampler: str = DEFAULT_RESAMPLER
     classes: str | None = None
     label_map: str | None = None
     postprocessing: PostProcessing = PostProcessing()
-    backend: str = "auto"
+    backend: str = DEFAULT_BACKEND
     batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
     overlap: bool = True
-    head: str | None = None
+    head_dir: str | None = None
 
-    def build(self) -> "Detector":
-        """Load the model and resolve the class selection.
+    def build(self) -> Detector:
+        """Load the model (and head) and resolve the class selection.
 
         Raises
         ------
         ModelError, ParameterError
-            As :func:`load_model` and :func:`class_selection`.
+            As :func:`load_model`, :func:`load_head` and :func:`class_selection`.
         """
+        if self.head_dir is not None and (self.classes or self.label_map):
+            raise ParameterError("a head sets the classes: give no classes or label map with it")
         selection = class_selection(classes=self.classes, label_map=self.label_map)
         model = load_model(self.weights, hop_seconds=self.hop_seconds, backend=self.backend,
                            threads=self.threads)
-        head = load_head(self.head, model) if self.head is not None else None
-        return Detector(model, selection, self.postprocessing, self.resampler, self.batch_size,
-                        self.overlap, head)
+        head = load_head(self.head_dir, model) if self.head_dir is not None else None
+        return Detector(model, None if head is not None else selection, self.postprocessing,
+                        self.resampler, self.batch_size, self.overlap, head)
 
-    def settings(self, model=None) -> dict:
+    def settings(self, model: Yamnet | None = None) -> dict:
         """The result-affecting settings as a JSON-serialisable dict.
 
         Parameters
@@ -428,8 +701,8 @@ class DetectorSpec:
             settings["backend"] = model.backend
         if self.label_map is not None:
             settings["label_map_content"] = _file_text(self.label_map)
-        if self.head is not None:  # a head retrained in place gives other results
-            settings["head_sha256"] = content_sha256(self.head)
+        if self.head_dir is not None:  # a head retrained in place gives other results
+            settings["head_sha256"] = content_sha256(self.head_dir)
         return settings
 
 
@@ -445,29 +718,27 @@ class Detector:
     Attributes
     ----------
     model : sed.model.Yamnet
-    selection : ClassSelection
-        Ignored when ``head`` is given.
+    selection : ClassSelection or None
+        YAMNet's classes to report; None with a head (or for all classes).
     postprocessing : PostProcessing
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
     overlap : bool
         See :class:`DetectorSpec`.
-    head : sed.heads.Head, optional
+    head : sed.heads.head.Head, optional
         Scores the head's labels from YAMNet's embeddings.
     """
 
-    model: object
-    selection: ClassSelection
+    model: Yamnet
+    selection: ClassSelection | None
     postprocessing: PostProcessing
-    resampler: str = "soxr"
+    resampler: str = DEFAULT_RESAMPLER
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: bool = True
-    head: object = None
+    head: Head | None = None
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""
-        window_scores = score_file(path, self.model, resampler=self.resampler,
-                                   batch_size=self.batch_size, overlap=self.overlap,
-                                   keep_embeddings=self.head is not None)
-        return _finish(window_scores, self.selection, self.postprocessing, self.head,
-                       self.model)
+        return detect_file(path, model=self.model, selection=self.selection, head=self.head,
+                           postprocessing=self.postprocessing, resampler=self.resampler,
+                           batch_size=self.batch_size, overlap=self.overlap)

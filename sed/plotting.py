@@ -1,5 +1,7 @@
 """Plots: one recording's waveform, log-mel spectrogram, window scores and events, on one time axis.
 
+This module only draws: :func:`sed.pipeline.plot_file` scores the recording and calls it.
+
 Four panels share the x axis (seconds): the waveform at 16 kHz; YAMNet's log-mel spectrogram
 (64 bands, 125 to 7500 Hz, 10 ms frames: exactly the model's input); a heat map of the window
 scores of the top-N labels (highest maximum score first; each window drawn over its hop-long
@@ -10,91 +12,74 @@ the estimated ones. Drawn with matplotlib's object API (no pyplot state), so it 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from sed.params import DEFAULT_BATCH_SIZE
-
 from sed.errors import ParameterError
+from sed.infra import atomic_path
+from sed.params import YamnetParams
+
+if TYPE_CHECKING:
+    from sed.segmenter import WindowScores
 
 REFERENCE_COLOUR = "#2a9d8f"
 ESTIMATED_COLOUR = "#e76f51"
 
 
-def plot_recording(path: str | os.PathLike, output: str | os.PathLike, *, model,
-                   selection=None, estimated: pd.DataFrame | None = None,
-                   reference: pd.DataFrame | None = None, top_n: int = 10,
-                   resampler: str = "soxr", batch_size: int = DEFAULT_BATCH_SIZE) -> None:
-    """Score a recording and write its figure (see :func:`recording_figure`).
+#: Figure formats :func:`save_figure` writes, by file suffix.
+FIGURE_FORMATS = ("png", "pdf", "svg")
 
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Audio file.
-    output : str or os.PathLike
-        Figure file; the format follows the suffix (``.png``, ``.pdf``, ``.svg``). Written
-        atomically.
-    model : sed.model.Yamnet
-    selection : sed.classes.ClassSelection, optional
-        Labels eligible for the heat map; by default all 521 classes.
-    estimated, reference : pd.DataFrame, optional
-        Event tables to draw in the event roll.
-    top_n : int >= 1
-    resampler : {"soxr", "resampy"}
-    batch_size : int > 0
-        Windows per model call.
+
+def check_figure_path(path: str | os.PathLike) -> str:
+    """The figure format of ``path`` from its suffix.
 
     Raises
     ------
-    AudioError
-        If the file cannot be used.
     ParameterError
-        If ``top_n`` < 1.
+        If the suffix is not one of :data:`FIGURE_FORMATS`.
     """
-    from sed.atomic import atomic_path
-    from sed.audio import load_audio
-    from sed.features import log_mel_spectrogram, pad_waveform
-    from sed.segmenter import score_waveform
-
-    waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
-    window_scores = score_waveform(waveform, model, filename=os.fspath(path),
-                                   duration_seconds=info.duration_seconds, batch_size=batch_size)
-    if selection is not None:
-        window_scores = window_scores.select(selection)
-    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params,
-                                  implementation=model.feature_implementation)
-    figure = recording_figure(waveform, model.params.sample_rate, log_mel, window_scores,
-                              estimated=estimated, reference=reference, top_n=top_n,
-                              title=os.path.basename(os.fspath(path)),
-                              frame_hop_seconds=model.params.stft_hop_seconds)
-    suffix = os.path.splitext(os.fspath(output))[1].lstrip(".").lower() or "png"
-    with atomic_path(output) as temporary:
-        figure.savefig(temporary, format=suffix, dpi=120)
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    if suffix not in FIGURE_FORMATS:
+        raise ParameterError(f"a figure file must end in {', '.join('.' + f for f in FIGURE_FORMATS)}"
+                             f", got {os.fspath(path)!r}")
+    return suffix
 
 
-def recording_figure(waveform: np.ndarray, sample_rate: int, log_mel: np.ndarray, window_scores,
-                     *, estimated: pd.DataFrame | None = None,
-                     reference: pd.DataFrame | None = None, top_n: int = 10, title: str = "",
-                     frame_hop_seconds: float = 0.01):
+def save_figure(figure, path: str | os.PathLike, *, dpi: int = 120) -> None:
+    """Write a matplotlib ``Figure`` atomically, in the format of the suffix (see
+    :func:`check_figure_path`)."""
+    suffix = check_figure_path(path)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format=suffix, dpi=dpi)
+
+
+def recording_figure(waveform: np.ndarray, log_mel: np.ndarray, window_scores: WindowScores,
+                     params: YamnetParams = YamnetParams(), *,
+                     estimated: pd.DataFrame | None = None,
+                     reference: pd.DataFrame | None = None, top_n: int = 10, title: str = ""):
     """The four-panel figure of one recording.
 
     Parameters
     ----------
     waveform : np.ndarray [shape=(n_samples,)]
-        Mono audio at ``sample_rate``.
-    sample_rate : int > 0
-        In Hz.
+        Mono audio at ``params.sample_rate``.
     log_mel : np.ndarray [shape=(n_frames, 64)]
-        YAMNet's log-mel spectrogram (10 ms frames, 25 ms windows).
+        YAMNet's log-mel spectrogram (frames every ``params.stft_hop_seconds``).
     window_scores : sed.segmenter.WindowScores
+    params : YamnetParams
+        The framing of ``waveform`` and ``log_mel``.
     estimated, reference : pd.DataFrame, optional
         Event tables (``onset, offset, event_label``).
     top_n : int >= 1
         Labels in the heat map.
     title : str
-    frame_hop_seconds : float > 0
-        Hop of the log-mel frames, in seconds (YAMNet: 0.01).
+
+    Raises
+    ------
+    ParameterError
+        If ``top_n`` < 1.
 
     Returns
     -------
@@ -113,12 +98,12 @@ def recording_figure(waveform: np.ndarray, sample_rate: int, log_mel: np.ndarray
     if title:
         figure.suptitle(title)
 
-    times = np.arange(len(waveform)) / sample_rate
+    times = np.arange(len(waveform)) / params.sample_rate
     axes[0].plot(times, waveform, linewidth=0.4, color="#264653")
     axes[0].set_ylabel("amplitude")
     axes[0].set_ylim(-1.05 * max(1e-3, np.abs(waveform).max()), 1.05 * max(1e-3, np.abs(waveform).max()))
 
-    frame_edges = np.arange(len(log_mel) + 1) * frame_hop_seconds
+    frame_edges = np.arange(len(log_mel) + 1) * params.stft_hop_seconds
     image = axes[1].pcolormesh(frame_edges, np.arange(log_mel.shape[1] + 1), log_mel.T,
                                shading="flat", cmap="magma", rasterized=True)
     axes[1].set_ylabel("mel band\n(125-7500 Hz)")

@@ -26,13 +26,18 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sed.classes import read_csv_rows
 from sed.errors import ParameterError
-from sed.events import event_table
+from sed.params import YamnetParams
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sed.segmenter import WindowScores
 
 DEFAULT_THRESHOLD = 0.5
 MODES = ("multi", "top")
@@ -48,8 +53,9 @@ DEFAULT_BOUNDARIES = "refined"
 LEVEL_SMOOTHING_FRAMES = 5
 #: The local background level is this percentile of the level around each frame.
 BACKGROUND_PERCENTILE = 10
-FRAME_HOP_SECONDS = 0.01
-FRAME_CENTRE_SECONDS = 0.0125
+#: The frame levels that ``refined`` boundaries read lie on YAMNet's STFT grid, which the window
+#: hop does not change.
+STFT_FRAMING = YamnetParams()
 
 
 def check_threshold(threshold: float, name: str = "threshold") -> float:
@@ -221,7 +227,7 @@ class PostProcessing:
                 off.append(min(spec.on, global_off) if spec.off is None else spec.off)
         return np.array(on), np.array(off)
 
-    def events(self, window_scores) -> pd.DataFrame:
+    def events(self, window_scores: WindowScores) -> pd.DataFrame:
         """Turn window scores into the canonical event table (see :func:`detect_events`)."""
         return detect_events(window_scores, self)
 
@@ -279,7 +285,7 @@ def save_config(config: PostProcessing, path: str | os.PathLike) -> None:
     config : PostProcessing
     path : str or os.PathLike
     """
-    from sed.atomic import atomic_open
+    from sed.infra import atomic_open
 
     data = config.to_dict()
     if os.fspath(path).lower().endswith(".toml"):
@@ -430,7 +436,7 @@ def hysteresis_runs(scores: np.ndarray, on: float, off: float,
     return [(a, b) for a, b in runs(above_off) if above_on[a:b + 1].any()]
 
 
-def window_boundaries(window_scores, first: int, last: int, convention: str
+def window_boundaries(window_scores: WindowScores, first: int, last: int, convention: str
                       ) -> tuple[float, float]:
     """Onset and offset, in seconds, of an event over windows ``first`` to ``last``.
 
@@ -484,7 +490,7 @@ def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarra
     step = 10  # frames per background step (0.1 s): the percentile filter runs on blocks
     blocks = level[: len(level) // step * step].reshape(-1, step).mean(axis=1) \
         if len(level) >= step else level[:1]
-    size = max(1, int(round(background_seconds / (step * FRAME_HOP_SECONDS))))
+    size = max(1, int(round(background_seconds / (step * STFT_FRAMING.stft_hop_seconds))))
     background = percentile_filter(blocks, BACKGROUND_PERCENTILE, size=size, mode="nearest")
     centres = (np.arange(len(background)) + 0.5) * step
     return level - np.interp(np.arange(len(level)), centres, background)
@@ -521,13 +527,13 @@ def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin
         return onset, offset
 
     def frame(t):
-        return int(np.clip(round((t - FRAME_CENTRE_SECONDS) / FRAME_HOP_SECONDS), 0, n - 1))
+        return int(np.clip(round((t - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds), 0, n - 1))
 
     first, last = frame(onset), frame(offset)
     active = activity > margin_db
     if last < first or not active[first:last + 1].any():
         return onset, offset
-    reach = int(round(reach_seconds / FRAME_HOP_SECONDS))
+    reach = int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
     start = first
     while start > max(0, first - reach) and active[start - 1]:
         start -= 1
@@ -538,12 +544,12 @@ def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin
         end += 1
     while not active[end]:
         end -= 1
-    half = FRAME_HOP_SECONDS / 2
-    return (max(0.0, FRAME_CENTRE_SECONDS + start * FRAME_HOP_SECONDS - half),
-            FRAME_CENTRE_SECONDS + end * FRAME_HOP_SECONDS + half)
+    half = STFT_FRAMING.stft_hop_seconds / 2
+    return (max(0.0, STFT_FRAMING.stft_frame_centre_seconds + start * STFT_FRAMING.stft_hop_seconds - half),
+            STFT_FRAMING.stft_frame_centre_seconds + end * STFT_FRAMING.stft_hop_seconds + half)
 
 
-def detect_events(window_scores, config: PostProcessing = PostProcessing()) -> pd.DataFrame:
+def detect_events(window_scores: WindowScores, config: PostProcessing = PostProcessing()) -> pd.DataFrame:
     """Window scores to events, with every stage of ``config`` (see the module docstring).
 
     Parameters
@@ -574,14 +580,22 @@ def detect_events(window_scores, config: PostProcessing = PostProcessing()) -> p
                                                               off[k], config, activity):
             rows.append({"filename": window_scores.filename, "onset": onset, "offset": offset,
                          "event_label": label, "score": score, "mean_score": mean_score})
-    return event_table(rows) if rows else _no_events()
+    if not rows:
+        return _no_events()
+    from sed.events import event_table  # pandas, imported only when events are made
+
+    return event_table(rows)
 
 
 def _no_events() -> pd.DataFrame:
+    import pandas as pd
+
+    from sed.events import event_table
+
     return event_table().assign(mean_score=pd.Series(dtype=float))
 
 
-def filtered_scores(window_scores, median_filter_seconds: float) -> np.ndarray:
+def filtered_scores(window_scores: WindowScores, median_filter_seconds: float) -> np.ndarray:
     """Window scores after the median filter (see :func:`median_filter_windows`).
 
     Returns
@@ -592,7 +606,7 @@ def filtered_scores(window_scores, median_filter_seconds: float) -> np.ndarray:
     return median_filter(np.asarray(window_scores.scores), length)
 
 
-def recording_activity(window_scores, config: PostProcessing) -> np.ndarray | None:
+def recording_activity(window_scores: WindowScores, config: PostProcessing) -> np.ndarray | None:
     """The :func:`level_activity` that ``refined`` boundaries need, or None when not needed or
     when the window scores carry no frame level (then ``refined`` falls back to ``centres``)."""
     if config.boundaries != "refined" or window_scores.frame_level_db is None:
@@ -600,7 +614,7 @@ def recording_activity(window_scores, config: PostProcessing) -> np.ndarray | No
     return level_activity(window_scores.frame_level_db, config.refine_background_seconds)
 
 
-def label_events(window_scores, filtered: np.ndarray, k: int, on: float, off: float,
+def label_events(window_scores: WindowScores, filtered: np.ndarray, k: int, on: float, off: float,
                  config: PostProcessing, activity: np.ndarray | None = None
                  ) -> list[tuple[float, float, float, float]]:
     """The events of one label: thresholds, boundaries, gaps and durations, scores.
@@ -673,7 +687,7 @@ def merge_and_filter(spans, min_gap_seconds: float, min_duration_seconds: float,
             if span[3] - span[2] >= min_duration_seconds and span[3] > span[2]]
 
 
-def top_class_events(window_scores, *, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+def top_class_events(window_scores: WindowScores, *, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """Events of the single winning class per window, boundaries at window extents.
 
     The first version's post-processing, kept as ``PostProcessing(mode="top",

@@ -26,14 +26,14 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_BLOCK_FRAMES, check_finite, stream_audio
+from sed.audio import DEFAULT_RESAMPLER, DEFAULT_BLOCK_FRAMES, check_finite, stream_audio
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
-# 16 kHz samples per block when scoring an in-memory waveform (a minute).
-WAVEFORM_BLOCK_SAMPLES = 60 * 16000
+#: Length of the blocks an in-memory waveform is scored in, in seconds.
+WAVEFORM_BLOCK_SECONDS = 60
 
 
 @dataclass
@@ -471,13 +471,13 @@ def score_waveform(waveform: np.ndarray, model, *, filename: str = "",
         raise AudioError(f"expected a non-empty mono waveform, got shape {waveform.shape}",
                          filename or None)
     check_finite(waveform, filename or None)
-    blocks = (waveform[i:i + WAVEFORM_BLOCK_SAMPLES]
-              for i in range(0, len(waveform), WAVEFORM_BLOCK_SAMPLES))
+    step = WAVEFORM_BLOCK_SECONDS * model.params.sample_rate
+    blocks = (waveform[i:i + step] for i in range(0, len(waveform), step))
     return score_stream(blocks, model, filename=filename, duration_seconds=duration_seconds,
                         keep_embeddings=keep_embeddings, batch_size=batch_size)
 
 
-def score_file(path: str | os.PathLike, model, *, resampler: str = "soxr",
+def score_file(path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER,
                keep_embeddings: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
                block_frames: int = DEFAULT_BLOCK_FRAMES, overlap: bool = True) -> WindowScores:
     """Read a recording block by block and score every window (see :func:`score_stream`).

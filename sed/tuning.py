@@ -44,6 +44,8 @@ THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 JOINT_MEDIAN_FILTER_WINDOWS = (1, 3, 5)
 CLASS_THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
 DEFAULT_CLASS_THRESHOLD_GAIN = 0.005
+#: The metric :func:`tune` maximises unless told otherwise.
+DEFAULT_METRIC = "segment_f1"
 MEDIAN_FILTER_WINDOWS = (1, 3, 5, 7)
 MIN_GAPS_SECONDS = (0.0, 0.5, 1.0, 2.0)
 MIN_DURATIONS_SECONDS = (0.0, 0.25, 0.5, 1.0)
@@ -253,7 +255,7 @@ def _labels(window_scores, references) -> list[str]:
 
 
 def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
-         metric: str = "segment_f1", start: PostProcessing = PostProcessing(),
+         metric: str = DEFAULT_METRIC, start: PostProcessing = PostProcessing(),
          rounds: int = 3, class_threshold_gain: float = DEFAULT_CLASS_THRESHOLD_GAIN,
          time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
          t_collar_seconds: float = DEFAULT_T_COLLAR,

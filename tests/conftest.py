@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from sed.model import packaged_weights_dir
 from sed.params import YamnetParams
+from tests.helpers import write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -75,7 +77,7 @@ def backend_model(request, model, tf_model):
 def hub_yamnet():
     """The TF-Hub YAMNet graph shipped in the weights package: ``scores, embeddings, log_mel =
     hub(waveform_16k)``. Our reference for parity; nothing of ours runs inside it."""
-    from sed.runtime import import_tensorflow
+    from sed.model.runtime import import_tensorflow
 
     tf = import_tensorflow()
     directory = packaged_weights_dir()
@@ -96,3 +98,15 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared evaluation data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def training_folder(tmp_path, rng):
+    """A training folder: tone/ and noise/ with 6 clips each, and a _background/ of near silence."""
+    for kind in ("tone", "noise"):
+        for i in range(6):
+            write_clip(tmp_path / "data" / kind / f"{kind}{i}.wav", kind, rng)
+    (tmp_path / "data" / "_background").mkdir()
+    sf.write(tmp_path / "data" / "_background" / "quiet.flac",
+             (1e-3 * rng.standard_normal(48000)).astype(np.float32), 16000)
+    return tmp_path / "data"

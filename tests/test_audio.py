@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sed.audio import audio_info, load_audio, read_audio, resample, to_mono
+from sed.audio import (Recording, audio_info, find_audio_files, load_audio, resample,
+                       stream_audio, to_mono)
 from sed.errors import AudioError, ParameterError
 
 
@@ -105,15 +106,19 @@ def write_bad_files(directory):
     ("truncated.wav", "truncated: header declares 64000 bytes"),
     ("notes.wav", "not a readable audio file .Format not recognised"),
     ("truncated.flac", "decode|not a readable"),
-    ("all_nan.wav", "all samples are NaN or infinite"),
-    ("some_inf.wav", "10 of 16000 samples are NaN or infinite"),
+    ("all_nan.wav", "NaN or infinite samples, the first at 0.000 s"),
+    ("some_inf.wav", "NaN or infinite samples, the first at 0.006 s"),
     ("no_samples.wav", "no audio samples"),
 ])
-def test_bad_files_raise_audio_error_naming_the_file(tmp_path, name, message):
+def test_bad_files_get_one_message_whole_or_streamed(tmp_path, name, message):
+    # One decode path: reading a whole file and streaming it report a bad file alike.
     write_bad_files(tmp_path)
-    with pytest.raises(AudioError, match=message) as error:
-        read_audio(tmp_path / name)
-    assert str(error.value).startswith(str(tmp_path / name) + ": ")
+    with pytest.raises(AudioError, match=message) as whole:
+        load_audio(tmp_path / name)
+    assert str(whole.value).startswith(str(tmp_path / name) + ": ")
+    with pytest.raises(AudioError) as streamed:
+        list(stream_audio(tmp_path / name, block_frames=1000)[0])
+    assert str(streamed.value) == str(whole.value)
 
 
 def test_directory_is_not_audio(tmp_path):
@@ -180,26 +185,54 @@ def test_stream_audio_reports_the_time_of_the_first_nan(tmp_path):
         list(blocks)
 
 
-@pytest.mark.parametrize("name,message", [
-    ("missing.wav", "no such file"),
-    ("empty.wav", "file is empty"),
-    ("truncated.wav", "truncated: header declares"),
-    ("notes.wav", "not a readable audio file"),
-    ("truncated.flac", "decode|not a readable"),
-    ("all_nan.wav", "NaN or infinite samples, the first at 0.000 s"),
-    ("no_samples.wav", "no audio samples"),
-])
-def test_streaming_bad_files_raise_audio_error_naming_the_file(tmp_path, name, message):
-    from sed.audio import stream_audio
-
-    write_bad_files(tmp_path)
-    with pytest.raises(AudioError, match=message) as error:
-        list(stream_audio(tmp_path / name, block_frames=1000)[0])
-    assert str(error.value).startswith(str(tmp_path / name) + ": ")
-
-
 def test_stream_audio_rejects_bad_block_sizes(tmp_path):
     from sed.audio import stream_audio
 
     with pytest.raises(ParameterError, match="block_frames must be a positive integer"):
         stream_audio(tmp_path / "x.wav", block_frames=0)
+
+
+def make_tree(root):
+    """Two sites of (empty) files with audio names and others."""
+    for relative in ("siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg", "siteB/broken.wav",
+                     "siteB/empty.flac", "siteB/notes.txt"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(b"")
+
+
+def test_find_audio_files(tmp_path):
+    make_tree(tmp_path / "in")
+    found = find_audio_files([str(tmp_path / "in")]).files
+    assert [r.relative for r in found] == [
+        "siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg", "siteB/broken.wav",
+        "siteB/empty.flac"]
+    flac = find_audio_files([str(tmp_path / "in")], pattern="*.flac").files
+    assert [r.relative for r in flac] == ["siteA/deep/a2.flac", "siteB/empty.flac"]
+    two = find_audio_files([str(tmp_path / "in" / "siteA"), str(tmp_path / "in" / "siteB" / "b1.ogg")]).files
+    assert [r.relative for r in two] == ["siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg"]
+    listed = find_audio_files(["-"], stdin=[f"{tmp_path}/in/siteA/a1.wav\n", "\n",
+                                           f"{tmp_path}/in/siteB/b1.ogg\n"]).files
+    assert listed == [Recording(f"{tmp_path}/in/siteA/a1.wav", "siteA/a1.wav"),
+                      Recording(f"{tmp_path}/in/siteB/b1.ogg", "siteB/b1.ogg")]
+
+
+def test_find_audio_files_in_a_tricky_folder(tmp_path):
+    root = tmp_path / "tricky"
+    for relative in ("a.WAV", "b.Flac", ".hidden.wav", "notes.txt", "c.wav.bak", ".cache/x.wav",
+                     "sub/d.mp3", "sub/e.OPUS"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(b"")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "f.wav").write_bytes(b"")
+    (root / "linked").symlink_to(tmp_path / "elsewhere")    # a link to a folder is followed
+    (root / "sub" / "loop").symlink_to(root)                 # a loop ends where it began
+    (root / "g.wav").symlink_to(root / "a.WAV")               # the same file twice: once
+    found = find_audio_files([root])
+    assert [r.relative for r in found.files] == ["a.WAV", "b.Flac", "linked/f.wav", "sub/d.mp3",
+                                                 "sub/e.OPUS"]
+    assert found.duplicates == 1
+    # The sub-folder again (its 2 files, and through its loop the 4 of the root and g.wav) and
+    # a.WAV named on its own: all already found, so dropped.
+    again = find_audio_files([root, root / "sub", root / "a.WAV"])
+    assert len(again) == 5 and again.duplicates == 1 + 6 + 1
+    assert find_audio_files([root], pattern="*.mp3").paths == [str(root / "sub" / "d.mp3")]

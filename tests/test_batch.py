@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from sed.batch import Recording, find_recordings, run_batch
+from sed.audio import find_audio_files
+from sed.batch import check_unique_stems, run_batch
 from sed.errors import ParameterError
 from sed.pipeline import DetectorSpec
 from sed.postprocessing import PostProcessing
@@ -37,32 +38,16 @@ def make_archive(root: Path, bells_wav: Path) -> None:
     (root / "siteB" / "notes.txt").write_text("field notes, not audio")
 
 
-def test_find_recordings(tmp_path, bells_wav):
-    make_archive(tmp_path / "in", bells_wav)
-    found = find_recordings([str(tmp_path / "in")])
-    assert [r.relative for r in found] == [
-        "siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg", "siteB/broken.wav",
-        "siteB/empty.flac"]
-    flac = find_recordings([str(tmp_path / "in")], pattern="*.flac")
-    assert [r.relative for r in flac] == ["siteA/deep/a2.flac", "siteB/empty.flac"]
-    two = find_recordings([str(tmp_path / "in" / "siteA"), str(tmp_path / "in" / "siteB" / "b1.ogg")])
-    assert [r.relative for r in two] == ["siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg"]
-    listed = find_recordings(["-"], stdin=[f"{tmp_path}/in/siteA/a1.wav\n", "\n",
-                                           f"{tmp_path}/in/siteB/b1.ogg\n"])
-    assert listed == [Recording(f"{tmp_path}/in/siteA/a1.wav", "siteA/a1.wav"),
-                      Recording(f"{tmp_path}/in/siteB/b1.ogg", "siteB/b1.ogg")]
-
-
 def test_same_stem_twice_is_refused(tmp_path):
     for name in ("x.wav", "x.flac"):
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(ParameterError, match="would write the same output files"):
-        find_recordings([str(tmp_path)])
+        check_unique_stems(find_audio_files([str(tmp_path)]).files)
 
 
 def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     make_archive(tmp_path / "in", bells_wav)
-    recordings = find_recordings([str(tmp_path / "in")])
+    recordings = find_audio_files([str(tmp_path / "in")]).files
     out = tmp_path / "out"
     first = run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
     assert (first.count("done"), first.count("failed"), first.count("skipped")) == (3, 2, 0)
@@ -96,7 +81,7 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
 
     # A fixed file is processed on the next run; changed settings redo everything.
     (tmp_path / "in" / "siteB" / "broken.wav").unlink()
-    third = run_batch(find_recordings([str(tmp_path / "in")]), str(out), spec=SPEC,
+    third = run_batch(find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC,
                       formats=CSV, quiet=True)
     assert (third.count("skipped"), third.count("failed")) == (3, 1)
     stricter = DetectorSpec(classes="Bicycle bell,Speech", postprocessing=PostProcessing(threshold_on=0.9))
@@ -110,7 +95,7 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
 
 def test_parallel_jobs_give_the_same_results(tmp_path, bells_wav):
     make_archive(tmp_path / "in", bells_wav)
-    recordings = find_recordings([str(tmp_path / "in")])
+    recordings = find_audio_files([str(tmp_path / "in")]).files
     run_batch(recordings, str(tmp_path / "one"), spec=SPEC, formats=CSV, quiet=True)
     summary = run_batch(recordings, str(tmp_path / "two"), spec=SPEC, formats=CSV, jobs=2,
                         quiet=True)
@@ -157,14 +142,14 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
 
 
 def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
-    from sed.evaluation import annotation_files, evaluate_files
+    from sed.pipeline import annotation_files, evaluate_files
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "bells.wav").write_bytes(bells_wav.read_bytes())
     (tmp_path / "ref").mkdir()
     (tmp_path / "ref" / "bells.tsv").write_text("7.0\t22.0\tBicycle bell\n26.0\t37.0\tBicycle bell\n")
     out = tmp_path / "out"
-    run_batch(find_recordings([str(tmp_path / "in")]), str(out), spec=SPEC,
+    run_batch(find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC,
               formats=["csv", "json", "raven"], quiet=True)
     assert annotation_files(out) == {"bells": str(out / "bells.json")}  # run files skipped
     results = evaluate_files(tmp_path / "ref", out).results()

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from sed.cli import cli
 from tests.test_cli import run_sed
-from tests.test_training import folder, write_clip  # noqa: F401 (fixture)
+from tests.helpers import write_clip
 
 
 @pytest.fixture
@@ -26,20 +26,20 @@ def invoke(*args):
     return result.output
 
 
-def test_embed_writes_npz_and_parquet(folder, tmp_path, cache_env):
-    output = invoke("embed", folder / "tone", folder / "noise" / "noise0.wav",
+def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
+    output = invoke("embed", training_folder / "tone", training_folder / "noise" / "noise0.wav",
                     "-o", tmp_path / "e.npz")
     assert output.startswith("7 files, ") and "(hop 0.5 s) x 1024: embeddings written to" in output
     with np.load(tmp_path / "e.npz") as data:
         assert data["embeddings"].shape[1] == 1024 and len(set(data["filenames"])) == 7
     assert any(cache_env.rglob("*.npz"))
-    invoke("embed", folder / "tone", "-o", tmp_path / "e.parquet", "--hop", "0.25")
+    invoke("embed", training_folder / "tone", "-o", tmp_path / "e.parquet", "--hop", "0.25")
     table = pd.read_parquet(tmp_path / "e.parquet")
     assert table["start"].iloc[1] == 0.25 and table.shape[1] == 1028
 
 
-def test_train_then_tag_and_detect_with_the_head(folder, tmp_path, cache_env):
-    output = invoke("train", folder, "-o", tmp_path / "head", "--epochs", "10", "--seed", "3",
+def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cache_env):
+    output = invoke("train", training_folder, "-o", tmp_path / "head", "--epochs", "10", "--seed", "3",
                     "--validation-fraction", "0.25", "--mixtures", "1")
     lines = output.splitlines()
     assert lines[0] == "data: 13 clips in 13 groups, 2 classes + background (1 recordings)"
@@ -96,9 +96,9 @@ def test_train_then_tag_and_detect_with_the_head(folder, tmp_path, cache_env):
      "{folder}/empty: class folder has no audio files", 2),
     (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
 ])
-def test_train_errors_are_one_line(folder, tmp_path, make, args, message, status):
+def test_train_errors_are_one_line(training_folder, tmp_path, make, args, message, status):
     make(tmp_path)
-    names = {"d": tmp_path, "folder": folder}
+    names = {"d": tmp_path, "folder": training_folder}
     result = CliRunner().invoke(cli, ["train", *[a.format(**names) for a in args],
                                       "-o", str(tmp_path / "h")], prog_name="sed")
     assert result.exit_code == status, result.output
@@ -108,8 +108,8 @@ def test_train_errors_are_one_line(folder, tmp_path, make, args, message, status
     assert not (tmp_path / "h").exists()
 
 
-def test_embed_bad_output_is_a_usage_error(folder, tmp_path):
-    result = CliRunner().invoke(cli, ["embed", str(folder), "-o", str(tmp_path / "e.csv")])
+def test_embed_bad_output_is_a_usage_error(training_folder, tmp_path):
+    result = CliRunner().invoke(cli, ["embed", str(training_folder), "-o", str(tmp_path / "e.csv")])
     assert result.exit_code == 2 and "must end in .npz or .parquet" in result.stderr
     assert result.stderr.count("\n") == 1
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sed.errors import AnnotationError, ParameterError
-from sed.evaluation import Evaluation, evaluate_files, import_sed_eval
+from sed.evaluation import Evaluation, import_sed_eval
+from sed.pipeline import evaluate_files
 from sed.events import event_table, write_events
 
 REFERENCE = {

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sed.atomic import atomic_open
 from sed.errors import AnnotationError, ParameterError
 from sed.events import (FORMAT_SUFFIXES, FORMATS, event_table, format_paths, read_events,
                         recording_stem, summarize, write_events, write_events_csv,
@@ -41,17 +40,6 @@ def test_scores_csv_keeps_six_significant_digits(tmp_path):
     assert list(table.columns) == ["filename", "start", "end", "Speech", "Child speech, kid speaking"]
     np.testing.assert_allclose(table.iloc[:, 3:].to_numpy(), scores, rtol=1e-6)
     assert table["end"].tolist() == [0.96, 1.46]
-
-
-def test_atomic_write_leaves_old_file_on_failure(tmp_path):
-    target = tmp_path / "out.csv"
-    target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_open(target) as handle:
-            handle.write("partial")
-            raise RuntimeError("killed")
-    assert target.read_text() == "old"
-    assert os.listdir(tmp_path) == ["out.csv"]  # no temporary file left behind
 
 
 def test_summary():

@@ -72,7 +72,7 @@ def test_stored_mel_matrix_is_tensorflows_bit_for_bit():
 
 def test_hann_window_is_tensorflows_periodic_window():
     from sed.features import hann_window
-    from sed.runtime import import_tensorflow
+    from sed.model.runtime import import_tensorflow
 
     tf_window = import_tensorflow().signal.hann_window(400, periodic=True).numpy()
     # TensorFlow computes it in float32: 2.5e-7 apart, 4 float32 ulps of 1.0.

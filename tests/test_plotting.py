@@ -7,7 +7,7 @@ import pytest
 
 from sed.errors import ParameterError
 from sed.events import event_table
-from sed.plotting import recording_figure
+from sed.plotting import check_figure_path, recording_figure, save_figure
 from sed.segmenter import WindowScores
 
 
@@ -23,13 +23,20 @@ def test_figure_has_four_panels_on_one_time_axis(tmp_path, rng):
                               "event_label": "dog", "score": 1.0},
                              {"filename": "x", "onset": 3.0, "offset": 4.0,
                               "event_label": "cat", "score": 1.0}])
-    figure = recording_figure(waveform, 16000, rng.normal(size=(498, 64)), ws, estimated=events,
+    figure = recording_figure(waveform, rng.normal(size=(498, 64)), ws, estimated=events,
                               reference=reference, top_n=5, title="x.wav")
     axes = [a for a in figure.axes if a.get_label() != "<colorbar>"][:4]
     assert all(a.get_xlim() == (0.0, 5.0) for a in axes)
     assert [t.get_text() for t in axes[3].get_yticklabels()] == ["cat", "dog"]
     assert len(axes[2].get_yticklabels()) == 5
-    figure.savefig(tmp_path / "f.png")
+    save_figure(figure, tmp_path / "f.png")
     assert (tmp_path / "f.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ParameterError):
-        recording_figure(waveform, 16000, np.zeros((498, 64)), ws, top_n=0)
+        recording_figure(waveform, np.zeros((498, 64)), ws, top_n=0)
+
+
+@pytest.mark.parametrize("name", ["figure.txt", "figure", "figure.jpeg"])
+def test_figure_suffix_is_checked_before_drawing(tmp_path, name):
+    with pytest.raises(ParameterError, match="a figure file must end in .png, .pdf, .svg"):
+        check_figure_path(tmp_path / name)
+    assert check_figure_path(tmp_path / "f.SVG") == "svg"

@@ -11,7 +11,9 @@ import pytest
 import soundfile as sf
 
 from sed.errors import ModelError
-from sed.model import WEIGHT_LAYOUT, Yamnet, find_weights, read_weights
+from sed.model import Yamnet, find_weights
+from sed.model.network import WEIGHT_LAYOUT
+from sed.model.weights import read_weights
 from sed.params import YamnetParams
 from sed.segmenter import run_yamnet
 
@@ -214,7 +216,7 @@ def test_packaged_class_map_is_the_savedmodels(model):
 
 def test_folding_batch_norm_keeps_the_network(tf_model, rng):
     """The network LiteRT runs (batch norm folded into the convolutions) equals the rebuild."""
-    from sed.model import build_network, fold_batch_norm, set_network_weights
+    from sed.model.network import build_network, fold_batch_norm, set_network_weights
 
     folded = build_network(batch_norm_folded=True)
     set_network_weights(folded, fold_batch_norm(read_weights(find_weights())), "test")

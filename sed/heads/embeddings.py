@@ -1,6 +1,6 @@
 """Embedding extraction: YAMNet's 1024-D window embeddings, computed once and cached.
 
-Heads (:mod:`sed.heads`) are trained and run on the embeddings YAMNet computes before its own
+Heads (:mod:`sed.heads.head`) are trained and run on the embeddings YAMNet computes before its own
 classifier layer (the reference transfer-learning tutorial's input). Computing them is the slow
 part of training, so every file's embeddings are cached on disk, keyed by the file's content
 (SHA-256 of its bytes) and everything that changes them: the framing (:class:`YamnetParams`), the
@@ -8,7 +8,7 @@ resampler and a fingerprint of the weights. A renamed or moved file hits the cac
 another hop or other weights miss it.
 
 The cache lives in ``$SED_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/sed`` (``~/.cache/sed``), under
-``embeddings/``. Entries are written atomically (:mod:`sed.atomic`), so concurrent runs and killed
+``embeddings/``. Entries are written atomically (:mod:`sed.infra`), so concurrent runs and killed
 runs never leave a half-written entry; a damaged entry is recomputed.
 
 Each window also gets its level (RMS of its 16 kHz samples, in dBFS), so that windows of digital
@@ -28,10 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sed.atomic import atomic_path
-from sed.audio import AUDIO_EXTENSIONS
-from sed.errors import AudioError, ParameterError
-from sed.fingerprint import content_sha256
+from sed.audio import DEFAULT_RESAMPLER, audio_info
+from sed.errors import ParameterError
+from sed.infra import atomic_path, cache_dir, content_sha256
 from sed.params import YamnetParams
 from sed.segmenter import score_file, score_waveform, window_times
 
@@ -69,49 +68,12 @@ class FileEmbeddings:
         return len(self.starts)
 
 
-def audio_files(directory: str | os.PathLike) -> list[str]:
-    """Audio files under ``directory`` (by extension, recursively, sorted; hidden entries skipped)."""
-    found = []
-    for root, folders, files in os.walk(directory):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        found += [os.path.join(root, f) for f in sorted(files)
-                  if not f.startswith(".") and f.lower().endswith(AUDIO_EXTENSIONS)]
-    return found
-
-
-def input_files(inputs: Iterable[str | os.PathLike]) -> list[str]:
-    """Files given on a command line: files as they are, folders as the audio files they hold.
-
-    Raises
-    ------
-    AudioError
-        If an input does not exist, or a folder holds no audio file.
-    """
-    paths = []
-    for item in map(os.fspath, inputs):
-        if os.path.isdir(item):
-            found = audio_files(item)
-            if not found:
-                raise AudioError(f"folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})", item)
-            paths += found
-        elif os.path.exists(item):
-            paths.append(item)
-        else:
-            raise AudioError("no such file", item)
-    return paths
-
-
 def default_cache_dir() -> str:
-    """The embedding cache folder: ``$SED_CACHE_DIR/embeddings``, else under the XDG cache."""
-    from sed.litert import cache_dir
-
+    """The embedding cache folder: ``embeddings/`` in :func:`sed.infra.cache_dir`."""
     return os.path.join(cache_dir(), "embeddings")
 
 
-_FINGERPRINTS: dict[str, str] = {}
-
-
-def model_settings(model, resampler: str = "soxr") -> dict:
+def model_settings(model, resampler: str = DEFAULT_RESAMPLER) -> dict:
     """Everything besides the audio that determines a file's embeddings.
 
     Parameters
@@ -124,20 +86,16 @@ def model_settings(model, resampler: str = "soxr") -> dict:
     settings : dict
         ``params`` (every :class:`YamnetParams` field), ``resampler``, ``backend`` (LiteRT and
         TensorFlow agree to about 1e-4, not bit for bit), ``weights_sha256`` (of the weights'
-        files, see :func:`sed.litert.weights_fingerprint`; the same for both backends, so a head
-        trained with one runs with the other) and the cache format ``version``.
+        content when the model loaded them, :attr:`sed.model.Yamnet.weights_sha256`; the same
+        for both backends, so a head trained with one runs with the other) and the cache format
+        ``version``.
     """
-    from sed.litert import weights_fingerprint
-
-    source = os.path.realpath(model.source)
-    if source not in _FINGERPRINTS:
-        _FINGERPRINTS[source] = weights_fingerprint(source)
     return {"params": dataclasses.asdict(model.params), "resampler": resampler,
-            "backend": model.backend, "weights_sha256": _FINGERPRINTS[source],
+            "backend": model.backend, "weights_sha256": model.weights_sha256,
             "version": CACHE_VERSION}
 
 
-def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = "soxr"
+def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER
                        ) -> FileEmbeddings:
     """Embeddings and window levels of one file, without the cache.
 
@@ -173,7 +131,7 @@ class EmbeddingCache:
     def __init__(self, directory: str | os.PathLike | None = None):
         self.directory = os.fspath(directory) if directory is not None else default_cache_dir()
 
-    def key(self, path: str | os.PathLike, model, resampler: str = "soxr") -> str:
+    def key(self, path: str | os.PathLike, model, resampler: str = DEFAULT_RESAMPLER) -> str:
         """The entry name: SHA-256 of the file's bytes and of the model settings."""
         settings = json.dumps(model_settings(model, resampler), sort_keys=True)
         return hashlib.sha256(f"{content_sha256(path)}\n{settings}".encode()).hexdigest()
@@ -181,7 +139,7 @@ class EmbeddingCache:
     def entry(self, key: str) -> str:
         return os.path.join(self.directory, key[:2], key + ".npz")
 
-    def embed(self, path: str | os.PathLike, model, *, resampler: str = "soxr") -> FileEmbeddings:
+    def embed(self, path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER) -> FileEmbeddings:
         """Embeddings of one file, from the cache when present, else computed and stored.
 
         Parameters
@@ -201,8 +159,6 @@ class EmbeddingCache:
         AudioError
             If the file cannot be used.
         """
-        from sed.audio import audio_info
-
         audio_info(path)  # a missing or broken file is an AudioError before hashing it
         entry = self.entry(self.key(path, model, resampler))
         stored = _read_entry(entry)
@@ -215,7 +171,7 @@ class EmbeddingCache:
         return item
 
     def embed_waveform(self, waveform: np.ndarray, model, *, name: str = "",
-                       resampler: str = "soxr") -> FileEmbeddings:
+                       resampler: str = DEFAULT_RESAMPLER) -> FileEmbeddings:
         """Embeddings of a 16 kHz waveform (a synthetic mixture), cached by its samples.
 
         Parameters
@@ -263,7 +219,7 @@ def _read_entry(entry: str):
 
 
 def embed_files(paths: Iterable[str | os.PathLike], model, *, cache: EmbeddingCache | None = None,
-                resampler: str = "soxr", progress: bool = False) -> list[FileEmbeddings]:
+                resampler: str = DEFAULT_RESAMPLER, progress: bool = False) -> list[FileEmbeddings]:
     """Embeddings of several files, through the cache.
 
     Parameters

@@ -3,7 +3,7 @@
 The head is the one of the reference YAMNet transfer-learning tutorial (TensorFlow's "Transfer
 learning with YAMNet for environmental sound classification"): ``Dense(512, relu)`` then
 ``Dense(n_outputs)``, here with its output activation inside the model (softmax or sigmoid, see
-:mod:`sed.training`), so that :meth:`Head.predict` returns scores in [0, 1] like YAMNet's.
+:mod:`sed.heads.training`), so that :meth:`Head.predict` returns scores in [0, 1] like YAMNet's.
 
 A head may have a background ("no event") output, :data:`BACKGROUND_LABEL`: it is trained on
 recordings without events and never becomes an event; :meth:`Head.window_scores` drops it.
@@ -27,13 +27,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sed.atomic import atomic_open, atomic_path
 from sed.errors import ModelError
+from sed.infra import atomic_open, atomic_path
+from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
-from sed.runtime import import_tensorflow
 
 BACKGROUND_LABEL = "_background"
-ACTIVATIONS = ("softmax", "sigmoid")
 HEAD_FORMAT = 1
 MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.txt"
@@ -82,7 +81,7 @@ class Head:
     labels : tuple of str
         Output labels in output order; may include :data:`BACKGROUND_LABEL`.
     metadata : dict
-        The content of ``head.json`` (see :func:`sed.training.train_head` for its fields). Its
+        The content of ``head.json`` (see :func:`sed.heads.training.train_head` for its fields). Its
         ``yamnet`` entry holds ``sample_rate``, ``hop_seconds`` and ``weights_sha256``.
     directory : str or None
         Where it was loaded from, named in errors.
@@ -171,7 +170,7 @@ class Head:
         params : YamnetParams
             The framing asked for.
         weights_sha256 : str, optional
-            Fingerprint of the YAMNet weights in use (:func:`sed.embeddings.model_settings`).
+            Fingerprint of the YAMNet weights in use (:attr:`sed.model.Yamnet.weights_sha256`).
 
         Raises
         ------

@@ -12,7 +12,7 @@ half of ``min(event length, window length)`` of it, as background when they do n
 all, and is left out (ambiguous) otherwise.
 
 Mixtures are made with a seeded generator, so the same seed gives the same mixtures, and their
-embeddings are cached by the mixture's samples (:meth:`sed.embeddings.EmbeddingCache.embed_waveform`).
+embeddings are cached by the mixture's samples (:meth:`sed.heads.embeddings.EmbeddingCache.embed_waveform`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sed.audio import load_audio
+from sed.audio import DEFAULT_RESAMPLER, load_audio
 
 DEFAULT_EBRS_DB = (-6.0, 0.0, 6.0)
 
@@ -111,6 +111,6 @@ def window_labels(starts: np.ndarray, ends: np.ndarray, onset: float, offset: fl
     return np.where(overlap >= needed, 1, np.where(overlap <= 0, 0, -1))
 
 
-def load_waveforms(paths, sample_rate: int, resampler: str = "soxr") -> list[np.ndarray]:
+def load_waveforms(paths, sample_rate: int, resampler: str = DEFAULT_RESAMPLER) -> list[np.ndarray]:
     """Mono waveforms of ``paths`` at ``sample_rate``."""
     return [load_audio(path, sample_rate=sample_rate, resampler=resampler)[0] for path in paths]

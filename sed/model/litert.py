@@ -22,14 +22,14 @@ import warnings
 
 import numpy as np
 
-from sed.atomic import atomic_open
-from sed.backends import litert_interpreter
 from sed.errors import ModelError, ParameterError
-from sed.fingerprint import content_sha256
+from sed.infra import CACHE_ENV, atomic_open, cache_dir
+from sed.model.backends import litert_interpreter
+from sed.model.network import build_network, fold_batch_norm, set_network_weights
+from sed.model.runtime import captured_output, import_tensorflow
+from sed.model.weights import read_weights, weights_fingerprint
 from sed.params import YamnetParams
-from sed.runtime import captured_output, import_tensorflow
 
-CACHE_ENV = "SED_CACHE_DIR"
 # Part of the cache key: change it whenever the converted network changes.
 RECIPE = "yamnet-keras-bnfold-tflite-v1"
 _MAGIC = b"SEDTFL01"
@@ -37,32 +37,23 @@ _TRAILER = len(_MAGIC) + 32
 logger = logging.getLogger(__name__)
 
 
-def cache_dir() -> str:
-    """The cache directory: ``$SED_CACHE_DIR``, else ``$XDG_CACHE_HOME/sed``, else ``~/.cache/sed``."""
-    if os.environ.get(CACHE_ENV):
-        return os.environ[CACHE_ENV]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "sed")
-
-
-def weights_fingerprint(source: str | os.PathLike) -> str:
-    """SHA-256 (hex) of the weights' content: an ``.h5`` file, or a SavedModel's ``variables/``.
+def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
+               directory: str | None = None, fingerprint: str | None = None) -> str:
+    """Where the TFLite conversion of the weights at ``source`` is cached (see module notes).
 
     Parameters
     ----------
     source : str or os.PathLike
-        As found by :func:`sed.model.find_weights`.
+        YAMNet weights (see :func:`sed.model.weights.find_weights`).
+    params : YamnetParams
+    directory : str, optional
+        Cache directory (default :func:`sed.infra.cache_dir`).
+    fingerprint : str, optional
+        :func:`sed.model.weights.weights_fingerprint` of ``source``, when already computed.
     """
-    source = os.fspath(source)
-    variables = os.path.join(source, "variables")  # a SavedModel's assets do not matter
-    return content_sha256(variables if os.path.isdir(variables) else source)
-
-
-def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
-               directory: str | None = None) -> str:
-    """Where the TFLite conversion of the weights at ``source`` is cached (see module notes)."""
+    fingerprint = fingerprint or weights_fingerprint(source)
     key = hashlib.sha256(
-        f"{weights_fingerprint(source)}|{RECIPE}|{params.patch_frames}x{params.mel_bands}"
+        f"{fingerprint}|{RECIPE}|{params.patch_frames}x{params.mel_bands}"
         .encode()).hexdigest()[:32]
     return os.path.join(directory or cache_dir(), f"yamnet-{key}.tflite")
 
@@ -70,16 +61,14 @@ def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(),
 def convert_to_tflite(source: str | os.PathLike, params: YamnetParams = YamnetParams()) -> bytes:
     """Convert YAMNet's weights to a TFLite flatbuffer with TensorFlow (about 20 s here).
 
-    The network is :func:`sed.model.build_network` with batch normalisation folded
-    (:func:`sed.model.fold_batch_norm`), float32, with a variable batch dimension.
+    The network is :func:`sed.model.network.build_network` with batch normalisation folded
+    (:func:`sed.model.network.fold_batch_norm`), float32, with a variable batch dimension.
 
     Raises
     ------
     ModelError
         If the weights cannot be read or do not fit.
     """
-    from sed.model import build_network, fold_batch_norm, read_weights, set_network_weights
-
     source = os.fspath(source)
     tf = import_tensorflow()
     network = build_network(params, batch_norm_folded=True)
@@ -108,18 +97,21 @@ def write_cached(path: str, flatbuffer: bytes) -> None:
 
 
 def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
-                   threads: int | None = None, directory: str | None = None) -> "LiteRTNetwork":
+                   threads: int | None = None, directory: str | None = None,
+                   fingerprint: str | None = None) -> "LiteRTNetwork":
     """A LiteRT interpreter of the weights at ``source``: from the cache, else converted and cached.
 
     Parameters
     ----------
     source : str or os.PathLike
-        YAMNet weights (see :func:`sed.model.find_weights`).
+        YAMNet weights (see :func:`sed.model.weights.find_weights`).
     params : YamnetParams
     threads : int >= 1, optional
         Interpreter threads (default: the CPUs available to this process).
     directory : str, optional
-        Cache directory (default :func:`cache_dir`).
+        Cache directory (default :func:`sed.infra.cache_dir`).
+    fingerprint : str, optional
+        :func:`sed.model.weights.weights_fingerprint` of ``source``, when already computed.
 
     Raises
     ------
@@ -131,7 +123,7 @@ def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParam
     UserWarning
         If the conversion cannot be cached (it is used anyway, and converted again next time).
     """
-    path = cache_path(source, params, directory=directory)
+    path = cache_path(source, params, directory=directory, fingerprint=fingerprint)
     cached = read_cached(path)
     if cached is not None:
         try:

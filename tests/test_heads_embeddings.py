@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from sed import embeddings as emb
-from sed.embeddings import (EmbeddingCache, default_cache_dir, embed_files, input_files,
-                            write_embeddings)
+from sed.heads import embeddings as emb
+from sed.heads.embeddings import (EmbeddingCache, default_cache_dir, embed_files,
+                                  write_embeddings)
 from sed.errors import AudioError, ParameterError
 from sed.params import YamnetParams
 from sed.segmenter import SILENCE_DBFS, hop_energies, score_file, window_levels
@@ -109,15 +109,3 @@ def test_write_npz_and_parquet(tmp_path, clip, bells_wav, model):
     assert b'"hop_seconds": 0.5' in pq.read_schema(tmp_path / "e.parquet").metadata[b"sed"]
     with pytest.raises(ParameterError, match="must end in .npz or .parquet"):
         write_embeddings(items, tmp_path / "e.csv", model.params)
-
-
-def test_input_files(tmp_path, clip):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.flac").write_bytes(b"x")
-    (tmp_path / "sub" / "notes.txt").write_text("x")
-    assert input_files([tmp_path]) == [str(clip), str(tmp_path / "sub" / "b.flac")]
-    with pytest.raises(AudioError, match="no such file"):
-        input_files([tmp_path / "missing.wav"])
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(AudioError, match="folder has no audio files"):
-        input_files([tmp_path / "empty"])

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import sed.litert as litert
-from sed.backends import resolve_backend
+import sed.model.litert as litert
+from sed.model.backends import resolve_backend
 from sed.errors import ModelError, ParameterError
 from sed.model import Yamnet, find_weights
 from sed.params import YamnetParams
@@ -121,14 +121,6 @@ def test_cache_key_follows_the_weights_content_not_their_path(tmp_path):
     (tmp_path / "w.h5").write_bytes(b"weights")
     (tmp_path / "copy.h5").write_bytes(b"weights")
     assert litert.cache_path(tmp_path / "w.h5") == litert.cache_path(tmp_path / "copy.h5")
-
-
-def test_cache_directory_choice(monkeypatch, tmp_path):
-    monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path / "mine"))
-    assert litert.cache_dir() == str(tmp_path / "mine")
-    monkeypatch.delenv("SED_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert litert.cache_dir() == str(tmp_path / "xdg" / "sed")
 
 
 def test_bad_backend_and_thread_values(flatbuffer):

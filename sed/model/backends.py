@@ -3,7 +3,7 @@
 - ``litert``: a TFLite conversion of the network (batch normalisation folded into the
   convolutions), run by LiteRT's interpreter with XNNPACK, on numpy log-mel features. TensorFlow is
   imported only once per set of weights, to convert them (the result is cached, see
-  :mod:`sed.litert`); afterwards a run never imports it.
+  :mod:`sed.model.litert`); afterwards a run never imports it.
 - ``tensorflow``: the Keras rebuild of the reference network on TensorFlow's own feature kernels,
   which reproduces the TF-Hub graph's outputs. It is what runs where ``ai-edge-litert`` is not
   installed.
@@ -16,6 +16,7 @@ from __future__ import annotations
 from sed.errors import ModelError, ParameterError
 
 BACKENDS = ("auto", "litert", "tensorflow")
+DEFAULT_BACKEND = "auto"
 
 
 def litert_interpreter():
@@ -27,7 +28,7 @@ def litert_interpreter():
     return Interpreter
 
 
-def resolve_backend(backend: str = "auto") -> str:
+def resolve_backend(backend: str = DEFAULT_BACKEND) -> str:
     """The backend to use for a requested one.
 
     Parameters

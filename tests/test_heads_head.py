@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sed.errors import ModelError
-from sed.heads import BACKGROUND_LABEL, Head, build_head_network
+from sed.heads.head import BACKGROUND_LABEL, Head, build_head_network
 from sed.params import YamnetParams
 from sed.segmenter import WindowScores
 

@@ -1,0 +1,25 @@
+"""``sed classes``: YAMNet's 521 AudioSet classes as CSV."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import click
+
+from sed.cli.options import CONTEXT, reports_errors
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--search", default=None, help="Only classes whose name or mid contains TEXT.")
+@reports_errors
+def classes(search):
+    """List YAMNet's 521 AudioSet classes as CSV: index,mid,display_name."""
+    from sed.classes import load_class_map
+
+    class_map = load_class_map()
+    indices = class_map.search(search) if search else range(len(class_map))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["index", "mid", "display_name"])
+    for i in indices:
+        writer.writerow([i, class_map.mids[i], class_map.display_names[i]])

@@ -1,0 +1,108 @@
+"""How a head is trained: :class:`TrainingConfig` and the defaults of ``sed train``.
+
+Kept apart from the training code (which imports pandas and, when it runs, TensorFlow) so that the
+command line reads its defaults from here without importing either.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sed.errors import ParameterError
+
+#: Output activations of a head (see :func:`sed.heads.head.build_head_network`).
+ACTIVATIONS = ("softmax", "sigmoid")
+#: How window scores make a clip's scores (see :func:`sed.heads.clips.aggregate`).
+AGGREGATIONS = ("mean", "max", "log-mean")
+# Mixtures per event clip when background recordings are given: office segment F1 rose from 0.40
+# to 0.55 with 5 (benchmarks/office_sed.py, seed 0); 10 did no better.
+DEFAULT_MIXTURES = 5
+#: Column names a CSV data set is read with by default (see :func:`sed.heads.datasets.csv_dataset`).
+DEFAULT_LABEL_COLUMN = "label"
+DEFAULT_FILENAME_COLUMN = "filename"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a head is trained.
+
+    Attributes
+    ----------
+    activation : {"softmax", "sigmoid"}
+        softmax: one output per class plus the background, categorical cross-entropy (the
+        tutorial). sigmoid: one output per class, binary cross-entropy, background windows have
+        all-zero targets.
+    hidden_units : int >= 1
+        Width of the hidden layer (512, the tutorial's).
+    learning_rate : float > 0
+        Adam's (1e-3, Keras' default, the tutorial's).
+    batch_size : int >= 1
+        Windows per gradient step.
+    max_epochs : int >= 1
+    patience : int >= 1
+        Early stopping: epochs without a lower validation loss before stopping; the weights of
+        the best epoch are kept.
+    validation_fraction : float in [0, 0.5]
+        Share of groups held out for early stopping and validation metrics; 0 trains for
+        ``max_epochs`` without validation.
+    min_level_dbfs : float or None
+        Windows of event clips quieter than this (digital silence: ESC-50's zero padding) are
+        neither trained on nor counted in clip scores; None uses them.
+    max_db_below_peak : float >= 0 or None
+        Windows of event clips more than this many dB below the clip's loudest window (the
+        quiet gaps around the sound, labelled with the clip's class all the same) are left out
+        likewise; None uses them.
+    aggregation : {"mean", "max", "log-mean"}
+        How window scores make a clip's scores.
+    class_weights : bool
+        Weigh windows so that every label counts the same in the loss.
+    mixtures : int >= 0 or None
+        Synthetic mixtures of each event clip over the data's background recordings
+        (:mod:`sed.heads.mixing`), added to the training windows; 0 for none; None (default) for
+        :data:`DEFAULT_MIXTURES` when the data has background recordings, else none.
+    mix_ebrs_db : tuple of float
+        Event-to-background ratios the mixtures draw from, in dB (DCASE 2016 task 2's -6, 0, 6).
+    seed : int
+        Seeds the split, the initial weights and the shuffling.
+    """
+
+    activation: str = "sigmoid"
+    hidden_units: int = 512
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    max_epochs: int = 100
+    patience: int = 5
+    validation_fraction: float = 0.2
+    min_level_dbfs: float | None = -80.0
+    max_db_below_peak: float | None = 20.0
+    aggregation: str = "mean"
+    class_weights: bool = True
+    mixtures: int | None = None
+    mix_ebrs_db: tuple[float, ...] = (-6.0, 0.0, 6.0)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ParameterError(f"unknown activation {self.activation!r}; choose "
+                                 f"{' or '.join(ACTIVATIONS)}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ParameterError(f"unknown aggregation {self.aggregation!r}; choose one of "
+                                 f"{', '.join(AGGREGATIONS)}")
+        if self.mixtures is not None and not (isinstance(self.mixtures, (int, np.integer))
+                                              and self.mixtures >= 0):
+            raise ParameterError(f"mixtures must be an integer >= 0, got {self.mixtures!r}")
+        for name in ("hidden_units", "batch_size", "max_epochs", "patience"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ParameterError(f"{name.replace('_', ' ')} must be an integer >= 1, "
+                                     f"got {value!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ParameterError(f"learning rate must be > 0, got {self.learning_rate!r}")
+        if self.max_db_below_peak is not None and not self.max_db_below_peak >= 0:
+            raise ParameterError(f"dB below peak must be >= 0, got {self.max_db_below_peak!r}")
+        if not 0 <= self.validation_fraction <= 0.5:
+            raise ParameterError("validation fraction must be in [0, 0.5], got "
+                                 f"{self.validation_fraction!r}")
