@@ -14,8 +14,10 @@ def print_resources(started: float) -> None:
     """Wall-clock time since ``started`` (``time.perf_counter()``), peak memory and the load
     average: timings on a shared machine mean little without the load."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{time.perf_counter() - started:.1f} s, peak memory {peak:.0f} MiB, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{time.perf_counter() - started:.1f} s, peak memory {peak:.0f} MiB, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 def false_positive_sources(estimated, reference, duration_seconds: float, counts=None):
@@ -46,7 +48,9 @@ def missed_events(estimated, reference, collar_seconds: float = 0.2):
     missed = []
     for _, event in reference.iterrows():
         same = estimated[estimated["event_label"] == event["event_label"]]
-        if not ((same["onset"] < event["offset"] + collar_seconds)
-                & (same["offset"] > event["onset"] - collar_seconds)).any():
+        if not (
+            (same["onset"] < event["offset"] + collar_seconds)
+            & (same["offset"] > event["onset"] - collar_seconds)
+        ).any():
             missed.append(event)
     return missed

@@ -21,22 +21,25 @@ import os
 import time
 from pathlib import Path
 
+import material
 import numpy as np
 import soundfile as sf
+from speed import WORK
 from threadpoolctl import threadpool_limits
 
-import material
 from sed.audio import StreamResampler, to_mono
 from sed.features import log_mel_spectrogram
 from sed.model import Yamnet
 from sed.params import YamnetParams
-from speed import WORK
 
 
 def report(name: str, seconds_of_audio: float, wall: float, cpu: float) -> None:
     per_hour = 3600 / seconds_of_audio
-    print(f"{name:44s} wall {wall * per_hour:6.2f} s/h ({seconds_of_audio / wall:5.0f}x)  "
-          f"cpu {cpu * per_hour:6.2f} s/h   load {os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"{name:44s} wall {wall * per_hour:6.2f} s/h ({seconds_of_audio / wall:5.0f}x)  "
+        f"cpu {cpu * per_hour:6.2f} s/h   load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
 
 def timed(function):
@@ -47,12 +50,26 @@ def timed(function):
 
 def stages(path: Path, seconds: float, models: dict) -> None:
     frames = int(seconds * sf.info(path).samplerate)
-    blocks = [b for b, _ in zip(sf.blocks(path, 1 << 18, dtype="float32", always_2d=True),
-                                range(frames // (1 << 18) + 1))]
+    blocks = [
+        b
+        for b, _ in zip(
+            sf.blocks(path, 1 << 18, dtype="float32", always_2d=True),
+            range(frames // (1 << 18) + 1),
+        )
+    ]
     audio = seconds_of(blocks, sf.info(path).samplerate)
-    report("decode FLAC (soundfile, float32)", audio, *timed(lambda: [
-        b for b, _ in zip(sf.blocks(path, 1 << 18, dtype="float32", always_2d=True),
-                          range(len(blocks)))]))
+    report(
+        "decode FLAC (soundfile, float32)",
+        audio,
+        *timed(
+            lambda: [
+                b
+                for b, _ in zip(
+                    sf.blocks(path, 1 << 18, dtype="float32", always_2d=True), range(len(blocks))
+                )
+            ]
+        ),
+    )
     resampled = []
 
     def downmix_resample():
@@ -61,13 +78,19 @@ def stages(path: Path, seconds: float, models: dict) -> None:
 
     report("downmix + soxr HQ stream", audio, *timed(downmix_resample))
     params = YamnetParams()
-    report("numpy log-mel (per 16 kHz block)", audio,
-           *timed(lambda: [log_mel_spectrogram(b, params) for b in resampled if len(b) >= 400]))
+    report(
+        "numpy log-mel (per 16 kHz block)",
+        audio,
+        *timed(lambda: [log_mel_spectrogram(b, params) for b in resampled if len(b) >= 400]),
+    )
     patches = np.random.default_rng(0).normal(-4, 2, (64, 96, 64)).astype(np.float32)
     windows = int(audio * 2)
     for threads, model in models.items():
-        report(f"LiteRT, {threads} thread(s), batch 64", audio,
-               *timed(lambda: [model.predict(patches) for _ in range(windows // 64)]))
+        report(
+            f"LiteRT, {threads} thread(s), batch 64",
+            audio,
+            *timed(lambda model=model: [model.predict(patches) for _ in range(windows // 64)]),
+        )
 
 
 def seconds_of(blocks, rate):
@@ -80,15 +103,24 @@ def end_to_end(path: Path, seconds: float, models: dict, batch_sizes) -> None:
     rate = sf.info(path).samplerate
     n_blocks = int(seconds * rate) // (1 << 18) + 1
     for (threads, model), overlap, batch_size in itertools.product(
-            models.items(), (True, False), batch_sizes):
-        def run():
+        models.items(), (True, False), batch_sizes
+    ):
+
+        def run(model=model, batch_size=batch_size, overlap=overlap):
             stream = StreamResampler(rate, 16000)
-            blocks = (stream.push(to_mono(b)) for b, _ in zip(
-                sf.blocks(path, 1 << 18, dtype="float32", always_2d=True), range(n_blocks)))
+            blocks = (
+                stream.push(to_mono(b))
+                for b, _ in zip(
+                    sf.blocks(path, 1 << 18, dtype="float32", always_2d=True), range(n_blocks)
+                )
+            )
             score_stream(blocks, model, batch_size=batch_size, overlap=overlap)
 
-        report(f"score_file: {threads} thread(s), overlap {overlap!s:5}, batch {batch_size}",
-               n_blocks * (1 << 18) / rate, *timed(run))
+        report(
+            f"score_file: {threads} thread(s), overlap {overlap!s:5}, batch {batch_size}",
+            n_blocks * (1 << 18) / rate,
+            *timed(run),
+        )
 
 
 def main() -> None:
@@ -104,8 +136,7 @@ def main() -> None:
     models = {threads: Yamnet.load(backend="litert", threads=threads) for threads in (1, 2)}
     with threadpool_limits(limits=1, user_api="blas"):
         stages(path, args.minutes * 60, models)
-    end_to_end(path, args.minutes * 60, models,
-               [int(b) for b in args.batch_sizes.split(",")])
+    end_to_end(path, args.minutes * 60, models, [int(b) for b in args.batch_sizes.split(",")])
 
 
 if __name__ == "__main__":

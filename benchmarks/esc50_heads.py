@@ -20,7 +20,6 @@ import sys
 import time
 
 import numpy as np
-
 from _common import DATA, print_resources
 
 from sed.heads.config import TrainingConfig
@@ -30,7 +29,7 @@ from sed.heads.splits import grouped_folds
 from sed.heads.training import cross_validate
 from sed.pipeline import load_model
 
-ANIMALS = "cat,cow,crickets,crow,dog,frog,hen,pig,rooster,sheep".split(",")
+ANIMALS = ["cat", "cow", "crickets", "crow", "dog", "frog", "hen", "pig", "rooster", "sheep"]
 
 
 def logistic_regression(data, model, cache, seed: int) -> float:
@@ -39,8 +38,12 @@ def logistic_regression(data, model, cache, seed: int) -> float:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    x = np.stack([item.embeddings.mean(axis=0) for item in embed_files(data.clips["path"], model,
-                                                                       cache=cache)])
+    x = np.stack(
+        [
+            item.embeddings.mean(axis=0)
+            for item in embed_files(data.clips["path"], model, cache=cache)
+        ]
+    )
     y = data.clips["label"].to_numpy()
     correct = 0
     for test in grouped_folds(data, 4, seed=seed):
@@ -56,38 +59,52 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--activation", choices=["sigmoid", "softmax"], default="sigmoid")
     parser.add_argument("--aggregation", choices=["mean", "max", "log-mean"], default="mean")
-    parser.add_argument("--keep-silence", action="store_true",
-                        help="train on and count every window, digital silence included")
+    parser.add_argument(
+        "--keep-silence",
+        action="store_true",
+        help="train on and count every window, digital silence included",
+    )
     args = parser.parse_args(argv)
     meta = DATA / "esc50" / "meta" / "esc50.csv"
     if not meta.is_file():
         print(f"skipped: {meta} not found", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    data = csv_dataset(meta, label_column="category", group_column="src_file", where={"fold": "4"},
-                       classes=ANIMALS if args.classes == "animals" else None)
+    data = csv_dataset(
+        meta,
+        label_column="category",
+        group_column="src_file",
+        where={"fold": "4"},
+        classes=ANIMALS if args.classes == "animals" else None,
+    )
     model = load_model()
     cache = EmbeddingCache()
     filters = {"min_level_dbfs": None, "max_db_below_peak": None} if args.keep_silence else {}
     pooled, fold_spreads, baseline = [], [], []
     for seed in map(int, args.seeds.split(",")):
-        config = TrainingConfig(activation=args.activation, aggregation=args.aggregation,
-                                seed=seed, **filters)
+        config = TrainingConfig(
+            activation=args.activation, aggregation=args.aggregation, seed=seed, **filters
+        )
         result = cross_validate(data, model, 4, config=config, cache=cache)
         baseline.append(logistic_regression(data, model, cache, seed))
         pooled.append(result.pooled.accuracy)
         fold_spreads.append(result.std)
-        print(f"seed {seed}: clip accuracy {result.pooled.accuracy:.3f} (folds "
-              + ", ".join(f"{a:.3f}" for a in result.fold_accuracies)
-              + f"; {result.seconds:.1f} s of training); logistic regression {baseline[-1]:.3f}",
-              flush=True)
-    print(f"{args.classes} ({len(data.classes)} classes, {len(data.clips)} clips, "
-          f"{data.clips['group'].nunique()} source files), {args.activation}, "
-          f"{args.aggregation} of window scores"
-          + (", every window" if args.keep_silence else ", silent windows left out")
-          + f": clip accuracy {np.mean(pooled):.3f} ± {np.std(pooled, ddof=1) if len(pooled) > 1 else 0:.3f} "
-          f"over {len(pooled)} seeds (range {min(pooled):.3f}-{max(pooled):.3f}; spread over folds "
-          f"{np.mean(fold_spreads):.3f}); logistic regression {np.mean(baseline):.3f}")
+        print(
+            f"seed {seed}: clip accuracy {result.pooled.accuracy:.3f} (folds "
+            + ", ".join(f"{a:.3f}" for a in result.fold_accuracies)
+            + f"; {result.seconds:.1f} s of training); logistic regression {baseline[-1]:.3f}",
+            flush=True,
+        )
+    spread = np.std(pooled, ddof=1) if len(pooled) > 1 else 0.0
+    print(
+        f"{args.classes} ({len(data.classes)} classes, {len(data.clips)} clips, "
+        f"{data.clips['group'].nunique()} source files), {args.activation}, "
+        f"{args.aggregation} of window scores"
+        + (", every window" if args.keep_silence else ", silent windows left out")
+        + f": clip accuracy {np.mean(pooled):.3f} ± {spread:.3f} "
+        f"over {len(pooled)} seeds (range {min(pooled):.3f}-{max(pooled):.3f}; spread over folds "
+        f"{np.mean(fold_spreads):.3f}); logistic regression {np.mean(baseline):.3f}"
+    )
     print_resources(started)
     return 0
 

@@ -14,9 +14,8 @@ import argparse
 import os
 import sys
 
-import soundfile as sf
-
 import material
+import soundfile as sf
 from speed import BIN, WORK, load, run
 
 
@@ -31,15 +30,25 @@ def main() -> None:
     try:
         what = material.synthesise(path, args.hours)
         info = sf.info(path)
-        print(f"audio: {path}: {info.frames / info.samplerate / 3600:.3f} h, {info.samplerate} Hz, "
-              f"{info.channels} ch, {os.path.getsize(path) / 1e9:.2f} GB ({what})")
+        print(
+            f"audio: {path}: {info.frames / info.samplerate / 3600:.3f} h, {info.samplerate} Hz, "
+            f"{info.channels} ch, {os.path.getsize(path) / 1e9:.2f} GB ({what})"
+        )
         print(f"before: {load()}")
-        command = [str(BIN / "sed"), "detect", str(path), "-o", str(WORK / "long_events.csv"),
-                   *args.sed_options]
+        command = [
+            str(BIN / "sed"),
+            "detect",
+            str(path),
+            "-o",
+            str(WORK / "long_events.csv"),
+            *args.sed_options,
+        ]
         result = run(command)
-        print(f"{' '.join(command[1:])}: peak RSS {result.peak_mb:.0f} MB, wall {result.wall:.1f} s "
-              f"({info.frames / info.samplerate / result.wall:.0f}x real time), "
-              f"CPU {result.cpu:.1f} s")
+        print(
+            f"{' '.join(command[1:])}: peak RSS {result.peak_mb:.0f} MB, wall {result.wall:.1f} s "
+            f"({info.frames / info.samplerate / result.wall:.0f}x real time), "
+            f"CPU {result.cpu:.1f} s"
+        )
         print(result.stdout.strip().splitlines()[0])
         print(f"after: {load()}")
     finally:

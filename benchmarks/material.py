@@ -23,8 +23,11 @@ def real_material(root: Path = SHARED_DATA, rate: int = RATE) -> list[Path]:
     """The mono recordings at ``rate`` Hz under ``root`` (sorted), or [] where it is absent."""
     if not root.is_dir():
         return []
-    return [path for path in sorted(root.rglob("*.flac"))
-            if sf.info(path).samplerate == rate and sf.info(path).channels == 1]
+    return [
+        path
+        for path in sorted(root.rglob("*.flac"))
+        if sf.info(path).samplerate == rate and sf.info(path).channels == 1
+    ]
 
 
 def _looped(files: list[Path]):
@@ -44,7 +47,7 @@ def _synthetic(seed: int):
         for _ in range(rng.integers(1, 4)):
             start, length = rng.uniform(0, 8), rng.uniform(0.2, 2.0)
             inside = (t >= start) & (t < start + length)
-            tone = np.sin(2 * np.pi * rng.uniform(200, 4000) * (t + rng.uniform(0, 500) * t ** 2))
+            tone = np.sin(2 * np.pi * rng.uniform(200, 4000) * (t + rng.uniform(0, 500) * t**2))
             scene[inside] += (0.3 * tone[inside]).astype(np.float32)
         yield scene
 
@@ -58,8 +61,11 @@ def synthesise(path: str | os.PathLike, hours: float, *, root: Path = SHARED_DAT
     path = Path(path)
     n_total = int(round(hours * 3600 * RATE))
     files = real_material(root)
-    what = (f"{len(files)} real 44.1 kHz recordings of {root}, looped" if files
-            else "seeded synthetic audio (shared data absent)")
+    what = (
+        f"{len(files)} real 44.1 kHz recordings of {root}, looped"
+        if files
+        else "seeded synthetic audio (shared data absent)"
+    )
     if path.exists() and sf.info(path).frames == n_total and sf.info(path).channels == 2:
         return what
     left = _looped(files) if files else _synthetic(1)

@@ -31,9 +31,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import soundfile as sf
-
 import material
+import soundfile as sf
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -61,7 +60,7 @@ def run(command: list[str]) -> Run:
 
 
 def load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def clip_of(path: Path, seconds: float = 10.0) -> Path:
@@ -89,15 +88,19 @@ def main() -> None:
         what = material.synthesise(path, args.hours)
     info = sf.info(path)
     duration = info.frames / info.samplerate
-    print(f"audio: {path}: {duration / 3600:.3f} h, {info.samplerate} Hz, {info.channels} ch, "
-          f"{info.subtype} ({what})")
+    print(
+        f"audio: {path}: {duration / 3600:.3f} h, {info.samplerate} Hz, {info.channels} ch, "
+        f"{info.subtype} ({what})"
+    )
     sed = [str(BIN / "sed"), "detect"]
 
     clip = clip_of(path)
     run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options])  # warm-up, cache
     print(f"before the clip runs: {load()}")
-    clip_walls = [run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options]).wall
-                  for _ in range(5)]
+    clip_walls = [
+        run(sed + [str(clip), "-o", str(WORK / "clip.csv"), *args.sed_options]).wall
+        for _ in range(5)
+    ]
     startup = statistics.median(clip_walls)
 
     rows = []
@@ -105,30 +108,44 @@ def main() -> None:
         print(f"before sed detect: {load()}")
         rows.append(run(sed + [str(path), "-o", str(WORK / "events.csv"), *args.sed_options]))
     wall, cpu, peak, _ = min(rows)
-    print(f"sed detect {path.name}: wall {wall:.2f} s = {duration / wall:.0f}x real time, "
-          f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MB" + (f" (best of {args.repeat}: "
-                                       f"{', '.join(f'{r.wall:.2f}' for r in rows)})"
-                                       if args.repeat > 1 else ""))
+    print(
+        f"sed detect {path.name}: wall {wall:.2f} s = {duration / wall:.0f}x real time, "
+        f"CPU {cpu:.1f} s, peak RSS {peak:.0f} MB"
+        + (
+            f" (best of {args.repeat}: {', '.join(f'{r.wall:.2f}' for r in rows)})"
+            if args.repeat > 1
+            else ""
+        )
+    )
     processing = wall - startup
-    print(f"  start-up (10 s clip, median of 5: {', '.join(f'{w:.2f}' for w in clip_walls)}): "
-          f"{startup:.2f} s; processing {processing:.2f} s = {duration / processing:.0f}x real time")
+    print(
+        f"  start-up (10 s clip, median of 5: {', '.join(f'{w:.2f}' for w in clip_walls)}): "
+        f"{startup:.2f} s; processing {processing:.2f} s = {duration / processing:.0f}x real time"
+    )
     print(f"sed detect 10 s clip: {startup:.2f} s wall (median of 5, warm caches)")
 
     if args.no_reference:
         return
     print(f"before the reference: {load()}")
-    ref_wall, ref_cpu, ref_peak, out = run([sys.executable, str(HERE / "reference_pipeline.py"),
-                                            str(path)])
+    ref_wall, ref_cpu, ref_peak, out = run(
+        [sys.executable, str(HERE / "reference_pipeline.py"), str(path)]
+    )
     phases = json.loads(out.strip().splitlines()[-1])
     ref_processing = phases["read"] + phases["resample"] + phases["model"]
-    print(f"reference (resampy kaiser_best + TF-Hub graph): wall {ref_wall:.2f} s = "
-          f"{duration / ref_wall:.0f}x real time, CPU {ref_cpu:.1f} s, peak RSS {ref_peak:.0f} MB")
-    print(f"  imports and load {phases['imports_and_load']:.2f} s, read {phases['read']:.2f} s, "
-          f"resample {phases['resample']:.2f} s ({duration / phases['resample']:.0f}x), "
-          f"model {phases['model']:.2f} s ({duration / phases['model']:.0f}x); "
-          f"processing {ref_processing:.2f} s = {duration / ref_processing:.0f}x real time")
-    print(f"sed detect vs reference: {ref_wall / wall:.1f}x faster (whole commands), "
-          f"{ref_processing / processing:.1f}x (processing); {ref_cpu / cpu:.1f}x less CPU time")
+    print(
+        f"reference (resampy kaiser_best + TF-Hub graph): wall {ref_wall:.2f} s = "
+        f"{duration / ref_wall:.0f}x real time, CPU {ref_cpu:.1f} s, peak RSS {ref_peak:.0f} MB"
+    )
+    print(
+        f"  imports and load {phases['imports_and_load']:.2f} s, read {phases['read']:.2f} s, "
+        f"resample {phases['resample']:.2f} s ({duration / phases['resample']:.0f}x), "
+        f"model {phases['model']:.2f} s ({duration / phases['model']:.0f}x); "
+        f"processing {ref_processing:.2f} s = {duration / ref_processing:.0f}x real time"
+    )
+    print(
+        f"sed detect vs reference: {ref_wall / wall:.1f}x faster (whole commands), "
+        f"{ref_processing / processing:.1f}x (processing); {ref_cpu / cpu:.1f}x less CPU time"
+    )
     print(f"after: {load()}")
 
 

@@ -17,6 +17,9 @@ from sed.params import YamnetParams
 
 if __name__ == "__main__":
     params = YamnetParams()
-    np.savez(MEL_MATRIX_FILE, matrix=tensorflow_mel_weight_matrix(params),
-             **{name: getattr(params, name) for name in _MEL_CONSTANTS})
+    np.savez(
+        MEL_MATRIX_FILE,
+        matrix=tensorflow_mel_weight_matrix(params),
+        **{name: getattr(params, name) for name in _MEL_CONSTANTS},
+    )
     print(f"wrote {MEL_MATRIX_FILE}")

@@ -1,4 +1,4 @@
-"""Audio input: find audio files, read any file soundfile reads, downmix, resample to the model rate.
+"""Audio input: find audio files, read any file soundfile reads, downmix, resample to 16 kHz.
 
 Follows the reference YAMNet ``inference.py``: samples as float32 in [-1, 1], channels averaged
 to mono, resampled to 16 kHz. The reference resampler is resampy ``kaiser_best``; ``sed`` uses
@@ -32,8 +32,23 @@ from sed.errors import AudioError, ParameterError
 RESAMPLERS = ("soxr", "resampy")
 DEFAULT_RESAMPLER = "soxr"
 # File suffixes taken as audio when a folder is searched: the formats libsndfile reads.
-AUDIO_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
-                    ".aifc", ".au", ".snd", ".caf", ".w64", ".rf64")
+AUDIO_EXTENSIONS = (
+    ".wav",
+    ".wave",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".aifc",
+    ".au",
+    ".snd",
+    ".caf",
+    ".w64",
+    ".rf64",
+)
 # Native-rate frames decoded per block when streaming: 2**18 is 6 s at 44.1 kHz (4 MB in stereo).
 DEFAULT_BLOCK_FRAMES = 1 << 18
 
@@ -112,8 +127,9 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
             f"the file holds {truncated.group(2)}",
             path,
         )
-    return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames),
-                     info.format, info.subtype)
+    return AudioInfo(
+        path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype
+    )
 
 
 def check_finite(samples: np.ndarray, path: str | None = None) -> None:
@@ -157,8 +173,13 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     return mono
 
 
-def resample(waveform: np.ndarray, orig_sample_rate: int, target_sample_rate: int, *,
-             resampler: str = DEFAULT_RESAMPLER) -> np.ndarray:
+def resample(
+    waveform: np.ndarray,
+    orig_sample_rate: int,
+    target_sample_rate: int,
+    *,
+    resampler: str = DEFAULT_RESAMPLER,
+) -> np.ndarray:
     """Resample a mono signal.
 
     Parameters
@@ -197,11 +218,14 @@ def resample(waveform: np.ndarray, orig_sample_rate: int, target_sample_rate: in
 def check_resampler(resampler: str) -> None:
     """Raise :class:`ParameterError` unless ``resampler`` is one of :data:`RESAMPLERS`."""
     if resampler not in RESAMPLERS:
-        raise ParameterError(f"unknown resampler {resampler!r}; choose one of {', '.join(RESAMPLERS)}")
+        raise ParameterError(
+            f"unknown resampler {resampler!r}; choose one of {', '.join(RESAMPLERS)}"
+        )
 
 
-def load_audio(path: str | os.PathLike, *, sample_rate: int = 16000,
-               resampler: str = DEFAULT_RESAMPLER) -> tuple[np.ndarray, AudioInfo]:
+def load_audio(
+    path: str | os.PathLike, *, sample_rate: int = 16000, resampler: str = DEFAULT_RESAMPLER
+) -> tuple[np.ndarray, AudioInfo]:
     """Read a whole file as a mono float32 waveform at ``sample_rate``.
 
     The blocks of :func:`stream_audio` joined: the same decoding, checks and messages.
@@ -233,8 +257,13 @@ def load_audio(path: str | os.PathLike, *, sample_rate: int = 16000,
     return np.concatenate(list(blocks)), info
 
 
-def stream_audio(path: str | os.PathLike, *, sample_rate: int = 16000, resampler: str = DEFAULT_RESAMPLER,
-                 block_frames: int = DEFAULT_BLOCK_FRAMES) -> tuple[Iterator[np.ndarray], AudioInfo]:
+def stream_audio(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int = 16000,
+    resampler: str = DEFAULT_RESAMPLER,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+) -> tuple[Iterator[np.ndarray], AudioInfo]:
     """Read a file block by block as a mono float32 waveform at ``sample_rate``.
 
     Memory does not grow with the file's length, and the blocks joined together equal the
@@ -275,8 +304,9 @@ def stream_audio(path: str | os.PathLike, *, sample_rate: int = 16000, resampler
     return _stream(info, sample_rate, resampler, int(block_frames)), info
 
 
-def _stream(info: AudioInfo, sample_rate: int, resampler: str, block_frames: int
-            ) -> Iterator[np.ndarray]:
+def _stream(
+    info: AudioInfo, sample_rate: int, resampler: str, block_frames: int
+) -> Iterator[np.ndarray]:
     stream = StreamResampler(info.sample_rate, sample_rate, resampler=resampler)
     frames_read = 0
     for block in _decoded_blocks(info, block_frames):
@@ -321,7 +351,9 @@ class StreamResampler:
     resampler : {"soxr", "resampy"}
     """
 
-    def __init__(self, orig_sample_rate: int, target_sample_rate: int, *, resampler: str = DEFAULT_RESAMPLER):
+    def __init__(
+        self, orig_sample_rate: int, target_sample_rate: int, *, resampler: str = DEFAULT_RESAMPLER
+    ):
         check_resampler(resampler)
         self.orig, self.target, self.resampler = orig_sample_rate, target_sample_rate, resampler
         self._soxr = None
@@ -330,8 +362,9 @@ class StreamResampler:
         if resampler == "soxr":
             import soxr
 
-            self._soxr = soxr.ResampleStream(orig_sample_rate, target_sample_rate, 1,
-                                             dtype="float32", quality="HQ")
+            self._soxr = soxr.ResampleStream(
+                orig_sample_rate, target_sample_rate, 1, dtype="float32", quality="HQ"
+            )
         else:
             self._setup_resampy()
 
@@ -384,12 +417,19 @@ class StreamResampler:
         times = np.arange(self._n_out, end) * self._increment  # as resampy: arange * increment
         out = np.zeros(len(times), np.float32)
         if len(times):
-            resample_f_s(self._buffer, times - self._buffer_start, self._window, self._delta,
-                         self._precision, self._scale, out)
+            resample_f_s(
+                self._buffer,
+                times - self._buffer_start,
+                self._window,
+                self._delta,
+                self._precision,
+                self._scale,
+                out,
+            )
         self._n_out = end
         # Keep `context` samples of history before the next output's centre.
         keep_from = max(self._buffer_start, int(end * self._increment) - self.context)
-        self._buffer = self._buffer[keep_from - self._buffer_start:]
+        self._buffer = self._buffer[keep_from - self._buffer_start :]
         self._buffer_start = keep_from
         return out
 
@@ -403,6 +443,7 @@ def _libsndfile_reason(error: Exception) -> str:
 
 # --------------------------------------------------------------------------------------------
 # Finding audio files: one set of rules for every command.
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -456,8 +497,12 @@ def is_audio_name(name: str, pattern: str | None = None) -> bool:
     return name.lower().endswith(AUDIO_EXTENSIONS)
 
 
-def find_audio_files(inputs: Iterable[str | os.PathLike], *, pattern: str | None = None,
-                     stdin: Iterable[str] | None = None) -> Recordings:
+def find_audio_files(
+    inputs: Iterable[str | os.PathLike],
+    *,
+    pattern: str | None = None,
+    stdin: Iterable[str] | None = None,
+) -> Recordings:
     """Expand files, folders and ``-`` (paths on standard input) into audio files.
 
     The one discovery used by every command (``detect``, ``embed``, ``train``, ``tune``,
@@ -485,8 +530,8 @@ def find_audio_files(inputs: Iterable[str | os.PathLike], *, pattern: str | None
         one folder, otherwise to the common parent folder of all files.
     """
     found: list[tuple[str, str | None]] = []  # (path, relative path under a single folder)
-    inputs = [os.fspath(item) for item in inputs]
-    for item in inputs:
+    names = [os.fspath(item) for item in inputs]
+    for item in names:
         if item == "-":
             lines = stdin if stdin is not None else sys.stdin
             found += [(line.strip(), None) for line in lines if line.strip()]
@@ -494,17 +539,19 @@ def find_audio_files(inputs: Iterable[str | os.PathLike], *, pattern: str | None
             found += [(path, relative) for path, relative in _walk_audio(item, pattern)]
         else:
             found.append((item, None))
-    single_folder = len(inputs) == 1 and os.path.isdir(inputs[0])
+    single_folder = len(names) == 1 and os.path.isdir(names[0])
     if single_folder:
-        files = [Recording(path, relative) for path, relative in found]
+        files = [Recording(path, relative or os.path.basename(path)) for path, relative in found]
     else:
         absolute = [os.path.abspath(path) for path, _ in found]
         common = os.path.commonpath([os.path.dirname(p) for p in absolute]) if absolute else ""
-        files = [Recording(path, os.path.relpath(a, common).replace(os.sep, "/"))
-                 for (path, _), a in zip(found, absolute)]
+        files = [
+            Recording(path, os.path.relpath(a, common).replace(os.sep, "/"))
+            for (path, _), a in zip(found, absolute)
+        ]
     unique: dict[str, Recording] = {}
-    for item in files:
-        unique.setdefault(os.path.realpath(item.path), item)
+    for recording in files:
+        unique.setdefault(os.path.realpath(recording.path), recording)
     return Recordings(list(unique.values()), len(files) - len(unique))
 
 
@@ -529,8 +576,10 @@ def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
             inner = f"{relative}/{name}" if relative else name
             if os.path.isdir(path):
                 yield from walk(path, inner)
-            elif os.path.isfile(path) and (is_audio_name(name, pattern) or (
-                    pattern is not None and fnmatch.fnmatch(inner, pattern))):
+            elif os.path.isfile(path) and (
+                is_audio_name(name, pattern)
+                or (pattern is not None and fnmatch.fnmatch(inner, pattern))
+            ):
                 yield path, inner
 
     yield from walk(root, "")

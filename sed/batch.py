@@ -31,8 +31,8 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from datetime import datetime, timezone
 
 import pandas as pd
 
@@ -64,8 +64,10 @@ def check_unique_stems(recordings: Sequence[Recording]) -> None:
     for recording in recordings:
         stem = os.path.splitext(recording.relative)[0]
         if stem in seen and seen[stem] != recording.path:
-            raise ParameterError(f"{seen[stem]} and {recording.path} would write the same output "
-                                 f"files ({stem}.*); rename one or process them separately")
+            raise ParameterError(
+                f"{seen[stem]} and {recording.path} would write the same output "
+                f"files ({stem}.*); rename one or process them separately"
+            )
         seen[stem] = recording.path
 
 
@@ -115,12 +117,14 @@ def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
                     stem, full = recording_stem(name), os.path.join(root, name)
                     other = found.setdefault(stem, {}).setdefault(format, full)
                     if other != full:
-                        raise AnnotationError(f"two recordings named {stem!r}: {other} and {full}",
-                                              folder)
+                        raise AnnotationError(
+                            f"two recordings named {stem!r}: {other} and {full}", folder
+                        )
                     break
-    return {stem: next(formats[f] for f in BATCH_FORMAT_PREFERENCE if f in formats)
-            for stem, formats in sorted(found.items())}
-
+    return {
+        stem: next(formats[f] for f in BATCH_FORMAT_PREFERENCE if f in formats)
+        for stem, formats in sorted(found.items())
+    }
 
 
 @dataclass
@@ -161,12 +165,17 @@ class BatchSummary:
         return sum(o.duration_seconds for o in self.outcomes if o.status == "done")
 
     def __str__(self) -> str:
-        speed = (f", {self.audio_seconds / self.wall_seconds:.0f}x real time"
-                 if self.wall_seconds > 0 and self.audio_seconds > 0 else "")
-        return (f"{len(self.outcomes)} recordings: {self.count('done')} processed, "
-                f"{self.count('skipped')} already done, {self.count('failed')} failed; "
-                f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
-                f"{sum(o.n_events for o in self.outcomes)} events")
+        speed = (
+            f", {self.audio_seconds / self.wall_seconds:.0f}x real time"
+            if self.wall_seconds > 0 and self.audio_seconds > 0
+            else ""
+        )
+        return (
+            f"{len(self.outcomes)} recordings: {self.count('done')} processed, "
+            f"{self.count('skipped')} already done, {self.count('failed')} failed; "
+            f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
+            f"{sum(o.n_events for o in self.outcomes)} events"
+        )
 
 
 class BatchOutputs:
@@ -199,13 +208,17 @@ class BatchOutputs:
         ParameterError
             For example for a recording ``all_events.wav`` at the top of the input tree.
         """
-        reserved = {os.path.join(self.directory, name)
-                    for name in (COMBINED_TABLE, PARAMETERS_FILE, FAILURES_FILE)}
+        reserved = {
+            os.path.join(self.directory, name)
+            for name in (COMBINED_TABLE, PARAMETERS_FILE, FAILURES_FILE)
+        }
         for recording in recordings:
             for format in self.formats:
                 if self.format_path(recording, format) in reserved:
-                    raise ParameterError(f"{recording.path}: its {format} output would overwrite "
-                                         "the batch's own file of that name; rename it")
+                    raise ParameterError(
+                        f"{recording.path}: its {format} output would overwrite "
+                        "the batch's own file of that name; rename it"
+                    )
 
     def read_result(self, recording: Recording) -> dict | None:
         try:
@@ -235,8 +248,10 @@ class BatchOutputs:
         self.render(recording, result, only_missing=True)
         written = list(result.get("formats", ()))
         if set(self.formats) - set(written):
-            self.write_result(recording, dict(result, formats=written + [
-                f for f in self.formats if f not in written]))
+            self.write_result(
+                recording,
+                dict(result, formats=written + [f for f in self.formats if f not in written]),
+            )
 
     def write_result(self, recording: Recording, result: dict) -> None:
         """Write the canonical result atomically; written last, it marks the recording done."""
@@ -264,12 +279,16 @@ def events_of(result: dict) -> pd.DataFrame:
     return event_table(result["events"])
 
 
-def make_result(recording: Recording, events: pd.DataFrame, duration_seconds: float,
-                settings_fingerprint: str) -> dict:
+def make_result(
+    recording: Recording, events: pd.DataFrame, duration_seconds: float, settings_fingerprint: str
+) -> dict:
     """The canonical, JSON-serialisable result of one recording."""
-    return {"fingerprint": settings_fingerprint, "source": source_identity(recording.path),
-            "duration_seconds": duration_seconds,
-            "events": events.to_dict(orient="records")}
+    return {
+        "fingerprint": settings_fingerprint,
+        "source": source_identity(recording.path),
+        "duration_seconds": duration_seconds,
+        "events": events.to_dict(orient="records"),
+    }
 
 
 def is_done(result: dict | None, recording: Recording, settings_fingerprint: str) -> bool:
@@ -283,6 +302,7 @@ def is_done(result: dict | None, recording: Recording, settings_fingerprint: str
 
 
 # --- the work done for one recording, in this process or in a worker process ----------------
+
 
 @dataclass
 class RecordingWorker:
@@ -329,9 +349,16 @@ def _process_in_worker(recording: Recording) -> FileOutcome:
     return _process_worker.process(recording)
 
 
-def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec: DetectorSpec,
-              formats: Sequence[str] = ("csv",), jobs: int = 1, quiet: bool = False,
-              command: Sequence[str] = ()) -> BatchSummary:
+def run_batch(
+    recordings: Sequence[Recording],
+    output_dir: str,
+    *,
+    spec: DetectorSpec,
+    formats: Sequence[str] = ("csv",),
+    jobs: int = 1,
+    quiet: bool = False,
+    command: Sequence[str] = (),
+) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
     Parameters
@@ -379,10 +406,11 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec: Detecto
     todo: list[Recording] = []
     for recording in recordings:
         result = outputs.read_result(recording)
-        if is_done(result, recording, settings_fingerprint):
+        if result is not None and is_done(result, recording, settings_fingerprint):
             outputs.complete(recording, result)
-            summary.outcomes.append(FileOutcome(recording, "skipped", result["duration_seconds"],
-                                                len(result["events"])))
+            summary.outcomes.append(
+                FileOutcome(recording, "skipped", result["duration_seconds"], len(result["events"]))
+            )
         else:
             todo.append(recording)
 
@@ -397,12 +425,16 @@ def run_batch(recordings: Sequence[Recording], output_dir: str, *, spec: Detecto
     summary.wall_seconds = time.perf_counter() - started
     _write_combined(outputs, recordings, settings_fingerprint)
     order = {recording: i for i, recording in enumerate(recordings)}  # input order, not finish
-    _write_failures(outputs, sorted((o for o in summary.outcomes if o.status == "failed"),
-                                    key=lambda o: order[o.recording]))
+    _write_failures(
+        outputs,
+        sorted(
+            (o for o in summary.outcomes if o.status == "failed"), key=lambda o: order[o.recording]
+        ),
+    )
     return summary
 
 
-def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
+def _outcomes(todo, detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint, jobs):
     if jobs == 1 or len(todo) <= 1:
         worker = RecordingWorker(detector, outputs, settings_fingerprint)
         for recording in todo:
@@ -413,8 +445,11 @@ def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
     context = multiprocessing.get_context("spawn")
     worker_spec = replace(spec, threads=1, overlap=False)
     with concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_init_worker,
-            initargs=(worker_spec, outputs, settings_fingerprint)) as pool:
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(worker_spec, outputs, settings_fingerprint),
+    ) as pool:
         futures = [pool.submit(_process_in_worker, recording) for recording in todo]
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -427,8 +462,15 @@ def _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
 def _progress_bar(total: int, *, initial: int, quiet: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="file", file=sys.stderr, disable=quiet,
-                dynamic_ncols=True, desc="sed detect")
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="file",
+        file=sys.stderr,
+        disable=quiet,
+        dynamic_ncols=True,
+        desc="sed detect",
+    )
 
 
 def _speed(summary: BatchSummary, started: float) -> str:
@@ -447,23 +489,28 @@ def _write_parameters(outputs, settings, settings_fingerprint, formats, command,
         "settings": settings,
         "formats": list(formats),
         "recordings": count,
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": list(command),
     }
-    with atomic_open(os.path.join(outputs.directory, PARAMETERS_FILE), "w",
-                     encoding="utf-8") as handle:
+    with atomic_open(
+        os.path.join(outputs.directory, PARAMETERS_FILE), "w", encoding="utf-8"
+    ) as handle:
         json.dump(parameters, handle, indent=2, default=str)
 
 
-def _write_combined(outputs: BatchOutputs, recordings: Sequence[Recording],
-                    settings_fingerprint: str) -> None:
+def _write_combined(
+    outputs: BatchOutputs, recordings: Sequence[Recording], settings_fingerprint: str
+) -> None:
     tables = []
     for recording in recordings:
         result = outputs.read_result(recording)
-        if is_done(result, recording, settings_fingerprint):
+        if result is not None and is_done(result, recording, settings_fingerprint):
             tables.append(events_of(result))
-    combined = event_table() if not tables else event_table(
-        pd.concat(tables, ignore_index=True).to_dict(orient="records"))
+    combined = (
+        event_table()
+        if not tables
+        else event_table(pd.concat(tables, ignore_index=True).to_dict(orient="records"))
+    )
     write_events_csv(combined, os.path.join(outputs.directory, COMBINED_TABLE))
 
 
@@ -479,5 +526,9 @@ def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
         for outcome in failed:
             message = outcome.error
             prefix = outcome.recording.path + ": "
-            writer.writerow([outcome.recording.path,
-                             message[len(prefix):] if message.startswith(prefix) else message])
+            writer.writerow(
+                [
+                    outcome.recording.path,
+                    message[len(prefix) :] if message.startswith(prefix) else message,
+                ]
+            )

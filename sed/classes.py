@@ -70,8 +70,11 @@ class ClassMap:
     def search(self, text: str) -> list[int]:
         """Indices of the classes whose display name or mid contains ``text`` (case-insensitive)."""
         text = text.casefold()
-        return [i for i, (mid, name) in enumerate(zip(self.mids, self.display_names))
-                if text in name.casefold() or text in mid.casefold()]
+        return [
+            i
+            for i, (mid, name) in enumerate(zip(self.mids, self.display_names))
+            if text in name.casefold() or text in mid.casefold()
+        ]
 
     def knows(self, name: str) -> bool:
         """True if ``name`` is a display name or mid of this map (case- and spacing-insensitive)."""
@@ -80,9 +83,16 @@ class ClassMap:
     def _suggest(self, name: str) -> str:
         folded = {_fold(n): n for n in self.display_names}
         close = difflib.get_close_matches(_fold(name), list(folded), n=3, cutoff=0.6)
-        close += [n for n in self.display_names
-                  if _fold(name) in _fold(n) and n not in {folded[c] for c in close}][:3]
-        hint = "; did you mean " + ", ".join(repr(folded.get(c, c)) for c in close) + "?" if close else ""
+        close += [
+            n
+            for n in self.display_names
+            if _fold(name) in _fold(n) and n not in {folded[c] for c in close}
+        ][:3]
+        hint = (
+            "; did you mean " + ", ".join(repr(folded.get(c, c)) for c in close) + "?"
+            if close
+            else ""
+        )
         return hint + " (`sed classes --search TEXT` lists class names)"
 
 
@@ -192,11 +202,11 @@ def parse_class_list(classes: str | Sequence[str], class_map: ClassMap) -> Class
     """
     if not isinstance(classes, str):
         if not (isinstance(classes, Sequence) and all(isinstance(c, str) for c in classes)):
-            raise ParameterError("classes must be a string or a list of strings, got "
-                                 f"{type(classes).__name__}")
-        indices = list(dict.fromkeys(class_map.index_of(name) for name in classes
-                                     if name.strip()))
-        return _selection_of(indices, class_map)
+            raise ParameterError(
+                f"classes must be a string or a list of strings, got {type(classes).__name__}"
+            )
+        named = dict.fromkeys(class_map.index_of(name) for name in classes if name.strip())
+        return _selection_of(list(named), class_map)
     parts = [part.strip() for part in classes.split(",")]
     indices: list[int] = []
     i = 0
@@ -219,8 +229,9 @@ def parse_class_list(classes: str | Sequence[str], class_map: ClassMap) -> Class
 def _selection_of(indices: list[int], class_map: ClassMap) -> ClassSelection:
     if not indices:
         raise ParameterError("no class names given")
-    return ClassSelection(tuple(class_map.display_names[k] for k in indices),
-                          tuple((k,) for k in indices))
+    return ClassSelection(
+        tuple(class_map.display_names[k] for k in indices), tuple((k,) for k in indices)
+    )
 
 
 def read_csv_rows(path: str, what: str) -> list[list[str]]:
@@ -241,8 +252,9 @@ def read_csv_rows(path: str, what: str) -> list[list[str]]:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             return list(csv.reader(handle))
     except (OSError, UnicodeDecodeError) as error:
-        raise ParameterError(f"cannot read {what}: {getattr(error, 'strerror', None) or error}",
-                             path) from None
+        raise ParameterError(
+            f"cannot read {what}: {getattr(error, 'strerror', None) or error}", path
+        ) from None
 
 
 def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelection:
@@ -269,8 +281,9 @@ def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelecti
     path = os.fspath(path)
     rows = read_csv_rows(path, "label map")
     if not rows or tuple(c.strip() for c in rows[0][:2]) != LABEL_MAP_COLUMNS:
-        raise ParameterError(f"label map must start with the header {','.join(LABEL_MAP_COLUMNS)}",
-                             path)
+        raise ParameterError(
+            f"label map must start with the header {','.join(LABEL_MAP_COLUMNS)}", path
+        )
     labels: list[str] = []
     indices: list[tuple[int, ...]] = []
     for line, row in enumerate(rows[1:], start=2):

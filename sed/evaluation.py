@@ -47,10 +47,17 @@ def event_list(events: pd.DataFrame, filename: str):
     filename : str
     """
     _, dcase_util = import_sed_eval()
-    return dcase_util.containers.MetaDataContainer([
-        {"filename": filename, "onset": float(row.onset), "offset": float(row.offset),
-         "event_label": str(row.event_label)}
-        for row in events[["onset", "offset", "event_label"]].itertuples(index=False)])
+    return dcase_util.containers.MetaDataContainer(
+        [
+            {
+                "filename": filename,
+                "onset": float(row.onset),
+                "offset": float(row.offset),
+                "event_label": str(row.event_label),
+            }
+            for row in events[["onset", "offset", "event_label"]].itertuples(index=False)
+        ]
+    )
 
 
 class Evaluation:
@@ -75,34 +82,55 @@ class Evaluation:
         If a value is out of range.
     """
 
-    def __init__(self, labels: Iterable[str], *,
-                 time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
-                 t_collar_seconds: float = DEFAULT_T_COLLAR,
-                 percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
-                 evaluate_offset: bool = True):
+    def __init__(
+        self,
+        labels: Iterable[str],
+        *,
+        time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+        t_collar_seconds: float = DEFAULT_T_COLLAR,
+        percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+        evaluate_offset: bool = True,
+    ):
         if not (math.isfinite(time_resolution_seconds) and time_resolution_seconds > 0):
-            raise ParameterError(f"time resolution must be > 0 seconds, got {time_resolution_seconds}")
+            raise ParameterError(
+                f"time resolution must be > 0 seconds, got {time_resolution_seconds}"
+            )
         if not (math.isfinite(t_collar_seconds) and t_collar_seconds >= 0):
             raise ParameterError(f"t_collar must be >= 0 seconds, got {t_collar_seconds}")
         if not (0 <= percentage_of_length <= 1):
-            raise ParameterError(f"percentage of length must be in [0, 1], got {percentage_of_length}")
+            raise ParameterError(
+                f"percentage of length must be in [0, 1], got {percentage_of_length}"
+            )
         sed_eval, _ = import_sed_eval()
         self.labels = sorted(set(labels))
-        self.settings = {"time_resolution_seconds": float(time_resolution_seconds),
-                         "t_collar_seconds": float(t_collar_seconds),
-                         "percentage_of_length": float(percentage_of_length),
-                         "evaluate_offset": bool(evaluate_offset)}
+        self.settings = {
+            "time_resolution_seconds": float(time_resolution_seconds),
+            "t_collar_seconds": float(t_collar_seconds),
+            "percentage_of_length": float(percentage_of_length),
+            "evaluate_offset": bool(evaluate_offset),
+        }
         self.segment_based = sed_eval.sound_event.SegmentBasedMetrics(
-            self.labels, time_resolution=time_resolution_seconds)
+            self.labels, time_resolution=time_resolution_seconds
+        )
         self.event_based = sed_eval.sound_event.EventBasedMetrics(
-            self.labels, t_collar=t_collar_seconds, percentage_of_length=percentage_of_length,
-            evaluate_offset=bool(evaluate_offset))
+            self.labels,
+            t_collar=t_collar_seconds,
+            percentage_of_length=percentage_of_length,
+            evaluate_offset=bool(evaluate_offset),
+        )
         self.files: list[dict] = []
         self._reference_labels: set[str] = set()
         self._estimated_labels: set[str] = set()
 
-    def add(self, filename: str, reference: pd.DataFrame, estimated: pd.DataFrame,
-            evaluated_length_seconds: float, *, length_source: str = "") -> None:
+    def add(
+        self,
+        filename: str,
+        reference: pd.DataFrame,
+        estimated: pd.DataFrame,
+        evaluated_length_seconds: float,
+        *,
+        length_source: str = "",
+    ) -> None:
         """Evaluate one recording.
 
         Parameters
@@ -122,21 +150,29 @@ class Evaluation:
             If a label is not among ``labels`` or the length is not positive.
         """
         if not (math.isfinite(evaluated_length_seconds) and evaluated_length_seconds > 0):
-            raise ParameterError(f"evaluated length must be > 0 seconds, got "
-                                 f"{evaluated_length_seconds}", filename)
+            raise ParameterError(
+                f"evaluated length must be > 0 seconds, got {evaluated_length_seconds}", filename
+            )
         for side, table in (("reference", reference), ("estimated", estimated)):
             unknown = set(table["event_label"]) - set(self.labels)
             if unknown:
-                raise ParameterError(f"{side} label {sorted(unknown)[0]!r} is not evaluated",
-                                     filename)
+                raise ParameterError(
+                    f"{side} label {sorted(unknown)[0]!r} is not evaluated", filename
+                )
         self._reference_labels |= set(reference["event_label"])
         self._estimated_labels |= set(estimated["event_label"])
         ref, est = event_list(reference, filename), event_list(estimated, filename)
         self.segment_based.evaluate(ref, est, evaluated_length_seconds=evaluated_length_seconds)
         self.event_based.evaluate(ref, est)
-        self.files.append({"filename": filename, "evaluated_length_seconds":
-                           float(evaluated_length_seconds), "length_source": length_source,
-                           "reference_events": len(reference), "estimated_events": len(estimated)})
+        self.files.append(
+            {
+                "filename": filename,
+                "evaluated_length_seconds": float(evaluated_length_seconds),
+                "length_source": length_source,
+                "reference_events": len(reference),
+                "estimated_events": len(estimated),
+            }
+        )
 
     @property
     def labels_only_in_reference(self) -> list[str]:
@@ -159,20 +195,24 @@ class Evaluation:
             and ``event_based``: sed_eval's ``results()`` (``overall``, ``class_wise``,
             ``class_wise_average``).
         """
-        return _json_ready({
-            "settings": self.settings,
-            "files": self.files,
-            "labels_only_in_reference": self.labels_only_in_reference,
-            "labels_only_in_estimated": self.labels_only_in_estimated,
-            "segment_based": self.segment_based.results(),
-            "event_based": self.event_based.results(),
-        })
+        return _json_ready(
+            {
+                "settings": self.settings,
+                "files": self.files,
+                "labels_only_in_reference": self.labels_only_in_reference,
+                "labels_only_in_estimated": self.labels_only_in_estimated,
+                "segment_based": self.segment_based.results(),
+                "event_based": self.event_based.results(),
+            }
+        )
 
     def report(self) -> str:
         """sed_eval's text reports (segment-based, then event-based), with the one-sided labels."""
         lines = []
-        for side, labels in (("reference", self.labels_only_in_reference),
-                             ("estimated", self.labels_only_in_estimated)):
+        for side, labels in (
+            ("reference", self.labels_only_in_reference),
+            ("estimated", self.labels_only_in_estimated),
+        ):
             if labels:
                 lines.append(f"Labels only in the {side} events: {', '.join(labels)}")
         if lines:
@@ -181,8 +221,10 @@ class Evaluation:
 
     def summary(self) -> dict[str, float]:
         """The four headline figures: segment/event F1 and error rate (NaN F1 counts as 0)."""
-        results = {"segment": self.segment_based.results_overall_metrics(),
-                   "event": self.event_based.results_overall_metrics()}
+        results = {
+            "segment": self.segment_based.results_overall_metrics(),
+            "event": self.event_based.results_overall_metrics(),
+        }
         out = {}
         for kind, overall in results.items():
             f1 = overall["f_measure"]["f_measure"]

@@ -13,6 +13,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from sed.audio import recording_stem
 from sed.errors import AnnotationError, ParameterError
 from sed.infra import atomic_open
 from sed.params import YamnetParams
+
+if TYPE_CHECKING:
+    from sed.segmenter import WindowScores
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label", "score")
 TIME_DECIMALS = 3
@@ -42,12 +46,16 @@ def event_table(rows: list[dict] | None = None) -> pd.DataFrame:
     table = pd.DataFrame(rows or [], columns=None if rows else list(EVENT_COLUMNS))
     for column in EVENT_COLUMNS:
         if column not in table:
-            table[column] = pd.Series(dtype=float if column in ("onset", "offset", "score") else str)
+            table[column] = pd.Series(
+                dtype=float if column in ("onset", "offset", "score") else str
+            )
     table = table[list(EVENT_COLUMNS) + [c for c in table.columns if c not in EVENT_COLUMNS]]
-    table = table.astype({"onset": float, "offset": float, "score": float,
-                          "filename": str, "event_label": str})
-    return table.sort_values(["filename", "onset", "offset", "event_label"],
-                             kind="stable").reset_index(drop=True)
+    table = table.astype(
+        {"onset": float, "offset": float, "score": float, "filename": str, "event_label": str}
+    )
+    return table.sort_values(
+        ["filename", "onset", "offset", "event_label"], kind="stable"
+    ).reset_index(drop=True)
 
 
 def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -66,7 +74,9 @@ def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> None:
         table.to_csv(handle, index=False, float_format=f"%.{TIME_DECIMALS}f")
 
 
-def write_scores_csv(window_scores, path: str | os.PathLike) -> None:
+def write_scores_csv(
+    window_scores: WindowScores | list[WindowScores], path: str | os.PathLike
+) -> None:
     """Write per-window scores: ``filename,start,end`` then one column per label.
 
     Parameters
@@ -103,8 +113,12 @@ def summarize(events: pd.DataFrame, duration_seconds: float | None = None) -> st
     length = f" in {duration_seconds:.1f} s of audio" if duration_seconds is not None else ""
     if events.empty:
         return f"0 events{length}"
-    durations = (events["offset"] - events["onset"]).groupby(events["event_label"]).agg(
-        ["count", "sum"]).sort_values(["count", "sum"], ascending=False)
+    durations = (
+        (events["offset"] - events["onset"])
+        .groupby(events["event_label"])
+        .agg(["count", "sum"])
+        .sort_values(["count", "sum"], ascending=False)
+    )
     lines = [f"{len(events)} event{'s' * (len(events) != 1)}{length}:"]
     width = max(len(str(label)) for label in durations.index)
     for label, row in durations.iterrows():
@@ -121,14 +135,26 @@ def round_times(values: np.ndarray) -> np.ndarray:
 # Formats: every writer and reader is a small function of the event table.
 
 #: Formats ``sed detect --format`` writes and :func:`read_events` reads, with their file suffixes.
-FORMAT_SUFFIXES = {"csv": ".csv", "tsv": ".tsv", "audacity": ".audacity.txt",
-                   "raven": ".selections.txt", "json": ".json"}
+FORMAT_SUFFIXES = {
+    "csv": ".csv",
+    "tsv": ".tsv",
+    "audacity": ".audacity.txt",
+    "raven": ".selections.txt",
+    "json": ".json",
+}
 FORMATS = tuple(FORMAT_SUFFIXES)
 #: The format ``sed detect`` writes unless asked for others.
 DEFAULT_FORMAT = "csv"
 #: The fixed leading columns of a Raven Pro selection table.
-RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
-                 "Low Freq (Hz)", "High Freq (Hz)")
+RAVEN_COLUMNS = (
+    "Selection",
+    "View",
+    "Channel",
+    "Begin Time (s)",
+    "End Time (s)",
+    "Low Freq (Hz)",
+    "High Freq (Hz)",
+)
 #: Column names accepted for the label of a Raven selection (the first present is used).
 RAVEN_LABEL_COLUMNS = ("Annotation", "Label", "Class", "Species", "Common Name", "event_label")
 #: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
@@ -171,8 +197,9 @@ def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
     formats = list(dict.fromkeys(formats))
     for name in formats:
         if name not in FORMAT_SUFFIXES:
-            raise ParameterError(f"unknown event format {name!r}; choose one of "
-                                 + ", ".join(FORMATS))
+            raise ParameterError(
+                f"unknown event format {name!r}; choose one of " + ", ".join(FORMATS)
+            )
     output = os.fspath(output)
     if len(formats) == 1:
         return {formats[0]: output}
@@ -180,8 +207,13 @@ def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
     return {name: base + FORMAT_SUFFIXES[name] for name in formats}
 
 
-def write_events(events: pd.DataFrame, path: str | os.PathLike, format: str = DEFAULT_FORMAT, *,
-                 durations: dict[str, float] | None = None) -> None:
+def write_events(
+    events: pd.DataFrame,
+    path: str | os.PathLike,
+    format: str = DEFAULT_FORMAT,
+    *,
+    durations: dict[str, float] | None = None,
+) -> None:
     """Write an event table in one of :data:`FORMATS` (atomically).
 
     Parameters
@@ -198,8 +230,12 @@ def write_events(events: pd.DataFrame, path: str | os.PathLike, format: str = DE
     ParameterError
         For an unknown format, or several recordings in one Audacity or Raven file.
     """
-    writers = {"csv": write_events_csv, "tsv": write_events_tsv,
-               "audacity": write_events_audacity, "raven": write_events_raven}
+    writers = {
+        "csv": write_events_csv,
+        "tsv": write_events_tsv,
+        "audacity": write_events_audacity,
+        "raven": write_events_raven,
+    }
     if format == "json":
         write_events_json(events, path, durations=durations)
     elif format in writers:
@@ -210,8 +246,9 @@ def write_events(events: pd.DataFrame, path: str | os.PathLike, format: str = DE
 
 def _one_recording(events: pd.DataFrame, what: str) -> None:
     if events["filename"].nunique() > 1:
-        raise ParameterError(f"{what} files hold the events of one recording; got "
-                             f"{events['filename'].nunique()}")
+        raise ParameterError(
+            f"{what} files hold the events of one recording; got {events['filename'].nunique()}"
+        )
 
 
 def write_events_tsv(events: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -265,9 +302,17 @@ def write_events_raven(events: pd.DataFrame, path: str | os.PathLike) -> None:
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         handle.write("\t".join(header) + "\n")
         for number, row in enumerate(events.itertuples(index=False), start=1):
-            cells = [str(number), "Spectrogram 1", "1", f"{row.onset:.6f}", f"{row.offset:.6f}",
-                     f"{RAVEN_BAND_HZ[0]:.1f}", f"{RAVEN_BAND_HZ[1]:.1f}", str(row.event_label),
-                     _number(row.score)]
+            cells = [
+                str(number),
+                "Spectrogram 1",
+                "1",
+                f"{row.onset:.6f}",
+                f"{row.offset:.6f}",
+                f"{RAVEN_BAND_HZ[0]:.1f}",
+                f"{RAVEN_BAND_HZ[1]:.1f}",
+                str(row.event_label),
+                _number(row.score),
+            ]
             if has_mean:
                 cells.append(_number(row.mean_score))
             handle.write("\t".join(cells) + "\n")
@@ -277,8 +322,9 @@ def _number(value) -> str:
     return "" if pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
 
 
-def write_events_json(events: pd.DataFrame, path: str | os.PathLike, *,
-                      durations: dict[str, float] | None = None) -> None:
+def write_events_json(
+    events: pd.DataFrame, path: str | os.PathLike, *, durations: dict[str, float] | None = None
+) -> None:
     """Write events as JSON, grouped by recording.
 
     The layout: ``{"recordings": [{"filename": ..., "duration_seconds": ..., "events":
@@ -294,8 +340,10 @@ def write_events_json(events: pd.DataFrame, path: str | os.PathLike, *,
         entry: dict = {"filename": name}
         if name in durations:
             entry["duration_seconds"] = float(durations[name])
-        entry["events"] = [{k: (None if isinstance(v, float) and np.isnan(v) else v)
-                            for k, v in row.items()} for row in table.to_dict("records")]
+        entry["events"] = [
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in table.to_dict("records")
+        ]
         recordings.append(entry)
     with atomic_open(path, "w", encoding="utf-8") as handle:
         json.dump({"recordings": recordings}, handle, indent=1)
@@ -352,8 +400,10 @@ def event_files(path: str | os.PathLike) -> dict[str, str]:
             continue
         stem = recording_stem(name)
         if stem in files:
-            raise AnnotationError(f"two files for recording {stem!r}: "
-                                  f"{os.path.basename(files[stem])} and {name}", path)
+            raise AnnotationError(
+                f"two files for recording {stem!r}: {os.path.basename(files[stem])} and {name}",
+                path,
+            )
         files[stem] = full
     if not files:
         raise AnnotationError("folder holds no event files", path)
@@ -381,8 +431,13 @@ def read_events(path: str | os.PathLike, format: str | None = None) -> EventFile
         onset, an empty label...).
     """
     format = format or guess_format(path)
-    readers = {"csv": read_events_csv, "tsv": read_events_tsv, "audacity": read_events_tsv,
-               "raven": read_events_raven, "json": read_events_json}
+    readers = {
+        "csv": read_events_csv,
+        "tsv": read_events_tsv,
+        "audacity": read_events_tsv,
+        "raven": read_events_raven,
+        "json": read_events_json,
+    }
     if format not in readers:
         raise ParameterError(f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}")
     return readers[format](path)
@@ -397,12 +452,14 @@ def _read_lines(path) -> list[str]:
     except IsADirectoryError:
         raise AnnotationError("is a directory, not an event file", path) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise AnnotationError(f"cannot read: {getattr(error, 'strerror', None) or error}",
-                              path) from None
+        raise AnnotationError(
+            f"cannot read: {getattr(error, 'strerror', None) or error}", path
+        ) from None
 
 
 def _event_row(path, line: int, filename, onset, offset, label, score=None) -> dict:
     """One validated event; raises AnnotationError naming the file and line."""
+
     def seconds(text, what):
         try:
             value = float(text)
@@ -418,8 +475,13 @@ def _event_row(path, line: int, filename, onset, offset, label, score=None) -> d
     label = "" if label is None else str(label).strip()
     if not label:
         raise AnnotationError(f"line {line}: empty event_label", path)
-    row = {"filename": filename, "onset": onset, "offset": offset, "event_label": label,
-           "score": np.nan}
+    row = {
+        "filename": filename,
+        "onset": onset,
+        "offset": offset,
+        "event_label": label,
+        "score": np.nan,
+    }
     if score not in (None, ""):
         try:
             row["score"] = float(score)
@@ -440,7 +502,7 @@ def read_events_tsv(path: str | os.PathLike) -> EventFile:
     :func:`recording_stem`.
     """
     stem = recording_stem(path)
-    rows = []
+    rows: list[dict] = []
     for line, text in enumerate(_read_lines(path), start=1):
         if not text.strip() or text.startswith("\\"):
             continue
@@ -452,8 +514,11 @@ def read_events_tsv(path: str | os.PathLike) -> EventFile:
         elif len(cells) == 4:
             rows.append(_event_row(path, line, cells[0], *cells[1:]))
         else:
-            raise AnnotationError(f"line {line}: expected 3 tab-separated fields (onset, offset, "
-                                  f"event_label) or 4 (filename first), got {len(cells)}", path)
+            raise AnnotationError(
+                f"line {line}: expected 3 tab-separated fields (onset, offset, "
+                f"event_label) or 4 (filename first), got {len(cells)}",
+                path,
+            )
     return EventFile(event_table(rows), {})
 
 
@@ -465,19 +530,29 @@ def read_events_csv(path: str | os.PathLike) -> EventFile:
     header = [cell.strip() for cell in records[0]] if records else []
     missing = [c for c in ("onset", "offset", "event_label") if c not in header]
     if missing:
-        raise AnnotationError(f"line 1: missing column {missing[0]!r} (expected a header "
-                              f"{','.join(EVENT_COLUMNS)})", path)
+        raise AnnotationError(
+            f"line 1: missing column {missing[0]!r} (expected a header {','.join(EVENT_COLUMNS)})",
+            path,
+        )
     stem = recording_stem(path)
     rows = []
     for line, cells in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != len(header):
-            raise AnnotationError(f"line {line}: expected {len(header)} fields, got {len(cells)}",
-                                  path)
+            raise AnnotationError(
+                f"line {line}: expected {len(header)} fields, got {len(cells)}", path
+            )
         record = dict(zip(header, cells))
-        row = _event_row(path, line, record.get("filename") or stem, record["onset"],
-                         record["offset"], record["event_label"], record.get("score"))
+        row = _event_row(
+            path,
+            line,
+            record.get("filename") or stem,
+            record["onset"],
+            record["offset"],
+            record["event_label"],
+            record.get("score"),
+        )
         for column, value in record.items():
             if column not in row:
                 row[column] = _maybe_number(value)
@@ -507,8 +582,9 @@ def read_events_raven(path: str | os.PathLike) -> EventFile:
             raise AnnotationError(f"line 1: missing Raven column {column!r}", path)
     label_column = next((c for c in RAVEN_LABEL_COLUMNS if c in header), None)
     if label_column is None:
-        raise AnnotationError("line 1: no label column (one of "
-                              + ", ".join(RAVEN_LABEL_COLUMNS) + ")", path)
+        raise AnnotationError(
+            "line 1: no label column (one of " + ", ".join(RAVEN_LABEL_COLUMNS) + ")", path
+        )
     score_column = next((c for c in ("Score", "Confidence") if c in header), None)
     stem, rows, seen = recording_stem(path), [], set()
     for line, text in enumerate(lines[1:], start=2):
@@ -516,15 +592,23 @@ def read_events_raven(path: str | os.PathLike) -> EventFile:
             continue
         cells = text.split("\t")
         if len(cells) != len(header):
-            raise AnnotationError(f"line {line}: expected {len(header)} fields, got {len(cells)}",
-                                  path)
+            raise AnnotationError(
+                f"line {line}: expected {len(header)} fields, got {len(cells)}", path
+            )
         record = dict(zip(header, cells))
         if record.get("Selection") is not None:
             if record["Selection"] in seen:
                 continue
             seen.add(record["Selection"])
-        row = _event_row(path, line, stem, record["Begin Time (s)"], record["End Time (s)"],
-                         record[label_column], record.get(score_column))
+        row = _event_row(
+            path,
+            line,
+            stem,
+            record["Begin Time (s)"],
+            record["End Time (s)"],
+            record[label_column],
+            record.get(score_column) if score_column else None,
+        )
         if record.get("Mean Score"):
             row["mean_score"] = _maybe_number(record["Mean Score"])
         rows.append(row)
@@ -554,11 +638,19 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
             if not isinstance(event, dict):
                 raise AnnotationError(f"{where}, event {index}: expected an object", path)
             try:
-                row = _event_row(path, 0, name, event.get("onset"), event.get("offset"),
-                                 event.get("event_label"), event.get("score"))
+                row = _event_row(
+                    path,
+                    0,
+                    name,
+                    event.get("onset"),
+                    event.get("offset"),
+                    event.get("event_label"),
+                    event.get("score"),
+                )
             except AnnotationError as error:
-                raise AnnotationError(error.message.replace("line 0", f"{where}, event {index}"),
-                                      path) from None
+                raise AnnotationError(
+                    error.message.replace("line 0", f"{where}, event {index}"), path
+                ) from None
             row.update({k: v for k, v in event.items() if k not in row})
             rows.append(row)
     return EventFile(event_table(rows), durations)

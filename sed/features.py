@@ -27,8 +27,8 @@ from importlib import resources
 import numpy as np
 
 from sed.errors import ParameterError
-from sed.params import YamnetParams
 from sed.model.runtime import import_tensorflow
+from sed.params import YamnetParams
 
 FEATURE_IMPLEMENTATIONS = ("numpy", "tensorflow")
 MEL_MATRIX_FILE = str(resources.files("sed") / "data" / "mel_matrix.npz")
@@ -57,8 +57,9 @@ def pad_waveform(waveform: np.ndarray, params: YamnetParams) -> np.ndarray:
     return np.pad(np.asarray(waveform, dtype=np.float32), (0, n_padding))
 
 
-def log_mel_spectrogram(waveform: np.ndarray, params: YamnetParams, *,
-                        implementation: str = "numpy") -> np.ndarray:
+def log_mel_spectrogram(
+    waveform: np.ndarray, params: YamnetParams, *, implementation: str = "numpy"
+) -> np.ndarray:
     """Log-mel spectrogram of an (already padded) waveform.
 
     Parameters
@@ -85,15 +86,19 @@ def log_mel_spectrogram(waveform: np.ndarray, params: YamnetParams, *,
     if implementation == "numpy":
         return _numpy_log_mel(np.asarray(waveform, dtype=np.float32), params)
     if implementation != "tensorflow":
-        raise ParameterError(f"unknown feature implementation {implementation!r}; choose one of "
-                             f"{', '.join(FEATURE_IMPLEMENTATIONS)}")
+        raise ParameterError(
+            f"unknown feature implementation {implementation!r}; choose one of "
+            f"{', '.join(FEATURE_IMPLEMENTATIONS)}"
+        )
     tf = import_tensorflow()
-    magnitude = tf.abs(tf.signal.stft(
-        tf.convert_to_tensor(waveform, dtype=tf.float32),
-        frame_length=params.stft_window_samples,
-        frame_step=params.stft_hop_samples,
-        fft_length=params.fft_length,
-    ))
+    magnitude = tf.abs(
+        tf.signal.stft(
+            tf.convert_to_tensor(waveform, dtype=tf.float32),
+            frame_length=params.stft_window_samples,
+            frame_step=params.stft_hop_samples,
+            fft_length=params.fft_length,
+        )
+    )
     mel_matrix = tf.convert_to_tensor(mel_weight_matrix(params))
     return tf.math.log(tf.matmul(magnitude, mel_matrix) + params.log_offset).numpy()
 
@@ -101,11 +106,12 @@ def log_mel_spectrogram(waveform: np.ndarray, params: YamnetParams, *,
 def _numpy_log_mel(waveform: np.ndarray, params: YamnetParams) -> np.ndarray:
     # Windowing and FFT in float64 (as fast as float32 in numpy here): in float32 they would add
     # up to 7.7e-4 of rounding noise to near-empty bands, the kind of error TF's FFT makes.
-    frames = np.lib.stride_tricks.sliding_window_view(
-        waveform, params.stft_window_samples)[::params.stft_hop_samples]
+    frames = np.lib.stride_tricks.sliding_window_view(waveform, params.stft_window_samples)[
+        :: params.stft_hop_samples
+    ]
     # Windowed frames written straight into the zero-padded FFT input (saves numpy a copy).
     padded = np.zeros((len(frames), params.fft_length))
-    np.multiply(frames, hann_window(params), out=padded[:, :params.stft_window_samples])
+    np.multiply(frames, hann_window(params), out=padded[:, : params.stft_window_samples])
     spectrum = np.fft.rfft(padded, axis=1)
     mel = np.abs(spectrum).astype(np.float32) @ mel_weight_matrix(params)
     mel += np.float32(params.log_offset)

@@ -6,7 +6,8 @@
   Windows when both paths are on one file system, which a sibling temporary file guarantees.
 - **Fingerprints** (:func:`content_sha256`): what a cache key or a settings record needs to notice
   an edited file.
-- **The cache folder** (:func:`cache_dir`): where the LiteRT conversion and the embedding cache live.
+- **The cache folder** (:func:`cache_dir`): where the LiteRT conversion and the embedding cache
+  live.
 
 This module imports nothing of ``sed`` but its errors: every other module may import it.
 """
@@ -41,8 +42,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                                         dir=directory)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+    )
     os.close(handle)
     try:
         yield temporary
@@ -65,11 +67,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
     **kwargs
         Passed to :func:`open` (``encoding``, ``newline``...).
     """
-    with atomic_path(path) as temporary:
-        with open(temporary, mode, **kwargs) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_path(path) as temporary, open(temporary, mode, **kwargs) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _read_umask() -> int:
@@ -79,6 +80,7 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
 
 def content_sha256(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a file's bytes, or of every file under a directory.
@@ -101,8 +103,11 @@ def content_sha256(path: str | os.PathLike) -> str:
     path = os.fspath(path)
     if os.path.isdir(path):
         root = path
-        names = sorted(os.path.relpath(os.path.join(folder, name), root)
-                       for folder, _, files in os.walk(root) for name in files)
+        names = sorted(
+            os.path.relpath(os.path.join(folder, name), root)
+            for folder, _, files in os.walk(root)
+            for name in files
+        )
     else:
         root, names = path, [""]
     digest = hashlib.sha256()

@@ -144,13 +144,17 @@ def check_hop_seconds(hop_seconds: float) -> float:
 
 
 def _check_hop(hop, stft_hop_seconds: float, window_seconds: float) -> None:
-    if isinstance(hop, bool) or not (isinstance(hop, (int, float)) and math.isfinite(hop)
-                                     and hop > 0):
+    if isinstance(hop, bool) or not (
+        isinstance(hop, (int, float)) and math.isfinite(hop) and hop > 0
+    ):
         raise ParameterError(f"window hop must be a positive number of seconds, got {hop!r}")
     frames = hop / stft_hop_seconds
     if abs(frames - round(frames)) > 1e-6:
-        raise ParameterError(f"window hop must be a multiple of {stft_hop_seconds} s "
-                             f"(the STFT hop), got {hop} s")
+        raise ParameterError(
+            f"window hop must be a multiple of {stft_hop_seconds} s (the STFT hop), got {hop} s"
+        )
     if hop > window_seconds + 1e-9:
-        raise ParameterError(f"window hop must be at most the window length ({window_seconds} s), "
-                             f"or windows would skip audio; got {hop} s")
+        raise ParameterError(
+            f"window hop must be at most the window length ({window_seconds} s), "
+            f"or windows would skip audio; got {hop} s"
+        )

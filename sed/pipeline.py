@@ -25,13 +25,30 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sed.audio import (DEFAULT_RESAMPLER, audio_by_stem, audio_info, check_resampler, load_audio,
-                       resample, to_mono)
-from sed.classes import (ClassMap, ClassSelection, all_classes, load_class_map,
-                         parse_class_list, read_label_map)
+from sed.audio import (
+    DEFAULT_RESAMPLER,
+    audio_by_stem,
+    audio_info,
+    check_resampler,
+    load_audio,
+    resample,
+    to_mono,
+)
+from sed.classes import (
+    ClassMap,
+    ClassSelection,
+    all_classes,
+    load_class_map,
+    parse_class_list,
+    read_label_map,
+)
 from sed.errors import AnnotationError, AudioError, ParameterError
-from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
-                            DEFAULT_TIME_RESOLUTION, Evaluation)
+from sed.evaluation import (
+    DEFAULT_PERCENTAGE_OF_LENGTH,
+    DEFAULT_T_COLLAR,
+    DEFAULT_TIME_RESOLUTION,
+    Evaluation,
+)
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
@@ -48,9 +65,13 @@ if TYPE_CHECKING:
 ClassList = str | Sequence[str]
 
 
-def load_model(weights: str | os.PathLike | None = None, *,
-               hop_seconds: float = DEFAULT_HOP_SECONDS, backend: str = DEFAULT_BACKEND,
-               threads: int | None = None) -> Yamnet:
+def load_model(
+    weights: str | os.PathLike | None = None,
+    *,
+    hop_seconds: float = DEFAULT_HOP_SECONDS,
+    backend: str = DEFAULT_BACKEND,
+    threads: int | None = None,
+) -> Yamnet:
     """Load YAMNet (see :meth:`sed.model.Yamnet.load`).
 
     Parameters
@@ -79,12 +100,17 @@ def load_model(weights: str | os.PathLike | None = None, *,
     """
     from sed.model import Yamnet
 
-    return Yamnet.load(weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend,
-                       threads=threads)
+    return Yamnet.load(
+        weights, YamnetParams(patch_hop_seconds=hop_seconds), backend=backend, threads=threads
+    )
 
 
-def class_selection(class_map: ClassMap | None = None, *, classes: ClassList | None = None,
-                    label_map: str | os.PathLike | None = None) -> ClassSelection:
+def class_selection(
+    class_map: ClassMap | None = None,
+    *,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+) -> ClassSelection:
     """The event labels to report: a class list, a label map, or (default) all classes.
 
     Parameters
@@ -129,14 +155,19 @@ class Detection:
     events: pd.DataFrame
 
 
-def _labels_to_score(model: Yamnet, head: Head | None, classes: ClassList | None,
-                     label_map: str | os.PathLike | None,
-                     selection: ClassSelection | None) -> ClassSelection | None:
+def _labels_to_score(
+    model: Yamnet,
+    head: Head | None,
+    classes: ClassList | None,
+    label_map: str | os.PathLike | None,
+    selection: ClassSelection | None,
+) -> ClassSelection | None:
     """The class selection, or None when a head brings its own labels (checked to fit)."""
     if head is not None:
         if classes is not None or label_map is not None or selection is not None:
-            raise ParameterError("a head sets the classes: give no classes, label map or "
-                                 "selection with it")
+            raise ParameterError(
+                "a head sets the classes: give no classes, label map or selection with it"
+            )
         check_head(head, model)
         return None
     if selection is not None:
@@ -144,12 +175,20 @@ def _labels_to_score(model: Yamnet, head: Head | None, classes: ClassList | None
     return class_selection(model.class_map, classes=classes, label_map=label_map)
 
 
-def detect(waveform: np.ndarray, sample_rate: int, *, model: Yamnet,
-           classes: ClassList | None = None, label_map: str | os.PathLike | None = None,
-           selection: ClassSelection | None = None, head: Head | None = None,
-           postprocessing: PostProcessing = PostProcessing(), filename: str = "",
-           resampler: str = DEFAULT_RESAMPLER,
-           batch_size: int = DEFAULT_BATCH_SIZE) -> Detection:
+def detect(
+    waveform: np.ndarray,
+    sample_rate: int,
+    *,
+    model: Yamnet,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+    selection: ClassSelection | None = None,
+    head: Head | None = None,
+    postprocessing: PostProcessing = PostProcessing(),
+    filename: str = "",
+    resampler: str = DEFAULT_RESAMPLER,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Detection:
     """Detect sound events in a waveform.
 
     Parameters
@@ -190,20 +229,35 @@ def detect(waveform: np.ndarray, sample_rate: int, *, model: Yamnet,
     check_resampler(resampler)
     selection = _labels_to_score(model, head, classes, label_map, selection)
     mono = to_mono(np.asarray(waveform, dtype=np.float32))
-    audio = resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler) \
-        if mono.size else mono
-    window_scores = score_waveform(audio, model, filename=filename,
-                                   duration_seconds=mono.shape[0] / sample_rate,
-                                   batch_size=batch_size, keep_embeddings=head is not None)
+    audio = (
+        resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler)
+        if mono.size
+        else mono
+    )
+    window_scores = score_waveform(
+        audio,
+        model,
+        filename=filename,
+        duration_seconds=mono.shape[0] / sample_rate,
+        batch_size=batch_size,
+        keep_embeddings=head is not None,
+    )
     return _finish(window_scores, selection, postprocessing, head)
 
 
-def detect_file(path: str | os.PathLike, *, model: Yamnet, classes: ClassList | None = None,
-                label_map: str | os.PathLike | None = None,
-                selection: ClassSelection | None = None, head: Head | None = None,
-                postprocessing: PostProcessing = PostProcessing(),
-                resampler: str = DEFAULT_RESAMPLER, batch_size: int = DEFAULT_BATCH_SIZE,
-                overlap: bool = True) -> Detection:
+def detect_file(
+    path: str | os.PathLike,
+    *,
+    model: Yamnet,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+    selection: ClassSelection | None = None,
+    head: Head | None = None,
+    postprocessing: PostProcessing = PostProcessing(),
+    resampler: str = DEFAULT_RESAMPLER,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    overlap: bool = True,
+) -> Detection:
     """Detect sound events in an audio file (see :func:`detect` for the parameters).
 
     The file is read and scored block by block (:func:`sed.segmenter.score_file`): memory does
@@ -221,15 +275,30 @@ def detect_file(path: str | os.PathLike, *, model: Yamnet, classes: ClassList | 
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _labels_to_score(model, head, classes, label_map, selection)
-    window_scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
-                               keep_embeddings=head is not None, overlap=overlap)
+    window_scores = score_file(
+        path,
+        model,
+        resampler=resampler,
+        batch_size=batch_size,
+        keep_embeddings=head is not None,
+        overlap=overlap,
+    )
     return _finish(window_scores, selection, postprocessing, head)
 
 
-def _finish(window_scores: WindowScores, selection: ClassSelection | None,
-            postprocessing: PostProcessing, head: Head | None) -> Detection:
-    selected = head.window_scores(window_scores) if head is not None else \
-        window_scores.select(selection) if selection is not None else window_scores
+def _finish(
+    window_scores: WindowScores,
+    selection: ClassSelection | None,
+    postprocessing: PostProcessing,
+    head: Head | None,
+) -> Detection:
+    selected = (
+        head.window_scores(window_scores)
+        if head is not None
+        else window_scores.select(selection)
+        if selection is not None
+        else window_scores
+    )
     return Detection(selected, postprocessing.events(selected))
 
 
@@ -315,9 +384,13 @@ def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
         raise ParameterError(f"k must be at least 1, got {k}")
     mean = window_scores.scores.mean(axis=0)
     order = np.argsort(-mean, kind="stable")[:k]
-    return pd.DataFrame({"rank": np.arange(1, len(order) + 1),
-                         "label": [window_scores.labels[i] for i in order],
-                         "score": mean[order]})
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(order) + 1),
+            "label": [window_scores.labels[i] for i in order],
+            "score": mean[order],
+        }
+    )
 
 
 @dataclass
@@ -336,9 +409,15 @@ class Tagging:
     top: pd.DataFrame
 
 
-def tag_file(path: str | os.PathLike, *, model: Yamnet, head: Head | None = None, k: int = 5,
-             resampler: str = DEFAULT_RESAMPLER,
-             batch_size: int = DEFAULT_BATCH_SIZE) -> Tagging:
+def tag_file(
+    path: str | os.PathLike,
+    *,
+    model: Yamnet,
+    head: Head | None = None,
+    k: int = 5,
+    resampler: str = DEFAULT_RESAMPLER,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Tagging:
     """Tag a recording: its ``k`` classes with the highest window-averaged score.
 
     Parameters
@@ -367,17 +446,26 @@ def tag_file(path: str | os.PathLike, *, model: Yamnet, head: Head | None = None
         raise ParameterError(f"k must be at least 1, got {k}")
     if head is not None:
         check_head(head, model)
-    window_scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
-                               keep_embeddings=head is not None)
+    window_scores = score_file(
+        path, model, resampler=resampler, batch_size=batch_size, keep_embeddings=head is not None
+    )
     if head is not None:
         window_scores = head.window_scores(window_scores)
     return Tagging(window_scores, top_classes(window_scores, k))
 
 
-def plot_file(path: str | os.PathLike, output: str | os.PathLike, *, model: Yamnet,
-              selection: ClassSelection | None = None, estimated: pd.DataFrame | None = None,
-              reference: pd.DataFrame | None = None, top_n: int = 10,
-              resampler: str = DEFAULT_RESAMPLER, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+def plot_file(
+    path: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    model: Yamnet,
+    selection: ClassSelection | None = None,
+    estimated: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    top_n: int = 10,
+    resampler: str = DEFAULT_RESAMPLER,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> None:
     """Score a recording and write its four-panel figure (:func:`sed.plotting.recording_figure`).
 
     Parameters
@@ -409,22 +497,42 @@ def plot_file(path: str | os.PathLike, output: str | os.PathLike, *, model: Yamn
 
     check_figure_path(output)
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
-    window_scores = score_waveform(waveform, model, filename=os.fspath(path),
-                                   duration_seconds=info.duration_seconds, batch_size=batch_size)
+    window_scores = score_waveform(
+        waveform,
+        model,
+        filename=os.fspath(path),
+        duration_seconds=info.duration_seconds,
+        batch_size=batch_size,
+    )
     if selection is not None:
         window_scores = window_scores.select(selection)
-    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params,
-                                  implementation=model.feature_implementation)
-    figure = recording_figure(waveform, log_mel, window_scores, model.params,
-                              estimated=estimated, reference=reference, top_n=top_n,
-                              title=os.path.basename(os.fspath(path)))
+    log_mel = log_mel_spectrogram(
+        pad_waveform(waveform, model.params),
+        model.params,
+        implementation=model.feature_implementation,
+    )
+    figure = recording_figure(
+        waveform,
+        log_mel,
+        window_scores,
+        model.params,
+        estimated=estimated,
+        reference=reference,
+        top_n=top_n,
+        title=os.path.basename(os.fspath(path)),
+    )
     save_figure(figure, output)
 
 
-def score_files(paths: Iterable[str | os.PathLike], *, model: Yamnet,
-                selection: ClassSelection | None = None, head: Head | None = None,
-                resampler: str = DEFAULT_RESAMPLER,
-                batch_size: int = DEFAULT_BATCH_SIZE) -> list[WindowScores]:
+def score_files(
+    paths: Iterable[str | os.PathLike],
+    *,
+    model: Yamnet,
+    selection: ClassSelection | None = None,
+    head: Head | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> list[WindowScores]:
     """Window scores of several recordings, computed once (for tuning and evaluation).
 
     Parameters
@@ -456,8 +564,13 @@ def score_files(paths: Iterable[str | os.PathLike], *, model: Yamnet,
         check_head(head, model)
     results = []
     for path in paths:
-        scores = score_file(path, model, resampler=resampler, batch_size=batch_size,
-                            keep_embeddings=head is not None)
+        scores = score_file(
+            path,
+            model,
+            resampler=resampler,
+            batch_size=batch_size,
+            keep_embeddings=head is not None,
+        )
         results.append(_finish(scores, selection, PostProcessing(), head).window_scores)
     return results
 
@@ -493,8 +606,9 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     return event_files(path)
 
 
-def development_set(audio: str | os.PathLike, reference: str | os.PathLike
-                    ) -> tuple[list[str], dict[str, pd.DataFrame]]:
+def development_set(
+    audio: str | os.PathLike, reference: str | os.PathLike
+) -> tuple[list[str], dict[str, pd.DataFrame]]:
     """Recordings and their reference events, paired by recording stem.
 
     Parameters
@@ -533,13 +647,17 @@ def development_set(audio: str | os.PathLike, reference: str | os.PathLike
     return paths, references
 
 
-def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *,
-                   audio: str | os.PathLike | None = None,
-                   time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
-                   t_collar_seconds: float = DEFAULT_T_COLLAR,
-                   percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
-                   evaluate_offset: bool = True,
-                   warn: Callable[[str], None] | None = None) -> Evaluation:
+def evaluate_files(
+    reference: str | os.PathLike,
+    estimated: str | os.PathLike,
+    *,
+    audio: str | os.PathLike | None = None,
+    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+    t_collar_seconds: float = DEFAULT_T_COLLAR,
+    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+    evaluate_offset: bool = True,
+    warn: Callable[[str], None] | None = None,
+) -> Evaluation:
     """Evaluate estimated events against reference annotations, recording by recording.
 
     Parameters
@@ -577,8 +695,9 @@ def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *
         estimates = {next(iter(references)): next(iter(estimates.values()))}
     unpaired = sorted(set(estimates) - set(references))
     if unpaired:
-        raise AnnotationError(f"no reference file for recording {unpaired[0]!r} "
-                              f"({len(unpaired)} unpaired)", estimated)
+        raise AnnotationError(
+            f"no reference file for recording {unpaired[0]!r} ({len(unpaired)} unpaired)", estimated
+        )
     sounds = audio_by_stem(audio) if audio is not None else {}
     pairs = []
     for stem, ref_path in references.items():
@@ -586,21 +705,29 @@ def evaluate_files(reference: str | os.PathLike, estimated: str | os.PathLike, *
         est = read_events(estimates[stem]) if stem in estimates else None
         pairs.append((stem, ref, est))
     labels = {label for _, ref, est in pairs for label in ref.events["event_label"]}
-    labels |= {label for _, _, est in pairs if est is not None
-               for label in est.events["event_label"]}
-    evaluation = Evaluation(labels or {"(none)"}, time_resolution_seconds=time_resolution_seconds,
-                            t_collar_seconds=t_collar_seconds,
-                            percentage_of_length=percentage_of_length,
-                            evaluate_offset=evaluate_offset)
+    labels |= {
+        label for _, _, est in pairs if est is not None for label in est.events["event_label"]
+    }
+    evaluation = Evaluation(
+        labels or {"(none)"},
+        time_resolution_seconds=time_resolution_seconds,
+        t_collar_seconds=t_collar_seconds,
+        percentage_of_length=percentage_of_length,
+        evaluate_offset=evaluate_offset,
+    )
     for stem, ref, est in pairs:
         est_events = est.events if est is not None else ref.events.iloc[:0]
         length, source = _evaluated_length(stem, sounds, audio, ref, est)
         if source == "last offset" and length <= 0:
-            raise AnnotationError(f"recording {stem!r} has no events and no known length "
-                                  "(give the audio folder)", references[stem])
+            raise AnnotationError(
+                f"recording {stem!r} has no events and no known length (give the audio folder)",
+                references[stem],
+            )
         if source == "last offset":
-            warn(f"{stem}: no audio or stated length; evaluating up to the last offset "
-                 f"({length:.3f} s)")
+            warn(
+                f"{stem}: no audio or stated length; evaluating up to the last offset "
+                f"({length:.3f} s)"
+            )
         evaluation.add(stem, ref.events, est_events, length, length_source=source)
     return evaluation
 
@@ -615,8 +742,11 @@ def _evaluated_length(stem, sounds, audio, ref, est) -> tuple[float, str]:
             return next(iter(side.durations.values())), "file"
         if side is not None and stem in side.durations:
             return side.durations[stem], "file"
-    offsets = [table.events["offset"].max() for table in (ref, est)
-               if table is not None and len(table.events)]
+    offsets = [
+        table.events["offset"].max()
+        for table in (ref, est)
+        if table is not None and len(table.events)
+    ]
     return (max(offsets) if offsets else 0.0), "last offset"
 
 
@@ -677,11 +807,19 @@ class DetectorSpec:
         if self.head_dir is not None and (self.classes or self.label_map):
             raise ParameterError("a head sets the classes: give no classes or label map with it")
         selection = class_selection(classes=self.classes, label_map=self.label_map)
-        model = load_model(self.weights, hop_seconds=self.hop_seconds, backend=self.backend,
-                           threads=self.threads)
+        model = load_model(
+            self.weights, hop_seconds=self.hop_seconds, backend=self.backend, threads=self.threads
+        )
         head = load_head(self.head_dir, model) if self.head_dir is not None else None
-        return Detector(model, None if head is not None else selection, self.postprocessing,
-                        self.resampler, self.batch_size, self.overlap, head)
+        return Detector(
+            model,
+            None if head is not None else selection,
+            self.postprocessing,
+            self.resampler,
+            self.batch_size,
+            self.overlap,
+            head,
+        )
 
     def settings(self, model: Yamnet | None = None) -> dict:
         """The result-affecting settings as a JSON-serialisable dict.
@@ -739,6 +877,13 @@ class Detector:
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""
-        return detect_file(path, model=self.model, selection=self.selection, head=self.head,
-                           postprocessing=self.postprocessing, resampler=self.resampler,
-                           batch_size=self.batch_size, overlap=self.overlap)
+        return detect_file(
+            path,
+            model=self.model,
+            selection=self.selection,
+            head=self.head,
+            postprocessing=self.postprocessing,
+            resampler=self.resampler,
+            batch_size=self.batch_size,
+            overlap=self.overlap,
+        )

@@ -42,8 +42,10 @@ def check_figure_path(path: str | os.PathLike) -> str:
     """
     suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
     if suffix not in FIGURE_FORMATS:
-        raise ParameterError(f"a figure file must end in {', '.join('.' + f for f in FIGURE_FORMATS)}"
-                             f", got {os.fspath(path)!r}")
+        raise ParameterError(
+            f"a figure file must end in {', '.join('.' + f for f in FIGURE_FORMATS)}"
+            f", got {os.fspath(path)!r}"
+        )
     return suffix
 
 
@@ -55,10 +57,17 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 120) -> None:
         figure.savefig(temporary, format=suffix, dpi=dpi)
 
 
-def recording_figure(waveform: np.ndarray, log_mel: np.ndarray, window_scores: WindowScores,
-                     params: YamnetParams = YamnetParams(), *,
-                     estimated: pd.DataFrame | None = None,
-                     reference: pd.DataFrame | None = None, top_n: int = 10, title: str = ""):
+def recording_figure(
+    waveform: np.ndarray,
+    log_mel: np.ndarray,
+    window_scores: WindowScores,
+    params: YamnetParams = YamnetParams(),
+    *,
+    estimated: pd.DataFrame | None = None,
+    reference: pd.DataFrame | None = None,
+    top_n: int = 10,
+    title: str = "",
+):
     """The four-panel figure of one recording.
 
     Parameters
@@ -101,22 +110,38 @@ def recording_figure(waveform: np.ndarray, log_mel: np.ndarray, window_scores: W
     times = np.arange(len(waveform)) / params.sample_rate
     axes[0].plot(times, waveform, linewidth=0.4, color="#264653")
     axes[0].set_ylabel("amplitude")
-    axes[0].set_ylim(-1.05 * max(1e-3, np.abs(waveform).max()), 1.05 * max(1e-3, np.abs(waveform).max()))
+    axes[0].set_ylim(
+        -1.05 * max(1e-3, np.abs(waveform).max()), 1.05 * max(1e-3, np.abs(waveform).max())
+    )
 
     frame_edges = np.arange(len(log_mel) + 1) * params.stft_hop_seconds
-    image = axes[1].pcolormesh(frame_edges, np.arange(log_mel.shape[1] + 1), log_mel.T,
-                               shading="flat", cmap="magma", rasterized=True)
+    image = axes[1].pcolormesh(
+        frame_edges,
+        np.arange(log_mel.shape[1] + 1),
+        log_mel.T,
+        shading="flat",
+        cmap="magma",
+        rasterized=True,
+    )
     axes[1].set_ylabel("mel band\n(125-7500 Hz)")
     figure.colorbar(image, ax=axes[1], label="log mel", pad=0.01)
 
     hop = window_scores.hop_seconds or (window_scores.ends[0] - window_scores.starts[0])
     centres = 0.5 * (window_scores.starts + window_scores.ends)
     edges = np.concatenate([centres - hop / 2, [centres[-1] + hop / 2]])
-    heat = axes[2].pcolormesh(edges, np.arange(len(top) + 1),
-                              window_scores.scores[:, top].T, vmin=0, vmax=1, cmap="viridis",
-                              shading="flat", rasterized=True)
-    axes[2].set_yticks(np.arange(len(top)) + 0.5, [window_scores.labels[k] for k in top],
-                       fontsize=8)
+    heat = axes[2].pcolormesh(
+        edges,
+        np.arange(len(top) + 1),
+        window_scores.scores[:, top].T,
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        shading="flat",
+        rasterized=True,
+    )
+    axes[2].set_yticks(
+        np.arange(len(top)) + 0.5, [window_scores.labels[k] for k in top], fontsize=8
+    )
     axes[2].invert_yaxis()
     axes[2].set_ylabel("window scores")
     figure.colorbar(heat, ax=axes[2], label="score", pad=0.01)
@@ -138,8 +163,10 @@ def _roll_labels(estimated, reference) -> list[str]:
 def _event_roll(axis, labels, estimated, reference) -> None:
     """Reference events in the upper half of each label's row, estimated in the lower half."""
     for row, label in enumerate(labels):
-        for table, offset, colour in ((reference, 0.05, REFERENCE_COLOUR),
-                                      (estimated, 0.5, ESTIMATED_COLOUR)):
+        for table, offset, colour in (
+            (reference, 0.05, REFERENCE_COLOUR),
+            (estimated, 0.5, ESTIMATED_COLOUR),
+        ):
             if table is None:
                 continue
             events = table[table["event_label"] == label]
@@ -156,8 +183,20 @@ def _event_roll(axis, labels, estimated, reference) -> None:
     if estimated is not None:
         handles.append(Patch(color=ESTIMATED_COLOUR, label="estimated (lower)"))
     if handles:
-        axis.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8,
-                    frameon=False)
+        axis.legend(
+            handles=handles,
+            loc="upper left",
+            bbox_to_anchor=(1.005, 1.0),
+            fontsize=8,
+            frameon=False,
+        )
     if not labels:
-        axis.text(0.5, 0.5, "no events given", transform=axis.transAxes, ha="center",
-                  va="center", color="grey")
+        axis.text(
+            0.5,
+            0.5,
+            "no events given",
+            transform=axis.transAxes,
+            ha="center",
+            va="center",
+            color="grey",
+        )

@@ -108,8 +108,9 @@ class ClassThreshold:
         if self.off is not None:
             object.__setattr__(self, "off", check_threshold(self.off, "threshold_off"))
             if self.off > self.on:
-                raise ParameterError(f"threshold_off ({self.off:g}) must not exceed "
-                                     f"threshold_on ({self.on:g})")
+                raise ParameterError(
+                    f"threshold_off ({self.off:g}) must not exceed threshold_on ({self.on:g})"
+                )
 
 
 @dataclass(frozen=True)
@@ -172,19 +173,29 @@ class PostProcessing:
         if self.threshold_off is not None:
             set_("threshold_off", check_threshold(self.threshold_off, "threshold_off"))
             if self.threshold_off > self.threshold_on:
-                raise ParameterError(f"threshold_off ({self.threshold_off:g}) must not exceed "
-                                     f"threshold_on ({self.threshold_on:g})")
-        for name in ("median_filter_seconds", "min_duration_seconds", "min_gap_seconds",
-                     "refine_margin_db", "refine_reach_seconds", "refine_background_seconds"):
+                raise ParameterError(
+                    f"threshold_off ({self.threshold_off:g}) must not exceed "
+                    f"threshold_on ({self.threshold_on:g})"
+                )
+        for name in (
+            "median_filter_seconds",
+            "min_duration_seconds",
+            "min_gap_seconds",
+            "refine_margin_db",
+            "refine_reach_seconds",
+            "refine_background_seconds",
+        ):
             set_(name, check_seconds(getattr(self, name), name))
         if self.refine_background_seconds <= 0:
-            raise ParameterError("refine_background_seconds must be > 0, got "
-                                 f"{self.refine_background_seconds!r}")
+            raise ParameterError(
+                f"refine_background_seconds must be > 0, got {self.refine_background_seconds!r}"
+            )
         thresholds = {}
         for label, value in dict(self.class_thresholds).items():
             if not isinstance(value, ClassThreshold):
-                value = (ClassThreshold(**value) if isinstance(value, Mapping)
-                         else ClassThreshold(value))
+                value = (
+                    ClassThreshold(**value) if isinstance(value, Mapping) else ClassThreshold(value)
+                )
             thresholds[str(label)] = value
         set_("class_thresholds", thresholds)
 
@@ -213,8 +224,10 @@ class PostProcessing:
         """
         unknown = sorted(set(self.class_thresholds) - set(labels))
         if unknown:
-            raise ParameterError("per-class thresholds name labels that are not detected: "
-                                 + ", ".join(map(repr, unknown)))
+            raise ParameterError(
+                "per-class thresholds name labels that are not detected: "
+                + ", ".join(map(repr, unknown))
+            )
         global_off = self.threshold_on if self.threshold_off is None else self.threshold_off
         on, off = [], []
         for label in labels:
@@ -240,11 +253,12 @@ class PostProcessing:
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["class_thresholds"] = {
             label: {"on": spec.on} if spec.off is None else {"on": spec.on, "off": spec.off}
-            for label, spec in self.class_thresholds.items()}
+            for label, spec in self.class_thresholds.items()
+        }
         return {k: v for k, v in data.items() if v is not None and v != {}}
 
     @classmethod
-    def from_dict(cls, data: Mapping, source: str | None = None) -> "PostProcessing":
+    def from_dict(cls, data: Mapping, source: str | None = None) -> PostProcessing:
         """Build a configuration from plain data (see :meth:`to_dict`).
 
         Raises
@@ -258,16 +272,18 @@ class PostProcessing:
             known = {f.name for f in fields(cls)}
             unknown = sorted(set(data) - known)
             if unknown:
-                raise ParameterError(f"unknown key {unknown[0]!r}; known keys: "
-                                     + ", ".join(sorted(known)))
+                raise ParameterError(
+                    f"unknown key {unknown[0]!r}; known keys: " + ", ".join(sorted(known))
+                )
             thresholds = data.get("class_thresholds", {})
             if not isinstance(thresholds, Mapping):
                 raise ParameterError("class_thresholds must be a table: label = {on = x, off = y}")
             for label, spec in thresholds.items():
                 if isinstance(spec, Mapping) and set(spec) - {"on", "off"}:
                     bad = sorted(set(spec) - {"on", "off"})[0]
-                    raise ParameterError(f"unknown key {bad!r} in class_thresholds.{label}; "
-                                         "known keys: on, off")
+                    raise ParameterError(
+                        f"unknown key {bad!r} in class_thresholds.{label}; known keys: on, off"
+                    )
                 if isinstance(spec, Mapping) and "on" not in spec:
                     raise ParameterError(f"class_thresholds.{label} needs an 'on' value")
             return cls(**data)
@@ -348,8 +364,9 @@ def read_class_thresholds(path: str | os.PathLike) -> dict[str, ClassThreshold]:
     rows = read_csv_rows(path, "thresholds")
     header = [c.strip() for c in rows[0]] if rows else []
     if header[:2] != ["event_label", "threshold_on"] or header[2:] not in ([], ["threshold_off"]):
-        raise ParameterError("line 1: expected the header event_label,threshold_on[,threshold_off]",
-                             path)
+        raise ParameterError(
+            "line 1: expected the header event_label,threshold_on[,threshold_off]", path
+        )
     thresholds: dict[str, ClassThreshold] = {}
     for line, row in enumerate(rows[1:], start=2):
         cells = [c.strip() for c in row]
@@ -361,7 +378,8 @@ def read_class_thresholds(path: str | os.PathLike) -> dict[str, ClassThreshold]:
             raise ParameterError(f"line {line}: event label {cells[0]!r} appears twice", path)
         try:
             off = cells[2] if len(cells) > 2 and cells[2] else None
-            thresholds[cells[0]] = ClassThreshold(cells[1], off)
+            # Text is checked and converted by ClassThreshold, with its own messages.
+            thresholds[cells[0]] = ClassThreshold(cells[1], off)  # type: ignore[arg-type]
         except ParameterError as error:
             raise ParameterError(f"line {line}: {error.message}", path) from None
     return thresholds
@@ -412,8 +430,9 @@ def median_filter(scores: np.ndarray, length: int) -> np.ndarray:
     return np.median(views, axis=-1).astype(scores.dtype, copy=False)
 
 
-def hysteresis_runs(scores: np.ndarray, on: float, off: float,
-                    eligible: np.ndarray | None = None) -> list[tuple[int, int]]:
+def hysteresis_runs(
+    scores: np.ndarray, on: float, off: float, eligible: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """Runs of windows at or above ``off`` that hold at least one window at or above ``on``.
 
     Parameters
@@ -433,11 +452,12 @@ def hysteresis_runs(scores: np.ndarray, on: float, off: float,
     if eligible is not None:
         above_off &= eligible
         above_on &= eligible
-    return [(a, b) for a, b in runs(above_off) if above_on[a:b + 1].any()]
+    return [(a, b) for a, b in runs(above_off) if above_on[a : b + 1].any()]
 
 
-def window_boundaries(window_scores: WindowScores, first: int, last: int, convention: str
-                      ) -> tuple[float, float]:
+def window_boundaries(
+    window_scores: WindowScores, first: int, last: int, convention: str
+) -> tuple[float, float]:
     """Onset and offset, in seconds, of an event over windows ``first`` to ``last``.
 
     Parameters
@@ -485,19 +505,24 @@ def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarra
     """
     from scipy.ndimage import percentile_filter, uniform_filter1d
 
-    level = uniform_filter1d(np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES,
-                             mode="nearest")
+    level = uniform_filter1d(
+        np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES, mode="nearest"
+    )
     step = 10  # frames per background step (0.1 s): the percentile filter runs on blocks
-    blocks = level[: len(level) // step * step].reshape(-1, step).mean(axis=1) \
-        if len(level) >= step else level[:1]
+    blocks = (
+        level[: len(level) // step * step].reshape(-1, step).mean(axis=1)
+        if len(level) >= step
+        else level[:1]
+    )
     size = max(1, int(round(background_seconds / (step * STFT_FRAMING.stft_hop_seconds))))
     background = percentile_filter(blocks, BACKGROUND_PERCENTILE, size=size, mode="nearest")
     centres = (np.arange(len(background)) + 0.5) * step
     return level - np.interp(np.arange(len(level)), centres, background)
 
 
-def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin_db: float,
-                    reach_seconds: float) -> tuple[float, float]:
+def grow_boundaries(
+    activity: np.ndarray, onset: float, offset: float, *, margin_db: float, reach_seconds: float
+) -> tuple[float, float]:
     """Move an event's boundaries to where the signal rises above / falls to its background.
 
     Starting from the window-centre boundaries, the onset moves back (at most
@@ -527,11 +552,17 @@ def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin
         return onset, offset
 
     def frame(t):
-        return int(np.clip(round((t - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds), 0, n - 1))
+        return int(
+            np.clip(
+                round((t - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds),
+                0,
+                n - 1,
+            )
+        )
 
     first, last = frame(onset), frame(offset)
     active = activity > margin_db
-    if last < first or not active[first:last + 1].any():
+    if last < first or not active[first : last + 1].any():
         return onset, offset
     reach = int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
     start = first
@@ -545,11 +576,18 @@ def grow_boundaries(activity: np.ndarray, onset: float, offset: float, *, margin
     while not active[end]:
         end -= 1
     half = STFT_FRAMING.stft_hop_seconds / 2
-    return (max(0.0, STFT_FRAMING.stft_frame_centre_seconds + start * STFT_FRAMING.stft_hop_seconds - half),
-            STFT_FRAMING.stft_frame_centre_seconds + end * STFT_FRAMING.stft_hop_seconds + half)
+    return (
+        max(
+            0.0,
+            STFT_FRAMING.stft_frame_centre_seconds + start * STFT_FRAMING.stft_hop_seconds - half,
+        ),
+        STFT_FRAMING.stft_frame_centre_seconds + end * STFT_FRAMING.stft_hop_seconds + half,
+    )
 
 
-def detect_events(window_scores: WindowScores, config: PostProcessing = PostProcessing()) -> pd.DataFrame:
+def detect_events(
+    window_scores: WindowScores, config: PostProcessing = PostProcessing()
+) -> pd.DataFrame:
     """Window scores to events, with every stage of ``config`` (see the module docstring).
 
     Parameters
@@ -576,10 +614,19 @@ def detect_events(window_scores: WindowScores, config: PostProcessing = PostProc
     activity = recording_activity(window_scores, config)
     rows = []
     for k, label in enumerate(window_scores.labels):
-        for onset, offset, score, mean_score in label_events(window_scores, filtered, k, on[k],
-                                                              off[k], config, activity):
-            rows.append({"filename": window_scores.filename, "onset": onset, "offset": offset,
-                         "event_label": label, "score": score, "mean_score": mean_score})
+        for onset, offset, score, mean_score in label_events(
+            window_scores, filtered, k, on[k], off[k], config, activity
+        ):
+            rows.append(
+                {
+                    "filename": window_scores.filename,
+                    "onset": onset,
+                    "offset": offset,
+                    "event_label": label,
+                    "score": score,
+                    "mean_score": mean_score,
+                }
+            )
     if not rows:
         return _no_events()
     from sed.events import event_table  # pandas, imported only when events are made
@@ -614,9 +661,15 @@ def recording_activity(window_scores: WindowScores, config: PostProcessing) -> n
     return level_activity(window_scores.frame_level_db, config.refine_background_seconds)
 
 
-def label_events(window_scores: WindowScores, filtered: np.ndarray, k: int, on: float, off: float,
-                 config: PostProcessing, activity: np.ndarray | None = None
-                 ) -> list[tuple[float, float, float, float]]:
+def label_events(
+    window_scores: WindowScores,
+    filtered: np.ndarray,
+    k: int,
+    on: float,
+    off: float,
+    config: PostProcessing,
+    activity: np.ndarray | None = None,
+) -> list[tuple[float, float, float, float]]:
     """The events of one label: thresholds, boundaries, gaps and durations, scores.
 
     Parameters
@@ -643,21 +696,35 @@ def label_events(window_scores: WindowScores, filtered: np.ndarray, k: int, on: 
     for first, last in hysteresis_runs(filtered[:, k], on, off, eligible):
         onset, offset = window_boundaries(window_scores, first, last, config.boundaries)
         if activity is not None:
-            onset, offset = grow_boundaries(activity, onset, offset,
-                                            margin_db=config.refine_margin_db,
-                                            reach_seconds=config.refine_reach_seconds)
+            onset, offset = grow_boundaries(
+                activity,
+                onset,
+                offset,
+                margin_db=config.refine_margin_db,
+                reach_seconds=config.refine_reach_seconds,
+            )
         spans.append((first, last, onset, offset))
     spans.sort(key=lambda span: span[2])  # grown boundaries may reorder neighbours
     raw = window_scores.scores
-    return [(onset, offset, float(raw[first:last + 1, k].max()),
-             float(raw[first:last + 1, k].mean()))
-            for first, last, onset, offset in merge_and_filter(
-                spans, config.min_gap_seconds, config.min_duration_seconds,
-                window_scores.duration_seconds)]
+    return [
+        (
+            onset,
+            offset,
+            float(raw[first : last + 1, k].max()),
+            float(raw[first : last + 1, k].mean()),
+        )
+        for first, last, onset, offset in merge_and_filter(
+            spans,
+            config.min_gap_seconds,
+            config.min_duration_seconds,
+            window_scores.duration_seconds,
+        )
+    ]
 
 
-def merge_and_filter(spans, min_gap_seconds: float, min_duration_seconds: float,
-                     duration_seconds: float) -> list[tuple[int, int, float, float]]:
+def merge_and_filter(
+    spans, min_gap_seconds: float, min_duration_seconds: float, duration_seconds: float
+) -> list[tuple[int, int, float, float]]:
     """Clip events of one label to the recording, merge close ones, drop short ones.
 
     Parameters
@@ -683,11 +750,16 @@ def merge_and_filter(spans, min_gap_seconds: float, min_duration_seconds: float,
             merged[-1][3] = max(merged[-1][3], offset)
         else:
             merged.append([first, last, onset, offset])
-    return [tuple(span) for span in merged
-            if span[3] - span[2] >= min_duration_seconds and span[3] > span[2]]
+    return [
+        tuple(span)
+        for span in merged
+        if span[3] - span[2] >= min_duration_seconds and span[3] > span[2]
+    ]
 
 
-def top_class_events(window_scores: WindowScores, *, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+def top_class_events(
+    window_scores: WindowScores, *, threshold: float = DEFAULT_THRESHOLD
+) -> pd.DataFrame:
     """Events of the single winning class per window, boundaries at window extents.
 
     The first version's post-processing, kept as ``PostProcessing(mode="top",
@@ -699,8 +771,9 @@ def top_class_events(window_scores: WindowScores, *, threshold: float = DEFAULT_
     ParameterError
         If ``threshold`` is outside [0, 1].
     """
-    return detect_events(window_scores, PostProcessing(mode="top", threshold_on=threshold,
-                                                       boundaries="extents"))
+    return detect_events(
+        window_scores, PostProcessing(mode="top", threshold_on=threshold, boundaries="extents")
+    )
 
 
 def with_overrides(config: PostProcessing, **overrides) -> PostProcessing:

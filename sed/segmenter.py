@@ -21,16 +21,20 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_RESAMPLER, DEFAULT_BLOCK_FRAMES, check_finite, stream_audio
+from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
 
 #: Length of the blocks an in-memory waveform is scored in, in seconds.
 WAVEFORM_BLOCK_SECONDS = 60
@@ -83,7 +87,7 @@ class WindowScores:
         """Distance between window starts, in seconds (0.0 for a single window)."""
         return float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else 0.0
 
-    def select(self, selection: ClassSelection) -> "WindowScores":
+    def select(self, selection: ClassSelection) -> WindowScores:
         """Scores of the selected event labels (maximum over each label's classes).
 
         Parameters
@@ -109,7 +113,8 @@ class WindowScores:
         """
         index = pd.MultiIndex.from_arrays(
             [[self.filename] * len(self), self.starts, self.ends],
-            names=["filename", "start", "end"])
+            names=["filename", "start", "end"],
+        )
         return pd.DataFrame(self.scores, index=index, columns=list(self.labels))
 
 
@@ -161,7 +166,7 @@ def hop_energies(samples: np.ndarray, params: YamnetParams) -> np.ndarray:
         window levels are computed.
     """
     hop = params.stft_hop_samples
-    whole = np.asarray(samples[:len(samples) - len(samples) % hop], dtype=np.float64)
+    whole = np.asarray(samples[: len(samples) - len(samples) % hop], dtype=np.float64)
     return (whole.reshape(-1, hop) ** 2).sum(axis=1).astype(np.float32)
 
 
@@ -186,8 +191,8 @@ def window_levels(energies: np.ndarray, n_windows: int, params: YamnetParams) ->
     needed = (n_windows - 1) * step + span if n_windows else 0
     # Cumulative energy in float64; hops beyond the end (zero padding) add nothing.
     cumulative = np.zeros(max(needed, len(energies)) + 1, np.float64)
-    np.cumsum(energies, dtype=np.float64, out=cumulative[1:len(energies) + 1])
-    cumulative[len(energies) + 1:] = cumulative[len(energies)]
+    np.cumsum(energies, dtype=np.float64, out=cumulative[1 : len(energies) + 1])
+    cumulative[len(energies) + 1 :] = cumulative[len(energies)]
     starts = np.arange(n_windows) * step
     mean = (cumulative[starts + span] - cumulative[starts]) / (span * params.stft_hop_samples)
     with np.errstate(divide="ignore"):
@@ -195,8 +200,9 @@ def window_levels(energies: np.ndarray, n_windows: int, params: YamnetParams) ->
     return np.maximum(levels, SILENCE_DBFS).astype(np.float32)
 
 
-def run_yamnet(waveform: np.ndarray, model, *, batch_size: int = DEFAULT_BATCH_SIZE
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def run_yamnet(
+    waveform: np.ndarray, model: Yamnet, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Waveform in, YAMNet outputs out, all at once: the reference ``yamnet_frames_model``.
 
     Parameters
@@ -214,8 +220,11 @@ def run_yamnet(waveform: np.ndarray, model, *, batch_size: int = DEFAULT_BATCH_S
     log_mel : np.ndarray [shape=(n_frames, 64)]
         Of the padded waveform, as the TF-Hub graph returns it.
     """
-    log_mel = log_mel_spectrogram(pad_waveform(waveform, model.params), model.params,
-                                  implementation=model.feature_implementation)
+    log_mel = log_mel_spectrogram(
+        pad_waveform(waveform, model.params),
+        model.params,
+        implementation=model.feature_implementation,
+    )
     scores, embeddings = model.predict(frame_patches(log_mel, model.params), batch_size=batch_size)
     return scores, embeddings, log_mel
 
@@ -231,11 +240,12 @@ class _Framer:
         self.length, self.hop, self._pending = length, hop, empty
 
     def push(self, items: np.ndarray) -> tuple[np.ndarray, int]:
-        """Next items in; returns ``(span, n_frames)``: frame ``i`` is ``span[i*hop:i*hop+length]``."""
+        """Next items in; returns ``(span, n_frames)``: frame ``i`` is
+        ``span[i*hop:i*hop+length]``."""
         items = np.concatenate([self._pending, items]) if len(self._pending) else items
         n_frames = max(0, 1 + (len(items) - self.length) // self.hop)
-        self._pending = items[n_frames * self.hop:]
-        return items[:max(0, (n_frames - 1) * self.hop + self.length)], n_frames
+        self._pending = items[n_frames * self.hop :]
+        return items[: max(0, (n_frames - 1) * self.hop + self.length)], n_frames
 
 
 class FrameStream:
@@ -247,8 +257,9 @@ class FrameStream:
 
     def __init__(self, params: YamnetParams, implementation: str = "numpy"):
         self.params, self.implementation = params, implementation
-        self._framer = _Framer(params.stft_window_samples, params.stft_hop_samples,
-                               np.zeros(0, np.float32))
+        self._framer = _Framer(
+            params.stft_window_samples, params.stft_hop_samples, np.zeros(0, np.float32)
+        )
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Next samples in; returns the frames now complete ``(k, 64)``, in order."""
@@ -259,12 +270,16 @@ class FrameStream:
 
 
 class WindowStream:
-    """Log-mel frames in, classifier windows ``(k, 96, 64)`` out, as :func:`frame_patches` cuts them."""
+    """Log-mel frames in, classifier windows ``(k, 96, 64)`` out, as :func:`frame_patches` cuts
+    them."""
 
     def __init__(self, params: YamnetParams):
         self.params = params
-        self._framer = _Framer(params.patch_frames, params.patch_hop_frames,
-                               np.zeros((0, params.mel_bands), np.float32))
+        self._framer = _Framer(
+            params.patch_frames,
+            params.patch_hop_frames,
+            np.zeros((0, params.mel_bands), np.float32),
+        )
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         """Next frames in; returns the windows now complete, as a contiguous array."""
@@ -274,9 +289,16 @@ class WindowStream:
         return np.ascontiguousarray(frame_patches(span, self.params))
 
 
-def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
-                 duration_seconds: float | None = None, keep_embeddings: bool = False,
-                 batch_size: int = DEFAULT_BATCH_SIZE, overlap: bool = True) -> WindowScores:
+def score_stream(
+    blocks: Iterable[np.ndarray],
+    model: Yamnet,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+    keep_embeddings: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    overlap: bool = True,
+) -> WindowScores:
     """Score every window of a 16 kHz waveform that arrives in blocks.
 
     The waveform is padded at its end as the reference pads it (:func:`pad_waveform`), once its
@@ -319,23 +341,30 @@ def score_stream(blocks: Iterable[np.ndarray], model, *, filename: str = "",
     # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
     # the model's threads (12 times the CPU time measured on 2 cores).
     with threadpool_limits(limits=1, user_api="blas"):
-        for patches in (_ahead_in_thread(batches) if overlap else batches):
+        for patches in _ahead_in_thread(batches) if overlap else batches:
             s, e = model.predict(patches, batch_size=batch_size)
             scores.append(s)
             if keep_embeddings:
                 embeddings.append(e)
     if totals.samples == 0:
         raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
-    scores = np.concatenate(scores)
-    assert len(scores) == params.num_windows(totals.samples), "not the reference window count"
-    starts, ends = window_times(len(scores), params)
+    all_scores = np.concatenate(scores)
+    # An invariant of the framing, not a check of input: the hop is validated by YamnetParams.
+    assert len(all_scores) == params.num_windows(totals.samples), "not the reference window count"
+    starts, ends = window_times(len(all_scores), params)
     if duration_seconds is None:
         duration_seconds = totals.samples / params.sample_rate
-    return WindowScores(filename, starts, ends, scores, tuple(model.labels),
-                        float(duration_seconds),
-                        np.concatenate(embeddings) if keep_embeddings else None,
-                        np.concatenate(totals.levels),
-                        window_levels(np.concatenate(totals.energies), len(scores), params))
+    return WindowScores(
+        filename,
+        starts,
+        ends,
+        all_scores,
+        tuple(model.labels),
+        float(duration_seconds),
+        np.concatenate(embeddings) if keep_embeddings else None,
+        np.concatenate(totals.levels),
+        window_levels(np.concatenate(totals.energies), len(all_scores), params),
+    )
 
 
 class _Totals:
@@ -352,8 +381,13 @@ class _Totals:
         self.energies: list[np.ndarray] = []
 
 
-def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implementation: str,
-                    batch_size: int, totals: _Totals) -> Iterator[np.ndarray]:
+def _window_batches(
+    blocks: Iterable[np.ndarray],
+    params: YamnetParams,
+    implementation: str,
+    batch_size: int,
+    totals: _Totals,
+) -> Iterator[np.ndarray]:
     """Blocks of samples in; windows out, in multiples of ``batch_size`` until the last ones.
 
     The reference's zero padding is appended once the blocks are exhausted; ``totals.samples``
@@ -376,8 +410,9 @@ def _window_batches(blocks: Iterable[np.ndarray], params: YamnetParams, implemen
         yield waiting
 
 
-def _with_padding(blocks: Iterable[np.ndarray], params: YamnetParams, totals: _Totals
-                  ) -> Iterator[np.ndarray]:
+def _with_padding(
+    blocks: Iterable[np.ndarray], params: YamnetParams, totals: _Totals
+) -> Iterator[np.ndarray]:
     """The blocks, then the reference's zero padding once their total length is known."""
     for block in blocks:
         block = np.asarray(block, dtype=np.float32)
@@ -439,9 +474,15 @@ def check_batch_size(batch_size: int) -> None:
         raise ParameterError(f"batch size must be a positive integer, got {batch_size!r}")
 
 
-def score_waveform(waveform: np.ndarray, model, *, filename: str = "",
-                   duration_seconds: float | None = None, keep_embeddings: bool = False,
-                   batch_size: int = DEFAULT_BATCH_SIZE) -> WindowScores:
+def score_waveform(
+    waveform: np.ndarray,
+    model: Yamnet,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+    keep_embeddings: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> WindowScores:
     """Score every window of a 16 kHz waveform.
 
     Parameters
@@ -468,18 +509,32 @@ def score_waveform(waveform: np.ndarray, model, *, filename: str = "",
     """
     waveform = np.asarray(waveform, dtype=np.float32)
     if waveform.ndim != 1 or waveform.size == 0:
-        raise AudioError(f"expected a non-empty mono waveform, got shape {waveform.shape}",
-                         filename or None)
+        raise AudioError(
+            f"expected a non-empty mono waveform, got shape {waveform.shape}", filename or None
+        )
     check_finite(waveform, filename or None)
     step = WAVEFORM_BLOCK_SECONDS * model.params.sample_rate
-    blocks = (waveform[i:i + step] for i in range(0, len(waveform), step))
-    return score_stream(blocks, model, filename=filename, duration_seconds=duration_seconds,
-                        keep_embeddings=keep_embeddings, batch_size=batch_size)
+    blocks = (waveform[i : i + step] for i in range(0, len(waveform), step))
+    return score_stream(
+        blocks,
+        model,
+        filename=filename,
+        duration_seconds=duration_seconds,
+        keep_embeddings=keep_embeddings,
+        batch_size=batch_size,
+    )
 
 
-def score_file(path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER,
-               keep_embeddings: bool = False, batch_size: int = DEFAULT_BATCH_SIZE,
-               block_frames: int = DEFAULT_BLOCK_FRAMES, overlap: bool = True) -> WindowScores:
+def score_file(
+    path: str | os.PathLike,
+    model: Yamnet,
+    *,
+    resampler: str = DEFAULT_RESAMPLER,
+    keep_embeddings: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    overlap: bool = True,
+) -> WindowScores:
     """Read a recording block by block and score every window (see :func:`score_stream`).
 
     Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
@@ -510,8 +565,15 @@ def score_file(path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAM
     AudioError
         If the file cannot be used.
     """
-    blocks, info = stream_audio(path, sample_rate=model.params.sample_rate, resampler=resampler,
-                                block_frames=block_frames)
-    return score_stream(blocks, model, filename=os.fspath(path),
-                        duration_seconds=info.duration_seconds, keep_embeddings=keep_embeddings,
-                        batch_size=batch_size, overlap=overlap)
+    blocks, info = stream_audio(
+        path, sample_rate=model.params.sample_rate, resampler=resampler, block_frames=block_frames
+    )
+    return score_stream(
+        blocks,
+        model,
+        filename=os.fspath(path),
+        duration_seconds=info.duration_seconds,
+        keep_embeddings=keep_embeddings,
+        batch_size=batch_size,
+        overlap=overlap,
+    )

@@ -30,15 +30,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sed.errors import ParameterError
-from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
-                            DEFAULT_TIME_RESOLUTION, METRICS, Evaluation)
-from sed.postprocessing import (BOUNDARIES, ClassThreshold, PostProcessing, detect_events,
-                                filtered_scores, label_events, recording_activity)
+from sed.evaluation import (
+    DEFAULT_PERCENTAGE_OF_LENGTH,
+    DEFAULT_T_COLLAR,
+    DEFAULT_TIME_RESOLUTION,
+    METRICS,
+    Evaluation,
+)
+from sed.postprocessing import (
+    BOUNDARIES,
+    ClassThreshold,
+    PostProcessing,
+    detect_events,
+    filtered_scores,
+    label_events,
+    recording_activity,
+)
+
+if TYPE_CHECKING:
+    from sed.segmenter import WindowScores
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 JOINT_MEDIAN_FILTER_WINDOWS = (1, 3, 5)
@@ -80,8 +96,10 @@ class TuningResult:
 
     def report(self) -> str:
         """A human summary: the metric before and after, and the chosen values."""
-        lines = [f"tuned for {self.metric} over {self.evaluations} configurations",
-                 f"{'metric':<20} {'before':>8} {'after':>8}"]
+        lines = [
+            f"tuned for {self.metric} over {self.evaluations} configurations",
+            f"{'metric':<20} {'before':>8} {'after':>8}",
+        ]
         for name in METRICS:
             lines.append(f"{name:<20} {self.before[name]:8.3f} {self.after[name]:8.3f}")
         lines.append("chosen values:")
@@ -104,7 +122,7 @@ class _Objective:
     (substitutions pair labels): they are evaluated whole.
     """
 
-    def __init__(self, window_scores, references, labels, metric, settings):
+    def __init__(self, window_scores: Sequence[WindowScores], references, labels, metric, settings):
         self.window_scores = window_scores
         self.references = references
         self.labels = labels
@@ -119,15 +137,15 @@ class _Objective:
         """sed_eval's four headline figures for ``config`` (whole evaluation)."""
         if config not in self.summaries:
             self.summaries[config] = evaluate_config(
-                self.window_scores, self.references, config, labels=self.labels,
-                **self.settings).summary()
+                self.window_scores, self.references, config, labels=self.labels, **self.settings
+            ).summary()
         return self.summaries[config]
 
     def value(self, config: PostProcessing) -> float:
         """The metric to maximise (an error rate is negated)."""
         if self.metric.endswith("error_rate"):
             return -self.summary(config)[self.metric]
-        total = sum(self.label_counts(config, label) for label in self.labels)
+        total = np.sum([self.label_counts(config, label) for label in self.labels], axis=0)
         tp, ref, sys = total[:3] if self.metric == "segment_f1" else total[3:]
         return 2 * tp / (ref + sys) if ref + sys > 0 else 0.0
 
@@ -136,13 +154,22 @@ class _Objective:
         labels = self.window_scores[0].labels
         if label not in labels:  # annotated but never scored: a constant Nref
             on = off = None
-            key = (label,)
+            key: tuple = (label,)
         else:
             on, off = (float(x[labels.index(label)]) for x in config.thresholds(labels))
-            key = (label, config.mode, on, off, config.median_filter_seconds, config.boundaries,
-                   config.min_gap_seconds, config.min_duration_seconds,
-                   config.refine_margin_db, config.refine_background_seconds,
-                   config.refine_reach_seconds)
+            key = (
+                label,
+                config.mode,
+                on,
+                off,
+                config.median_filter_seconds,
+                config.boundaries,
+                config.min_gap_seconds,
+                config.min_duration_seconds,
+                config.refine_margin_db,
+                config.refine_background_seconds,
+                config.refine_reach_seconds,
+            )
         if key not in self.counts:
             self.counts[key] = self._evaluate_label(config, label, on, off)
         return self.counts[key]
@@ -155,12 +182,21 @@ class _Objective:
             if on is not None:
                 k = item.labels.index(label)
                 for onset, offset, _, _ in label_events(
-                        item, self._filtered(i, config.median_filter_seconds), k, on, off,
-                        config, self._activity(i, config)):
+                    item,
+                    self._filtered(i, config.median_filter_seconds),
+                    k,
+                    on,
+                    off,
+                    config,
+                    self._activity(i, config),
+                ):
                     rows.append({"onset": onset, "offset": offset, "event_label": label})
-            evaluation.add(item.filename, reference[reference["event_label"] == label],
-                           pd.DataFrame(rows, columns=["onset", "offset", "event_label"]),
-                           item.duration_seconds)
+            evaluation.add(
+                item.filename,
+                reference[reference["event_label"] == label],
+                pd.DataFrame(rows, columns=["onset", "offset", "event_label"]),
+                item.duration_seconds,
+            )
         counts = [evaluation.segment_based.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
         counts += [evaluation.event_based.class_wise[label][n] for n in ("Ntp", "Nref", "Nsys")]
         return np.array(counts, dtype=float)
@@ -177,12 +213,17 @@ class _Objective:
         return self.filtered[(i, seconds)]
 
 
-def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFrame],
-                    config: PostProcessing, *, labels: Sequence[str] | None = None,
-                    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
-                    t_collar_seconds: float = DEFAULT_T_COLLAR,
-                    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
-                    evaluate_offset: bool = True) -> Evaluation:
+def evaluate_config(
+    window_scores: Sequence[WindowScores],
+    references: Mapping[str, pd.DataFrame],
+    config: PostProcessing,
+    *,
+    labels: Sequence[str] | None = None,
+    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+    t_collar_seconds: float = DEFAULT_T_COLLAR,
+    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+    evaluate_offset: bool = True,
+) -> Evaluation:
     """Post-process window scores with ``config`` and evaluate them against references.
 
     Parameters
@@ -208,28 +249,38 @@ def evaluate_config(window_scores: Sequence, references: Mapping[str, pd.DataFra
     """
     if labels is None:
         labels = _labels(window_scores, references)
-    evaluation = Evaluation(labels, time_resolution_seconds=time_resolution_seconds,
-                            t_collar_seconds=t_collar_seconds,
-                            percentage_of_length=percentage_of_length,
-                            evaluate_offset=evaluate_offset)
+    evaluation = Evaluation(
+        labels,
+        time_resolution_seconds=time_resolution_seconds,
+        t_collar_seconds=t_collar_seconds,
+        percentage_of_length=percentage_of_length,
+        evaluate_offset=evaluate_offset,
+    )
     for item in window_scores:
         if item.filename not in references:
             raise ParameterError("no reference events for this recording", item.filename)
-        evaluation.add(item.filename, references[item.filename], detect_events(item, config),
-                       item.duration_seconds, length_source="audio")
+        evaluation.add(
+            item.filename,
+            references[item.filename],
+            detect_events(item, config),
+            item.duration_seconds,
+            length_source="audio",
+        )
     return evaluation
 
 
 def _global_grid(config: PostProcessing, hop: float):
     """(field, candidate values) of the global search, in the order they are tried."""
-    return (("threshold_on", THRESHOLDS),
-            ("boundaries", BOUNDARIES),
-            ("median_filter_seconds", [_filter_seconds(n, hop) for n in MEDIAN_FILTER_WINDOWS]),
-            ("min_gap_seconds", MIN_GAPS_SECONDS),
-            ("min_duration_seconds", MIN_DURATIONS_SECONDS),
-            ("refine_margin_db", REFINE_MARGINS_DB),
-            ("refine_background_seconds", REFINE_BACKGROUNDS_SECONDS),
-            ("refine_reach_seconds", REFINE_REACHES_SECONDS))
+    return (
+        ("threshold_on", THRESHOLDS),
+        ("boundaries", BOUNDARIES),
+        ("median_filter_seconds", [_filter_seconds(n, hop) for n in MEDIAN_FILTER_WINDOWS]),
+        ("min_gap_seconds", MIN_GAPS_SECONDS),
+        ("min_duration_seconds", MIN_DURATIONS_SECONDS),
+        ("refine_margin_db", REFINE_MARGINS_DB),
+        ("refine_background_seconds", REFINE_BACKGROUNDS_SECONDS),
+        ("refine_reach_seconds", REFINE_REACHES_SECONDS),
+    )
 
 
 def _filter_seconds(windows: int, hop: float) -> float:
@@ -240,28 +291,37 @@ def _filter_seconds(windows: int, hop: float) -> float:
 def _with_global(config: PostProcessing, name: str, value) -> PostProcessing:
     """``config`` with one global parameter changed; a new ``threshold_on`` keeps the ratio
     ``threshold_off / threshold_on`` of a given hysteresis."""
-    ratio = (config.threshold_off / config.threshold_on
-             if config.threshold_off is not None and config.threshold_on > 0 else 1.0)
+    ratio = (
+        config.threshold_off / config.threshold_on
+        if config.threshold_off is not None and config.threshold_on > 0
+        else 1.0
+    )
     if name == "threshold_on":
         return replace(config, threshold_on=value, threshold_off=round(value * ratio, 4))
     return replace(config, **{name: value})
 
 
-def _labels(window_scores, references) -> list[str]:
+def _labels(window_scores: Sequence[WindowScores], references) -> list[str]:
     labels = {label for item in window_scores for label in item.labels}
     for table in references.values():
         labels |= set(table["event_label"])
     return sorted(labels)
 
 
-def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
-         metric: str = DEFAULT_METRIC, start: PostProcessing = PostProcessing(),
-         rounds: int = 3, class_threshold_gain: float = DEFAULT_CLASS_THRESHOLD_GAIN,
-         time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
-         t_collar_seconds: float = DEFAULT_T_COLLAR,
-         percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
-         evaluate_offset: bool = True,
-         progress: Callable[[str], None] | None = None) -> TuningResult:
+def tune(
+    window_scores: Sequence[WindowScores],
+    references: Mapping[str, pd.DataFrame],
+    *,
+    metric: str = DEFAULT_METRIC,
+    start: PostProcessing = PostProcessing(),
+    rounds: int = 3,
+    class_threshold_gain: float = DEFAULT_CLASS_THRESHOLD_GAIN,
+    time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
+    t_collar_seconds: float = DEFAULT_T_COLLAR,
+    percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+    evaluate_offset: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> TuningResult:
     """Search post-processing parameters that maximise ``metric`` (see the module docstring).
 
     Parameters
@@ -304,11 +364,15 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
     for item in window_scores:
         if item.filename not in references:
             raise ParameterError("no reference events for this recording", item.filename)
-    settings = {"time_resolution_seconds": time_resolution_seconds,
-                "t_collar_seconds": t_collar_seconds, "percentage_of_length": percentage_of_length,
-                "evaluate_offset": evaluate_offset}
-    objective = _Objective(window_scores, references, _labels(window_scores, references), metric,
-                           settings)
+    settings = {
+        "time_resolution_seconds": time_resolution_seconds,
+        "t_collar_seconds": t_collar_seconds,
+        "percentage_of_length": percentage_of_length,
+        "evaluate_offset": evaluate_offset,
+    }
+    objective = _Objective(
+        window_scores, references, _labels(window_scores, references), metric, settings
+    )
     hop = max(item.hop_seconds for item in window_scores) or 0.5
     say = progress or (lambda message: None)
 
@@ -332,10 +396,16 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
     # Stage 1: threshold and median filter jointly.
     best = replace(best, class_thresholds={})
     best_value = objective.value(best)
-    consider([_with_global(replace(best, median_filter_seconds=_filter_seconds(n, hop)),
-                           "threshold_on", on)
-              for n in JOINT_MEDIAN_FILTER_WINDOWS for on in THRESHOLDS],
-             "threshold and median filter")
+    consider(
+        [
+            _with_global(
+                replace(best, median_filter_seconds=_filter_seconds(n, hop)), "threshold_on", on
+            )
+            for n in JOINT_MEDIAN_FILTER_WINDOWS
+            for on in THRESHOLDS
+        ],
+        "threshold and median filter",
+    )
     # Stage 2: the global parameters, one at a time, until none improves (at most `rounds`).
     for _ in range(rounds):
         changed = False
@@ -347,8 +417,11 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
             break
     # Stage 3: one pass of per-label thresholds on a coarse grid, each kept only if it gains at
     # least `class_threshold_gain`; off thresholds keep the global hysteresis ratio.
-    ratio = (best.threshold_off / best.threshold_on
-             if best.threshold_off is not None and best.threshold_on > 0 else 1.0)
+    ratio = (
+        best.threshold_off / best.threshold_on
+        if best.threshold_off is not None and best.threshold_on > 0
+        else 1.0
+    )
     for label in window_scores[0].labels:
         candidates = []
         for on in CLASS_THRESHOLDS:
@@ -356,5 +429,6 @@ def tune(window_scores: Sequence, references: Mapping[str, pd.DataFrame], *,
             thresholds[label] = ClassThreshold(on, round(on * ratio, 4))
             candidates.append(replace(best, class_thresholds=thresholds))
         consider(candidates, f"thresholds of {label}", class_threshold_gain)
-    return TuningResult(best, metric, objective.summary(start), objective.summary(best),
-                        evaluated, steps)
+    return TuningResult(
+        best, metric, objective.summary(start), objective.summary(best), evaluated, steps
+    )

@@ -107,6 +107,9 @@ def training_folder(tmp_path, rng):
         for i in range(6):
             write_clip(tmp_path / "data" / kind / f"{kind}{i}.wav", kind, rng)
     (tmp_path / "data" / "_background").mkdir()
-    sf.write(tmp_path / "data" / "_background" / "quiet.flac",
-             (1e-3 * rng.standard_normal(48000)).astype(np.float32), 16000)
+    sf.write(
+        tmp_path / "data" / "_background" / "quiet.flac",
+        (1e-3 * rng.standard_normal(48000)).astype(np.float32),
+        16000,
+    )
     return tmp_path / "data"

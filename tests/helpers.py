@@ -26,8 +26,14 @@ def synthetic_windows(rng, n_clips=24, n_labels=3, per_clip=4, separation=2.0):
     clip = np.repeat(np.arange(n_clips), per_clip)
     target = labels[clip]
     embeddings = (centres[target] + rng.random((len(clip), 1024))).astype(np.float32)
-    data = TrainingData(pd.DataFrame({"path": [f"c{i}.wav" for i in range(n_clips)],
-                                      "label": [f"L{k}" for k in labels],
-                                      "group": [f"g{i // 2}" for i in range(n_clips)]}),
-                        tuple(f"L{k}" for k in range(n_labels)))
+    data = TrainingData(
+        pd.DataFrame(
+            {
+                "path": [f"c{i}.wav" for i in range(n_clips)],
+                "label": [f"L{k}" for k in labels],
+                "group": [f"g{i // 2}" for i in range(n_clips)],
+            }
+        ),
+        tuple(f"L{k}" for k in range(n_labels)),
+    )
     return data, Windows(embeddings, clip, target, np.ones(len(clip), bool))

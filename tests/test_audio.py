@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sed.audio import (Recording, audio_info, find_audio_files, load_audio, resample,
-                       stream_audio, to_mono)
+from sed.audio import (
+    Recording,
+    audio_info,
+    find_audio_files,
+    load_audio,
+    resample,
+    stream_audio,
+    to_mono,
+)
 from sed.errors import AudioError, ParameterError
 
 
@@ -24,15 +31,18 @@ def dominant_frequency(waveform, rate):
     return np.fft.rfftfreq(len(waveform), 1 / rate)[spectrum.argmax()]
 
 
-@pytest.mark.parametrize("extension,subtype,rate,channels", [
-    ("wav", "PCM_16", 16000, 1),
-    ("wav", "PCM_24", 44100, 2),
-    ("wav", "FLOAT", 48000, 6),
-    ("wav", "PCM_U8", 8000, 1),
-    ("flac", "PCM_16", 22050, 2),
-    ("ogg", "VORBIS", 32000, 2),
-    ("mp3", "MPEG_LAYER_III", 44100, 2),
-])
+@pytest.mark.parametrize(
+    "extension,subtype,rate,channels",
+    [
+        ("wav", "PCM_16", 16000, 1),
+        ("wav", "PCM_24", 44100, 2),
+        ("wav", "FLOAT", 48000, 6),
+        ("wav", "PCM_U8", 8000, 1),
+        ("flac", "PCM_16", 22050, 2),
+        ("ogg", "VORBIS", 32000, 2),
+        ("mp3", "MPEG_LAYER_III", 44100, 2),
+    ],
+)
 def test_reads_formats_rates_and_channels(tmp_path, extension, subtype, rate, channels):
     path = tmp_path / f"tone.{extension}"
     sf.write(path, tone(rate, channels=channels), rate, subtype=subtype)
@@ -70,8 +80,10 @@ def test_resampy_is_kaiser_best():
     import resampy
 
     x = tone(22050)[:, 0]
-    np.testing.assert_array_equal(resample(x, 22050, 16000, resampler="resampy"),
-                                  resampy.resample(x, 22050, 16000, filter="kaiser_best"))
+    np.testing.assert_array_equal(
+        resample(x, 22050, 16000, resampler="resampy"),
+        resampy.resample(x, 22050, 16000, filter="kaiser_best"),
+    )
 
 
 def test_unknown_resampler():
@@ -99,17 +111,20 @@ def write_bad_files(directory):
     sf.write(directory / "no_samples.wav", np.zeros((0, 1), np.float32), 16000)
 
 
-@pytest.mark.parametrize("name,message", [
-    ("missing.wav", "no such file"),
-    ("empty.wav", "file is empty"),
-    ("header_only.wav", "not a readable audio file"),
-    ("truncated.wav", "truncated: header declares 64000 bytes"),
-    ("notes.wav", "not a readable audio file .Format not recognised"),
-    ("truncated.flac", "decode|not a readable"),
-    ("all_nan.wav", "NaN or infinite samples, the first at 0.000 s"),
-    ("some_inf.wav", "NaN or infinite samples, the first at 0.006 s"),
-    ("no_samples.wav", "no audio samples"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("missing.wav", "no such file"),
+        ("empty.wav", "file is empty"),
+        ("header_only.wav", "not a readable audio file"),
+        ("truncated.wav", "truncated: header declares 64000 bytes"),
+        ("notes.wav", "not a readable audio file .Format not recognised"),
+        ("truncated.flac", "decode|not a readable"),
+        ("all_nan.wav", "NaN or infinite samples, the first at 0.000 s"),
+        ("some_inf.wav", "NaN or infinite samples, the first at 0.006 s"),
+        ("no_samples.wav", "no audio samples"),
+    ],
+)
 def test_bad_files_get_one_message_whole_or_streamed(tmp_path, name, message):
     # One decode path: reading a whole file and streaming it report a bad file alike.
     write_bad_files(tmp_path)
@@ -136,6 +151,7 @@ def test_reading_never_modifies_the_input(tmp_path):
 
 # --- Streaming: blocks of any size give exactly the whole-file samples. -------------------------
 
+
 @pytest.mark.parametrize("resampler", ["soxr", "resampy"])
 @pytest.mark.parametrize("rate", [44100, 22050, 11025, 48000, 8000, 16000])
 def test_stream_resampler_equals_whole_signal_resampling(rng, resampler, rate):
@@ -150,12 +166,14 @@ def test_stream_resampler_equals_whole_signal_resampling(rng, resampler, rate):
         else:
             x_short, expected = x, whole
         stream = StreamResampler(rate, 16000, resampler=resampler)
-        pieces = [stream.push(x_short[i:i + block]) for i in range(0, len(x_short), block)]
+        pieces = [stream.push(x_short[i : i + block]) for i in range(0, len(x_short), block)]
         np.testing.assert_array_equal(np.concatenate(pieces + [stream.finish()]), expected)
 
 
-@pytest.mark.parametrize("rate,channels,resampler", [
-    (44100, 2, "soxr"), (22050, 1, "resampy"), (11025, 2, "soxr"), (16000, 1, "soxr")])
+@pytest.mark.parametrize(
+    "rate,channels,resampler",
+    [(44100, 2, "soxr"), (22050, 1, "resampy"), (11025, 2, "soxr"), (16000, 1, "soxr")],
+)
 def test_stream_audio_joins_to_load_audio(tmp_path, rate, channels, resampler):
     from sed.audio import stream_audio
 
@@ -181,7 +199,9 @@ def test_stream_audio_reports_the_time_of_the_first_nan(tmp_path):
     blocks, _ = stream_audio(tmp_path / "nan.wav", block_frames=16000)
     first = next(blocks)  # the first second is fine
     assert len(first) == 16000
-    with pytest.raises(AudioError, match=r"nan\.wav: NaN or infinite samples, the first at 2\.500 s"):
+    with pytest.raises(
+        AudioError, match=r"nan\.wav: NaN or infinite samples, the first at 2\.500 s"
+    ):
         list(blocks)
 
 
@@ -194,8 +214,14 @@ def test_stream_audio_rejects_bad_block_sizes(tmp_path):
 
 def make_tree(root):
     """Two sites of (empty) files with audio names and others."""
-    for relative in ("siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg", "siteB/broken.wav",
-                     "siteB/empty.flac", "siteB/notes.txt"):
+    for relative in (
+        "siteA/a1.wav",
+        "siteA/deep/a2.flac",
+        "siteB/b1.ogg",
+        "siteB/broken.wav",
+        "siteB/empty.flac",
+        "siteB/notes.txt",
+    ):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(b"")
 
@@ -204,32 +230,54 @@ def test_find_audio_files(tmp_path):
     make_tree(tmp_path / "in")
     found = find_audio_files([str(tmp_path / "in")]).files
     assert [r.relative for r in found] == [
-        "siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg", "siteB/broken.wav",
-        "siteB/empty.flac"]
+        "siteA/a1.wav",
+        "siteA/deep/a2.flac",
+        "siteB/b1.ogg",
+        "siteB/broken.wav",
+        "siteB/empty.flac",
+    ]
     flac = find_audio_files([str(tmp_path / "in")], pattern="*.flac").files
     assert [r.relative for r in flac] == ["siteA/deep/a2.flac", "siteB/empty.flac"]
-    two = find_audio_files([str(tmp_path / "in" / "siteA"), str(tmp_path / "in" / "siteB" / "b1.ogg")]).files
+    two = find_audio_files(
+        [str(tmp_path / "in" / "siteA"), str(tmp_path / "in" / "siteB" / "b1.ogg")]
+    ).files
     assert [r.relative for r in two] == ["siteA/a1.wav", "siteA/deep/a2.flac", "siteB/b1.ogg"]
-    listed = find_audio_files(["-"], stdin=[f"{tmp_path}/in/siteA/a1.wav\n", "\n",
-                                           f"{tmp_path}/in/siteB/b1.ogg\n"]).files
-    assert listed == [Recording(f"{tmp_path}/in/siteA/a1.wav", "siteA/a1.wav"),
-                      Recording(f"{tmp_path}/in/siteB/b1.ogg", "siteB/b1.ogg")]
+    listed = find_audio_files(
+        ["-"], stdin=[f"{tmp_path}/in/siteA/a1.wav\n", "\n", f"{tmp_path}/in/siteB/b1.ogg\n"]
+    ).files
+    assert listed == [
+        Recording(f"{tmp_path}/in/siteA/a1.wav", "siteA/a1.wav"),
+        Recording(f"{tmp_path}/in/siteB/b1.ogg", "siteB/b1.ogg"),
+    ]
 
 
 def test_find_audio_files_in_a_tricky_folder(tmp_path):
     root = tmp_path / "tricky"
-    for relative in ("a.WAV", "b.Flac", ".hidden.wav", "notes.txt", "c.wav.bak", ".cache/x.wav",
-                     "sub/d.mp3", "sub/e.OPUS"):
+    for relative in (
+        "a.WAV",
+        "b.Flac",
+        ".hidden.wav",
+        "notes.txt",
+        "c.wav.bak",
+        ".cache/x.wav",
+        "sub/d.mp3",
+        "sub/e.OPUS",
+    ):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_bytes(b"")
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "f.wav").write_bytes(b"")
-    (root / "linked").symlink_to(tmp_path / "elsewhere")    # a link to a folder is followed
-    (root / "sub" / "loop").symlink_to(root)                 # a loop ends where it began
-    (root / "g.wav").symlink_to(root / "a.WAV")               # the same file twice: once
+    (root / "linked").symlink_to(tmp_path / "elsewhere")  # a link to a folder is followed
+    (root / "sub" / "loop").symlink_to(root)  # a loop ends where it began
+    (root / "g.wav").symlink_to(root / "a.WAV")  # the same file twice: once
     found = find_audio_files([root])
-    assert [r.relative for r in found.files] == ["a.WAV", "b.Flac", "linked/f.wav", "sub/d.mp3",
-                                                 "sub/e.OPUS"]
+    assert [r.relative for r in found.files] == [
+        "a.WAV",
+        "b.Flac",
+        "linked/f.wav",
+        "sub/d.mp3",
+        "sub/e.OPUS",
+    ]
     assert found.duplicates == 1
     # The sub-folder again (its 2 files, and through its loop the 4 of the root and g.wav) and
     # a.WAV named on its own: all already found, so dropped.

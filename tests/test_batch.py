@@ -31,7 +31,7 @@ def make_archive(root: Path, bells_wav: Path) -> None:
     (root / "siteA" / "deep").mkdir(parents=True)
     (root / "siteB").mkdir()
     sf.write(root / "siteA" / "a1.wav", audio[: 12 * rate], rate)
-    sf.write(root / "siteA" / "deep" / "a2.flac", audio[20 * rate: 35 * rate], rate)
+    sf.write(root / "siteA" / "deep" / "a2.flac", audio[20 * rate : 35 * rate], rate)
     sf.write(root / "siteB" / "b1.ogg", np.stack([audio[: 8 * rate]] * 2, axis=1), rate)
     (root / "siteB" / "broken.wav").write_text("not audio")
     (root / "siteB" / "empty.flac").write_bytes(b"")
@@ -53,18 +53,27 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     assert (first.count("done"), first.count("failed"), first.count("skipped")) == (3, 2, 0)
     for relative in ("siteA/a1.csv", "siteA/deep/a2.csv", "siteB/b1.csv"):
         table = pd.read_csv(out / relative)
-        assert list(table.columns) == ["filename", "onset", "offset", "event_label", "score",
-                                       "mean_score"]
+        assert list(table.columns) == [
+            "filename",
+            "onset",
+            "offset",
+            "event_label",
+            "score",
+            "mean_score",
+        ]
     combined = pd.read_csv(out / "all_events.csv")
     for recording in recordings[:3]:  # the combined table holds each recording's events
         own = pd.read_csv(out / (os.path.splitext(recording.relative)[0] + ".csv"))
         pd.testing.assert_frame_equal(
-            combined[combined["filename"] == recording.path].reset_index(drop=True), own)
+            combined[combined["filename"] == recording.path].reset_index(drop=True), own
+        )
     assert len(combined) == sum(o.n_events for o in first.outcomes) > 0
     failures = pd.read_csv(out / "failures.csv")
     assert failures["path"].tolist() == [recordings[3].path, recordings[4].path]
-    assert failures["error"].tolist() == ["not a readable audio file (Format not recognised.)",
-                                          "file is empty (0 bytes)"]
+    assert failures["error"].tolist() == [
+        "not a readable audio file (Format not recognised.)",
+        "file is empty (0 bytes)",
+    ]
     parameters = json.loads((out / "parameters.json").read_text())
     assert parameters["settings"]["classes"] == "Bicycle bell,Speech"
     assert parameters["settings"]["weights"] and parameters["sed_version"]
@@ -81,10 +90,13 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
 
     # A fixed file is processed on the next run; changed settings redo everything.
     (tmp_path / "in" / "siteB" / "broken.wav").unlink()
-    third = run_batch(find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC,
-                      formats=CSV, quiet=True)
+    third = run_batch(
+        find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC, formats=CSV, quiet=True
+    )
     assert (third.count("skipped"), third.count("failed")) == (3, 1)
-    stricter = DetectorSpec(classes="Bicycle bell,Speech", postprocessing=PostProcessing(threshold_on=0.9))
+    stricter = DetectorSpec(
+        classes="Bicycle bell,Speech", postprocessing=PostProcessing(threshold_on=0.9)
+    )
     fourth = run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
     assert fourth.count("done") == 3
     assert not (out / "failures.csv").exists()  # no failures in this run: no stale list
@@ -97,8 +109,9 @@ def test_parallel_jobs_give_the_same_results(tmp_path, bells_wav):
     make_archive(tmp_path / "in", bells_wav)
     recordings = find_audio_files([str(tmp_path / "in")]).files
     run_batch(recordings, str(tmp_path / "one"), spec=SPEC, formats=CSV, quiet=True)
-    summary = run_batch(recordings, str(tmp_path / "two"), spec=SPEC, formats=CSV, jobs=2,
-                        quiet=True)
+    summary = run_batch(
+        recordings, str(tmp_path / "two"), spec=SPEC, formats=CSV, jobs=2, quiet=True
+    )
     assert (summary.count("done"), summary.count("failed")) == (3, 2)
     for path in (tmp_path / "one").rglob("*.csv"):
         twin = tmp_path / "two" / path.relative_to(tmp_path / "one")
@@ -112,8 +125,16 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
     for i in range(16):
         sf.write(archive / f"rec{i:02d}.flac", np.roll(audio, i * rate), rate)
     out = tmp_path / "out"
-    command = [str(Path(sys.executable).parent / "sed"), "detect", str(archive), "-o", str(out),
-               "--classes", "Bicycle bell", "--quiet"]
+    command = [
+        str(Path(sys.executable).parent / "sed"),
+        "detect",
+        str(archive),
+        "-o",
+        str(out),
+        "--classes",
+        "Bicycle bell",
+        "--quiet",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results = out / ".sed" / "results"
     deadline = time.monotonic() + 300
@@ -138,7 +159,10 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
     for name, text in before.items():  # what was there before the kill equals the final output
         stem = name[: -len(".csv")]
         assert (out / name).read_text() == text
-        assert len(pd.read_csv(out / name)) == (combined["filename"].str.endswith(f"/{stem}.flac")).sum()
+        assert (
+            len(pd.read_csv(out / name))
+            == (combined["filename"].str.endswith(f"/{stem}.flac")).sum()
+        )
 
 
 def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
@@ -147,16 +171,24 @@ def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "bells.wav").write_bytes(bells_wav.read_bytes())
     (tmp_path / "ref").mkdir()
-    (tmp_path / "ref" / "bells.tsv").write_text("7.0\t22.0\tBicycle bell\n26.0\t37.0\tBicycle bell\n")
+    (tmp_path / "ref" / "bells.tsv").write_text(
+        "7.0\t22.0\tBicycle bell\n26.0\t37.0\tBicycle bell\n"
+    )
     out = tmp_path / "out"
-    run_batch(find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC,
-              formats=["csv", "json", "raven"], quiet=True)
+    run_batch(
+        find_audio_files([str(tmp_path / "in")]).files,
+        str(out),
+        spec=SPEC,
+        formats=["csv", "json", "raven"],
+        quiet=True,
+    )
     assert annotation_files(out) == {"bells": str(out / "bells.json")}  # run files skipped
     results = evaluate_files(tmp_path / "ref", out).results()
     assert results["files"][0]["evaluated_length_seconds"] == pytest.approx(60.0)  # from the json
     # The folder gives the same figures as the recording's own file with its true length.
-    direct = evaluate_files(tmp_path / "ref" / "bells.tsv", out / "bells.csv",
-                            audio=tmp_path / "in").results()
+    direct = evaluate_files(
+        tmp_path / "ref" / "bells.tsv", out / "bells.csv", audio=tmp_path / "in"
+    ).results()
     assert results["segment_based"] == direct["segment_based"]
     assert results["event_based"] == direct["event_based"]
     assert results["segment_based"]["overall"]["f_measure"]["f_measure"] > 0.5

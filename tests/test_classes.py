@@ -23,8 +23,9 @@ def test_class_map():
 def test_class_list_with_commas_inside_names():
     selection = parse_class_list("Dog, Chicken, rooster,Bark,Chicken,rooster", CLASSES)
     assert selection.event_labels == ("Dog", "Chicken, rooster", "Bark")
-    assert selection.class_indices == tuple((CLASSES.index_of(n),) for n in
-                                            ("Dog", "Chicken, rooster", "Bark"))
+    assert selection.class_indices == tuple(
+        (CLASSES.index_of(n),) for n in ("Dog", "Chicken, rooster", "Bark")
+    )
 
 
 def test_unknown_class_suggests_close_names():
@@ -36,7 +37,8 @@ def test_unknown_class_suggests_close_names():
 
 def test_selection_scores_are_the_max_over_names(tmp_path):
     (tmp_path / "map.csv").write_text(
-        'event_label,yamnet_display_names\ndog,Dog;Bark\nbell,"Bicycle bell"\n')
+        'event_label,yamnet_display_names\ndog,Dog;Bark\nbell,"Bicycle bell"\n'
+    )
     selection = read_label_map(tmp_path / "map.csv", CLASSES)
     assert selection.event_labels == ("dog", "bell")
     scores = np.zeros((2, 521), np.float32)
@@ -47,13 +49,25 @@ def test_selection_scores_are_the_max_over_names(tmp_path):
     assert all_classes(CLASSES).is_identity
 
 
-@pytest.mark.parametrize("text,message", [
-    ("label,names\ndog,Dog\n", "must start with the header"),
-    ("event_label,yamnet_display_names\ndog,Dog\ncat,Caat\n", r"line 3: unknown YAMNet class 'Caat'"),
-    ("event_label,yamnet_display_names\ndog,Dog\ndog,Bark\n", "line 3: event label 'dog' appears twice"),
-    ("event_label,yamnet_display_names\ndog\n", "line 2: expected event_label,yamnet_display_names"),
-    ("event_label,yamnet_display_names\n", "no event labels"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("label,names\ndog,Dog\n", "must start with the header"),
+        (
+            "event_label,yamnet_display_names\ndog,Dog\ncat,Caat\n",
+            r"line 3: unknown YAMNet class 'Caat'",
+        ),
+        (
+            "event_label,yamnet_display_names\ndog,Dog\ndog,Bark\n",
+            "line 3: event label 'dog' appears twice",
+        ),
+        (
+            "event_label,yamnet_display_names\ndog\n",
+            "line 2: expected event_label,yamnet_display_names",
+        ),
+        ("event_label,yamnet_display_names\n", "no event labels"),
+    ],
+)
 def test_malformed_label_maps(tmp_path, text, message):
     path = tmp_path / "map.csv"
     path.write_text(text)

@@ -20,21 +20,46 @@ SED = str(BIN / "sed")
 
 
 def run_sed(*args, stdin=None, path=None, cwd=None):
-    env = dict(os.environ, PATH=path if path is not None else f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run([SED, *map(str, args)], input=stdin, capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=600)
+    env = dict(
+        os.environ, PATH=path if path is not None else f"{BIN}{os.pathsep}{os.environ['PATH']}"
+    )
+    return subprocess.run(
+        [SED, *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 def test_detect_writes_events_and_scores(tmp_path, bells_wav):
     before = hashlib.sha256(bells_wav.read_bytes()).hexdigest()
-    result = CliRunner().invoke(cli, ["detect", str(bells_wav), "-o", str(tmp_path / "ev.csv"),
-                                      "--classes", "Bicycle bell,Speech",
-                                      "--scores", str(tmp_path / "scores.csv")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "ev.csv"),
+            "--classes",
+            "Bicycle bell,Speech",
+            "--scores",
+            str(tmp_path / "scores.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Bicycle bell" in result.output and "events written to" in result.output
     events = pd.read_csv(tmp_path / "ev.csv")
-    assert list(events.columns) == ["filename", "onset", "offset", "event_label", "score",
-                                    "mean_score"]
+    assert list(events.columns) == [
+        "filename",
+        "onset",
+        "offset",
+        "event_label",
+        "score",
+        "mean_score",
+    ]
     assert set(events["event_label"]) <= {"Bicycle bell", "Speech"}
     assert (events["offset"] > events["onset"]).all() and events["offset"].max() <= 60.0
     scores = pd.read_csv(tmp_path / "scores.csv")
@@ -45,10 +70,26 @@ def test_detect_writes_events_and_scores(tmp_path, bells_wav):
 
 
 def test_detect_with_label_map_and_reference_hop(tmp_path, bells_wav):
-    (tmp_path / "map.csv").write_text('event_label,yamnet_display_names\nbell,"Bicycle bell;Bell;Ding"\n')
-    result = CliRunner().invoke(cli, ["detect", str(bells_wav), "-o", str(tmp_path / "ev.csv"),
-                                      "--label-map", str(tmp_path / "map.csv"), "--hop", "0.48",
-                                      "--scores", str(tmp_path / "s.csv"), "--resampler", "resampy"])
+    (tmp_path / "map.csv").write_text(
+        'event_label,yamnet_display_names\nbell,"Bicycle bell;Bell;Ding"\n'
+    )
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "ev.csv"),
+            "--label-map",
+            str(tmp_path / "map.csv"),
+            "--hop",
+            "0.48",
+            "--scores",
+            str(tmp_path / "s.csv"),
+            "--resampler",
+            "resampy",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(tmp_path / "ev.csv")["event_label"]) == {"bell"}
     scores = pd.read_csv(tmp_path / "s.csv")
@@ -93,20 +134,31 @@ def test_version():
     assert result.returncode == 0 and result.stdout.startswith("sed, version ")
 
 
-@pytest.mark.parametrize("args,message,status", [
-    (["detect", "{missing}", "-o", "{out}"], "{missing}: no such file", 1),
-    (["detect", "{empty}", "-o", "{out}"], "{empty}: file is empty (0 bytes)", 1),
-    (["detect", "{text}", "-o", "{out}"], "{text}: not a readable audio file", 1),
-    (["detect", "{wav}", "-o", "{out}", "--classes", "Dgo"], "unknown YAMNet class 'Dgo'", 2),
-    (["detect", "{wav}", "-o", "{out}", "--hop", "0.333"], "window hop must be a multiple", 2),
-    (["detect", "{wav}", "-o", "{out}", "--weights", "{missing}"], "do not exist", 1),
-    (["detect", "{wav}", "-o", "{out}", "--classes", "Dog", "--label-map", "{text}"],
-     "either a class list or a label map", 2),
-    (["tag", "{empty}"], "{empty}: file is empty", 1),
-])
+@pytest.mark.parametrize(
+    "args,message,status",
+    [
+        (["detect", "{missing}", "-o", "{out}"], "{missing}: no such file", 1),
+        (["detect", "{empty}", "-o", "{out}"], "{empty}: file is empty (0 bytes)", 1),
+        (["detect", "{text}", "-o", "{out}"], "{text}: not a readable audio file", 1),
+        (["detect", "{wav}", "-o", "{out}", "--classes", "Dgo"], "unknown YAMNet class 'Dgo'", 2),
+        (["detect", "{wav}", "-o", "{out}", "--hop", "0.333"], "window hop must be a multiple", 2),
+        (["detect", "{wav}", "-o", "{out}", "--weights", "{missing}"], "do not exist", 1),
+        (
+            ["detect", "{wav}", "-o", "{out}", "--classes", "Dog", "--label-map", "{text}"],
+            "either a class list or a label map",
+            2,
+        ),
+        (["tag", "{empty}"], "{empty}: file is empty", 1),
+    ],
+)
 def test_errors_are_one_line_without_traceback(tmp_path, bells_wav, args, message, status):
-    names = {"missing": tmp_path / "missing.wav", "empty": tmp_path / "empty.wav",
-             "text": tmp_path / "notes.txt", "wav": bells_wav, "out": tmp_path / "out.csv"}
+    names = {
+        "missing": tmp_path / "missing.wav",
+        "empty": tmp_path / "empty.wav",
+        "text": tmp_path / "notes.txt",
+        "wav": bells_wav,
+        "out": tmp_path / "out.csv",
+    }
     names["empty"].write_bytes(b"")
     names["text"].write_text("hello\n")
     result = run_sed(*[a.format(**names) for a in args])
@@ -130,11 +182,14 @@ gnu_sed = pytest.mark.skipif(next_sed_on_path() is None, reason="no other sed on
 
 
 @gnu_sed
-@pytest.mark.parametrize("args,stdin,expected", [
-    (["-e", "s/a/b/"], "abc\naaa\n", "bbc\nbaa\n"),
-    (["s/x/y/g"], "xox\n", "yoy\n"),
-    (["-n", "2p"], "one\ntwo\nthree\n", "two\n"),
-])
+@pytest.mark.parametrize(
+    "args,stdin,expected",
+    [
+        (["-e", "s/a/b/"], "abc\naaa\n", "bbc\nbaa\n"),
+        (["s/x/y/g"], "xox\n", "yoy\n"),
+        (["-n", "2p"], "one\ntwo\nthree\n", "two\n"),
+    ],
+)
 def test_other_invocations_go_to_gnu_sed(args, stdin, expected):
     result = run_sed(*args, stdin=stdin)
     assert (result.returncode, result.stdout, result.stderr) == (0, expected, "")
@@ -144,8 +199,12 @@ def test_other_invocations_go_to_gnu_sed(args, stdin, expected):
 def test_gnu_sed_with_a_file_and_python_dash_m(tmp_path):
     (tmp_path / "f.txt").write_text("hello world\n")
     assert run_sed("s/world/there/", "f.txt", cwd=tmp_path).stdout == "hello there\n"
-    result = subprocess.run([sys.executable, "-m", "sed", "-n", "s/hello/bye/p", "f.txt"],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "sed", "-n", "s/hello/bye/p", "f.txt"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.stdout == "bye world\n"
     assert run_sed("-i.bak", "s/hello/bye/", "f.txt", cwd=tmp_path).returncode == 0
     assert (tmp_path / "f.txt").read_text() == "bye world\n"
@@ -159,54 +218,93 @@ def test_no_other_sed_on_path_is_a_clear_error():
 
 # ---- post-processing options, formats, evaluate, tune, plot ---------------------------------
 
+
 def test_detect_writes_every_format_with_a_config(tmp_path, bells_wav):
-    (tmp_path / "pp.toml").write_text('threshold_on = 0.3\nmedian_filter_seconds = 1.5\n'
-                                      'boundaries = "refined"\n')
-    args = ["detect", str(bells_wav), "-o", str(tmp_path / "out" / "bells.csv"),
-            "--classes", "Bicycle bell,Speech", "--config", str(tmp_path / "pp.toml"),
-            "--min-gap", "0.5", "--save-config", str(tmp_path / "used.json")]
+    (tmp_path / "pp.toml").write_text(
+        'threshold_on = 0.3\nmedian_filter_seconds = 1.5\nboundaries = "refined"\n'
+    )
+    args = [
+        "detect",
+        str(bells_wav),
+        "-o",
+        str(tmp_path / "out" / "bells.csv"),
+        "--classes",
+        "Bicycle bell,Speech",
+        "--config",
+        str(tmp_path / "pp.toml"),
+        "--min-gap",
+        "0.5",
+        "--save-config",
+        str(tmp_path / "used.json"),
+    ]
     for name in ("csv", "tsv", "audacity", "raven", "json"):
         args += ["--format", name]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert sorted(os.listdir(tmp_path / "out")) == [
-        "bells.audacity.txt", "bells.csv", "bells.json", "bells.selections.txt", "bells.tsv"]
+        "bells.audacity.txt",
+        "bells.csv",
+        "bells.json",
+        "bells.selections.txt",
+        "bells.tsv",
+    ]
     from sed.events import read_events
     from sed.postprocessing import load_config
 
-    tables = {name: read_events(tmp_path / "out" / name).events
-              for name in os.listdir(tmp_path / "out")}
+    tables = {
+        name: read_events(tmp_path / "out" / name).events for name in os.listdir(tmp_path / "out")
+    }
     counts = {len(t) for t in tables.values()}
     assert len(counts) == 1 and counts.pop() > 0
     assert read_events(tmp_path / "out" / "bells.json").durations == {str(bells_wav): 60.0}
     used = load_config(tmp_path / "used.json")  # the file's values, then the command line's
-    assert (used.threshold_on, used.median_filter_seconds, used.min_gap_seconds,
-            used.boundaries) == (0.3, 1.5, 0.5, "refined")
+    assert (
+        used.threshold_on,
+        used.median_filter_seconds,
+        used.min_gap_seconds,
+        used.boundaries,
+    ) == (0.3, 1.5, 0.5, "refined")
 
 
 def test_config_error_is_one_line(tmp_path, bells_wav):
     (tmp_path / "pp.toml").write_text("threshold_on = 0.3\nsmoothing = 2\n")
-    result = run_sed("detect", bells_wav, "-o", tmp_path / "o.csv", "--config",
-                     tmp_path / "pp.toml")
+    result = run_sed(
+        "detect", bells_wav, "-o", tmp_path / "o.csv", "--config", tmp_path / "pp.toml"
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert f"sed detect: error: {tmp_path / 'pp.toml'}: unknown key 'smoothing'" in result.stderr
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("config,extra,message", [
-    ("threshold_on = 0.3\n", ["--threshold-off", "0.6"], "threshold_off (0.6) must not exceed"),
-    ("", ["--class-thresholds", "{thresholds}"], "not detected: 'cow'"),
-    ("", ["--boundaries", "middle"], "Invalid value for '--boundaries'"),
-    ("", ["--min-gap", "-1"], "-1.0 is not in the range x>=0"),
-])
-def test_postprocessing_values_are_rejected_not_clamped(tmp_path, bells_wav, config, extra,
-                                                        message):
+@pytest.mark.parametrize(
+    "config,extra,message",
+    [
+        ("threshold_on = 0.3\n", ["--threshold-off", "0.6"], "threshold_off (0.6) must not exceed"),
+        ("", ["--class-thresholds", "{thresholds}"], "not detected: 'cow'"),
+        ("", ["--boundaries", "middle"], "Invalid value for '--boundaries'"),
+        ("", ["--min-gap", "-1"], "-1.0 is not in the range x>=0"),
+    ],
+)
+def test_postprocessing_values_are_rejected_not_clamped(
+    tmp_path, bells_wav, config, extra, message
+):
     (tmp_path / "pp.toml").write_text(config)
     (tmp_path / "t.csv").write_text("event_label,threshold_on\ncow,0.2\n")
     extra = [a.format(thresholds=tmp_path / "t.csv") for a in extra]
-    result = CliRunner().invoke(cli, ["detect", str(bells_wav), "-o", str(tmp_path / "o.csv"),
-                                      "--classes", "Dog", "--config", str(tmp_path / "pp.toml"),
-                                      *extra])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--classes",
+            "Dog",
+            "--config",
+            str(tmp_path / "pp.toml"),
+            *extra,
+        ],
+    )
     assert result.exit_code == 2 and message in result.output
     assert not (tmp_path / "o.csv").exists()
 
@@ -216,13 +314,23 @@ def write_pair(tmp_path):
     (tmp_path / "est").mkdir()
     (tmp_path / "ref" / "rec.tsv").write_text("0.5\t2.0\tdog\n3.0\t4.0\tbird\n")
     (tmp_path / "est" / "rec.csv").write_text(
-        "filename,onset,offset,event_label,score\nrec.wav,0.6,2.1,dog,0.9\nrec.wav,5,6,cat,0.5\n")
+        "filename,onset,offset,event_label,score\nrec.wav,0.6,2.1,dog,0.9\nrec.wav,5,6,cat,0.5\n"
+    )
 
 
 def test_evaluate_prints_sed_eval_report_and_json(tmp_path):
     write_pair(tmp_path)
-    result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated", tmp_path / "est",
-                     "--json", tmp_path / "r.json", "--t-collar", "0.25")
+    result = run_sed(
+        "evaluate",
+        "--reference",
+        tmp_path / "ref",
+        "--estimated",
+        tmp_path / "est",
+        "--json",
+        tmp_path / "r.json",
+        "--t-collar",
+        "0.25",
+    )
     assert result.returncode == 0, result.stderr
     assert "Labels only in the reference events: bird" in result.stdout
     assert "Labels only in the estimated events: cat" in result.stdout
@@ -238,11 +346,20 @@ def test_evaluate_prints_sed_eval_report_and_json(tmp_path):
 def test_evaluate_onset_only(tmp_path):
     write_pair(tmp_path)
     (tmp_path / "est" / "rec.csv").write_text(  # dog's offset 1.5 s late: an onset-only match
-        "filename,onset,offset,event_label,score\nrec.wav,0.6,3.5,dog,0.9\n")
+        "filename,onset,offset,event_label,score\nrec.wav,0.6,3.5,dog,0.9\n"
+    )
     figures = {}
     for extra in ([], ["--onset-only"]):
-        result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated",
-                         tmp_path / "est", "--json", tmp_path / "r.json", *extra)
+        result = run_sed(
+            "evaluate",
+            "--reference",
+            tmp_path / "ref",
+            "--estimated",
+            tmp_path / "est",
+            "--json",
+            tmp_path / "r.json",
+            *extra,
+        )
         assert result.returncode == 0, result.stderr
         import json
 
@@ -257,8 +374,9 @@ def test_evaluate_malformed_file_is_one_line_with_file_and_line(tmp_path):
     (tmp_path / "ref" / "rec.tsv").write_text("0.5\t2.0\tdog\n3.0\tlater\tbird\n")
     result = run_sed("evaluate", "--reference", tmp_path / "ref", "--estimated", tmp_path / "est")
     assert result.returncode == 1 and result.stderr.count("\n") == 1
-    assert f"{tmp_path / 'ref' / 'rec.tsv'}: line 2: offset 'later' is not a number" in \
-        result.stderr
+    assert (
+        f"{tmp_path / 'ref' / 'rec.tsv'}: line 2: offset 'later' is not a number" in result.stderr
+    )
 
 
 def test_tune_then_plot(tmp_path, bells_wav):
@@ -267,18 +385,41 @@ def test_tune_then_plot(tmp_path, bells_wav):
     os.symlink(bells_wav, tmp_path / "audio" / "bells.wav")
     annotation = pd.read_csv(bells_wav.with_suffix(".csv"))
     annotation[annotation["is_bell"]].assign(label="Bicycle bell")[
-        ["onset", "offset", "label"]].to_csv(tmp_path / "ref" / "bells.tsv", sep="\t",
-                                              header=False, index=False)
-    result = CliRunner().invoke(cli, ["tune", "--audio", str(tmp_path / "audio"), "--reference",
-                                      str(tmp_path / "ref"), "--classes", "Bicycle bell",
-                                      "-o", str(tmp_path / "tuned.toml"), "--metric", "event_f1"])
+        ["onset", "offset", "label"]
+    ].to_csv(tmp_path / "ref" / "bells.tsv", sep="\t", header=False, index=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "tune",
+            "--audio",
+            str(tmp_path / "audio"),
+            "--reference",
+            str(tmp_path / "ref"),
+            "--classes",
+            "Bicycle bell",
+            "-o",
+            str(tmp_path / "tuned.toml"),
+            "--metric",
+            "event_f1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "event_f1" in result.output and "chosen values:" in result.output
     from sed.postprocessing import load_config
 
     load_config(tmp_path / "tuned.toml")
-    result = CliRunner().invoke(cli, ["plot", str(bells_wav), "-o", str(tmp_path / "f.png"),
-                                      "--reference", str(tmp_path / "ref" / "bells.tsv"),
-                                      "--top", "3"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "plot",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "f.png"),
+            "--reference",
+            str(tmp_path / "ref" / "bells.tsv"),
+            "--top",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"

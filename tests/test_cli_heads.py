@@ -1,4 +1,4 @@
-"""The head commands, run as users run them: `sed embed`, `sed train`, `--head` in detect and tag."""
+"""The head commands as users run them: `sed embed`, `sed train`, `--head` in detect and tag."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from sed.cli import cli
-from tests.test_cli import run_sed
 from tests.helpers import write_clip
+from tests.test_cli import run_sed
 
 
 @pytest.fixture
@@ -27,8 +27,13 @@ def invoke(*args):
 
 
 def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
-    output = invoke("embed", training_folder / "tone", training_folder / "noise" / "noise0.wav",
-                    "-o", tmp_path / "e.npz")
+    output = invoke(
+        "embed",
+        training_folder / "tone",
+        training_folder / "noise" / "noise0.wav",
+        "-o",
+        tmp_path / "e.npz",
+    )
     assert output.startswith("7 files, ") and "(hop 0.5 s) x 1024: embeddings written to" in output
     with np.load(tmp_path / "e.npz") as data:
         assert data["embeddings"].shape[1] == 1024 and len(set(data["filenames"])) == 7
@@ -39,13 +44,27 @@ def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
 
 
 def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cache_env):
-    output = invoke("train", training_folder, "-o", tmp_path / "head", "--epochs", "10", "--seed", "3",
-                    "--validation-fraction", "0.25", "--mixtures", "1")
+    output = invoke(
+        "train",
+        training_folder,
+        "-o",
+        tmp_path / "head",
+        "--epochs",
+        "10",
+        "--seed",
+        "3",
+        "--validation-fraction",
+        "0.25",
+        "--mixtures",
+        "1",
+    )
     lines = output.splitlines()
     assert lines[0] == "data: 13 clips in 13 groups, 2 classes + background (1 recordings)"
     assert "validation (4 clips): clip accuracy 1.000" in output
-    assert lines[-1].startswith(f"head written to {tmp_path / 'head'}: model.keras, labels.txt, "
-                                "head.json, confusion_matrix.csv, confusion_matrix.png")
+    assert lines[-1].startswith(
+        f"head written to {tmp_path / 'head'}: model.keras, labels.txt, "
+        "head.json, confusion_matrix.csv, confusion_matrix.png"
+    )
     metadata = json.loads((tmp_path / "head" / "head.json").read_text())
     assert metadata["labels"] == ["noise", "tone"]  # sigmoid: no background output
     assert metadata["training"]["config"]["seed"] == 3
@@ -54,53 +73,124 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
     write_clip(tmp_path / "t.wav", "tone", np.random.default_rng(9), seconds=3)
     output = invoke("tag", tmp_path / "t.wav", "--head", tmp_path / "head", "-k", "2")
     assert output.splitlines()[1].split()[:2] == ["1.", "tone"]
-    invoke("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "-o", tmp_path / "ev.csv",
-           "--scores", tmp_path / "s.csv")
+    invoke(
+        "detect",
+        tmp_path / "t.wav",
+        "--head",
+        tmp_path / "head",
+        "-o",
+        tmp_path / "ev.csv",
+        "--scores",
+        tmp_path / "s.csv",
+    )
     events = pd.read_csv(tmp_path / "ev.csv")
     assert set(events["event_label"]) == {"tone"} and events["onset"].min() == 0
-    assert list(pd.read_csv(tmp_path / "s.csv").columns) == ["filename", "start", "end",
-                                                              "noise", "tone"]
+    assert list(pd.read_csv(tmp_path / "s.csv").columns) == [
+        "filename",
+        "start",
+        "end",
+        "noise",
+        "tone",
+    ]
 
     # The post-processing can be tuned on the head's scores (its hop, its labels).
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "t.wav").write_bytes((tmp_path / "t.wav").read_bytes())
     (tmp_path / "dev" / "t.tsv").write_text("0.0\t3.0\ttone\n")
-    output = invoke("tune", "--audio", tmp_path / "dev", "--reference", tmp_path / "dev" / "t.tsv",
-                    "--head", tmp_path / "head", "-o", tmp_path / "pp.toml", "--onset-only")
-    before, after = (float(x) for x in next(
-        line for line in output.splitlines() if line.startswith("segment_f1")).split()[1:])
+    output = invoke(
+        "tune",
+        "--audio",
+        tmp_path / "dev",
+        "--reference",
+        tmp_path / "dev" / "t.tsv",
+        "--head",
+        tmp_path / "head",
+        "-o",
+        tmp_path / "pp.toml",
+        "--onset-only",
+    )
+    before, after = (
+        float(x)
+        for x in next(
+            line for line in output.splitlines() if line.startswith("segment_f1")
+        ).split()[1:]
+    )
     assert after >= before and after >= 0.8, output  # 3 s of tone: found
-    invoke("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "--config",
-           tmp_path / "pp.toml", "-o", tmp_path / "tuned.csv")
+    invoke(
+        "detect",
+        tmp_path / "t.wav",
+        "--head",
+        tmp_path / "head",
+        "--config",
+        tmp_path / "pp.toml",
+        "-o",
+        tmp_path / "tuned.csv",
+    )
     assert set(pd.read_csv(tmp_path / "tuned.csv")["event_label"]) == {"tone"}
 
     # Same head, other framing: refused, in one line.
-    result = CliRunner().invoke(cli, ["detect", str(tmp_path / "t.wav"), "--head",
-                                      str(tmp_path / "head"), "--hop", "0.48",
-                                      "-o", str(tmp_path / "x.csv")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "detect",
+            str(tmp_path / "t.wav"),
+            "--head",
+            str(tmp_path / "head"),
+            "--hop",
+            "0.48",
+            "-o",
+            str(tmp_path / "x.csv"),
+        ],
+    )
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert "head was trained with hop seconds 0.5, not 0.48 (use --hop 0.5)" in result.stderr
-    result = run_sed("detect", tmp_path / "t.wav", "--head", tmp_path / "head", "--classes", "Dog",
-                     "-o", tmp_path / "x.csv")
+    result = run_sed(
+        "detect",
+        tmp_path / "t.wav",
+        "--head",
+        tmp_path / "head",
+        "--classes",
+        "Dog",
+        "-o",
+        tmp_path / "x.csv",
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "give no --classes or --label-map" in result.stderr and not (tmp_path / "x.csv").exists()
 
 
-@pytest.mark.parametrize("make,args,message,status", [
-    (lambda d: (d / "c.csv").write_text('filename,label\n"a.wav,x\n'), ["{d}/c.csv"],
-     "{d}/c.csv: not a readable CSV file", 1),
-    (lambda d: (d / "c.csv").write_text("filename,label\na.wav,x\n"),
-     ["{d}/c.csv", "--label-column", "category"], "{d}/c.csv: no column 'category'", 1),
-    (lambda d: None, ["{folder}", "--classes", "tone,cat"], "unknown class 'cat'", 2),
-    (lambda d: (d / "data" / "empty").mkdir(), ["{folder}"],
-     "{folder}/empty: class folder has no audio files", 2),
-    (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
-])
+@pytest.mark.parametrize(
+    "make,args,message,status",
+    [
+        (
+            lambda d: (d / "c.csv").write_text('filename,label\n"a.wav,x\n'),
+            ["{d}/c.csv"],
+            "{d}/c.csv: not a readable CSV file",
+            1,
+        ),
+        (
+            lambda d: (d / "c.csv").write_text("filename,label\na.wav,x\n"),
+            ["{d}/c.csv", "--label-column", "category"],
+            "{d}/c.csv: no column 'category'",
+            1,
+        ),
+        (lambda d: None, ["{folder}", "--classes", "tone,cat"], "unknown class 'cat'", 2),
+        (
+            lambda d: (d / "data" / "empty").mkdir(),
+            ["{folder}"],
+            "{folder}/empty: class folder has no audio files",
+            2,
+        ),
+        (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
+    ],
+)
 def test_train_errors_are_one_line(training_folder, tmp_path, make, args, message, status):
     make(tmp_path)
     names = {"d": tmp_path, "folder": training_folder}
-    result = CliRunner().invoke(cli, ["train", *[a.format(**names) for a in args],
-                                      "-o", str(tmp_path / "h")], prog_name="sed")
+    result = CliRunner().invoke(
+        cli,
+        ["train", *[a.format(**names) for a in args], "-o", str(tmp_path / "h")],
+        prog_name="sed",
+    )
     assert result.exit_code == status, result.output
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.startswith("sed train: error: ")
@@ -116,10 +206,26 @@ def test_embed_bad_output_is_a_usage_error(training_folder, tmp_path):
 
 def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
     """Two ESC-50 classes of fold 4 (16 clips), grouped by source file, 2-fold CV."""
-    output = invoke("train", shared_data / "esc50" / "meta" / "esc50.csv", "-o", tmp_path / "h",
-                    "--label-column", "category", "--group-column", "src_file",
-                    "--where", "fold=4", "--classes", "dog,rooster",
-                    "--cross-validate", "2", "--epochs", "10", "--patience", "2")
+    output = invoke(
+        "train",
+        shared_data / "esc50" / "meta" / "esc50.csv",
+        "-o",
+        tmp_path / "h",
+        "--label-column",
+        "category",
+        "--group-column",
+        "src_file",
+        "--where",
+        "fold=4",
+        "--classes",
+        "dog,rooster",
+        "--cross-validate",
+        "2",
+        "--epochs",
+        "10",
+        "--patience",
+        "2",
+    )
     assert output.startswith("data: 16 clips in ")
     line = next(x for x in output.splitlines() if x.startswith("2-fold cross-validation"))
     assert float(line.split("clip accuracy ")[1].split()[0]) >= 0.85, line

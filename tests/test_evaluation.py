@@ -9,8 +9,8 @@ import pytest
 
 from sed.errors import AnnotationError, ParameterError
 from sed.evaluation import Evaluation, import_sed_eval
-from sed.pipeline import evaluate_files
 from sed.events import event_table, write_events
+from sed.pipeline import evaluate_files
 
 REFERENCE = {
     "a": [(0.5, 2.0, "dog"), (3.0, 3.4, "cat"), (5.0, 9.0, "dog")],
@@ -24,8 +24,12 @@ LENGTHS = {"a": 10.0, "b": 7.5}
 
 
 def table(name, rows):
-    return event_table([{"filename": name, "onset": a, "offset": b, "event_label": c,
-                         "score": 1.0} for a, b, c in rows])
+    return event_table(
+        [
+            {"filename": name, "onset": a, "offset": b, "event_label": c, "score": 1.0}
+            for a, b, c in rows
+        ]
+    )
 
 
 def sed_eval_directly(labels, **settings):
@@ -34,9 +38,12 @@ def sed_eval_directly(labels, **settings):
     segment = sed_eval.sound_event.SegmentBasedMetrics(labels, time_resolution=1.0)
     event = sed_eval.sound_event.EventBasedMetrics(labels, **settings)
     for name in REFERENCE:
-        ref, est = (dcase_util.containers.MetaDataContainer(
-            [{"filename": name, "onset": a, "offset": b, "event_label": c} for a, b, c in rows])
-            for rows in (REFERENCE[name], ESTIMATED[name]))
+        ref, est = (
+            dcase_util.containers.MetaDataContainer(
+                [{"filename": name, "onset": a, "offset": b, "event_label": c} for a, b, c in rows]
+            )
+            for rows in (REFERENCE[name], ESTIMATED[name])
+        )
         segment.evaluate(ref, est, evaluated_length_seconds=LENGTHS[name])
         event.evaluate(ref, est)
     return segment.results(), event.results()
@@ -46,23 +53,26 @@ def ours(**kwargs):
     labels = ["bird", "cat", "cow", "dog"]
     evaluation = Evaluation(labels, **kwargs)
     for name in REFERENCE:
-        evaluation.add(name, table(name, REFERENCE[name]), table(name, ESTIMATED[name]),
-                       LENGTHS[name])
+        evaluation.add(
+            name, table(name, REFERENCE[name]), table(name, ESTIMATED[name]), LENGTHS[name]
+        )
     return evaluation
 
 
 def test_figures_equal_sed_eval_on_a_hand_made_case():
     evaluation = ours(t_collar_seconds=0.2, percentage_of_length=0.2)
-    segment, event = sed_eval_directly(["bird", "cat", "cow", "dog"], t_collar=0.2,
-                                       percentage_of_length=0.2)
+    segment, event = sed_eval_directly(
+        ["bird", "cat", "cow", "dog"], t_collar=0.2, percentage_of_length=0.2
+    )
     results = evaluation.results()
     for key in ("f_measure", "error_rate"):
         for name, value in segment["overall"][key].items():
             assert results["segment_based"]["overall"][key][name] == pytest.approx(value)
         for name, value in event["overall"][key].items():
             assert results["event_based"]["overall"][key][name] == pytest.approx(value)
-    assert results["event_based"]["class_wise"]["dog"]["f_measure"]["f_measure"] == \
-        pytest.approx(event["class_wise"]["dog"]["f_measure"]["f_measure"])
+    assert results["event_based"]["class_wise"]["dog"]["f_measure"]["f_measure"] == pytest.approx(
+        event["class_wise"]["dog"]["f_measure"]["f_measure"]
+    )
     # The hand count: event-based, dog (0.6-2.3) matches (0.5-2.0): onset 0.1 s off, offset
     # 0.3 s off (allowed: 20 % of 1.5 s = 0.3 s); dog 5.3-7.0 misses (onset 0.3 s late);
     # cat 1.05-1.35 matches; the rest do not: Ntp = 2, Nref = 5, Nsys = 6, F1 = 4 / 11.
@@ -73,8 +83,9 @@ def test_collar_settings_change_the_event_figures():
     strict = ours(t_collar_seconds=0.05).summary()["event_f1"]
     loose = ours(t_collar_seconds=0.5, percentage_of_length=0.5).summary()["event_f1"]
     assert strict < loose
-    _, event = sed_eval_directly(["bird", "cat", "cow", "dog"], t_collar=0.5,
-                                 percentage_of_length=0.5)
+    _, event = sed_eval_directly(
+        ["bird", "cat", "cow", "dog"], t_collar=0.5, percentage_of_length=0.5
+    )
     assert loose == pytest.approx(event["overall"]["f_measure"]["f_measure"])
 
 
@@ -90,10 +101,10 @@ def test_onset_only_ignores_offsets_as_sed_eval_does():
         assert evaluation.results()["settings"]["evaluate_offset"] is evaluate_offset
     assert figures == {True: 0.0, False: 1.0}
     # On the hand-made case, ours equals sed_eval's onset-only figures.
-    _, event = sed_eval_directly(["bird", "cat", "cow", "dog"], t_collar=0.5,
-                                 evaluate_offset=False)
-    assert ours(t_collar_seconds=0.5, evaluate_offset=False).summary()["event_f1"] == \
-        pytest.approx(event["overall"]["f_measure"]["f_measure"])
+    _, event = sed_eval_directly(["bird", "cat", "cow", "dog"], t_collar=0.5, evaluate_offset=False)
+    assert ours(t_collar_seconds=0.5, evaluate_offset=False).summary()["event_f1"] == pytest.approx(
+        event["overall"]["f_measure"]["f_measure"]
+    )
 
 
 def test_one_sided_labels_are_reported():
@@ -101,8 +112,9 @@ def test_one_sided_labels_are_reported():
     assert evaluation.labels_only_in_reference == ["bird"]
     assert evaluation.labels_only_in_estimated == ["cow"]
     report = evaluation.report()
-    assert report.startswith("Labels only in the reference events: bird\n"
-                             "Labels only in the estimated events: cow\n")
+    assert report.startswith(
+        "Labels only in the reference events: bird\nLabels only in the estimated events: cow\n"
+    )
     assert "Segment based metrics" in report and "Event based metrics" in report
     json.dumps(evaluation.results(), allow_nan=False)  # NaN became null
 
@@ -118,8 +130,9 @@ def test_bad_values_are_rejected():
 def write_folder(folder, tables, format, suffix):
     folder.mkdir()
     for name, rows in tables.items():
-        write_events(table(name, rows), folder / f"{name}{suffix}", format,
-                     durations={name: LENGTHS[name]})
+        write_events(
+            table(name, rows), folder / f"{name}{suffix}", format, durations={name: LENGTHS[name]}
+        )
 
 
 def test_folders_pair_by_stem_in_any_format(tmp_path):

@@ -25,10 +25,19 @@ def test_bad_hops_are_rejected(hop):
         YamnetParams(patch_hop_seconds=hop)
 
 
-@pytest.mark.parametrize("n_samples,windows_048,windows_050", [
-    (1, 1, 1), (15600, 1, 1), (15601, 2, 2), (23280, 2, 2), (23281, 3, 2), (23600, 3, 2),
-    (23601, 3, 3), (48000, 6, 6),
-])
+@pytest.mark.parametrize(
+    "n_samples,windows_048,windows_050",
+    [
+        (1, 1, 1),
+        (15600, 1, 1),
+        (15601, 2, 2),
+        (23280, 2, 2),
+        (23281, 3, 2),
+        (23600, 3, 2),
+        (23601, 3, 3),
+        (48000, 6, 6),
+    ],
+)
 def test_window_count_is_the_reference_padding_rule(n_samples, windows_048, windows_050):
     assert YamnetParams(patch_hop_seconds=0.48).num_windows(n_samples) == windows_048
     assert YamnetParams().num_windows(n_samples) == windows_050
@@ -38,14 +47,14 @@ def test_padding_and_patches_line_up(rng):
     p = YamnetParams()
     waveform = rng.uniform(-1, 1, 40007).astype(np.float32)
     padded = pad_waveform(waveform, p)
-    assert len(padded) == p.padded_length(len(waveform)) and not padded[len(waveform):].any()
-    np.testing.assert_array_equal(padded[:len(waveform)], waveform)
+    assert len(padded) == p.padded_length(len(waveform)) and not padded[len(waveform) :].any()
+    np.testing.assert_array_equal(padded[: len(waveform)], waveform)
     log_mel = log_mel_spectrogram(padded, p)
     assert log_mel.shape == (1 + (len(padded) - 400) // 160, 64)
     patches = frame_patches(log_mel, p)
     assert patches.shape == (p.num_windows(len(waveform)), 96, 64)
     for i in range(len(patches)):
-        np.testing.assert_array_equal(patches[i], log_mel[50 * i: 50 * i + 96])
+        np.testing.assert_array_equal(patches[i], log_mel[50 * i : 50 * i + 96])
 
 
 def test_silence_is_log_of_the_offset():

@@ -15,8 +15,11 @@ def test_folder_dataset(training_folder):
     data = folder_dataset(training_folder)
     assert data.classes == ("noise", "tone")
     assert data.labels == ("noise", "tone", BACKGROUND_LABEL)
-    assert data.clips["label"].value_counts().to_dict() == {"noise": 6, "tone": 6,
-                                                            BACKGROUND_LABEL: 1}
+    assert data.clips["label"].value_counts().to_dict() == {
+        "noise": 6,
+        "tone": 6,
+        BACKGROUND_LABEL: 1,
+    }
     assert data.clips["group"].nunique() == 13
     only = folder_dataset(training_folder, classes=["tone"])
     assert only.labels == ("tone", BACKGROUND_LABEL)
@@ -25,8 +28,11 @@ def test_folder_dataset(training_folder):
 
 
 def test_folder_dataset_errors(training_folder, tmp_path):
-    with pytest.raises(ParameterError, match=r"unknown class 'cat': not a sub-folder \(there are "
-                                             r"'noise', 'tone'\)"):
+    with pytest.raises(
+        ParameterError,
+        match=r"unknown class 'cat': not a sub-folder \(there are "
+        r"'noise', 'tone'\)",
+    ):
         folder_dataset(training_folder, classes=["cat"])
     (training_folder / "empty").mkdir()
     with pytest.raises(ParameterError, match=r"empty: class folder has no audio files"):
@@ -56,8 +62,11 @@ def write_csv(tmp_path, text, clips=("a.wav", "b.wav", "c.wav", "d.wav")):
 
 
 def test_csv_dataset_esc50_layout(tmp_path):
-    path = write_csv(tmp_path, "filename,fold,category,src_file\n"
-                               "a.wav,1,dog,s1\nb.wav,1,dog,s1\nc.wav,2,cat,s2\nd.wav,1,cow,s3\n")
+    path = write_csv(
+        tmp_path,
+        "filename,fold,category,src_file\n"
+        "a.wav,1,dog,s1\nb.wav,1,dog,s1\nc.wav,2,cat,s2\nd.wav,1,cow,s3\n",
+    )
     data = csv_dataset(path, label_column="category", group_column="src_file")
     assert data.classes == ("cat", "cow", "dog")
     assert data.clips["path"].tolist()[0] == str(tmp_path / "audio" / "a.wav")
@@ -68,21 +77,36 @@ def test_csv_dataset_esc50_layout(tmp_path):
     assert parse_where(["fold=1", " split = train "]) == {"fold": "1", "split": "train"}
 
 
-@pytest.mark.parametrize("text,error,message", [
-    ("filename,category\na.wav,dog\nb.wav,\n", AnnotationError, "clips.csv: line 3: empty category"),
-    ("file,category\na.wav,dog\n", AnnotationError,
-     "clips.csv: no column 'filename'; the columns are 'file', 'category'"),
-    ('filename,category\n"a.wav,dog\n', AnnotationError, "clips.csv: not a readable CSV file"),
-    ("", AnnotationError, "clips.csv: not a readable CSV file"),
-    ("filename,category\na.wav,dog\nb.wav,cat\n", ParameterError, "unknown class 'cow'"),
-    ("filename,category\na.wav,dog\nzz.wav,cat\ny.wav,cat\n", AudioError,
-     r"zz.wav: audio file listed in clips.csv not found \(and 1 more\); pass the audio folder"),
-])
+@pytest.mark.parametrize(
+    "text,error,message",
+    [
+        (
+            "filename,category\na.wav,dog\nb.wav,\n",
+            AnnotationError,
+            "clips.csv: line 3: empty category",
+        ),
+        (
+            "file,category\na.wav,dog\n",
+            AnnotationError,
+            "clips.csv: no column 'filename'; the columns are 'file', 'category'",
+        ),
+        ('filename,category\n"a.wav,dog\n', AnnotationError, "clips.csv: not a readable CSV file"),
+        ("", AnnotationError, "clips.csv: not a readable CSV file"),
+        ("filename,category\na.wav,dog\nb.wav,cat\n", ParameterError, "unknown class 'cow'"),
+        (
+            "filename,category\na.wav,dog\nzz.wav,cat\ny.wav,cat\n",
+            AudioError,
+            r"zz.wav: audio file listed in clips.csv not found \(and 1 more\); "
+            "pass the audio folder",
+        ),
+    ],
+)
 def test_csv_dataset_errors(tmp_path, text, error, message):
     path = write_csv(tmp_path, text)
     with pytest.raises(error, match=message) as caught:
-        csv_dataset(path, label_column="category", classes=["dog", "cow"]
-                    if "cow" in message else None)
+        csv_dataset(
+            path, label_column="category", classes=["dog", "cow"] if "cow" in message else None
+        )
     assert "\n" not in str(caught.value)
 
 

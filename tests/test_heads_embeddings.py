@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from sed.errors import ParameterError
 from sed.heads import embeddings as emb
-from sed.heads.embeddings import (EmbeddingCache, default_cache_dir, embed_files,
-                                  write_embeddings)
-from sed.errors import AudioError, ParameterError
+from sed.heads.embeddings import EmbeddingCache, default_cache_dir, embed_files, write_embeddings
 from sed.params import YamnetParams
 from sed.segmenter import SILENCE_DBFS, hop_energies, score_file, window_levels
 
@@ -30,7 +29,7 @@ def clip(tmp_path, rng):
 def test_window_levels_of_known_signals():
     params = YamnetParams()
     t = np.arange(3 * 16000) / 16000
-    sine = np.sin(2 * np.pi * 1000 * t)                     # full scale: -3.01 dBFS
+    sine = np.sin(2 * np.pi * 1000 * t)  # full scale: -3.01 dBFS
     levels = window_levels(hop_energies(sine, params), params.num_windows(len(sine)), params)
     assert np.allclose(levels[:3], 10 * np.log10(0.5), atol=0.01)
     silence = window_levels(hop_energies(np.zeros(16000), params), 1, params)
@@ -43,8 +42,9 @@ def test_cache_computes_once_and_keys_by_content(tmp_path, clip, model, monkeypa
     cache = EmbeddingCache(tmp_path / "cache")
     calls = []
     compute = emb.compute_embeddings
-    monkeypatch.setattr(emb, "compute_embeddings",
-                        lambda *a, **k: calls.append(a[0]) or compute(*a, **k))
+    monkeypatch.setattr(
+        emb, "compute_embeddings", lambda *a, **k: calls.append(a[0]) or compute(*a, **k)
+    )
     first = cache.embed(clip, model)
     reference = score_file(clip, model, keep_embeddings=True)
     assert first.embeddings.shape == (len(reference), 1024) == (5, 1024)

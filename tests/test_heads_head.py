@@ -12,9 +12,15 @@ from sed.heads.head import BACKGROUND_LABEL, Head, build_head_network
 from sed.params import YamnetParams
 from sed.segmenter import WindowScores
 
-METADATA = {"yamnet": {"sample_rate": 16000, "hop_seconds": 0.5, "patch_window_seconds": 0.96,
-                       "weights_sha256": "ab" * 32},
-            "head": {"activation": "softmax"}}
+METADATA = {
+    "yamnet": {
+        "sample_rate": 16000,
+        "hop_seconds": 0.5,
+        "patch_window_seconds": 0.96,
+        "weights_sha256": "ab" * 32,
+    },
+    "head": {"activation": "softmax"},
+}
 
 
 @pytest.fixture
@@ -45,7 +51,10 @@ def test_predict_gives_probabilities(head, rng):
 def test_save_load_round_trip(head, tmp_path, rng):
     head.save(tmp_path / "h")
     assert sorted(p.name for p in (tmp_path / "h").iterdir()) == [
-        "head.json", "labels.txt", "model.keras"]
+        "head.json",
+        "labels.txt",
+        "model.keras",
+    ]
     assert (tmp_path / "h" / "labels.txt").read_text() == "dog\ncat\n_background\n"
     metadata = json.loads((tmp_path / "h" / "head.json").read_text())
     assert metadata["format"] == 1 and metadata["yamnet"]["hop_seconds"] == 0.5
@@ -61,22 +70,34 @@ def test_save_load_round_trip(head, tmp_path, rng):
 def test_window_scores_drop_the_background(head, rng):
     embeddings = rng.random((4, 1024), dtype=np.float32)
     starts = np.arange(4) * 0.5
-    raw = WindowScores("a.wav", starts, starts + 0.96, np.zeros((4, 521), np.float32),
-                       ("x",) * 521, 2.46, embeddings)
+    raw = WindowScores(
+        "a.wav",
+        starts,
+        starts + 0.96,
+        np.zeros((4, 521), np.float32),
+        ("x",) * 521,
+        2.46,
+        embeddings,
+    )
     scored = head.window_scores(raw)
     assert scored.labels == ("dog", "cat") and scored.scores.shape == (4, 2)
     np.testing.assert_allclose(scored.scores, head.predict(embeddings)[:, :2], atol=1e-6)
     np.testing.assert_array_equal(scored.starts, starts)
     with pytest.raises(ModelError, match="keep_embeddings=True"):
-        head.window_scores(WindowScores("a.wav", starts, starts + 0.96, raw.scores, raw.labels, 2.46))
+        head.window_scores(
+            WindowScores("a.wav", starts, starts + 0.96, raw.scores, raw.labels, 2.46)
+        )
 
 
 def test_other_settings_are_refused(head, tmp_path):
     head.save(tmp_path / "h")
     loaded = Head.load(tmp_path / "h")
     loaded.check_compatible(YamnetParams(), "ab" * 32)
-    with pytest.raises(ModelError, match=r"h: head was trained with hop seconds 0.5, not 0.48 "
-                                         r"\(use --hop 0.5\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"h: head was trained with hop seconds 0.5, not 0.48 "
+        r"\(use --hop 0.5\)",
+    ):
         loaded.check_compatible(YamnetParams(patch_hop_seconds=0.48))
     with pytest.raises(ModelError, match="sample rate 16000, not 8000"):
         loaded.check_compatible(YamnetParams(sample_rate=8000))
@@ -84,13 +105,16 @@ def test_other_settings_are_refused(head, tmp_path):
         loaded.check_compatible(YamnetParams(), "cd" * 32)
 
 
-@pytest.mark.parametrize("damage,message", [
-    (lambda d: (d / "labels.txt").unlink(), "labels.txt is missing"),
-    (lambda d: (d / "labels.txt").write_text("dog\n"), "1 labels but the model has 3 outputs"),
-    (lambda d: (d / "head.json").write_text("{"), "cannot read the head's files"),
-    (lambda d: (d / "head.json").write_text("{}"), "not a sed head description"),
-    (lambda d: (d / "model.keras").write_bytes(b"junk"), "cannot load model.keras"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        (lambda d: (d / "labels.txt").unlink(), "labels.txt is missing"),
+        (lambda d: (d / "labels.txt").write_text("dog\n"), "1 labels but the model has 3 outputs"),
+        (lambda d: (d / "head.json").write_text("{"), "cannot read the head's files"),
+        (lambda d: (d / "head.json").write_text("{}"), "not a sed head description"),
+        (lambda d: (d / "model.keras").write_bytes(b"junk"), "cannot load model.keras"),
+    ],
+)
 def test_damaged_head_directories(head, tmp_path, damage, message):
     head.save(tmp_path / "h")
     damage(tmp_path / "h")

@@ -29,8 +29,9 @@ def test_training_is_deterministic_and_learns(rng):
     assert 1 <= fit.best_epoch <= fit.epochs <= 6
     head = Head(first, data.labels, {"head": {"activation": "softmax"}})
     assert evaluate_clips(head, windows, validation, data).accuracy == 1.0
-    other, _ = fit_network(windows, train, validation, data,
-                           TrainingConfig(seed=6, max_epochs=1, activation="softmax"))
+    other, _ = fit_network(
+        windows, train, validation, data, TrainingConfig(seed=6, max_epochs=1, activation="softmax")
+    )
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
 
 
@@ -46,11 +47,13 @@ def test_sigmoid_head_with_background_predicts_it(rng):
 
 
 def test_config_rejects_bad_values():
-    for kwargs, message in [({"activation": "relu"}, "unknown activation"),
-                            ({"validation_fraction": 0.9}, "validation fraction"),
-                            ({"max_epochs": 0}, "max epochs must be an integer >= 1"),
-                            ({"aggregation": "median"}, "unknown aggregation"),
-                            ({"mixtures": -1}, "mixtures must be")]:
+    for kwargs, message in [
+        ({"activation": "relu"}, "unknown activation"),
+        ({"validation_fraction": 0.9}, "validation fraction"),
+        ({"max_epochs": 0}, "max epochs must be an integer >= 1"),
+        ({"aggregation": "median"}, "unknown aggregation"),
+        ({"mixtures": -1}, "mixtures must be"),
+    ]:
         with pytest.raises(ParameterError, match=message):
             TrainingConfig(**kwargs)
 
@@ -61,13 +64,17 @@ def test_train_head_on_audio_folder(training_folder, model, tmp_path):
     config = TrainingConfig(seed=1, max_epochs=10, validation_fraction=0.25, mixtures=1)
     result = train_head(data, model, config=config, cache=cache)
     metadata = result.head.metadata
-    assert metadata["yamnet"]["hop_seconds"] == 0.5 and len(metadata["yamnet"]["weights_sha256"]) == 64
+    assert (
+        metadata["yamnet"]["hop_seconds"] == 0.5 and len(metadata["yamnet"]["weights_sha256"]) == 64
+    )
     assert metadata["training"]["data"]["clips"] == 13
     assert metadata["training"]["mixture_windows"] > 0
     assert metadata["validation"]["clip_accuracy"] == 1.0
     assert result.head.labels == ("noise", "tone")  # sigmoid: background = all scores low
     result.head.save(tmp_path / "head")
-    assert json.loads((tmp_path / "head" / "head.json").read_text())["head"]["activation"] == "sigmoid"
+    assert (
+        json.loads((tmp_path / "head" / "head.json").read_text())["head"]["activation"] == "sigmoid"
+    )
     crossed = cross_validate(data, model, 2, config=config, cache=cache)
     assert len(crossed.fold_accuracies) == 2 and crossed.mean >= 0.9
     assert crossed.pooled.confusion().to_numpy().sum() == 13

@@ -12,10 +12,9 @@ from sed.infra import atomic_open, atomic_path, cache_dir, content_sha256
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     target = tmp_path / "out.csv"
     target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with atomic_open(target) as handle:
-            handle.write("partial")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_open(target) as handle:
+        handle.write("partial")
+        raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["out.csv"]  # no temporary file left behind
 
@@ -23,9 +22,8 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
 def test_atomic_path_honours_the_umask(tmp_path):
     # mkstemp makes 0600 files; an output must get the permissions any new file would.
     target = tmp_path / "out.bin"
-    with atomic_path(target) as temporary:
-        with open(temporary, "wb") as handle:
-            handle.write(b"x")
+    with atomic_path(target) as temporary, open(temporary, "wb") as handle:
+        handle.write(b"x")
     umask = os.umask(0)
     os.umask(umask)
     assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~umask)

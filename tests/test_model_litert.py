@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import sed.model.litert as litert
-from sed.model.backends import resolve_backend
 from sed.errors import ModelError, ParameterError
 from sed.model import Yamnet, find_weights
+from sed.model.backends import resolve_backend
 from sed.params import YamnetParams
 
 
@@ -51,7 +51,7 @@ def test_conversion_is_cached_under_the_weights_key(model, session_cache_dir):
     assert os.path.dirname(path) == session_cache_dir
     assert os.path.basename(path).startswith("yamnet-") and path.endswith(".tflite")
     assert os.listdir(session_cache_dir) == [os.path.basename(path)]  # no temporary left over
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     assert data[4:8] == b"TFL3"  # a TFLite flatbuffer, then sed's trailer
     assert data[-40:-32] == b"SEDTFL01"
 
@@ -62,14 +62,16 @@ def test_a_cached_conversion_is_used_without_converting(conversions, model, patc
     np.testing.assert_array_equal(again.predict(patches)[0], model.predict(patches)[0])
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped_byte", "valid_trailer_not_a_model",
-                                    "empty"])
-def test_a_damaged_cache_file_is_converted_again(tmp_path, monkeypatch, conversions, model,
-                                                 patches, flatbuffer, damage):
+@pytest.mark.parametrize(
+    "damage", ["truncated", "flipped_byte", "valid_trailer_not_a_model", "empty"]
+)
+def test_a_damaged_cache_file_is_converted_again(
+    tmp_path, monkeypatch, conversions, model, patches, flatbuffer, damage
+):
     monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path))
     path = litert.cache_path(find_weights())
     litert.write_cached(path, flatbuffer)
-    data = open(path, "rb").read()
+    data = Path(path).read_bytes()
     if damage == "truncated":
         data = data[: len(data) // 2]
     elif damage == "flipped_byte":
@@ -87,8 +89,9 @@ def test_a_damaged_cache_file_is_converted_again(tmp_path, monkeypatch, conversi
     assert os.listdir(tmp_path) == [os.path.basename(path)]
 
 
-def test_an_unwritable_cache_warns_and_still_works(tmp_path, monkeypatch, conversions, model,
-                                                   patches):
+def test_an_unwritable_cache_warns_and_still_works(
+    tmp_path, monkeypatch, conversions, model, patches
+):
     (tmp_path / "a_file").write_text("")
     monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path / "a_file" / "cache"))
     with pytest.warns(UserWarning, match="cannot cache the LiteRT conversion"):
@@ -161,8 +164,13 @@ print("tensorflow imported:", "tensorflow" in sys.modules)
 
 
 def run_cli_in_python(*args, block=""):
-    return subprocess.run([sys.executable, "-c", RUN_CLI.format(block=block), *map(str, args)],
-                          capture_output=True, text=True, timeout=600, env=os.environ)
+    return subprocess.run(
+        [sys.executable, "-c", RUN_CLI.format(block=block), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=os.environ,
+    )
 
 
 def test_the_fast_path_never_imports_tensorflow(model, bells_wav, tmp_path):
@@ -174,8 +182,9 @@ def test_the_fast_path_never_imports_tensorflow(model, bells_wav, tmp_path):
 
 def test_the_command_works_where_only_tensorflow_is_installed(model, bells_wav, tmp_path):
     fast = run_cli_in_python("detect", bells_wav, "-o", tmp_path / "litert.csv")
-    slow = run_cli_in_python("detect", bells_wav, "-o", tmp_path / "tf.csv",
-                             block="sys.modules['ai_edge_litert'] = None")
+    slow = run_cli_in_python(
+        "detect", bells_wav, "-o", tmp_path / "tf.csv", block="sys.modules['ai_edge_litert'] = None"
+    )
     assert slow.returncode == 0, slow.stderr
     assert "tensorflow imported: True" in slow.stdout and slow.stderr == ""
     assert fast.returncode == 0
@@ -186,17 +195,40 @@ def test_first_run_converts_quietly_with_one_note(tmp_path, bells_wav):
     """A real conversion through the command: TensorFlow's converter prints its progress on
     stdout and stderr; all the user sees is one note on stderr, and the cache file."""
     env = dict(os.environ, SED_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run([str(Path(sys.executable).parent / "sed"), "detect", str(bells_wav),
-                             "-o", str(tmp_path / "ev.csv")], capture_output=True, text=True,
-                            timeout=600, env=env)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sed"),
+            "detect",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "ev.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("sed: converting YAMNet for LiteRT, once for these weights")
     assert result.stderr.count("\n") == 1
     assert result.stdout.splitlines()[0].endswith(" events in 60.0 s of audio:")
     assert len(os.listdir(tmp_path / "cache")) == 1
-    again = subprocess.run([str(Path(sys.executable).parent / "sed"), "detect", str(bells_wav),
-                            "-o", str(tmp_path / "ev2.csv")], capture_output=True, text=True,
-                           timeout=600, env=env)
+    again = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sed"),
+            "detect",
+            str(bells_wav),
+            "-o",
+            str(tmp_path / "ev2.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert (again.returncode, again.stderr, again.stdout.splitlines()[0]) == (
-        0, "", result.stdout.splitlines()[0])  # the cached model: no note, same events
+        0,
+        "",
+        result.stdout.splitlines()[0],
+    )  # the cached model: no note, same events
     assert (tmp_path / "ev2.csv").read_text() == (tmp_path / "ev.csv").read_text()

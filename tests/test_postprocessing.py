@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from dataclasses import replace
-
 from sed.errors import ParameterError
 from sed.events import EVENT_COLUMNS
-from sed.postprocessing import (ClassThreshold, PostProcessing, detect_events, load_config,
-                                median_filter, median_filter_windows, read_class_thresholds,
-                                grow_boundaries, level_activity, runs, save_config,
-                                top_class_events)
+from sed.postprocessing import (
+    ClassThreshold,
+    PostProcessing,
+    detect_events,
+    grow_boundaries,
+    level_activity,
+    load_config,
+    median_filter,
+    median_filter_windows,
+    read_class_thresholds,
+    runs,
+    save_config,
+    top_class_events,
+)
 from sed.segmenter import WindowScores
 
 
@@ -29,8 +39,10 @@ def test_runs():
 
 
 def test_consecutive_windows_of_one_winner_merge():
-    events = top_class_events(window_scores([
-        [0.9, 0.1], [0.6, 0.2], [0.1, 0.2], [0.2, 0.8], [0.3, 0.7], [0.8, 0.1]]), threshold=0.5)
+    events = top_class_events(
+        window_scores([[0.9, 0.1], [0.6, 0.2], [0.1, 0.2], [0.2, 0.8], [0.3, 0.7], [0.8, 0.1]]),
+        threshold=0.5,
+    )
     assert list(events.columns) == [*EVENT_COLUMNS, "mean_score"]
     assert events["event_label"].tolist() == ["dog", "cat", "dog"]
     np.testing.assert_allclose(events["onset"], [0.0, 1.5, 2.5])
@@ -44,8 +56,7 @@ def test_threshold_is_inclusive_and_only_the_winner_counts():
 
 
 def test_offset_is_clipped_to_the_file_length():
-    events = top_class_events(window_scores([[0.1, 0.9], [0.1, 0.9]], duration=1.2),
-                              threshold=0.5)
+    events = top_class_events(window_scores([[0.1, 0.9], [0.1, 0.9]], duration=1.2), threshold=0.5)
     assert events["offset"].tolist() == [1.2]
 
 
@@ -62,6 +73,7 @@ def test_threshold_out_of_range_is_an_error(threshold):
 
 # ---- multi mode, hysteresis, filters, boundaries, scores --------------------------------------
 
+
 def multi(scores, config, duration=None, levels=None):
     ws = window_scores(scores, duration)
     ws.frame_level_db = levels
@@ -72,18 +84,21 @@ def test_multi_mode_finds_overlapping_events_of_different_labels():
     config = PostProcessing(threshold_on=0.5, boundaries="extents")
     events = multi([[0.9, 0.1], [0.8, 0.7], [0.2, 0.9], [0.1, 0.1]], config)
     assert events[["event_label", "onset", "offset"]].values.tolist() == [
-        ["dog", 0.0, 1.46], ["cat", 0.5, 1.96]]
+        ["dog", 0.0, 1.46],
+        ["cat", 0.5, 1.96],
+    ]
     top = multi([[0.9, 0.1], [0.8, 0.7], [0.2, 0.9], [0.1, 0.1]], replace(config, mode="top"))
     assert top[["event_label", "onset", "offset"]].values.tolist() == [
-        ["dog", 0.0, 1.46], ["cat", 1.0, 1.96]]
+        ["dog", 0.0, 1.46],
+        ["cat", 1.0, 1.96],
+    ]
 
 
 def test_hysteresis_starts_above_on_and_continues_above_off():
     scores = [[0.1, 0], [0.4, 0], [0.8, 0], [0.4, 0], [0.35, 0], [0.1, 0], [0.45, 0]]
     plain = multi(scores, PostProcessing(threshold_on=0.7, boundaries="extents"))
     assert plain[["onset", "offset"]].values.tolist() == [[1.0, 1.96]]
-    both = multi(scores, PostProcessing(threshold_on=0.7, threshold_off=0.3,
-                                        boundaries="extents"))
+    both = multi(scores, PostProcessing(threshold_on=0.7, threshold_off=0.3, boundaries="extents"))
     # Windows 1-4 stay above 0.3 around the 0.8 peak; window 6 never reaches 0.7.
     assert both[["onset", "offset"]].values.tolist() == [[0.5, 2.96]]
     np.testing.assert_allclose(both["score"], [0.8])
@@ -91,8 +106,9 @@ def test_hysteresis_starts_above_on_and_continues_above_off():
 
 
 def test_per_class_thresholds_override_the_global_ones():
-    config = PostProcessing(threshold_on=0.5, class_thresholds={"cat": {"on": 0.2}},
-                            boundaries="extents")
+    config = PostProcessing(
+        threshold_on=0.5, class_thresholds={"cat": {"on": 0.2}}, boundaries="extents"
+    )
     events = multi([[0.3, 0.3], [0.1, 0.1]], config)
     assert events["event_label"].tolist() == ["cat"]
     with pytest.raises(ParameterError, match="'cow'"):
@@ -108,8 +124,10 @@ def test_median_filter_length_in_seconds():
     filtered = median_filter(scores, 3)
     np.testing.assert_allclose(filtered[:, 0], [0, 0, 0, 0.9, 0.9, 0.9, 0.9, 0])
     # The lone spike is gone and the run of three survives (one window wider).
-    events = multi(np.hstack([scores, scores * 0]), PostProcessing(
-        median_filter_seconds=1.5, boundaries="extents"))
+    events = multi(
+        np.hstack([scores, scores * 0]),
+        PostProcessing(median_filter_seconds=1.5, boundaries="extents"),
+    )
     assert events[["onset", "offset"]].values.tolist() == [[1.5, 3.96]]
 
 
@@ -136,15 +154,15 @@ def test_boundary_conventions():
     levels = np.full(300, -50.0, np.float32)
     levels[85:160] = -10.0
     refined = multi(scores, PostProcessing(boundaries="refined"), levels=levels)
-    np.testing.assert_allclose(refined[["onset", "offset"]].values, [[0.8575, 1.6075]],
-                               atol=0.021)
+    np.testing.assert_allclose(refined[["onset", "offset"]].values, [[0.8575, 1.6075]], atol=0.021)
     # The sound lasts longer than the windows that found it: the offset follows it out
     # (within the reach), and stops where it ends.
     levels[160:220] = -10.0  # now to frame 219 (centre 2.2025 s), inside the 2.46 s recording
     grown = multi(scores, PostProcessing(boundaries="refined"), levels=levels)
     np.testing.assert_allclose(grown[["onset", "offset"]].values, [[0.8575, 2.2075]], atol=0.021)
-    short_reach = multi(scores, PostProcessing(boundaries="refined", refine_reach_seconds=0.5),
-                        levels=levels)
+    short_reach = multi(
+        scores, PostProcessing(boundaries="refined", refine_reach_seconds=0.5), levels=levels
+    )
     assert short_reach["offset"].iloc[0] == pytest.approx(1.73 + 0.5, abs=0.011)
     # Without a level the refined convention falls back to centres.
     fallback = multi(scores, PostProcessing(boundaries="refined"))
@@ -165,11 +183,18 @@ def test_background_follows_a_slow_change():
 
 # ---- configuration files --------------------------------------------------------------------
 
+
 def full_config():
-    return PostProcessing(mode="multi", threshold_on=0.4, threshold_off=0.2,
-                          class_thresholds={"dog": {"on": 0.3, "off": 0.1}, "cat": 0.6},
-                          median_filter_seconds=1.5, min_duration_seconds=0.25,
-                          min_gap_seconds=0.5, boundaries="centres")
+    return PostProcessing(
+        mode="multi",
+        threshold_on=0.4,
+        threshold_off=0.2,
+        class_thresholds={"dog": {"on": 0.3, "off": 0.1}, "cat": 0.6},
+        median_filter_seconds=1.5,
+        min_duration_seconds=0.25,
+        min_gap_seconds=0.5,
+        boundaries="centres",
+    )
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])
@@ -179,24 +204,28 @@ def test_config_round_trips(tmp_path, suffix):
 
 
 def test_config_file_layout(tmp_path):
-    (tmp_path / "pp.toml").write_text('threshold_on = 0.3\nboundaries = "extents"\n'
-                                      '[class_thresholds.dog]\non = 0.2\noff = 0.1\n')
+    (tmp_path / "pp.toml").write_text(
+        'threshold_on = 0.3\nboundaries = "extents"\n[class_thresholds.dog]\non = 0.2\noff = 0.1\n'
+    )
     config = load_config(tmp_path / "pp.toml")
     assert (config.mode, config.threshold_on, config.boundaries) == ("multi", 0.3, "extents")
     assert config.thresholds(["dog", "cat"])[0].tolist() == [0.2, 0.3]
 
 
-@pytest.mark.parametrize("text,message", [
-    ("treshold_on = 0.3\n", "unknown key 'treshold_on'"),
-    ("threshold_on = 1.3\n", "threshold_on must be in [0, 1], got 1.3"),
-    ("threshold_on = 0.3\nthreshold_off = 0.5\n", "threshold_off (0.5) must not exceed"),
-    ("min_gap_seconds = -1\n", "min_gap_seconds must be in [0, inf)"),
-    ("mode = 'all'\n", "unknown post-processing mode 'all'"),
-    ("boundaries = 'middle'\n", "unknown boundary convention 'middle'"),
-    ("[class_thresholds.dog]\non = 2\n", "threshold_on must be in [0, 1], got 2"),
-    ("[class_thresholds.dog]\nof = 0.1\n", "unknown key 'of' in class_thresholds.dog"),
-    ("threshold_on = \n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("treshold_on = 0.3\n", "unknown key 'treshold_on'"),
+        ("threshold_on = 1.3\n", "threshold_on must be in [0, 1], got 1.3"),
+        ("threshold_on = 0.3\nthreshold_off = 0.5\n", "threshold_off (0.5) must not exceed"),
+        ("min_gap_seconds = -1\n", "min_gap_seconds must be in [0, inf)"),
+        ("mode = 'all'\n", "unknown post-processing mode 'all'"),
+        ("boundaries = 'middle'\n", "unknown boundary convention 'middle'"),
+        ("[class_thresholds.dog]\non = 2\n", "threshold_on must be in [0, 1], got 2"),
+        ("[class_thresholds.dog]\nof = 0.1\n", "unknown key 'of' in class_thresholds.dog"),
+        ("threshold_on = \n", "not valid TOML"),
+    ],
+)
 def test_config_errors_name_the_file(tmp_path, text, message):
     (tmp_path / "pp.toml").write_text(text)
     with pytest.raises(ParameterError) as error:
@@ -207,8 +236,10 @@ def test_config_errors_name_the_file(tmp_path, text, message):
 def test_class_thresholds_csv(tmp_path):
     path = tmp_path / "t.csv"
     path.write_text("event_label,threshold_on,threshold_off\ndog,0.3,0.1\ncat,0.6,\n")
-    assert read_class_thresholds(path) == {"dog": ClassThreshold(0.3, 0.1),
-                                           "cat": ClassThreshold(0.6)}
+    assert read_class_thresholds(path) == {
+        "dog": ClassThreshold(0.3, 0.1),
+        "cat": ClassThreshold(0.6),
+    }
     path.write_text("event_label,threshold_on\ndog,0.3\ndog,0.4\n")
     with pytest.raises(ParameterError, match="line 3: event label 'dog' appears twice"):
         read_class_thresholds(path)

@@ -13,8 +13,7 @@ from sed.audio import load_audio, resample
 from sed.errors import AudioError, ParameterError
 from sed.features import pad_waveform
 from sed.params import YamnetParams
-from sed.segmenter import (run_yamnet, score_file, score_stream, score_waveform,
-                           window_times)
+from sed.segmenter import run_yamnet, score_file, score_stream, score_waveform, window_times
 
 # Streaming and whole-file scores may differ by float32 rounding only (BLAS blocking of the mel
 # projection depends on how many frames a call holds): the bound of issue 5.
@@ -53,14 +52,18 @@ def assert_same_as_whole_file(path, model, *, resampler="soxr", **options):
     return streamed
 
 
-@pytest.mark.parametrize("rate,channels,block_frames", [
-    (44100, 2, 12345),     # blocks end mid-window, mid-frame
-    (22050, 2, 7919),      # a prime: every block boundary falls somewhere new
-    (11025, 1, 100_000),
-    (16000, 1, 4_000_000),  # the file is shorter than one block
-])
-def test_streamed_scores_equal_whole_file_scores(tmp_path, bells, model, rate, channels,
-                                                 block_frames):
+@pytest.mark.parametrize(
+    "rate,channels,block_frames",
+    [
+        (44100, 2, 12345),  # blocks end mid-window, mid-frame
+        (22050, 2, 7919),  # a prime: every block boundary falls somewhere new
+        (11025, 1, 100_000),
+        (16000, 1, 4_000_000),  # the file is shorter than one block
+    ],
+)
+def test_streamed_scores_equal_whole_file_scores(
+    tmp_path, bells, model, rate, channels, block_frames
+):
     path = write_recording(tmp_path / f"r{rate}.flac", bells, rate, channels)
     streamed = assert_same_as_whole_file(path, model, block_frames=block_frames)
     assert len(streamed) == 120
@@ -92,7 +95,7 @@ def test_reference_hop_and_embeddings_stream_too(tmp_path, bells, model):
 def test_batch_size_and_block_sizes_do_not_change_scores(bells, model):
     whole, _, _ = run_yamnet(bells, model)
     for batch_size in (1, 7, 300):
-        pieces = (bells[i:i + 7777] for i in range(0, len(bells), 7777))
+        pieces = (bells[i : i + 7777] for i in range(0, len(bells), 7777))
         streamed = score_stream(pieces, model, batch_size=batch_size)
         assert np.abs(streamed.scores - whole).max() <= TOLERANCE
     assert np.abs(score_waveform(bells, model).scores - whole).max() <= TOLERANCE
@@ -102,18 +105,20 @@ def test_window_levels_come_from_the_streaming_pass(bells, model):
     """Each window's RMS level, from odd-sized blocks, equals the level of its 0.96 s of samples
     cut from the whole zero-padded waveform."""
     params = model.params
-    pieces = (bells[i:i + 7777] for i in range(0, len(bells), 7777))
+    pieces = (bells[i : i + 7777] for i in range(0, len(bells), 7777))
     levels = score_stream(pieces, model).window_level_dbfs
     padded = pad_waveform(bells, params).astype(np.float64)
     length = params.patch_frames * params.stft_hop_samples
-    expected = [10 * np.log10(np.mean(padded[s:s + length] ** 2))
-                for s in range(0, len(padded) - length + 1, params.patch_hop_samples)]
+    expected = [
+        10 * np.log10(np.mean(padded[s : s + length] ** 2))
+        for s in range(0, len(padded) - length + 1, params.patch_hop_samples)
+    ]
     assert len(levels) == len(expected) == params.num_windows(len(bells))
     np.testing.assert_allclose(levels, expected, atol=1e-4)
 
 
 def test_reading_in_a_background_thread_changes_nothing(bells, model):
-    pieces = [bells[i:i + 10007] for i in range(0, len(bells), 10007)]
+    pieces = [bells[i : i + 10007] for i in range(0, len(bells), 10007)]
     ahead = score_stream(iter(pieces), model, overlap=True)
     inline = score_stream(iter(pieces), model, overlap=False)
     np.testing.assert_array_equal(ahead.scores, inline.scores)
@@ -123,7 +128,9 @@ def test_an_error_while_reading_reaches_the_caller(tmp_path, bells, model):
     samples = np.stack([bells, bells], axis=1)
     samples[800_000:800_003, 1] = np.inf
     sf.write(tmp_path / "inf.wav", samples, 16000, subtype="FLOAT")
-    with pytest.raises(AudioError, match=r"inf\.wav: NaN or infinite samples, the first at 50\.000 s"):
+    with pytest.raises(
+        AudioError, match=r"inf\.wav: NaN or infinite samples, the first at 50\.000 s"
+    ):
         score_file(tmp_path / "inf.wav", model, block_frames=16000)
 
 
@@ -141,7 +148,7 @@ def test_an_error_in_the_model_stops_the_reader(bells, model):
             return model.predict(patches, batch_size=batch_size)
 
     before = threading.active_count()
-    blocks = (bells[i:i + 4000] for i in range(0, len(bells), 4000))
+    blocks = (bells[i : i + 4000] for i in range(0, len(bells), 4000))
     with pytest.raises(RuntimeError, match="model failed"):
         score_stream(blocks, Failing(), batch_size=8)
     assert threading.active_count() == before  # the reader thread has ended
@@ -172,7 +179,7 @@ def traced_peak_mb(minutes: float) -> float:
     tracemalloc.start()
     try:
         score_stream((block for _ in range(int(minutes * 12))), OneLabelModel())
-        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+        return tracemalloc.get_traced_memory()[1] / 2**20
     finally:
         tracemalloc.stop()
 
@@ -184,5 +191,5 @@ def test_memory_does_not_grow_with_the_recording_length():
     joined), against 104 MB of audio and 41 MB of log-mel that must not be held. The 10-hour
     figure is in benchmarks/."""
     short, long = traced_peak_mb(3), traced_peak_mb(30)
-    kept_mb = (3240 * 4 + 2 * 162000 * 4) / 2 ** 20
+    kept_mb = (3240 * 4 + 2 * 162000 * 4) / 2**20
     assert long < 30 and long - short < 1.0 + kept_mb, (short, long)

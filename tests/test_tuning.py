@@ -11,8 +11,12 @@ from sed.postprocessing import PostProcessing
 from sed.segmenter import WindowScores
 from sed.tuning import _labels, _Objective, evaluate_config, tune
 
-SETTINGS = {"time_resolution_seconds": 1.0, "t_collar_seconds": 0.2, "percentage_of_length": 0.2,
-            "evaluate_offset": True}
+SETTINGS = {
+    "time_resolution_seconds": 1.0,
+    "t_collar_seconds": 0.2,
+    "percentage_of_length": 0.2,
+    "evaluate_offset": True,
+}
 
 
 def recording(name, rng, events, n=60, labels=("dog", "cat")):
@@ -24,16 +28,19 @@ def recording(name, rng, events, n=60, labels=("dog", "cat")):
         k = labels.index(label)
         inside = (starts + 0.48 >= onset) & (starts + 0.48 <= offset)
         scores[inside, k] = 0.35 if label == "dog" else 0.8
-        rows.append({"filename": name, "onset": onset, "offset": offset, "event_label": label,
-                     "score": 1.0})
+        rows.append(
+            {"filename": name, "onset": onset, "offset": offset, "event_label": label, "score": 1.0}
+        )
     ws = WindowScores(name, starts, starts + 0.96, scores, labels, n * 0.5 + 0.46)
     return ws, event_table(rows)
 
 
 @pytest.fixture
 def dev_set(rng):
-    plans = {"a": [(2.0, 6.0, "dog"), (10.0, 12.0, "cat")],
-             "b": [(5.0, 9.0, "dog"), (15.0, 16.5, "cat"), (20.0, 25.0, "dog")]}
+    plans = {
+        "a": [(2.0, 6.0, "dog"), (10.0, 12.0, "cat")],
+        "b": [(5.0, 9.0, "dog"), (15.0, 16.5, "cat"), (20.0, 25.0, "dog")],
+    }
     scores, references = [], {}
     for name, events in plans.items():
         ws, ref = recording(name, rng, events)
@@ -54,18 +61,24 @@ def test_tuning_improves_the_metric_and_reports_it(dev_set):
     assert "segment_f1" in report and "chosen values:" in report and "threshold_on = " in report
 
 
-@pytest.mark.parametrize("metric,evaluate_offset", [("segment_f1", True), ("event_f1", True),
-                                                    ("event_f1", False)])
+@pytest.mark.parametrize(
+    "metric,evaluate_offset", [("segment_f1", True), ("event_f1", True), ("event_f1", False)]
+)
 def test_per_label_f1_equals_sed_eval_overall(dev_set, metric, evaluate_offset, rng):
     scores, references = dev_set
-    references["a"] = event_table([*references["a"].to_dict("records"),
-                                   {"filename": "a", "onset": 20.0, "offset": 21.0,
-                                    "event_label": "cow", "score": 1.0}])  # never scored
+    references["a"] = event_table(
+        [
+            *references["a"].to_dict("records"),
+            {"filename": "a", "onset": 20.0, "offset": 21.0, "event_label": "cow", "score": 1.0},
+        ]
+    )  # never scored
     settings = dict(SETTINGS, evaluate_offset=evaluate_offset)
     objective = _Objective(scores, references, _labels(scores, references), metric, settings)
-    for config in (PostProcessing(threshold_on=0.3, boundaries="extents"),
-                   PostProcessing(threshold_on=0.05, threshold_off=0.02, median_filter_seconds=1.5),
-                   PostProcessing(mode="top", threshold_on=0.2, min_gap_seconds=1.0)):
+    for config in (
+        PostProcessing(threshold_on=0.3, boundaries="extents"),
+        PostProcessing(threshold_on=0.05, threshold_off=0.02, median_filter_seconds=1.5),
+        PostProcessing(mode="top", threshold_on=0.2, min_gap_seconds=1.0),
+    ):
         assert objective.value(config) == pytest.approx(objective.summary(config)[metric])
 
 

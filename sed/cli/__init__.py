@@ -72,8 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     if not is_our_invocation(argv):
         other = next_sed_on_path()
         if other is None:
-            click.echo(f"sed: {argv[0]!r} is not a sed command (see `sed --help`), and no other "
-                       "sed (such as GNU sed) was found on PATH to hand it to", err=True)
+            click.echo(
+                f"sed: {argv[0]!r} is not a sed command (see `sed --help`), and no other "
+                "sed (such as GNU sed) was found on PATH to hand it to",
+                err=True,
+            )
             sys.exit(2)
         os.execv(other, [other, *argv])
     _log_to_stderr()

@@ -4,43 +4,95 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from sed.cli.options import (CONTEXT, batch_size_option, head_labels_and_hop, head_option,
-                             model_options, postprocessing_from_options, postprocessing_options,
-                             refuse_classes_with_head, reports_errors, selection_options)
+from sed.cli.options import (
+    CONTEXT,
+    batch_size_option,
+    head_labels_and_hop,
+    head_option,
+    model_options,
+    postprocessing_from_options,
+    postprocessing_options,
+    refuse_classes_with_head,
+    reports_errors,
+    selection_options,
+)
 from sed.errors import ParameterError
 from sed.events import DEFAULT_FORMAT, FORMATS
+
+if TYPE_CHECKING:
+    from sed.pipeline import DetectorSpec
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="One recording: the events file (with several --format, its name up to the "
-                   "first dot plus each format's suffix). Several inputs, a folder or '-': a "
-                   "folder that receives one events file per recording, mirroring the input tree.")
-@click.option("--format", "formats", multiple=True, default=[DEFAULT_FORMAT],
-              type=click.Choice(FORMATS),
-              help="Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
-                   "audacity (label track), raven (selection table), json.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="One recording: the events file (with several --format, its name up to the "
+    "first dot plus each format's suffix). Several inputs, a folder or '-': a "
+    "folder that receives one events file per recording, mirroring the input tree.",
+)
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    default=[DEFAULT_FORMAT],
+    type=click.Choice(FORMATS),
+    help="Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
+    "audacity (label track), raven (selection table), json.",
+)
 @selection_options
 @postprocessing_options
-@click.option("--scores", "scores_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write per-window scores: filename,start,end, one column per class "
-                   "(one recording only).")
-@click.option("--glob", "pattern", default=None,
-              help="Files to take from folder inputs, e.g. '*.flac' [default: the audio "
-                   "suffixes .wav .flac .ogg .opus .mp3 .aif(f) .au .caf .w64 .rf64 and kin].")
-@click.option("--jobs", type=click.IntRange(min=1), default=1,
-              help="Recordings processed in parallel (worker processes).")
+@click.option(
+    "--scores",
+    "scores_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write per-window scores: filename,start,end, one column per class "
+    "(one recording only).",
+)
+@click.option(
+    "--glob",
+    "pattern",
+    default=None,
+    help="Files to take from folder inputs, e.g. '*.flac' [default: the audio "
+    "suffixes .wav .flac .ogg .opus .mp3 .aif(f) .au .caf .w64 .rf64 and kin].",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    help="Recordings processed in parallel (worker processes).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @head_option
 @model_options
 @batch_size_option
 @reports_errors
-def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jobs, quiet,
-           head_dir, weights, hop_seconds, resampler, backend, batch_size, **options):
+def detect(
+    inputs,
+    output,
+    formats,
+    classes,
+    label_map,
+    scores_path,
+    pattern,
+    jobs,
+    quiet,
+    head_dir,
+    weights,
+    hop_seconds,
+    resampler,
+    backend,
+    batch_size,
+    **options,
+):
     """Detect sound events in recordings and write them as event tables.
 
     INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
@@ -59,14 +111,23 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     config = postprocessing_from_options(options)
     config.thresholds(head_labels or selection.event_labels)
-    spec = pipeline.DetectorSpec(weights=weights, hop_seconds=hop_seconds, resampler=resampler,
-                                 classes=classes, label_map=label_map, postprocessing=config,
-                                 backend=backend, batch_size=batch_size, head_dir=head_dir)
+    spec = pipeline.DetectorSpec(
+        weights=weights,
+        hop_seconds=hop_seconds,
+        resampler=resampler,
+        classes=classes,
+        label_map=label_map,
+        postprocessing=config,
+        backend=backend,
+        batch_size=batch_size,
+        head_dir=head_dir,
+    )
     if _is_batch(inputs, output):
         if scores_path:
             raise ParameterError("--scores is for one recording; it cannot be used with a batch")
-        status = _detect_batch(inputs, output, spec, formats, pattern=pattern, jobs=jobs,
-                               quiet=quiet)
+        status = _detect_batch(
+            inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet
+        )
     else:
         status = _detect_one(inputs[0], format_paths(output, formats), spec, scores_path)
     if options["save_config"]:
@@ -77,11 +138,10 @@ def detect(inputs, output, formats, classes, label_map, scores_path, pattern, jo
 
 
 def _is_batch(inputs, output) -> bool:
-    return (len(inputs) > 1 or inputs[0] == "-" or os.path.isdir(inputs[0])
-            or os.path.isdir(output))
+    return len(inputs) > 1 or inputs[0] == "-" or os.path.isdir(inputs[0]) or os.path.isdir(output)
 
 
-def _detect_one(input_path, paths, spec, scores_path) -> int:
+def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     from sed.audio import audio_info
     from sed.events import summarize, write_events, write_scores_csv
 
@@ -100,7 +160,7 @@ def _detect_one(input_path, paths, spec, scores_path) -> int:
     return 0
 
 
-def _detect_batch(inputs, output, spec, formats, *, pattern, jobs, quiet) -> int:
+def _detect_batch(inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
     from sed.batch import FAILURES_FILE, run_batch
@@ -108,11 +168,21 @@ def _detect_batch(inputs, output, spec, formats, *, pattern, jobs, quiet) -> int
     found = find_audio_files(inputs, pattern=pattern)
     if not found.files:
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
-    summary = run_batch(found.files, output, spec=spec, formats=list(dict.fromkeys(formats)),
-                        jobs=jobs, quiet=quiet, command=["sed", *sys.argv[1:]])
+    summary = run_batch(
+        found.files,
+        output,
+        spec=spec,
+        formats=list(dict.fromkeys(formats)),
+        jobs=jobs,
+        quiet=quiet,
+        command=["sed", *sys.argv[1:]],
+    )
     click.echo(str(summary))
     failed = summary.count("failed")
     if failed:
-        click.echo(f"sed detect: {failed} recording{'s' * (failed > 1)} failed: see "
-                   f"{os.path.join(output, FAILURES_FILE)}", err=True)
+        click.echo(
+            f"sed detect: {failed} recording{'s' * (failed > 1)} failed: see "
+            f"{os.path.join(output, FAILURES_FILE)}",
+            err=True,
+        )
     return 1 if failed else 0

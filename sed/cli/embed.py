@@ -11,8 +11,13 @@ from sed.cli.options import CONTEXT, cache_option, model_options, reports_errors
 
 @click.command(context_settings=CONTEXT)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="embeddings.npz or embeddings.parquet to write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="embeddings.npz or embeddings.parquet to write.",
+)
 @cache_option
 @model_options
 @reports_errors
@@ -21,16 +26,27 @@ def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend):
     from sed import pipeline
     from sed.audio import find_audio_files
     from sed.errors import AudioError
-    from sed.heads.embeddings import (EmbeddingCache, check_embeddings_path, embed_files,
-                                      write_embeddings)
+    from sed.heads.embeddings import (
+        EmbeddingCache,
+        check_embeddings_path,
+        embed_files,
+        write_embeddings,
+    )
 
     check_embeddings_path(output)
     paths = find_audio_files(inputs).paths
     if not paths:
         raise AudioError(f"no audio files found in {', '.join(inputs)}")
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    items = embed_files(paths, model, cache=EmbeddingCache(cache_dir), resampler=resampler,
-                        progress=sys.stderr.isatty())
+    items = embed_files(
+        paths,
+        model,
+        cache=EmbeddingCache(cache_dir),
+        resampler=resampler,
+        progress=sys.stderr.isatty(),
+    )
     write_embeddings(items, output, model.params)
-    click.echo(f"{len(items)} file{'s' * (len(items) != 1)}, {sum(map(len, items))} windows "
-               f"(hop {hop_seconds} s) x 1024: embeddings written to {output}")
+    click.echo(
+        f"{len(items)} file{'s' * (len(items) != 1)}, {sum(map(len, items))} windows "
+        f"(hop {hop_seconds} s) x 1024: embeddings written to {output}"
+    )

@@ -14,8 +14,7 @@ import click
 
 from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
 from sed.errors import ParameterError, SedError
-from sed.evaluation import (DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR,
-                            DEFAULT_TIME_RESOLUTION)
+from sed.evaluation import DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR, DEFAULT_TIME_RESOLUTION
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, check_hop_seconds
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
@@ -25,6 +24,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 def reports_errors(command):
     """Print a :class:`SedError` as one line on stderr and exit non-zero (2 for bad parameters)."""
+
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -33,6 +33,7 @@ def reports_errors(command):
             name = click.get_current_context().command_path
             click.echo(f"{name}: error: {error}", err=True)
             sys.exit(2 if isinstance(error, ParameterError) else 1)
+
     return wrapper
 
 
@@ -48,44 +49,72 @@ def _hop(context, parameter, value):
 
 def model_options(command):
     """Options shared by every command that runs the model."""
-    command = click.option("--weights", type=click.Path(dir_okay=True), default=None,
-                           help="yamnet.h5 or a TF-Hub YAMNet SavedModel directory "
-                                "[default: $SED_YAMNET_WEIGHTS, else the bundled weights]")(command)
-    command = click.option("--hop", "hop_seconds", type=float, default=DEFAULT_HOP_SECONDS,
-                           callback=_hop,
-                           help="Window hop in seconds, a multiple of 0.01 up to 0.96 "
-                                "(0.48 reproduces the reference).")(command)
-    command = click.option("--resampler", type=click.Choice(RESAMPLERS),
-                           default=DEFAULT_RESAMPLER,
-                           help="soxr (fast) or resampy kaiser_best (the reference's).")(command)
-    command = click.option("--backend", type=click.Choice(BACKENDS), default=DEFAULT_BACKEND,
-                           help="What runs YAMNet: LiteRT (fast; auto when installed) or "
-                                "TensorFlow (the reference).")(command)
+    command = click.option(
+        "--weights",
+        type=click.Path(dir_okay=True),
+        default=None,
+        help="yamnet.h5 or a TF-Hub YAMNet SavedModel directory "
+        "[default: $SED_YAMNET_WEIGHTS, else the bundled weights]",
+    )(command)
+    command = click.option(
+        "--hop",
+        "hop_seconds",
+        type=float,
+        default=DEFAULT_HOP_SECONDS,
+        callback=_hop,
+        help="Window hop in seconds, a multiple of 0.01 up to 0.96 "
+        "(0.48 reproduces the reference).",
+    )(command)
+    command = click.option(
+        "--resampler",
+        type=click.Choice(RESAMPLERS),
+        default=DEFAULT_RESAMPLER,
+        help="soxr (fast) or resampy kaiser_best (the reference's).",
+    )(command)
+    command = click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default=DEFAULT_BACKEND,
+        help="What runs YAMNet: LiteRT (fast; auto when installed) or TensorFlow (the reference).",
+    )(command)
     return command
 
 
 def batch_size_option(command):
     """``--batch-size``: windows per model call (speed and memory only, never results)."""
-    return click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
-                        help="Windows per model call.")(command)
+    return click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=DEFAULT_BATCH_SIZE,
+        help="Windows per model call.",
+    )(command)
 
 
 def head_option(command):
     """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
-    return click.option("--head", "head_dir", type=click.Path(), default=None,
-                        help="Head directory written by `sed train`: report its classes instead "
-                             "of YAMNet's (the hop defaults to the head's).")(command)
+    return click.option(
+        "--head",
+        "head_dir",
+        type=click.Path(),
+        default=None,
+        help="Head directory written by `sed train`: report its classes instead "
+        "of YAMNet's (the hop defaults to the head's).",
+    )(command)
 
 
 def cache_option(command):
     """``--cache-dir``: where embeddings are cached."""
-    return click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else "
-                             "~/.cache/sed/embeddings].")(command)
+    return click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else ~/.cache/sed/embeddings].",
+    )(command)
 
 
 def refuse_classes_with_head(head_dir, classes, label_map) -> None:
-    """A head brings its own labels: ``--classes``/``--label-map`` with ``--head`` is a usage error."""
+    """A head brings its own labels: ``--classes``/``--label-map`` with ``--head`` is a usage
+    error."""
     if head_dir is not None and (classes or label_map):
         raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
 
@@ -108,32 +137,66 @@ def head_labels_and_hop(head_dir, hop_seconds):
 
 def selection_options(command):
     """Options choosing the event labels (``--classes`` or ``--label-map``)."""
-    command = click.option("--label-map", type=click.Path(dir_okay=False), default=None,
-                           help="CSV event_label,yamnet_display_names (names separated by ';')."
-                           )(command)
-    command = click.option("--classes", default=None,
-                           help='Comma-separated YAMNet display names or mids, e.g. "Dog,Bark" '
-                                "[default: all 521 classes].")(command)
+    command = click.option(
+        "--label-map",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="CSV event_label,yamnet_display_names (names separated by ';').",
+    )(command)
+    command = click.option(
+        "--classes",
+        default=None,
+        help='Comma-separated YAMNet display names or mids, e.g. "Dog,Bark" '
+        "[default: all 521 classes].",
+    )(command)
     return command
 
 
 #: Post-processing options: (option names, PostProcessing field, click type, help).
 POSTPROCESSING_OPTIONS = [
-    (("--mode",), "mode", click.Choice(MODES),
-     "multi: every class decided on its own (overlaps allowed); top: one winning class per "
-     "window."),
-    (("--threshold-on", "--threshold"), "threshold_on", click.FloatRange(0, 1),
-     "Score at which an event starts."),
-    (("--threshold-off",), "threshold_off", click.FloatRange(0, 1),
-     "Score above which an event continues (hysteresis) [default: --threshold-on]."),
-    (("--median-filter",), "median_filter_seconds", click.FloatRange(min=0),
-     "Median filter over window scores, in seconds (0: off)."),
-    (("--min-duration",), "min_duration_seconds", click.FloatRange(min=0),
-     "Drop events shorter than this, in seconds."),
-    (("--min-gap",), "min_gap_seconds", click.FloatRange(min=0),
-     "Merge events of one class separated by less than this, in seconds."),
-    (("--boundaries",), "boundaries", click.Choice(BOUNDARIES),
-     "Where onsets and offsets go inside the first and last active windows."),
+    (
+        ("--mode",),
+        "mode",
+        click.Choice(MODES),
+        "multi: every class decided on its own (overlaps allowed); top: one winning class per "
+        "window.",
+    ),
+    (
+        ("--threshold-on", "--threshold"),
+        "threshold_on",
+        click.FloatRange(0, 1),
+        "Score at which an event starts.",
+    ),
+    (
+        ("--threshold-off",),
+        "threshold_off",
+        click.FloatRange(0, 1),
+        "Score above which an event continues (hysteresis) [default: --threshold-on].",
+    ),
+    (
+        ("--median-filter",),
+        "median_filter_seconds",
+        click.FloatRange(min=0),
+        "Median filter over window scores, in seconds (0: off).",
+    ),
+    (
+        ("--min-duration",),
+        "min_duration_seconds",
+        click.FloatRange(min=0),
+        "Drop events shorter than this, in seconds.",
+    ),
+    (
+        ("--min-gap",),
+        "min_gap_seconds",
+        click.FloatRange(min=0),
+        "Merge events of one class separated by less than this, in seconds.",
+    ),
+    (
+        ("--boundaries",),
+        "boundaries",
+        click.Choice(BOUNDARIES),
+        "Where onsets and offsets go inside the first and last active windows.",
+    ),
 ]
 
 
@@ -141,17 +204,29 @@ def postprocessing_options(command):
     """The post-processing options, a ``--config`` file, per-class thresholds and saving."""
     defaults = PostProcessing()
     for names, field_name, kind, help_text in reversed(POSTPROCESSING_OPTIONS):
-        command = click.option(*names, field_name, type=kind,
-                               default=getattr(defaults, field_name), help=help_text)(command)
-    command = click.option("--save-config", type=click.Path(dir_okay=False), default=None,
-                           help="Write the post-processing configuration used (TOML or JSON)."
-                           )(command)
-    command = click.option("--class-thresholds", type=click.Path(dir_okay=False), default=None,
-                           help="CSV event_label,threshold_on[,threshold_off]: per-class "
-                                "thresholds.")(command)
-    command = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                           default=None, help="Post-processing configuration (TOML or JSON); "
-                           "options given on the command line override it.")(command)
+        command = click.option(
+            *names, field_name, type=kind, default=getattr(defaults, field_name), help=help_text
+        )(command)
+    command = click.option(
+        "--save-config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Write the post-processing configuration used (TOML or JSON).",
+    )(command)
+    command = click.option(
+        "--class-thresholds",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="CSV event_label,threshold_on[,threshold_off]: per-class thresholds.",
+    )(command)
+    command = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Post-processing configuration (TOML or JSON); "
+        "options given on the command line override it.",
+    )(command)
     return command
 
 
@@ -161,29 +236,48 @@ def postprocessing_from_options(options: dict) -> PostProcessing:
 
     context = click.get_current_context()
     config = load_config(options["config_path"]) if options["config_path"] else PostProcessing()
-    given = {name: options[name] for _, name, _, _ in POSTPROCESSING_OPTIONS
-             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    given = {
+        name: options[name]
+        for _, name, _, _ in POSTPROCESSING_OPTIONS
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
     if options["class_thresholds"]:
-        given["class_thresholds"] = {**config.class_thresholds,
-                                     **read_class_thresholds(options["class_thresholds"])}
-    if "threshold_on" in given and "threshold_off" not in given and config.threshold_off is not None:
+        given["class_thresholds"] = {
+            **config.class_thresholds,
+            **read_class_thresholds(options["class_thresholds"]),
+        }
+    if (
+        "threshold_on" in given
+        and "threshold_off" not in given
+        and config.threshold_off is not None
+    ):
         given["threshold_off"] = min(config.threshold_off, given["threshold_on"])
     return with_overrides(config, **given)
 
 
 def evaluation_options(command):
     """sed_eval settings shared by ``evaluate`` and ``tune``."""
-    command = click.option("--onset-only", is_flag=True,
-                           help="Event-based metrics check onsets only (sed_eval's "
-                                "evaluate_offset=False).")(command)
-    command = click.option("--percentage-of-length", type=click.FloatRange(0, 1),
-                           default=DEFAULT_PERCENTAGE_OF_LENGTH,
-                           help="Event-based offset collar as a fraction of the reference "
-                                "event's length.")(command)
-    command = click.option("--t-collar", type=click.FloatRange(min=0), default=DEFAULT_T_COLLAR,
-                           help="Event-based onset (and minimum offset) collar, in seconds."
-                           )(command)
-    command = click.option("--time-resolution", type=click.FloatRange(min=0, min_open=True),
-                           default=DEFAULT_TIME_RESOLUTION,
-                           help="Segment length of segment-based metrics, in seconds.")(command)
+    command = click.option(
+        "--onset-only",
+        is_flag=True,
+        help="Event-based metrics check onsets only (sed_eval's evaluate_offset=False).",
+    )(command)
+    command = click.option(
+        "--percentage-of-length",
+        type=click.FloatRange(0, 1),
+        default=DEFAULT_PERCENTAGE_OF_LENGTH,
+        help="Event-based offset collar as a fraction of the reference event's length.",
+    )(command)
+    command = click.option(
+        "--t-collar",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_T_COLLAR,
+        help="Event-based onset (and minimum offset) collar, in seconds.",
+    )(command)
+    command = click.option(
+        "--time-resolution",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TIME_RESOLUTION,
+        help="Segment length of segment-based metrics, in seconds.",
+    )(command)
     return command

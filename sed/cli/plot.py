@@ -4,26 +4,63 @@ from __future__ import annotations
 
 import click
 
-from sed.cli.options import (CONTEXT, batch_size_option, model_options, reports_errors,
-                             selection_options)
+from sed.cli.options import (
+    CONTEXT,
+    batch_size_option,
+    model_options,
+    reports_errors,
+    selection_options,
+)
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Figure to write (.png, .pdf or .svg).")
-@click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
-              help="Estimated events to draw (any format sed evaluate reads).")
-@click.option("--reference", "reference_path", type=click.Path(dir_okay=False), default=None,
-              help="Reference annotations to draw against them.")
-@click.option("--top", "top_n", type=click.IntRange(min=1), default=10,
-              help="Number of classes in the score heat map (highest maximum score first).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Figure to write (.png, .pdf or .svg).",
+)
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Estimated events to draw (any format sed evaluate reads).",
+)
+@click.option(
+    "--reference",
+    "reference_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Reference annotations to draw against them.",
+)
+@click.option(
+    "--top",
+    "top_n",
+    type=click.IntRange(min=1),
+    default=10,
+    help="Number of classes in the score heat map (highest maximum score first).",
+)
 @selection_options
 @model_options
 @batch_size_option
 @reports_errors
-def plot(input_path, output, events_path, reference_path, top_n, classes, label_map, weights,
-         hop_seconds, resampler, backend, batch_size):
+def plot(
+    input_path,
+    output,
+    events_path,
+    reference_path,
+    top_n,
+    classes,
+    label_map,
+    weights,
+    hop_seconds,
+    resampler,
+    backend,
+    batch_size,
+):
     """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
     from sed import pipeline
     from sed.audio import audio_info
@@ -36,7 +73,15 @@ def plot(input_path, output, events_path, reference_path, top_n, classes, label_
     estimated = read_events(events_path).events if events_path else None
     reference = read_events(reference_path).events if reference_path else None
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    pipeline.plot_file(input_path, output, model=model, selection=selection, estimated=estimated,
-                       reference=reference, top_n=top_n, resampler=resampler,
-                       batch_size=batch_size)
+    pipeline.plot_file(
+        input_path,
+        output,
+        model=model,
+        selection=selection,
+        estimated=estimated,
+        reference=reference,
+        top_n=top_n,
+        resampler=resampler,
+        batch_size=batch_size,
+    )
     click.echo(f"figure written to {output}")

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import click
 
-from sed.cli.options import (CONTEXT, batch_size_option, head_labels_and_hop, head_option,
-                             model_options, reports_errors)
+from sed.cli.options import (
+    CONTEXT,
+    batch_size_option,
+    head_labels_and_hop,
+    head_option,
+    model_options,
+    reports_errors,
+)
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
-@click.option("-k", "--top", "k", type=click.IntRange(min=1), default=5,
-              help="Number of classes to list.")
+@click.option(
+    "-k", "--top", "k", type=click.IntRange(min=1), default=5, help="Number of classes to list."
+)
 @head_option
 @model_options
 @batch_size_option
@@ -25,11 +32,13 @@ def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
-    tagging = pipeline.tag_file(input_path, model=model, head=head, k=k, resampler=resampler,
-                                batch_size=batch_size)
+    tagging = pipeline.tag_file(
+        input_path, model=model, head=head, k=k, resampler=resampler, batch_size=batch_size
+    )
     table, window_scores = tagging.top, tagging.window_scores
     width = max(len(label) for label in table["label"])
-    click.echo(f"{input_path}: {len(window_scores)} windows, "
-               f"{window_scores.duration_seconds:.2f} s")
+    click.echo(
+        f"{input_path}: {len(window_scores)} windows, {window_scores.duration_seconds:.2f} s"
+    )
     for row in table.itertuples():
         click.echo(f"{row.rank:>3}. {row.label:<{width}}  {row.score:.3f}")

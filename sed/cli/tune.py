@@ -4,38 +4,88 @@ from __future__ import annotations
 
 import click
 
-from sed.cli.options import (CONTEXT, batch_size_option, evaluation_options,
-                             head_labels_and_hop, head_option, model_options,
-                             refuse_classes_with_head, reports_errors, selection_options)
+from sed.cli.options import (
+    CONTEXT,
+    batch_size_option,
+    evaluation_options,
+    head_labels_and_hop,
+    head_option,
+    model_options,
+    refuse_classes_with_head,
+    reports_errors,
+    selection_options,
+)
 from sed.evaluation import METRICS
 from sed.postprocessing import MODES, PostProcessing
 from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--audio", "audio_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder of development recordings.")
-@click.option("--reference", required=True, type=click.Path(),
-              help="Folder of their reference annotations (matched by name stem).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Configuration file to write (.toml, else JSON).")
+@click.option(
+    "--audio",
+    "audio_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder of development recordings.",
+)
+@click.option(
+    "--reference",
+    required=True,
+    type=click.Path(),
+    help="Folder of their reference annotations (matched by name stem).",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Configuration file to write (.toml, else JSON).",
+)
 @selection_options
-@click.option("--metric", type=click.Choice(METRICS), default=DEFAULT_METRIC,
-              help="Overall sed_eval metric to optimise (error rates are minimised).")
-@click.option("--mode", type=click.Choice(MODES), default=PostProcessing().mode,
-              help="Post-processing mode to tune.")
-@click.option("--class-threshold-gain", type=click.FloatRange(min=0),
-              default=DEFAULT_CLASS_THRESHOLD_GAIN,
-              help="Least improvement of the metric for which a per-class threshold is kept "
-                   "(guards against fitting a few recordings).")
+@click.option(
+    "--metric",
+    type=click.Choice(METRICS),
+    default=DEFAULT_METRIC,
+    help="Overall sed_eval metric to optimise (error rates are minimised).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=PostProcessing().mode,
+    help="Post-processing mode to tune.",
+)
+@click.option(
+    "--class-threshold-gain",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_CLASS_THRESHOLD_GAIN,
+    help="Least improvement of the metric for which a per-class threshold is kept "
+    "(guards against fitting a few recordings).",
+)
 @evaluation_options
 @head_option
 @model_options
 @batch_size_option
 @reports_errors
-def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_threshold_gain,
-         time_resolution, t_collar, percentage_of_length, onset_only, head_dir, weights,
-         hop_seconds, resampler, backend, batch_size):
+def tune(
+    audio_dir,
+    reference,
+    output,
+    classes,
+    label_map,
+    metric,
+    mode,
+    class_threshold_gain,
+    time_resolution,
+    t_collar,
+    percentage_of_length,
+    onset_only,
+    head_dir,
+    weights,
+    hop_seconds,
+    resampler,
+    backend,
+    batch_size,
+):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
     from sed.postprocessing import save_config
@@ -48,15 +98,26 @@ def tune(audio_dir, reference, output, classes, label_map, metric, mode, class_t
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
     click.echo(f"scoring {len(recordings)} recordings once", err=True)
-    scores = pipeline.score_files(recordings, model=model,
-                                  selection=None if head is not None else selection,
-                                  head=head, resampler=resampler, batch_size=batch_size)
-    result = run_tuning(scores, references, metric=metric, start=PostProcessing(mode=mode),
-                        class_threshold_gain=class_threshold_gain,
-                        time_resolution_seconds=time_resolution, t_collar_seconds=t_collar,
-                        percentage_of_length=percentage_of_length,
-                        evaluate_offset=not onset_only,
-                        progress=lambda message: click.echo(f"  {message}", err=True))
+    scores = pipeline.score_files(
+        recordings,
+        model=model,
+        selection=None if head is not None else selection,
+        head=head,
+        resampler=resampler,
+        batch_size=batch_size,
+    )
+    result = run_tuning(
+        scores,
+        references,
+        metric=metric,
+        start=PostProcessing(mode=mode),
+        class_threshold_gain=class_threshold_gain,
+        time_resolution_seconds=time_resolution,
+        t_collar_seconds=t_collar,
+        percentage_of_length=percentage_of_length,
+        evaluate_offset=not onset_only,
+        progress=lambda message: click.echo(f"  {message}", err=True),
+    )
     save_config(result.config, output)
     click.echo(result.report())
     click.echo(f"configuration written to {output}")

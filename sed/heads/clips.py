@@ -37,8 +37,9 @@ def aggregate(scores: np.ndarray, method: str = "mean") -> np.ndarray:
     return np.exp(np.log(np.maximum(scores, 1e-7)).mean(axis=0))
 
 
-def predict_clips(head: Head, windows: Windows, clips: np.ndarray, data: TrainingData,
-                  aggregation: str = "mean") -> np.ndarray:
+def predict_clips(
+    head: Head, windows: Windows, clips: np.ndarray, data: TrainingData, aggregation: str = "mean"
+) -> np.ndarray:
     """Predicted label index (into ``data.labels``) of each clip in ``clips``.
 
     A softmax head predicts its highest clip score. A sigmoid head predicts its highest class,
@@ -81,8 +82,11 @@ class ClipEvaluation:
         """Confusion matrix: rows are true labels, columns predicted labels, cells clip counts."""
         matrix = np.zeros((len(self.labels), len(self.labels)), int)
         np.add.at(matrix, (self.truth, self.predicted), 1)
-        return pd.DataFrame(matrix, index=pd.Index(self.labels, name="true"),
-                            columns=pd.Index(self.labels, name="predicted"))
+        return pd.DataFrame(
+            matrix,
+            index=pd.Index(self.labels, name="true"),
+            columns=pd.Index(self.labels, name="predicted"),
+        )
 
     def per_class(self) -> pd.DataFrame:
         """Per label: ``clips``, ``correct`` and ``accuracy`` (recall), over held-out clips."""
@@ -91,20 +95,27 @@ class ClipEvaluation:
         correct = np.diag(matrix)
         with np.errstate(invalid="ignore", divide="ignore"):
             accuracy = np.where(clips > 0, correct / np.maximum(clips, 1), np.nan)
-        return pd.DataFrame({"label": self.labels, "clips": clips, "correct": correct,
-                             "accuracy": accuracy})
+        return pd.DataFrame(
+            {"label": self.labels, "clips": clips, "correct": correct, "accuracy": accuracy}
+        )
 
-    def __add__(self, other: "ClipEvaluation") -> "ClipEvaluation":
-        return ClipEvaluation(self.labels, np.concatenate([self.truth, other.truth]),
-                          np.concatenate([self.predicted, other.predicted]))
+    def __add__(self, other: ClipEvaluation) -> ClipEvaluation:
+        return ClipEvaluation(
+            self.labels,
+            np.concatenate([self.truth, other.truth]),
+            np.concatenate([self.predicted, other.predicted]),
+        )
 
 
-def evaluate_clips(head: Head, windows: Windows, clips: np.ndarray, data: TrainingData,
-                   aggregation: str = "mean") -> ClipEvaluation:
+def evaluate_clips(
+    head: Head, windows: Windows, clips: np.ndarray, data: TrainingData, aggregation: str = "mean"
+) -> ClipEvaluation:
     """Clip accuracy and confusion of ``head`` on the clips ``clips`` (rows of ``data.clips``)."""
     index = {label: i for i, label in enumerate(data.labels)}
     truth = data.clips["label"].iloc[clips].map(index).to_numpy(dtype=int)
-    return ClipEvaluation(data.labels, truth, predict_clips(head, windows, clips, data, aggregation))
+    return ClipEvaluation(
+        data.labels, truth, predict_clips(head, windows, clips, data, aggregation)
+    )
 
 
 def clip_summary(evaluation: ClipEvaluation | None) -> dict | None:
@@ -112,7 +123,11 @@ def clip_summary(evaluation: ClipEvaluation | None) -> dict | None:
     if evaluation is None:
         return None
     per_class = evaluation.per_class()
-    return {"clips": int(len(evaluation.truth)), "clip_accuracy": round(evaluation.accuracy, 4),
-            "per_class_accuracy": {row.label: (None if np.isnan(row.accuracy)
-                                               else round(float(row.accuracy), 4))
-                                   for row in per_class.itertuples()}}
+    return {
+        "clips": int(len(evaluation.truth)),
+        "clip_accuracy": round(evaluation.accuracy, 4),
+        "per_class_accuracy": {
+            row.label: (None if np.isnan(row.accuracy) else round(float(row.accuracy), 4))
+            for row in per_class.itertuples()
+        },
+    }

@@ -86,23 +86,28 @@ class TrainingConfig:
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
-            raise ParameterError(f"unknown activation {self.activation!r}; choose "
-                                 f"{' or '.join(ACTIVATIONS)}")
+            raise ParameterError(
+                f"unknown activation {self.activation!r}; choose {' or '.join(ACTIVATIONS)}"
+            )
         if self.aggregation not in AGGREGATIONS:
-            raise ParameterError(f"unknown aggregation {self.aggregation!r}; choose one of "
-                                 f"{', '.join(AGGREGATIONS)}")
-        if self.mixtures is not None and not (isinstance(self.mixtures, (int, np.integer))
-                                              and self.mixtures >= 0):
+            raise ParameterError(
+                f"unknown aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}"
+            )
+        if self.mixtures is not None and not (
+            isinstance(self.mixtures, (int, np.integer)) and self.mixtures >= 0
+        ):
             raise ParameterError(f"mixtures must be an integer >= 0, got {self.mixtures!r}")
         for name in ("hidden_units", "batch_size", "max_epochs", "patience"):
             value = getattr(self, name)
             if not (isinstance(value, (int, np.integer)) and value >= 1):
-                raise ParameterError(f"{name.replace('_', ' ')} must be an integer >= 1, "
-                                     f"got {value!r}")
+                raise ParameterError(
+                    f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}"
+                )
         if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ParameterError(f"learning rate must be > 0, got {self.learning_rate!r}")
         if self.max_db_below_peak is not None and not self.max_db_below_peak >= 0:
             raise ParameterError(f"dB below peak must be >= 0, got {self.max_db_below_peak!r}")
         if not 0 <= self.validation_fraction <= 0.5:
-            raise ParameterError("validation fraction must be in [0, 0.5], got "
-                                 f"{self.validation_fraction!r}")
+            raise ParameterError(
+                f"validation fraction must be in [0, 0.5], got {self.validation_fraction!r}"
+            )

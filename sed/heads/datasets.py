@@ -19,6 +19,7 @@ from sed.errors import AnnotationError, AudioError, ParameterError
 from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
 
+
 @dataclass
 class TrainingData:
     """Labelled clips to train a head on.
@@ -50,11 +51,16 @@ class TrainingData:
     def summary(self) -> dict:
         """Clips and groups per label, for the metadata and the report."""
         counts = self.clips.groupby("label", sort=False).agg(
-            clips=("path", "size"), groups=("group", "nunique"))
-        return {"source": self.source, "clips": int(len(self.clips)),
-                "groups": int(self.clips["group"].nunique()),
-                "per_label": {label: {k: int(v) for k, v in counts.loc[label].items()}
-                              for label in self.labels}}
+            clips=("path", "size"), groups=("group", "nunique")
+        )
+        return {
+            "source": self.source,
+            "clips": int(len(self.clips)),
+            "groups": int(self.clips["group"].nunique()),
+            "per_label": {
+                label: {k: int(v) for k, v in counts.loc[label].items()} for label in self.labels
+            },
+        }
 
 
 def background_clips(directory: str | os.PathLike) -> pd.DataFrame:
@@ -69,13 +75,18 @@ def background_clips(directory: str | os.PathLike) -> pd.DataFrame:
         raise ParameterError("background folder does not exist", directory)
     paths = find_audio_files([directory]).paths
     if not paths:
-        raise ParameterError(f"background folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})",
-                             directory)
+        raise ParameterError(
+            f"background folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})", directory
+        )
     return pd.DataFrame({"path": paths, "label": BACKGROUND_LABEL, "group": paths})
 
 
-def folder_dataset(directory: str | os.PathLike, *, classes: list[str] | None = None,
-                   background: str | os.PathLike | None = None) -> TrainingData:
+def folder_dataset(
+    directory: str | os.PathLike,
+    *,
+    classes: list[str] | None = None,
+    background: str | os.PathLike | None = None,
+) -> TrainingData:
     """A data set from a folder with one sub-folder of audio files per class.
 
     Parameters
@@ -102,8 +113,11 @@ def folder_dataset(directory: str | os.PathLike, *, classes: list[str] | None = 
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise ParameterError("training folder does not exist", directory)
-    folders = sorted(f for f in os.listdir(directory)
-                     if os.path.isdir(os.path.join(directory, f)) and not f.startswith("."))
+    folders = sorted(
+        f
+        for f in os.listdir(directory)
+        if os.path.isdir(os.path.join(directory, f)) and not f.startswith(".")
+    )
     names = [f for f in folders if f != BACKGROUND_LABEL]
     wanted = _check_classes(classes, names, directory, "a sub-folder")
     frames = []
@@ -119,11 +133,17 @@ def folder_dataset(directory: str | os.PathLike, *, classes: list[str] | None = 
     return _finish(frames, tuple(wanted), directory)
 
 
-def csv_dataset(path: str | os.PathLike, *, label_column: str = DEFAULT_LABEL_COLUMN,
-                filename_column: str = DEFAULT_FILENAME_COLUMN, group_column: str | None = None,
-                classes: list[str] | None = None, where: dict[str, str] | None = None,
-                audio_dir: str | os.PathLike | None = None,
-                background: str | os.PathLike | None = None) -> TrainingData:
+def csv_dataset(
+    path: str | os.PathLike,
+    *,
+    label_column: str = DEFAULT_LABEL_COLUMN,
+    filename_column: str = DEFAULT_FILENAME_COLUMN,
+    group_column: str | None = None,
+    classes: list[str] | None = None,
+    where: dict[str, str] | None = None,
+    audio_dir: str | os.PathLike | None = None,
+    background: str | os.PathLike | None = None,
+) -> TrainingData:
     """A data set from a CSV file with a file name and a label per clip (ESC-50's ``esc50.csv``).
 
     Parameters
@@ -158,12 +178,16 @@ def csv_dataset(path: str | os.PathLike, *, label_column: str = DEFAULT_LABEL_CO
     """
     path = os.fspath(path)
     table = _read_csv(path)
-    needed = [filename_column, label_column] + ([group_column] if group_column else []) \
+    needed = (
+        [filename_column, label_column]
+        + ([group_column] if group_column else [])
         + list(where or {})
+    )
     for column in needed:
         if column not in table.columns:
-            raise AnnotationError(f"no column {column!r}; the columns are "
-                                  f"{', '.join(map(repr, table.columns))}", path)
+            raise AnnotationError(
+                f"no column {column!r}; the columns are {', '.join(map(repr, table.columns))}", path
+            )
     table["_line"] = np.arange(2, len(table) + 2)
     for column, value in (where or {}).items():
         kept = table[table[column].str.strip() == str(value).strip()]
@@ -175,30 +199,46 @@ def csv_dataset(path: str | os.PathLike, *, label_column: str = DEFAULT_LABEL_CO
         if not empty.empty:
             raise AnnotationError(f"line {empty['_line'].iloc[0]}: empty {column}", path)
     table[label_column] = table[label_column].str.strip()
-    wanted = _check_classes(classes, sorted(table[label_column].unique()), path,
-                            f"a value of column {label_column!r}")
+    wanted = _check_classes(
+        classes, sorted(table[label_column].unique()), path, f"a value of column {label_column!r}"
+    )
     table = table[table[label_column].isin(wanted)]
     directory = _audio_dir(path, audio_dir, table[filename_column].iloc[0])
     paths = [os.path.join(directory, name.strip()) for name in table[filename_column]]
     missing = [p for p in paths if not os.path.isfile(p)]
     if missing:
-        raise AudioError(f"audio file listed in {os.path.basename(path)} not found"
-                         + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-                         + ("" if audio_dir else "; pass the audio folder with --audio-dir"),
-                         missing[0])
+        raise AudioError(
+            f"audio file listed in {os.path.basename(path)} not found"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + ("" if audio_dir else "; pass the audio folder with --audio-dir"),
+            missing[0],
+        )
     groups = table[group_column].fillna("").str.strip() if group_column else pd.Series(paths)
-    frames = [pd.DataFrame({"path": paths, "label": table[label_column].to_numpy(),
-                            "group": [str(g) for g in groups]})]
+    frames = [
+        pd.DataFrame(
+            {
+                "path": paths,
+                "label": table[label_column].to_numpy(),
+                "group": [str(g) for g in groups],
+            }
+        )
+    ]
     if background is not None:
         frames.append(background_clips(background))
     return _finish(frames, tuple(wanted), path)
 
 
-def load_dataset(data: str | os.PathLike, *, classes: list[str] | None = None,
-                 label_column: str = DEFAULT_LABEL_COLUMN, filename_column: str = DEFAULT_FILENAME_COLUMN,
-                 group_column: str | None = None, where: dict[str, str] | None = None,
-                 audio_dir: str | os.PathLike | None = None,
-                 background: str | os.PathLike | None = None) -> TrainingData:
+def load_dataset(
+    data: str | os.PathLike,
+    *,
+    classes: list[str] | None = None,
+    label_column: str = DEFAULT_LABEL_COLUMN,
+    filename_column: str = DEFAULT_FILENAME_COLUMN,
+    group_column: str | None = None,
+    where: dict[str, str] | None = None,
+    audio_dir: str | os.PathLike | None = None,
+    background: str | os.PathLike | None = None,
+) -> TrainingData:
     """A folder (:func:`folder_dataset`) or a CSV file (:func:`csv_dataset`), by what ``data`` is.
 
     Raises
@@ -208,20 +248,29 @@ def load_dataset(data: str | os.PathLike, *, classes: list[str] | None = None,
     """
     data = os.fspath(data)
     if os.path.isdir(data):
-        csv_only = {"--label-column": label_column != DEFAULT_LABEL_COLUMN,
-                    "--group-column": group_column,
-                    "--filename-column": filename_column != DEFAULT_FILENAME_COLUMN,
-                    "--where": where,
-                    "--audio-dir": audio_dir}
+        csv_only = {
+            "--label-column": label_column != DEFAULT_LABEL_COLUMN,
+            "--group-column": group_column,
+            "--filename-column": filename_column != DEFAULT_FILENAME_COLUMN,
+            "--where": where,
+            "--audio-dir": audio_dir,
+        }
         given = [name for name, value in csv_only.items() if value]
         if given:
             raise ParameterError(f"{', '.join(given)} apply to a CSV file, not a folder", data)
         return folder_dataset(data, classes=classes, background=background)
     if not os.path.exists(data):
         raise ParameterError("no such folder or CSV file", data)
-    return csv_dataset(data, label_column=label_column, filename_column=filename_column,
-                       group_column=group_column, classes=classes, where=where,
-                       audio_dir=audio_dir, background=background)
+    return csv_dataset(
+        data,
+        label_column=label_column,
+        filename_column=filename_column,
+        group_column=group_column,
+        classes=classes,
+        where=where,
+        audio_dir=audio_dir,
+        background=background,
+    )
 
 
 def parse_where(conditions) -> dict[str, str]:
@@ -259,7 +308,11 @@ def _audio_dir(csv_path: str, audio_dir, first_name: str) -> str:
             raise ParameterError("audio folder does not exist", audio_dir)
         return os.fspath(audio_dir)
     here = os.path.dirname(os.path.abspath(csv_path))
-    for candidate in (here, os.path.join(here, "audio"), os.path.join(os.path.dirname(here), "audio")):
+    for candidate in (
+        here,
+        os.path.join(here, "audio"),
+        os.path.join(os.path.dirname(here), "audio"),
+    ):
         if os.path.isfile(os.path.join(candidate, first_name.strip())):
             return candidate
     return here
@@ -271,9 +324,12 @@ def _check_classes(classes, available: list[str], source: str, what: str) -> lis
     classes = [c.strip() for c in classes if c.strip()]
     for name in classes:
         if name not in available:
-            raise ParameterError(f"unknown class {name!r}: not {what} (there are "
-                                 f"{', '.join(map(repr, available[:12]))}"
-                                 f"{', ...' if len(available) > 12 else ''})", source)
+            raise ParameterError(
+                f"unknown class {name!r}: not {what} (there are "
+                f"{', '.join(map(repr, available[:12]))}"
+                f"{', ...' if len(available) > 12 else ''})",
+                source,
+            )
         if name == BACKGROUND_LABEL:
             raise ParameterError(f"{BACKGROUND_LABEL} is the background, not a class", source)
     if len(set(classes)) != len(classes):
@@ -285,6 +341,9 @@ def _finish(frames: list[pd.DataFrame], classes: tuple[str, ...], source: str) -
     clips = pd.concat(frames, ignore_index=True)
     data = TrainingData(clips, classes, os.fspath(source))
     if len(data.labels) < 2:
-        raise ParameterError(f"need at least two labels to tell apart (classes or a background), "
-                             f"found {list(data.labels)}", source)
+        raise ParameterError(
+            f"need at least two labels to tell apart (classes or a background), "
+            f"found {list(data.labels)}",
+            source,
+        )
     return data

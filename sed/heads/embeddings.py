@@ -24,6 +24,7 @@ import os
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,9 @@ from sed.errors import ParameterError
 from sed.infra import atomic_path, cache_dir, content_sha256
 from sed.params import YamnetParams
 from sed.segmenter import score_file, score_waveform, window_times
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
 
 CACHE_VERSION = 2
 EMBEDDING_FORMATS = (".npz", ".parquet")
@@ -73,7 +77,7 @@ def default_cache_dir() -> str:
     return os.path.join(cache_dir(), "embeddings")
 
 
-def model_settings(model, resampler: str = DEFAULT_RESAMPLER) -> dict:
+def model_settings(model: Yamnet, resampler: str = DEFAULT_RESAMPLER) -> dict:
     """Everything besides the audio that determines a file's embeddings.
 
     Parameters
@@ -90,13 +94,18 @@ def model_settings(model, resampler: str = DEFAULT_RESAMPLER) -> dict:
         for both backends, so a head trained with one runs with the other) and the cache format
         ``version``.
     """
-    return {"params": dataclasses.asdict(model.params), "resampler": resampler,
-            "backend": model.backend, "weights_sha256": model.weights_sha256,
-            "version": CACHE_VERSION}
+    return {
+        "params": dataclasses.asdict(model.params),
+        "resampler": resampler,
+        "backend": model.backend,
+        "weights_sha256": model.weights_sha256,
+        "version": CACHE_VERSION,
+    }
 
 
-def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER
-                       ) -> FileEmbeddings:
+def compute_embeddings(
+    path: str | os.PathLike, model: Yamnet, *, resampler: str = DEFAULT_RESAMPLER
+) -> FileEmbeddings:
     """Embeddings and window levels of one file, without the cache.
 
     Raises
@@ -104,14 +113,21 @@ def compute_embeddings(path: str | os.PathLike, model, *, resampler: str = DEFAU
     AudioError
         If the file cannot be used.
     """
-    return _file_embeddings(os.fspath(path),
-                            score_file(path, model, resampler=resampler, keep_embeddings=True))
+    return _file_embeddings(
+        os.fspath(path), score_file(path, model, resampler=resampler, keep_embeddings=True)
+    )
 
 
 def _file_embeddings(name: str, scored) -> FileEmbeddings:
     """The embeddings and window levels of one streaming pass (:func:`score_stream`)."""
-    return FileEmbeddings(name, scored.starts, scored.ends, scored.embeddings.astype(np.float32),
-                          scored.window_level_dbfs, scored.duration_seconds)
+    return FileEmbeddings(
+        name,
+        scored.starts,
+        scored.ends,
+        scored.embeddings.astype(np.float32),
+        scored.window_level_dbfs,
+        scored.duration_seconds,
+    )
 
 
 class EmbeddingCache:
@@ -131,7 +147,9 @@ class EmbeddingCache:
     def __init__(self, directory: str | os.PathLike | None = None):
         self.directory = os.fspath(directory) if directory is not None else default_cache_dir()
 
-    def key(self, path: str | os.PathLike, model, resampler: str = DEFAULT_RESAMPLER) -> str:
+    def key(
+        self, path: str | os.PathLike, model: Yamnet, resampler: str = DEFAULT_RESAMPLER
+    ) -> str:
         """The entry name: SHA-256 of the file's bytes and of the model settings."""
         settings = json.dumps(model_settings(model, resampler), sort_keys=True)
         return hashlib.sha256(f"{content_sha256(path)}\n{settings}".encode()).hexdigest()
@@ -139,7 +157,9 @@ class EmbeddingCache:
     def entry(self, key: str) -> str:
         return os.path.join(self.directory, key[:2], key + ".npz")
 
-    def embed(self, path: str | os.PathLike, model, *, resampler: str = DEFAULT_RESAMPLER) -> FileEmbeddings:
+    def embed(
+        self, path: str | os.PathLike, model: Yamnet, *, resampler: str = DEFAULT_RESAMPLER
+    ) -> FileEmbeddings:
         """Embeddings of one file, from the cache when present, else computed and stored.
 
         Parameters
@@ -170,8 +190,14 @@ class EmbeddingCache:
         _write_entry(entry, item)
         return item
 
-    def embed_waveform(self, waveform: np.ndarray, model, *, name: str = "",
-                       resampler: str = DEFAULT_RESAMPLER) -> FileEmbeddings:
+    def embed_waveform(
+        self,
+        waveform: np.ndarray,
+        model: Yamnet,
+        *,
+        name: str = "",
+        resampler: str = DEFAULT_RESAMPLER,
+    ) -> FileEmbeddings:
         """Embeddings of a 16 kHz waveform (a synthetic mixture), cached by its samples.
 
         Parameters
@@ -186,25 +212,30 @@ class EmbeddingCache:
         """
         waveform = np.ascontiguousarray(waveform, dtype=np.float32)
         settings = json.dumps(model_settings(model, resampler), sort_keys=True)
-        key = hashlib.sha256(hashlib.sha256(waveform.tobytes()).digest()
-                             + settings.encode()).hexdigest()
+        key = hashlib.sha256(
+            hashlib.sha256(waveform.tobytes()).digest() + settings.encode()
+        ).hexdigest()
         entry = self.entry(key)
         stored = _read_entry(entry)
         if stored is not None:
             embeddings, levels, duration = stored
             starts, ends = window_times(len(embeddings), model.params)
             return FileEmbeddings(name, starts, ends, embeddings, levels, duration)
-        item = _file_embeddings(name, score_waveform(waveform, model, filename=name,
-                                                     keep_embeddings=True))
+        item = _file_embeddings(
+            name, score_waveform(waveform, model, filename=name, keep_embeddings=True)
+        )
         _write_entry(entry, item)
         return item
 
 
 def _write_entry(entry: str, item: FileEmbeddings) -> None:
-    with atomic_path(entry) as temporary:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, embeddings=item.embeddings, levels_dbfs=item.levels_dbfs,
-                     duration_seconds=np.float64(item.duration_seconds))
+    with atomic_path(entry) as temporary, open(temporary, "wb") as handle:
+        np.savez(
+            handle,
+            embeddings=item.embeddings,
+            levels_dbfs=item.levels_dbfs,
+            duration_seconds=np.float64(item.duration_seconds),
+        )
 
 
 def _read_entry(entry: str):
@@ -212,14 +243,23 @@ def _read_entry(entry: str):
         return None
     try:
         with np.load(entry) as data:
-            return (data["embeddings"].astype(np.float32), data["levels_dbfs"],
-                    float(data["duration_seconds"]))
+            return (
+                data["embeddings"].astype(np.float32),
+                data["levels_dbfs"],
+                float(data["duration_seconds"]),
+            )
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         return None  # a damaged entry is recomputed and overwritten
 
 
-def embed_files(paths: Iterable[str | os.PathLike], model, *, cache: EmbeddingCache | None = None,
-                resampler: str = DEFAULT_RESAMPLER, progress: bool = False) -> list[FileEmbeddings]:
+def embed_files(
+    paths: Iterable[str | os.PathLike],
+    model: Yamnet,
+    *,
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> list[FileEmbeddings]:
     """Embeddings of several files, through the cache.
 
     Parameters
@@ -255,12 +295,14 @@ def embeddings_frame(items: Sequence[FileEmbeddings]) -> pd.DataFrame:
         Columns ``filename, start, end, level_dbfs``, then ``e0000`` ... ``e1023``.
     """
     width = items[0].embeddings.shape[1] if items else 1024
-    meta = pd.DataFrame({
-        "filename": np.concatenate([[i.filename] * len(i) for i in items]) if items else [],
-        "start": np.concatenate([i.starts for i in items]) if items else [],
-        "end": np.concatenate([i.ends for i in items]) if items else [],
-        "level_dbfs": np.concatenate([i.levels_dbfs for i in items]) if items else [],
-    })
+    meta = pd.DataFrame(
+        {
+            "filename": np.concatenate([[i.filename] * len(i) for i in items]) if items else [],
+            "start": np.concatenate([i.starts for i in items]) if items else [],
+            "end": np.concatenate([i.ends for i in items]) if items else [],
+            "level_dbfs": np.concatenate([i.levels_dbfs for i in items]) if items else [],
+        }
+    )
     values = np.concatenate([i.embeddings for i in items]) if items else np.zeros((0, width))
     columns = [f"e{k:04d}" for k in range(width)]
     return pd.concat([meta, pd.DataFrame(values.astype(np.float32), columns=columns)], axis=1)
@@ -274,8 +316,9 @@ def check_embeddings_path(path: str | os.PathLike) -> str:
     return path
 
 
-def write_embeddings(items: Sequence[FileEmbeddings], path: str | os.PathLike,
-                     params: YamnetParams) -> None:
+def write_embeddings(
+    items: Sequence[FileEmbeddings], path: str | os.PathLike, params: YamnetParams
+) -> None:
     """Write embeddings of several files to ``.npz`` or ``.parquet``, atomically.
 
     ``.npz`` arrays: ``embeddings (n_windows, 1024)`` float32, ``starts``, ``ends`` (seconds),
@@ -295,16 +338,22 @@ def write_embeddings(items: Sequence[FileEmbeddings], path: str | os.PathLike,
         if extension == ".npz":
             table = embeddings_frame(items)
             with open(temporary, "wb") as handle:
-                np.savez(handle, embeddings=table.iloc[:, 4:].to_numpy(np.float32),
-                         starts=table["start"].to_numpy(), ends=table["end"].to_numpy(),
-                         filenames=table["filename"].to_numpy(dtype=str),
-                         levels_dbfs=table["level_dbfs"].to_numpy(np.float32),
-                         **{k: np.asarray(v) for k, v in settings.items()})
+                np.savez(
+                    handle,
+                    embeddings=table.iloc[:, 4:].to_numpy(np.float32),
+                    starts=table["start"].to_numpy(),
+                    ends=table["end"].to_numpy(),
+                    filenames=table["filename"].to_numpy(dtype=str),
+                    levels_dbfs=table["level_dbfs"].to_numpy(np.float32),
+                    hop_seconds=np.asarray(settings["hop_seconds"]),
+                    sample_rate=np.asarray(settings["sample_rate"]),
+                )
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(embeddings_frame(items), preserve_index=False)
             table = table.replace_schema_metadata(
-                {**(table.schema.metadata or {}), b"sed": json.dumps(settings).encode()})
+                {**(table.schema.metadata or {}), b"sed": json.dumps(settings).encode()}
+            )
             pq.write_table(table, temporary)

@@ -12,6 +12,7 @@ import contextlib
 #: report energy only, which any valid code leaves the same.
 EMISSIONS_COUNTRY = "USA"
 
+
 @contextlib.contextmanager
 def measure_energy():
     """Measure the energy of the enclosed block with codecarbon's offline tracker, if installed.
@@ -35,8 +36,12 @@ def measure_energy():
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
     # Only the energy (kWh) is reported, which does not depend on where the machine is; the
     # offline tracker needs a country solely to convert energy into emissions, which we drop.
-    tracker = OfflineEmissionsTracker(country_iso_code=EMISSIONS_COUNTRY, save_to_file=False,
-                                      log_level="error", measure_power_secs=1)
+    tracker = OfflineEmissionsTracker(
+        country_iso_code=EMISSIONS_COUNTRY,
+        save_to_file=False,
+        log_level="error",
+        measure_power_secs=1,
+    )
     tracker.start()
     try:
         yield energy
@@ -44,5 +49,7 @@ def measure_energy():
         tracker.stop()
         data = tracker.final_emissions_data
         energy["kwh"] = float(data.energy_consumed) if data is not None else None
-        energy["method"] = ("codecarbon offline tracker: RAPL counters where readable, else an "
-                            "estimate from the CPU's rated power")
+        energy["method"] = (
+            "codecarbon offline tracker: RAPL counters where readable, else an "
+            "estimate from the CPU's rated power"
+        )

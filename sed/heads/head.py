@@ -24,6 +24,7 @@ import json
 import os
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from sed.infra import atomic_open, atomic_path
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
 
+if TYPE_CHECKING:
+    from sed.segmenter import WindowScores
+
 BACKGROUND_LABEL = "_background"
 HEAD_FORMAT = 1
 MODEL_FILE = "model.keras"
@@ -39,8 +43,13 @@ LABELS_FILE = "labels.txt"
 METADATA_FILE = "head.json"
 
 
-def build_head_network(n_outputs: int, *, activation: str = "softmax", hidden_units: int = 512,
-                       embedding_size: int = 1024):
+def build_head_network(
+    n_outputs: int,
+    *,
+    activation: str = "softmax",
+    hidden_units: int = 512,
+    embedding_size: int = 1024,
+):
     """The tutorial head as an (untrained) Keras model.
 
     Parameters
@@ -87,7 +96,7 @@ class Head:
         Where it was loaded from, named in errors.
     """
 
-    network: object
+    network: Any
     labels: tuple[str, ...]
     metadata: dict = field(default_factory=dict)
     directory: str | None = None
@@ -124,15 +133,18 @@ class Head:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         width = self.network.input_shape[-1]
         if embeddings.ndim != 2 or embeddings.shape[1] != width:
-            raise ModelError(f"head expects embeddings of shape (n, {width}), "
-                             f"got {embeddings.shape}")
+            raise ModelError(
+                f"head expects embeddings of shape (n, {width}), got {embeddings.shape}"
+            )
         if len(embeddings) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        scores = [self.network(embeddings[i:i + batch_size], training=False).numpy()
-                  for i in range(0, len(embeddings), batch_size)]
+        scores = [
+            self.network(embeddings[i : i + batch_size], training=False).numpy()
+            for i in range(0, len(embeddings), batch_size)
+        ]
         return np.concatenate(scores).astype(np.float32)
 
-    def window_scores(self, window_scores):
+    def window_scores(self, window_scores: WindowScores):
         """Replace YAMNet's scores by this head's, for the post-processing.
 
         Parameters
@@ -152,8 +164,10 @@ class Head:
             If the window scores carry no embeddings.
         """
         if window_scores.embeddings is None:
-            raise ModelError("head scores need YAMNet embeddings: score with keep_embeddings=True",
-                             window_scores.filename or None)
+            raise ModelError(
+                "head scores need YAMNet embeddings: score with keep_embeddings=True",
+                window_scores.filename or None,
+            )
         scores = self.event_scores(self.predict(window_scores.embeddings))
         return replace(window_scores, scores=scores, labels=self.event_labels)
 
@@ -178,17 +192,26 @@ class Head:
             If the hop, sample rate or weights differ.
         """
         trained, source = self.metadata.get("yamnet", {}), self.directory
-        asked = {"hop_seconds": params.patch_hop_seconds, "sample_rate": params.sample_rate,
-                 "patch_window_seconds": params.patch_window_seconds}
+        asked = {
+            "hop_seconds": params.patch_hop_seconds,
+            "sample_rate": params.sample_rate,
+            "patch_window_seconds": params.patch_window_seconds,
+        }
         for name, value in asked.items():
             if name in trained and not np.isclose(trained[name], value):
-                raise ModelError(f"head was trained with {name.replace('_', ' ')} {trained[name]}, "
-                                 f"not {value}" + (" (use --hop " + str(trained[name]) + ")"
-                                                   if name == "hop_seconds" else ""), source)
+                raise ModelError(
+                    f"head was trained with {name.replace('_', ' ')} {trained[name]}, "
+                    f"not {value}"
+                    + (" (use --hop " + str(trained[name]) + ")" if name == "hop_seconds" else ""),
+                    source,
+                )
         if weights_sha256 and trained.get("weights_sha256") not in (None, weights_sha256):
-            raise ModelError("head was trained on embeddings of other YAMNet weights "
-                             f"(sha256 {trained['weights_sha256'][:12]}..., these are "
-                             f"{weights_sha256[:12]}...)", source)
+            raise ModelError(
+                "head was trained on embeddings of other YAMNet weights "
+                f"(sha256 {trained['weights_sha256'][:12]}..., these are "
+                f"{weights_sha256[:12]}...)",
+                source,
+            )
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write ``model.keras``, ``labels.txt`` and ``head.json`` into ``directory``.
@@ -218,7 +241,7 @@ class Head:
             handle.write("\n")
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> "Head":
+    def load(cls, directory: str | os.PathLike) -> Head:
         """Read a head directory written by :meth:`save`.
 
         Raises
@@ -236,8 +259,11 @@ class Head:
         except Exception as error:  # keras raises many types for a damaged archive
             raise ModelError(f"cannot load {MODEL_FILE} ({error})", directory) from None
         if network.output_shape[-1] != len(labels):
-            raise ModelError(f"{LABELS_FILE} has {len(labels)} labels but the model has "
-                             f"{network.output_shape[-1]} outputs", directory)
+            raise ModelError(
+                f"{LABELS_FILE} has {len(labels)} labels but the model has "
+                f"{network.output_shape[-1]} outputs",
+                directory,
+            )
         return cls(network, labels, metadata, directory)
 
 
@@ -259,8 +285,9 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise ModelError("no such head directory", directory)
-    paths = {name: os.path.join(directory, name)
-             for name in (MODEL_FILE, LABELS_FILE, METADATA_FILE)}
+    paths = {
+        name: os.path.join(directory, name) for name in (MODEL_FILE, LABELS_FILE, METADATA_FILE)
+    }
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ModelError(f"not a head directory: {name} is missing", directory)
@@ -272,8 +299,9 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelError(f"cannot read the head's files ({error})", directory) from None
     if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
-        raise ModelError(f"{METADATA_FILE} is not a sed head description (format "
-                         f"{HEAD_FORMAT})", directory)
+        raise ModelError(
+            f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
+        )
     return labels, metadata
 
 

@@ -12,7 +12,8 @@ half of ``min(event length, window length)`` of it, as background when they do n
 all, and is left out (ambiguous) otherwise.
 
 Mixtures are made with a seeded generator, so the same seed gives the same mixtures, and their
-embeddings are cached by the mixture's samples (:meth:`sed.heads.embeddings.EmbeddingCache.embed_waveform`).
+embeddings are cached by the mixture's samples
+(:meth:`sed.heads.embeddings.EmbeddingCache.embed_waveform`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def rms(samples: np.ndarray) -> float:
     """Root mean square of the non-zero samples (digital-silence padding left out)."""
     samples = np.asarray(samples, np.float64)
     active = samples[samples != 0]
-    return float(np.sqrt(np.mean(active ** 2))) if active.size else 0.0
+    return float(np.sqrt(np.mean(active**2))) if active.size else 0.0
 
 
 def mix(event: np.ndarray, background: np.ndarray, *, onset: int, ebr_db: float) -> np.ndarray:
@@ -70,18 +71,24 @@ def mix(event: np.ndarray, background: np.ndarray, *, onset: int, ebr_db: float)
     mixture : np.ndarray [shape=(len(background),), dtype=float32]
         Scaled down as a whole if it would clip, which keeps the EBR.
     """
-    span = background[onset:onset + len(event)]
+    span = background[onset : onset + len(event)]
     level = rms(span)
     gain = level * 10 ** (ebr_db / 20) / rms(event) if level > 0 and rms(event) > 0 else 1.0
     mixture = np.array(background, np.float64)
-    mixture[onset:onset + len(event)] += gain * np.asarray(event, np.float64)
+    mixture[onset : onset + len(event)] += gain * np.asarray(event, np.float64)
     peak = np.abs(mixture).max()
     return (mixture / peak * 0.99 if peak > 0.99 else mixture).astype(np.float32)
 
 
-def make_mixture(event: np.ndarray, background: np.ndarray, rng: np.random.Generator, *,
-                 sample_rate: int, context_seconds: float = 2.0,
-                 ebrs_db=DEFAULT_EBRS_DB) -> Mixture:
+def make_mixture(
+    event: np.ndarray,
+    background: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    sample_rate: int,
+    context_seconds: float = 2.0,
+    ebrs_db=DEFAULT_EBRS_DB,
+) -> Mixture:
     """A random mixture: random excerpt of ``background``, random onset, random EBR of ``ebrs_db``.
 
     The excerpt is ``len(event) + context_seconds`` long (the background is tiled if shorter).
@@ -92,12 +99,11 @@ def make_mixture(event: np.ndarray, background: np.ndarray, rng: np.random.Gener
     start = int(rng.integers(0, len(background) - length + 1))
     onset = int(rng.integers(0, length - len(event) + 1))
     ebr = float(rng.choice(np.asarray(ebrs_db, float)))
-    waveform = mix(event, background[start:start + length], onset=onset, ebr_db=ebr)
+    waveform = mix(event, background[start : start + length], onset=onset, ebr_db=ebr)
     return Mixture(waveform, onset / sample_rate, (onset + len(event)) / sample_rate, ebr)
 
 
-def window_labels(starts: np.ndarray, ends: np.ndarray, onset: float, offset: float
-                  ) -> np.ndarray:
+def window_labels(starts: np.ndarray, ends: np.ndarray, onset: float, offset: float) -> np.ndarray:
     """Strong labels of a mixture's windows.
 
     Returns

@@ -8,6 +8,7 @@ the head and its reports into one directory. Figures are drawn on matplotlib ``F
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,9 +20,13 @@ from sed.heads.head import BACKGROUND_LABEL
 from sed.heads.training import TrainingConfig, cross_validate, train_head
 from sed.infra import atomic_open, atomic_path
 
+if TYPE_CHECKING:
+    from sed.model import Yamnet
 
-def write_report(directory: str | os.PathLike, evaluation: ClipEvaluation, *, prefix: str = "",
-                 title: str = "") -> list[str]:
+
+def write_report(
+    directory: str | os.PathLike, evaluation: ClipEvaluation, *, prefix: str = "", title: str = ""
+) -> list[str]:
     """Write ``<prefix>confusion_matrix.csv``/``.png`` and ``<prefix>per_class.csv``.
 
     Returns
@@ -30,8 +35,10 @@ def write_report(directory: str | os.PathLike, evaluation: ClipEvaluation, *, pr
         The files written (atomically).
     """
     directory = os.fspath(directory)
-    paths = [os.path.join(directory, f"{prefix}{name}")
-             for name in ("confusion_matrix.csv", "confusion_matrix.png", "per_class.csv")]
+    paths = [
+        os.path.join(directory, f"{prefix}{name}")
+        for name in ("confusion_matrix.csv", "confusion_matrix.png", "per_class.csv")
+    ]
     with atomic_open(paths[0], "w", newline="", encoding="utf-8") as handle:
         evaluation.confusion().to_csv(handle)
     plot_confusion(evaluation, paths[1], title=title)
@@ -61,23 +68,40 @@ def plot_confusion(evaluation: ClipEvaluation, path: str | os.PathLike, *, title
         peak = matrix.to_numpy().max() or 1
         for (i, j), value in np.ndenumerate(matrix.to_numpy()):
             if value:
-                axes.text(j, i, str(value), ha="center", va="center", fontsize=8,
-                          color="white" if value > peak / 2 else "black")
-    axes.set_title(title or f"clip accuracy {evaluation.accuracy:.3f} ({len(evaluation.truth)} clips)",
-                   fontsize=10)
+                axes.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if value > peak / 2 else "black",
+                )
+    axes.set_title(
+        title or f"clip accuracy {evaluation.accuracy:.3f} ({len(evaluation.truth)} clips)",
+        fontsize=10,
+    )
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")
 
 
-def train_and_report(data: TrainingData, model, directory: str | os.PathLike, *,
-                     config: TrainingConfig = TrainingConfig(), folds: int | None = None,
-                     cache: EmbeddingCache | None = None, resampler: str = DEFAULT_RESAMPLER,
-                     progress: bool = False) -> dict:
+def train_and_report(
+    data: TrainingData,
+    model: Yamnet,
+    directory: str | os.PathLike,
+    *,
+    config: TrainingConfig = TrainingConfig(),  # noqa: B008 (frozen)
+    folds: int | None = None,
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> dict:
     """Train a head, optionally cross-validate the recipe, and write everything to ``directory``.
 
-    Writes the head (:meth:`sed.heads.head.Head.save`), the validation report (``confusion_matrix.csv``,
+    Writes the head (:meth:`sed.heads.head.Head.save`), the validation report
+    (``confusion_matrix.csv``,
     ``confusion_matrix.png``, ``per_class.csv``) and, with ``folds``, the cross-validation report
     (``cv_confusion_matrix.csv``/``.png``, ``cv_per_class.csv``); ``head.json`` then holds a
     ``cross_validation`` entry.
@@ -89,28 +113,42 @@ def train_and_report(data: TrainingData, model, directory: str | os.PathLike, *,
         ``cross_validation`` (or None), ``files`` written.
     """
     directory = os.fspath(directory)
-    result = train_head(data, model, config=config, cache=cache, resampler=resampler,
-                        progress=progress)
+    result = train_head(
+        data, model, config=config, cache=cache, resampler=resampler, progress=progress
+    )
     files = []
     crossed = None
     if folds:
-        crossed = cross_validate(data, model, folds, config=config, cache=cache,
-                                 resampler=resampler)
+        crossed = cross_validate(
+            data, model, folds, config=config, cache=cache, resampler=resampler
+        )
         result.head.metadata["cross_validation"] = crossed.summary()
     result.head.save(directory)
     files += [os.path.join(directory, name) for name in ("model.keras", "labels.txt", "head.json")]
     if result.validation is not None:
-        files += write_report(directory, result.validation,
-                              title=f"validation: clip accuracy {result.validation.accuracy:.3f} "
-                                    f"({len(result.validation.truth)} clips)")
+        files += write_report(
+            directory,
+            result.validation,
+            title=f"validation: clip accuracy {result.validation.accuracy:.3f} "
+            f"({len(result.validation.truth)} clips)",
+        )
     if crossed is not None:
-        files += write_report(directory, crossed.pooled, prefix="cv_",
-                              title=f"{folds}-fold cross-validation: clip accuracy "
-                                    f"{crossed.mean:.3f} ± {crossed.std:.3f}")
+        files += write_report(
+            directory,
+            crossed.pooled,
+            prefix="cv_",
+            title=f"{folds}-fold cross-validation: clip accuracy "
+            f"{crossed.mean:.3f} ± {crossed.std:.3f}",
+        )
     metadata = result.head.metadata
-    return {"directory": directory, "data": metadata["training"]["data"],
-            "training": metadata["training"], "validation": metadata["validation"],
-            "cross_validation": metadata.get("cross_validation"), "files": files}
+    return {
+        "directory": directory,
+        "data": metadata["training"]["data"],
+        "training": metadata["training"],
+        "validation": metadata["validation"],
+        "cross_validation": metadata.get("cross_validation"),
+        "files": files,
+    }
 
 
 def report_lines(report: dict) -> list[str]:
@@ -118,29 +156,45 @@ def report_lines(report: dict) -> list[str]:
     data, training = report["data"], report["training"]
     background = data["per_label"].get(BACKGROUND_LABEL)
     classes = [label for label in data["per_label"] if label != BACKGROUND_LABEL]
-    lines = [f"data: {data['clips']} clips in {data['groups']} groups, {len(classes)} classes"
-             + (f" + background ({background['clips']} recordings)" if background else "")]
-    lines.append(f"windows: {training['windows']} ({training['windows_dropped_as_silent']} of "
-                 "digital silence or quiet gaps left out)")
+    lines = [
+        f"data: {data['clips']} clips in {data['groups']} groups, {len(classes)} classes"
+        + (f" + background ({background['clips']} recordings)" if background else "")
+    ]
+    lines.append(
+        f"windows: {training['windows']} ({training['windows_dropped_as_silent']} of "
+        "digital silence or quiet gaps left out)"
+    )
     energy = training["energy"]
-    energy_text = (f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})" if energy["kwh"] is not None
-                   else f"energy {energy['method']}")
-    lines.append(f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
-                 f"{training['best_epoch']}), {energy_text}")
+    energy_text = (
+        f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})"
+        if energy["kwh"] is not None
+        else f"energy {energy['method']}"
+    )
+    lines.append(
+        f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
+        f"{training['best_epoch']}), {energy_text}"
+    )
     validation = report["validation"]
     if validation:
-        lines.append(f"validation ({validation['clips']} clips): clip accuracy "
-                     f"{validation['clip_accuracy']:.3f}")
+        lines.append(
+            f"validation ({validation['clips']} clips): clip accuracy "
+            f"{validation['clip_accuracy']:.3f}"
+        )
         width = max(map(len, validation["per_class_accuracy"]))
         for label, accuracy in validation["per_class_accuracy"].items():
-            lines.append(f"  {label:<{width}}  " + ("no clip" if accuracy is None
-                                                     else f"{accuracy:.3f}"))
+            lines.append(
+                f"  {label:<{width}}  " + ("no clip" if accuracy is None else f"{accuracy:.3f}")
+            )
     crossed = report["cross_validation"]
     if crossed:
         folds = ", ".join(f"{a:.3f}" for a in crossed["fold_clip_accuracies"])
-        lines.append(f"{crossed['folds']}-fold cross-validation: clip accuracy "
-                     f"{crossed['mean_clip_accuracy']:.3f} ± {crossed['std_clip_accuracy']:.3f} "
-                     f"(folds: {folds}; {crossed['seconds']:.1f} s)")
-    lines.append(f"head written to {report['directory']}: "
-                 + ", ".join(os.path.basename(f) for f in report["files"]))
+        lines.append(
+            f"{crossed['folds']}-fold cross-validation: clip accuracy "
+            f"{crossed['mean_clip_accuracy']:.3f} ± {crossed['std_clip_accuracy']:.3f} "
+            f"(folds: {folds}; {crossed['seconds']:.1f} s)"
+        )
+    lines.append(
+        f"head written to {report['directory']}: "
+        + ", ".join(os.path.basename(f) for f in report["files"])
+    )
     return lines

@@ -13,6 +13,7 @@ import numpy as np
 from sed.errors import ParameterError
 from sed.heads.datasets import TrainingData
 
+
 def grouped_folds(data: TrainingData, k: int, *, seed: int = 0) -> list[np.ndarray]:
     """Split clips into ``k`` folds that keep groups together, stratified by label.
 
@@ -43,12 +44,14 @@ def grouped_folds(data: TrainingData, k: int, *, seed: int = 0) -> list[np.ndarr
     with warnings.catch_warnings():
         # "The least populated class has only n members": fine, such a class is in fewer folds.
         warnings.simplefilter("ignore", UserWarning)
-        return [test for _, test in splitter.split(np.zeros(len(groups)), data.clips["label"],
-                                                   groups)]
+        return [
+            test for _, test in splitter.split(np.zeros(len(groups)), data.clips["label"], groups)
+        ]
 
 
-def validation_split(data: TrainingData, fraction: float, *, seed: int = 0
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    data: TrainingData, fraction: float, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Clip rows for training and for validation, groups kept apart.
 
     The validation part is one of ``round(1 / fraction)`` grouped, stratified folds.

@@ -1,7 +1,8 @@
 """Training a head: the configuration, the fit, and the two entry points (train, cross-validate).
 
 The recipe is the reference YAMNet transfer-learning tutorial's: every 0.96 s window of a clip is
-one training example labelled with the clip's class, the head (:func:`sed.heads.head.build_head_network`)
+one training example labelled with the clip's class, the head
+(:func:`sed.heads.head.build_head_network`)
 is trained with Adam, and a clip is classified by averaging its windows' scores. On top of it:
 
 - a validation split that keeps groups apart (clips cut from one recording, such as ESC-50's
@@ -23,14 +24,13 @@ runs) writes the head and its reports.
 from __future__ import annotations
 
 import datetime
-import math
 import time
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sed.audio import DEFAULT_RESAMPLER
-from sed.errors import ParameterError
 from sed.heads.clips import ClipEvaluation, clip_summary, evaluate_clips
 from sed.heads.config import DEFAULT_MIXTURES, TrainingConfig
 from sed.heads.datasets import TrainingData
@@ -41,6 +41,8 @@ from sed.heads.splits import grouped_folds, validation_split
 from sed.heads.windows import Windows, make_windows, mixture_windows
 from sed.model.runtime import import_tensorflow
 
+if TYPE_CHECKING:
+    from sed.model import Yamnet
 
 
 def output_labels(data: TrainingData, activation: str) -> tuple[str, ...]:
@@ -78,8 +80,13 @@ class FitResult:
     history: dict
 
 
-def fit_network(windows: Windows, train_clips: np.ndarray, validation_clips: np.ndarray,
-                data: TrainingData, config: TrainingConfig):
+def fit_network(
+    windows: Windows,
+    train_clips: np.ndarray,
+    validation_clips: np.ndarray,
+    data: TrainingData,
+    config: TrainingConfig,
+):
     """Train a fresh head on the used windows of ``train_clips``.
 
     Returns
@@ -98,29 +105,49 @@ def fit_network(windows: Windows, train_clips: np.ndarray, validation_clips: np.
     def part(clips):
         rows = np.flatnonzero(np.isin(windows.clip, clips) & windows.used)
         target = windows.target[rows]
-        return (windows.embeddings[rows],
-                _targets(target, n_labels, config.activation, n_classes),
-                _sample_weights(target, n_labels, config.class_weights))
+        return (
+            windows.embeddings[rows],
+            _targets(target, n_labels, config.activation, n_classes),
+            _sample_weights(target, n_labels, config.class_weights),
+        )
 
     x, y, w = part(train_clips)
-    network = build_head_network(len(labels), activation=config.activation,
-                                 hidden_units=config.hidden_units,
-                                 embedding_size=windows.embeddings.shape[1])
-    loss = (keras.losses.SparseCategoricalCrossentropy() if config.activation == "softmax"
-            else keras.losses.BinaryCrossentropy())
+    network = build_head_network(
+        len(labels),
+        activation=config.activation,
+        hidden_units=config.hidden_units,
+        embedding_size=windows.embeddings.shape[1],
+    )
+    loss = (
+        keras.losses.SparseCategoricalCrossentropy()
+        if config.activation == "softmax"
+        else keras.losses.BinaryCrossentropy()
+    )
     network.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=loss)
     callbacks, validation = [], None
     if len(validation_clips):
         validation = part(validation_clips)
-        callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.patience, restore_best_weights=True))
-    history = network.fit(x, y, sample_weight=w, batch_size=config.batch_size,
-                          epochs=config.max_epochs, validation_data=validation,
-                          callbacks=callbacks, shuffle=True, verbose=0).history
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=True
+            )
+        )
+    history = network.fit(
+        x,
+        y,
+        sample_weight=w,
+        batch_size=config.batch_size,
+        epochs=config.max_epochs,
+        validation_data=validation,
+        callbacks=callbacks,
+        shuffle=True,
+        verbose=0,
+    ).history
     epochs = len(history["loss"])
     best = int(np.argmin(history["val_loss"])) + 1 if validation else epochs
-    return network, FitResult(epochs, best, {k: [float(v) for v in vs]
-                                             for k, vs in history.items()})
+    return network, FitResult(
+        epochs, best, {k: [float(v) for v in vs] for k, vs in history.items()}
+    )
 
 
 @dataclass
@@ -145,27 +172,58 @@ class TrainingResult:
     energy: dict = field(default_factory=dict)
 
 
-def training_windows(data: TrainingData, model, config: TrainingConfig, *,
-                     cache: EmbeddingCache | None = None, resampler: str = DEFAULT_RESAMPLER,
-                     progress: bool = False) -> Windows:
+def training_windows(
+    data: TrainingData,
+    model: Yamnet,
+    config: TrainingConfig,
+    *,
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> Windows:
     """Every window to train on and evaluate: the clips' (:func:`make_windows`), then those of
     ``config.mixtures`` mixtures per event clip (:func:`mixture_windows`)."""
-    items = embed_files(data.clips["path"], model, cache=cache, resampler=resampler,
-                        progress=progress)
-    windows = make_windows(data, items, min_level_dbfs=config.min_level_dbfs,
-                           max_db_below_peak=config.max_db_below_peak)
-    copies = config.mixtures if config.mixtures is not None else (
-        DEFAULT_MIXTURES if data.has_background else 0)
+    items = embed_files(
+        data.clips["path"], model, cache=cache, resampler=resampler, progress=progress
+    )
+    windows = make_windows(
+        data,
+        items,
+        min_level_dbfs=config.min_level_dbfs,
+        max_db_below_peak=config.max_db_below_peak,
+    )
+    copies = (
+        config.mixtures
+        if config.mixtures is not None
+        else (DEFAULT_MIXTURES if data.has_background else 0)
+    )
     if copies:
-        windows = Windows.concat([windows, mixture_windows(
-            data, model, copies=copies, ebrs_db=config.mix_ebrs_db, seed=config.seed,
-            cache=cache, resampler=resampler)])
+        windows = Windows.concat(
+            [
+                windows,
+                mixture_windows(
+                    data,
+                    model,
+                    copies=copies,
+                    ebrs_db=config.mix_ebrs_db,
+                    seed=config.seed,
+                    cache=cache,
+                    resampler=resampler,
+                ),
+            ]
+        )
     return windows
 
 
-def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingConfig(),
-               cache: EmbeddingCache | None = None, resampler: str = DEFAULT_RESAMPLER,
-               progress: bool = False) -> TrainingResult:
+def train_head(
+    data: TrainingData,
+    model: Yamnet,
+    *,
+    config: TrainingConfig = TrainingConfig(),
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> TrainingResult:
     """Train a head on a data set (embeddings through the cache).
 
     Parameters
@@ -188,8 +246,9 @@ def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingCo
         ``training`` (the config, the data summary, windows used and dropped, epochs, best epoch,
         seconds, energy) and ``validation`` (clip accuracy, per-class accuracy, clips).
     """
-    windows = training_windows(data, model, config, cache=cache, resampler=resampler,
-                               progress=progress)
+    windows = training_windows(
+        data, model, config, cache=cache, resampler=resampler, progress=progress
+    )
     train, validation = validation_split(data, config.validation_fraction, seed=config.seed)
     with measure_energy() as energy:
         started = time.perf_counter()
@@ -197,34 +256,50 @@ def train_head(data: TrainingData, model, *, config: TrainingConfig = TrainingCo
         seconds = time.perf_counter() - started
     head = Head(network, output_labels(data, config.activation))
     head.metadata.update(_head_metadata(model, resampler, config))
-    evaluation = evaluate_clips(head, windows, validation, data, config.aggregation) \
-        if len(validation) else None
+    evaluation = (
+        evaluate_clips(head, windows, validation, data, config.aggregation)
+        if len(validation)
+        else None
+    )
     head.metadata["training"] = {
-        "config": asdict(config), "data": data.summary(),
-        "windows": int((~windows.mixed).sum()), "mixture_windows": int(windows.mixed.sum()),
+        "config": asdict(config),
+        "data": data.summary(),
+        "windows": int((~windows.mixed).sum()),
+        "mixture_windows": int(windows.mixed.sum()),
         "windows_dropped_as_silent": int((~windows.used & ~windows.mixed).sum()),
-        "train_clips": int(len(train)), "validation_clips": int(len(validation)),
-        "epochs": fit.epochs, "best_epoch": fit.best_epoch, "seconds": round(seconds, 3),
-        "energy": energy}
+        "train_clips": int(len(train)),
+        "validation_clips": int(len(validation)),
+        "epochs": fit.epochs,
+        "best_epoch": fit.best_epoch,
+        "seconds": round(seconds, 3),
+        "energy": energy,
+    }
     head.metadata["validation"] = clip_summary(evaluation)
     return TrainingResult(head, evaluation, seconds, energy)
 
 
-def _head_metadata(model, resampler: str, config: TrainingConfig) -> dict:
+def _head_metadata(model: Yamnet, resampler: str, config: TrainingConfig) -> dict:
     from sed import __version__
 
     settings = model_settings(model, resampler)
     return {
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "sed_version": __version__,
-        "yamnet": {"sample_rate": model.params.sample_rate,
-                   "hop_seconds": model.params.patch_hop_seconds,
-                   "patch_window_seconds": model.params.patch_window_seconds,
-                   "resampler": resampler, "weights_sha256": settings["weights_sha256"]},
-        "head": {"activation": config.activation, "hidden_units": config.hidden_units,
-                 "background_label": BACKGROUND_LABEL,
-                 "aggregation": config.aggregation, "min_level_dbfs": config.min_level_dbfs,
-                 "max_db_below_peak": config.max_db_below_peak},
+        "yamnet": {
+            "sample_rate": model.params.sample_rate,
+            "hop_seconds": model.params.patch_hop_seconds,
+            "patch_window_seconds": model.params.patch_window_seconds,
+            "resampler": resampler,
+            "weights_sha256": settings["weights_sha256"],
+        },
+        "head": {
+            "activation": config.activation,
+            "hidden_units": config.hidden_units,
+            "background_label": BACKGROUND_LABEL,
+            "aggregation": config.aggregation,
+            "min_level_dbfs": config.min_level_dbfs,
+            "max_db_below_peak": config.max_db_below_peak,
+        },
     }
 
 
@@ -258,16 +333,27 @@ class CrossValidation:
         return float(np.std(self.fold_accuracies, ddof=1)) if len(self.fold_accuracies) > 1 else 0.0
 
     def summary(self) -> dict:
-        return {"folds": len(self.fold_accuracies),
-                "fold_clip_accuracies": [round(a, 4) for a in self.fold_accuracies],
-                "mean_clip_accuracy": round(self.mean, 4), "std_clip_accuracy": round(self.std, 4),
-                "pooled": clip_summary(self.pooled), "seconds": round(self.seconds, 3),
-                "energy": self.energy}
+        return {
+            "folds": len(self.fold_accuracies),
+            "fold_clip_accuracies": [round(a, 4) for a in self.fold_accuracies],
+            "mean_clip_accuracy": round(self.mean, 4),
+            "std_clip_accuracy": round(self.std, 4),
+            "pooled": clip_summary(self.pooled),
+            "seconds": round(self.seconds, 3),
+            "energy": self.energy,
+        }
 
 
-def cross_validate(data: TrainingData, model, k: int, *, config: TrainingConfig = TrainingConfig(),
-                   cache: EmbeddingCache | None = None, resampler: str = DEFAULT_RESAMPLER,
-                   progress: bool = False) -> CrossValidation:
+def cross_validate(
+    data: TrainingData,
+    model: Yamnet,
+    k: int,
+    *,
+    config: TrainingConfig = TrainingConfig(),
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> CrossValidation:
     """Grouped, stratified K-fold cross-validation of :func:`train_head`'s recipe.
 
     Each fold is held out once; the head is trained on the other folds (with its own grouped
@@ -278,23 +364,30 @@ def cross_validate(data: TrainingData, model, k: int, *, config: TrainingConfig 
     -------
     result : CrossValidation
     """
-    windows = training_windows(data, model, config, cache=cache, resampler=resampler,
-                               progress=progress)
+    windows = training_windows(
+        data, model, config, cache=cache, resampler=resampler, progress=progress
+    )
     folds = grouped_folds(data, k, seed=config.seed)
     accuracies, pooled, seconds = [], None, 0.0
     with measure_energy() as energy:
         for test in folds:
             rest = np.setdiff1d(np.arange(len(data.clips)), test)
-            inner = TrainingData(data.clips.iloc[rest].reset_index(drop=True), data.classes,
-                                 data.source)
-            train, validation = validation_split(inner, config.validation_fraction,
-                                                 seed=config.seed)
+            inner = TrainingData(
+                data.clips.iloc[rest].reset_index(drop=True), data.classes, data.source
+            )
+            train, validation = validation_split(
+                inner, config.validation_fraction, seed=config.seed
+            )
             started = time.perf_counter()
             network, _ = fit_network(windows, rest[train], rest[validation], data, config)
             seconds += time.perf_counter() - started
-            head = Head(network, output_labels(data, config.activation),
-                        {"head": {"activation": config.activation}})
+            head = Head(
+                network,
+                output_labels(data, config.activation),
+                {"head": {"activation": config.activation}},
+            )
             evaluation = evaluate_clips(head, windows, np.sort(test), data, config.aggregation)
             accuracies.append(evaluation.accuracy)
             pooled = evaluation if pooled is None else pooled + evaluation
+    assert pooled is not None, "grouped_folds makes at least two folds"
     return CrossValidation(accuracies, pooled, seconds, energy)

@@ -8,7 +8,8 @@ with the clip's class. Windows of digital silence and the quiet gaps around a so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache, FileEmbeddings
 from sed.heads.head import BACKGROUND_LABEL
 from sed.heads.mixing import load_waveforms, make_mixture, window_labels
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
+
 
 @dataclass
 class Windows:
@@ -42,21 +47,28 @@ class Windows:
     clip: np.ndarray
     target: np.ndarray
     used: np.ndarray
-    mixed: np.ndarray | None = None
+    mixed: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self):
-        if self.mixed is None:
+        if len(self.mixed) != len(self.clip):  # not given: no window is of a mixture
             self.mixed = np.zeros(len(self.clip), bool)
 
     @classmethod
-    def concat(cls, parts: list["Windows"]) -> "Windows":
+    def concat(cls, parts: list[Windows]) -> Windows:
         """All windows of ``parts``, in order."""
-        return cls(*(np.concatenate([getattr(part, name) for part in parts])
-                     for name in ("embeddings", "clip", "target", "used", "mixed")))
+        return cls(
+            *(
+                np.concatenate([getattr(part, name) for part in parts])
+                for name in ("embeddings", "clip", "target", "used", "mixed")
+            )
+        )
 
 
-def usable_windows(levels_dbfs: np.ndarray, min_level_dbfs: float | None = None,
-                   max_db_below_peak: float | None = None) -> np.ndarray:
+def usable_windows(
+    levels_dbfs: np.ndarray,
+    min_level_dbfs: float | None = None,
+    max_db_below_peak: float | None = None,
+) -> np.ndarray:
     """Windows of a clip that hold its sound, by level alone (no labels involved).
 
     Parameters
@@ -86,9 +98,13 @@ def usable_windows(levels_dbfs: np.ndarray, min_level_dbfs: float | None = None,
     return mask
 
 
-def make_windows(data: TrainingData, items: list[FileEmbeddings], *,
-                 min_level_dbfs: float | None = None,
-                 max_db_below_peak: float | None = None) -> Windows:
+def make_windows(
+    data: TrainingData,
+    items: list[FileEmbeddings],
+    *,
+    min_level_dbfs: float | None = None,
+    max_db_below_peak: float | None = None,
+) -> Windows:
     """Label every window of every clip with its clip's label.
 
     Windows of event clips are marked unused by :func:`usable_windows`; every window of a
@@ -107,11 +123,20 @@ def make_windows(data: TrainingData, items: list[FileEmbeddings], *,
         embeddings=np.concatenate([item.embeddings for item in items]),
         clip=np.concatenate([np.full(len(item), row) for row, item in enumerate(items)]),
         target=np.concatenate([np.full(len(item), targets[row]) for row, item in enumerate(items)]),
-        used=np.concatenate([used(row, item) for row, item in enumerate(items)]))
+        used=np.concatenate([used(row, item) for row, item in enumerate(items)]),
+    )
 
 
-def mixture_windows(data: TrainingData, model, *, copies: int, ebrs_db, seed: int = 0,
-                    cache: EmbeddingCache | None = None, resampler: str = DEFAULT_RESAMPLER) -> Windows:
+def mixture_windows(
+    data: TrainingData,
+    model: Yamnet,
+    *,
+    copies: int,
+    ebrs_db,
+    seed: int = 0,
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+) -> Windows:
     """Windows of ``copies`` synthetic mixtures of every event clip over the data's background.
 
     See :mod:`sed.heads.mixing`. Each mixture's windows keep the row of their event clip, so grouped
@@ -123,8 +148,11 @@ def mixture_windows(data: TrainingData, model, *, copies: int, ebrs_db, seed: in
         If the data has no background recordings to mix over.
     """
     if not data.has_background:
-        raise ParameterError("mixing events over backgrounds needs background recordings "
-                             "(a _background folder or --background)", data.source)
+        raise ParameterError(
+            "mixing events over backgrounds needs background recordings "
+            "(a _background folder or --background)",
+            data.source,
+        )
     cache = cache or EmbeddingCache()
     rate = model.params.sample_rate
     is_background = (data.clips["label"] == BACKGROUND_LABEL).to_numpy()
@@ -140,12 +168,25 @@ def mixture_windows(data: TrainingData, model, *, copies: int, ebrs_db, seed: in
         for row, event in zip(rows, events):
             background = backgrounds[int(rng.choice(len(backgrounds), p=weights))]
             mixture = make_mixture(event, background, rng, sample_rate=rate, ebrs_db=ebrs_db)
-            item = cache.embed_waveform(mixture.waveform, model, resampler=resampler,
-                                        name=f"{data.clips['path'].iloc[row]}#mix{copy}")
-            labels = window_labels(item.starts, item.ends, mixture.onset_seconds,
-                                   mixture.offset_seconds)
-            target = np.where(labels == 1, index[data.clips["label"].iloc[row]],
-                              index[BACKGROUND_LABEL])
-            parts.append(Windows(item.embeddings, np.full(len(item), row), target, labels >= 0,
-                                 np.ones(len(item), bool)))
+            item = cache.embed_waveform(
+                mixture.waveform,
+                model,
+                resampler=resampler,
+                name=f"{data.clips['path'].iloc[row]}#mix{copy}",
+            )
+            labels = window_labels(
+                item.starts, item.ends, mixture.onset_seconds, mixture.offset_seconds
+            )
+            target = np.where(
+                labels == 1, index[data.clips["label"].iloc[row]], index[BACKGROUND_LABEL]
+            )
+            parts.append(
+                Windows(
+                    item.embeddings,
+                    np.full(len(item), row),
+                    target,
+                    labels >= 0,
+                    np.ones(len(item), bool),
+                )
+            )
     return Windows.concat(parts)

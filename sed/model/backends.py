@@ -54,6 +54,8 @@ def resolve_backend(backend: str = DEFAULT_BACKEND) -> str:
     if litert_interpreter() is not None:
         return "litert"
     if backend == "litert":
-        raise ModelError("the litert backend needs the ai-edge-litert package, which is not "
-                         "installed; install it or use --backend tensorflow")
+        raise ModelError(
+            "the litert backend needs the ai-edge-litert package, which is not "
+            "installed; install it or use --backend tensorflow"
+        )
     return "tensorflow"

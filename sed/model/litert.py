@@ -37,8 +37,13 @@ _TRAILER = len(_MAGIC) + 32
 logger = logging.getLogger(__name__)
 
 
-def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
-               directory: str | None = None, fingerprint: str | None = None) -> str:
+def cache_path(
+    source: str | os.PathLike,
+    params: YamnetParams = YamnetParams(),
+    *,
+    directory: str | None = None,
+    fingerprint: str | None = None,
+) -> str:
     """Where the TFLite conversion of the weights at ``source`` is cached (see module notes).
 
     Parameters
@@ -53,8 +58,8 @@ def cache_path(source: str | os.PathLike, params: YamnetParams = YamnetParams(),
     """
     fingerprint = fingerprint or weights_fingerprint(source)
     key = hashlib.sha256(
-        f"{fingerprint}|{RECIPE}|{params.patch_frames}x{params.mel_bands}"
-        .encode()).hexdigest()[:32]
+        f"{fingerprint}|{RECIPE}|{params.patch_frames}x{params.mel_bands}".encode()
+    ).hexdigest()[:32]
     return os.path.join(directory or cache_dir(), f"yamnet-{key}.tflite")
 
 
@@ -96,9 +101,14 @@ def write_cached(path: str, flatbuffer: bytes) -> None:
         handle.write(flatbuffer + _MAGIC + hashlib.sha256(flatbuffer).digest())
 
 
-def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParams(), *,
-                   threads: int | None = None, directory: str | None = None,
-                   fingerprint: str | None = None) -> "LiteRTNetwork":
+def tflite_network(
+    source: str | os.PathLike,
+    params: YamnetParams = YamnetParams(),
+    *,
+    threads: int | None = None,
+    directory: str | None = None,
+    fingerprint: str | None = None,
+) -> LiteRTNetwork:
     """A LiteRT interpreter of the weights at ``source``: from the cache, else converted and cached.
 
     Parameters
@@ -130,16 +140,21 @@ def tflite_network(source: str | os.PathLike, params: YamnetParams = YamnetParam
             return LiteRTNetwork(cached, params, threads=threads)
         except (ValueError, RuntimeError):
             pass  # written by an incompatible version, say: convert again
-    logger.info("converting YAMNet for LiteRT, once for these weights (TensorFlow, about 30 s); "
-                "cached in %s", path)
+    logger.info(
+        "converting YAMNet for LiteRT, once for these weights (TensorFlow, about 30 s); "
+        "cached in %s",
+        path,
+    )
     flatbuffer = convert_to_tflite(source, params)
     network = LiteRTNetwork(flatbuffer, params, threads=threads)
     try:
         write_cached(path, flatbuffer)
     except OSError as error:
-        warnings.warn(f"cannot cache the LiteRT conversion of YAMNet in {path} ({error}); it "
-                      f"will be converted again next time (set {CACHE_ENV} to a writable folder)",
-                      stacklevel=2)
+        warnings.warn(
+            f"cannot cache the LiteRT conversion of YAMNet in {path} ({error}); it "
+            f"will be converted again next time (set {CACHE_ENV} to a writable folder)",
+            stacklevel=2,
+        )
     return network
 
 
@@ -167,8 +182,13 @@ class LiteRTNetwork:
         If ``flatbuffer`` is not a model LiteRT can load.
     """
 
-    def __init__(self, flatbuffer: bytes, params: YamnetParams = YamnetParams(), *,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        flatbuffer: bytes,
+        params: YamnetParams = YamnetParams(),
+        *,
+        threads: int | None = None,
+    ):
         interpreter = litert_interpreter()
         if interpreter is None:
             raise ModelError("the litert backend needs the ai-edge-litert package")
@@ -188,7 +208,8 @@ class LiteRTNetwork:
     def _resize(self, batch_size: int) -> None:
         index = self.interpreter.get_input_details()[0]["index"]
         self.interpreter.resize_tensor_input(
-            index, [batch_size, self.params.patch_frames, self.params.mel_bands])
+            index, [batch_size, self.params.patch_frames, self.params.mel_bands]
+        )
         self.interpreter.allocate_tensors()
         self._batch_size = batch_size
 
@@ -197,5 +218,7 @@ class LiteRTNetwork:
             self._resize(len(patches))
         self.interpreter.set_tensor(self._input, np.ascontiguousarray(patches, dtype=np.float32))
         self.interpreter.invoke()
-        return (self.interpreter.get_tensor(self._scores),
-                self.interpreter.get_tensor(self._embeddings))
+        return (
+            self.interpreter.get_tensor(self._scores),
+            self.interpreter.get_tensor(self._embeddings),
+        )

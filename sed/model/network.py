@@ -9,6 +9,8 @@ sigmoid over 521 AudioSet classes. It takes 96x64 log-mel patches; the framing l
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from sed.errors import ModelError
@@ -18,10 +20,18 @@ from sed.params import YamnetParams
 # (kind, stride, filters) of the 14 convolutional layers: yamnet.py's _YAMNET_LAYER_DEFS.
 YAMNET_LAYER_DEFS = (
     ("conv", 2, 32),
-    ("separable", 1, 64), ("separable", 2, 128), ("separable", 1, 128),
-    ("separable", 2, 256), ("separable", 1, 256), ("separable", 2, 512),
-    ("separable", 1, 512), ("separable", 1, 512), ("separable", 1, 512),
-    ("separable", 1, 512), ("separable", 1, 512), ("separable", 2, 1024),
+    ("separable", 1, 64),
+    ("separable", 2, 128),
+    ("separable", 1, 128),
+    ("separable", 2, 256),
+    ("separable", 1, 256),
+    ("separable", 2, 512),
+    ("separable", 1, 512),
+    ("separable", 1, 512),
+    ("separable", 1, 512),
+    ("separable", 1, 512),
+    ("separable", 1, 512),
+    ("separable", 2, 1024),
     ("separable", 1, 1024),
 )
 BN_VARIABLES = ("beta", "moving_mean", "moving_variance")
@@ -34,8 +44,11 @@ def _weight_layout() -> list[tuple[str, tuple[str, ...]]]:
     """
     layout: list[tuple[str, tuple[str, ...]]] = []
     for number, (kind, _, _) in enumerate(YAMNET_LAYER_DEFS, start=1):
-        convs = [("conv", "kernel")] if kind == "conv" else [
-            ("depthwise_conv", "depthwise_kernel"), ("pointwise_conv", "kernel")]
+        convs = (
+            [("conv", "kernel")]
+            if kind == "conv"
+            else [("depthwise_conv", "depthwise_kernel"), ("pointwise_conv", "kernel")]
+        )
         for conv, variable in convs:
             layout.append((f"layer{number}/{conv}", (variable,)))
             layout.append((f"layer{number}/{conv}/bn", BN_VARIABLES))
@@ -72,29 +85,40 @@ def build_network(params: YamnetParams = YamnetParams(), *, batch_norm_folded: b
         if batch_norm_folded:
             return make(use_bias=True, activation="relu", name=name)(net)
         net = make(use_bias=False, name=name)(net)
-        net = layers.BatchNormalization(center=True, scale=False, epsilon=params.batchnorm_epsilon,
-                                        name=f"{name}_bn")(net)
+        net = layers.BatchNormalization(
+            center=True, scale=False, epsilon=params.batchnorm_epsilon, name=f"{name}_bn"
+        )(net)
         return layers.ReLU(name=f"{name}_relu")(net)
 
     patches = keras.Input(shape=(params.patch_frames, params.mel_bands), name="log_mel_patches")
     net = layers.Reshape((params.patch_frames, params.mel_bands, 1))(patches)
     for number, (kind, stride, filters) in enumerate(YAMNET_LAYER_DEFS, start=1):
         if kind == "conv":
-            net = conv_block(net, lambda **kw: layers.Conv2D(
-                filters, 3, strides=stride, padding="same", **kw), f"layer{number}_conv")
+            net = conv_block(
+                net,
+                partial(layers.Conv2D, filters, 3, strides=stride, padding="same"),
+                f"layer{number}_conv",
+            )
             continue
-        net = conv_block(net, lambda **kw: layers.DepthwiseConv2D(
-            3, strides=stride, padding="same", **kw), f"layer{number}_depthwise_conv")
-        net = conv_block(net, lambda **kw: layers.Conv2D(filters, 1, padding="same", **kw),
-                         f"layer{number}_pointwise_conv")
+        net = conv_block(
+            net,
+            partial(layers.DepthwiseConv2D, 3, strides=stride, padding="same"),
+            f"layer{number}_depthwise_conv",
+        )
+        net = conv_block(
+            net,
+            partial(layers.Conv2D, filters, 1, padding="same"),
+            f"layer{number}_pointwise_conv",
+        )
     embeddings = layers.GlobalAveragePooling2D(name="embeddings")(net)
     logits = layers.Dense(params.num_classes, name="logits")(embeddings)
     scores = layers.Activation("sigmoid", name="scores")(logits)
     return keras.Model(patches, [scores, embeddings], name="yamnet")
 
 
-def fold_batch_norm(weights: list[np.ndarray], params: YamnetParams = YamnetParams()
-                    ) -> list[list[np.ndarray]]:
+def fold_batch_norm(
+    weights: list[np.ndarray], params: YamnetParams = YamnetParams()
+) -> list[list[np.ndarray]]:
     """Merge each batch normalisation into the convolution before it (inference only).
 
     YAMNet's batch normalisation has no scale: ``y = (conv(x) - mean) / sqrt(var + eps) + beta``,

@@ -113,8 +113,9 @@ def read_weights(path: str | os.PathLike) -> list[np.ndarray]:
     elif path.endswith((".h5", ".hdf5", ".keras")) or _is_hdf5(path):
         by_layer = _read_hdf5(path)
     else:
-        raise ModelError("not YAMNet weights: expected yamnet.h5 or a TF-Hub YAMNet SavedModel "
-                         "directory", path)
+        raise ModelError(
+            "not YAMNet weights: expected yamnet.h5 or a TF-Hub YAMNet SavedModel directory", path
+        )
     weights: list[np.ndarray] = []
     for index, (layer, variables) in enumerate(WEIGHT_LAYOUT):
         for variable in variables:
@@ -126,14 +127,16 @@ def read_weights(path: str | os.PathLike) -> list[np.ndarray]:
 
 
 _CHECKPOINT_VARIABLE = re.compile(
-    r"(?:^|/)_yamnet/layer_with_weights-(\d+)/(\w+)/\.ATTRIBUTES/VARIABLE_VALUE$")
+    r"(?:^|/)_yamnet/layer_with_weights-(\d+)/(\w+)/\.ATTRIBUTES/VARIABLE_VALUE$"
+)
 
 
 def _read_checkpoint(directory: str) -> dict[tuple[int, str], np.ndarray]:
     prefix = os.path.join(directory, "variables", "variables")
     if not os.path.exists(prefix + ".index"):
-        raise ModelError("not a TF-Hub YAMNet SavedModel: variables/variables.index is missing",
-                         directory)
+        raise ModelError(
+            "not a TF-Hub YAMNet SavedModel: variables/variables.index is missing", directory
+        )
     tf = import_tensorflow()
     try:
         reader = tf.train.load_checkpoint(prefix)
@@ -158,8 +161,11 @@ def _read_hdf5(path: str) -> dict[tuple[int, str], np.ndarray]:
     datasets: dict[str, np.ndarray] = {}
     try:
         with h5py.File(path, "r") as handle:
-            handle.visititems(lambda name, obj: datasets.__setitem__(name, obj[()])
-                              if isinstance(obj, h5py.Dataset) else None)
+            handle.visititems(
+                lambda name, obj: (
+                    datasets.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+                )
+            )
     except OSError as error:
         raise ModelError(f"cannot read HDF5 weights ({error})", path) from None
     found = {}
@@ -177,7 +183,6 @@ def _read_hdf5(path: str) -> dict[tuple[int, str], np.ndarray]:
         elif name.endswith("bias:0") and value.shape == (521,):
             found[(len(WEIGHT_LAYOUT) - 1, "bias")] = value
     return found
-
 
 
 def weights_fingerprint(source: str | os.PathLike) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -43,18 +44,23 @@ class Yamnet:
         (:func:`sed.model.weights.weights_fingerprint`): heads and embedding caches record it.
     """
 
-    network: object
+    network: Any
     class_map: ClassMap
     source: str
     params: YamnetParams
     backend: str = "tensorflow"
     weights_sha256: str = ""
-    _run: object = field(default=None, init=False, repr=False, compare=False)
+    _run: Any = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
-    def load(cls, weights: str | os.PathLike | None = None,
-             params: YamnetParams = YamnetParams(), *, backend: str = DEFAULT_BACKEND,
-             threads: int | None = None) -> "Yamnet":
+    def load(
+        cls,
+        weights: str | os.PathLike | None = None,
+        params: YamnetParams = YamnetParams(),
+        *,
+        backend: str = DEFAULT_BACKEND,
+        threads: int | None = None,
+    ) -> Yamnet:
         """Find, read and load YAMNet's weights (see :func:`find_weights`, :func:`read_weights`).
 
         Parameters
@@ -93,14 +99,16 @@ class Yamnet:
 
     @property
     def feature_implementation(self) -> str:
-        """How this backend computes log-mel features (see :func:`sed.features.log_mel_spectrogram`).
+        """How this backend computes log-mel features (:func:`sed.features.log_mel_spectrogram`).
 
         The TensorFlow backend keeps TensorFlow's kernels, so it reproduces the reference graph
         exactly; LiteRT uses numpy, so that it never imports TensorFlow.
         """
         return "tensorflow" if self.backend == "tensorflow" else "numpy"
 
-    def predict(self, patches: np.ndarray, *, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, patches: np.ndarray, *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Run the network on log-mel patches.
 
         Parameters
@@ -121,13 +129,15 @@ class Yamnet:
         run = self._compiled()
         scores, embeddings = [], []
         for begin in range(0, len(patches), batch_size):
-            batch = np.ascontiguousarray(patches[begin:begin + batch_size], dtype=np.float32)
+            batch = np.ascontiguousarray(patches[begin : begin + batch_size], dtype=np.float32)
             s, e = run(batch)
             scores.append(np.asarray(s))
             embeddings.append(np.asarray(e))
         if not scores:
-            return (np.zeros((0, self.params.num_classes), np.float32),
-                    np.zeros((0, self.params.embedding_size), np.float32))
+            return (
+                np.zeros((0, self.params.num_classes), np.float32),
+                np.zeros((0, self.params.embedding_size), np.float32),
+            )
         return np.concatenate(scores), np.concatenate(embeddings)
 
     def _compiled(self):
@@ -136,8 +146,10 @@ class Yamnet:
                 self._run = self.network
             else:
                 tf = import_tensorflow()
-                spec = tf.TensorSpec([None, self.params.patch_frames, self.params.mel_bands],
-                                     tf.float32)
-                self._run = tf.function(lambda x: self.network(x, training=False),
-                                        input_signature=[spec])
+                spec = tf.TensorSpec(
+                    [None, self.params.patch_frames, self.params.mel_bands], tf.float32
+                )
+                self._run = tf.function(
+                    lambda x: self.network(x, training=False), input_signature=[spec]
+                )
         return self._run
