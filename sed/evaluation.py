@@ -15,11 +15,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sed.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_TIME_RESOLUTION = 1.0
 DEFAULT_T_COLLAR = 0.2

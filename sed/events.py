@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sed.audio import recording_stem
 from sed.errors import AnnotationError, ParameterError
@@ -24,6 +23,8 @@ from sed.infra import atomic_open
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sed.segmenter import WindowScores
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label", "score")
@@ -43,6 +44,8 @@ def event_table(rows: list[dict] | None = None) -> pd.DataFrame:
     events : pd.DataFrame
         Columns :data:`EVENT_COLUMNS` first; an empty table has them too.
     """
+    import pandas as pd
+
     table = pd.DataFrame(rows or [], columns=None if rows else list(EVENT_COLUMNS))
     for column in EVENT_COLUMNS:
         if column not in table:
@@ -86,6 +89,8 @@ def write_scores_csv(
     path : str or os.PathLike
         Written atomically; scores with 7 significant digits, times with 3 decimals.
     """
+    import pandas as pd
+
     items = window_scores if isinstance(window_scores, list) else [window_scores]
     frames = [item.to_frame().reset_index() for item in items]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -319,6 +324,8 @@ def write_events_raven(events: pd.DataFrame, path: str | os.PathLike) -> None:
 
 
 def _number(value) -> str:
+    import pandas as pd
+
     return "" if pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
 
 

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sed.errors import ParameterError
 from sed.evaluation import (
@@ -54,6 +53,8 @@ from sed.postprocessing import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sed.segmenter import WindowScores
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -175,6 +176,8 @@ class _Objective:
         return self.counts[key]
 
     def _evaluate_label(self, config, label, on, off) -> np.ndarray:
+        import pandas as pd
+
         evaluation = Evaluation([label], **self.settings)
         for i, item in enumerate(self.window_scores):
             reference = self.references[item.filename]

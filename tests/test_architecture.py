@@ -85,3 +85,18 @@ def test_wings_depend_downwards(wing, forbidden):
                 if t.startswith(forbidden) and not (t == wing or t.startswith(wing + "."))
             )
             assert not bad, f"{module} imports {bad}"
+
+
+def test_the_command_line_starts_without_pandas_tensorflow_or_matplotlib():
+    # `sed --help` and argument errors must be instant; heavy libraries load when work starts.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sed.cli; print(sorted(m for m in ('pandas', 'tensorflow', 'matplotlib',"
+        " 'keras', 'sed_eval') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
