@@ -34,17 +34,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from sed.audio import Recording, recording_stem
 from sed.errors import AnnotationError, ParameterError, SedError
 from sed.events import FORMAT_SUFFIXES, event_table, write_events, write_events_csv
 from sed.infra import atomic_open
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sed.pipeline import Detector, DetectorSpec
 
 STATE_DIR = ".sed"
+#: Worker processes of a batch unless asked for more: one, whose model uses every core.
+DEFAULT_JOBS = 1
 COMBINED_TABLE = "all_events.csv"
 PARAMETERS_FILE = "parameters.json"
 FAILURES_FILE = "failures.csv"
@@ -355,7 +357,7 @@ def run_batch(
     *,
     spec: DetectorSpec,
     formats: Sequence[str] = ("csv",),
-    jobs: int = 1,
+    jobs: int = DEFAULT_JOBS,
     quiet: bool = False,
     command: Sequence[str] = (),
 ) -> BatchSummary:
@@ -501,6 +503,8 @@ def _write_parameters(outputs, settings, settings_fingerprint, formats, command,
 def _write_combined(
     outputs: BatchOutputs, recordings: Sequence[Recording], settings_fingerprint: str
 ) -> None:
+    import pandas as pd
+
     tables = []
     for recording in recordings:
         result = outputs.read_result(recording)

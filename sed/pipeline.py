@@ -52,6 +52,7 @@ from sed.evaluation import (
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
+from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import PostProcessing
 from sed.segmenter import WindowScores, score_file, score_waveform
 
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 
     from sed.heads.head import Head
     from sed.model import Yamnet
+
+#: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
+DEFAULT_TOP_K = 5
 
 #: What :func:`class_selection` takes as a class list: ``"Dog,Bark"`` or ``["Dog", "Bark"]``.
 ClassList = str | Sequence[str]
@@ -360,7 +364,7 @@ def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> Head
     return head
 
 
-def top_classes(window_scores: WindowScores, k: int = 5) -> pd.DataFrame:
+def top_classes(window_scores: WindowScores, k: int = DEFAULT_TOP_K) -> pd.DataFrame:
     """The ``k`` classes with the highest window-averaged score (the reference ``inference.py``).
 
     Parameters
@@ -414,7 +418,7 @@ def tag_file(
     *,
     model: Yamnet,
     head: Head | None = None,
-    k: int = 5,
+    k: int = DEFAULT_TOP_K,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Tagging:
@@ -462,7 +466,7 @@ def plot_file(
     selection: ClassSelection | None = None,
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
-    top_n: int = 10,
+    top_n: int = DEFAULT_TOP_N,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> None:
@@ -493,7 +497,7 @@ def plot_file(
         If ``top_n`` < 1 or the suffix is not a figure format.
     """
     from sed.features import log_mel_spectrogram, pad_waveform
-    from sed.plotting import check_figure_path, recording_figure, save_figure
+    from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
 
     check_figure_path(output)
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)

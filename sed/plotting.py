@@ -15,19 +15,22 @@ import os
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sed.errors import ParameterError
 from sed.infra import atomic_path
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sed.segmenter import WindowScores
 
 REFERENCE_COLOUR = "#2a9d8f"
 ESTIMATED_COLOUR = "#e76f51"
 
 
+#: Labels in the heat map of window scores unless asked for another number.
+DEFAULT_TOP_N = 10
 #: Figure formats :func:`save_figure` writes, by file suffix.
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
@@ -65,7 +68,7 @@ def recording_figure(
     *,
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
-    top_n: int = 10,
+    top_n: int = DEFAULT_TOP_N,
     title: str = "",
 ):
     """The four-panel figure of one recording.

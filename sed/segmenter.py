@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
@@ -34,6 +33,8 @@ from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sed.model import Yamnet
 
 #: Length of the blocks an in-memory waveform is scored in, in seconds.
@@ -111,6 +112,8 @@ class WindowScores:
         table : pd.DataFrame [shape=(n_windows, n_labels)]
             Indexed by (``filename``, ``start``, ``end``), one column per label.
         """
+        import pandas as pd
+
         index = pd.MultiIndex.from_arrays(
             [[self.filename] * len(self), self.starts, self.ends],
             names=["filename", "start", "end"],

@@ -23,6 +23,17 @@ EXAMPLES = ROOT / "examples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+#: Fixtures that import TensorFlow (several seconds): a test that uses one is slow.
+SLOW_FIXTURES = {"tf_model", "hub_yamnet", "backend_model"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that run TensorFlow as slow (``pytest -m "not slow"`` leaves them out)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def rng():
     """A seeded random generator (one per test, so tests do not depend on their order)."""

@@ -105,6 +105,7 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     assert len(pd.read_csv(out / "siteA" / "a1.csv")) <= len(raven)
 
 
+@pytest.mark.slow
 def test_parallel_jobs_give_the_same_results(tmp_path, bells_wav):
     make_archive(tmp_path / "in", bells_wav)
     recordings = find_audio_files([str(tmp_path / "in")]).files
@@ -118,6 +119,7 @@ def test_parallel_jobs_give_the_same_results(tmp_path, bells_wav):
         assert path.read_text() == twin.read_text()
 
 
+@pytest.mark.slow
 def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
     audio, rate = sf.read(bells_wav, dtype="float32")
     archive = tmp_path / "in"

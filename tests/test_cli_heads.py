@@ -26,6 +26,7 @@ def invoke(*args):
     return result.output
 
 
+@pytest.mark.slow
 def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
     output = invoke(
         "embed",
@@ -43,6 +44,7 @@ def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
     assert table["start"].iloc[1] == 0.25 and table.shape[1] == 1028
 
 
+@pytest.mark.slow
 def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cache_env):
     output = invoke(
         "train",
@@ -204,6 +206,7 @@ def test_embed_bad_output_is_a_usage_error(training_folder, tmp_path):
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
     """Two ESC-50 classes of fold 4 (16 clips), grouped by source file, 2-fold CV."""
     output = invoke(

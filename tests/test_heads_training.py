@@ -18,6 +18,7 @@ from sed.heads.training import cross_validate, fit_network, train_head
 from tests.helpers import synthetic_windows
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_and_learns(rng):
     data, windows = synthetic_windows(rng)
     train, validation = validation_split(data, 0.25, seed=0)
@@ -35,6 +36,7 @@ def test_training_is_deterministic_and_learns(rng):
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
 
 
+@pytest.mark.slow
 def test_sigmoid_head_with_background_predicts_it(rng):
     data, windows = synthetic_windows(rng)
     data.clips.loc[data.clips["label"] == "L2", "label"] = BACKGROUND_LABEL
@@ -58,6 +60,7 @@ def test_config_rejects_bad_values():
             TrainingConfig(**kwargs)
 
 
+@pytest.mark.slow
 def test_train_head_on_audio_folder(training_folder, model, tmp_path):
     data = folder_dataset(training_folder)
     cache = EmbeddingCache(tmp_path / "cache")

@@ -142,6 +142,7 @@ def without_litert(monkeypatch):
     monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
 
 
+@pytest.mark.slow
 def test_without_litert_auto_falls_back_to_tensorflow(without_litert, tf_model, patches):
     assert resolve_backend("auto") == "tensorflow"
     with pytest.raises(ModelError, match="needs the ai-edge-litert package"):
@@ -180,6 +181,7 @@ def test_the_fast_path_never_imports_tensorflow(model, bells_wav, tmp_path):
     assert result.stderr == ""
 
 
+@pytest.mark.slow
 def test_the_command_works_where_only_tensorflow_is_installed(model, bells_wav, tmp_path):
     fast = run_cli_in_python("detect", bells_wav, "-o", tmp_path / "litert.csv")
     slow = run_cli_in_python(
@@ -191,6 +193,7 @@ def test_the_command_works_where_only_tensorflow_is_installed(model, bells_wav, 
     assert (tmp_path / "tf.csv").read_text() == (tmp_path / "litert.csv").read_text()
 
 
+@pytest.mark.slow
 def test_first_run_converts_quietly_with_one_note(tmp_path, bells_wav):
     """A real conversion through the command: TensorFlow's converter prints its progress on
     stdout and stderr; all the user sees is one note on stderr, and the cache file."""

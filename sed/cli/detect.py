@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from sed.batch import DEFAULT_JOBS
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
+    default=DEFAULT_JOBS,
     help="Recordings processed in parallel (worker processes).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")

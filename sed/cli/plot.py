@@ -11,6 +11,7 @@ from sed.cli.options import (
     reports_errors,
     selection_options,
 )
+from sed.plotting import DEFAULT_TOP_N
 
 
 @click.command(context_settings=CONTEXT)
@@ -40,7 +41,7 @@ from sed.cli.options import (
     "--top",
     "top_n",
     type=click.IntRange(min=1),
-    default=10,
+    default=DEFAULT_TOP_N,
     help="Number of classes in the score heat map (highest maximum score first).",
 )
 @selection_options

@@ -12,12 +12,18 @@ from sed.cli.options import (
     model_options,
     reports_errors,
 )
+from sed.pipeline import DEFAULT_TOP_K
 
 
 @click.command(context_settings=CONTEXT)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option(
-    "-k", "--top", "k", type=click.IntRange(min=1), default=5, help="Number of classes to list."
+    "-k",
+    "--top",
+    "k",
+    type=click.IntRange(min=1),
+    default=DEFAULT_TOP_K,
+    help="Number of classes to list.",
 )
 @head_option
 @model_options

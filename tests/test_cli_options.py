@@ -1,0 +1,106 @@
+"""Every default and every choice of the command line is the library's (one place to change it)."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from sed import audio, batch, evaluation, events, pipeline, plotting, tuning
+from sed.cli import cli
+from sed.heads import config as heads_config
+from sed.model import backends
+from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS
+from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
+
+POSTPROCESSING = PostProcessing()
+TRAINING = heads_config.TrainingConfig()
+EVALUATION = {
+    "time_resolution": evaluation.DEFAULT_TIME_RESOLUTION,
+    "t_collar": evaluation.DEFAULT_T_COLLAR,
+    "percentage_of_length": evaluation.DEFAULT_PERCENTAGE_OF_LENGTH,
+}
+MODEL = {
+    "hop_seconds": DEFAULT_HOP_SECONDS,
+    "resampler": audio.DEFAULT_RESAMPLER,
+    "backend": backends.DEFAULT_BACKEND,
+}
+
+#: (command, option) -> the library's default. Options not listed must default to nothing.
+LIBRARY_DEFAULTS = {
+    **{("detect", k): v for k, v in MODEL.items()},
+    ("detect", "batch_size"): DEFAULT_BATCH_SIZE,
+    ("detect", "formats"): [events.DEFAULT_FORMAT],
+    ("detect", "mode"): POSTPROCESSING.mode,
+    ("detect", "threshold_on"): POSTPROCESSING.threshold_on,
+    ("detect", "boundaries"): POSTPROCESSING.boundaries,
+    ("detect", "median_filter_seconds"): POSTPROCESSING.median_filter_seconds,
+    ("detect", "min_duration_seconds"): POSTPROCESSING.min_duration_seconds,
+    ("detect", "min_gap_seconds"): POSTPROCESSING.min_gap_seconds,
+    ("detect", "jobs"): batch.DEFAULT_JOBS,
+    **{("tag", k): v for k, v in MODEL.items()},
+    ("tag", "batch_size"): DEFAULT_BATCH_SIZE,
+    ("tag", "k"): pipeline.DEFAULT_TOP_K,
+    **{("plot", k): v for k, v in MODEL.items()},
+    ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
+    ("plot", "top_n"): plotting.DEFAULT_TOP_N,
+    **{("evaluate", k): v for k, v in EVALUATION.items()},
+    **{("tune", k): v for k, v in {**MODEL, **EVALUATION}.items()},
+    ("tune", "batch_size"): DEFAULT_BATCH_SIZE,
+    ("tune", "metric"): tuning.DEFAULT_METRIC,
+    ("tune", "mode"): POSTPROCESSING.mode,
+    ("tune", "class_threshold_gain"): tuning.DEFAULT_CLASS_THRESHOLD_GAIN,
+    **{("embed", k): v for k, v in MODEL.items()},
+    **{("train", k): v for k, v in MODEL.items()},
+    ("train", "label_column"): heads_config.DEFAULT_LABEL_COLUMN,
+    ("train", "filename_column"): heads_config.DEFAULT_FILENAME_COLUMN,
+    ("train", "activation"): TRAINING.activation,
+    ("train", "mixtures"): TRAINING.mixtures,
+    ("train", "seed"): TRAINING.seed,
+    ("train", "epochs"): TRAINING.max_epochs,
+    ("train", "patience"): TRAINING.patience,
+    ("train", "validation_fraction"): TRAINING.validation_fraction,
+}
+
+#: option -> the library's choices.
+LIBRARY_CHOICES = {
+    "resampler": audio.RESAMPLERS,
+    "backend": backends.BACKENDS,
+    "formats": events.FORMATS,
+    "mode": MODES,
+    "boundaries": BOUNDARIES,
+    "metric": evaluation.METRICS,
+    "activation": heads_config.ACTIVATIONS,
+}
+
+
+def options():
+    for command_name, command in sorted(cli.commands.items()):
+        for parameter in command.params:
+            if isinstance(parameter, click.Option):
+                yield command_name, parameter
+
+
+@pytest.mark.parametrize(
+    "command_name,option", list(options()), ids=lambda value: getattr(value, "name", value)
+)
+def test_every_default_is_the_librarys(command_name, option):
+    default = option.default
+    if (
+        option.is_flag
+        or not isinstance(default, (int, float, str, list, tuple))
+        or isinstance(default, bool)
+    ):
+        default = None  # flags and options without a default value
+    expected = LIBRARY_DEFAULTS.get((command_name, option.name))
+    if isinstance(default, tuple):
+        default = list(default)
+    assert default == expected, f"sed {command_name} --{option.name}"
+
+
+@pytest.mark.parametrize(
+    "command_name,option",
+    [(c, o) for c, o in options() if isinstance(o.type, click.Choice)],
+    ids=lambda value: getattr(value, "name", value),
+)
+def test_every_choice_is_the_librarys(command_name, option):
+    assert tuple(option.type.choices) == tuple(LIBRARY_CHOICES[option.name])

@@ -1,0 +1,179 @@
+"""The documents stay true: every console example of the README and docs/ is run and compared.
+
+How a document is written for this test:
+
+- A ````console```` block is a transcript: lines starting with ``$ `` are commands (a trailing
+  ``\\`` continues one on the next line), the lines after a command are its output (stdout and
+  stderr together, in the order written). ``uv run sed`` and ``uv run python`` run this checkout's
+  ``sed`` and Python.
+- In the expected output, ``...`` stands for any text within a line, and a line holding only
+  ``...`` for any number of lines (timings, progress bars, long reports).
+- A ````python```` block is run as a script and must succeed.
+- Blocks of any other language (``sh``, ``toml``, ``text``...) are shown, never run: use ``sh`` for
+  commands too long for a test (benchmarks, training on a whole data set).
+- The blocks of one document run in order, in one fresh folder holding a copy of ``examples/``,
+  with ``../shared`` beside it as in the project folder. A block whose commands read
+  ``../shared`` is skipped where the shared data is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT, SHARED_DATA
+
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BIN = Path(sys.executable).parent
+FENCE = re.compile(r"^```(\w*)\s*$")
+
+
+@dataclass
+class Step:
+    """One command of a console block and the output the document shows for it."""
+
+    command: str
+    expected: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    """A fenced block of a document: its language, where it starts, and its text."""
+
+    document: Path
+    line: int
+    language: str
+    text: str
+
+    @property
+    def steps(self) -> list[Step]:
+        steps: list[Step] = []
+        lines = self.text.split("\n")
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("$ "):
+                command = line[2:]
+                while command.endswith("\\") and i + 1 < len(lines):
+                    i += 1
+                    command = command[:-1].rstrip() + " " + lines[i].strip()
+                steps.append(Step(command))
+            elif steps:
+                steps[-1].expected.append(line)
+            i += 1
+        for step in steps:
+            while step.expected and not step.expected[-1].strip():
+                step.expected.pop()
+        return steps
+
+    @property
+    def needs_shared_data(self) -> bool:
+        return "../shared" in self.text
+
+
+def blocks_of(document: Path) -> list[Block]:
+    blocks, language, start, body = [], None, 0, []
+    for number, line in enumerate(document.read_text(encoding="utf-8").split("\n"), start=1):
+        match = FENCE.match(line)
+        if language is None and match:
+            language, start, body = match.group(1), number, []
+        elif language is not None and line.strip() == "```":
+            blocks.append(Block(document, start, language, "\n".join(body)))
+            language = None
+        elif language is not None:
+            body.append(line)
+    return [block for block in blocks if block.language in ("console", "python")]
+
+
+def shell_command(command: str) -> str:
+    """The document's command with ``uv run`` resolved to this checkout's environment."""
+    command = re.sub(r"(^|[;&|(]\s*)uv run sed\b", rf"\1{BIN / 'sed'}", command)
+    return re.sub(r"(^|[;&|(]\s*)uv run python\b", rf"\1{sys.executable}", command)
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """True if ``actual`` fits ``expected``, where ``...`` is any text (a line of only ``...``:
+    any number of lines)."""
+    if not expected:
+        return not actual
+    head, rest = expected[0], expected[1:]
+    if head.strip() == "...":
+        return any(matches(rest, actual[k:]) for k in range(len(actual) + 1))
+    if not actual:
+        return False
+    pattern = ".*".join(re.escape(part) for part in head.rstrip().split("..."))
+    return re.fullmatch(pattern, actual[0].rstrip()) is not None and matches(rest, actual[1:])
+
+
+def clean(output: str) -> list[str]:
+    """Output lines as a terminal shows them: a progress bar's carriage returns keep its last
+    state, trailing blank lines go."""
+    lines = [line.split("\r")[-1] for line in output.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory):
+    """One working folder per document, like the project folder: examples/ and ../shared."""
+    made: dict[Path, Path] = {}
+
+    def workspace(document: Path) -> Path:
+        if document not in made:
+            root = tmp_path_factory.mktemp(document.stem)
+            project = root / "project"
+            shutil.copytree(EXAMPLES, project / "examples")
+            if SHARED_DATA.is_dir():
+                (root / "shared").symlink_to(SHARED_DATA.parent)
+            made[document] = project
+        return made[document]
+
+    return workspace
+
+
+ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", ALL_BLOCKS,
+                         ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS])
+def test_document_examples_are_true(block, workspaces, session_cache_dir):
+    if block.needs_shared_data and not SHARED_DATA.is_dir():
+        pytest.skip(f"needs the shared data at {SHARED_DATA}")
+    cwd = workspaces(block.document)
+    env = dict(os.environ, SED_CACHE_DIR=session_cache_dir, COLUMNS="100",
+               PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    where = f"{block.document.relative_to(ROOT)}, block at line {block.line}"
+    if block.language == "python":
+        result = subprocess.run([sys.executable, "-c", block.text], cwd=cwd, env=env,
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, f"{where}:\n{result.stderr}"
+        return
+    status = 0
+    for step in block.steps:
+        # `(exit N)` hands the previous status to commands such as `echo $?`.
+        result = subprocess.run(["bash", "-c", f"(exit {status}); {shell_command(step.command)}"],
+                                cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, timeout=900)
+        status = result.returncode
+        actual = clean(result.stdout)
+        assert matches(step.expected, actual), (
+            f"{where}: `$ {step.command}` printed\n" + "\n".join(actual)
+            + "\n--- but the document shows ---\n" + "\n".join(step.expected))
+
+
+def test_the_matcher():
+    assert matches(["a ... c"], ["a b c"])
+    assert matches(["...", "z"], ["x", "y", "z"])
+    assert matches(["x", "..."], ["x"])
+    assert not matches(["a ... c"], ["a b d"])
+    assert not matches(["x"], ["x", "y"])
+    assert clean("bar 10%\rbar 100%\ndone\n\n") == ["bar 100%", "done"]
