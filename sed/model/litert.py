@@ -25,13 +25,21 @@ import numpy as np
 from sed.errors import ModelError, ParameterError
 from sed.infra import CACHE_ENV, atomic_open, cache_dir
 from sed.model.backends import litert_interpreter
-from sed.model.network import build_network, fold_batch_norm, set_network_weights
+from sed.model.network import (
+    build_feature_network,
+    build_network,
+    feature_network_weights,
+    fold_batch_norm,
+    layer_channels,
+    set_network_weights,
+)
 from sed.model.runtime import captured_output, import_tensorflow
 from sed.model.weights import read_weights, weights_fingerprint
 from sed.params import YamnetParams
 
 # Part of the cache key: change it whenever the converted network changes.
 RECIPE = "yamnet-keras-bnfold-tflite-v1"
+FEATURE_RECIPE = "yamnet-layers-freqmean-bnfold-tflite-v1"
 _MAGIC = b"SEDTFL01"
 _TRAILER = len(_MAGIC) + 32
 logger = logging.getLogger(__name__)
@@ -134,28 +142,98 @@ def tflite_network(
         If the conversion cannot be cached (it is used anyway, and converted again next time).
     """
     path = cache_path(source, params, directory=directory, fingerprint=fingerprint)
+    return _cached_interpreter(
+        path,
+        lambda: convert_to_tflite(source, params),
+        lambda flatbuffer: LiteRTNetwork(flatbuffer, params, threads=threads),
+        "YAMNet",
+    )
+
+
+def _cached_interpreter(path: str, convert, load, what: str):
+    """``load(flatbuffer)`` of the conversion cached at ``path``; ``convert()`` and cache it when
+    the file is missing, damaged or not loadable (see the module notes)."""
     cached = read_cached(path)
     if cached is not None:
         try:
-            return LiteRTNetwork(cached, params, threads=threads)
+            return load(cached)
         except (ValueError, RuntimeError):
             pass  # written by an incompatible version, say: convert again
     logger.info(
-        "converting YAMNet for LiteRT, once for these weights (TensorFlow, about 30 s); "
-        "cached in %s",
+        "converting %s for LiteRT, once for these weights (TensorFlow, about 30 s); cached in %s",
+        what,
         path,
     )
-    flatbuffer = convert_to_tflite(source, params)
-    network = LiteRTNetwork(flatbuffer, params, threads=threads)
+    flatbuffer = convert()
+    network = load(flatbuffer)
     try:
         write_cached(path, flatbuffer)
     except OSError as error:
         warnings.warn(
-            f"cannot cache the LiteRT conversion of YAMNet in {path} ({error}); it "
+            f"cannot cache the LiteRT conversion of {what} in {path} ({error}); it "
             f"will be converted again next time (set {CACHE_ENV} to a writable folder)",
-            stacklevel=2,
+            stacklevel=3,
         )
     return network
+
+
+def feature_cache_path(
+    source: str | os.PathLike,
+    layers: tuple[int, ...],
+    params: YamnetParams = YamnetParams(),
+    *,
+    directory: str | None = None,
+    fingerprint: str | None = None,
+) -> str:
+    """Where the TFLite conversion of YAMNet's feature-map network (:func:`sed.model.network.
+    build_feature_network`) for ``layers`` is cached: ``yamnet-layers-<key>.tflite``."""
+    fingerprint = fingerprint or weights_fingerprint(source)
+    key = hashlib.sha256(
+        f"{fingerprint}|{FEATURE_RECIPE}|{','.join(map(str, layers))}|{params.mel_bands}".encode()
+    ).hexdigest()[:32]
+    return os.path.join(directory or cache_dir(), f"yamnet-layers-{key}.tflite")
+
+
+def convert_feature_network(
+    source: str | os.PathLike, layers: tuple[int, ...], params: YamnetParams = YamnetParams()
+) -> bytes:
+    """Convert YAMNet's feature-map network for ``layers`` to a TFLite flatbuffer (batch
+    normalisation folded, float32, input ``(1, n_frames, 64)`` with ``n_frames`` variable).
+
+    Raises
+    ------
+    ModelError
+        If the weights cannot be read or do not fit.
+    """
+    source = os.fspath(source)
+    tf = import_tensorflow()
+    network = build_feature_network(layers, params, batch_norm_folded=True)
+    weights = feature_network_weights(
+        fold_batch_norm(read_weights(source), params), max(layers), folded=True
+    )
+    set_network_weights(network, weights, source)
+    with captured_output():
+        return tf.lite.TFLiteConverter.from_keras_model(network).convert()
+
+
+def tflite_feature_network(
+    source: str | os.PathLike,
+    layers: tuple[int, ...],
+    params: YamnetParams = YamnetParams(),
+    *,
+    threads: int | None = None,
+    directory: str | None = None,
+    fingerprint: str | None = None,
+) -> LiteRTFeatureNetwork:
+    """A LiteRT interpreter of YAMNet's feature-map network for ``layers`` (see
+    :func:`tflite_network` for the cache and the parameters)."""
+    path = feature_cache_path(source, layers, params, directory=directory, fingerprint=fingerprint)
+    return _cached_interpreter(
+        path,
+        lambda: convert_feature_network(source, layers, params),
+        lambda flatbuffer: LiteRTFeatureNetwork(flatbuffer, layers, params, threads=threads),
+        f"YAMNet layers {', '.join(map(str, layers))}",
+    )
 
 
 def default_threads() -> int:
@@ -222,3 +300,70 @@ class LiteRTNetwork:
             self.interpreter.get_tensor(self._scores),
             self.interpreter.get_tensor(self._embeddings),
         )
+
+
+class LiteRTFeatureNetwork:
+    """YAMNet's feature-map network (:func:`sed.model.network.build_feature_network`) in a LiteRT
+    interpreter (XNNPACK delegate).
+
+    Call it on log-mel frames ``(n_frames, 64)`` float32 to get one array per layer,
+    ``(n_frames / stride, channels)``, in increasing layer order. The input length may change
+    from call to call (the interpreter is re-allocated when it does). Not thread-safe.
+
+    Raises
+    ------
+    ModelError
+        If LiteRT is not installed.
+    ValueError
+        If ``flatbuffer`` is not such a network.
+    """
+
+    def __init__(
+        self,
+        flatbuffer: bytes,
+        layers: tuple[int, ...],
+        params: YamnetParams = YamnetParams(),
+        *,
+        threads: int | None = None,
+    ):
+        interpreter = litert_interpreter()
+        if interpreter is None:
+            raise ModelError("the litert backend needs the ai-edge-litert package")
+        threads = default_threads() if threads is None else threads
+        if not (isinstance(threads, int) and threads >= 1):
+            raise ParameterError(f"threads must be a positive integer, got {threads!r}")
+        self.flatbuffer, self.layers, self.params = flatbuffer, tuple(layers), params
+        with captured_output(2):
+            self.interpreter = interpreter(model_content=flatbuffer, num_threads=threads)
+        self._input = self.interpreter.get_input_details()[0]["index"]
+        # The converter names outputs after the model's output order ("...:0", "...:1"...);
+        # layers may share a width, so the order, not the width, tells them apart.
+        outputs = sorted(
+            self.interpreter.get_output_details(), key=lambda d: _output_number(d["name"])
+        )
+        widths = [int(d["shape"][-1]) for d in outputs]
+        if widths != [layer_channels(n) for n in self.layers]:
+            raise ValueError(f"not YAMNet's layers {self.layers}: outputs of widths {widths}")
+        self._outputs = [d["index"] for d in outputs]
+        self._frames = 0
+
+    def __call__(self, log_mel: np.ndarray) -> list[np.ndarray]:
+        if len(log_mel) != self._frames:
+            self.interpreter.resize_tensor_input(
+                self._input, [1, len(log_mel), self.params.mel_bands]
+            )
+            with captured_output(2):
+                self.interpreter.allocate_tensors()
+            self._frames = len(log_mel)
+        self.interpreter.set_tensor(
+            self._input, np.ascontiguousarray(log_mel, dtype=np.float32)[np.newaxis]
+        )
+        self.interpreter.invoke()
+        return [self.interpreter.get_tensor(index)[0] for index in self._outputs]
+
+
+def _output_number(name: str) -> int:
+    """The output's position in the Keras model, from its TFLite name
+    (``StatefulPartitionedCall:2`` is the third)."""
+    tail = name.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0

@@ -13,7 +13,7 @@ from functools import partial
 
 import numpy as np
 
-from sed.errors import ModelError
+from sed.errors import ModelError, ParameterError
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
 
@@ -81,6 +81,20 @@ def build_network(params: YamnetParams = YamnetParams(), *, batch_norm_folded: b
     import keras
     from keras import layers
 
+    patches = keras.Input(shape=(params.patch_frames, params.mel_bands), name="log_mel_patches")
+    net = layers.Reshape((params.patch_frames, params.mel_bands, 1))(patches)
+    net = _conv_layers(net, params, len(YAMNET_LAYER_DEFS), batch_norm_folded)[-1]
+    embeddings = layers.GlobalAveragePooling2D(name="embeddings")(net)
+    logits = layers.Dense(params.num_classes, name="logits")(embeddings)
+    scores = layers.Activation("sigmoid", name="scores")(logits)
+    return keras.Model(patches, [scores, embeddings], name="yamnet")
+
+
+def _conv_layers(net, params: YamnetParams, depth: int, batch_norm_folded: bool) -> list:
+    """YAMNet's first ``depth`` convolutional layers on ``net`` (time, frequency, channels);
+    returns the output of each layer (after its ReLU), in order."""
+    from keras import layers
+
     def conv_block(net, make, name):
         if batch_norm_folded:
             return make(use_bias=True, activation="relu", name=name)(net)
@@ -90,30 +104,119 @@ def build_network(params: YamnetParams = YamnetParams(), *, batch_norm_folded: b
         )(net)
         return layers.ReLU(name=f"{name}_relu")(net)
 
-    patches = keras.Input(shape=(params.patch_frames, params.mel_bands), name="log_mel_patches")
-    net = layers.Reshape((params.patch_frames, params.mel_bands, 1))(patches)
-    for number, (kind, stride, filters) in enumerate(YAMNET_LAYER_DEFS, start=1):
+    outputs = []
+    for number, (kind, stride, filters) in enumerate(YAMNET_LAYER_DEFS[:depth], start=1):
         if kind == "conv":
             net = conv_block(
                 net,
                 partial(layers.Conv2D, filters, 3, strides=stride, padding="same"),
                 f"layer{number}_conv",
             )
-            continue
-        net = conv_block(
-            net,
-            partial(layers.DepthwiseConv2D, 3, strides=stride, padding="same"),
-            f"layer{number}_depthwise_conv",
+        else:
+            net = conv_block(
+                net,
+                partial(layers.DepthwiseConv2D, 3, strides=stride, padding="same"),
+                f"layer{number}_depthwise_conv",
+            )
+            net = conv_block(
+                net,
+                partial(layers.Conv2D, filters, 1, padding="same"),
+                f"layer{number}_pointwise_conv",
+            )
+        outputs.append(net)
+    return outputs
+
+
+def layer_stride(layer: int) -> int:
+    """Total stride of YAMNet's convolutional layer ``layer`` (1 to 14) along time and frequency,
+    in input frames (bands): 2 for layer 1, 8 for layer 6, 16 for 7-12, 32 for 13-14."""
+    check_layers((layer,))
+    return int(np.prod([stride for _, stride, _ in YAMNET_LAYER_DEFS[:layer]]))
+
+
+def layer_channels(layer: int) -> int:
+    """Channels of YAMNet's convolutional layer ``layer`` (1 to 14): 32 to 1024."""
+    check_layers((layer,))
+    return YAMNET_LAYER_DEFS[layer - 1][2]
+
+
+def check_layers(layers) -> tuple[int, ...]:
+    """``layers`` as a sorted tuple of distinct layer numbers, each in 1..14.
+
+    Raises
+    ------
+    ParameterError
+        If empty, or a number is not a layer of YAMNet.
+    """
+    chosen = tuple(sorted({int(n) for n in layers})) if layers else ()
+    if not chosen or chosen[0] < 1 or chosen[-1] > len(YAMNET_LAYER_DEFS):
+        raise ParameterError(
+            f"YAMNet layers are numbered 1 to {len(YAMNET_LAYER_DEFS)}, got {list(layers)}"
         )
-        net = conv_block(
-            net,
-            partial(layers.Conv2D, filters, 1, padding="same"),
-            f"layer{number}_pointwise_conv",
-        )
-    embeddings = layers.GlobalAveragePooling2D(name="embeddings")(net)
-    logits = layers.Dense(params.num_classes, name="logits")(embeddings)
-    scores = layers.Activation("sigmoid", name="scores")(logits)
-    return keras.Model(patches, [scores, embeddings], name="yamnet")
+    return chosen
+
+
+def build_feature_network(
+    layers_wanted, params: YamnetParams = YamnetParams(), *, batch_norm_folded: bool = False
+):
+    """YAMNet's convolutional stack over a log-mel spectrogram of any length, as a Keras model.
+
+    The layers are applied to the whole spectrogram as one image (time x 64 bands) instead of
+    0.96 s patches, as a fully convolutional network; each requested layer's output is averaged
+    over its frequency axis.
+
+    Parameters
+    ----------
+    layers_wanted : iterable of int in 1..14
+        Layers whose outputs are returned (see :data:`YAMNET_LAYER_DEFS`); the stack is built up
+        to the deepest one.
+    params : YamnetParams
+    batch_norm_folded : bool
+        As for :func:`build_network`.
+
+    Returns
+    -------
+    model : keras.Model
+        Input ``(batch, n_frames, 64)`` log-mel frames; one output per layer, in increasing layer
+        order, ``(batch, n_frames / layer_stride(layer), layer_channels(layer))``. With
+        ``n_frames`` a multiple of the deepest layer's stride, every strided convolution sees an
+        even length, so TensorFlow's ``same`` padding adds its one padding frame at the end.
+
+    Raises
+    ------
+    ParameterError
+        If a layer number is out of range.
+    """
+    chosen = check_layers(layers_wanted)
+    import_tensorflow()
+    import keras
+    from keras import layers
+
+    frames = keras.Input(shape=(None, params.mel_bands), name="log_mel")
+    net = layers.Reshape((-1, params.mel_bands, 1))(frames)
+    outputs = _conv_layers(net, params, chosen[-1], batch_norm_folded)
+    means = [
+        layers.Lambda(lambda x: keras.ops.mean(x, axis=2), name=f"layer{n}_mean")(outputs[n - 1])
+        for n in chosen
+    ]
+    return keras.Model(frames, means, name="yamnet_feature_maps")
+
+
+def feature_network_weights(layer_weights: list[list[np.ndarray]], depth: int, *, folded: bool):
+    """The per-layer weights of :func:`build_network`'s first ``depth`` convolutional layers.
+
+    Parameters
+    ----------
+    layer_weights : list of list of np.ndarray
+        :func:`per_layer` (not folded) or :func:`fold_batch_norm` (folded) of the weights.
+    depth : int
+        The deepest layer of the feature network.
+    folded : bool
+        Whether ``layer_weights`` are folded (one entry per convolution) or not (convolution
+        and batch normalisation each an entry).
+    """
+    per_conv = 1 if folded else 2
+    return layer_weights[: per_conv * (1 + 2 * (depth - 1))]
 
 
 def fold_batch_norm(

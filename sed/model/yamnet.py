@@ -8,6 +8,7 @@ The network is :mod:`sed.model.network`, its weights are found and read by
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,15 @@ import numpy as np
 
 from sed.classes import ClassMap, load_class_map
 from sed.model.backends import DEFAULT_BACKEND, resolve_backend
-from sed.model.litert import tflite_network
-from sed.model.network import build_network, per_layer, set_network_weights
+from sed.model.litert import tflite_feature_network, tflite_network
+from sed.model.network import (
+    build_feature_network,
+    build_network,
+    check_layers,
+    feature_network_weights,
+    per_layer,
+    set_network_weights,
+)
 from sed.model.runtime import import_tensorflow
 from sed.model.weights import find_weights, read_weights, weights_fingerprint
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
@@ -42,6 +50,8 @@ class Yamnet:
     weights_sha256 : str
         SHA-256 of the weights' content when they were loaded
         (:func:`sed.model.weights.weights_fingerprint`): heads and embedding caches record it.
+    threads : int or None
+        LiteRT interpreter threads (None: every CPU), for the feature-map networks too.
     """
 
     network: Any
@@ -50,7 +60,9 @@ class Yamnet:
     params: YamnetParams
     backend: str = "tensorflow"
     weights_sha256: str = ""
+    threads: int | None = None
     _run: Any = field(default=None, init=False, repr=False, compare=False)
+    _feature_networks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -90,7 +102,7 @@ class Yamnet:
         else:
             network = build_network(params)
             set_network_weights(network, per_layer(read_weights(source)), source)
-        return cls(network, load_class_map(), source, params, backend, fingerprint)
+        return cls(network, load_class_map(), source, params, backend, fingerprint, threads)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -153,3 +165,59 @@ class Yamnet:
                     lambda x: self.network(x, training=False), input_signature=[spec]
                 )
         return self._run
+
+    def feature_network(self, layers) -> Callable[[np.ndarray], list[np.ndarray]]:
+        """YAMNet's convolutional stack over a whole log-mel spectrogram, for ``layers``.
+
+        Built (and, on LiteRT, converted once and cached) on first use for a set of layers,
+        then kept. See :func:`sed.model.network.build_feature_network` and
+        :mod:`sed.model.feature_maps`.
+
+        Parameters
+        ----------
+        layers : iterable of int in 1..14
+
+        Returns
+        -------
+        network : callable
+            ``network(log_mel)``: log-mel frames ``(n_frames, 64)`` float32 (``n_frames`` a
+            multiple of the deepest layer's stride) in; the frequency-averaged output of each
+            layer, ``(n_frames / stride, channels)`` float32, out, in increasing layer order.
+
+        Raises
+        ------
+        ParameterError
+            If a layer number is out of range.
+        ModelError
+            If the weights cannot be converted or loaded.
+        """
+        layers = check_layers(layers)
+        if layers not in self._feature_networks:
+            if self.backend == "litert":
+                network = tflite_feature_network(
+                    self.source,
+                    layers,
+                    self.params,
+                    threads=self.threads,
+                    fingerprint=self.weights_sha256 or None,
+                )
+            else:
+                network = _keras_feature_network(self.source, layers, self.params)
+            self._feature_networks[layers] = network
+        return self._feature_networks[layers]
+
+
+def _keras_feature_network(source: str, layers: tuple[int, ...], params: YamnetParams):
+    """The Keras feature-map network with ``source``'s weights, as a numpy callable."""
+    tf = import_tensorflow()
+    network = build_feature_network(layers, params)
+    weights = feature_network_weights(per_layer(read_weights(source)), layers[-1], folded=False)
+    set_network_weights(network, weights, source)
+    spec = tf.TensorSpec([1, None, params.mel_bands], tf.float32)
+    run = tf.function(lambda x: network(x, training=False), input_signature=[spec])
+
+    def call(log_mel: np.ndarray) -> list[np.ndarray]:
+        outputs = run(np.ascontiguousarray(log_mel, dtype=np.float32)[np.newaxis])
+        return [np.asarray(out)[0] for out in outputs]
+
+    return call
