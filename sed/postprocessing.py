@@ -12,7 +12,9 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
    threshold of DCASE post-processing; ``threshold_off = threshold_on`` is a plain threshold);
    per-label thresholds override the global ones;
 4. **boundaries**: where, inside its first and last active windows, an event starts and ends
-   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see the README);
+   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see the README); on frames that
+   tile the recording (a frame-level head's 80 ms frames) an event spans its frames, whatever
+   the convention;
 5. **gaps and durations**: events of one label less than ``min_gap_seconds`` apart merge, then
    events shorter than ``min_duration_seconds`` are dropped; events are clipped to the recording;
 6. **event scores**: ``score`` is the highest and ``mean_score`` the mean of the event's window
@@ -655,8 +657,17 @@ def filtered_scores(window_scores: WindowScores, median_filter_seconds: float) -
 
 def recording_activity(window_scores: WindowScores, config: PostProcessing) -> np.ndarray | None:
     """The :func:`level_activity` that ``refined`` boundaries need, or None when not needed or
-    when the window scores carry no frame level (then ``refined`` falls back to ``centres``)."""
-    if config.boundaries != "refined" or window_scores.frame_level_db is None:
+    when the window scores carry no frame level (then ``refined`` falls back to ``centres``).
+
+    Scores on frames that tile the recording (a frame-level head's,
+    :attr:`sed.segmenter.WindowScores.frames_tile`) are never refined: their events span their
+    frames, which the head placed (on ``sed_dev/office`` refining them lowered event F1 from
+    0.58 to 0.40; ``docs/frame-heads.md``)."""
+    if (
+        config.boundaries != "refined"
+        or window_scores.frame_level_db is None
+        or window_scores.frames_tile
+    ):
         return None
     return level_activity(window_scores.frame_level_db, config.refine_background_seconds)
 

@@ -1,4 +1,14 @@
-"""The segmenter: slide the classifier over a recording in 0.96 s windows.
+"""The segmenter: turn a recording into class scores on a regular grid of time frames.
+
+Two kinds of grid, one result type (:class:`WindowScores`):
+
+- **windows** (YAMNet and window heads): YAMNet's classifier slides over the recording in 0.96 s
+  windows every ``hop`` seconds (:func:`score_stream`, :func:`score_file`);
+- **frames** (frame-level heads): YAMNet's convolutional layers run once over the continuous
+  spectrogram (:mod:`sed.model.feature_maps`) and a head scores every 80 ms frame
+  (:func:`score_frames_stream`, :func:`score_frames_file`, :class:`FrameClassifier`).
+
+The rest of this note is about windows; frames are described at :func:`score_frames_stream`.
 
 Window ``i`` starts at ``i * hop`` seconds and ends 0.96 s later. The recording is zero-padded at
 the end as the reference ``features.pad_waveform`` does, so a recording shorter than one window
@@ -19,9 +29,9 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -30,6 +40,13 @@ from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, str
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
+from sed.model.feature_maps import (
+    DEFAULT_CORE_FRAMES,
+    FeatureMapStream,
+    FeatureSpec,
+    frame_count,
+    padded_sample_count,
+)
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
 if TYPE_CHECKING:
@@ -43,14 +60,21 @@ WAVEFORM_BLOCK_SECONDS = 60
 
 @dataclass
 class WindowScores:
-    """Per-window class scores of one recording, with the windows' times.
+    """Class scores of one recording on a regular grid of time frames, with the frames' times.
+
+    The grid is whatever computed the scores: 0.96 s windows every ``hop`` seconds for YAMNet
+    and window heads (frames overlap), or 80 ms frames for frame-level heads (frames tile the
+    recording). Everything downstream (post-processing, tuning, tables, streaming) takes the
+    hop (:attr:`hop_seconds`) and the frame length (:attr:`frame_seconds`) from here, so it
+    works on either grid. Below, "window" stands for a frame of either kind.
 
     Attributes
     ----------
     filename : str
         The recording (as given), used as the ``filename`` column of tables.
     starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
-        Window start and end times, in seconds from the start of the recording.
+        Window (frame) start and end times, in seconds from the start of the recording;
+        ``starts[i] = i * hop``.
     scores : np.ndarray [shape=(n_windows, n_labels), dtype=float32]
         Scores in [0, 1], one column per label.
     labels : tuple of str
@@ -58,7 +82,7 @@ class WindowScores:
     duration_seconds : float
         True length of the recording, in seconds.
     embeddings : np.ndarray [shape=(n_windows, 1024)] or None
-        YAMNet embeddings of the same windows, when kept.
+        YAMNet embeddings of the same windows, when kept (windows only).
     frame_level_db : np.ndarray [shape=(n_frames,), dtype=float32] or None
         Signal level of every 10 ms STFT frame of the log-mel spectrogram the windows were cut
         from (see :func:`frame_levels`): frame ``k`` is centred on ``0.01 k + 0.0125`` s. It
@@ -67,7 +91,10 @@ class WindowScores:
     window_level_dbfs : np.ndarray [shape=(n_windows,), dtype=float32] or None
         RMS level of each window's 0.96 s of 16 kHz samples (zero padding included), in dBFS
         (a full-scale sine is -3 dBFS), floored at -200 dBFS (:func:`window_levels`). Tells
-        digital silence from quiet sound; None when not computed.
+        digital silence from quiet sound; None when not computed (frames).
+    hop : float or None
+        The grid's hop in seconds when the scorer states it (frame heads do, so that a single
+        frame still has its hop); None to take it from ``starts`` (:attr:`hop_seconds`).
     """
 
     filename: str
@@ -79,14 +106,32 @@ class WindowScores:
     embeddings: np.ndarray | None = None
     frame_level_db: np.ndarray | None = None
     window_level_dbfs: np.ndarray | None = None
+    hop: float | None = None
 
     def __len__(self) -> int:
         return len(self.starts)
 
     @property
     def hop_seconds(self) -> float:
-        """Distance between window starts, in seconds (0.0 for a single window)."""
+        """Distance between window starts, in seconds (:attr:`hop` if stated, else 0.0 for a
+        single window)."""
+        if self.hop is not None:
+            return float(self.hop)
         return float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else 0.0
+
+    @property
+    def frames_tile(self) -> bool:
+        """True when the frames do not overlap (each is at most one hop long), as a frame
+        head's 80 ms frames: an event then spans exactly its frames, and the window-boundary
+        conventions of the post-processing do not apply. False for 0.96 s windows every 0.5 s."""
+        hop = self.hop_seconds
+        return hop > 0 and self.frame_seconds <= hop + 1e-9
+
+    @property
+    def frame_seconds(self) -> float:
+        """Length of one window (frame), in seconds: 0.96 for windows, the hop for frames of a
+        frame-level head (0.0 when there are none)."""
+        return float(self.ends[0] - self.starts[0]) if len(self.starts) else 0.0
 
     def select(self, selection: ClassSelection) -> WindowScores:
         """Scores of the selected event labels (maximum over each label's classes).
@@ -414,15 +459,21 @@ def _window_batches(
 
 
 def _with_padding(
-    blocks: Iterable[np.ndarray], params: YamnetParams, totals: _Totals
+    blocks: Iterable[np.ndarray],
+    params: YamnetParams,
+    totals: _Totals,
+    padded_length: Callable[[int], int] | None = None,
 ) -> Iterator[np.ndarray]:
-    """The blocks, then the reference's zero padding once their total length is known."""
+    """The blocks, then zero padding once their total length is known: up to
+    ``padded_length(n_samples)``, by default the reference's (:meth:`YamnetParams.padded_length`).
+    """
     for block in blocks:
         block = np.asarray(block, dtype=np.float32)
         totals.samples += len(block)
         yield block
     if totals.samples:
-        yield np.zeros(params.padded_length(totals.samples) - totals.samples, np.float32)
+        target = (padded_length or params.padded_length)(totals.samples)
+        yield np.zeros(target - totals.samples, np.float32)
 
 
 def _ahead_in_thread(items: Iterator, depth: int = 2) -> Iterator:
@@ -510,22 +561,32 @@ def score_waveform(
     AudioError
         If the waveform is empty or holds NaN or infinite samples.
     """
-    waveform = np.asarray(waveform, dtype=np.float32)
-    if waveform.ndim != 1 or waveform.size == 0:
-        raise AudioError(
-            f"expected a non-empty mono waveform, got shape {waveform.shape}", filename or None
-        )
-    check_finite(waveform, filename or None)
-    step = WAVEFORM_BLOCK_SECONDS * model.params.sample_rate
-    blocks = (waveform[i : i + step] for i in range(0, len(waveform), step))
+    waveform = _checked_waveform(waveform, filename)
     return score_stream(
-        blocks,
+        _waveform_blocks(waveform, model.params),
         model,
         filename=filename,
         duration_seconds=duration_seconds,
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,
     )
+
+
+def _checked_waveform(waveform: np.ndarray, filename: str) -> np.ndarray:
+    """``waveform`` as float32, or :class:`AudioError` unless it is non-empty, mono and finite."""
+    waveform = np.asarray(waveform, dtype=np.float32)
+    if waveform.ndim != 1 or waveform.size == 0:
+        raise AudioError(
+            f"expected a non-empty mono waveform, got shape {waveform.shape}", filename or None
+        )
+    check_finite(waveform, filename or None)
+    return waveform
+
+
+def _waveform_blocks(waveform: np.ndarray, params: YamnetParams) -> Iterator[np.ndarray]:
+    """An in-memory waveform as blocks of :data:`WAVEFORM_BLOCK_SECONDS`."""
+    step = WAVEFORM_BLOCK_SECONDS * params.sample_rate
+    return (waveform[i : i + step] for i in range(0, len(waveform), step))
 
 
 def score_file(
@@ -579,4 +640,351 @@ def score_file(
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,
         overlap=overlap,
+    )
+
+
+# --- Frames: frozen feature maps and a frame-level classifier ------------------------------------
+
+
+class FrameClassifier(Protocol):
+    """What :func:`score_frames_stream` needs of a frame-level classifier (a frame head,
+    :class:`sed.heads.frame_head.FrameHead`, or anything shaped like it).
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Output columns, in order.
+    feature_spec : sed.model.feature_maps.FeatureSpec
+        The frozen YAMNet features it reads.
+    sequence_frames : int >= 1
+        Feature frames per call: it scores sequences this long (shorter for a shorter recording).
+    context_frames : int >= 0
+        Frames at each end of a sequence whose scores are not kept when a neighbouring sequence
+        covers them with more context; ``sequence_frames > 2 * context_frames``.
+    """
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def feature_spec(self) -> FeatureSpec: ...
+
+    @property
+    def sequence_frames(self) -> int: ...
+
+    @property
+    def context_frames(self) -> int: ...
+
+    def predict_sequences(self, features: np.ndarray) -> np.ndarray:
+        """Scores ``(n, T, len(labels))`` in [0, 1] of feature sequences ``(n, T, width)``."""
+        ...
+
+
+class SequenceStream:
+    """Feature frames in, a classifier's frame scores out, sequence by sequence.
+
+    Sequences of ``classifier.sequence_frames`` frames start every ``sequence_frames -
+    2 * context_frames`` frames; each keeps the scores of its centre (the first also its start),
+    and the last one is aligned with the end of the recording and keeps what is left. The
+    positions depend only on the recording's length, so the scores do not depend on how the
+    frames arrive. Sequences are scored ``batch_size`` at a time.
+    """
+
+    def __init__(self, classifier: FrameClassifier, batch_size: int = 16):
+        self.classifier, self.batch_size = classifier, batch_size
+        self.length, self.context = classifier.sequence_frames, classifier.context_frames
+        self.core = self.length - 2 * self.context
+        if self.core < 1:
+            raise ParameterError(
+                f"a sequence of {self.length} frames has no centre with {self.context} frames "
+                "of context at each end"
+            )
+        self._features = np.zeros((0, classifier.feature_spec.width), np.float32)
+        self._first = 0  # index of self._features[0] in the recording
+        self._starts: list[int] = []  # sequences waiting for a batch
+        self._done = 0  # frames whose scores have been returned
+
+    def push(self, features: np.ndarray) -> np.ndarray:
+        """Next feature frames in; the scores now final out ``(k, n_labels)``."""
+        self._features = np.concatenate([self._features, features])
+        end = self._first + len(self._features)
+        next_start = self._next_start()
+        while next_start + self.length <= end:
+            self._starts.append(next_start)
+            next_start += self.core
+        if len(self._starts) >= self.batch_size:
+            return self._run_waiting()
+        return self._empty()
+
+    def finish(self) -> np.ndarray:
+        """Scores of the frames left, once every feature frame has been pushed."""
+        parts = [self._run_waiting()]
+        end = self._first + len(self._features)
+        if self._done < end:
+            start = max(0, end - self.length)
+            scores = self._predict([start], end - start)[0]
+            parts.append(scores[self._done - start :])
+            self._done = end
+        return np.concatenate(parts)
+
+    def _next_start(self) -> int:
+        if self._starts:
+            return self._starts[-1] + self.core
+        return 0 if self._done == 0 else self._done - self.context
+
+    def _run_waiting(self) -> np.ndarray:
+        if not self._starts:
+            return self._empty()
+        scored = self._predict(self._starts, self.length)
+        parts = []
+        for start, scores in zip(self._starts, scored):
+            keep_to = start + self.context + self.core
+            parts.append(scores[self._done - start : keep_to - start])
+            self._done = keep_to
+        self._starts = []
+        # The last sequence ends with the recording, so it may start up to a whole sequence
+        # before the frames not yet returned: keep that much.
+        drop = max(0, self._done - self.length - self._first)
+        self._features, self._first = self._features[drop:], self._first + drop
+        return np.concatenate(parts)
+
+    def _predict(self, starts: list[int], length: int) -> np.ndarray:
+        batch = np.stack(
+            [self._features[s - self._first : s - self._first + length] for s in starts]
+        )
+        return np.asarray(self.classifier.predict_sequences(batch), np.float32)
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, len(self.classifier.labels)), np.float32)
+
+
+def _log_mel_blocks(
+    blocks: Iterable[np.ndarray],
+    params: YamnetParams,
+    implementation: str,
+    spec: FeatureSpec,
+    totals: _Totals,
+) -> Iterator[np.ndarray]:
+    """Blocks of samples in, log-mel frames out, the padding of :mod:`sed.model.feature_maps`
+    included; the frame levels go to ``totals.levels``."""
+    frames = FrameStream(params, implementation)
+    padding = lambda n: padded_sample_count(n, spec, params)  # noqa: E731
+    for block in _with_padding(blocks, params, totals, padding):
+        log_mel = frames.push(block)
+        totals.levels.append(frame_levels(log_mel))
+        if len(log_mel):
+            yield log_mel
+
+
+def feature_stream(
+    blocks: Iterable[np.ndarray],
+    model: Yamnet,
+    spec: FeatureSpec,
+    *,
+    totals: _Totals | None = None,
+    core_frames: int = DEFAULT_CORE_FRAMES,
+    overlap: bool = True,
+) -> Iterator[np.ndarray]:
+    """Blocks of 16 kHz samples in, frozen YAMNet feature frames out (see
+    :mod:`sed.model.feature_maps`): ``(k, spec.width)`` arrays, in order, padding frames
+    included; ``totals`` (if given) learns the sample count and the 10 ms frame levels."""
+    totals = totals if totals is not None else _Totals()
+    params = model.params
+    maps = FeatureMapStream(model.feature_network(spec.layers), spec, core_frames)
+    log_mels = _log_mel_blocks(blocks, params, model.feature_implementation, spec, totals)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for log_mel in _ahead_in_thread(log_mels) if overlap else log_mels:
+            features = maps.push(log_mel)
+            if len(features):
+                yield features
+        if totals.samples == 0:
+            raise AudioError(f"no audio samples at {params.sample_rate} Hz")
+        yield maps.finish()
+
+
+def frame_times(n_frames: int, hop_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times of ``n_frames`` frames of ``hop_seconds`` that tile the recording.
+
+    Returns
+    -------
+    starts, ends : np.ndarray [shape=(n_frames,), dtype=float64]
+        ``starts[j] = j * hop``, ``ends[j] = (j + 1) * hop``, in seconds.
+    """
+    starts = np.arange(n_frames) * hop_seconds
+    return starts, np.arange(1, n_frames + 1) * hop_seconds
+
+
+def score_frames_stream(
+    blocks: Iterable[np.ndarray],
+    model: Yamnet,
+    classifier: FrameClassifier,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+    overlap: bool = True,
+    core_frames: int = DEFAULT_CORE_FRAMES,
+) -> WindowScores:
+    """Score every frame of a 16 kHz waveform that arrives in blocks, with a frame classifier.
+
+    YAMNet's convolutional layers run once over the continuous log-mel spectrogram, block by
+    block (:class:`sed.model.feature_maps.FeatureMapStream`); the classifier scores the feature
+    frames sequence by sequence (:class:`SequenceStream`). Memory does not grow with the
+    recording's length beyond the scores and the 10 ms frame levels kept, and the scores do not
+    depend on the block sizes (the features equal the whole-file ones within 1e-5).
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
+        Consecutive pieces of mono audio in [-1, 1] at ``model.params.sample_rate``.
+    model : sed.model.Yamnet
+    classifier : FrameClassifier
+        A frame head (:class:`sed.heads.frame_head.FrameHead`).
+    filename : str
+    duration_seconds : float, optional
+        True length of the recording; by default the number of samples over the sample rate.
+    overlap : bool
+        Read the blocks and compute the log-mel spectrogram in a background thread.
+    core_frames : int
+        Log-mel frames per feature block (:class:`sed.model.feature_maps.FeatureMapStream`).
+
+    Returns
+    -------
+    frame_scores : WindowScores [scores shape=(n_frames, len(classifier.labels))]
+        Frame ``j`` spans ``[j * hop, (j + 1) * hop)`` seconds (``hop`` 0.08 s for layer 6);
+        one frame per started hop of audio (the padding's frames are dropped). With
+        ``frame_level_db``, no embeddings and no window levels.
+
+    Raises
+    ------
+    AudioError
+        If there are no samples at all.
+    """
+    totals = _Totals()
+    spec = classifier.feature_spec
+    sequences = SequenceStream(classifier)
+    scores = [
+        sequences.push(features)
+        for features in feature_stream(
+            blocks, model, spec, totals=totals, core_frames=core_frames, overlap=overlap
+        )
+    ]
+    scores.append(sequences.finish())
+    n_frames = frame_count(totals.samples, spec, model.params)
+    hop = spec.hop_seconds(model.params)
+    starts, ends = frame_times(n_frames, hop)
+    if duration_seconds is None:
+        duration_seconds = totals.samples / model.params.sample_rate
+    return WindowScores(
+        filename,
+        starts,
+        ends,
+        np.concatenate(scores)[:n_frames],
+        tuple(classifier.labels),
+        float(duration_seconds),
+        frame_level_db=np.concatenate(totals.levels),
+        hop=hop,
+    )
+
+
+def score_frames_file(
+    path: str | os.PathLike,
+    model: Yamnet,
+    classifier: FrameClassifier,
+    *,
+    resampler: str = DEFAULT_RESAMPLER,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    overlap: bool = True,
+) -> WindowScores:
+    """Read a recording block by block and score every frame (see :func:`score_frames_stream`).
+
+    Raises
+    ------
+    AudioError
+        If the file cannot be used.
+    """
+    blocks, info = stream_audio(
+        path, sample_rate=model.params.sample_rate, resampler=resampler, block_frames=block_frames
+    )
+    return score_frames_stream(
+        blocks,
+        model,
+        classifier,
+        filename=os.fspath(path),
+        duration_seconds=info.duration_seconds,
+        overlap=overlap,
+    )
+
+
+def score_frames_waveform(
+    waveform: np.ndarray,
+    model: Yamnet,
+    classifier: FrameClassifier,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+) -> WindowScores:
+    """Score every frame of a 16 kHz waveform (see :func:`score_frames_stream`).
+
+    Raises
+    ------
+    AudioError
+        If the waveform is empty or holds NaN or infinite samples.
+    """
+    waveform = _checked_waveform(waveform, filename)
+    return score_frames_stream(
+        _waveform_blocks(waveform, model.params),
+        model,
+        classifier,
+        filename=filename,
+        duration_seconds=duration_seconds,
+    )
+
+
+@dataclass
+class FrameFeatures:
+    """Frozen YAMNet feature frames of one recording (what frame heads are trained on).
+
+    Attributes
+    ----------
+    filename : str
+    features : np.ndarray [shape=(n_frames, spec.width), dtype=float32]
+        Frame ``j`` spans ``[j * hop, (j + 1) * hop)`` seconds; one frame per started hop.
+    hop_seconds : float
+    duration_seconds : float
+    """
+
+    filename: str
+    features: np.ndarray
+    hop_seconds: float
+    duration_seconds: float
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+def frame_features(
+    blocks: Iterable[np.ndarray],
+    model: Yamnet,
+    spec: FeatureSpec,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+    overlap: bool = True,
+) -> FrameFeatures:
+    """The feature frames of a waveform arriving in blocks (:func:`feature_stream`), kept.
+
+    Raises
+    ------
+    AudioError
+        If there are no samples at all.
+    """
+    totals = _Totals()
+    features = np.concatenate(
+        list(feature_stream(blocks, model, spec, totals=totals, overlap=overlap))
+    )
+    n_frames = frame_count(totals.samples, spec, model.params)
+    if duration_seconds is None:
+        duration_seconds = totals.samples / model.params.sample_rate
+    return FrameFeatures(
+        filename, features[:n_frames], spec.hop_seconds(model.params), float(duration_seconds)
     )
