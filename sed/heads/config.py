@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sed.errors import ParameterError
+from sed.model.network import check_layers
 
 #: Output activations of a head (see :func:`sed.heads.head.build_head_network`).
 ACTIVATIONS = ("softmax", "sigmoid")
@@ -110,4 +111,122 @@ class TrainingConfig:
         if not 0 <= self.validation_fraction <= 0.5:
             raise ParameterError(
                 f"validation fraction must be in [0, 0.5], got {self.validation_fraction!r}"
+            )
+
+
+#: Frames of YAMNet's layers a frame head reads by default (80/160/320 ms strides).
+DEFAULT_FRAME_LAYERS = (6, 12, 14)
+
+
+@dataclass(frozen=True)
+class FrameTrainingConfig:
+    """How a frame-level head is trained (:func:`sed.heads.frame_training.train_frame_head`).
+
+    Attributes
+    ----------
+    layers : tuple of int in 1..14
+        YAMNet layers whose frequency-averaged feature maps the head reads
+        (:mod:`sed.model.feature_maps`); the finest sets the frame hop (layer 6: 80 ms).
+    log_mel : bool
+        Also read each frame's mean log-mel spectrogram.
+    conv_filters, conv_layers, gru_units : int >= 1
+        Size of the CRNN (:func:`sed.heads.frame_head.build_frame_network`).
+    dropout : float in [0, 1)
+    learning_rate : float > 0
+        Adam's.
+    batch_size : int >= 1
+        Sequences per gradient step.
+    max_epochs, patience : int >= 1
+        Early stopping on the validation loss; the best epoch's weights are kept.
+    validation_fraction : float in [0, 0.5]
+        Share of clip groups (and annotated recordings) held out for early stopping and the
+        validation figures; 0 trains for ``max_epochs``.
+    sequence_seconds : float > 0
+        Length of the training sequences and of the synthetic soundscapes (10 s, as DCASE).
+    soundscapes : int >= 0
+        Training soundscapes synthesised from event clips (:mod:`sed.heads.soundscapes`).
+    events_per_soundscape : (int, int)
+        Fewest and most events in one soundscape.
+    ebr_db : (float, float)
+        Range of the events' event-to-background ratios, in dB.
+    gain_db : (float, float)
+        Range of a gain applied to each whole soundscape, in dB.
+    filter_db : float >= 0
+        Random shelving filters on events and backgrounds, up to this gain in dB
+        (:class:`sed.heads.soundscapes.SoundscapeConfig`); 0 for none.
+    reverb : float in [0, 1]
+        Probability that an event is reverberated by a synthetic room; 0 for none.
+    time_masks, channel_masks : float in [0, 1)
+        SpecAugment-style masking of the training features: the share of frames (in runs of
+        up to 10) and of feature channels set to their mean in each sequence; 0 for none.
+    mixup : float in [0, 1]
+        Probability that a training sequence is mixed with another (features averaged with a
+        Beta(0.2, 0.2) weight, targets the union); 0 for none.
+    class_weights : bool
+        Weigh each class's active frames so that rare classes count more (the square root of
+        the ratio of the mean class frequency to the class's, capped to [0.2, 5]).
+    seed : int
+        Seeds the split, the soundscapes, the initial weights, the shuffling and the masks.
+    """
+
+    layers: tuple[int, ...] = DEFAULT_FRAME_LAYERS
+    log_mel: bool = False
+    conv_filters: int = 128
+    conv_layers: int = 2
+    gru_units: int = 64
+    dropout: float = 0.2
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    max_epochs: int = 100
+    patience: int = 8
+    validation_fraction: float = 0.2
+    sequence_seconds: float = 10.0
+    soundscapes: int = 600
+    events_per_soundscape: tuple[int, int] = (1, 4)
+    ebr_db: tuple[float, float] = (-9.0, 9.0)
+    gain_db: tuple[float, float] = (-12.0, 0.0)
+    filter_db: float = 0.0
+    reverb: float = 0.0
+    time_masks: float = 0.0
+    channel_masks: float = 0.0
+    mixup: float = 0.0
+    class_weights: bool = True
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "layers", check_layers(self.layers))
+        for name in (
+            "conv_filters",
+            "conv_layers",
+            "gru_units",
+            "batch_size",
+            "max_epochs",
+            "patience",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ParameterError(
+                    f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}"
+                )
+        if not (isinstance(self.soundscapes, (int, np.integer)) and self.soundscapes >= 0):
+            raise ParameterError(f"soundscapes must be an integer >= 0, got {self.soundscapes!r}")
+        for name, low, high in (
+            ("dropout", 0.0, 0.99),
+            ("time_masks", 0.0, 0.99),
+            ("channel_masks", 0.0, 0.99),
+            ("mixup", 0.0, 1.0),
+            ("reverb", 0.0, 1.0),
+            ("filter_db", 0.0, 40.0),
+            ("validation_fraction", 0.0, 0.5),
+        ):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ParameterError(
+                    f"{name.replace('_', ' ')} must be in [{low:g}, {high:g}], got {value!r}"
+                )
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ParameterError(f"learning rate must be > 0, got {self.learning_rate!r}")
+        if not (math.isfinite(self.sequence_seconds) and self.sequence_seconds > 0):
+            raise ParameterError(
+                f"sequence length must be > 0 seconds, got {self.sequence_seconds!r}"
             )

@@ -12,7 +12,12 @@ A head directory holds::
 
     model.keras      the Keras model: embeddings (n, 1024) in, scores (n, n_outputs) out
     labels.txt       output labels, one per line, in output order
-    head.json        metadata: YAMNet settings, activation, training summary, validation metrics
+    head.json        metadata: kind ("window"), YAMNet settings, activation, training summary,
+                     validation metrics
+
+Frame-level heads (:mod:`sed.heads.frame_head`) are directories of the same three files, with
+``"kind": "frame"`` in ``head.json``; a directory without a kind is a window head (written
+before kinds existed).
 
 A head only makes sense on embeddings computed with the settings it was trained with (window
 hop, sample rate, weights): :meth:`Head.check_compatible` refuses anything else.
@@ -41,6 +46,11 @@ HEAD_FORMAT = 1
 MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.txt"
 METADATA_FILE = "head.json"
+#: ``head.json``'s ``kind``: a window head scores YAMNet's 0.96 s windows from their embeddings;
+#: a frame head scores 80 ms frames from YAMNet's feature maps (:mod:`sed.heads.frame_head`).
+WINDOW_KIND = "window"
+FRAME_KIND = "frame"
+HEAD_KINDS = (WINDOW_KIND, FRAME_KIND)
 
 
 def build_head_network(
@@ -100,6 +110,8 @@ class Head:
     labels: tuple[str, ...]
     metadata: dict = field(default_factory=dict)
     directory: str | None = None
+
+    kind = WINDOW_KIND
 
     @property
     def event_labels(self) -> tuple[str, ...]:
@@ -219,26 +231,9 @@ class Head:
         Each file is written atomically; the directory is created if missing. Other files in it
         (reports) are left alone.
         """
-        directory = os.fspath(directory)
-        os.makedirs(directory, exist_ok=True)
-        import keras
-
-        # A copy without the optimizer state, which would triple the file for nothing.
-        network = keras.models.clone_model(self.network)
-        network.set_weights(self.network.get_weights())
-        with atomic_path(os.path.join(directory, MODEL_FILE)) as temporary:
-            # Keras insists on the .keras extension of the file it writes; it converts TF
-            # variables with np.array(copy=False), which numpy 2 deprecates (not ours to fix).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                network.save(temporary + ".keras")
-            os.replace(temporary + ".keras", temporary)
-        with atomic_open(os.path.join(directory, LABELS_FILE), "w", encoding="utf-8") as handle:
-            handle.write("".join(f"{label}\n" for label in self.labels))
-        metadata = {"format": HEAD_FORMAT, **self.metadata, "labels": list(self.labels)}
-        with atomic_open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as handle:
-            json.dump(_plain(metadata), handle, indent=2)
-            handle.write("\n")
+        save_head_files(
+            self.network, self.labels, {"kind": WINDOW_KIND, **self.metadata}, directory
+        )
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> Head:
@@ -247,24 +242,74 @@ class Head:
         Raises
         ------
         ModelError
-            If a file is missing or unreadable, or the labels do not fit the model.
+            If a file is missing or unreadable, the labels do not fit the model, or the head is
+            a frame-level head (:func:`sed.pipeline.load_head` loads either kind).
         """
         directory = os.fspath(directory)
         labels, metadata = head_description(directory)
-        import_tensorflow()
-        import keras
-
-        try:
-            network = keras.saving.load_model(os.path.join(directory, MODEL_FILE), compile=False)
-        except Exception as error:  # keras raises many types for a damaged archive
-            raise ModelError(f"cannot load {MODEL_FILE} ({error})", directory) from None
-        if network.output_shape[-1] != len(labels):
+        if head_kind(metadata) != WINDOW_KIND:
             raise ModelError(
-                f"{LABELS_FILE} has {len(labels)} labels but the model has "
-                f"{network.output_shape[-1]} outputs",
+                f"a {head_kind(metadata)}-level head, not a window head "
+                "(sed.load_head loads either kind)",
                 directory,
             )
-        return cls(network, labels, metadata, directory)
+        return cls(load_head_network(directory, labels), labels, metadata, directory)
+
+
+def save_head_files(network, labels, metadata: dict, directory: str | os.PathLike) -> None:
+    """Write a head's ``model.keras``, ``labels.txt`` and ``head.json`` into ``directory``,
+    each atomically (the directory is created if missing; other files are left alone)."""
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    import keras
+
+    # A copy without the optimizer state (which would triple the file for nothing) nor the
+    # training configuration (a custom loss could not be read back without its code).
+    copy = keras.Model.from_config(network.get_config())
+    copy.set_weights(network.get_weights())
+    with atomic_path(os.path.join(directory, MODEL_FILE)) as temporary:
+        # Keras insists on the .keras extension of the file it writes; it converts TF
+        # variables with np.array(copy=False), which numpy 2 deprecates (not ours to fix).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            copy.save(temporary + ".keras")
+        os.replace(temporary + ".keras", temporary)
+    with atomic_open(os.path.join(directory, LABELS_FILE), "w", encoding="utf-8") as handle:
+        handle.write("".join(f"{label}\n" for label in labels))
+    metadata = {"format": HEAD_FORMAT, **metadata, "labels": list(labels)}
+    with atomic_open(os.path.join(directory, METADATA_FILE), "w", encoding="utf-8") as handle:
+        json.dump(_plain(metadata), handle, indent=2)
+        handle.write("\n")
+
+
+def load_head_network(directory: str, labels: tuple[str, ...]):
+    """A head directory's Keras network, checked to have one output per label.
+
+    Raises
+    ------
+    ModelError
+        If ``model.keras`` cannot be loaded or its outputs do not fit ``labels``.
+    """
+    import_tensorflow()
+    import keras
+
+    try:
+        network = keras.saving.load_model(os.path.join(directory, MODEL_FILE), compile=False)
+    except Exception as error:  # keras raises many types for a damaged archive
+        raise ModelError(f"cannot load {MODEL_FILE} ({error})", directory) from None
+    if network.output_shape[-1] != len(labels):
+        raise ModelError(
+            f"{LABELS_FILE} has {len(labels)} labels but the model has "
+            f"{network.output_shape[-1]} outputs",
+            directory,
+        )
+    return network
+
+
+def head_kind(metadata: dict) -> str:
+    """What kind of head ``head.json`` describes: :data:`WINDOW_KIND` (also every head written
+    before kinds existed) or :data:`FRAME_KIND`."""
+    return str(metadata.get("kind", WINDOW_KIND))
 
 
 def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dict]:
@@ -301,6 +346,11 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
+        )
+    if head_kind(metadata) not in HEAD_KINDS:
+        raise ModelError(
+            f"{METADATA_FILE}: unknown kind of head {head_kind(metadata)!r} (a newer sed?)",
+            directory,
         )
     return labels, metadata
 

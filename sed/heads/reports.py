@@ -1,7 +1,8 @@
 """Reports of a training run: energy, confusion matrices and per-class tables, the text summary.
 
 :func:`train_and_report` is what ``sed train`` runs: train, optionally cross-validate, then write
-the head and its reports into one directory. Figures are drawn on matplotlib ``Figure`` objects
+the head and its reports into one directory; :func:`train_frame_and_report` is what
+``sed train --frame-level`` runs. Figures are drawn on matplotlib ``Figure`` objects
 (no pyplot, no backend switch), so a notebook's backend is never touched.
 """
 
@@ -14,9 +15,13 @@ import numpy as np
 
 from sed.audio import DEFAULT_RESAMPLER
 from sed.heads.clips import ClipEvaluation
+from sed.heads.config import FrameTrainingConfig
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache
+from sed.heads.frame_features import FeatureCache
+from sed.heads.frame_training import train_frame_head
 from sed.heads.head import BACKGROUND_LABEL
+from sed.heads.strong import StrongData
 from sed.heads.training import TrainingConfig, cross_validate, train_head
 from sed.infra import atomic_open, atomic_path
 
@@ -195,6 +200,106 @@ def report_lines(report: dict) -> list[str]:
         )
     lines.append(
         f"head written to {report['directory']}: "
+        + ", ".join(os.path.basename(f) for f in report["files"])
+    )
+    return lines
+
+
+def train_frame_and_report(
+    data: StrongData,
+    model: Yamnet,
+    directory: str | os.PathLike,
+    *,
+    config: FrameTrainingConfig = FrameTrainingConfig(),  # noqa: B008 (frozen)
+    cache: FeatureCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> dict:
+    """Train a frame-level head (:func:`sed.heads.frame_training.train_frame_head`) and write it
+    to ``directory`` (``model.keras``, ``labels.txt``, ``head.json`` with ``"kind": "frame"``,
+    and ``per_class.csv``: the validation frame F1 of each class).
+
+    Returns
+    -------
+    report : dict
+        ``directory``, ``data`` (summary), ``training`` and ``validation`` (as in
+        ``head.json``), ``sequence`` and ``features`` (the head's layout), ``files`` written.
+    """
+    directory = os.fspath(directory)
+    result = train_frame_head(
+        data, model, config=config, cache=cache, resampler=resampler, progress=progress
+    )
+    result.head.save(directory)
+    files = [os.path.join(directory, name) for name in ("model.keras", "labels.txt", "head.json")]
+    if result.validation is not None:
+        path = os.path.join(directory, "per_class.csv")
+        with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+            handle.write("label,frame_f1\n")
+            for label, f1 in result.validation["per_class_frame_f1"].items():
+                handle.write(f"{label},{'' if f1 is None else f'{f1:.4f}'}\n")
+        files.append(path)
+    metadata = result.head.metadata
+    return {
+        "directory": directory,
+        "data": metadata["training"]["data"],
+        "training": metadata["training"],
+        "validation": metadata["validation"],
+        "sequence": metadata["sequence"],
+        "features": metadata["features"],
+        "files": files,
+    }
+
+
+def frame_report_lines(report: dict) -> list[str]:
+    """The human summary of :func:`train_frame_and_report`'s report."""
+    data, training, config = report["data"], report["training"], report["training"]["config"]
+    lines = []
+    clips = data.get("clips")
+    if clips:
+        background = clips["per_label"].get(BACKGROUND_LABEL)
+        events = sum(v["clips"] for k, v in clips["per_label"].items() if k != BACKGROUND_LABEL)
+        lines.append(
+            f"clips: {events} event clips, {len(data['classes'])} classes"
+            + (f", {background['clips']} background recordings" if background else "")
+            + f"; {config['soundscapes']} soundscapes of {config['sequence_seconds']:g} s"
+        )
+    recordings = data.get("recordings")
+    if recordings:
+        counts = recordings["events_per_label"]
+        lines.append(
+            f"recordings: {recordings['recordings']} annotated, {sum(counts.values())} events "
+            f"of {len(data['classes'])} classes"
+        )
+    sequence, features = report["sequence"], report["features"]
+    lines.append(
+        f"sequences: {training['train_sequences']} for training, "
+        f"{training['validation_sequences']} for validation ({sequence['frames']} frames of "
+        f"{features['hop_seconds']:g} s; YAMNet layers {', '.join(map(str, features['layers']))}"
+        + (" and the log-mel spectrogram" if features["log_mel"] else "")
+        + ")"
+    )
+    energy = training["energy"]
+    energy_text = (
+        f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})"
+        if energy["kwh"] is not None
+        else f"energy {energy['method']}"
+    )
+    lines.append(
+        f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
+        f"{training['best_epoch']}), {energy_text}"
+    )
+    validation = report["validation"]
+    if validation:
+        lines.append(
+            f"validation ({training['validation_sequences']} sequences): frame F1 "
+            f"{validation['frame_f1']:.3f} at threshold {validation['threshold']:g}"
+        )
+        per_class = validation["per_class_frame_f1"]
+        width = max(map(len, per_class))
+        for label, f1 in per_class.items():
+            lines.append(f"  {label:<{width}}  " + ("no frame" if f1 is None else f"{f1:.3f}"))
+    lines.append(
+        f"frame head written to {report['directory']}: "
         + ", ".join(os.path.basename(f) for f in report["files"])
     )
     return lines

@@ -1,0 +1,400 @@
+"""Training a frame-level head on strong labels (:mod:`sed.heads.strong`).
+
+The recipe: the feature frames of every training soundscape and annotated recording (cached,
+:mod:`sed.heads.frame_features`) are cut into 10 s sequences with frame targets; the CRNN of
+:func:`sed.heads.frame_head.build_frame_network` is trained on them with Adam and a binary
+cross-entropy per frame and class (frames of a short recording's padding left out), with early
+stopping on the validation sequences' loss (the best epoch's weights are kept). Optional, each
+measured on ``sed_dev/office`` (``docs/frame-heads.md``): SpecAugment-style time and channel
+masks and mixup of the training sequences, and per-class weights of active frames.
+
+Results are deterministic for a given ``seed`` (splits, soundscapes, initial weights, shuffling,
+masks; TensorFlow's op determinism is switched on).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sed.audio import DEFAULT_RESAMPLER
+from sed.heads.config import FrameTrainingConfig
+from sed.heads.embeddings import model_settings
+from sed.heads.energy import measure_energy
+from sed.heads.frame_features import FeatureCache
+from sed.heads.frame_head import FRAME_KIND, FrameHead, build_frame_network
+from sed.heads.soundscapes import SoundscapeConfig
+from sed.heads.strong import IGNORED, Sequences, SequenceSettings, StrongData, training_sequences
+from sed.model.feature_maps import FeatureSpec
+from sed.model.runtime import import_tensorflow
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
+
+#: Frames of context at each end of a scored sequence, as a share of its length (a 10 s
+#: sequence keeps its centre 6 s, :class:`sed.segmenter.SequenceStream`).
+CONTEXT_SHARE = 0.2
+#: Most frames one time mask covers.
+TIME_MASK_RUN = 10
+
+
+def feature_spec(config: FrameTrainingConfig) -> FeatureSpec:
+    """The features a head trained with ``config`` reads."""
+    return FeatureSpec(config.layers, config.log_mel)
+
+
+def sequence_settings(config: FrameTrainingConfig) -> SequenceSettings:
+    """The parts of ``config`` that make the training sequences."""
+    return SequenceSettings(
+        feature_spec(config),
+        config.sequence_seconds,
+        config.soundscapes,
+        SoundscapeConfig(
+            config.sequence_seconds,
+            config.events_per_soundscape,
+            config.ebr_db,
+            config.gain_db,
+            config.filter_db,
+            config.reverb,
+        ),
+        config.validation_fraction,
+        config.seed,
+    )
+
+
+def class_weights(targets: np.ndarray, enabled: bool = True) -> np.ndarray:
+    """Weight of each class's active frames in the loss (see
+    :class:`sed.heads.config.FrameTrainingConfig`).
+
+    Parameters
+    ----------
+    targets : np.ndarray [shape=(..., n_classes)]
+        1 active, 0 not, :data:`sed.heads.strong.IGNORED` left out.
+    enabled : bool
+        False gives ones.
+
+    Returns
+    -------
+    weights : np.ndarray [shape=(n_classes,), dtype=float32]
+    """
+    n_classes = targets.shape[-1]
+    if not enabled:
+        return np.ones(n_classes, np.float32)
+    active = (targets.reshape(-1, n_classes) == 1).sum(axis=0).astype(np.float64)
+    present = active > 0
+    weights = np.ones(n_classes)
+    if present.any():
+        weights[present] = np.sqrt(active[present].mean() / active[present])
+    return np.clip(weights, 0.2, 5.0).astype(np.float32)
+
+
+def _masked_loss(weights: np.ndarray):
+    """Binary cross-entropy per frame and class, active frames weighted per class, frames with
+    :data:`IGNORED` targets left out; the mean over the others of each sequence."""
+    from keras import ops
+
+    positive = ops.convert_to_tensor(weights.reshape(1, 1, -1))
+
+    def loss(y_true, y_pred):
+        valid = ops.cast(ops.greater_equal(y_true, 0.0), "float32")
+        target = ops.clip(y_true, 0.0, 1.0)
+        p = ops.clip(y_pred, 1e-7, 1.0 - 1e-7)
+        each = -(positive * target * ops.log(p) + (1.0 - target) * ops.log(1.0 - p))
+        return ops.sum(each * valid, axis=(1, 2)) / ops.maximum(ops.sum(valid, axis=(1, 2)), 1.0)
+
+    return loss
+
+
+class _Batches:
+    """Training batches of sequences, reshuffled every epoch, with the augmentations of the
+    configuration (wrapped in a ``keras.utils.PyDataset`` by :func:`_dataset`)."""
+
+    def __init__(self, sequences: Sequences, config: FrameTrainingConfig, mean: np.ndarray):
+        self.sequences, self.config, self.mean = sequences, config, mean.astype(np.float32)
+        self.rng = np.random.default_rng(config.seed + 1)
+        self.order = self.rng.permutation(len(sequences))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sequences) / self.config.batch_size)
+
+    def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.sort(
+            self.order[index * self.config.batch_size : (index + 1) * self.config.batch_size]
+        )
+        x = self.sequences.features[rows].astype(np.float32)
+        y = self.sequences.targets[rows].copy()
+        config, rng = self.config, self.rng
+        if config.mixup:
+            partners = rng.integers(0, len(self.sequences), len(rows))
+            mixed = rng.random(len(rows)) < config.mixup
+            weight = rng.beta(0.2, 0.2, len(rows)).astype(np.float32)[:, None, None]
+            other_x = self.sequences.features[partners].astype(np.float32)
+            other_y = self.sequences.targets[partners]
+            x = np.where(mixed[:, None, None], weight * x + (1 - weight) * other_x, x)
+            union = np.where((y < 0) | (other_y < 0), IGNORED, np.maximum(y, other_y))
+            y = np.where(mixed[:, None, None], union, y)
+        if config.time_masks:
+            n_frames = x.shape[1]
+            for row in range(len(x)):
+                left = int(round(config.time_masks * n_frames))
+                while left > 0:
+                    run = int(rng.integers(1, min(TIME_MASK_RUN, left) + 1))
+                    start = int(rng.integers(0, max(1, n_frames - run + 1)))
+                    x[row, start : start + run] = self.mean
+                    left -= run
+        if config.channel_masks:
+            masked = rng.random((len(x), 1, x.shape[2])) < config.channel_masks
+            x = np.where(masked, self.mean, x)
+        return x, y
+
+    def reshuffle(self) -> None:
+        self.order = self.rng.permutation(len(self.sequences))
+
+
+def _dataset(batches: _Batches):
+    import keras
+
+    class Dataset(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+
+        def __len__(self):
+            return len(batches)
+
+        def __getitem__(self, index):
+            return batches.batch(index)
+
+        def on_epoch_end(self):
+            batches.reshuffle()
+
+    return Dataset()
+
+
+@dataclass
+class FrameFit:
+    """What one training run produced, besides the network."""
+
+    epochs: int
+    best_epoch: int
+    history: dict
+
+
+def fit_frame_network(
+    train: Sequences,
+    validation: Sequences,
+    n_classes: int,
+    config: FrameTrainingConfig,
+):
+    """Train a fresh frame head network on ``train``, early-stopped on ``validation``.
+
+    Parameters
+    ----------
+    train, validation : Sequences
+        ``validation`` may be empty: then ``config.max_epochs`` epochs are run.
+    n_classes : int
+    config : FrameTrainingConfig
+
+    Returns
+    -------
+    network : keras.Model
+    fit : FrameFit
+    """
+    tf = import_tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    frames = train.features.reshape(-1, train.features.shape[-1]).astype(np.float64)
+    mean, variance = frames.mean(axis=0), frames.var(axis=0) + 1e-6
+    del frames
+    network = build_frame_network(
+        n_classes,
+        train.features.shape[-1],
+        mean=mean,
+        variance=variance,
+        conv_filters=config.conv_filters,
+        conv_layers=config.conv_layers,
+        gru_units=config.gru_units,
+        dropout=config.dropout,
+    )
+    network.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=_masked_loss(class_weights(train.targets, config.class_weights)),
+    )
+    callbacks, validation_data = [], None
+    if len(validation):
+        validation_data = (validation.features.astype(np.float32), validation.targets)
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=config.patience, restore_best_weights=True
+            )
+        )
+    history = network.fit(
+        _dataset(_Batches(train, config, mean)),
+        epochs=config.max_epochs,
+        validation_data=validation_data,
+        validation_batch_size=config.batch_size,
+        callbacks=callbacks,
+        verbose=0,
+    ).history
+    epochs = len(history["loss"])
+    best = int(np.argmin(history["val_loss"])) + 1 if validation_data else epochs
+    return network, FrameFit(epochs, best, {k: [float(v) for v in vs] for k, vs in history.items()})
+
+
+def frame_f1(scores: np.ndarray, targets: np.ndarray, labels, threshold: float = 0.5) -> dict:
+    """Frame-level F1 (micro over classes, and per class) of scores against targets.
+
+    Parameters
+    ----------
+    scores, targets : np.ndarray [shape=(..., n_classes)]
+        Frames with :data:`IGNORED` targets are left out.
+    labels : sequence of str
+    threshold : float
+
+    Returns
+    -------
+    figures : dict
+        ``frame_f1`` (micro), ``per_class_frame_f1`` (None for a class with no active frame on
+        either side), ``threshold``, ``frames``.
+    """
+    n = len(labels)
+    scores, targets = scores.reshape(-1, n), targets.reshape(-1, n)
+    valid = (targets >= 0).all(axis=1)
+    predicted, truth = scores[valid] >= threshold, targets[valid] == 1
+    tp = (predicted & truth).sum(axis=0)
+    fp = (predicted & ~truth).sum(axis=0)
+    fn = (~predicted & truth).sum(axis=0)
+
+    def f1(tp, fp, fn):
+        return None if tp + fp + fn == 0 else round(float(2 * tp / (2 * tp + fp + fn)), 4)
+
+    return {
+        "frame_f1": f1(tp.sum(), fp.sum(), fn.sum()),
+        "per_class_frame_f1": {label: f1(tp[k], fp[k], fn[k]) for k, label in enumerate(labels)},
+        "threshold": threshold,
+        "frames": int(valid.sum()),
+    }
+
+
+@dataclass
+class FrameTrainingResult:
+    """A trained frame head and its report.
+
+    Attributes
+    ----------
+    head : FrameHead
+    validation : dict or None
+        :func:`frame_f1` on the validation sequences (None without validation).
+    seconds : float
+        Wall-clock time of the fit (features excluded: they are cached), in seconds.
+    energy : dict
+        ``{"kwh": float or None, "method": str}``.
+    """
+
+    head: FrameHead
+    validation: dict | None
+    seconds: float
+    energy: dict = field(default_factory=dict)
+
+
+def train_frame_head(
+    data: StrongData,
+    model: Yamnet,
+    *,
+    config: FrameTrainingConfig = FrameTrainingConfig(),
+    cache: FeatureCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> FrameTrainingResult:
+    """Train a frame-level head on strong-label data (see the module notes).
+
+    Parameters
+    ----------
+    data : StrongData
+        Event clips with backgrounds, annotated recordings, or both.
+    model : sed.model.Yamnet
+        Computes the feature maps; its settings are recorded in the head.
+    config : FrameTrainingConfig
+    cache : FeatureCache, optional
+    resampler : {"soxr", "resampy"}
+    progress : bool
+        Progress bars while computing features.
+
+    Returns
+    -------
+    result : FrameTrainingResult
+        ``result.head.metadata`` holds ``kind`` ("frame"), ``created``, ``sed_version``,
+        ``yamnet`` (``sample_rate``, ``resampler``, ``weights_sha256``), ``features``
+        (``layers``, ``log_mel``, ``hop_seconds``), ``sequence`` (``frames``,
+        ``context_frames``), ``head`` (the network's sizes), ``training`` (the configuration,
+        the data summary, sequences, epochs, best epoch, seconds, energy) and ``validation``
+        (:func:`frame_f1`).
+
+    Raises
+    ------
+    AudioError, AnnotationError, ParameterError
+        For unreadable audio, malformed annotations, or unusable data (see
+        :func:`sed.heads.strong.training_sequences`).
+    """
+    settings = sequence_settings(config)
+    train, validation = training_sequences(
+        data, model, settings, cache=cache, resampler=resampler, progress=progress
+    )
+    with measure_energy() as energy:
+        started = time.perf_counter()
+        network, fit = fit_frame_network(train, validation, len(data.classes), config)
+        seconds = time.perf_counter() - started
+    length = train.features.shape[1]
+    head = FrameHead(network, tuple(data.classes))
+    head.metadata.update(_frame_head_metadata(model, resampler, settings.spec, length, config))
+    figures = (
+        frame_f1(head.predict_sequences(validation.features), validation.targets, data.classes)
+        if len(validation)
+        else None
+    )
+    head.metadata["training"] = {
+        "config": asdict(config),
+        "data": data.summary(),
+        "train_sequences": len(train),
+        "validation_sequences": len(validation),
+        "epochs": fit.epochs,
+        "best_epoch": fit.best_epoch,
+        "seconds": round(seconds, 3),
+        "energy": energy,
+    }
+    head.metadata["validation"] = figures
+    return FrameTrainingResult(head, figures, seconds, energy)
+
+
+def _frame_head_metadata(
+    model: Yamnet, resampler: str, spec: FeatureSpec, length: int, config: FrameTrainingConfig
+) -> dict:
+    from sed import __version__
+
+    return {
+        "kind": FRAME_KIND,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "sed_version": __version__,
+        "yamnet": {
+            "sample_rate": model.params.sample_rate,
+            "resampler": resampler,
+            "weights_sha256": model_settings(model, resampler)["weights_sha256"],
+        },
+        "features": {**spec.to_dict(), "hop_seconds": spec.hop_seconds(model.params)},
+        "sequence": {
+            "frames": length,
+            "context_frames": min((length - 1) // 2, int(round(CONTEXT_SHARE * length))),
+        },
+        "head": {
+            "conv_filters": config.conv_filters,
+            "conv_layers": config.conv_layers,
+            "gru_units": config.gru_units,
+            "dropout": config.dropout,
+        },
+    }

@@ -1,0 +1,129 @@
+"""Frame-level heads: trained on small synthetic data (tone and noise bursts with known onsets)
+they place onsets and offsets within one frame; training is deterministic with a seed; a head
+round-trips through save and load; either kind of head loads through one function."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import sed
+from sed.errors import ModelError
+from sed.heads.config import FrameTrainingConfig
+from sed.heads.frame_features import FeatureCache
+from sed.heads.frame_head import FrameHead
+from sed.heads.frame_training import fit_frame_network, frame_f1, train_frame_head
+from sed.heads.head import Head
+from sed.heads.strong import frame_targets, strong_dataset, training_sequences
+from sed.postprocessing import PostProcessing
+from tests.helpers import recording_with_events, write_bursts
+
+#: Small and quick: a few seconds per epoch on two cores.
+SMALL = dict(
+    soundscapes=48,
+    sequence_seconds=4.0,
+    conv_filters=16,
+    gru_units=8,
+    max_epochs=25,
+    patience=5,
+    ebr_db=(0.0, 12.0),
+    gain_db=(-12.0, 0.0),
+)
+
+
+@pytest.fixture(scope="module")
+def burst_folder(tmp_path_factory):
+    return write_bursts(tmp_path_factory.mktemp("bursts"))
+
+
+@pytest.fixture(scope="module")
+def trained(burst_folder, model, tmp_path_factory):
+    cache = FeatureCache(tmp_path_factory.mktemp("features"))
+    data = strong_dataset(burst_folder)
+    return train_frame_head(data, model, config=FrameTrainingConfig(seed=1, **SMALL), cache=cache)
+
+
+@pytest.mark.slow
+def test_a_frame_head_places_onsets_and_offsets_within_one_frame(trained, model, rng):
+    head = trained.head
+    assert head.labels == ("hiss", "tone") and head.hop_seconds == 0.08
+    assert trained.validation["frame_f1"] > 0.9
+    waveform, events = recording_with_events(rng)
+    detection = sed.detect(waveform, 16000, model=model, head=head, postprocessing=PostProcessing())
+    found = detection.events
+    assert len(found) == len(events), found
+    # The labels' own boundaries on the frame grid: the frames an event covers at least half of.
+    active = frame_targets(events, 150, 0.08, head.labels).max(axis=1)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], active, [0]])))
+    on_grid = list(zip(edges[::2] * 0.08, edges[1::2] * 0.08))
+    for (onset, offset, label), row, (grid_on, grid_off) in zip(
+        events, found.itertuples(), on_grid
+    ):
+        assert row.event_label == label
+        assert abs(row.onset - grid_on) <= 0.08 + 1e-9, (row, onset)
+        assert abs(row.offset - grid_off) <= 0.08 + 1e-9, (row, offset)
+    scores = detection.window_scores
+    assert scores.frames_tile and scores.labels == ("hiss", "tone")
+    assert len(scores) == 150 and scores.scores.shape == (150, 2)
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_with_a_seed(burst_folder, model, tmp_path):
+    data = strong_dataset(burst_folder)
+    config = FrameTrainingConfig(seed=4, **{**SMALL, "max_epochs": 2, "soundscapes": 16})
+    settings_cache = FeatureCache(tmp_path / "features")
+    from sed.heads.frame_training import sequence_settings
+
+    train, validation = training_sequences(
+        data, model, sequence_settings(config), cache=settings_cache
+    )
+    again = training_sequences(data, model, sequence_settings(config), cache=settings_cache)
+    np.testing.assert_array_equal(train.features, again[0].features)
+    np.testing.assert_array_equal(train.targets, again[0].targets)
+    first, fit = fit_frame_network(train, validation, 2, config)
+    second, _ = fit_frame_network(train, validation, 2, config)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert fit.epochs == 2
+    other, _ = fit_frame_network(train, validation, 2, FrameTrainingConfig(seed=5, **SMALL))
+    assert not np.array_equal(first.get_weights()[2], other.get_weights()[2])
+
+
+@pytest.mark.slow
+def test_save_load_round_trip_and_one_loader_for_both_kinds(trained, tmp_path, rng, model):
+    head = trained.head
+    head.save(tmp_path / "frame")
+    metadata = json.loads((tmp_path / "frame" / "head.json").read_text())
+    assert metadata["kind"] == "frame" and metadata["features"]["layers"] == [6, 12, 14]
+    assert metadata["sequence"] == {"frames": 50, "context_frames": 10}
+    assert metadata["yamnet"]["weights_sha256"] == model.weights_sha256
+    loaded = sed.load_head(tmp_path / "frame", model)
+    assert isinstance(loaded, FrameHead) and loaded.labels == head.labels
+    features = rng.normal(size=(3, 50, head.feature_spec.width)).astype(np.float32)
+    np.testing.assert_array_equal(
+        loaded.predict_sequences(features), head.predict_sequences(features)
+    )
+    with pytest.raises(ModelError, match="a frame-level head, not a window head"):
+        Head.load(tmp_path / "frame")
+    with pytest.raises(ModelError, match="frame head expects feature sequences"):
+        loaded.predict_sequences(features[..., :10])
+    metadata["yamnet"]["weights_sha256"] = "0" * 64
+    (tmp_path / "frame" / "head.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="feature maps of other YAMNet weights"):
+        sed.load_head(tmp_path / "frame", model)
+    del metadata["sequence"]
+    (tmp_path / "frame" / "head.json").write_text(json.dumps(metadata))
+    with pytest.raises(ModelError, match="lacks its 'sequence' entry"):
+        FrameHead.load(tmp_path / "frame")
+
+
+def test_frame_f1_counts_frames_and_leaves_out_ignored_ones():
+    scores = np.array([[0.9, 0.1], [0.8, 0.7], [0.2, 0.6], [0.9, 0.9]])
+    targets = np.array([[1, 0], [0, 1], [0, 1], [-1, -1]], np.float32)
+    figures = frame_f1(scores, targets, ["a", "b"])
+    # a: tp 1, fp 1; b: tp 2. Micro F1 = 2*3 / (2*3 + 1) = 0.857.
+    assert figures["frame_f1"] == pytest.approx(6 / 7, abs=1e-4)
+    assert figures["per_class_frame_f1"] == {"a": pytest.approx(2 / 3, abs=1e-4), "b": 1.0}
+    assert figures["frames"] == 3
