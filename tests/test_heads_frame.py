@@ -99,16 +99,26 @@ def test_save_load_round_trip_and_one_loader_for_both_kinds(trained, tmp_path, r
     assert metadata["kind"] == "frame" and metadata["features"]["layers"] == [6, 12, 14]
     assert metadata["sequence"] == {"frames": 50, "context_frames": 10}
     assert metadata["yamnet"]["weights_sha256"] == model.weights_sha256
+    # LiteRT runs the converted network (no TensorFlow needed); Keras the saved one.
     loaded = sed.load_head(tmp_path / "frame", model)
     assert isinstance(loaded, FrameHead) and loaded.labels == head.labels
+    assert loaded.litert is not None and loaded.network is None
+    keras = FrameHead.load(tmp_path / "frame", runtime="keras")
     features = rng.normal(size=(3, 50, head.feature_spec.width)).astype(np.float32)
-    np.testing.assert_array_equal(
-        loaded.predict_sequences(features), head.predict_sequences(features)
+    reference = head.predict_sequences(features)
+    np.testing.assert_array_equal(keras.predict_sequences(features), reference)
+    np.testing.assert_allclose(loaded.predict_sequences(features), reference, atol=1e-4)
+    # A sequence of another length (a recording shorter than one sequence).
+    short = features[:, :17]
+    np.testing.assert_allclose(
+        loaded.predict_sequences(short), head.predict_sequences(short), atol=1e-4
     )
+    assert loaded.predict_sequences(short).shape == (3, 17, 2)
     with pytest.raises(ModelError, match="a frame-level head, not a window head"):
         Head.load(tmp_path / "frame")
     with pytest.raises(ModelError, match="frame head expects feature sequences"):
         loaded.predict_sequences(features[..., :10])
+
     metadata["yamnet"]["weights_sha256"] = "0" * 64
     (tmp_path / "frame" / "head.json").write_text(json.dumps(metadata))
     with pytest.raises(ModelError, match="feature maps of other YAMNet weights"):

@@ -129,6 +129,9 @@ class FrameTrainingConfig:
         (:mod:`sed.model.feature_maps`); the finest sets the frame hop (layer 6: 80 ms).
     log_mel : bool
         Also read each frame's mean log-mel spectrogram.
+    projection : int >= 0
+        Units of a dense layer that first projects each frame's features (0 for none: the
+        convolutions read the features themselves).
     conv_filters, conv_layers, gru_units : int >= 1
         Size of the CRNN (:func:`sed.heads.frame_head.build_frame_network`).
     dropout : float in [0, 1)
@@ -171,6 +174,7 @@ class FrameTrainingConfig:
 
     layers: tuple[int, ...] = DEFAULT_FRAME_LAYERS
     log_mel: bool = False
+    projection: int = 0
     conv_filters: int = 128
     conv_layers: int = 2
     gru_units: int = 64
@@ -208,6 +212,8 @@ class FrameTrainingConfig:
                 raise ParameterError(
                     f"{name.replace('_', ' ')} must be an integer >= 1, got {value!r}"
                 )
+        if not (isinstance(self.projection, (int, np.integer)) and self.projection >= 0):
+            raise ParameterError(f"projection must be an integer >= 0, got {self.projection!r}")
         if not (isinstance(self.soundscapes, (int, np.integer)) and self.soundscapes >= 0):
             raise ParameterError(f"soundscapes must be an integer >= 0, got {self.soundscapes!r}")
         for name, low, high in (

@@ -19,7 +19,9 @@ head never runs on sequences longer than those it was trained on, and memory sta
 The head directory holds the files of every head (``model.keras``, ``labels.txt``,
 ``head.json``) with ``"kind": "frame"`` in ``head.json``, which also records the features it
 reads (``features``: layers, log-mel, hop), the sequence layout (``sequence``), the YAMNet settings
-(sample rate, resampler, weights fingerprint), the training and the validation figures.
+(sample rate, resampler, weights fingerprint), the training and the validation figures; and
+``model.tflite``, the same network converted for LiteRT, which ``sed detect`` runs without
+importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -38,9 +40,15 @@ from sed.heads.head import (
     load_head_network,
     save_head_files,
 )
+from sed.infra import atomic_open
+from sed.model.backends import litert_interpreter
 from sed.model.feature_maps import FeatureSpec
+from sed.model.litert import LiteRTModel
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
+
+#: The LiteRT conversion of a frame head's network, beside ``model.keras``.
+LITERT_FILE = "model.tflite"
 
 
 def build_frame_network(
@@ -53,6 +61,7 @@ def build_frame_network(
     conv_layers: int = 2,
     gru_units: int = 64,
     dropout: float = 0.2,
+    projection: int | None = None,
 ):
     """The frame head's CRNN as an (untrained) Keras model (see the module notes).
 
@@ -69,12 +78,14 @@ def build_frame_network(
         Units of each direction of the bidirectional GRU.
     dropout : float in [0, 1)
         Dropout on the standardised features and on the GRU's output (training only).
+    projection : int, optional
+        Units of a dense ReLU layer applied to each frame before the convolutions, which then
+        read ``projection`` values instead of ``width`` (less computation); None for none.
 
     Returns
     -------
     model : keras.Model
-        ``(batch, n_frames, width)`` in, ``(batch, n_frames, n_classes)`` scores in [0, 1] out;
-        any ``n_frames``.
+        ``(batch, n_frames, width)`` in, ``(batch, n_frames, n_classes)`` scores in [0, 1] out.
     """
     import_tensorflow()
     import keras
@@ -85,6 +96,8 @@ def build_frame_network(
         axis=-1, mean=np.asarray(mean), variance=np.asarray(variance), name="standardise"
     )(inputs)
     net = layers.Dropout(dropout, name="feature_dropout")(net)
+    if projection:
+        net = layers.Dense(projection, activation="relu", name="projection")(net)
     for number in range(1, conv_layers + 1):
         net = layers.Conv1D(
             conv_filters, 3, padding="same", activation="relu", name=f"conv{number}"
@@ -95,27 +108,65 @@ def build_frame_network(
     return keras.Model(inputs, scores, name="sed_frame_head")
 
 
+def convert_frame_head(network) -> bytes:
+    """The trained network as a TFLite flatbuffer, for LiteRT.
+
+    The network is traced for one sequence of any length (batch 1: TFLite's lowering of the
+    GRU's loop over time needs a static batch), its variables frozen into constants, and
+    converted to TFLite's built-in operators. LiteRT then runs it without TensorFlow; its scores
+    agree with Keras' within 1e-4 (``tests/test_heads_frame.py``).
+
+    Parameters
+    ----------
+    network : keras.Model
+        From :func:`build_frame_network`, trained.
+
+    Returns
+    -------
+    flatbuffer : bytes
+    """
+    tf = import_tensorflow()
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    from sed.model.runtime import captured_output
+
+    spec = tf.TensorSpec([1, None, network.input_shape[-1]], tf.float32)
+    traced = tf.function(lambda x: network(x, training=False), input_signature=[spec])
+    frozen = convert_variables_to_constants_v2(traced.get_concrete_function())
+    with captured_output():
+        return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+
+
 @dataclass
 class FrameHead:
     """A trained frame-level head (a :class:`sed.segmenter.FrameClassifier`).
 
+    Two runtimes hold the same network: the Keras model (training, and wherever LiteRT is
+    missing) and its LiteRT conversion (``model.tflite``, :func:`convert_frame_head`), which
+    scores without importing TensorFlow. :meth:`load` takes LiteRT where it can.
+
     Attributes
     ----------
-    network : keras.Model
+    network : keras.Model or None
         Feature sequences ``(n, n_frames, width)`` in, scores ``(n, n_frames, len(labels))``
-        out.
+        out; None until needed when the head was loaded for LiteRT (:attr:`keras_network`).
     labels : tuple of str
         Output labels (event labels; a frame head has no background output).
     metadata : dict
         The content of ``head.json`` (see :func:`sed.heads.frame_training.train_frame_head`).
     directory : str or None
         Where it was loaded from, named in errors.
+    litert : sed.model.litert.LiteRTModel or None
+        The LiteRT conversion, when it runs the head.
     """
 
     network: Any
     labels: tuple[str, ...]
     metadata: dict = field(default_factory=dict)
     directory: str | None = None
+    litert: Any = None
     _run: Any = field(default=None, init=False, repr=False, compare=False)
 
     kind = FRAME_KIND
@@ -145,6 +196,15 @@ class FrameHead:
         """Frame hop (and length) of the scores, in seconds."""
         return float(self.metadata["features"]["hop_seconds"])
 
+    @property
+    def keras_network(self):
+        """The Keras network, loaded from :attr:`directory` on first use if needed."""
+        if self.network is None:
+            if self.directory is None:
+                raise ModelError("this frame head has no Keras network to load")
+            self.network = load_head_network(self.directory, self.labels)
+        return self.network
+
     def predict_sequences(self, features: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
         """Scores of feature sequences.
 
@@ -153,6 +213,7 @@ class FrameHead:
         features : np.ndarray [shape=(n, n_frames, width)]
             Feature frames (:mod:`sed.model.feature_maps`) of this head's ``feature_spec``.
         batch_size : int > 0
+            Sequences per Keras call (LiteRT scores one at a time).
 
         Returns
         -------
@@ -165,7 +226,7 @@ class FrameHead:
             If the features are not ``(n, n_frames, width)`` of the head's width.
         """
         features = np.asarray(features, dtype=np.float32)
-        width = self.network.input_shape[-1]
+        width = self.feature_spec.width
         if features.ndim != 3 or features.shape[2] != width:
             raise ModelError(
                 f"frame head expects feature sequences of shape (n, n_frames, {width}), "
@@ -174,6 +235,8 @@ class FrameHead:
             )
         if len(features) == 0 or features.shape[1] == 0:
             return np.zeros((*features.shape[:2], len(self.labels)), np.float32)
+        if self.litert is not None:
+            return np.stack([self.litert(sequence[np.newaxis])[0] for sequence in features])
         run = self._compiled()
         return np.concatenate(
             [
@@ -185,10 +248,9 @@ class FrameHead:
     def _compiled(self):
         if self._run is None:
             tf = import_tensorflow()
-            spec = tf.TensorSpec([None, None, self.network.input_shape[-1]], tf.float32)
-            self._run = tf.function(
-                lambda x: self.network(x, training=False), input_signature=[spec]
-            )
+            network = self.keras_network
+            spec = tf.TensorSpec([None, None, network.input_shape[-1]], tf.float32)
+            self._run = tf.function(lambda x: network(x, training=False), input_signature=[spec])
         return self._run
 
     def check_compatible(self, params: YamnetParams, weights_sha256: str | None = None) -> None:
@@ -217,20 +279,33 @@ class FrameHead:
                 self.directory,
             )
 
-    def save(self, directory: str | os.PathLike) -> None:
-        """Write ``model.keras``, ``labels.txt`` and ``head.json`` (``"kind": "frame"``) into
-        ``directory``, atomically (other files in it are left alone)."""
-        save_head_files(self.network, self.labels, {**self.metadata, "kind": FRAME_KIND}, directory)
+    def save(self, directory: str | os.PathLike, *, litert: bool = True) -> None:
+        """Write ``model.keras``, ``labels.txt``, ``head.json`` (``"kind": "frame"``) and, with
+        ``litert``, ``model.tflite`` (:func:`convert_frame_head`, about 10 s) into
+        ``directory``, each atomically (other files in it are left alone)."""
+        network = self.keras_network
+        save_head_files(network, self.labels, {**self.metadata, "kind": FRAME_KIND}, directory)
+        if litert:
+            flatbuffer = convert_frame_head(network)
+            with atomic_open(os.path.join(os.fspath(directory), LITERT_FILE), "wb") as handle:
+                handle.write(flatbuffer)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> FrameHead:
+    def load(cls, directory: str | os.PathLike, *, runtime: str = "auto") -> FrameHead:
         """Read a frame head directory written by :meth:`save`.
+
+        Parameters
+        ----------
+        directory : str or os.PathLike
+        runtime : {"auto", "litert", "keras"}
+            ``auto``: LiteRT where ``model.tflite`` exists and ``ai-edge-litert`` is installed
+            (no TensorFlow import), else Keras.
 
         Raises
         ------
         ModelError
-            If a file is missing or unreadable, the head is not a frame head, or its
-            description lacks the features or the sequence layout.
+            If a file is missing or unreadable, the head is not a frame head, its description
+            lacks the features or the sequence layout, or the LiteRT model does not fit it.
         """
         directory = os.fspath(directory)
         labels, metadata = head_description(directory)
@@ -243,4 +318,25 @@ class FrameHead:
         for key in ("features", "sequence"):
             if not isinstance(metadata.get(key), dict):
                 raise ModelError(f"head.json of a frame head lacks its {key!r} entry", directory)
+        path = os.path.join(directory, LITERT_FILE)
+        if runtime != "keras" and os.path.isfile(path) and litert_interpreter() is not None:
+            head = cls(None, labels, metadata, directory, _litert_model(path, directory))
+            shapes = (head.litert.input_shape[-1], head.litert.output_shape[-1])
+            if shapes != (head.feature_spec.width, len(labels)):
+                raise ModelError(
+                    f"{LITERT_FILE} maps {shapes[0]} features to {shapes[1]} scores, not "
+                    f"{head.feature_spec.width} to {len(labels)}",
+                    directory,
+                )
+            return head
+        if runtime == "litert":
+            raise ModelError(f"no {LITERT_FILE}, or ai-edge-litert is not installed", directory)
         return cls(load_head_network(directory, labels), labels, metadata, directory)
+
+
+def _litert_model(path: str, directory: str) -> LiteRTModel:
+    try:
+        with open(path, "rb") as handle:
+            return LiteRTModel(handle.read())
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ModelError(f"cannot load {LITERT_FILE} ({error})", directory) from None

@@ -221,6 +221,7 @@ def fit_frame_network(
         conv_layers=config.conv_layers,
         gru_units=config.gru_units,
         dropout=config.dropout,
+        projection=config.projection or None,
     )
     network.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -392,6 +393,7 @@ def _frame_head_metadata(
             "context_frames": min((length - 1) // 2, int(round(CONTEXT_SHARE * length))),
         },
         "head": {
+            "projection": config.projection,
             "conv_filters": config.conv_filters,
             "conv_layers": config.conv_layers,
             "gru_units": config.gru_units,

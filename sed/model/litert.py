@@ -367,3 +367,47 @@ def _output_number(name: str) -> int:
     (``StatefulPartitionedCall:2`` is the third)."""
     tail = name.rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+class LiteRTModel:
+    """Any single-input, single-output TFLite flatbuffer in a LiteRT interpreter (XNNPACK): what
+    runs a frame-level head without TensorFlow (:mod:`sed.heads.frame_head`).
+
+    Call it on a float32 array of the model's input shape; a dimension that the model leaves
+    open (``-1`` in :attr:`input_shape`) may change from call to call (the interpreter is
+    re-allocated when the shape does). Not thread-safe.
+
+    Raises
+    ------
+    ModelError
+        If LiteRT is not installed.
+    ValueError
+        If ``flatbuffer`` is not a model LiteRT can load.
+    """
+
+    def __init__(self, flatbuffer: bytes, *, threads: int | None = None):
+        interpreter = litert_interpreter()
+        if interpreter is None:
+            raise ModelError("the litert backend needs the ai-edge-litert package")
+        threads = default_threads() if threads is None else threads
+        with captured_output(2):
+            self.interpreter = interpreter(model_content=flatbuffer, num_threads=threads)
+        details = self.interpreter.get_input_details()[0]
+        self._input = details["index"]
+        self.input_shape = tuple(int(n) for n in details["shape_signature"])
+        self.output_shape = tuple(
+            int(n) for n in self.interpreter.get_output_details()[0]["shape_signature"]
+        )
+        self._output = self.interpreter.get_output_details()[0]["index"]
+        self._shape: tuple[int, ...] = ()
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+        if inputs.shape != self._shape:
+            self.interpreter.resize_tensor_input(self._input, list(inputs.shape))
+            with captured_output(2):
+                self.interpreter.allocate_tensors()
+            self._shape = inputs.shape
+        self.interpreter.set_tensor(self._input, inputs)
+        self.interpreter.invoke()
+        return self.interpreter.get_tensor(self._output).copy()
