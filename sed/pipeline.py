@@ -13,7 +13,8 @@ evaluation (:mod:`sed.evaluation`) and plots (:mod:`sed.plotting`). Each command
 (:mod:`sed.cli`) calls one function here: ``detect`` :func:`detect_file` (and, for archives,
 :func:`sed.batch.run_batch` with a :class:`DetectorSpec`), ``tag`` :func:`tag_file`, ``plot``
 :func:`plot_file`, ``evaluate`` :func:`evaluate_files`, ``tune`` :func:`development_set`,
-:func:`score_files` and :func:`sed.tuning.tune`.
+:func:`score_files` and :func:`sed.tuning.tune`, ``train`` :func:`train_head_files` (or, with
+``--frame-level``, :func:`train_frame_head_files`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard, cast
 
 import numpy as np
 
@@ -54,13 +55,24 @@ from sed.model.backends import DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
 from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import PostProcessing
-from sed.segmenter import WindowScores, score_file, score_waveform
+from sed.segmenter import (
+    WindowScores,
+    score_file,
+    score_frames_file,
+    score_frames_waveform,
+    score_waveform,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sed.heads.frame_head import FrameHead
     from sed.heads.head import Head
     from sed.model import Yamnet
+
+    #: Either kind of trained head: a window head (YAMNet's embeddings) or a frame-level head
+    #: (YAMNet's feature maps); :func:`load_head` loads both.
+    AnyHead = Head | FrameHead
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
@@ -161,7 +173,7 @@ class Detection:
 
 def _labels_to_score(
     model: Yamnet,
-    head: Head | None,
+    head: AnyHead | None,
     classes: ClassList | None,
     label_map: str | os.PathLike | None,
     selection: ClassSelection | None,
@@ -187,7 +199,7 @@ def detect(
     classes: ClassList | None = None,
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
-    head: Head | None = None,
+    head: AnyHead | None = None,
     postprocessing: PostProcessing = PostProcessing(),
     filename: str = "",
     resampler: str = DEFAULT_RESAMPLER,
@@ -205,9 +217,11 @@ def detect(
     classes, label_map, selection
         Which of YAMNet's classes to report (see :func:`class_selection`); ``selection`` is an
         already resolved one. All classes by default.
-    head : sed.heads.head.Head, optional
+    head : sed.heads.head.Head or sed.heads.frame_head.FrameHead, optional
         Report the head's classes instead of YAMNet's (see :func:`head_scores`); then none of
-        ``classes``, ``label_map`` and ``selection`` may be given.
+        ``classes``, ``label_map`` and ``selection`` may be given. A frame-level head scores
+        80 ms frames instead of windows (:func:`sed.segmenter.score_frames_stream`): the
+        result's ``window_scores`` are then frame scores.
     postprocessing : PostProcessing
     filename : str
         Written in the ``filename`` column.
@@ -238,14 +252,19 @@ def detect(
         if mono.size
         else mono
     )
-    window_scores = score_waveform(
-        audio,
-        model,
-        filename=filename,
-        duration_seconds=mono.shape[0] / sample_rate,
-        batch_size=batch_size,
-        keep_embeddings=head is not None,
-    )
+    if is_frame_head(head):
+        window_scores = score_frames_waveform(
+            audio, model, head, filename=filename, duration_seconds=mono.shape[0] / sample_rate
+        )
+    else:
+        window_scores = score_waveform(
+            audio,
+            model,
+            filename=filename,
+            duration_seconds=mono.shape[0] / sample_rate,
+            batch_size=batch_size,
+            keep_embeddings=head is not None,
+        )
     return _finish(window_scores, selection, postprocessing, head)
 
 
@@ -256,7 +275,7 @@ def detect_file(
     classes: ClassList | None = None,
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
-    head: Head | None = None,
+    head: AnyHead | None = None,
     postprocessing: PostProcessing = PostProcessing(),
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -279,7 +298,33 @@ def detect_file(
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
     """
     selection = _labels_to_score(model, head, classes, label_map, selection)
-    window_scores = score_file(
+    window_scores = _score_file(
+        path, model, head, resampler=resampler, batch_size=batch_size, overlap=overlap
+    )
+    return _finish(window_scores, selection, postprocessing, head)
+
+
+def is_frame_head(head) -> TypeGuard[FrameHead]:
+    """Whether ``head`` is a frame-level head (:class:`sed.heads.frame_head.FrameHead`)."""
+    from sed.heads.head import FRAME_KIND
+
+    return head is not None and getattr(head, "kind", None) == FRAME_KIND
+
+
+def _score_file(
+    path: str | os.PathLike,
+    model: Yamnet,
+    head: AnyHead | None,
+    *,
+    resampler: str,
+    batch_size: int,
+    overlap: bool = True,
+) -> WindowScores:
+    """The file's scores as the head (or YAMNet) needs them: frame scores of a frame-level head
+    (final), else window scores with embeddings when a window head will score them."""
+    if is_frame_head(head):
+        return score_frames_file(path, model, head, resampler=resampler, overlap=overlap)
+    return score_file(
         path,
         model,
         resampler=resampler,
@@ -287,26 +332,31 @@ def detect_file(
         keep_embeddings=head is not None,
         overlap=overlap,
     )
-    return _finish(window_scores, selection, postprocessing, head)
 
 
 def _finish(
     window_scores: WindowScores,
     selection: ClassSelection | None,
     postprocessing: PostProcessing,
-    head: Head | None,
+    head: AnyHead | None,
 ) -> Detection:
-    selected = (
-        head.window_scores(window_scores)
-        if head is not None
-        else window_scores.select(selection)
-        if selection is not None
-        else window_scores
-    )
+    selected = _head_or_selection(window_scores, selection, head)
     return Detection(selected, postprocessing.events(selected))
 
 
-def head_scores(window_scores: WindowScores, head: Head, model: Yamnet) -> WindowScores:
+def _head_or_selection(
+    window_scores: WindowScores, selection: ClassSelection | None, head: AnyHead | None
+) -> WindowScores:
+    """The scores of the labels to report: a window head's (from the embeddings), a frame
+    head's (already computed), or the selected YAMNet classes."""
+    if is_frame_head(head):
+        return window_scores
+    if head is not None:
+        return cast("Head", head).window_scores(window_scores)
+    return window_scores.select(selection) if selection is not None else window_scores
+
+
+def head_scores(window_scores: WindowScores, head: AnyHead, model: Yamnet) -> WindowScores:
     """A head's scores of its event labels, after checking it fits the model's settings.
 
     Parameters
@@ -328,10 +378,15 @@ def head_scores(window_scores: WindowScores, head: Head, model: Yamnet) -> Windo
         If the head was trained with another hop, sample rate or weights.
     """
     check_head(head, model)
-    return head.window_scores(window_scores)
+    if is_frame_head(head):
+        raise ParameterError(
+            "a frame-level head scores feature maps, not windows: use detect_file or "
+            "score_files with it"
+        )
+    return cast("Head", head).window_scores(window_scores)
 
 
-def check_head(head: Head, model: Yamnet) -> None:
+def check_head(head: AnyHead, model: Yamnet) -> None:
     """Refuse a head trained with another hop, sample rate or weights than ``model``'s.
 
     Raises
@@ -342,8 +397,10 @@ def check_head(head: Head, model: Yamnet) -> None:
     head.check_compatible(model.params, model.weights_sha256)
 
 
-def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> Head:
-    """Load a head written by ``sed train`` (see :meth:`sed.heads.head.Head.load`).
+def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> AnyHead:
+    """Load a head written by ``sed train``, of either kind (``head.json`` says which): a window
+    head (:meth:`sed.heads.head.Head.load`) or a frame-level head
+    (:meth:`sed.heads.frame_head.FrameHead.load`).
 
     Parameters
     ----------
@@ -356,26 +413,175 @@ def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> Head
     ModelError
         If the directory is not a head, or the head does not fit ``model``.
     """
-    from sed.heads.head import Head
+    from sed.heads.frame_head import FrameHead
+    from sed.heads.head import FRAME_KIND, Head, head_description, head_kind
 
-    head = Head.load(directory)
+    kind = head_kind(head_description(directory)[1])
+    head: AnyHead = (
+        FrameHead.load(directory, threads=model.threads if model is not None else None)
+        if kind == FRAME_KIND
+        else Head.load(directory)
+    )
     if model is not None:
         check_head(head, model)
     return head
 
 
-def top_classes(window_scores: WindowScores, k: int = DEFAULT_TOP_K) -> pd.DataFrame:
-    """The ``k`` classes with the highest window-averaged score (the reference ``inference.py``).
+def train_head_files(
+    data: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    model: Yamnet | Callable[[], Yamnet],
+    classes: Sequence[str] | None = None,
+    background: str | os.PathLike | None = None,
+    config=None,
+    folds: int | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+    **clip_options,
+) -> dict:
+    """Train a window head on labelled clips and write it with its reports (``sed train``).
+
+    Parameters
+    ----------
+    data : str or os.PathLike
+        A folder with a sub-folder per class, or a CSV (:func:`sed.heads.datasets.load_dataset`,
+        which also takes ``clip_options``: ``label_column``, ``filename_column``,
+        ``group_column``, ``where``, ``audio_dir``).
+    output : str or os.PathLike
+        The head directory.
+    model : sed.model.Yamnet, or a callable that loads it
+        A callable is called once the data has been read, so that bad data is reported before
+        the model loads.
+    classes : sequence of str, optional
+    background : str or os.PathLike, optional
+    config : sed.heads.config.TrainingConfig, optional
+    folds : int >= 2, optional
+        Also cross-validate.
+    cache_dir : str or os.PathLike, optional
+        Embedding cache (default :func:`sed.heads.embeddings.default_cache_dir`).
+    resampler : {"soxr", "resampy"}
+    progress : bool
+
+    Returns
+    -------
+    report : dict
+        :func:`sed.heads.reports.train_and_report`'s.
+    """
+    from sed.heads.config import TrainingConfig
+    from sed.heads.datasets import load_dataset
+    from sed.heads.embeddings import EmbeddingCache
+    from sed.heads.reports import train_and_report
+
+    dataset = load_dataset(
+        data,
+        classes=list(classes) if classes is not None else None,
+        background=background,
+        **clip_options,
+    )
+    return train_and_report(
+        dataset,
+        model if not callable(model) else model(),
+        output,
+        config=config or TrainingConfig(),
+        folds=folds,
+        cache=EmbeddingCache(cache_dir),
+        resampler=resampler,
+        progress=progress,
+    )
+
+
+def train_frame_head_files(
+    data: str | os.PathLike | None,
+    output: str | os.PathLike,
+    *,
+    model: Yamnet | Callable[[], Yamnet],
+    recordings: str | os.PathLike | None = None,
+    annotations: str | os.PathLike | None = None,
+    classes: Sequence[str] | None = None,
+    background: str | os.PathLike | None = None,
+    config=None,
+    cache_dir: str | os.PathLike | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+    **clip_options,
+) -> dict:
+    """Train a frame-level head on strong labels and write it (``sed train --frame-level``).
+
+    Parameters
+    ----------
+    data : str or os.PathLike, optional
+        Event clips (a folder per class or a CSV, with ``clip_options`` as for
+        :func:`train_head_files`) to synthesise soundscapes from, over the background
+        recordings (a ``_background`` folder or ``background``).
+    output : str or os.PathLike
+        The head directory.
+    model : sed.model.Yamnet, or a callable that loads it (see :func:`train_head_files`)
+    recordings, annotations : str or os.PathLike, optional
+        Annotated recordings and their annotation files, paired by name
+        (:func:`sed.heads.strong.annotated_recordings`).
+    classes : sequence of str, optional
+    background : str or os.PathLike, optional
+    config : sed.heads.config.FrameTrainingConfig, optional
+    cache_dir : str or os.PathLike, optional
+        Feature cache (default :func:`sed.heads.frame_features.default_feature_cache_dir`).
+    resampler : {"soxr", "resampy"}
+    progress : bool
+
+    Returns
+    -------
+    report : dict
+        :func:`sed.heads.reports.train_frame_and_report`'s.
+
+    Raises
+    ------
+    ParameterError, AnnotationError, AudioError
+        For unusable data: no source, a class with no material, an annotation naming a
+        recording without audio, an unreadable clip (each named).
+    """
+    from sed.heads.config import FrameTrainingConfig
+    from sed.heads.frame_features import FeatureCache
+    from sed.heads.reports import train_frame_and_report
+    from sed.heads.strong import strong_dataset
+
+    dataset = strong_dataset(
+        data,
+        recordings=recordings,
+        annotations=annotations,
+        classes=classes,
+        background=background,
+        **clip_options,
+    )
+    return train_frame_and_report(
+        dataset,
+        model if not callable(model) else model(),
+        output,
+        config=config or FrameTrainingConfig(),
+        cache=FeatureCache(cache_dir),
+        resampler=resampler,
+        progress=progress,
+    )
+
+
+def top_classes(
+    window_scores: WindowScores, k: int = DEFAULT_TOP_K, *, aggregation: str = "mean"
+) -> pd.DataFrame:
+    """The ``k`` classes with the highest clip score (the reference ``inference.py``'s mean).
 
     Parameters
     ----------
     window_scores : WindowScores
     k : int >= 1
+    aggregation : {"mean", "max"}
+        A label's clip score: its mean over windows (the reference's rule for 0.96 s windows),
+        or its highest frame score (for a frame-level head, whose frames are 80 ms: an event
+        fills few of them, and its frames score high where it sounds).
 
     Returns
     -------
     table : pd.DataFrame
-        Columns ``rank`` (1-based), ``label``, ``score`` (mean over windows, in [0, 1]).
+        Columns ``rank`` (1-based), ``label``, ``score`` (in [0, 1]).
 
     Raises
     ------
@@ -386,13 +592,15 @@ def top_classes(window_scores: WindowScores, k: int = DEFAULT_TOP_K) -> pd.DataF
 
     if k < 1:
         raise ParameterError(f"k must be at least 1, got {k}")
-    mean = window_scores.scores.mean(axis=0)
-    order = np.argsort(-mean, kind="stable")[:k]
+    if aggregation not in ("mean", "max"):
+        raise ParameterError(f"unknown aggregation {aggregation!r}; choose mean or max")
+    clip = getattr(window_scores.scores, aggregation)(axis=0)
+    order = np.argsort(-clip, kind="stable")[:k]
     return pd.DataFrame(
         {
             "rank": np.arange(1, len(order) + 1),
             "label": [window_scores.labels[i] for i in order],
-            "score": mean[order],
+            "score": clip[order],
         }
     )
 
@@ -417,12 +625,13 @@ def tag_file(
     path: str | os.PathLike,
     *,
     model: Yamnet,
-    head: Head | None = None,
+    head: AnyHead | None = None,
     k: int = DEFAULT_TOP_K,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Tagging:
-    """Tag a recording: its ``k`` classes with the highest window-averaged score.
+    """Tag a recording: its ``k`` classes with the highest window-averaged score (with a
+    frame-level head: the highest frame score, see :func:`top_classes`).
 
     Parameters
     ----------
@@ -450,12 +659,10 @@ def tag_file(
         raise ParameterError(f"k must be at least 1, got {k}")
     if head is not None:
         check_head(head, model)
-    window_scores = score_file(
-        path, model, resampler=resampler, batch_size=batch_size, keep_embeddings=head is not None
-    )
-    if head is not None:
-        window_scores = head.window_scores(window_scores)
-    return Tagging(window_scores, top_classes(window_scores, k))
+    window_scores = _score_file(path, model, head, resampler=resampler, batch_size=batch_size)
+    window_scores = _head_or_selection(window_scores, None, head)
+    aggregation = "max" if is_frame_head(head) else "mean"
+    return Tagging(window_scores, top_classes(window_scores, k, aggregation=aggregation))
 
 
 def plot_file(
@@ -533,7 +740,7 @@ def score_files(
     *,
     model: Yamnet,
     selection: ClassSelection | None = None,
-    head: Head | None = None,
+    head: AnyHead | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> list[WindowScores]:
@@ -568,14 +775,8 @@ def score_files(
         check_head(head, model)
     results = []
     for path in paths:
-        scores = score_file(
-            path,
-            model,
-            resampler=resampler,
-            batch_size=batch_size,
-            keep_embeddings=head is not None,
-        )
-        results.append(_finish(scores, selection, PostProcessing(), head).window_scores)
+        scores = _score_file(path, model, head, resampler=resampler, batch_size=batch_size)
+        results.append(_head_or_selection(scores, selection, head))
     return results
 
 
@@ -877,7 +1078,7 @@ class Detector:
     resampler: str = DEFAULT_RESAMPLER
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: bool = True
-    head: Head | None = None
+    head: AnyHead | None = None
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""

@@ -14,6 +14,7 @@ from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
 
 POSTPROCESSING = PostProcessing()
 TRAINING = heads_config.TrainingConfig()
+FRAME_TRAINING = heads_config.FrameTrainingConfig()
 EVALUATION = {
     "time_resolution": evaluation.DEFAULT_TIME_RESOLUTION,
     "t_collar": evaluation.DEFAULT_T_COLLAR,
@@ -59,6 +60,8 @@ LIBRARY_DEFAULTS = {
     ("train", "epochs"): TRAINING.max_epochs,
     ("train", "patience"): TRAINING.patience,
     ("train", "validation_fraction"): TRAINING.validation_fraction,
+    ("train", "soundscapes"): FRAME_TRAINING.soundscapes,
+    ("train", "layers"): ",".join(map(str, heads_config.DEFAULT_FRAME_LAYERS)),
 }
 
 #: option -> the library's choices.

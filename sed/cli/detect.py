@@ -55,8 +55,8 @@ if TYPE_CHECKING:
     "scores_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also write per-window scores: filename,start,end, one column per class "
-    "(one recording only).",
+    help="Also write the scores of every window (of every 0.08 s frame with a frame-level "
+    "head): filename,start,end, one column per class (one recording only).",
 )
 @click.option(
     "--glob",
@@ -156,7 +156,8 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
     written = [f"events written to {', '.join(paths.values())}"]
     if scores_path:
-        written.append(f"window scores to {scores_path}")
+        grid = "frame" if detection.window_scores.frames_tile else "window"
+        written.append(f"{grid} scores to {scores_path}")
     click.echo(", ".join(written))
     return 0
 

@@ -98,7 +98,7 @@ def head_option(command):
         type=click.Path(),
         default=None,
         help="Head directory written by `sed train`: report its classes instead "
-        "of YAMNet's (the hop defaults to the head's).",
+        "of YAMNet's (the hop defaults to the head's; a frame-level head scores every 0.08 s).",
     )(command)
 
 
@@ -108,7 +108,8 @@ def cache_option(command):
         "--cache-dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else ~/.cache/sed/embeddings].",
+        help="Embedding (and feature) cache [default: $SED_CACHE_DIR/embeddings and /features, "
+        "else ~/.cache/sed/...].",
     )(command)
 
 
@@ -120,17 +121,25 @@ def refuse_classes_with_head(head_dir, classes, label_map) -> None:
 
 
 def head_labels_and_hop(head_dir, hop_seconds):
-    """A head's event labels (or None) and the hop to use: the head's unless --hop was given.
+    """A head's event labels (or None) and the hop to use: the head's unless --hop was given
+    (a frame-level head reads no windows: --hop is then a usage error).
 
     Reads the head's description only, so errors come before TensorFlow is loaded.
     """
     if head_dir is None:
         return None, hop_seconds
-    from sed.heads.head import BACKGROUND_LABEL, head_description
+    from sed.heads.head import BACKGROUND_LABEL, FRAME_KIND, head_description, head_kind
 
     labels, metadata = head_description(head_dir)
     source = click.get_current_context().get_parameter_source("hop_seconds")
-    if source == click.core.ParameterSource.DEFAULT:
+    if head_kind(metadata) == FRAME_KIND:
+        if source == click.core.ParameterSource.COMMANDLINE:
+            raise ParameterError(
+                "--hop sets the window hop; a frame-level head scores every "
+                f"{metadata.get('features', {}).get('hop_seconds', '?')} s and reads no windows",
+                head_dir,
+            )
+    elif source == click.core.ParameterSource.DEFAULT:
         hop_seconds = metadata.get("yamnet", {}).get("hop_seconds", hop_seconds)
     return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 

@@ -30,7 +30,8 @@ from sed.pipeline import DEFAULT_TOP_K
 @batch_size_option
 @reports_errors
 def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch_size):
-    """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
+    """List the top-k classes of INPUT by window-averaged score (as the reference inference.py;
+    with a frame-level head, by highest frame score)."""
     from sed import pipeline
     from sed.audio import audio_info
 
@@ -43,8 +44,7 @@ def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch
     )
     table, window_scores = tagging.top, tagging.window_scores
     width = max(len(label) for label in table["label"])
-    click.echo(
-        f"{input_path}: {len(window_scores)} windows, {window_scores.duration_seconds:.2f} s"
-    )
+    grid = "frames" if window_scores.frames_tile else "windows"
+    click.echo(f"{input_path}: {len(window_scores)} {grid}, {window_scores.duration_seconds:.2f} s")
     for row in table.itertuples():
         click.echo(f"{row.rank:>3}. {row.label:<{width}}  {row.score:.3f}")

@@ -1,4 +1,5 @@
-"""``sed train``: a head on YAMNet embeddings of labelled clips, with its reports."""
+"""``sed train``: a head on YAMNet embeddings of labelled clips (or, with ``--frame-level``, a
+frame-level head on YAMNet's feature maps of strongly labelled material), with its reports."""
 
 from __future__ import annotations
 
@@ -7,18 +8,25 @@ import sys
 import click
 
 from sed.cli.options import CONTEXT, cache_option, model_options, reports_errors
+from sed.errors import ParameterError
 from sed.heads.config import (
     ACTIVATIONS,
     DEFAULT_FILENAME_COLUMN,
+    DEFAULT_FRAME_LAYERS,
     DEFAULT_LABEL_COLUMN,
+    FrameTrainingConfig,
     TrainingConfig,
 )
 
 _DEFAULTS = TrainingConfig()
+_FRAME_DEFAULTS = FrameTrainingConfig()
+#: Options that only window heads take, and options that only frame-level heads take.
+_WINDOW_ONLY = ("activation", "mixtures", "folds")
+_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("data", metavar="DATA", type=click.Path())
+@click.argument("data", metavar="[DATA]", type=click.Path(), required=False)
 @click.option(
     "-o",
     "--output",
@@ -61,6 +69,37 @@ _DEFAULTS = TrainingConfig()
     help="Folder of recordings without events: the background class.",
 )
 @click.option(
+    "--frame-level",
+    is_flag=True,
+    help="Train a frame-level head: a score per class every 0.08 s from YAMNet's feature "
+    "maps, trained on strong labels (soundscapes synthesised from DATA's clips over the "
+    "background recordings, and/or --recordings with --annotations).",
+)
+@click.option(
+    "--recordings",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Frame-level: folder of annotated recordings, trained on whole.",
+)
+@click.option(
+    "--annotations",
+    type=click.Path(),
+    default=None,
+    help="Frame-level: their annotation files (a file or folder; Raven, Audacity, DCASE tsv, "
+    "csv or json), paired with the recordings by name.",
+)
+@click.option(
+    "--soundscapes",
+    type=click.IntRange(min=0),
+    default=_FRAME_DEFAULTS.soundscapes,
+    help="Frame-level: training soundscapes synthesised from DATA's clips.",
+)
+@click.option(
+    "--layers",
+    default=",".join(map(str, DEFAULT_FRAME_LAYERS)),
+    help="Frame-level: YAMNet layers (1-14) whose feature maps the head reads.",
+)
+@click.option(
     "--activation",
     type=click.Choice(ACTIVATIONS),
     default=_DEFAULTS.activation,
@@ -89,6 +128,7 @@ _DEFAULTS = TrainingConfig()
     "--patience",
     type=click.IntRange(min=1),
     default=_DEFAULTS.patience,
+    show_default=f"{_DEFAULTS.patience}; frame-level {_FRAME_DEFAULTS.patience}",
     help="Epochs without a better validation loss before stopping.",
 )
 @click.option(
@@ -117,6 +157,11 @@ def train(
     where,
     audio_dir,
     background,
+    frame_level,
+    recordings,
+    annotations,
+    soundscapes,
+    layers,
     activation,
     mixtures,
     seed,
@@ -130,26 +175,59 @@ def train(
     resampler,
     backend,
 ):
-    """Train a head on YAMNet embeddings of labelled clips.
+    """Train a head on YAMNet embeddings of labelled clips (or a frame-level head).
 
     DATA is a folder with one sub-folder of audio files per class (a `_background` sub-folder
-    holds recordings without events), or a CSV file with a file name and a label per clip.
+    holds recordings without events), or a CSV file with a file name and a label per clip. With
+    --frame-level, soundscapes are synthesised from DATA's clips over the background recordings,
+    and --recordings with --annotations add annotated recordings (DATA is then optional).
     """
     from sed import pipeline
-    from sed.heads.datasets import load_dataset, parse_where
-    from sed.heads.embeddings import EmbeddingCache
-    from sed.heads.reports import report_lines, train_and_report
+    from sed.heads.datasets import parse_where
+    from sed.heads.reports import frame_report_lines, report_lines
 
-    dataset = load_dataset(
-        data,
-        classes=classes.split(",") if classes else None,
-        label_column=label_column,
-        filename_column=filename_column,
-        group_column=group_column,
-        where=parse_where(where),
-        audio_dir=audio_dir,
-        background=background,
-    )
+    context = click.get_current_context()
+    given = {
+        name
+        for name in (*_WINDOW_ONLY, *_FRAME_ONLY, "hop_seconds", "patience")
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    }
+    clip_options = {
+        "label_column": label_column,
+        "filename_column": filename_column,
+        "group_column": group_column,
+        "where": parse_where(where),
+        "audio_dir": audio_dir,
+    }
+    if frame_level:
+        _refuse(given, (*_WINDOW_ONLY, "hop_seconds"), "to window heads, not --frame-level")
+        frame_config = FrameTrainingConfig(
+            layers=_layer_list(layers),
+            soundscapes=soundscapes,
+            seed=seed,
+            max_epochs=epochs,
+            patience=patience if "patience" in given else _FRAME_DEFAULTS.patience,
+            validation_fraction=validation_fraction,
+        )
+        report = pipeline.train_frame_head_files(
+            data,
+            output,
+            model=lambda: pipeline.load_model(weights, backend=backend),
+            recordings=recordings,
+            annotations=annotations,
+            classes=classes.split(",") if classes else None,
+            background=background,
+            config=frame_config,
+            cache_dir=cache_dir,
+            resampler=resampler,
+            progress=sys.stderr.isatty(),
+            **clip_options,
+        )
+        click.echo("\n".join(frame_report_lines(report)))
+        return
+    _refuse(given, _FRAME_ONLY, "to --frame-level heads")
+    if data is None:
+        raise ParameterError("give DATA: a folder with a sub-folder per class, or a CSV file")
     config = TrainingConfig(
         activation=activation,
         mixtures=mixtures,
@@ -158,15 +236,34 @@ def train(
         patience=patience,
         validation_fraction=validation_fraction,
     )
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    report = train_and_report(
-        dataset,
-        model,
+    report = pipeline.train_head_files(
+        data,
         output,
+        model=lambda: pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend),
+        classes=classes.split(",") if classes else None,
+        background=background,
         config=config,
         folds=folds,
-        cache=EmbeddingCache(cache_dir),
+        cache_dir=cache_dir,
         resampler=resampler,
         progress=sys.stderr.isatty(),
+        **clip_options,
     )
     click.echo("\n".join(report_lines(report)))
+
+
+def _refuse(given: set, names, why: str) -> None:
+    """A usage error for options of the other kind of head given on the command line."""
+    wrong = [name for name in names if name in given]
+    if wrong:
+        options = {"folds": "--cross-validate", "hop_seconds": "--hop"}
+        shown = ", ".join(options.get(n, "--" + n.replace("_", "-")) for n in wrong)
+        raise ParameterError(f"{shown} {'apply' if len(wrong) > 1 else 'applies'} {why}")
+
+
+def _layer_list(text: str) -> tuple[int, ...]:
+    """``"6,12,14"`` as ``(6, 12, 14)``; a usage error for anything else."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ParameterError(f"--layers takes layer numbers like 6,12,14, got {text!r}") from None

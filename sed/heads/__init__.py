@@ -12,4 +12,16 @@ In the order a head is made and used:
 - :mod:`sed.heads.energy`: energy of a training run (codecarbon, optional);
 - :mod:`sed.heads.reports`: the head directory's reports and the text summary (``sed train``);
 - :mod:`sed.heads.head`: the trained head, saved and loaded (``sed detect --head``).
+
+Frame-level heads (``sed train --frame-level``), which score 80 ms frames from YAMNet's feature
+maps instead of windows from its embeddings:
+
+- :mod:`sed.heads.frame_features`: the feature frames, computed once and cached;
+- :mod:`sed.heads.soundscapes`: synthetic soundscapes with strong labels, from clips and
+  backgrounds;
+- :mod:`sed.heads.strong`: strong-label data (soundscapes and annotated recordings), frame
+  targets, training sequences and their grouped split;
+- :mod:`sed.heads.frame_head`: the frame head's network, saved and loaded (Keras and LiteRT);
+- :mod:`sed.heads.frame_training`: its training configuration's use, the fit, the validation
+  figures.
 """

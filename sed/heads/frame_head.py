@@ -291,7 +291,9 @@ class FrameHead:
                 handle.write(flatbuffer)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, *, runtime: str = "auto") -> FrameHead:
+    def load(
+        cls, directory: str | os.PathLike, *, runtime: str = "auto", threads: int | None = None
+    ) -> FrameHead:
         """Read a frame head directory written by :meth:`save`.
 
         Parameters
@@ -300,6 +302,8 @@ class FrameHead:
         runtime : {"auto", "litert", "keras"}
             ``auto``: LiteRT where ``model.tflite`` exists and ``ai-edge-litert`` is installed
             (no TensorFlow import), else Keras.
+        threads : int >= 1, optional
+            LiteRT interpreter threads (default: every CPU; 1 in a batch's worker processes).
 
         Raises
         ------
@@ -320,7 +324,7 @@ class FrameHead:
                 raise ModelError(f"head.json of a frame head lacks its {key!r} entry", directory)
         path = os.path.join(directory, LITERT_FILE)
         if runtime != "keras" and os.path.isfile(path) and litert_interpreter() is not None:
-            head = cls(None, labels, metadata, directory, _litert_model(path, directory))
+            head = cls(None, labels, metadata, directory, _litert_model(path, directory, threads))
             shapes = (head.litert.input_shape[-1], head.litert.output_shape[-1])
             if shapes != (head.feature_spec.width, len(labels)):
                 raise ModelError(
@@ -334,9 +338,9 @@ class FrameHead:
         return cls(load_head_network(directory, labels), labels, metadata, directory)
 
 
-def _litert_model(path: str, directory: str) -> LiteRTModel:
+def _litert_model(path: str, directory: str, threads: int | None) -> LiteRTModel:
     try:
         with open(path, "rb") as handle:
-            return LiteRTModel(handle.read())
+            return LiteRTModel(handle.read(), threads=threads)
     except (OSError, ValueError, RuntimeError) as error:
         raise ModelError(f"cannot load {LITERT_FILE} ({error})", directory) from None

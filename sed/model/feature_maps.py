@@ -101,10 +101,19 @@ class FeatureSpec:
         return -(-needed // self.block_multiple) * self.block_multiple
 
     def to_dict(self) -> dict:
+        """As plain data: ``{"layers": [...], "log_mel": bool}`` (``head.json``'s
+        ``features`` and the feature cache's key)."""
         return {"layers": list(self.layers), "log_mel": self.log_mel}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
+        """From :meth:`to_dict`'s data (other keys, such as ``hop_seconds``, are ignored).
+
+        Raises
+        ------
+        ParameterError
+            If a layer number is out of range.
+        """
         return cls(tuple(data.get("layers", DEFAULT_FEATURE_LAYERS)), bool(data.get("log_mel")))
 
 

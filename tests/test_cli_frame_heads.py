@@ -1,0 +1,224 @@
+"""Frame-level heads as users run them: `sed train --frame-level` on clips and on annotated
+recordings, then detect (one file, --scores, a batch), tag and tune with --head; bad training data
+and options of the wrong kind of head give one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sed.cli import cli
+from tests.helpers import recording_with_events, write, write_bursts
+
+#: Small and quick (see tests/test_heads_frame.py).
+SMALL = ["--soundscapes", "48", "--epochs", "20", "--seed", "2"]
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="sed")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result.output
+
+
+def fails(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="sed")
+    assert result.exit_code != 0 and "Traceback" not in result.stderr, result.output
+    assert result.stderr.count("\n") == 1, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory):
+    """Burst clips with a background, and two annotated recordings (Raven and Audacity)."""
+    root = tmp_path_factory.mktemp("material")
+    write_bursts(root / "clips")
+    rng = np.random.default_rng(11)
+    for name in ("a", "b"):
+        waveform, events = recording_with_events(rng)
+        write(root / "recordings" / f"{name}.wav", waveform)
+    (root / "recordings" / "a.Table.1.selections.txt").write_text(
+        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)"
+        "\tAnnotation\n"
+        + "".join(
+            f"{i}\tSpectrogram 1\t1\t{on}\t{off}\t0\t8000\t{label}\n"
+            for i, (on, off, label) in enumerate(events, 1)
+        )
+    )
+    (root / "recordings" / "b.txt").write_text(
+        "".join(f"{on}\t{off}\t{label}\n" for on, off, label in events)
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def head_dir(material, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    output = tmp_path_factory.mktemp("heads") / "bursts"
+    report = invoke(
+        "train",
+        material / "clips",
+        "--frame-level",
+        "--recordings",
+        material / "recordings",
+        "--annotations",
+        material / "recordings",
+        "-o",
+        output,
+        "--cache-dir",
+        cache,
+        *SMALL,
+    )
+    return output, report
+
+
+@pytest.mark.slow
+def test_train_frame_level_on_clips_and_annotated_recordings(head_dir):
+    output, report = head_dir
+    lines = report.splitlines()
+    assert lines[0] == (
+        "clips: 16 event clips, 2 classes, 1 background recordings; 48 soundscapes of 10 s"
+    )
+    assert lines[1] == "recordings: 2 annotated, 8 events of 2 classes"
+    # Two recordings are too few to hold one out: their last 20 % validates instead.
+    assert (
+        lines[2].startswith("sequences: ")
+        and "(125 frames of 0.08 s; YAMNet layers 6, 12, 14)" in lines[2]
+    )
+    assert any(line.startswith("validation (") and "frame F1" in line for line in lines)
+    assert lines[-1] == (
+        f"frame head written to {output}: model.keras, labels.txt, head.json, per_class.csv"
+    )
+    metadata = json.loads((output / "head.json").read_text())
+    assert metadata["kind"] == "frame" and metadata["labels"] == ["hiss", "tone"]
+    assert metadata["training"]["data"]["recordings"]["events_per_label"] == {"hiss": 4, "tone": 4}
+    assert metadata["training"]["config"]["seed"] == 2
+
+
+@pytest.mark.slow
+def test_detect_tag_and_tune_with_a_frame_head(head_dir, material, tmp_path):
+    output, _ = head_dir
+    rng = np.random.default_rng(99)
+    waveform, events = recording_with_events(rng)
+    write(tmp_path / "r.wav", waveform)
+    printed = invoke(
+        "detect",
+        tmp_path / "r.wav",
+        "--head",
+        output,
+        "-o",
+        tmp_path / "ev.csv",
+        "--scores",
+        tmp_path / "scores.csv",
+    )
+    assert printed.splitlines()[-1] == (
+        f"events written to {tmp_path / 'ev.csv'}, frame scores to {tmp_path / 'scores.csv'}"
+    )
+    found = pd.read_csv(tmp_path / "ev.csv")
+    assert sorted(found["event_label"]) == sorted(label for _, _, label in events)
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores.columns) == ["filename", "start", "end", "hiss", "tone"]
+    assert (
+        len(scores) == 150 and scores["end"].iloc[0] == 0.08 and scores["start"].iloc[-1] == 11.92
+    )
+
+    printed = invoke("tag", tmp_path / "r.wav", "--head", output, "-k", "2")
+    assert printed.splitlines()[0] == f"{tmp_path / 'r.wav'}: 150 frames, 12.00 s"
+
+    (tmp_path / "dev").mkdir()
+    write(tmp_path / "dev" / "r.wav", waveform)
+    (tmp_path / "dev" / "r.tsv").write_text("".join(f"{a}\t{b}\t{c}\n" for a, b, c in events))
+    printed = invoke(
+        "tune",
+        "--audio",
+        tmp_path / "dev",
+        "--reference",
+        tmp_path / "dev" / "r.tsv",
+        "--head",
+        output,
+        "--metric",
+        "event_f1",
+        "-o",
+        tmp_path / "pp.toml",
+    )
+    after = next(line for line in printed.splitlines() if line.startswith("event_f1"))
+    assert float(after.split()[2]) >= 0.75, printed
+
+    # A batch of two recordings, then the same command again: everything already done.
+    (tmp_path / "batch").mkdir()
+    write(tmp_path / "batch" / "one.wav", waveform)
+    write(tmp_path / "batch" / "two.wav", waveform[: 16000 * 5])
+    first = invoke(
+        "detect", tmp_path / "batch", "--head", output, "-o", tmp_path / "out", "--quiet"
+    )
+    assert first.startswith("2 recordings: 2 processed, 0 already done, 0 failed")
+    again = invoke(
+        "detect", tmp_path / "batch", "--head", output, "-o", tmp_path / "out", "--quiet"
+    )
+    assert again.startswith("2 recordings: 0 processed, 2 already done, 0 failed")
+    assert len(pd.read_csv(tmp_path / "out" / "one.csv")) == len(found)
+
+    result = fails(
+        "detect", tmp_path / "r.wav", "--head", output, "--hop", "0.48", "-o", tmp_path / "x.csv"
+    )
+    assert result.exit_code == 2
+    assert "a frame-level head scores every 0.08 s and reads no windows" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["{clips}", "--frame-level", "--activation", "softmax"],
+            "--activation applies to window heads, not --frame-level",
+        ),
+        (["{clips}", "--frame-level", "--hop", "0.25"], "--hop applies to window heads"),
+        (["{clips}", "--soundscapes", "10"], "--soundscapes applies to --frame-level heads"),
+        (["--frame-level"], "no training data: give event clips (DATA) or annotated recordings"),
+        (
+            ["--frame-level", "--recordings", "{root}"],
+            "need both their audio folder and annotations",
+        ),
+        (["{clips}", "--frame-level", "--layers", "6,x"], "--layers takes layer numbers"),
+        (["{clips}", "--frame-level", "--layers", "6,15"], "numbered 1 to 14"),
+        ([], "give DATA"),
+    ],
+)
+def test_options_of_the_other_kind_of_head_are_usage_errors(tmp_path, args, message):
+    names = {"clips": tmp_path / "clips", "root": tmp_path}
+    write_bursts(tmp_path / "clips")
+    result = fails("train", *[a.format(**names) for a in args], "-o", tmp_path / "h")
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["empty_class", "unknown_recording", "corrupt_clip"])
+def test_bad_training_data_is_one_clear_line(tmp_path, damage, monkeypatch):
+    monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path / "cache"))
+    clips = write_bursts(tmp_path / "clips")
+    args = ["train", clips, "--frame-level", "-o", tmp_path / "h", *SMALL]
+    if damage == "empty_class":
+        (clips / "owl").mkdir()
+        expected = f"{clips / 'owl'}: class folder has no audio files"
+    elif damage == "unknown_recording":
+        write(tmp_path / "rec" / "a.wav", np.zeros(16000))
+        (tmp_path / "ann").mkdir()
+        (tmp_path / "ann" / "a.txt").write_text("0.1\t0.2\ttone\n")
+        (tmp_path / "ann" / "ghost.txt").write_text("0.1\t0.2\ttone\n")
+        args += ["--recordings", tmp_path / "rec", "--annotations", tmp_path / "ann"]
+        expected = (
+            f"{tmp_path / 'ann' / 'ghost.txt'}: annotation names recording 'ghost', which has "
+            f"no audio file in {tmp_path / 'rec'}"
+        )
+    else:
+        (clips / "tone" / "broken.wav").write_bytes(b"RIFF\x00\x00")
+        expected = f"{clips / 'tone' / 'broken.wav'}: not a readable audio file"
+    result = fails(*args)
+    assert result.stderr.startswith("sed train: error: ") and expected in result.stderr, (
+        result.stderr
+    )
+    assert not (tmp_path / "h").exists()
