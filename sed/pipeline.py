@@ -200,7 +200,7 @@ def detect(
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
     head: AnyHead | None = None,
-    postprocessing: PostProcessing = PostProcessing(),
+    postprocessing: PostProcessing | None = None,
     filename: str = "",
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -222,7 +222,9 @@ def detect(
         ``classes``, ``label_map`` and ``selection`` may be given. A frame-level head scores
         80 ms frames instead of windows (:func:`sed.segmenter.score_frames_stream`): the
         result's ``window_scores`` are then frame scores.
-    postprocessing : PostProcessing
+    postprocessing : PostProcessing, optional
+        By default the head's own (a frame head's, tuned on its validation data when it was
+        trained; :func:`head_postprocessing`), else ``PostProcessing()``.
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
@@ -276,7 +278,7 @@ def detect_file(
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
     head: AnyHead | None = None,
-    postprocessing: PostProcessing = PostProcessing(),
+    postprocessing: PostProcessing | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
     overlap: bool = True,
@@ -337,11 +339,34 @@ def _score_file(
 def _finish(
     window_scores: WindowScores,
     selection: ClassSelection | None,
-    postprocessing: PostProcessing,
+    postprocessing: PostProcessing | None,
     head: AnyHead | None,
 ) -> Detection:
     selected = _head_or_selection(window_scores, selection, head)
-    return Detection(selected, postprocessing.events(selected))
+    config = postprocessing or head_postprocessing(head) or PostProcessing()
+    return Detection(selected, config.events(selected))
+
+
+def head_postprocessing(head: AnyHead | dict | None) -> PostProcessing | None:
+    """A head's own post-processing: the configuration a frame head's training tuned on its
+    validation data (``head.json``'s ``postprocessing``), or None (window heads, heads trained
+    without validation).
+
+    Parameters
+    ----------
+    head : Head, FrameHead, dict or None
+        A head, or its ``head.json`` content.
+
+    Raises
+    ------
+    ParameterError
+        If the stored configuration is not valid.
+    """
+    metadata = head if isinstance(head, dict) or head is None else head.metadata
+    stored = (metadata or {}).get("postprocessing")
+    if not stored:
+        return None
+    return PostProcessing.from_dict(stored, source=getattr(head, "directory", None))
 
 
 def _head_or_selection(
@@ -532,7 +557,9 @@ def train_frame_head_files(
     Returns
     -------
     report : dict
-        :func:`sed.heads.reports.train_frame_and_report`'s.
+        :func:`sed.heads.reports.train_frame_and_report`'s. The post-processing is tuned for
+        event-based F1 on the validation sequences and stored in the head as its default
+        (:func:`head_postprocessing`).
 
     Raises
     ------
@@ -544,6 +571,7 @@ def train_frame_head_files(
     from sed.heads.frame_features import FeatureCache
     from sed.heads.reports import train_frame_and_report
     from sed.heads.strong import strong_dataset
+    from sed.tuning import tune
 
     dataset = strong_dataset(
         data,
@@ -561,6 +589,7 @@ def train_frame_head_files(
         cache=FeatureCache(cache_dir),
         resampler=resampler,
         progress=progress,
+        tune=tune,
     )
 
 
@@ -974,7 +1003,8 @@ class DetectorSpec:
         Comma-separated YAMNet class names (exclusive with ``label_map`` and ``head_dir``).
     label_map : str, optional
         Label map CSV path.
-    postprocessing : PostProcessing
+    postprocessing : PostProcessing, optional
+        By default the head's own (:func:`head_postprocessing`), else ``PostProcessing()``.
     backend : {"auto", "litert", "tensorflow"}
         What runs YAMNet (see :func:`load_model`).
     batch_size : int > 0
@@ -994,7 +1024,7 @@ class DetectorSpec:
     resampler: str = DEFAULT_RESAMPLER
     classes: str | None = None
     label_map: str | None = None
-    postprocessing: PostProcessing = PostProcessing()
+    postprocessing: PostProcessing | None = None
     backend: str = DEFAULT_BACKEND
     batch_size: int = DEFAULT_BATCH_SIZE
     threads: int | None = None
@@ -1063,7 +1093,8 @@ class Detector:
     model : sed.model.Yamnet
     selection : ClassSelection or None
         YAMNet's classes to report; None with a head (or for all classes).
-    postprocessing : PostProcessing
+    postprocessing : PostProcessing or None
+        None: the head's own, else ``PostProcessing()``.
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
     overlap : bool
@@ -1074,7 +1105,7 @@ class Detector:
 
     model: Yamnet
     selection: ClassSelection | None
-    postprocessing: PostProcessing
+    postprocessing: PostProcessing | None
     resampler: str = DEFAULT_RESAMPLER
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: bool = True

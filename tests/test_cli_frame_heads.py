@@ -96,6 +96,11 @@ def test_train_frame_level_on_clips_and_annotated_recordings(head_dir):
     assert metadata["kind"] == "frame" and metadata["labels"] == ["hiss", "tone"]
     assert metadata["training"]["data"]["recordings"]["events_per_label"] == {"hiss": 4, "tone": 4}
     assert metadata["training"]["config"]["seed"] == 2
+    # The post-processing tuned on the validation sequences is the head's default.
+    assert any(
+        line.startswith("post-processing tuned on the validation sequences") for line in lines
+    )
+    assert metadata["postprocessing"]["threshold_on"] > 0
 
 
 @pytest.mark.slow

@@ -137,3 +137,16 @@ def test_frame_f1_counts_frames_and_leaves_out_ignored_ones():
     assert figures["frame_f1"] == pytest.approx(6 / 7, abs=1e-4)
     assert figures["per_class_frame_f1"] == {"a": pytest.approx(2 / 3, abs=1e-4), "b": 1.0}
     assert figures["frames"] == 3
+
+
+def test_a_heads_own_postprocessing_is_its_default():
+    from sed.errors import ParameterError
+    from sed.pipeline import head_postprocessing
+
+    assert head_postprocessing({"kind": "frame"}) is None and head_postprocessing(None) is None
+    stored = {"postprocessing": {"threshold_on": 0.3, "median_filter_seconds": 0.24}}
+    assert head_postprocessing(stored) == PostProcessing(
+        threshold_on=0.3, median_filter_seconds=0.24
+    )
+    with pytest.raises(ParameterError, match="threshold_on must be in"):
+        head_postprocessing({"postprocessing": {"threshold_on": 2}})

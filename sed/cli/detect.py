@@ -110,7 +110,7 @@ def detect(
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    config = postprocessing_from_options(options)
+    config = postprocessing_from_options(options, head_dir)
     config.thresholds(head_labels or selection.event_labels)
     spec = pipeline.DetectorSpec(
         weights=weights,

@@ -239,12 +239,16 @@ def postprocessing_options(command):
     return command
 
 
-def postprocessing_from_options(options: dict) -> PostProcessing:
-    """The configuration: defaults, then ``--config``, then options given on the command line."""
+def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
+    """The configuration: defaults (a frame head's own, tuned when it was trained), then
+    ``--config``, then options given on the command line."""
     from sed.postprocessing import load_config, read_class_thresholds, with_overrides
 
     context = click.get_current_context()
-    config = load_config(options["config_path"]) if options["config_path"] else PostProcessing()
+    if options["config_path"]:
+        config = load_config(options["config_path"])
+    else:
+        config = _head_postprocessing(head_dir) or PostProcessing()
     given = {
         name: options[name]
         for _, name, _, _ in POSTPROCESSING_OPTIONS
@@ -262,6 +266,16 @@ def postprocessing_from_options(options: dict) -> PostProcessing:
     ):
         given["threshold_off"] = min(config.threshold_off, given["threshold_on"])
     return with_overrides(config, **given)
+
+
+def _head_postprocessing(head_dir) -> PostProcessing | None:
+    """The post-processing stored in a head's description, if any (read without TensorFlow)."""
+    if head_dir is None:
+        return None
+    from sed.heads.head import head_description
+    from sed.pipeline import head_postprocessing
+
+    return head_postprocessing(head_description(head_dir)[1])
 
 
 def evaluation_options(command):

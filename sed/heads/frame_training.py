@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,7 @@ from sed.heads.soundscapes import SoundscapeConfig
 from sed.heads.strong import IGNORED, Sequences, SequenceSettings, StrongData, training_sequences
 from sed.model.feature_maps import FeatureSpec
 from sed.model.runtime import import_tensorflow
+from sed.postprocessing import runs
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
@@ -312,6 +314,7 @@ def train_frame_head(
     cache: FeatureCache | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
+    tune: Callable | None = None,
 ) -> FrameTrainingResult:
     """Train a frame-level head on strong-label data (see the module notes).
 
@@ -326,6 +329,11 @@ def train_frame_head(
     resampler : {"soxr", "resampy"}
     progress : bool
         Progress bars while computing features.
+    tune : callable, optional
+        :func:`sed.tuning.tune` (passed in: the heads wing does not import the tuning stage).
+        When given and there is validation data, the post-processing is tuned for event-based
+        F1 on the validation sequences (:func:`validation_postprocessing`) and stored in the
+        head as its default.
 
     Returns
     -------
@@ -334,8 +342,10 @@ def train_frame_head(
         ``yamnet`` (``sample_rate``, ``resampler``, ``weights_sha256``), ``features``
         (``layers``, ``log_mel``, ``hop_seconds``), ``sequence`` (``frames``,
         ``context_frames``), ``head`` (the network's sizes), ``training`` (the configuration,
-        the data summary, sequences, epochs, best epoch, seconds, energy) and ``validation``
-        (:func:`frame_f1`).
+        the data summary, sequences, epochs, best epoch, seconds, energy), ``validation``
+        (:func:`frame_f1`, and with ``tune`` the sed_eval figures of the tuned
+        post-processing) and, with ``tune``, ``postprocessing`` (the configuration, as
+        :meth:`sed.postprocessing.PostProcessing.to_dict`).
 
     Raises
     ------
@@ -369,8 +379,46 @@ def train_frame_head(
         "seconds": round(seconds, 3),
         "energy": energy,
     }
+    if tune is not None and figures is not None:
+        tuned = validation_postprocessing(head, validation, tune)
+        head.metadata["postprocessing"] = tuned.config.to_dict()
+        figures["tuned_postprocessing"] = {k: round(v, 4) for k, v in tuned.after.items()}
+        figures["default_postprocessing"] = {k: round(v, 4) for k, v in tuned.before.items()}
     head.metadata["validation"] = figures
     return FrameTrainingResult(head, figures, seconds, energy)
+
+
+def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Callable):
+    """The post-processing that maximises event-based F1 on the validation sequences.
+
+    Each validation sequence is scored as a 10 s recording; its references are the runs of
+    active frames of its targets, per label (frame-accurate: the soundscapes' events, or the
+    annotated events, on the frame grid). ``tune`` is :func:`sed.tuning.tune` (2 rounds).
+
+    Returns
+    -------
+    result : sed.tuning.TuningResult
+    """
+    import pandas as pd
+
+    from sed.segmenter import WindowScores, frame_times
+
+    scores = head.predict_sequences(validation.features)
+    hop = head.hop_seconds
+    starts, ends = frame_times(scores.shape[1], hop)
+    recordings, references = [], {}
+    for number, (sequence, targets) in enumerate(zip(scores, validation.targets)):
+        name = f"validation sequence {number}"
+        recordings.append(
+            WindowScores(name, starts, ends, sequence, head.labels, len(starts) * hop, hop=hop)
+        )
+        rows = [
+            (first * hop, (last + 1) * hop, label)
+            for k, label in enumerate(head.labels)
+            for first, last in runs(targets[:, k] == 1)
+        ]
+        references[name] = pd.DataFrame(rows, columns=["onset", "offset", "event_label"])
+    return tune(recordings, references, metric="event_f1", rounds=2)
 
 
 def _frame_head_metadata(

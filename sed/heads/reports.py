@@ -214,10 +214,12 @@ def train_frame_and_report(
     cache: FeatureCache | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
+    tune=None,
 ) -> dict:
     """Train a frame-level head (:func:`sed.heads.frame_training.train_frame_head`) and write it
     to ``directory`` (``model.keras``, ``labels.txt``, ``head.json`` with ``"kind": "frame"``,
-    and ``per_class.csv``: the validation frame F1 of each class).
+    and ``per_class.csv``: the validation frame F1 of each class). ``tune`` is passed to
+    :func:`sed.heads.frame_training.train_frame_head`.
 
     Returns
     -------
@@ -227,7 +229,7 @@ def train_frame_and_report(
     """
     directory = os.fspath(directory)
     result = train_frame_head(
-        data, model, config=config, cache=cache, resampler=resampler, progress=progress
+        data, model, config=config, cache=cache, resampler=resampler, progress=progress, tune=tune
     )
     result.head.save(directory)
     files = [os.path.join(directory, name) for name in ("model.keras", "labels.txt", "head.json")]
@@ -298,6 +300,14 @@ def frame_report_lines(report: dict) -> list[str]:
         width = max(map(len, per_class))
         for label, f1 in per_class.items():
             lines.append(f"  {label:<{width}}  " + ("no frame" if f1 is None else f"{f1:.3f}"))
+        tuned = validation.get("tuned_postprocessing")
+        if tuned:
+            before = validation["default_postprocessing"]
+            lines.append(
+                f"post-processing tuned on the validation sequences: event F1 "
+                f"{before['event_f1']:.3f} -> {tuned['event_f1']:.3f}, segment F1 "
+                f"{before['segment_f1']:.3f} -> {tuned['segment_f1']:.3f} (the head's default)"
+            )
     lines.append(
         f"frame head written to {report['directory']}: "
         + ", ".join(os.path.basename(f) for f in report["files"])
