@@ -920,7 +920,7 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
                 continue
             row.update({k: v for k, v in event.items() if k not in row})
             rows.append(row)
-    recordings = list(dict.fromkeys(recordings))
+    recordings = list(dict.fromkeys(recordings)) if named else [recording_stem(path)]
     return EventFile(event_table(rows, sort=False), durations, recordings, named, unlabeled)
 
 

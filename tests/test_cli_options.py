@@ -44,6 +44,9 @@ LIBRARY_DEFAULTS = {
     ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
     ("plot", "top_n"): plotting.DEFAULT_TOP_N,
     **{("evaluate", k): v for k, v in EVALUATION.items()},
+    ("evaluate", "labels"): pipeline.DEFAULT_LABELS,
+    ("evaluate", "event_matching"): evaluation.DEFAULT_EVENT_MATCHING,
+    ("evaluate", "empty_system_output"): evaluation.DEFAULT_EMPTY_SYSTEM_OUTPUT,
     **{("tune", k): v for k, v in {**MODEL, **EVALUATION}.items()},
     ("tune", "batch_size"): DEFAULT_BATCH_SIZE,
     ("tune", "metric"): tuning.DEFAULT_METRIC,
@@ -69,6 +72,8 @@ LIBRARY_CHOICES = {
     "mode": MODES,
     "boundaries": BOUNDARIES,
     "metric": evaluation.METRICS,
+    "event_matching": evaluation.EVENT_MATCHINGS,
+    "empty_system_output": evaluation.EMPTY_SYSTEM_OUTPUTS,
     "activation": heads_config.ACTIVATIONS,
 }
 
