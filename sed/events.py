@@ -511,6 +511,62 @@ def summarize(events: pd.DataFrame, duration_seconds: float | None = None) -> st
     return "\n".join(lines)
 
 
+def format_tags(
+    top: pd.DataFrame,
+    format: str = "text",
+    *,
+    filename: str,
+    duration_seconds: float,
+    windows: int,
+) -> str:
+    """A recording's tags (:func:`sed.pipeline.top_classes`) as ``sed tag`` prints them.
+
+    Parameters
+    ----------
+    top : pd.DataFrame
+        Columns ``rank``, ``label``, ``score`` (window-averaged, in [0, 1]).
+    format : {"text", "csv", "json"}
+        ``text``: a title line, then ``rank. label score`` (the reference ``inference.py``);
+        ``csv``: ``filename,rank,label,score``; ``json``: ``{"filename", "duration_seconds",
+        "windows", "tags": [{"rank", "label", "score"}]}``. Scores to 3 decimals.
+    filename : str
+    duration_seconds : float
+    windows : int
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format.
+    """
+    rows = [(int(r.rank), str(r.label), float(r.score)) for r in top.itertuples(index=False)]
+    if format == "text":
+        width = max((len(label) for _, label, _ in rows), default=0)
+        lines = [f"{filename}: {windows} windows, {duration_seconds:.2f} s"]
+        lines += [f"{rank:>3}. {label:<{width}}  {score:.3f}" for rank, label, score in rows]
+        return "\n".join(lines) + "\n"
+    if format == "csv":
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["filename", "rank", "label", "score"])
+        writer.writerows([filename, rank, label, _cell(score)] for rank, label, score in rows)
+        return buffer.getvalue()
+    if format == "json":
+        tags = [
+            {"rank": rank, "label": label, "score": _json_value(score)}
+            for rank, label, score in rows
+        ]
+        document = {
+            "filename": filename,
+            "duration_seconds": float(duration_seconds),
+            "windows": int(windows),
+            "tags": tags,
+        }
+        return json.dumps(document, indent=1) + "\n"
+    raise ParameterError(f"unknown tag format {format!r}; choose one of text, csv, json")
+
+
 # --------------------------------------------------------------------------------------------
 # Reading.
 

@@ -67,6 +67,9 @@ if TYPE_CHECKING:
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
+#: How ``sed tag`` prints its tags (:func:`sed.events.format_tags`).
+TAG_FORMATS = ("text", "csv", "json")
+DEFAULT_TAG_FORMAT = "text"
 
 #: What :func:`class_selection` takes as a class list: ``"Dog,Bark"`` or ``["Dog", "Bark"]``.
 ClassList = str | Sequence[str]
@@ -422,6 +425,9 @@ def tag_file(
     model: Yamnet,
     head: Head | None = None,
     k: int = DEFAULT_TOP_K,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+    selection: ClassSelection | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Tagging:
@@ -435,6 +441,9 @@ def tag_file(
     head : sed.heads.head.Head, optional
         Tag with the head's labels instead of YAMNet's classes.
     k : int >= 1
+    classes, label_map, selection
+        The labels that may be tags (see :func:`class_selection`); all 521 classes by default.
+        Not with ``head``.
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
 
@@ -448,16 +457,16 @@ def tag_file(
         If the file cannot be used.
     ModelError
         If ``head`` does not fit ``model``.
+    ParameterError
+        If ``k`` < 1, a class is unknown, or classes are given with a head.
     """
     if k < 1:
         raise ParameterError(f"k must be at least 1, got {k}")
-    if head is not None:
-        check_head(head, model)
+    selection = _labels_to_score(model, head, classes, label_map, selection)
     window_scores = score_file(
         path, model, resampler=resampler, batch_size=batch_size, keep_embeddings=head is not None
     )
-    if head is not None:
-        window_scores = head.window_scores(window_scores)
+    window_scores = _finish(window_scores, selection, PostProcessing(), head).window_scores
     return Tagging(window_scores, top_classes(window_scores, k))
 
 

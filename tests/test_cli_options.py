@@ -40,6 +40,7 @@ LIBRARY_DEFAULTS = {
     **{("tag", k): v for k, v in MODEL.items()},
     ("tag", "batch_size"): DEFAULT_BATCH_SIZE,
     ("tag", "k"): pipeline.DEFAULT_TOP_K,
+    ("tag", "output_format"): pipeline.DEFAULT_TAG_FORMAT,
     **{("plot", k): v for k, v in MODEL.items()},
     ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
     ("plot", "top_n"): plotting.DEFAULT_TOP_N,
@@ -73,6 +74,7 @@ LIBRARY_CHOICES = {
     "boundaries": BOUNDARIES,
     "metric": evaluation.METRICS,
     "event_matching": evaluation.EVENT_MATCHINGS,
+    "output_format": pipeline.TAG_FORMATS,
     "empty_system_output": evaluation.EMPTY_SYSTEM_OUTPUTS,
     "activation": heads_config.ACTIVATIONS,
 }
