@@ -410,23 +410,26 @@ def _class_wise_average(raw: dict, class_wise: dict) -> dict:
     return average
 
 
+def left_out_note(side: str, what: str, counts: dict[str, int]) -> str:
+    """One line on events left out of one side, with their counts (by file or by label):
+    ``skipped 3 reference events without a label (a.txt: 3)``; empty when there are none."""
+    total = sum(counts.values())
+    if not total:
+        return ""
+    details = ", ".join(f"{key}: {n}" for key, n in counts.items())
+    return f"{total} {side} event{'s' * (total != 1)} {what} ({details})"
+
+
 def _notes_lines(notes: dict) -> list[str]:
     lines = []
-    for side, by_file in notes.get("unlabeled", {}).items():
-        total = sum(by_file.values())
-        if total:
-            where = ", ".join(f"{path}: {n}" for path, n in by_file.items())
-            lines.append(
-                f"Skipped {total} {side} event{'s' * (total != 1)} without a label ({where})"
-            )
-    for side, by_label in notes.get("labels_left_out", {}).items():
-        total = sum(by_label.values())
-        if total:
-            labels = ", ".join(f"{label}: {n}" for label, n in by_label.items())
-            lines.append(
-                f"Left out {total} {side} event{'s' * (total != 1)} of labels not evaluated "
-                f"({labels})"
-            )
+    for key, verb, what in (
+        ("unlabeled", "Skipped", "without a label"),
+        ("labels_left_out", "Left out", "of labels not evaluated"),
+    ):
+        for side, counts in notes.get(key, {}).items():
+            note = left_out_note(side, what, counts)
+            if note:
+                lines.append(f"{verb} {note}")
     return lines
 
 

@@ -50,6 +50,7 @@ from sed.evaluation import (
     DEFAULT_T_COLLAR,
     DEFAULT_TIME_RESOLUTION,
     Evaluation,
+    left_out_note,
 )
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
@@ -699,9 +700,7 @@ def development_set(
 
 
 def _unlabeled_message(side: str, by_file: dict[str, int]) -> str:
-    total = sum(by_file.values())
-    where = ", ".join(f"{path}: {n}" for path, n in by_file.items())
-    return f"skipped {total} {side} event{'s' * (total != 1)} without a label ({where})"
+    return "skipped " + left_out_note(side, "without a label", by_file)
 
 
 #: ``labels`` of :func:`evaluate_files`: every label of both sides, or the reference's only.

@@ -38,6 +38,13 @@ from tests.conftest import SHARED_DATA
 SED = str(Path(sys.executable).parent / "sed")
 SUITE = SHARED_DATA / "sed_eval_tests"
 STREET_FILES = ["a010", "a013", "a129", "b008", "b099", "b100"]
+#: The street lists as sed_eval's tests score them: reference labels, sed_eval's offset collar.
+STREET = [
+    "--reference", SUITE / "street_fold1_reference.txt",
+    "--estimated", SUITE / "street_fold1_detected.txt",
+    "--labels", "reference",
+    "--percentage-of-length", "0.5",
+]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(
     not SUITE.is_dir(), reason=f"sed_eval's test data not found at {SUITE}"
@@ -204,14 +211,7 @@ def check_readme(results: dict, expected: dict) -> None:
 def test_dcase_style_street(tmp_path):
     """Six recordings in one 5-field file (filename scene_label onset offset event_label),
     scored per recording with the reference labels; lengths up to the last offset."""
-    results = sed_evaluate(
-        tmp_path,
-        "--reference", SUITE / "street_fold1_reference.txt",
-        "--estimated", SUITE / "street_fold1_detected.txt",
-        "--labels", "reference",
-        "--percentage-of-length", "0.5",
-        as_subprocess=True,
-    )  # fmt: skip
+    results = sed_evaluate(tmp_path, *STREET, as_subprocess=True)
     check_readme(
         results,
         {
@@ -238,14 +238,7 @@ def test_dcase_style_street_1200_s_per_recording(tmp_path):
         "filename\tduration\n"
         + "".join(f"audio/street/{name}.wav\t1200\n" for name in STREET_FILES)
     )
-    results = sed_evaluate(
-        tmp_path,
-        "--reference", SUITE / "street_fold1_reference.txt",
-        "--estimated", SUITE / "street_fold1_detected.txt",
-        "--labels", "reference",
-        "--durations", "durations.tsv",
-        "--percentage-of-length", "0.5",
-    )  # fmt: skip
+    results = sed_evaluate(tmp_path, *STREET, "--durations", "durations.tsv")
     check_readme(
         results,
         {
@@ -386,14 +379,7 @@ def test_event_matching_optimal_and_greedy(tmp_path):
     reference, estimated = load("street_fold1_reference.txt"), load("street_fold1_detected.txt")
     figures = {}
     for matching in ("optimal", "greedy"):
-        results = sed_evaluate(
-            tmp_path,
-            "--reference", SUITE / "street_fold1_reference.txt",
-            "--estimated", SUITE / "street_fold1_detected.txt",
-            "--labels", "reference",
-            "--percentage-of-length", "0.5",
-            "--event-matching", matching,
-        )  # fmt: skip
+        results = sed_evaluate(tmp_path, *STREET, "--event-matching", matching)
         assert results["settings"]["event_matching"] == matching
         check_readme(
             results,
