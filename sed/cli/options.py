@@ -23,6 +23,7 @@ from sed.evaluation import (
     EMPTY_SYSTEM_OUTPUTS,
     EVENT_MATCHINGS,
 )
+from sed.events import LABEL_COLUMNS
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, check_hop_seconds
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
@@ -274,7 +275,8 @@ def evaluation_options(command):
         "--percentage-of-length",
         type=click.FloatRange(0, 1),
         default=DEFAULT_PERCENTAGE_OF_LENGTH,
-        help="Event-based offset collar as a fraction of the reference event's length.",
+        help="Event-based offset collar as a fraction of the reference event's length "
+        "(the DCASE convention; sed_eval's own default is 0.5).",
     )(command)
     command = click.option(
         "--t-collar",
@@ -322,6 +324,7 @@ def label_column_option(command):
         default=None,
         metavar="NAME",
         help="Label column of Raven selection tables and other tables with a header, "
-        "wherever a table has it (e.g. Species, class) [default: event_label, Annotation, "
-        "Label, Class, Species or Common Name, the first present].",
+        "wherever a table has it (e.g. Species, class) [default: the first present of "
+        + ", ".join(LABEL_COLUMNS)
+        + "].",
     )(command)
