@@ -9,7 +9,11 @@ A batch writes into one output folder:
   settings fingerprint, the source file's size and modification time). It is written last and
   atomically, so it marks the recording as done: a second run of the same command skips it;
   output formats added on that run are rendered from it without running the model again;
-- ``all_events.csv``: all events of the run, written at the end;
+- ``all_events.csv``: all events of the run, written at the end; ``all_events.tsv``: the same as
+  DESED, psds_eval and sed_scores_eval read them (``filename onset offset event_label``, file
+  names relative to the input they were found under, or basenames); ``durations.tsv``: every
+  recording done and its length (``filename duration``, the DESED layout, for psds_eval and
+  sed_scores_eval and ``sed evaluate --durations``);
 - ``parameters.json``: settings, fingerprint, model, package version, written at the start;
 - ``failures.csv`` (``path,error``): recordings that could not be processed, when there are any.
 
@@ -36,7 +40,14 @@ from typing import TYPE_CHECKING
 
 from sed.audio import Recording, recording_stem
 from sed.errors import AnnotationError, ParameterError, SedError
-from sed.events import FORMAT_SUFFIXES, event_table, write_events, write_events_csv
+from sed.events import (
+    FORMAT_SUFFIXES,
+    event_table,
+    write_durations_tsv,
+    write_events,
+    write_events_csv,
+    write_events_tsv,
+)
 from sed.infra import atomic_open
 
 if TYPE_CHECKING:
@@ -48,8 +59,13 @@ STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
 COMBINED_TABLE = "all_events.csv"
+#: The combined table in the DESED layout, and the recordings' lengths beside it.
+COMBINED_TSV = "all_events.tsv"
+DURATIONS_TABLE = "durations.tsv"
 PARAMETERS_FILE = "parameters.json"
 FAILURES_FILE = "failures.csv"
+#: The files a batch writes for the whole run (never a recording's).
+RUN_FILES = (COMBINED_TABLE, COMBINED_TSV, DURATIONS_TABLE, PARAMETERS_FILE, FAILURES_FILE)
 _STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 
 
@@ -71,6 +87,39 @@ def check_unique_stems(recordings: Sequence[Recording]) -> None:
                 f"files ({stem}.*); rename one or process them separately"
             )
         seen[stem] = recording.path
+
+
+def combined_names(recordings: Sequence[Recording], *, basenames: bool = False) -> dict[str, str]:
+    """The ``filename`` of each recording in ``all_events.tsv`` and ``durations.tsv``.
+
+    Parameters
+    ----------
+    recordings : sequence of Recording
+    basenames : bool
+        The file names alone (DESED's convention when all recordings sit in one folder) instead
+        of the paths relative to the input they were found under.
+
+    Returns
+    -------
+    names : dict of str to str
+        Recording path to name, ``/``-separated.
+
+    Raises
+    ------
+    ParameterError
+        If two recordings would get one name (``a/x.wav`` and ``b/x.wav`` with ``basenames``).
+    """
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for recording in recordings:
+        name = os.path.basename(recording.relative) if basenames else recording.relative
+        if name in seen and seen[name] != recording.path:
+            raise ParameterError(
+                f"{seen[name]} and {recording.path} would have one name ({name}) in "
+                f"{COMBINED_TSV}; leave out --basenames"
+            )
+        seen[name], names[recording.path] = recording.path, name
+    return names
 
 
 def fingerprint(settings: dict) -> str:
@@ -98,8 +147,9 @@ def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
     """The per-recording event files of a batch output folder, by recording stem.
 
     The folder is searched recursively; the run's own files (``all_events.csv``,
-    ``parameters.json``, ``failures.csv``) are skipped, and of the formats written for one
-    recording the first of :data:`BATCH_FORMAT_PREFERENCE` is taken.
+    ``all_events.tsv``, ``durations.tsv``, ``parameters.json``, ``failures.csv``) are skipped,
+    and of the formats written for one recording the first of :data:`BATCH_FORMAT_PREFERENCE`
+    is taken.
 
     Raises
     ------
@@ -107,7 +157,7 @@ def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
         If two recordings in the tree share a stem.
     """
     folder = os.fspath(folder)
-    run_files = {COMBINED_TABLE, FAILURES_FILE, PARAMETERS_FILE}
+    run_files = set(RUN_FILES)
     found: dict[str, dict[str, str]] = {}
     for root, directories, names in os.walk(folder):
         directories[:] = sorted(d for d in directories if not d.startswith("."))
@@ -210,10 +260,7 @@ class BatchOutputs:
         ParameterError
             For example for a recording ``all_events.wav`` at the top of the input tree.
         """
-        reserved = {
-            os.path.join(self.directory, name)
-            for name in (COMBINED_TABLE, PARAMETERS_FILE, FAILURES_FILE)
-        }
+        reserved = {os.path.join(self.directory, name) for name in RUN_FILES}
         for recording in recordings:
             for format in self.formats:
                 if self.format_path(recording, format) in reserved:
@@ -360,6 +407,7 @@ def run_batch(
     jobs: int = DEFAULT_JOBS,
     quiet: bool = False,
     command: Sequence[str] = (),
+    basenames: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -380,6 +428,9 @@ def run_batch(
         No progress bar.
     command : sequence of str
         Recorded in ``parameters.json``.
+    basenames : bool
+        Name recordings by their file names alone in ``all_events.tsv`` and ``durations.tsv``
+        (see :func:`combined_names`).
 
     Returns
     -------
@@ -396,6 +447,7 @@ def run_batch(
     outputs = BatchOutputs(output_dir, formats)
     check_unique_stems(recordings)
     outputs.check_no_clash(recordings)
+    names = combined_names(recordings, basenames=basenames)
     os.makedirs(output_dir, exist_ok=True)
     outputs.remove_stale_temporaries()
     detector = spec.build()  # fails early, before any file, if the model or settings are bad
@@ -425,7 +477,7 @@ def run_batch(
     finally:
         progress.close()
     summary.wall_seconds = time.perf_counter() - started
-    _write_combined(outputs, recordings, settings_fingerprint)
+    _write_combined(outputs, recordings, settings_fingerprint, names)
     order = {recording: i for i, recording in enumerate(recordings)}  # input order, not finish
     _write_failures(
         outputs,
@@ -501,21 +553,34 @@ def _write_parameters(outputs, settings, settings_fingerprint, formats, command,
 
 
 def _write_combined(
-    outputs: BatchOutputs, recordings: Sequence[Recording], settings_fingerprint: str
+    outputs: BatchOutputs,
+    recordings: Sequence[Recording],
+    settings_fingerprint: str,
+    names: dict[str, str],
 ) -> None:
+    """``all_events.csv`` (paths as found), ``all_events.tsv`` and ``durations.tsv`` (names of
+    :func:`combined_names`) of the recordings done with these settings."""
     import pandas as pd
 
-    tables = []
+    tables, renamed, durations = [], [], {}
     for recording in recordings:
         result = outputs.read_result(recording)
         if result is not None and is_done(result, recording, settings_fingerprint):
-            tables.append(events_of(result))
-    combined = (
-        event_table()
-        if not tables
-        else event_table(pd.concat(tables, ignore_index=True).to_dict(orient="records"))
+            events = events_of(result)
+            tables.append(events)
+            renamed.append(events.assign(filename=names[recording.path]))
+            durations[names[recording.path]] = result["duration_seconds"]
+
+    def combine(parts):
+        if not parts:
+            return event_table()
+        return event_table(pd.concat(parts, ignore_index=True).to_dict(orient="records"))
+
+    write_events_csv(combine(tables), os.path.join(outputs.directory, COMBINED_TABLE))
+    write_events_tsv(
+        combine(renamed), os.path.join(outputs.directory, COMBINED_TSV), with_filename=True
     )
-    write_events_csv(combined, os.path.join(outputs.directory, COMBINED_TABLE))
+    write_durations_tsv(durations, os.path.join(outputs.directory, DURATIONS_TABLE))
 
 
 def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:

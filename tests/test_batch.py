@@ -194,3 +194,32 @@ def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
     assert results["segment_based"] == direct["segment_based"]
     assert results["event_based"] == direct["event_based"]
     assert results["segment_based"]["overall"]["f_measure"]["f_measure"] > 0.5
+    # The DESED-style combined table and the durations beside it give the same figures.
+    assert (out / "all_events.tsv").read_text().splitlines()[0] == (
+        "filename\tonset\toffset\tevent_label"
+    )
+    assert (out / "durations.tsv").read_text() == "filename\tduration\nbells.wav\t60.000\n"
+    combined = evaluate_files(
+        tmp_path / "ref", out / "all_events.tsv", durations=out / "durations.tsv"
+    ).results()
+    assert combined["segment_based"] == direct["segment_based"]
+    assert combined["event_based"] == direct["event_based"]
+
+
+def test_combined_tables_name_recordings_relative_to_the_input_or_by_basename(tmp_path):
+    from sed.batch import RUN_FILES, BatchOutputs, combined_names
+
+    for relative in ("siteA/x.wav", "siteB/x.wav", "siteB/y.flac"):
+        (tmp_path / "in" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / relative).write_bytes(b"")
+    recordings = find_audio_files([str(tmp_path / "in")]).files
+    names = combined_names(recordings)
+    assert sorted(names.values()) == ["siteA/x.wav", "siteB/x.wav", "siteB/y.flac"]
+    with pytest.raises(ParameterError, match="would have one name"):
+        combined_names(recordings, basenames=True)
+    assert sorted(combined_names(recordings[1:], basenames=True).values()) == ["x.wav", "y.flac"]
+    (tmp_path / "in" / "durations.wav").write_bytes(b"")
+    clash = [r for r in find_audio_files([str(tmp_path / "in")]).files if "durations" in r.path]
+    with pytest.raises(ParameterError, match="would overwrite the batch's own file"):
+        BatchOutputs(str(tmp_path / "out"), ["tsv"]).check_no_clash(clash)
+    assert {"all_events.tsv", "durations.tsv"} <= set(RUN_FILES)

@@ -14,7 +14,16 @@ import click
 
 from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
 from sed.errors import ParameterError, SedError
-from sed.evaluation import DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR, DEFAULT_TIME_RESOLUTION
+from sed.evaluation import (
+    DEFAULT_EMPTY_SYSTEM_OUTPUT,
+    DEFAULT_EVENT_MATCHING,
+    DEFAULT_PERCENTAGE_OF_LENGTH,
+    DEFAULT_T_COLLAR,
+    DEFAULT_TIME_RESOLUTION,
+    EMPTY_SYSTEM_OUTPUTS,
+    EVENT_MATCHINGS,
+)
+from sed.events import LABEL_COLUMNS
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, check_hop_seconds
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
@@ -266,11 +275,12 @@ def evaluation_options(command):
         "--percentage-of-length",
         type=click.FloatRange(0, 1),
         default=DEFAULT_PERCENTAGE_OF_LENGTH,
-        help="Event-based offset collar as a fraction of the reference event's length.",
+        help="Event-based offset collar as a fraction of the reference event's length "
+        "(the DCASE convention; sed_eval's own default is 0.5).",
     )(command)
     command = click.option(
         "--t-collar",
-        type=click.FloatRange(min=0),
+        type=click.FloatRange(min=0, min_open=True),
         default=DEFAULT_T_COLLAR,
         help="Event-based onset (and minimum offset) collar, in seconds.",
     )(command)
@@ -281,3 +291,40 @@ def evaluation_options(command):
         help="Segment length of segment-based metrics, in seconds.",
     )(command)
     return command
+
+
+def matching_options(command):
+    """sed_eval's further event-based settings (``sed evaluate``)."""
+    command = click.option(
+        "--empty-system-output",
+        type=click.Choice(EMPTY_SYSTEM_OUTPUTS),
+        default=DEFAULT_EMPTY_SYSTEM_OUTPUT,
+        help="Precision and F-score without estimated events (overall or for a class): "
+        "undefined (n/a, sed_eval's default) or zero_score (0).",
+    )(command)
+    command = click.option(
+        "--event-matching",
+        type=click.Choice(EVENT_MATCHINGS),
+        default=DEFAULT_EVENT_MATCHING,
+        help="Event-based matching of estimated to reference events (sed_eval's "
+        "event_matching_type).",
+    )(command)
+    command = click.option(
+        "--offset-only",
+        is_flag=True,
+        help="Event-based metrics check offsets only (sed_eval's evaluate_onset=False).",
+    )(command)
+    return command
+
+
+def label_column_option(command):
+    """``--label-column NAME``: the label column of Raven and other headed tables."""
+    return click.option(
+        "--label-column",
+        default=None,
+        metavar="NAME",
+        help="Label column of Raven selection tables and other tables with a header, "
+        "wherever a table has it (e.g. Species, class) [default: the first present of "
+        + ", ".join(LABEL_COLUMNS)
+        + "].",
+    )(command)
