@@ -50,7 +50,8 @@ def test_conversion_is_cached_under_the_weights_key(model, session_cache_dir):
     path = litert.cache_path(model.source)
     assert os.path.dirname(path) == session_cache_dir
     assert os.path.basename(path).startswith("yamnet-") and path.endswith(".tflite")
-    assert os.listdir(session_cache_dir) == [os.path.basename(path)]  # no temporary left over
+    names = os.listdir(session_cache_dir)  # other tests may cache embeddings beside it
+    assert os.path.basename(path) in names and not [n for n in names if n.endswith(".tmp")]
     data = Path(path).read_bytes()
     assert data[4:8] == b"TFL3"  # a TFLite flatbuffer, then sed's trailer
     assert data[-40:-32] == b"SEDTFL01"
