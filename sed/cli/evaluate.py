@@ -7,7 +7,9 @@ import click
 from sed.cli.options import CONTEXT, evaluation_options, reports_errors
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Score events against reference annotations (sed_eval)."
+)
 @click.option(
     "--reference",
     required=True,
