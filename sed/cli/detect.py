@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Detect sound events in recordings or whole folders."
+)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @click.option(
     "-o",

@@ -9,7 +9,9 @@ import click
 from sed.cli.options import CONTEXT, cache_option, model_options, reports_errors
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Write YAMNet's 1024-D embedding of every window."
+)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",

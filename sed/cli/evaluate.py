@@ -15,7 +15,9 @@ from sed.errors import ParameterError
 from sed.pipeline import DEFAULT_LABELS
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Score events against reference annotations (sed_eval)."
+)
 @click.option(
     "--reference",
     type=click.Path(),

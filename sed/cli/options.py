@@ -117,7 +117,8 @@ def cache_option(command):
         "--cache-dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else ~/.cache/sed/embeddings].",
+        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else "
+        "$XDG_CACHE_HOME/sed/embeddings, else ~/.cache/sed/embeddings].",
     )(command)
 
 
@@ -180,7 +181,7 @@ POSTPROCESSING_OPTIONS = [
         ("--threshold-off",),
         "threshold_off",
         click.FloatRange(0, 1),
-        "Score above which an event continues (hysteresis) [default: --threshold-on].",
+        "Score at or above which an event continues (hysteresis) [default: --threshold-on].",
     ),
     (
         ("--median-filter",),

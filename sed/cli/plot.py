@@ -14,7 +14,9 @@ from sed.cli.options import (
 from sed.plotting import DEFAULT_TOP_N
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Draw a recording's spectrogram, scores and events."
+)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option(
     "-o",

@@ -17,7 +17,7 @@ from sed.cli.options import (
 from sed.pipeline import DEFAULT_TAG_FORMAT, DEFAULT_TOP_K, TAG_FORMATS
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT, short_help="List a recording's top-k classes.")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option(
     "-k",

@@ -17,7 +17,9 @@ from sed.heads.config import (
 _DEFAULTS = TrainingConfig()
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Train a head for your own classes on labelled clips."
+)
 @click.argument("data", metavar="DATA", type=click.Path())
 @click.option(
     "-o",

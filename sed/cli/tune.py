@@ -21,7 +21,9 @@ from sed.postprocessing import MODES, PostProcessing
 from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Search the post-processing that maximises a metric."
+)
 @click.option(
     "--audio",
     "audio_dir",
