@@ -523,7 +523,8 @@ def find_audio_files(
     Returns
     -------
     found : Recordings
-        Folders are walked in sorted order; hidden files and folders (``.name``) are skipped;
+        Folders are walked in sorted order, a folder's files before its sub-folders (as
+        ``os.walk`` goes); hidden files and folders (``.name``) are skipped;
         symbolic links to folders are followed, each real folder visited once (a link loop
         ends there). A file that resolves to one already found (by its real path) is dropped and
         counted in ``duplicates``. ``relative`` is relative to the folder when the only input is
@@ -569,18 +570,21 @@ def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
         if (status.st_dev, status.st_ino) in seen:
             return
         seen.add((status.st_dev, status.st_ino))
-        for name in names:
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            inner = f"{relative}/{name}" if relative else name
-            if os.path.isdir(path):
-                yield from walk(path, inner)
-            elif os.path.isfile(path) and (
+        entries = [
+            (name, os.path.join(folder, name), f"{relative}/{name}" if relative else name)
+            for name in names
+            if not name.startswith(".")
+        ]
+        # A folder's own files first, then its sub-folders (the order of os.walk, sorted).
+        for name, path, inner in entries:
+            if os.path.isfile(path) and (
                 is_audio_name(name, pattern)
                 or (pattern is not None and fnmatch.fnmatch(inner, pattern))
             ):
                 yield path, inner
+        for _, path, inner in entries:
+            if os.path.isdir(path):
+                yield from walk(path, inner)
 
     yield from walk(root, "")
 

@@ -12,7 +12,7 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
    threshold of DCASE post-processing; ``threshold_off = threshold_on`` is a plain threshold);
    per-label thresholds override the global ones;
 4. **boundaries**: where, inside its first and last active windows, an event starts and ends
-   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see the README);
+   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see docs/postprocessing.md);
 5. **gaps and durations**: events of one label less than ``min_gap_seconds`` apart merge, then
    events shorter than ``min_duration_seconds`` are dropped; events are clipped to the recording;
 6. **event scores**: ``score`` is the highest and ``mean_score`` the mean of the event's window

@@ -1,6 +1,6 @@
 """Backends: the LiteRT conversion cache, and the fallback to TensorFlow where LiteRT is missing.
 
-Parity of each backend with the TF-Hub graph is in test_model.py.
+Parity of each backend with the TF-Hub graph is in test_model_yamnet.py.
 """
 
 from __future__ import annotations
