@@ -1,4 +1,4 @@
-"""Office sound event detection with a trained head, against raw YAMNet (the office figures of docs/heads.md).
+"""Office sound event detection with a trained head, against raw YAMNet (docs/heads.md figures).
 
     uv run python benchmarks/office_sed.py [--seeds 0,1,2] [--hop 0.5] [--rounds 2]
         [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--no-raw]
