@@ -53,6 +53,8 @@ DEFAULT_BOUNDARIES = "refined"
 LEVEL_SMOOTHING_FRAMES = 5
 #: The local background level is this percentile of the level around each frame.
 BACKGROUND_PERCENTILE = 10
+#: Frames per block of the background level (0.1 s): the percentile filter runs on block means.
+BACKGROUND_STEP_FRAMES = 10
 #: The frame levels that ``refined`` boundaries read lie on YAMNet's STFT grid, which the window
 #: hop does not change.
 STFT_FRAMING = YamnetParams()
@@ -425,9 +427,29 @@ def median_filter(scores: np.ndarray, length: int) -> np.ndarray:
     if length <= 1 or len(scores) == 0:
         return scores
     half = length // 2
-    padded = np.pad(scores, ((half, half), (0, 0)), mode="edge")
+    return running_medians(np.pad(scores, ((half, half), (0, 0)), mode="edge"), length)
+
+
+def running_medians(padded: np.ndarray, length: int) -> np.ndarray:
+    """Median of every complete run of ``length`` rows of ``padded``, per column.
+
+    Each output row is the median of its own ``length`` rows, whatever came before or after
+    them: :func:`median_filter` and the incremental :class:`EventStream` get the same values.
+
+    Parameters
+    ----------
+    padded : np.ndarray [shape=(n_rows, n_labels)]
+    length : int >= 1, odd
+
+    Returns
+    -------
+    medians : np.ndarray [shape=(max(0, n_rows - length + 1), n_labels)]
+        Row ``i`` is the median of ``padded[i : i + length]``; same dtype as ``padded``.
+    """
+    if len(padded) < length:
+        return padded[:0]
     views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)
-    return np.median(views, axis=-1).astype(scores.dtype, copy=False)
+    return np.median(views, axis=-1).astype(padded.dtype, copy=False)
 
 
 def hysteresis_runs(
@@ -452,7 +474,59 @@ def hysteresis_runs(
     if eligible is not None:
         above_off &= eligible
         above_on &= eligible
-    return [(a, b) for a, b in runs(above_off) if above_on[a : b + 1].any()]
+    closed, still_open = hysteresis_step(above_off, above_on)
+    if still_open is not None and still_open[1]:
+        closed.append((still_open[0], len(above_off) - 1))
+    return closed
+
+
+def hysteresis_step(
+    above_off: np.ndarray,
+    above_on: np.ndarray,
+    *,
+    offset: int = 0,
+    carried: tuple[int, bool] | None = None,
+) -> tuple[list[tuple[int, int]], tuple[int, bool] | None]:
+    """The hysteresis runs of one piece of a sequence that arrives in pieces.
+
+    :func:`hysteresis_runs` is this function on the whole sequence at once; the incremental
+    :class:`EventStream` calls it on each new piece, so both find runs by the same code.
+
+    Parameters
+    ----------
+    above_off, above_on : np.ndarray [shape=(n,), dtype=bool]
+        Which windows of the piece are at or above the off and on thresholds (and eligible).
+    offset : int
+        Index of the piece's first window in the whole sequence.
+    carried : (first, reached_on) or None
+        The run still open at the end of the previous piece: its first window and whether a
+        window of it reached the on threshold.
+
+    Returns
+    -------
+    closed : list of (first, last)
+        Runs that ended inside the piece (or just before it) and reached the on threshold;
+        inclusive window indices of the whole sequence.
+    still_open : (first, reached_on) or None
+        The run that reaches the end of the piece, to carry into the next one.
+    """
+    if len(above_off) == 0:
+        return [], carried
+    closed = []
+    if carried is not None and not above_off[0]:
+        if carried[1]:
+            closed.append((carried[0], offset - 1))
+        carried = None
+    still_open = None
+    for a, b in runs(above_off):
+        first, reached = a + offset, bool(above_on[a : b + 1].any())
+        if a == 0 and carried is not None:
+            first, reached = carried[0], reached or carried[1]
+        if b == len(above_off) - 1:
+            still_open = (first, reached)
+        elif reached:
+            closed.append((first, b + offset))
+    return closed, still_open
 
 
 def window_boundaries(
@@ -475,18 +549,49 @@ def window_boundaries(
         Not yet clipped to the recording.
     """
     starts, ends = window_scores.starts, window_scores.ends
-    if convention == "extents":
-        return float(starts[first]), float(ends[last])
     hop = window_scores.hop_seconds or float(ends[0] - starts[0])
-    onset = 0.5 * (starts[first] + ends[first]) - 0.5 * hop
-    offset = 0.5 * (starts[last] + ends[last]) + 0.5 * hop
-    if first == 0:  # the first window also stands for the start of the recording
-        onset = 0.0
-    return float(onset), float(offset)
+    return (
+        onset_time(starts[first], ends[first], hop, convention, first_window=first == 0),
+        offset_time(starts[last], ends[last], hop, convention),
+    )
 
 
-def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarray:
+def onset_time(
+    start: float, end: float, hop: float, convention: str, *, first_window: bool = False
+) -> float:
+    """Onset, in seconds, of an event whose first active window spans ``start`` to ``end``.
+
+    ``extents``: the window's start; ``centres`` and ``refined``: half a ``hop`` before the
+    window's centre, or 0 for the recording's first window (it also stands for the start).
+    """
+    if convention == "extents":
+        return float(start)
+    if first_window:
+        return 0.0
+    return float(0.5 * (start + end) - 0.5 * hop)
+
+
+def offset_time(start: float, end: float, hop: float, convention: str) -> float:
+    """Offset, in seconds, of an event whose last active window spans ``start`` to ``end``.
+
+    ``extents``: the window's end; ``centres`` and ``refined``: half a ``hop`` after its centre.
+    """
+    if convention == "extents":
+        return float(end)
+    return float(0.5 * (start + end) + 0.5 * hop)
+
+
+def level_activity(
+    level_db: np.ndarray, background_seconds: float, *, first_frame: int = 0
+) -> np.ndarray:
     """How far the smoothed level of each frame rises above its local background, in dB.
+
+    Every value is computed from a fixed neighbourhood of frames only (a 5-frame mean, 0.1 s
+    block means, a percentile over ``background_seconds`` of blocks, an interpolation between
+    two block centres), with the same arithmetic wherever the neighbourhood lies; so a stretch
+    of a longer recording, given with its context, has the same values as the recording
+    computed whole (what the incremental :class:`EventStream` relies on; see
+    :func:`activity_context_frames`).
 
     Parameters
     ----------
@@ -497,27 +602,61 @@ def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarra
         level over this many seconds centred on it (computed on 0.1 s steps, then
         interpolated), so a slowly changing background (wind, traffic, a forest at dawn) is
         followed.
+    first_frame : int >= 0, a multiple of 10
+        Index, in the whole recording, of the frame ``level_db[0]``: blocks and block centres
+        are placed as in the whole recording. Values within :func:`activity_context_frames` of
+        either end of a stretch that is not the recording's own end differ from the whole's.
 
     Returns
     -------
     activity : np.ndarray [shape=(n_frames,), dtype=float64]
         Smoothed level minus background, in dB.
     """
-    from scipy.ndimage import percentile_filter, uniform_filter1d
+    from scipy.ndimage import percentile_filter
 
-    level = uniform_filter1d(
-        np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES, mode="nearest"
+    level = _moving_average(np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES)
+    step = BACKGROUND_STEP_FRAMES  # the percentile filter runs on 0.1 s blocks
+    if len(level) >= step:
+        whole = level[: len(level) // step * step].reshape(-1, step)
+        blocks = whole[:, 0].copy()
+        for k in range(1, step):  # summed in a fixed order, block by block
+            blocks += whole[:, k]
+        blocks /= step
+    else:
+        blocks = level[:1]
+    background = percentile_filter(
+        blocks, BACKGROUND_PERCENTILE, size=background_blocks(background_seconds), mode="nearest"
     )
-    step = 10  # frames per background step (0.1 s): the percentile filter runs on blocks
-    blocks = (
-        level[: len(level) // step * step].reshape(-1, step).mean(axis=1)
-        if len(level) >= step
-        else level[:1]
+    centres = (first_frame // step + np.arange(len(background)) + 0.5) * step
+    return level - np.interp(first_frame + np.arange(len(level)), centres, background)
+
+
+def background_blocks(background_seconds: float) -> int:
+    """Length of the background percentile filter, in blocks of :data:`BACKGROUND_STEP_FRAMES`."""
+    return max(
+        1,
+        int(round(background_seconds / (BACKGROUND_STEP_FRAMES * STFT_FRAMING.stft_hop_seconds))),
     )
-    size = max(1, int(round(background_seconds / (step * STFT_FRAMING.stft_hop_seconds))))
-    background = percentile_filter(blocks, BACKGROUND_PERCENTILE, size=size, mode="nearest")
-    centres = (np.arange(len(background)) + 0.5) * step
-    return level - np.interp(np.arange(len(level)), centres, background)
+
+
+def activity_context_frames(background_seconds: float) -> int:
+    """How many frames on each side the :func:`level_activity` of a frame depends on (at most).
+
+    The frame's value reads the two block backgrounds around it; each background reads
+    ``size // 2`` (or fewer) blocks on either side, each block its 10 frames and, through the
+    5-frame mean, 2 more on each side. Counting generously: ``10 (size // 2 + 1) + 20``.
+    """
+    return BACKGROUND_STEP_FRAMES * (background_blocks(background_seconds) // 2 + 1) + 20
+
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred mean of ``width`` (odd) values, edges repeated; each mean summed left to right."""
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    total = padded[: len(values)].copy()
+    for k in range(1, width):
+        total += padded[k : k + len(values)]
+    return total / width
 
 
 def grow_boundaries(
@@ -532,6 +671,11 @@ def grow_boundaries(
     background, as annotators (and the "frames within x dB of the loudest" rule of generated
     soundscapes) do. If no frame of the event rises above the margin, the event is not visible
     in the level (a quiet sound the model still hears) and its boundaries are kept.
+
+    The moves are those of :func:`walk_back` and :func:`walk_forward`, then, where the onset
+    did not move back, the first active frame from the onset frame on (and likewise the last
+    active frame up to the offset frame): :class:`EventStream` computes the same four numbers
+    as the frames arrive.
 
     Parameters
     ----------
@@ -550,31 +694,55 @@ def grow_boundaries(
     n = len(activity)
     if n == 0:
         return onset, offset
-
-    def frame(t):
-        return int(
-            np.clip(
-                round((t - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds),
-                0,
-                n - 1,
-            )
-        )
-
-    first, last = frame(onset), frame(offset)
+    first, last = frame_index(onset, n), frame_index(offset, n)
     active = activity > margin_db
     if last < first or not active[first : last + 1].any():
         return onset, offset
-    reach = int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
-    start = first
-    while start > max(0, first - reach) and active[start - 1]:
+    reach = reach_frames(reach_seconds)
+    start = walk_back(active, first, max(0, first - reach))
+    if start == first:  # not moved back: the first active frame inside
+        start = first + int(np.argmax(active[first:]))
+    end = walk_forward(active, last, min(n - 1, last + reach))
+    if end == last:  # not moved on: the last active frame inside
+        end = last - int(np.argmax(active[last::-1]))
+    return frame_span(start, end)
+
+
+def frame_index(seconds: float, n_frames: int | None = None) -> int:
+    """The 10 ms STFT frame whose centre is nearest to a time, at least 0 and, when
+    ``n_frames`` is given, at most ``n_frames - 1``."""
+    k = round((seconds - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds)
+    return int(np.clip(k, 0, n_frames - 1)) if n_frames is not None else max(0, int(k))
+
+
+def reach_frames(reach_seconds: float) -> int:
+    """``refine_reach_seconds`` in STFT frames."""
+    return int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
+
+
+def walk_back(active, frame: int, limit: int, base: int = 0) -> int:
+    """The earliest ``s >= limit`` such that frames ``s .. frame - 1`` are all active.
+
+    ``active[i - base]`` tells whether frame ``i`` is active (``base``: the index of the first
+    frame held, for a stream that keeps only recent frames).
+    """
+    start = frame
+    while start > limit and active[start - 1 - base]:
         start -= 1
-    while not active[start]:
-        start += 1
-    end = last
-    while end < min(n - 1, last + reach) and active[end + 1]:
+    return start
+
+
+def walk_forward(active, frame: int, limit: int, base: int = 0) -> int:
+    """The latest ``e <= limit`` such that frames ``frame + 1 .. e`` are all active."""
+    end = frame
+    while end < limit and active[end + 1 - base]:
         end += 1
-    while not active[end]:
-        end -= 1
+    return end
+
+
+def frame_span(start: int, end: int) -> tuple[float, float]:
+    """Onset and offset, in seconds, of an event from frame ``start`` to frame ``end``: half a
+    frame hop around their centres (the onset at least 0)."""
     half = STFT_FRAMING.stft_hop_seconds / 2
     return (
         max(
@@ -738,23 +906,50 @@ def merge_and_filter(
     Returns
     -------
     spans : list of (first, last, onset, offset)
-        Events separated by less than ``min_gap_seconds`` (or overlapping) are merged first;
-        then events shorter than ``min_duration_seconds`` are dropped.
+        Events separated by less than ``min_gap_seconds`` (or overlapping) are merged first
+        (:func:`merge_spans`); then events shorter than ``min_duration_seconds`` are dropped
+        (:func:`long_enough`).
+    """
+    return [
+        (first, last, onset, offset)
+        for first, last, onset, offset, _ in merge_spans(spans, min_gap_seconds, duration_seconds)
+        if long_enough(onset, offset, min_duration_seconds)
+    ]
+
+
+def merge_spans(
+    spans, min_gap_seconds: float, duration_seconds: float
+) -> list[tuple[int, int, float, float, int]]:
+    """Clip events of one label to ``[0, duration_seconds]`` and merge those less than
+    ``min_gap_seconds`` apart (or overlapping), in the order given.
+
+    Returns
+    -------
+    groups : list of (first, last, onset, offset, n_spans)
+        ``n_spans``: how many consecutive spans of the input each group holds.
     """
     merged: list[list] = []
     for first, last, onset, offset in spans:
         onset, offset = max(0.0, onset), min(offset, duration_seconds)
-        if merged and onset - merged[-1][3] < max(min_gap_seconds, 1e-9):
+        if merged and onset - merged[-1][3] < merge_threshold(min_gap_seconds):
             merged[-1][0] = min(merged[-1][0], first)
             merged[-1][1] = max(merged[-1][1], last)
             merged[-1][3] = max(merged[-1][3], offset)
+            merged[-1][4] += 1
         else:
-            merged.append([first, last, onset, offset])
-    return [
-        tuple(span)
-        for span in merged
-        if span[3] - span[2] >= min_duration_seconds and span[3] > span[2]
-    ]
+            merged.append([first, last, onset, offset, 1])
+    return [tuple(group) for group in merged]  # type: ignore[misc]
+
+
+def merge_threshold(min_gap_seconds: float) -> float:
+    """An event merges into the previous one when its onset comes less than this (in seconds)
+    after the previous offset: ``min_gap_seconds``, or 1 ns so that touching events merge."""
+    return max(min_gap_seconds, 1e-9)
+
+
+def long_enough(onset: float, offset: float, min_duration_seconds: float) -> bool:
+    """Whether a merged event is kept: at least ``min_duration_seconds`` long, and not empty."""
+    return offset - onset >= min_duration_seconds and offset > onset
 
 
 def top_class_events(
