@@ -9,6 +9,7 @@ writes atomically (temporary file, then rename).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -300,33 +301,40 @@ def write_events_raven(events: pd.DataFrame, path: str | os.PathLike) -> None:
         If the events are of several recordings.
     """
     _one_recording(events, "Raven selection table")
-    header = [*RAVEN_COLUMNS, "Annotation", "Score"]
     has_mean = "mean_score" in events
-    if has_mean:
-        header.append("Mean Score")
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        handle.write("\t".join(header) + "\n")
-        for number, row in enumerate(events.itertuples(index=False), start=1):
-            cells = [
-                str(number),
-                "Spectrogram 1",
-                "1",
-                f"{row.onset:.6f}",
-                f"{row.offset:.6f}",
-                f"{RAVEN_BAND_HZ[0]:.1f}",
-                f"{RAVEN_BAND_HZ[1]:.1f}",
-                str(row.event_label),
-                _number(row.score),
-            ]
-            if has_mean:
-                cells.append(_number(row.mean_score))
-            handle.write("\t".join(cells) + "\n")
+        handle.write("\t".join(_raven_header(has_mean)) + "\n")
+        for number, row in enumerate(events.to_dict("records"), start=1):
+            handle.write("\t".join(_raven_row(number, row, has_mean)) + "\n")
+
+
+def _raven_header(has_mean: bool) -> list[str]:
+    return [*RAVEN_COLUMNS, "Annotation", "Score", *(["Mean Score"] if has_mean else [])]
+
+
+def _raven_row(number: int, event, has_mean: bool) -> list[str]:
+    """The cells of one selection: ``event`` maps the event table's columns to values."""
+    cells = [
+        str(number),
+        "Spectrogram 1",
+        "1",
+        f"{event['onset']:.6f}",
+        f"{event['offset']:.6f}",
+        f"{RAVEN_BAND_HZ[0]:.1f}",
+        f"{RAVEN_BAND_HZ[1]:.1f}",
+        str(event["event_label"]),
+        _number(event.get("score")),
+    ]
+    if has_mean:
+        cells.append(_number(event.get("mean_score")))
+    return cells
 
 
 def _number(value) -> str:
+    """A score with 3 decimals, or nothing for a missing one."""
     import pandas as pd
 
-    return "" if pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
+    return "" if value is None or pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
 
 
 def write_events_json(
@@ -661,3 +669,158 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
             row.update({k: v for k, v in event.items() if k not in row})
             rows.append(row)
     return EventFile(event_table(rows), durations)
+
+
+# --------------------------------------------------------------------------------------------
+# Appending: events written one by one while they are found (``sed listen -o``).
+
+#: Columns of a CSV that events are appended to: the event table's, the mean score, and the
+#: wall-clock times of onset and offset (ISO 8601).
+APPEND_CSV_COLUMNS = (*EVENT_COLUMNS, "mean_score", "start_time", "end_time")
+_JSON_TAIL = "\n]}\n]}\n"
+
+
+class EventAppender:
+    """Append events to an events file one at a time, each in one flushed write.
+
+    The file can be read (by ``sed evaluate``, :func:`read_events`, a spreadsheet or a script)
+    while events are still being added. A missing file is created with its header; an existing
+    one is appended to only if it is an events file of the same format (CSV: the same header;
+    Raven: the same columns, selections numbered on; JSON: the layout of
+    :func:`write_events_json`, which gets one more recording). Nothing already in the file is
+    rewritten; only a JSON file's closing brackets move.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    format : {"csv", "tsv", "audacity", "raven", "json"}
+    filename : str
+        The recording's name: the ``filename`` column (CSV) or the JSON recording's name.
+    start_time : str, optional
+        ISO 8601 wall-clock time of the recording's start, written in its JSON entry.
+
+    Raises
+    ------
+    AnnotationError
+        If the file exists but is not an events file of that format (it is left as it is).
+    ParameterError
+        For an unknown format.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        format: str,
+        *,
+        filename: str,
+        start_time: str | None = None,
+    ):
+        if format not in FORMAT_SUFFIXES:
+            raise ParameterError(
+                f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}"
+            )
+        self.path, self.format, self.filename = os.fspath(path), format, filename
+        self._selection = 0  # Raven: the last selection number in the file
+        existing = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        if existing:
+            self._check_existing()
+        # Open for the appender's lifetime: every append is one write and a flush ("x": a file
+        # that appeared since the check is not overwritten).
+        mode = "r+b" if os.path.exists(self.path) else "x+b"
+        self._handle = open(self.path, mode)  # noqa: SIM115
+        self._handle.seek(0, os.SEEK_END)
+        if format == "json":
+            self._start_json_recording(existing, start_time)
+        elif not existing:
+            header = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_raven_header(True))}
+            if format in header:
+                self._write(header[format] + "\n")
+        elif not self._ends_with_newline():
+            self._write("\n")
+
+    def append(self, event: dict) -> None:
+        """Write one event: a mapping with ``onset``, ``offset``, ``event_label``, ``score`` and,
+        where the format holds them, ``mean_score``, ``start_time`` and ``end_time``."""
+        if self.format == "csv":
+            cells = [self.filename, *(f"{event[k]:.{TIME_DECIMALS}f}" for k in ("onset", "offset"))]
+            cells += [
+                event["event_label"],
+                *(_number(event.get(k)) for k in ("score", "mean_score")),
+            ]
+            cells += [event.get("start_time", ""), event.get("end_time", "")]
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(cells)
+            self._write(buffer.getvalue())
+        elif self.format in ("tsv", "audacity"):
+            decimals = TIME_DECIMALS if self.format == "tsv" else AUDACITY_DECIMALS
+            times = [f"{event[k]:.{decimals}f}" for k in ("onset", "offset")]
+            self._write("\t".join([*times, str(event["event_label"])]) + "\n")
+        elif self.format == "raven":
+            self._selection += 1
+            self._write("\t".join(_raven_row(self._selection, event, True)) + "\n")
+        else:
+            text = ("," if self._json_events else "") + "\n" + json.dumps(event)
+            self._json_events += 1
+            self._handle.seek(self._json_tail)
+            self._write(text + _JSON_TAIL)
+            self._json_tail += len(text.encode("utf-8"))
+
+    def close(self, duration_seconds: float | None = None) -> None:
+        """Finish the file (JSON: the recording's length, when given) and close it."""
+        if self.format == "json" and duration_seconds is not None:
+            self._handle.seek(self._json_tail)
+            self._write(f'\n], "duration_seconds": {float(duration_seconds)!r}}}\n]}}\n')
+            self._handle.truncate()
+        self._handle.close()
+
+    def _write(self, text: str) -> None:
+        self._handle.write(text.encode("utf-8"))
+        self._handle.flush()
+
+    def _ends_with_newline(self) -> bool:
+        self._handle.seek(-1, os.SEEK_END)
+        last = self._handle.read(1)
+        self._handle.seek(0, os.SEEK_END)
+        return last == b"\n"
+
+    def _check_existing(self) -> None:
+        """Refuse a file that is not an events file of this format (read, never changed)."""
+        what = f"exists and is not a {self.format} events file to append to"
+        if self.format in ("csv", "raven"):
+            with open(self.path, encoding="utf-8-sig", errors="replace") as handle:
+                header = handle.readline().rstrip("\r\n")
+            expected = ",".join(APPEND_CSV_COLUMNS) if self.format == "csv" else None
+            if self.format == "raven":
+                expected = "\t".join(_raven_header(True))
+            if header != expected:
+                raise AnnotationError(f"{what} (its first line is not {expected!r})", self.path)
+        try:
+            read = read_events(self.path, self.format)
+        except AnnotationError as error:
+            raise AnnotationError(f"{what}: {error.message}", self.path) from None
+        if self.format == "raven":
+            self._selection = len(read.events)
+
+    def _start_json_recording(self, existing: bool, start_time: str | None) -> None:
+        entry: dict = {"filename": self.filename}
+        if start_time is not None:
+            entry["start_time"] = start_time
+        opening = json.dumps(entry)[:-1] + ', "events": ['
+        if existing:  # after the last recording: overwrite the list's closing "]}"
+            self._handle.seek(0)
+            text = self._handle.read().decode("utf-8")
+            end = len(text.rstrip())
+            if not text[:end].endswith("]}") and not text[: end - 1].rstrip().endswith("]"):
+                raise AnnotationError("the JSON file does not end its recordings list", self.path)
+            close = text.rindex("]", 0, end)
+            empty = text[:close].rstrip().endswith("[")
+            position = len(text[:close].encode("utf-8"))
+            prefix = "" if empty else ","
+        else:
+            prefix, position = '{"recordings": [', 0
+        self._handle.seek(position)
+        head = prefix + "\n" + opening
+        self._write(head + _JSON_TAIL)
+        self._handle.truncate()
+        self._json_tail = position + len(head.encode("utf-8"))
+        self._json_events = 0
