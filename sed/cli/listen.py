@@ -227,7 +227,7 @@ def _open_source(source, device, sample_rate, sample_format, channels, context):
             raise ParameterError("--sample-format is for raw PCM on standard input ('-')")
         return DeviceSource(_device(device), sample_rate=sample_rate, channels=channels)
     raw = PcmFormat(sample_rate, channels, sample_format) if sample_rate is not None else None
-    audio = PcmSource(click.get_binary_stream("stdin"), raw_format=raw)
+    audio = PcmSource(sys.stdin.buffer, raw_format=raw)
     if audio.is_wav:  # the header says it all: options that disagree are mistakes
         given = {
             "sample_rate": ("--rate", audio.format.sample_rate),
