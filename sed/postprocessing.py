@@ -1277,25 +1277,29 @@ class EventStream:
         gap = self.config.min_gap_seconds
         duration = self._duration if final and self._duration is not None else math.inf
         groups = merge_spans(state.pending, gap, duration)
-        if final:
-            done = len(state.pending)
-        else:
+        done = len(groups)
+        if not final:
             undecided = [run.first for run in state.closed] + [self._next]
             if state.open is not None:
                 undecided.append(state.open.first)
             bound = self._onset_bound(min(undecided))
-            done, finals = 0, []
-            for group in groups:
-                if bound - group[3] < merge_threshold(gap) or group[3] > self._audio_seconds:
-                    break
-                finals.append(group)
-                done += group[4]
-            groups = finals
-        for first, last, onset, offset, _ in groups:
+            done = 0
+            while done < len(groups) and not (
+                bound - groups[done][3] < merge_threshold(gap)
+                or groups[done][3] > self._audio_seconds
+            ):
+                done += 1
+        for first, last, onset, offset, _ in groups[:done]:
             if long_enough(onset, offset, self.config.min_duration_seconds):
                 score, mean_score = state.scores(first, last)
                 self._decided.append(Event(onset, offset, self.labels[k], score, mean_score))
-        del state.pending[:done]
+        # A merged group of spans merges and sorts with later spans as the one span it has
+        # become (clipping to the length commutes with its max): keep that span only, and one
+        # score piece for its windows, so a never-ending chain of merges stays small.
+        state.pending = [list(group[:4]) for group in groups[done:]]
+        for first, last, _, _, count in groups[done:]:
+            if count > 1:
+                state.fold_pieces(first, last)
 
     def _onset_bound(self, first: int) -> float:
         """No event of a run starting at window ``first`` or later starts before this."""
@@ -1468,6 +1472,17 @@ class _LabelState:
                 assert piece[1] == last and self.pieces[i][0] == first, "not a stretch boundary"
                 break
         return top, total / (last - first + 1)
+
+    def fold_pieces(self, first: int, last: int) -> None:
+        """Replace the stretches of windows ``first`` to ``last`` by one (an event's scores
+        never need less than all of them)."""
+        i = bisect.bisect_left([piece[0] for piece in self.pieces], first)
+        j = i
+        while self.pieces[j][1] < last:
+            j += 1
+        folded = self.pieces[i : j + 1]
+        top, total = max(piece[2] for piece in folded), sum(piece[3] for piece in folded)
+        self.pieces[i : j + 1] = [[first, last, top, total]]
 
     def prune(self) -> bool:
         """Drop the stretches before the earliest undecided run; False when nothing is left."""
