@@ -742,11 +742,13 @@ class EventAppender:
         """Write one event: a mapping with ``onset``, ``offset``, ``event_label``, ``score`` and,
         where the format holds them, ``mean_score``, ``start_time`` and ``end_time``."""
         if self.format == "csv":
-            cells = [self.filename, *(f"{event[k]:.{TIME_DECIMALS}f}" for k in ("onset", "offset"))]
-            cells += [
-                event["event_label"],
-                *(_number(event.get(k)) for k in ("score", "mean_score")),
-            ]
+            # Rounded as write_events_csv rounds them (numpy's rounding, then 3 decimals).
+            value = {
+                k: None if event.get(k) is None else float(round_times(event[k]))
+                for k in ("onset", "offset", "score", "mean_score")
+            }
+            cells = [self.filename, *(_number(value[k]) for k in ("onset", "offset"))]
+            cells += [event["event_label"], _number(value["score"]), _number(value["mean_score"])]
             cells += [event.get("start_time", ""), event.get("end_time", "")]
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerow(cells)

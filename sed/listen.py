@@ -111,34 +111,48 @@ class TopClasses:
 
 
 def wall_time(start_time: dt.datetime, seconds: float) -> str:
-    """``start_time`` plus ``seconds`` in ISO 8601, to the millisecond, with its UTC offset."""
-    return (start_time + dt.timedelta(seconds=seconds)).isoformat(timespec="milliseconds")
+    """``start_time`` plus ``seconds`` in ISO 8601, rounded to the millisecond, with its UTC
+    offset (``2025-06-01T07:30:07.778+02:00``)."""
+    moment = start_time + dt.timedelta(seconds=seconds)
+    rounded = moment.replace(microsecond=0) + dt.timedelta(
+        milliseconds=round(moment.microsecond / 1000)
+    )
+    return rounded.isoformat(timespec="milliseconds")
 
 
 def record(item: Event | TopClasses, start_time: dt.datetime) -> dict:
-    """An event or a stretch's top classes as plain data (a JSON line of ``sed listen``).
+    """An event or a stretch's top classes as plain data (what ``sed listen`` prints and
+    appends to its files), at full precision (see :func:`rounded`).
 
-    Times are rounded to the microsecond and scores to 6 decimals; ``start_time`` and
-    ``end_time`` are the wall-clock times of the onset and offset (:func:`wall_time`).
+    ``start_time`` and ``end_time`` are the wall-clock times of the onset and offset
+    (:func:`wall_time`).
     """
-    times = {"onset": round(item.onset, 6), "offset": round(item.offset, 6)}
+    times = {"onset": item.onset, "offset": item.offset}
     clock = {
         "start_time": wall_time(start_time, item.onset),
         "end_time": wall_time(start_time, item.offset),
     }
     if isinstance(item, TopClasses):
-        top = [
-            {"label": label, "score": round(score, 6)}
-            for label, score in zip(item.labels, item.scores)
-        ]
+        top = [{"label": label, "score": score} for label, score in zip(item.labels, item.scores)]
         return {**times, **clock, "top": top}
     return {
         **times,
         "event_label": item.event_label,
-        "score": round(item.score, 6),
-        "mean_score": round(item.mean_score, 6),
+        "score": item.score,
+        "mean_score": item.mean_score,
         **clock,
     }
+
+
+def rounded(data, decimals: int = 6):
+    """A :func:`record` with every number rounded (times to the microsecond): a JSON line."""
+    if isinstance(data, float):
+        return round(data, decimals)
+    if isinstance(data, dict):
+        return {key: rounded(value, decimals) for key, value in data.items()}
+    if isinstance(data, list):
+        return [rounded(value, decimals) for value in data]
+    return data
 
 
 def parse_start_time(text: str) -> dt.datetime:

@@ -289,7 +289,7 @@ def _run(
 ):
     """Listen until the source ends or a signal arrives; events to stdout and the -o files."""
     from sed.events import EventAppender
-    from sed.listen import Listener, listen, wall_time
+    from sed.listen import Listener, listen, rounded, wall_time
 
     listener = Listener(
         model,
@@ -316,7 +316,7 @@ def _run(
             appender.append(item)
         if alive[0]:
             try:
-                out.write(json.dumps(item) + "\n")
+                out.write(json.dumps(rounded(item)) + "\n")
                 out.flush()
             except BrokenPipeError:  # the reader went away: stop as `yes | head` does
                 alive[0] = False
