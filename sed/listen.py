@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 #: (what ``arecord -f S16_LE`` and ``ffmpeg -f s16le`` write) and 32-bit floats.
 SAMPLE_FORMATS = ("s16le", "f32le")
 DEFAULT_SAMPLE_FORMAT = "s16le"
+#: Channels of raw PCM on standard input, and recorded from a sound card, unless told.
+DEFAULT_CHANNELS = 1
 #: Every encoding a WAV header may announce: numpy dtype and the factor to [-1, 1), which are
 #: libsndfile's, so a WAV piped in decodes to the samples ``sed detect`` reads from the file.
 ENCODINGS = {
@@ -795,7 +797,7 @@ class DeviceSource:
         device: int | str | None = None,
         *,
         sample_rate: int | None = None,
-        channels: int = 1,
+        channels: int = DEFAULT_CHANNELS,
         sounddevice=None,
     ):
         sd = sounddevice if sounddevice is not None else import_sounddevice()

@@ -1279,10 +1279,8 @@ class EventStream:
         groups = merge_spans(state.pending, gap, duration)
         done = len(groups)
         if not final:
-            undecided = [run.first for run in state.closed] + [self._next]
-            if state.open is not None:
-                undecided.append(state.open.first)
-            bound = self._onset_bound(min(undecided))
+            runs = state.closed + ([state.open] if state.open is not None else [])
+            bound = min([self._onset_bound(self._next), *map(self._run_onset_bound, runs)])
             done = 0
             while done < len(groups) and not (
                 bound - groups[done][3] < merge_threshold(gap)
@@ -1300,6 +1298,14 @@ class EventStream:
         for first, last, _, _, count in groups[done:]:
             if count > 1:
                 state.fold_pieces(first, last)
+
+    def _run_onset_bound(self, run: _Run) -> float:
+        """No event of this (undecided) run starts before this."""
+        if not self._refined:
+            return run.onset
+        if run.back is not None:  # it starts at frame back or later, or keeps its onset
+            return min(run.onset, frame_span(run.back, run.back)[0])
+        return self._onset_bound(run.first)
 
     def _onset_bound(self, first: int) -> float:
         """No event of a run starting at window ``first`` or later starts before this."""

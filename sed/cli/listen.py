@@ -23,7 +23,7 @@ from sed.cli.options import (
 )
 from sed.errors import ParameterError
 from sed.events import DEFAULT_FORMAT, FORMATS
-from sed.listen import DEFAULT_SAMPLE_FORMAT, SAMPLE_FORMATS, StopRequest
+from sed.listen import DEFAULT_CHANNELS, DEFAULT_SAMPLE_FORMAT, SAMPLE_FORMATS, StopRequest
 from sed.pipeline import DEFAULT_TOP_K
 
 
@@ -52,7 +52,7 @@ from sed.pipeline import DEFAULT_TOP_K
 @click.option(
     "--channels",
     type=click.IntRange(min=1),
-    default=1,
+    default=DEFAULT_CHANNELS,
     help="Channels of raw PCM on standard input, or to record (averaged to mono).",
 )
 @click.option(
