@@ -723,7 +723,7 @@ class EventAppender:
         self._selection = 0  # Raven: the last selection number in the file
         existing = os.path.exists(self.path) and os.path.getsize(self.path) > 0
         if existing:
-            self._check_existing()
+            self._selection = check_appendable(self.path, format)
         # Open for the appender's lifetime: every append is one write and a flush ("x": a file
         # that appeared since the check is not overwritten).
         mode = "r+b" if os.path.exists(self.path) else "x+b"
@@ -785,24 +785,6 @@ class EventAppender:
         self._handle.seek(0, os.SEEK_END)
         return last == b"\n"
 
-    def _check_existing(self) -> None:
-        """Refuse a file that is not an events file of this format (read, never changed)."""
-        what = f"exists and is not a {self.format} events file to append to"
-        if self.format in ("csv", "raven"):
-            with open(self.path, encoding="utf-8-sig", errors="replace") as handle:
-                header = handle.readline().rstrip("\r\n")
-            expected = ",".join(APPEND_CSV_COLUMNS) if self.format == "csv" else None
-            if self.format == "raven":
-                expected = "\t".join(_raven_header(True))
-            if header != expected:
-                raise AnnotationError(f"{what} (its first line is not {expected!r})", self.path)
-        try:
-            read = read_events(self.path, self.format)
-        except AnnotationError as error:
-            raise AnnotationError(f"{what}: {error.message}", self.path) from None
-        if self.format == "raven":
-            self._selection = len(read.events)
-
     def _start_json_recording(self, existing: bool, start_time: str | None) -> None:
         entry: dict = {"filename": self.filename}
         if start_time is not None:
@@ -826,3 +808,33 @@ class EventAppender:
         self._handle.truncate()
         self._json_tail = position + len(head.encode("utf-8"))
         self._json_events = 0
+
+
+def check_appendable(path: str | os.PathLike, format: str) -> int:
+    """Refuse an existing file that :class:`EventAppender` must not append to (it is only read).
+
+    Returns
+    -------
+    n_events : int
+        Events already in the file (0 when it is missing or empty).
+
+    Raises
+    ------
+    AnnotationError
+        If the file exists but is not an events file of ``format`` (for CSV and Raven: with
+        the columns the appender writes).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return 0
+    what = f"exists and is not a {format} events file to append to"
+    expected = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_raven_header(True))}
+    if format in expected:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline().rstrip("\r\n")
+        if header != expected[format]:
+            raise AnnotationError(f"{what} (its first line is not {expected[format]!r})", path)
+    try:
+        return len(read_events(path, format).events)
+    except AnnotationError as error:
+        raise AnnotationError(f"{what}: {error.message}", path) from None

@@ -139,7 +139,7 @@ def listen(
     exits with 0; SIGINT (Ctrl-C) and SIGTERM close them too and exit with 130 and 143.
     """
     from sed import pipeline
-    from sed.events import format_paths
+    from sed.events import check_appendable, format_paths
     from sed.listen import parse_start_time
     from sed.postprocessing import save_config
 
@@ -162,6 +162,8 @@ def listen(
         config.thresholds(head_labels or selection.event_labels)
         clock = parse_start_time(start_time) if start_time is not None else None
         paths = format_paths(output, formats) if output is not None else {}
+        for name, path in paths.items():
+            check_appendable(path, name)
         if options["save_config"]:
             save_config(config, options["save_config"])
         model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
