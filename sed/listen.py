@@ -606,7 +606,7 @@ def read_wav_header(
     def take(n: int) -> bytes:
         data = read_exact(n)
         if data is None:
-            raise _Stopped
+            raise Stopped
         if len(data) < n:
             raise AudioError("the WAV header ends before its samples", name)
         return data
@@ -651,8 +651,8 @@ def _wav_format(body: bytes, name: str) -> PcmFormat:
     return PcmFormat(rate, channels, encodings[(tag, bits)])
 
 
-class _Stopped(Exception):
-    """A stop was requested while a header was being read."""
+class Stopped(Exception):
+    """A stop was requested before a source's first bytes (or its header) arrived."""
 
 
 class PcmSource:
@@ -671,19 +671,33 @@ class PcmSource:
     name : str
         How the source is named in messages and the ``filename`` column (``stdin``).
 
+    stop : StopRequest, optional
+        Stops the wait for the stream's first bytes.
+
     Raises
     ------
     AudioError
         For a bad WAV header.
     ParameterError
         If the stream is not WAV and no ``raw_format`` is given.
+    Stopped
+        If a stop was requested before the first bytes or the header arrived.
     """
 
-    def __init__(self, stream, *, raw_format: PcmFormat | None = None, name: str = "stdin"):
+    def __init__(
+        self,
+        stream,
+        *,
+        raw_format: PcmFormat | None = None,
+        name: str = "stdin",
+        stop: StopRequest | None = None,
+    ):
         self.name, self._stream = name, stream
-        self._bytes = _Bytes(stream, None)
+        self._bytes = _Bytes(stream, stop)
         self.overflows = self.underflows = 0
-        head = self._bytes.read_exact(4) or b""
+        head = self._bytes.read_exact(4)
+        if head is None:
+            raise Stopped
         if not head:
             raise AudioError("no audio: the stream is empty", name)
         self.is_wav = head in (b"RIFF", b"RF64")

@@ -508,6 +508,27 @@ def test_a_signal_closes_the_open_events_and_exits(bells_wav, signum, status):
 
 
 @pytest.mark.slow
+def test_a_signal_before_any_audio_stops_the_wait():
+    """A producer that never writes (a camera that does not answer): Ctrl-C still stops it,
+    whether it comes while Python starts, while the model loads, or while the first bytes are
+    awaited (a shell shows 130 for both endings)."""
+    for wait in (0.5, 3.0, 8.0):
+        process = subprocess.Popen([SED, "listen", "-", "--rate", "16000"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        time.sleep(wait)
+        process.send_signal(signal.SIGINT)
+        try:
+            status = process.wait(timeout=120)
+        finally:
+            process.kill()
+        assert status in (130, -signal.SIGINT)  # handled, or before the handler existed
+        assert process.stdout.read() == b""
+        if status == 130:
+            assert b"Traceback" not in process.stderr.read()
+        process.stdin.close()
+
+
+@pytest.mark.slow
 def test_a_reader_that_goes_away_ends_the_listening(bells_wav):
     samples, _ = read_int16(bells_wav)
     process = subprocess.Popen(

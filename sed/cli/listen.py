@@ -12,6 +12,7 @@ from sed.cli.options import (
     CONTEXT,
     POSTPROCESSING_OPTIONS,
     batch_size_option,
+    formats_option,
     head_labels_and_hop,
     head_option,
     model_options,
@@ -22,8 +23,13 @@ from sed.cli.options import (
     selection_options,
 )
 from sed.errors import ParameterError
-from sed.events import DEFAULT_FORMAT, FORMATS
-from sed.listen import DEFAULT_CHANNELS, DEFAULT_SAMPLE_FORMAT, SAMPLE_FORMATS, StopRequest
+from sed.listen import (
+    DEFAULT_CHANNELS,
+    DEFAULT_SAMPLE_FORMAT,
+    SAMPLE_FORMATS,
+    Stopped,
+    StopRequest,
+)
 from sed.pipeline import DEFAULT_TOP_K
 
 
@@ -69,14 +75,7 @@ from sed.pipeline import DEFAULT_TOP_K
     help="Also append the events to this events file (created if missing), one flushed write "
     "per event; with several --format, its name up to the first dot plus each format's suffix.",
 )
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    default=[DEFAULT_FORMAT],
-    type=click.Choice(FORMATS),
-    help="Format of the -o file; repeat for several.",
-)
+@formats_option("Format of the -o file; repeat for several.")
 @click.option(
     "--every",
     "every_seconds",
@@ -170,7 +169,10 @@ def listen(
         head = pipeline.load_head(head_dir, model) if head_dir is not None else None
         if stop.requested:  # interrupted while the model loaded
             sys.exit(128 + stop.signum)  # type: ignore[operator]
-        audio = _open_source(source, device, sample_rate, sample_format, channels, context)
+        try:
+            audio = _open_source(source, device, sample_rate, sample_format, channels, stop)
+        except Stopped:  # interrupted while waiting for the first audio
+            sys.exit(128 + stop.signum)  # type: ignore[operator]
         status = _Status(quiet)
         status.say(f"listening to {audio.describe()}; {_what(every_seconds)} on stdout")
         summary = _run(
@@ -220,16 +222,17 @@ def _check_every(context, every_seconds, output, options) -> None:
         )
 
 
-def _open_source(source, device, sample_rate, sample_format, channels, context):
+def _open_source(source, device, sample_rate, sample_format, channels, stop):
     """Standard input (WAV or raw PCM) or a sound card."""
     from sed.listen import DeviceSource, PcmFormat, PcmSource
 
+    context = click.get_current_context()
     if source != "-":
         if context.get_parameter_source("sample_format") == click.core.ParameterSource.COMMANDLINE:
             raise ParameterError("--sample-format is for raw PCM on standard input ('-')")
         return DeviceSource(_device(device), sample_rate=sample_rate, channels=channels)
     raw = PcmFormat(sample_rate, channels, sample_format) if sample_rate is not None else None
-    audio = PcmSource(sys.stdin.buffer, raw_format=raw)
+    audio = PcmSource(sys.stdin.buffer, raw_format=raw, stop=stop)
     if audio.is_wav:  # the header says it all: options that disagree are mistakes
         given = {
             "sample_rate": ("--rate", audio.format.sample_rate),
