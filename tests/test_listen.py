@@ -508,7 +508,7 @@ def test_a_signal_closes_the_open_events_and_exits(bells_wav, signum, status):
 
 
 @pytest.mark.slow
-def test_a_signal_before_any_audio_stops_the_wait():
+def test_a_signal_before_any_audio_stops_the_wait(model):  # model: the LiteRT cache is warm
     """A producer that never writes (a camera that does not answer): Ctrl-C still stops it,
     whether it comes while Python starts, while the model loads, or while the first bytes are
     awaited (a shell shows 130 for both endings)."""
@@ -518,7 +518,7 @@ def test_a_signal_before_any_audio_stops_the_wait():
         time.sleep(wait)
         process.send_signal(signal.SIGINT)
         try:
-            status = process.wait(timeout=120)
+            status = process.wait(timeout=300)
         finally:
             process.kill()
         assert status in (130, -signal.SIGINT)  # handled, or before the handler existed
