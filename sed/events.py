@@ -301,40 +301,33 @@ def write_events_raven(events: pd.DataFrame, path: str | os.PathLike) -> None:
         If the events are of several recordings.
     """
     _one_recording(events, "Raven selection table")
+    header = [*RAVEN_COLUMNS, "Annotation", "Score"]
     has_mean = "mean_score" in events
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        handle.write("\t".join(_raven_header(has_mean)) + "\n")
-        for number, row in enumerate(events.to_dict("records"), start=1):
-            handle.write("\t".join(_raven_row(number, row, has_mean)) + "\n")
-
-
-def _raven_header(has_mean: bool) -> list[str]:
-    return [*RAVEN_COLUMNS, "Annotation", "Score", *(["Mean Score"] if has_mean else [])]
-
-
-def _raven_row(number: int, event, has_mean: bool) -> list[str]:
-    """The cells of one selection: ``event`` maps the event table's columns to values."""
-    cells = [
-        str(number),
-        "Spectrogram 1",
-        "1",
-        f"{event['onset']:.6f}",
-        f"{event['offset']:.6f}",
-        f"{RAVEN_BAND_HZ[0]:.1f}",
-        f"{RAVEN_BAND_HZ[1]:.1f}",
-        str(event["event_label"]),
-        _number(event.get("score")),
-    ]
     if has_mean:
-        cells.append(_number(event.get("mean_score")))
-    return cells
+        header.append("Mean Score")
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+        handle.write("\t".join(header) + "\n")
+        for number, row in enumerate(events.itertuples(index=False), start=1):
+            cells = [
+                str(number),
+                "Spectrogram 1",
+                "1",
+                f"{row.onset:.6f}",
+                f"{row.offset:.6f}",
+                f"{RAVEN_BAND_HZ[0]:.1f}",
+                f"{RAVEN_BAND_HZ[1]:.1f}",
+                str(row.event_label),
+                _number(row.score),
+            ]
+            if has_mean:
+                cells.append(_number(row.mean_score))
+            handle.write("\t".join(cells) + "\n")
 
 
 def _number(value) -> str:
-    """A score with 3 decimals, or nothing for a missing one."""
     import pandas as pd
 
-    return "" if value is None or pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
+    return "" if pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
 
 
 def write_events_json(
@@ -678,6 +671,24 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
 #: wall-clock times of onset and offset (ISO 8601).
 APPEND_CSV_COLUMNS = (*EVENT_COLUMNS, "mean_score", "start_time", "end_time")
 _JSON_TAIL = "\n]}\n]}\n"
+#: Columns of a Raven selection table that events are appended to.
+_APPEND_RAVEN_COLUMNS = (*RAVEN_COLUMNS, "Annotation", "Score", "Mean Score")
+
+
+def _decimals(value, decimals: int = TIME_DECIMALS) -> str:
+    """A number as the event files write it (numpy's rounding, then ``decimals``), or nothing
+    for a missing one."""
+    if value is None or value != value:
+        return ""
+    return f"{float(np.round(value, decimals)):.{decimals}f}"
+
+
+def _raven_cells(number: int, event: dict) -> list[str]:
+    """One appended Raven selection: the columns :func:`write_events_raven` writes."""
+    times = [f"{event[k]:.6f}" for k in ("onset", "offset")]
+    band = [f"{RAVEN_BAND_HZ[0]:.1f}", f"{RAVEN_BAND_HZ[1]:.1f}"]
+    scores = [_decimals(event.get("score")), _decimals(event.get("mean_score"))]
+    return [str(number), "Spectrogram 1", "1", *times, *band, str(event["event_label"]), *scores]
 
 
 class EventAppender:
@@ -732,7 +743,10 @@ class EventAppender:
         if format == "json":
             self._start_json_recording(existing, start_time)
         elif not existing:
-            header = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_raven_header(True))}
+            header = {
+                "csv": ",".join(APPEND_CSV_COLUMNS),
+                "raven": "\t".join(_APPEND_RAVEN_COLUMNS),
+            }
             if format in header:
                 self._write(header[format] + "\n")
         elif not self._ends_with_newline():
@@ -743,12 +757,13 @@ class EventAppender:
         where the format holds them, ``mean_score``, ``start_time`` and ``end_time``."""
         if self.format == "csv":
             # Rounded as write_events_csv rounds them (numpy's rounding, then 3 decimals).
-            value = {
-                k: None if event.get(k) is None else float(round_times(event[k]))
-                for k in ("onset", "offset", "score", "mean_score")
-            }
-            cells = [self.filename, *(_number(value[k]) for k in ("onset", "offset"))]
-            cells += [event["event_label"], _number(value["score"]), _number(value["mean_score"])]
+            value = {k: event.get(k) for k in ("onset", "offset", "score", "mean_score")}
+            cells = [self.filename, *(_decimals(value[k]) for k in ("onset", "offset"))]
+            cells += [
+                event["event_label"],
+                _decimals(value["score"]),
+                _decimals(value["mean_score"]),
+            ]
             cells += [event.get("start_time", ""), event.get("end_time", "")]
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\n").writerow(cells)
@@ -759,7 +774,7 @@ class EventAppender:
             self._write("\t".join([*times, str(event["event_label"])]) + "\n")
         elif self.format == "raven":
             self._selection += 1
-            self._write("\t".join(_raven_row(self._selection, event, True)) + "\n")
+            self._write("\t".join(_raven_cells(self._selection, event)) + "\n")
         else:
             text = ("," if self._json_events else "") + "\n" + json.dumps(event)
             self._json_events += 1
@@ -828,7 +843,7 @@ def check_appendable(path: str | os.PathLike, format: str) -> int:
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return 0
     what = f"exists and is not a {format} events file to append to"
-    expected = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_raven_header(True))}
+    expected = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_APPEND_RAVEN_COLUMNS)}
     if format in expected:
         with open(path, encoding="utf-8-sig", errors="replace") as handle:
             header = handle.readline().rstrip("\r\n")
