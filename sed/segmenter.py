@@ -121,16 +121,19 @@ class WindowScores:
         return pd.DataFrame(self.scores, index=index, columns=list(self.labels))
 
 
-def window_times(n_windows: int, params: YamnetParams) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times of the first ``n_windows`` windows.
+def window_times(
+    n_windows: int, params: YamnetParams, *, first: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times of ``n_windows`` windows from window ``first`` on.
 
     Returns
     -------
     starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
-        ``starts[i] = i * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds, computed from
-        integer sample counts so that no rounding accumulates.
+        ``starts[i] = (first + i) * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds,
+        computed from integer sample counts so that no rounding accumulates (a stream's windows
+        get, piece by piece, the times of the whole recording's).
     """
-    starts = np.arange(n_windows) * params.patch_hop_samples / params.sample_rate
+    starts = np.arange(first, first + n_windows) * params.patch_hop_samples / params.sample_rate
     return starts, starts + params.patch_frames * params.stft_hop_samples / params.sample_rate
 
 

@@ -19,6 +19,7 @@ from sed.cli.classes import classes
 from sed.cli.detect import detect
 from sed.cli.embed import embed
 from sed.cli.evaluate import evaluate
+from sed.cli.listen import listen
 from sed.cli.options import CONTEXT
 from sed.cli.plot import plot
 from sed.cli.tag import tag
@@ -34,7 +35,7 @@ def cli():
     """Sound event detection with YAMNet: what happened, and when."""
 
 
-for _command in (detect, tag, evaluate, tune, plot, classes, embed, train):
+for _command in (detect, listen, tag, evaluate, tune, plot, classes, embed, train):
     cli.add_command(_command)
 
 

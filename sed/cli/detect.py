@@ -12,6 +12,7 @@ from sed.batch import DEFAULT_JOBS
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    formats_option,
     head_labels_and_hop,
     head_option,
     model_options,
@@ -22,7 +23,6 @@ from sed.cli.options import (
     selection_options,
 )
 from sed.errors import ParameterError
-from sed.events import DEFAULT_FORMAT, FORMATS
 
 if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
@@ -42,14 +42,9 @@ if TYPE_CHECKING:
     "folder or '-': a folder that receives one events file per recording, mirroring the "
     "input tree.",
 )
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    default=[DEFAULT_FORMAT],
-    type=click.Choice(FORMATS),
-    help="Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
-    "audacity (label track), raven (selection table), json.",
+@formats_option(
+    "Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
+    "audacity (label track), raven (selection table), json."
 )
 @selection_options
 @postprocessing_options

@@ -99,6 +99,20 @@ def batch_size_option(command):
     )(command)
 
 
+def formats_option(help_text: str):
+    """``--format``, repeatable: the event file formats (:data:`sed.events.FORMATS`)."""
+    from sed.events import DEFAULT_FORMAT, FORMATS
+
+    return click.option(
+        "--format",
+        "formats",
+        multiple=True,
+        default=[DEFAULT_FORMAT],
+        type=click.Choice(FORMATS),
+        help=help_text,
+    )
+
+
 def head_option(command):
     """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
     return click.option(
