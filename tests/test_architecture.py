@@ -76,13 +76,16 @@ def test_no_import_cycles():
     ],
 )
 def test_wings_depend_downwards(wing, forbidden):
+    # sed.errors is the floor every room stands on (it imports nothing of sed): any may use it.
     graph = import_graph()
     for module, targets in graph.items():
         if module == wing or module.startswith(wing + "."):
             bad = sorted(
                 t
                 for t in targets
-                if t.startswith(forbidden) and not (t == wing or t.startswith(wing + "."))
+                if t.startswith(forbidden)
+                and t != "sed.errors"
+                and not (t == wing or t.startswith(wing + "."))
             )
             assert not bad, f"{module} imports {bad}"
 

@@ -50,8 +50,13 @@ def evaluate(
     import json
 
     from sed.infra import atomic_open
+    from sed.outputs import Output, check_outputs
     from sed.pipeline import evaluate_files
 
+    check_outputs(
+        [Output(json_path, "--json")],
+        inputs={"--reference": reference, "--estimated": estimated, "--audio": audio_dir},
+    )
     evaluation = evaluate_files(
         reference,
         estimated,

@@ -138,8 +138,22 @@ def train(
     from sed import pipeline
     from sed.heads.datasets import load_dataset, parse_where
     from sed.heads.embeddings import EmbeddingCache
+    from sed.heads.head import METADATA_FILE
     from sed.heads.reports import report_lines, train_and_report
+    from sed.outputs import Output, check_outputs
 
+    check_outputs(
+        [
+            Output(output, folder=True, marker=METADATA_FILE),
+            Output(cache_dir, "--cache-dir", folder=True),
+        ],
+        inputs={
+            "DATA": data,
+            "--audio-dir": audio_dir,
+            "--background": background,
+            "--weights": weights,
+        },
+    )
     dataset = load_dataset(
         data,
         classes=classes.split(",") if classes else None,

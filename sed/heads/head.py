@@ -302,6 +302,16 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
         )
+    yamnet = metadata.get("yamnet", {})
+    numbers = ("sample_rate", "hop_seconds", "patch_window_seconds")
+    if not isinstance(yamnet, dict) or any(
+        name in yamnet
+        and (isinstance(yamnet[name], bool) or not isinstance(yamnet[name], (int, float)))
+        for name in numbers
+    ):
+        raise ModelError(
+            f"{METADATA_FILE}: 'yamnet' must hold the numbers {', '.join(numbers)}", directory
+        )
     return labels, metadata
 
 
