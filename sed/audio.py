@@ -149,6 +149,61 @@ def check_finite(samples: np.ndarray, path: str | None = None) -> None:
         raise AudioError(f"{what} NaN or infinite", path)
 
 
+#: A 2-D array whose first dimension is at most this and smaller than its second is taken for
+#: channels first (``librosa.load(mono=False)`` gives ``(2, n)``), and refused.
+MAX_CHANNELS_FIRST = 8
+
+
+def check_waveform(waveform, name: str | None = None) -> np.ndarray:
+    """Check audio handed over as an array, the layout soundfile reads: samples first.
+
+    Parameters
+    ----------
+    waveform : array-like [shape=(n_samples,) or (n_samples, n_channels)]
+        Floating-point samples in [-1, 1].
+    name : str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    waveform : np.ndarray [shape as given, dtype=float32]
+
+    Raises
+    ------
+    ParameterError
+        If the samples are not floating point (integer PCM must be scaled first, as librosa
+        also insists), not one or two dimensions, or look channels first (``(2, n)``: a first
+        dimension of at most :data:`MAX_CHANNELS_FIRST` below the second); each message says
+        what to do.
+    AudioError
+        If there are no samples or channels, or a sample is NaN or infinite.
+    """
+    array = np.asarray(waveform)
+    kind = array.dtype.kind
+    if kind in "iub":
+        raise ParameterError(
+            f"audio samples must be floating point in [-1, 1], got {array.dtype}; scale integer "
+            "samples first (int16: waveform / 32768, as soundfile.read(path, dtype='float32') "
+            "returns them)"
+        )
+    if kind != "f":
+        raise ParameterError(f"audio samples must be floating point numbers, got {array.dtype}")
+    if array.ndim not in (1, 2):
+        raise ParameterError(
+            "audio must be an array of shape (n_samples,) or (n_samples, n_channels), got "
+            f"shape {array.shape}"
+        )
+    if array.ndim == 2 and array.shape[0] <= MAX_CHANNELS_FIRST and array.shape[0] < array.shape[1]:
+        raise ParameterError(
+            f"audio of shape {array.shape} looks channels first; pass waveform.T, of shape "
+            "(n_samples, n_channels), or a mono waveform of shape (n_samples,)"
+        )
+    if array.size == 0:
+        raise AudioError(f"audio has no samples (shape {array.shape})", name)
+    check_finite(array, name)
+    return array.astype(np.float32, copy=False)
+
+
 def to_mono(samples: np.ndarray) -> np.ndarray:
     """Downmix by averaging channels, as the reference ``inference.py`` does.
 
