@@ -17,10 +17,12 @@ twice processed once).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -113,7 +115,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if os.path.getsize(path) == 0:
         raise AudioError("file is empty (0 bytes)", path)
     try:
-        info = sf.info(path)
+        with quiet_native_stderr():
+            info = sf.info(path)
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"not a readable audio file ({_libsndfile_reason(error)})", path) from None
     if info.channels < 1:
@@ -378,7 +381,9 @@ def _stream(
 
 def _decoded_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
     try:
-        with sf.SoundFile(info.path) as handle:
+        with quiet_native_stderr():
+            handle = sf.SoundFile(info.path)
+        with handle:
             while True:
                 block = handle.read(block_frames, dtype="float32", always_2d=True)
                 if not len(block):
@@ -490,10 +495,46 @@ class StreamResampler:
 
 
 def _libsndfile_reason(error: Exception) -> str:
-    """The useful part of a libsndfile error message, without soundfile's "Error opening 'x':"."""
+    """The useful part of a libsndfile error message, without soundfile's "Error opening 'x':".
+
+    libsndfile's generic "File does not exist or is not a regular file (possibly a pipe?)" is
+    what it says when its MPEG decoder finds no audio frame in an existing file (random bytes
+    named ``.mp3``): said so instead.
+    """
     text = str(error)
     text = re.sub(r"^Error (opening )?('.*?'|.*?)?\s*:\s*", "", text).strip()
+    if "possibly a pipe" in text or not text:
+        text = getattr(error, "error_string", "") or ""
+    if "possibly a pipe" in text:
+        return "no audio data found in it"
     return text or type(error).__name__
+
+
+_NATIVE_STDERR = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what C libraries print on the process's standard error (file descriptor 2).
+
+    libmpg123, inside libsndfile, prints notes (``Note: Illegal Audio-MPEG-Header...``) when a
+    file is not MPEG audio; the one-line error that follows says it better. Only the opening of
+    a file is wrapped (milliseconds), under a lock, so threads do not interleave.
+    """
+    with _NATIVE_STDERR:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no file descriptor 2: nothing to silence
+            yield
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 # --------------------------------------------------------------------------------------------
