@@ -352,8 +352,12 @@ def score_stream(
     if totals.samples == 0:
         raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
     all_scores = np.concatenate(scores)
-    # An invariant of the framing, not a check of input: the hop is validated by YamnetParams.
-    assert len(all_scores) == params.num_windows(totals.samples), "not the reference window count"
+    if len(all_scores) != params.num_windows(totals.samples):
+        # An invariant of the framing, not a check of input (YamnetParams validates the hop).
+        raise RuntimeError(
+            f"internal error: {len(all_scores)} windows where the reference framing gives "
+            f"{params.num_windows(totals.samples)}"
+        )
     starts, ends = window_times(len(all_scores), params)
     if duration_seconds is None:
         duration_seconds = totals.samples / params.sample_rate

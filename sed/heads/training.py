@@ -389,5 +389,6 @@ def cross_validate(
             evaluation = evaluate_clips(head, windows, np.sort(test), data, config.aggregation)
             accuracies.append(evaluation.accuracy)
             pooled = evaluation if pooled is None else pooled + evaluation
-    assert pooled is not None, "grouped_folds makes at least two folds"
+    if pooled is None:  # grouped_folds makes at least two folds
+        raise RuntimeError("internal error: cross-validation without a fold")
     return CrossValidation(accuracies, pooled, seconds, energy)
