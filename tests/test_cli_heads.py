@@ -236,3 +236,65 @@ def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
     metadata = json.loads((tmp_path / "h" / "head.json").read_text())
     assert metadata["cross_validation"]["folds"] == 2
     assert metadata["training"]["data"]["per_label"]["dog"]["clips"] == 8
+
+
+@pytest.mark.slow
+def test_train_skips_unreadable_clips_and_names_a_class_left_without_any(
+    training_folder, tmp_path, cache_env
+):
+    (training_folder / "tone" / "broken.wav").write_bytes(b"RIFF\x00\x00not audio")
+    result = CliRunner().invoke(
+        cli,
+        ["train", str(training_folder), "-o", str(tmp_path / "head"), "--epochs", "2"],
+        prog_name="sed",
+    )
+    assert result.exit_code == 0, result.output
+    broken = training_folder / "tone" / "broken.wav"
+    assert (
+        f"sed train: warning: skipped unreadable clip {broken}: not a readable audio file"
+        in result.stderr
+    )
+    assert result.stdout.startswith(
+        "data: 13 clips in 13 groups, 2 classes + background (1 recordings); "
+        "1 unreadable clip skipped\n"
+    )
+    skipped = json.loads((tmp_path / "head" / "head.json").read_text())["training"]["skipped_clips"]
+    assert [item["path"] for item in skipped] == [str(broken)]
+
+    for clip in (training_folder / "tone").iterdir():  # now no tone clip can be read
+        clip.write_bytes(b"")
+    result = CliRunner().invoke(
+        cli, ["train", str(training_folder), "-o", str(tmp_path / "h2")], prog_name="sed"
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        f"sed train: error: {training_folder}: no readable clip of 'tone' is left (7 unreadable,"
+    )
+    assert not (tmp_path / "h2").exists()
+
+
+@pytest.mark.slow
+def test_train_warns_of_a_class_the_split_leaves_without_clips(tmp_path, cache_env, rng):
+    for kind in ("tone", "noise"):
+        write_clip(tmp_path / "data" / kind / f"{kind}.wav", kind, rng)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(tmp_path / "data"),
+            "-o",
+            str(tmp_path / "head"),
+            "--validation-fraction",
+            "0.5",
+            "--epochs",
+            "2",
+        ],
+        prog_name="sed",
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, result.stderr  # one class only validates, the other only trains
+    assert any("has no training clip after the split" in line for line in warnings)
+    assert any("has no validation clip after the split" in line for line in warnings)
+    metadata = json.loads((tmp_path / "head" / "head.json").read_text())
+    assert len(metadata["training"]["warnings"]) == 2

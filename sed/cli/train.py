@@ -182,5 +182,6 @@ def train(
         cache=EmbeddingCache(cache_dir),
         resampler=resampler,
         progress=sys.stderr.isatty(),
+        warn=lambda message: click.echo(f"sed train: warning: {message}", err=True),
     )
     click.echo("\n".join(report_lines(report)))
