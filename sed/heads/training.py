@@ -244,7 +244,8 @@ def split_warnings(data: TrainingData, train: np.ndarray, validation: np.ndarray
     Returns
     -------
     warnings : list of str
-        One line per label concerned.
+        One line per label concerned (the background only when it has no training clip: a few
+        background recordings all training is the usual case).
     """
     labels = data.clips["label"].to_numpy()
     messages = []
@@ -257,7 +258,7 @@ def split_warnings(data: TrainingData, train: np.ndarray, validation: np.ndarray
                 "for validation): the head never learns it; add clips or lower "
                 "--validation-fraction"
             )
-        elif len(validation) and in_validation == 0:
+        elif len(validation) and in_validation == 0 and label != BACKGROUND_LABEL:
             messages.append(
                 f"{label!r} has no validation clip after the split (its {in_training} all "
                 "train): its validation accuracy is not measured"
