@@ -144,8 +144,10 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
             str(tmp_path / "x.csv"),
         ],
     )
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1
-    assert "head was trained with hop seconds 0.5, not 0.48 (use --hop 0.5)" in result.stderr
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1  # a bad option value
+    assert "--hop 0.48 does not fit the head, trained with hop 0.5 s (leave --hop out" in (
+        result.stderr
+    )
     result = run_sed(
         "detect",
         tmp_path / "t.wav",
