@@ -116,7 +116,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise AudioError("file is empty (0 bytes)", path)
     try:
         with quiet_native_stderr():
-            info = sf.info(path)
+            info = sf.info(_native_name(path))
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"not a readable audio file ({_libsndfile_reason(error)})", path) from None
     if info.channels < 1:
@@ -382,7 +382,7 @@ def _stream(
 def _decoded_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
     try:
         with quiet_native_stderr():
-            handle = sf.SoundFile(info.path)
+            handle = sf.SoundFile(_native_name(info.path))
         with handle:
             while True:
                 block = handle.read(block_frames, dtype="float32", always_2d=True)
@@ -510,6 +510,25 @@ def _libsndfile_reason(error: Exception) -> str:
     return text or type(error).__name__
 
 
+def display_path(path: str | os.PathLike) -> str:
+    """How a path is written in tables and messages: as given, except that bytes of a name that
+    is not UTF-8 (``caf\\xe9.wav`` of an old archive, which Python holds as ``caf\\udce9``)
+    are written ``\\xe9``, so that every table stays UTF-8 text."""
+    path = os.fspath(path)
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def _native_name(path: str) -> str | bytes:
+    """The name to hand libsndfile: the file system's bytes on POSIX, so that a name that is not
+    UTF-8 (``caf\\xe9.wav`` from an old archive, read as ``caf\\udce9.wav``) opens its file,
+    where soundfile would fail to encode it."""
+    return path if sys.platform == "win32" else os.fsencode(path)
+
+
 _NATIVE_STDERR = threading.Lock()
 
 
@@ -629,7 +648,7 @@ def find_audio_files(
     names = [os.fspath(item) for item in inputs]
     for item in names:
         if item == "-":
-            lines = stdin if stdin is not None else sys.stdin
+            lines = stdin if stdin is not None else _stdin_lines()
             found += [(line.strip(), None) for line in lines if line.strip()]
         elif os.path.isdir(item):
             found += [(path, relative) for path, relative in _walk_audio(item, pattern)]
@@ -647,8 +666,25 @@ def find_audio_files(
         ]
     unique: dict[str, Recording] = {}
     for recording in files:
-        unique.setdefault(os.path.realpath(recording.path), recording)
+        unique.setdefault(_real_path(recording.path), recording)
     return Recordings(list(unique.values()), len(files) - len(unique))
+
+
+def _stdin_lines() -> Iterable[str]:
+    """Lines of standard input as file names: bytes decoded as the file system does, so a name
+    that is not UTF-8 still names its file (and never stops the run with a decoding error)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin
+    return (os.fsdecode(line) for line in buffer)
+
+
+def _real_path(path: str) -> str:
+    """``path`` resolved, or as given if it cannot name a file (a NUL character)."""
+    try:
+        return os.path.realpath(path)
+    except ValueError:
+        return path
 
 
 def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sed.audio import Recording, recording_stem
+from sed.audio import Recording, display_path, recording_stem
 from sed.errors import (
     DISK_FULL_ERRNOS,
     AnnotationError,
@@ -65,6 +65,7 @@ from sed.errors import (
     ParameterError,
     SedError,
     WriteError,
+    printable,
 )
 from sed.events import FORMAT_SUFFIXES, event_table, write_events, write_events_csv
 from sed.infra import atomic_open, stop_on_signals, write_error
@@ -825,15 +826,15 @@ def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
     if not failed:
         _remove(path)  # a stale list from an earlier run would mislead
         return
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+    # Names that are not UTF-8 are written as sed.audio.display_path writes them, and so is
+    # any such character of a message.
+    with atomic_open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "error"])
         for outcome in failed:
-            message = outcome.error
-            prefix = outcome.recording.path + ": "
-            writer.writerow(
-                [
-                    outcome.recording.path,
-                    message[len(prefix) :] if message.startswith(prefix) else message,
-                ]
-            )
+            message, name = outcome.error, outcome.recording.path
+            for prefix in (f"{name}: ", f"{printable(name)}: "):  # the path is its own column
+                if message.startswith(prefix):
+                    message = message[len(prefix) :]
+                    break
+            writer.writerow([display_path(name), message])

@@ -30,7 +30,15 @@ class SedError(Exception):
     def __init__(self, message: str, path: str | os.PathLike | None = None):
         self.message = message
         self.path = None if path is None else os.fspath(path)
-        super().__init__(f"{self.path}: {message}" if self.path else message)
+        super().__init__(f"{printable(self.path)}: {message}" if self.path else message)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (a carriage return, a tab in a file name) written as
+    ``\\r``, ``\\x09``...: a message stays one line however its file is named."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class AudioError(SedError):

@@ -143,6 +143,28 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """The text of a user's file: UTF-8, a leading byte-order mark dropped, decoded whole.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    UnicodeDecodeError
+        If it is not UTF-8; :func:`not_utf8` says where, for the message.
+    """
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8-sig")
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """``line N: not UTF-8 text (byte 0xe9)``: where a file read by :func:`read_text` (or any text
+    decoded whole) stops being UTF-8, for a one-line message."""
+    raw = bytes(error.object)
+    line = raw[: error.start].count(b"\n") + 1
+    return f"line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x})"
+
+
 def content_sha256(path: str | os.PathLike) -> str:
     """SHA-256 (hex) of a file's bytes, or of every file under a directory.
 

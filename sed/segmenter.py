@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
+from sed.audio import (
+    DEFAULT_BLOCK_FRAMES,
+    DEFAULT_RESAMPLER,
+    check_finite,
+    display_path,
+    stream_audio,
+)
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
@@ -565,7 +571,8 @@ def score_file(
     Returns
     -------
     window_scores : WindowScores
-        ``filename`` is ``path`` as given; ``duration_seconds`` is the file's true length.
+        ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
+        ``duration_seconds`` is the file's true length.
 
     Raises
     ------
@@ -578,7 +585,7 @@ def score_file(
     return score_stream(
         blocks,
         model,
-        filename=os.fspath(path),
+        filename=display_path(path),
         duration_seconds=info.duration_seconds,
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,

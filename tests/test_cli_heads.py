@@ -168,7 +168,7 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
         (
             lambda d: (d / "c.csv").write_text('filename,label\n"a.wav,x\n'),
             ["{d}/c.csv"],
-            "{d}/c.csv: not a readable CSV file",
+            "{d}/c.csv: line 2: not a readable CSV file",
             1,
         ),
         (

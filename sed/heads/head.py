@@ -20,6 +20,7 @@ hop, sample rate, weights): :meth:`Head.check_compatible` refuses anything else.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sed.errors import ModelError
-from sed.infra import atomic_open, atomic_path
+from sed.infra import atomic_open, atomic_path, not_utf8, read_text
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
 
@@ -291,13 +292,28 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ModelError(f"not a head directory: {name} is missing", directory)
+    texts = {}
+    for name in (METADATA_FILE, LABELS_FILE):
+        try:
+            texts[name] = read_text(paths[name])
+        except UnicodeDecodeError as error:
+            raise ModelError(f"{name}: {not_utf8(error)}", directory) from None
+        except OSError as error:
+            raise ModelError(
+                f"{name}: cannot read ({error.strerror or error})", directory
+            ) from None
     try:
-        with open(paths[METADATA_FILE], encoding="utf-8") as handle:
-            metadata = json.load(handle)
-        with open(paths[LABELS_FILE], encoding="utf-8") as handle:
-            labels = tuple(line.rstrip("\n") for line in handle if line.strip())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"cannot read the head's files ({error})", directory) from None
+        metadata = json.loads(texts[METADATA_FILE])
+    except json.JSONDecodeError as error:
+        raise ModelError(
+            f"{METADATA_FILE}: line {error.lineno}: not valid JSON ({error.msg})", directory
+        ) from None
+    except RecursionError:
+        raise ModelError(
+            f"{METADATA_FILE}: not valid JSON (nested too deeply)", directory
+        ) from None
+    lines = io.StringIO(texts[LABELS_FILE], newline=None)  # \n, \r\n or \r
+    labels = tuple(line.rstrip("\n") for line in lines if line.strip())
     if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
