@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,24 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
             2,
         ),
         (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
+        (
+            lambda d: None,
+            ["{folder}", "--cross-validate", "20"],
+            "--cross-validate needs at least 20 groups of clips (recordings); the data has 13",
+            2,
+        ),
+        (
+            lambda d: None,
+            ["{folder}/tone"],
+            "{folder}/tone: training folder holds no class folders",
+            2,
+        ),
+        (
+            lambda d: shutil.rmtree(d / "data" / "_background"),
+            ["{folder}", "--mixtures", "2"],
+            "--mixtures needs background recordings",
+            2,
+        ),
     ],
 )
 def test_train_errors_are_one_line(training_folder, tmp_path, make, args, message, status):

@@ -140,6 +140,7 @@ def train(
     from sed.heads.embeddings import EmbeddingCache
     from sed.heads.head import METADATA_FILE
     from sed.heads.reports import report_lines, train_and_report
+    from sed.heads.training import check_training_plan
     from sed.outputs import Output, check_outputs
 
     check_outputs(
@@ -172,6 +173,7 @@ def train(
         patience=patience,
         validation_fraction=validation_fraction,
     )
+    check_training_plan(dataset, config, folds)  # before the model loads
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     report = train_and_report(
         dataset,

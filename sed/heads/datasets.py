@@ -121,6 +121,12 @@ def folder_dataset(
         if os.path.isdir(os.path.join(directory, f)) and not f.startswith(".")
     )
     names = [f for f in folders if f != BACKGROUND_LABEL]
+    if not names:
+        raise ParameterError(
+            "training folder holds no class folders: give a folder with one sub-folder of audio "
+            "files per class",
+            directory,
+        )
     wanted = _check_classes(classes, names, directory, "a sub-folder")
     frames = []
     for name in wanted:

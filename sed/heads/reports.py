@@ -18,7 +18,7 @@ from sed.heads.clips import ClipEvaluation
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache
 from sed.heads.head import BACKGROUND_LABEL, METADATA_FILE
-from sed.heads.training import TrainingConfig, cross_validate, train_head
+from sed.heads.training import TrainingConfig, check_training_plan, cross_validate, train_head
 from sed.infra import atomic_open, atomic_path
 from sed.outputs import Output, check_outputs
 
@@ -135,6 +135,7 @@ def train_and_report(
         [Output(directory, "directory", folder=True, marker=METADATA_FILE)],
         inputs={"clips": list(data.clips["path"])},
     )
+    check_training_plan(data, config, folds)
     result = train_head(
         data,
         model,

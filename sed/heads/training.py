@@ -32,14 +32,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sed.audio import DEFAULT_RESAMPLER
-from sed.errors import AudioError
+from sed.errors import AudioError, ParameterError
 from sed.heads.clips import ClipEvaluation, clip_summary, evaluate_clips
 from sed.heads.config import DEFAULT_MIXTURES, TrainingConfig
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache, embed_files, model_settings
 from sed.heads.energy import measure_energy
 from sed.heads.head import BACKGROUND_LABEL, Head, build_head_network
-from sed.heads.splits import grouped_folds, validation_split
+from sed.heads.splits import check_split_plan, grouped_folds, validation_split
 from sed.heads.windows import Windows, make_windows, mixture_windows
 from sed.model.runtime import import_tensorflow
 
@@ -172,6 +172,24 @@ class TrainingResult:
     validation: ClipEvaluation | None
     seconds: float
     energy: dict = field(default_factory=dict)
+
+
+def check_training_plan(data: TrainingData, config: TrainingConfig, folds: int | None = None):
+    """What can be refused before any audio is read: too few groups for the validation split or
+    the cross-validation folds (:func:`sed.heads.splits.check_split_plan`), mixtures asked for
+    without background recordings.
+
+    Raises
+    ------
+    ParameterError
+    """
+    check_split_plan(data, config.validation_fraction, folds)
+    if config.mixtures and not data.has_background:
+        raise ParameterError(
+            "--mixtures needs background recordings to mix over (a _background folder or "
+            "--background)",
+            data.source,
+        )
 
 
 def readable_clips(
@@ -354,6 +372,7 @@ def train_head(
         If a label keeps no readable clip.
     """
     warn = warn or (lambda message: None)
+    check_training_plan(data, config)
     data, skipped = readable_clips(data, model, cache=cache, resampler=resampler, progress=progress)
     for item in skipped:
         warn(f"skipped unreadable clip {item['path']}: {item['error']}")
