@@ -242,7 +242,8 @@ class BatchSummary:
             else ""
         )
         return (
-            f"{len(self.outcomes)} recordings: {self.count('done')} processed, "
+            f"{len(self.outcomes)} recording{'s' * (len(self.outcomes) != 1)}: "
+            f"{self.count('done')} processed, "
             f"{self.count('skipped')} already done, {self.count('failed')} failed; "
             f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
             f"{sum(o.n_events for o in self.outcomes)} events"
