@@ -526,11 +526,15 @@ def plot_file(
         If the file cannot be used.
     ParameterError
         If ``top_n`` < 1 or the suffix is not a figure format.
+    OutputError
+        If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
+    from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
 
     check_figure_path(output)
+    check_outputs([Output(output, "output")], inputs={"path": path})
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(
         waveform,

@@ -86,3 +86,14 @@ def test_arguments_of_the_wrong_kind_are_one_clear_error(excerpt, model, call, m
     audio, rate = excerpt
     with pytest.raises(ParameterError, match=message):
         call(audio, rate, model)
+
+
+def test_plot_file_refuses_to_draw_over_its_recording(tmp_path, model):
+    from sed.errors import OutputError
+    from sed.pipeline import plot_file
+
+    recording = tmp_path / "rec.png"  # audio, oddly named: the figure would replace it
+    recording.write_bytes(b"RIFF")
+    with pytest.raises(OutputError, match="would replace an input of this run"):
+        plot_file(recording, recording, model=model)
+    assert recording.read_bytes() == b"RIFF"
