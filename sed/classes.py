@@ -21,7 +21,7 @@ from importlib import resources
 import numpy as np
 
 from sed.errors import ParameterError
-from sed.infra import not_utf8, read_text
+from sed.infra import read_user_text
 
 LABEL_MAP_COLUMNS = ("event_label", "yamnet_display_names")
 
@@ -248,15 +248,10 @@ def read_csv_rows(path: str, what: str) -> list[list[str]]:
     Raises
     ------
     ParameterError
-        ``cannot read <what>: <reason>``, naming the file, if it is missing; the line where it
-        stops being UTF-8 or CSV.
+        Naming the file: missing or unreadable (:func:`sed.infra.read_user_text`), or the line
+        where it stops being UTF-8 or CSV.
     """
-    try:
-        text = read_text(path)
-    except UnicodeDecodeError as error:
-        raise ParameterError(f"{not_utf8(error)}; cannot read {what}", path) from None
-    except OSError as error:
-        raise ParameterError(f"cannot read {what}: {error.strerror or error}", path) from None
+    text = read_user_text(path, ParameterError, what)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return list(reader)

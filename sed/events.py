@@ -19,7 +19,7 @@ import numpy as np
 
 from sed.audio import recording_stem
 from sed.errors import AnnotationError, ParameterError
-from sed.infra import atomic_open, not_utf8, read_text
+from sed.infra import atomic_open, read_user_text
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
@@ -451,16 +451,7 @@ def read_events(path: str | os.PathLike, format: str | None = None) -> EventFile
 
 
 def _read_lines(path) -> list[str]:
-    try:
-        return read_text(path).splitlines()
-    except FileNotFoundError:
-        raise AnnotationError("no such file", path) from None
-    except IsADirectoryError:
-        raise AnnotationError("is a directory, not an event file", path) from None
-    except UnicodeDecodeError as error:
-        raise AnnotationError(not_utf8(error), path) from None
-    except OSError as error:
-        raise AnnotationError(f"cannot read: {error.strerror or error}", path) from None
+    return read_user_text(path, AnnotationError, "event file").splitlines()
 
 
 def _event_row(path, line: int, filename, onset, offset, label, score=None) -> dict:

@@ -28,7 +28,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 
-from sed.errors import Interrupted, WriteError
+from sed.errors import Interrupted, SedError, WriteError
 
 #: Environment variable naming the cache folder (see :func:`cache_dir`).
 CACHE_ENV = "SED_CACHE_DIR"
@@ -155,6 +155,35 @@ def read_text(path: str | os.PathLike) -> str:
     """
     with open(path, "rb") as handle:
         return handle.read().decode("utf-8-sig")
+
+
+def read_user_text(path: str | os.PathLike, error: type[SedError], what: str) -> str:
+    """The text of a file a user gives (:func:`read_text`), or ``error`` in one line naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    error : type of SedError
+        Raised as ``error(message, path)``.
+    what : str
+        What the file is, for messages (``label map``, ``configuration``).
+
+    Raises
+    ------
+    SedError
+        ``no such file``, ``is a directory, not a <what>``, ``line N: not UTF-8 text (byte
+        0xe9)`` or ``cannot read <what> (<reason>)``.
+    """
+    try:
+        return read_text(path)
+    except FileNotFoundError:
+        raise error("no such file", path) from None
+    except IsADirectoryError:
+        raise error(f"is a directory, not a {what}", path) from None
+    except UnicodeDecodeError as caught:
+        raise error(not_utf8(caught), path) from None
+    except OSError as caught:
+        raise error(f"cannot read {what} ({caught.strerror or caught})", path) from None
 
 
 def not_utf8(error: UnicodeDecodeError) -> str:

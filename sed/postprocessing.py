@@ -326,18 +326,11 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
     """
     import tomllib
 
-    from sed.infra import not_utf8, read_text
+    from sed.infra import read_user_text
 
     path = os.fspath(path)
     kind = "TOML" if path.lower().endswith(".toml") else "JSON"
-    try:
-        text = read_text(path)
-    except UnicodeDecodeError as error:
-        raise ParameterError(f"{not_utf8(error)}; not a {kind} configuration", path) from None
-    except OSError as error:
-        raise ParameterError(
-            f"cannot read configuration: {error.strerror or error}", path
-        ) from None
+    text = read_user_text(path, ParameterError, "configuration")
     try:
         data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
     except json.JSONDecodeError as error:  # its message ends with line and column

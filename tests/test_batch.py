@@ -133,16 +133,7 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
     for i in range(16):
         sf.write(archive / f"rec{i:02d}.flac", np.roll(audio, i * rate), rate)
     out = tmp_path / "out"
-    command = [
-        str(Path(sys.executable).parent / "sed"),
-        "detect",
-        str(archive),
-        "-o",
-        str(out),
-        "--classes",
-        "Bicycle bell",
-        "--quiet",
-    ]
+    command = detect_command(archive, out)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     results = out / ".sed" / "results"
     deadline = time.monotonic() + 300
@@ -380,12 +371,18 @@ def wait_for(condition, timeout: float, process=None) -> None:
         time.sleep(0.05)
 
 
+def start_run(tmp_path, bells_wav, *extra: str, count=12, seconds=10.0, **popen):
+    """A real `sed detect` run of ``count`` recordings, started: (process, archive, out)."""
+    archive = short_archive(tmp_path / "in", bells_wav, count, seconds)
+    out = tmp_path / "out"
+    command = detect_command(archive, out, *extra)
+    return subprocess.Popen(command, stderr=subprocess.PIPE, text=True, **popen), archive, out
+
+
 def start_parallel_run(tmp_path, bells_wav, **popen):
     """A real `sed detect --jobs 2` run, once its two workers are up and a recording is done."""
-    archive = short_archive(tmp_path / "in", bells_wav, 16, seconds=12.0)
-    out = tmp_path / "out"
-    process = subprocess.Popen(
-        detect_command(archive, out, "--jobs", "2"), stderr=subprocess.PIPE, text=True, **popen
+    process, archive, out = start_run(
+        tmp_path, bells_wav, "--jobs", "2", count=16, seconds=12.0, **popen
     )
     results = out / ".sed" / "results"
     wait_for(
@@ -426,9 +423,7 @@ def test_a_signal_stops_a_parallel_batch_and_its_workers(tmp_path, bells_wav, ho
 @linux_only
 @pytest.mark.slow
 def test_sigterm_stops_a_batch_without_jobs(tmp_path, bells_wav):
-    archive = short_archive(tmp_path / "in", bells_wav, 12)
-    out = tmp_path / "out"
-    process = subprocess.Popen(detect_command(archive, out), stderr=subprocess.PIPE, text=True)
+    process, _, out = start_run(tmp_path, bells_wav)
     wait_for(lambda: len(done_results(out / ".sed" / "results")) >= 1, 300, process)
     process.send_signal(signal.SIGTERM)
     stderr = process.communicate(timeout=30)[1]
@@ -457,9 +452,7 @@ def test_workers_end_when_the_parent_is_killed(tmp_path, bells_wav):
 @linux_only
 @pytest.mark.slow
 def test_a_second_batch_is_refused_while_the_first_runs(tmp_path, bells_wav):
-    archive = short_archive(tmp_path / "in", bells_wav, 12)
-    out = tmp_path / "out"
-    first = subprocess.Popen(detect_command(archive, out), stderr=subprocess.PIPE, text=True)
+    first, archive, out = start_run(tmp_path, bells_wav)
     wait_for(lambda: (out / "parameters.json").exists(), 300, first)
     second = subprocess.run(detect_command(archive, out), capture_output=True, text=True)
     assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr

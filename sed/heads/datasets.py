@@ -19,7 +19,7 @@ from sed.audio import AUDIO_EXTENSIONS, find_audio_files
 from sed.errors import AnnotationError, AudioError, ParameterError
 from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
-from sed.infra import not_utf8, read_text
+from sed.infra import read_user_text
 
 
 @dataclass
@@ -307,12 +307,7 @@ def _read_csv(path: str) -> pd.DataFrame:
     """
     if not os.path.isfile(path):
         raise AnnotationError("no such file", path)
-    try:
-        text = read_text(path)
-    except UnicodeDecodeError as error:
-        raise AnnotationError(f"{not_utf8(error)}; not a readable CSV file", path) from None
-    except OSError as error:
-        raise AnnotationError(f"cannot read: {error.strerror or error}", path) from None
+    text = read_user_text(path, AnnotationError, "CSV file")
     reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
     rows, lines = [], []
     try:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sed.errors import ModelError
-from sed.infra import atomic_open, atomic_path, not_utf8, read_text
+from sed.infra import atomic_open, atomic_path, read_user_text
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
 
@@ -292,16 +292,9 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ModelError(f"not a head directory: {name} is missing", directory)
-    texts = {}
-    for name in (METADATA_FILE, LABELS_FILE):
-        try:
-            texts[name] = read_text(paths[name])
-        except UnicodeDecodeError as error:
-            raise ModelError(f"{name}: {not_utf8(error)}", directory) from None
-        except OSError as error:
-            raise ModelError(
-                f"{name}: cannot read ({error.strerror or error})", directory
-            ) from None
+    texts = {
+        name: read_user_text(paths[name], ModelError, name) for name in (METADATA_FILE, LABELS_FILE)
+    }
     try:
         metadata = json.loads(texts[METADATA_FILE])
     except json.JSONDecodeError as error:
