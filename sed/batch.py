@@ -464,7 +464,8 @@ def _init_worker(
     # The parent stops the workers itself: a terminal's Ctrl-C (sent to the whole process
     # group) must not end them half-way with a traceback. SIGTERM keeps its default (end now).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by the parent at spawn
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent at spawn (POSIX)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _exit_with_parent()
     if lock_path is not None:
         _shared_lock(lock_path)

@@ -92,12 +92,22 @@ def mount(folder: Path, kind: str) -> None:
     [pytest.param(case, id=case.id) for case in RUN_HERE],
 )
 @pytest.mark.slow  # about 0.4 s of CPU each (2 s on a loaded machine), a few load the model
-def test_case(case, template, tmp_path, request):
+def test_case(case, template, tmp_path, request, session_cache_dir):
     if case.slow:  # the model is converted for LiteRT once, before, with its one-off note
         request.getfixturevalue("model")
     work = tmp_path / "workspace"
     shutil.copytree(template, work, symlinks=True)
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", COLUMNS="100")
+    # A cache of the case's own (embeddings of `sed train`), holding the session's conversion.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for conversion in Path(session_cache_dir).glob("*.tflite"):
+        (cache / conversion.name).symlink_to(conversion)
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        COLUMNS="100",
+        SED_CACHE_DIR=str(cache),
+    )
     mounted = work / case.mount if case.mount else None
     if mounted is not None:
         mount(mounted, case.mount)
