@@ -28,7 +28,7 @@ from sed.postprocessing import PostProcessing, load_config, read_class_threshold
 
 CLASS_MAP = load_class_map()
 FUZZ = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
