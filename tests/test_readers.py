@@ -312,6 +312,7 @@ def test_path_lists_on_standard_input(folder, lines):
         assert "\n" not in str(caught.value)
 
 
+@pytest.mark.slow  # a real batch: loads the model
 def test_bytes_of_any_kind_on_standard_input_reach_the_batch(tmp_path):
     # Not UTF-8, NUL bytes, the same path twice: each line is a recording that fails, in one line.
     import subprocess
