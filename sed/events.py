@@ -39,7 +39,7 @@ import numpy as np
 
 from sed.audio import AUDIO_EXTENSIONS, recording_stem
 from sed.errors import AnnotationError, ParameterError
-from sed.infra import atomic_open
+from sed.infra import atomic_open, read_user_text
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
@@ -649,17 +649,7 @@ def read_events(
 
 
 def _read_lines(path) -> list[str]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return handle.read().splitlines()
-    except FileNotFoundError:
-        raise AnnotationError("no such file", path) from None
-    except IsADirectoryError:
-        raise AnnotationError("is a directory, not an event file", path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise AnnotationError(
-            f"cannot read: {getattr(error, 'strerror', None) or error}", path
-        ) from None
+    return read_user_text(path, AnnotationError, "event file").splitlines()
 
 
 def _seconds(path, line: int, text, what: str) -> float:

@@ -30,6 +30,7 @@ from sed.audio import (
     audio_by_stem,
     audio_info,
     check_resampler,
+    check_waveform,
     load_audio,
     resample,
     to_mono,
@@ -204,8 +205,10 @@ def detect(
 
     Parameters
     ----------
-    waveform : np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
-        Audio in [-1, 1] at ``sample_rate``; channels are averaged.
+    waveform : np.ndarray [shape=(n_samples,) or (n_samples, n_channels), dtype=float]
+        Audio in [-1, 1] at ``sample_rate``, samples first (as ``soundfile.read`` returns it;
+        ``librosa.load(mono=False)``'s ``(n_channels, n_samples)`` needs a ``.T``); channels
+        are averaged. Integer samples are refused: scale them to [-1, 1] first.
     sample_rate : int > 0
         In Hz; resampled to 16 kHz with ``resampler``.
     model : sed.model.Yamnet
@@ -231,15 +234,21 @@ def detect(
     AudioError
         If the waveform is empty or has NaN or infinite samples.
     ParameterError
-        For an unknown class, resampler or bad sample rate, or classes given with a head.
+        For integer samples, a shape other than ``(n,)`` or ``(n, channels)`` (channels first
+        included), an unknown class, resampler or bad sample rate, something else than a
+        loaded model or a :class:`PostProcessing`, or classes given with a head.
     ModelError
         If ``head`` was trained with another hop, sample rate or weights.
     """
-    if not (isinstance(sample_rate, (int, np.integer)) and sample_rate > 0):
+    if isinstance(sample_rate, bool) or not (
+        isinstance(sample_rate, (int, np.integer)) and sample_rate > 0
+    ):
         raise ParameterError(f"sample rate must be a positive integer in Hz, got {sample_rate!r}")
     check_resampler(resampler)
+    _check_arguments(model, postprocessing)
+    samples = check_waveform(waveform, filename or None)
     selection = _labels_to_score(model, head, classes, label_map, selection)
-    mono = to_mono(np.asarray(waveform, dtype=np.float32))
+    mono = to_mono(samples)
     audio = (
         resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler)
         if mono.size
@@ -284,7 +293,16 @@ def detect_file(
     ------
     AudioError
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
+    ParameterError
+        If ``path`` is not a path (an array belongs to :func:`detect`), or as :func:`detect`.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(
+            f"path must be a file path, got {type(path).__name__}"
+            + ("; detect() takes arrays" if isinstance(path, np.ndarray) else "")
+        )
+    check_resampler(resampler)
+    _check_arguments(model, postprocessing)
     selection = _labels_to_score(model, head, classes, label_map, selection)
     window_scores = score_file(
         path,
@@ -295,6 +313,19 @@ def detect_file(
         overlap=overlap,
     )
     return _finish(window_scores, selection, postprocessing, head)
+
+
+def _check_arguments(model, postprocessing) -> None:
+    """Refuse a model that is not loaded YAMNet and post-processing that is not a configuration."""
+    if not (hasattr(model, "predict") and isinstance(getattr(model, "params", None), YamnetParams)):
+        raise ParameterError(
+            f"model must be YAMNet as sed.load_model() returns it, got {type(model).__name__}"
+        )
+    if not isinstance(postprocessing, PostProcessing):
+        raise ParameterError(
+            "postprocessing must be a sed.PostProcessing (sed.load_config(path) reads one), got "
+            f"{type(postprocessing).__name__}"
+        )
 
 
 def _finish(
@@ -508,11 +539,15 @@ def plot_file(
         If the file cannot be used.
     ParameterError
         If ``top_n`` < 1 or the suffix is not a figure format.
+    OutputError
+        If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
+    from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
 
     check_figure_path(output)
+    check_outputs([Output(output, "output")], inputs={"path": path})
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(
         waveform,

@@ -25,6 +25,7 @@ import bisect
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
@@ -328,21 +329,62 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
     """
     import tomllib
 
+    from sed.infra import read_user_text
+
     path = os.fspath(path)
+    kind = "TOML" if path.lower().endswith(".toml") else "JSON"
+    text = read_user_text(path, ParameterError, "configuration")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as error:
-        raise ParameterError(f"cannot read configuration: {error.strerror}", path) from None
+        data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+    except json.JSONDecodeError as error:  # its message ends with line and column
+        raise ParameterError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ParameterError(_toml_error(error, text), path) from None
+    except RecursionError:  # nested beyond Python's stack
+        raise ParameterError(f"not valid {kind}: nested too deeply", path) from None
     try:
-        if path.lower().endswith(".toml"):
-            data = tomllib.loads(raw.decode("utf-8"))
-        else:
-            data = json.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        kind = "TOML" if path.lower().endswith(".toml") else "JSON"
-        raise ParameterError(f"not valid {kind}: {error}", path) from None
-    return PostProcessing.from_dict(data, source=path)
+        return PostProcessing.from_dict(data)
+    except ParameterError as error:
+        key = _first_bad_key(data)
+        line = _key_line(text, key) if key is not None else None
+        where = f"line {line}: " if line else f"key {key!r}: " if key is not None else ""
+        raise ParameterError(where + error.message, path) from None
+
+
+def _first_bad_key(data) -> str | None:
+    """The first key of a configuration that makes it invalid (keys taken in file order)."""
+    if not isinstance(data, Mapping):
+        return None
+    keys = list(data)
+    for end in range(1, len(keys) + 1):
+        try:
+            PostProcessing.from_dict({key: data[key] for key in keys[:end]})
+        except ParameterError:
+            return str(keys[end - 1])
+    return None
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """The line where ``key`` is set in a TOML or JSON text (``key =``, ``"key":``, ``[key``)."""
+    name = re.escape(key)
+    pattern = re.compile(
+        rf"^\s*(?:{name}|\"{name}\"|'{name}')\s*=|\"{name}\"\s*:|^\s*\[\s*(?:{name}|\"{name}\")\b"
+    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+def _toml_error(error: Exception, text: str) -> str:
+    """``line N: not valid TOML (<reason>)`` from tomllib's "<reason> (at line N, column M)" or
+    "<reason> (at end of document)"."""
+    message = str(error)
+    where = re.search(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$", message)
+    if where is None:
+        return f"not valid TOML ({message})"
+    line = int(where.group(1)) if where.group(1) else max(1, len(text.splitlines()))
+    return f"line {line}: not valid TOML ({message[: where.start()]})"
 
 
 def read_class_thresholds(path: str | os.PathLike) -> dict[str, ClassThreshold]:

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
+from sed.audio import (
+    DEFAULT_BLOCK_FRAMES,
+    DEFAULT_RESAMPLER,
+    check_finite,
+    display_path,
+    stream_audio,
+)
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
@@ -355,8 +361,12 @@ def score_stream(
     if totals.samples == 0:
         raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
     all_scores = np.concatenate(scores)
-    # An invariant of the framing, not a check of input: the hop is validated by YamnetParams.
-    assert len(all_scores) == params.num_windows(totals.samples), "not the reference window count"
+    if len(all_scores) != params.num_windows(totals.samples):
+        # An invariant of the framing, not a check of input (YamnetParams validates the hop).
+        raise RuntimeError(
+            f"internal error: {len(all_scores)} windows where the reference framing gives "
+            f"{params.num_windows(totals.samples)}"
+        )
     starts, ends = window_times(len(all_scores), params)
     if duration_seconds is None:
         duration_seconds = totals.samples / params.sample_rate
@@ -564,7 +574,8 @@ def score_file(
     Returns
     -------
     window_scores : WindowScores
-        ``filename`` is ``path`` as given; ``duration_seconds`` is the file's true length.
+        ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
+        ``duration_seconds`` is the file's true length.
 
     Raises
     ------
@@ -577,7 +588,7 @@ def score_file(
     return score_stream(
         blocks,
         model,
-        filename=os.fspath(path),
+        filename=display_path(path),
         duration_seconds=info.duration_seconds,
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,

@@ -273,7 +273,7 @@ def test_config_error_is_one_line(tmp_path, bells_wav):
         "detect", bells_wav, "-o", tmp_path / "o.csv", "--config", tmp_path / "pp.toml"
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert f"sed detect: error: {tmp_path / 'pp.toml'}: unknown key 'smoothing'" in result.stderr
+    assert f"error: {tmp_path / 'pp.toml'}: line 2: unknown key 'smoothing'" in result.stderr
     assert not (tmp_path / "o.csv").exists()
 
 

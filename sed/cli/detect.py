@@ -16,6 +16,7 @@ from sed.cli.options import (
     head_labels_and_hop,
     head_option,
     model_options,
+    note_duplicates,
     postprocessing_from_options,
     postprocessing_options,
     refuse_classes_with_head,
@@ -110,8 +111,29 @@ def detect(
     """
     from sed import pipeline
     from sed.events import format_paths
+    from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
 
+    batch = _is_batch(inputs, output)
+    check_outputs(
+        [
+            *(
+                [Output(output, folder=True)]
+                if batch
+                else map(Output, format_paths(output, formats).values())
+            ),
+            Output(scores_path, "--scores"),
+            Output(options["save_config"], "--save-config"),
+        ],
+        inputs={
+            "INPUT": inputs,
+            "--label-map": label_map,
+            "--config": options["config_path"],
+            "--class-thresholds": options["class_thresholds"],
+            "--head": head_dir,
+            "--weights": weights,
+        },
+    )
     # Everything that can be checked without TensorFlow is checked before loading it.
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
@@ -129,7 +151,7 @@ def detect(
         batch_size=batch_size,
         head_dir=head_dir,
     )
-    if _is_batch(inputs, output):
+    if batch:
         if scores_path:
             raise ParameterError("--scores is for one recording; it cannot be used with a batch")
         if output == "-":
@@ -208,6 +230,7 @@ def _detect_batch(
     found = find_audio_files(inputs, pattern=pattern)
     if not found.files:
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
+    note_duplicates(found.duplicates)
     summary = run_batch(
         found.files,
         output,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from sed.cli.options import (
@@ -94,6 +96,7 @@ def evaluate(
     import json
 
     from sed.infra import atomic_open
+    from sed.outputs import Output, check_outputs
     from sed.pipeline import evaluate_files, parse_labels
 
     if file_list is None and (reference is None or estimated is None):
@@ -102,6 +105,17 @@ def evaluate(
         raise ParameterError("--file-list replaces --reference and --estimated")
     if onset_only and offset_only:
         raise ParameterError("--onset-only and --offset-only exclude each other")
+    check_outputs(
+        [Output(json_path, "--json")],
+        inputs={
+            "--reference": reference,
+            "--estimated": estimated,
+            "--audio": audio_dir,
+            "--file-list": file_list,
+            "--durations": durations,
+            "--labels": labels if labels and os.path.isfile(labels) else None,
+        },
+    )
     evaluation = evaluate_files(
         reference,
         estimated,

@@ -7,13 +7,14 @@ it, so it changes in one place (``tests/test_cli_options.py`` checks every one).
 
 from __future__ import annotations
 
+import signal
 import sys
 from functools import wraps
 
 import click
 
 from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
-from sed.errors import ParameterError, SedError
+from sed.errors import Interrupted, ParameterError, SedError
 from sed.evaluation import (
     DEFAULT_EMPTY_SYSTEM_OUTPUT,
     DEFAULT_EVENT_MATCHING,
@@ -32,18 +33,39 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
 def reports_errors(command):
-    """Print a :class:`SedError` as one line on stderr and exit non-zero (2 for bad parameters)."""
+    """Print a :class:`SedError` as one line on stderr and exit non-zero (2 for bad parameters);
+    stop on ``SIGINT``/``SIGTERM`` with one line and the shell's status for the signal (130, 143)
+    after the command's clean-up (:func:`sed.infra.stop_on_signals`)."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
+        from sed.infra import stop_on_signals
+
+        name = click.get_current_context().command_path
         try:
-            return command(*args, **kwargs)
+            with stop_on_signals():
+                return command(*args, **kwargs)
         except SedError as error:
-            name = click.get_current_context().command_path
             click.echo(f"{name}: error: {error}", err=True)
             sys.exit(2 if isinstance(error, ParameterError) else 1)
+        except KeyboardInterrupt as error:
+            stopped = error if isinstance(error, Interrupted) else Interrupted(signal.SIGINT)
+            click.echo(f"{name}: {stopped.message}", err=True)
+            sys.exit(stopped.exit_status)
 
     return wrapper
+
+
+def note_duplicates(count: int) -> None:
+    """Say on stderr how many inputs were dropped as the same file named again."""
+    if count:
+        name = click.get_current_context().command_path
+        click.echo(
+            f"{name}: note: {count} input{'s' * (count > 1)} named a recording already listed "
+            "(the same file twice, a folder and its sub-folder, or a link): each recording is "
+            "processed once",
+            err=True,
+        )
 
 
 def _hop(context, parameter, value):
@@ -144,18 +166,31 @@ def refuse_classes_with_head(head_dir, classes, label_map) -> None:
 
 
 def head_labels_and_hop(head_dir, hop_seconds):
-    """A head's event labels (or None) and the hop to use: the head's unless --hop was given.
+    """A head's event labels (or None) and the hop to use: the head's.
 
     Reads the head's description only, so errors come before TensorFlow is loaded.
+
+    Raises
+    ------
+    ParameterError
+        If ``--hop`` was given and is not the hop the head was trained with (a bad option value,
+        found before any work).
     """
     if head_dir is None:
         return None, hop_seconds
     from sed.heads.head import BACKGROUND_LABEL, head_description
 
     labels, metadata = head_description(head_dir)
+    trained = metadata.get("yamnet", {}).get("hop_seconds")
     source = click.get_current_context().get_parameter_source("hop_seconds")
-    if source == click.core.ParameterSource.DEFAULT:
-        hop_seconds = metadata.get("yamnet", {}).get("hop_seconds", hop_seconds)
+    if trained is not None and source == click.core.ParameterSource.DEFAULT:
+        hop_seconds = trained
+    elif trained is not None and abs(float(trained) - hop_seconds) > 1e-9:
+        raise ParameterError(
+            f"--hop {hop_seconds:g} does not fit the head, trained with hop {trained} s "
+            f"(leave --hop out, or give --hop {trained})",
+            head_dir,
+        )
     return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 
 

@@ -95,9 +95,20 @@ def tune(
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
+    from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
     from sed.tuning import tune as run_tuning
 
+    check_outputs(
+        [Output(output)],
+        inputs={
+            "--audio": audio_dir,
+            "--reference": reference,
+            "--label-map": label_map,
+            "--head": head_dir,
+            "--weights": weights,
+        },
+    )
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
