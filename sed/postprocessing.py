@@ -1369,18 +1369,24 @@ class EventStream:
 
     # ---- refined boundaries ----------------------------------------------------------------
 
+    def _refined_activity(self):
+        """The level activity that ``refined`` boundaries read (kept only for them)."""
+        if self._activity is None:
+            raise RuntimeError("refined boundaries without frame levels")
+        return self._activity
+
     def _boundaries(self, run: _Run, *, final: bool) -> tuple[float, float] | None:
         """The run's (onset, offset), as :func:`grow_boundaries` gives them, or None until the
         frames they depend on are final."""
         if not self._refined:
             return run.onset, run.offset
-        assert self._activity is not None
-        n = self._activity.received if final else None
+        activity = self._refined_activity()
+        n = activity.received if final else None
         if final and n == 0:
             return run.onset, run.offset
         self._locate(run, final=final)
         a = run.frame
-        final_end = self._activity.final_end
+        final_end = activity.final_end
         b = frame_index(run.offset, n)
         if a is None or (not final and b >= final_end):
             return None
@@ -1389,7 +1395,8 @@ class EventStream:
         if run.first_active is None or run.first_active > b:
             # No active frame in a..b (once searched past b): the boundaries are kept.
             return (run.onset, run.offset) if run.scanned_to > b else None
-        assert run.back is not None
+        if run.back is None:
+            raise RuntimeError("a run with an active frame has a walk back")
         start = run.back if run.back < a else run.first_active
         limit = min(n - 1, b + self._reach) if n is not None else b + self._reach
         reachable = min(limit, final_end - 1)
@@ -1407,8 +1414,8 @@ class EventStream:
     def _locate(self, run: _Run, *, final: bool) -> None:
         """Find, as frames become final, the run's onset frame, its walk back and its first
         active frame."""
-        assert self._activity is not None
-        received, final_end = self._activity.received, self._activity.final_end
+        activity = self._refined_activity()
+        received, final_end = activity.received, activity.final_end
         if run.frame is None:
             a = frame_index(run.onset, received if final else None)
             if not final and a >= received:
@@ -1517,7 +1524,8 @@ class _LabelState:
         for piece in self.pieces[i:]:
             top, total = max(top, piece[2]), total + piece[3]
             if piece[1] >= last:
-                assert piece[1] == last and self.pieces[i][0] == first, "not a stretch boundary"
+                if piece[1] != last or self.pieces[i][0] != first:
+                    raise RuntimeError("not a stretch boundary")
                 break
         return top, total / (last - first + 1)
 

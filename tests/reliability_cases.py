@@ -879,7 +879,7 @@ CASES = [
         'sed.detect(a, 44100, model=model, classes=["Bicycle bell", "Ding"])',
         0,
         'the same events as classes="Bicycle bell,Ding"; a set or a number: ParameterError',
-        verified_by="tests/test_pipeline.py::test_class_lists_as_a_string_a_list_or_a_tuple",
+        verified_by="tests/test_pipeline.py::test_detect_takes_class_lists_as_a_string_a_list_or_a_tuple",
         fragments=('("Bicycle bell", "Ding")', "a string or a list of strings"),
     ),
     Case(
