@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
+from sed.audio import (
+    DEFAULT_BLOCK_FRAMES,
+    DEFAULT_RESAMPLER,
+    check_finite,
+    display_path,
+    stream_audio,
+)
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
@@ -95,6 +101,11 @@ class WindowScores:
     hop : float or None
         The grid's hop in seconds when the scorer states it (frame heads do, so that a single
         frame still has its hop); None to take it from ``starts`` (:attr:`hop_seconds`).
+    frames_tile : bool
+        True for a frame-level head's frames, which tile the recording (each one hop long): an
+        event then spans exactly its frames, and the post-processing never refines its
+        boundaries. False for windows, even windows as long as their hop (``--hop 0.96``),
+        whose boundary conventions stay as they are.
     """
 
     filename: str
@@ -107,6 +118,7 @@ class WindowScores:
     frame_level_db: np.ndarray | None = None
     window_level_dbfs: np.ndarray | None = None
     hop: float | None = None
+    frames_tile: bool = False
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -118,14 +130,6 @@ class WindowScores:
         if self.hop is not None:
             return float(self.hop)
         return float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else 0.0
-
-    @property
-    def frames_tile(self) -> bool:
-        """True when the frames do not overlap (each is at most one hop long), as a frame
-        head's 80 ms frames: an event then spans exactly its frames, and the window-boundary
-        conventions of the post-processing do not apply. False for 0.96 s windows every 0.5 s."""
-        hop = self.hop_seconds
-        return hop > 0 and self.frame_seconds <= hop + 1e-9
 
     @property
     def frame_seconds(self) -> float:
@@ -166,16 +170,19 @@ class WindowScores:
         return pd.DataFrame(self.scores, index=index, columns=list(self.labels))
 
 
-def window_times(n_windows: int, params: YamnetParams) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times of the first ``n_windows`` windows.
+def window_times(
+    n_windows: int, params: YamnetParams, *, first: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times of ``n_windows`` windows from window ``first`` on.
 
     Returns
     -------
     starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
-        ``starts[i] = i * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds, computed from
-        integer sample counts so that no rounding accumulates.
+        ``starts[i] = (first + i) * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds,
+        computed from integer sample counts so that no rounding accumulates (a stream's windows
+        get, piece by piece, the times of the whole recording's).
     """
-    starts = np.arange(n_windows) * params.patch_hop_samples / params.sample_rate
+    starts = np.arange(first, first + n_windows) * params.patch_hop_samples / params.sample_rate
     return starts, starts + params.patch_frames * params.stft_hop_samples / params.sample_rate
 
 
@@ -397,8 +404,12 @@ def score_stream(
     if totals.samples == 0:
         raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
     all_scores = np.concatenate(scores)
-    # An invariant of the framing, not a check of input: the hop is validated by YamnetParams.
-    assert len(all_scores) == params.num_windows(totals.samples), "not the reference window count"
+    if len(all_scores) != params.num_windows(totals.samples):
+        # An invariant of the framing, not a check of input (YamnetParams validates the hop).
+        raise RuntimeError(
+            f"internal error: {len(all_scores)} windows where the reference framing gives "
+            f"{params.num_windows(totals.samples)}"
+        )
     starts, ends = window_times(len(all_scores), params)
     if duration_seconds is None:
         duration_seconds = totals.samples / params.sample_rate
@@ -622,7 +633,8 @@ def score_file(
     Returns
     -------
     window_scores : WindowScores
-        ``filename`` is ``path`` as given; ``duration_seconds`` is the file's true length.
+        ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
+        ``duration_seconds`` is the file's true length.
 
     Raises
     ------
@@ -635,7 +647,7 @@ def score_file(
     return score_stream(
         blocks,
         model,
-        filename=os.fspath(path),
+        filename=display_path(path),
         duration_seconds=info.duration_seconds,
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,
@@ -883,6 +895,7 @@ def score_frames_stream(
         float(duration_seconds),
         frame_level_db=np.concatenate(totals.levels),
         hop=hop,
+        frames_tile=True,
     )
 
 

@@ -111,9 +111,9 @@ def test_events_on_frames_span_their_frames_whatever_the_boundary_convention():
     level = np.full(500, -40.0, np.float32)  # a flat level: `refined` would keep `centres`
     level[95:170] = 0.0  # ... and here a loud stretch that `refined` would grow the event into
     frames = WindowScores(
-        "r.wav", starts, starts + 0.08, scores, ("x",), 4.0, None, level, None, 0.08
+        "r.wav", starts, starts + 0.08, scores, ("x",), 4.0, None, level, None, 0.08, True
     )
-    windows = dataclasses.replace(frames, ends=starts + 0.96, hop=None)
+    windows = dataclasses.replace(frames, ends=starts + 0.96, hop=None, frames_tile=False)
     assert frames.frames_tile and not windows.frames_tile
     for boundaries in ("extents", "centres", "refined"):
         events = detect_events(frames, PostProcessing(boundaries=boundaries))

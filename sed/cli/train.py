@@ -25,7 +25,10 @@ _WINDOW_ONLY = ("activation", "mixtures", "folds")
 _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT,
+    short_help="Train a head for your own classes on labelled clips or annotated recordings.",
+)
 @click.argument("data", metavar="[DATA]", type=click.Path(), required=False)
 @click.option(
     "-o",
@@ -184,8 +187,24 @@ def train(
     """
     from sed import pipeline
     from sed.heads.datasets import parse_where
+    from sed.heads.head import METADATA_FILE
     from sed.heads.reports import frame_report_lines, report_lines
+    from sed.outputs import Output, check_outputs
 
+    check_outputs(
+        [
+            Output(output, folder=True, marker=METADATA_FILE),
+            Output(cache_dir, "--cache-dir", folder=True),
+        ],
+        inputs={
+            "DATA": data,
+            "--audio-dir": audio_dir,
+            "--background": background,
+            "--recordings": recordings,
+            "--annotations": annotations,
+            "--weights": weights,
+        },
+    )
     context = click.get_current_context()
     given = {
         name
@@ -247,6 +266,7 @@ def train(
         cache_dir=cache_dir,
         resampler=resampler,
         progress=sys.stderr.isatty(),
+        warn=lambda message: click.echo(f"sed train: warning: {message}", err=True),
         **clip_options,
     )
     click.echo("\n".join(report_lines(report)))

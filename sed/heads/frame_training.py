@@ -410,7 +410,16 @@ def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Call
     for number, (sequence, targets) in enumerate(zip(scores, validation.targets)):
         name = f"validation sequence {number}"
         recordings.append(
-            WindowScores(name, starts, ends, sequence, head.labels, len(starts) * hop, hop=hop)
+            WindowScores(
+                name,
+                starts,
+                ends,
+                sequence,
+                head.labels,
+                len(starts) * hop,
+                hop=hop,
+                frames_tile=True,
+            )
         )
         rows = [
             (first * hop, (last + 1) * hop, label)
