@@ -922,7 +922,7 @@ def score_frames_file(
         blocks,
         model,
         classifier,
-        filename=os.fspath(path),
+        filename=display_path(path),
         duration_seconds=info.duration_seconds,
         overlap=overlap,
     )

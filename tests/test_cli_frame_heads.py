@@ -164,7 +164,7 @@ def test_detect_tag_and_tune_with_a_frame_head(head_dir, material, tmp_path):
         "detect", tmp_path / "batch", "--head", output, "-o", tmp_path / "out", "--quiet"
     )
     assert again.startswith("2 recordings: 0 processed, 2 already done, 0 failed")
-    assert len(pd.read_csv(tmp_path / "out" / "one.csv")) == len(found)
+    assert len(pd.read_csv(tmp_path / "out" / "one.sed.csv")) == len(found)
 
     result = fails(
         "detect", tmp_path / "r.wav", "--head", output, "--hop", "0.48", "-o", tmp_path / "x.csv"

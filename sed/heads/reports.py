@@ -200,16 +200,7 @@ def report_lines(report: dict) -> list[str]:
         f"windows: {training['windows']} ({training['windows_dropped_as_silent']} of "
         "digital silence or quiet gaps left out)"
     )
-    energy = training["energy"]
-    energy_text = (
-        f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})"
-        if energy["kwh"] is not None
-        else f"energy {energy['method']}"
-    )
-    lines.append(
-        f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
-        f"{training['best_epoch']}), {energy_text}"
-    )
+    lines.append(_training_line(training))
     validation = report["validation"]
     if validation:
         lines.append(
@@ -294,6 +285,20 @@ def train_frame_and_report(
     }
 
 
+def _training_line(training: dict) -> str:
+    """``training: 12.3 s, 40 epochs (best 32), 0.123 Wh (codecarbon)``."""
+    energy = training["energy"]
+    energy_text = (
+        f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})"
+        if energy["kwh"] is not None
+        else f"energy {energy['method']}"
+    )
+    return (
+        f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
+        f"{training['best_epoch']}), {energy_text}"
+    )
+
+
 def frame_report_lines(report: dict) -> list[str]:
     """The human summary of :func:`train_frame_and_report`'s report."""
     data, training, config = report["data"], report["training"], report["training"]["config"]
@@ -322,16 +327,7 @@ def frame_report_lines(report: dict) -> list[str]:
         + (" and the log-mel spectrogram" if features["log_mel"] else "")
         + ")"
     )
-    energy = training["energy"]
-    energy_text = (
-        f"{energy['kwh'] * 1000:.3f} Wh ({energy['method']})"
-        if energy["kwh"] is not None
-        else f"energy {energy['method']}"
-    )
-    lines.append(
-        f"training: {training['seconds']:.1f} s, {training['epochs']} epochs (best "
-        f"{training['best_epoch']}), {energy_text}"
-    )
+    lines.append(_training_line(training))
     validation = report["validation"]
     if validation:
         lines.append(

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -244,6 +245,29 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
+def new_interpreter(flatbuffer: bytes, threads: int | None) -> tuple[Any, int]:
+    """A LiteRT interpreter of ``flatbuffer`` on ``threads`` CPUs (default: all this process
+    may use), and that number.
+
+    Raises
+    ------
+    ModelError
+        If LiteRT is not installed.
+    ParameterError
+        If ``threads`` is not a positive integer.
+    ValueError
+        If ``flatbuffer`` is not a model LiteRT can load.
+    """
+    interpreter = litert_interpreter()
+    if interpreter is None:
+        raise ModelError("the litert backend needs the ai-edge-litert package")
+    threads = default_threads() if threads is None else threads
+    if not (isinstance(threads, int) and threads >= 1):
+        raise ParameterError(f"threads must be a positive integer, got {threads!r}")
+    with captured_output(2):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+        return interpreter(model_content=flatbuffer, num_threads=threads), threads
+
+
 class LiteRTNetwork:
     """YAMNet's TFLite flatbuffer in a LiteRT interpreter (XNNPACK delegate).
 
@@ -267,15 +291,9 @@ class LiteRTNetwork:
         *,
         threads: int | None = None,
     ):
-        interpreter = litert_interpreter()
-        if interpreter is None:
-            raise ModelError("the litert backend needs the ai-edge-litert package")
-        threads = default_threads() if threads is None else threads
-        if not (isinstance(threads, int) and threads >= 1):
-            raise ParameterError(f"threads must be a positive integer, got {threads!r}")
-        self.flatbuffer, self.params, self.threads = flatbuffer, params, threads
-        with captured_output(2):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
-            self.interpreter = interpreter(model_content=flatbuffer, num_threads=threads)
+        self.interpreter, self.threads = new_interpreter(flatbuffer, threads)
+        self.flatbuffer, self.params = flatbuffer, params
+        with captured_output(2):
             self._resize(1)
         self._input = self.interpreter.get_input_details()[0]["index"]
         outputs = {int(d["shape"][-1]): d["index"] for d in self.interpreter.get_output_details()}
@@ -326,15 +344,8 @@ class LiteRTFeatureNetwork:
         *,
         threads: int | None = None,
     ):
-        interpreter = litert_interpreter()
-        if interpreter is None:
-            raise ModelError("the litert backend needs the ai-edge-litert package")
-        threads = default_threads() if threads is None else threads
-        if not (isinstance(threads, int) and threads >= 1):
-            raise ParameterError(f"threads must be a positive integer, got {threads!r}")
+        self.interpreter, _ = new_interpreter(flatbuffer, threads)
         self.flatbuffer, self.layers, self.params = flatbuffer, tuple(layers), params
-        with captured_output(2):
-            self.interpreter = interpreter(model_content=flatbuffer, num_threads=threads)
         self._input = self.interpreter.get_input_details()[0]["index"]
         # The converter names outputs after the model's output order ("...:0", "...:1"...);
         # layers may share a width, so the order, not the width, tells them apart.
