@@ -39,6 +39,7 @@ TARGET = 1.5  # frame head throughput / window head throughput, issue 12
 def office_heads(directory: Path) -> tuple[Path, Path]:
     """A window head and a frame head of the default sizes for the office classes."""
     import sed
+    import sed.pipeline
     from sed.heads.config import FrameTrainingConfig, TrainingConfig
 
     window, frame = directory / "window_head", directory / "frame_head"
