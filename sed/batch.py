@@ -55,10 +55,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sed.audio import Recording, display_path, recording_stem
 from sed.errors import (
@@ -252,6 +252,36 @@ class FileOutcome:
     stops_batch: bool = False
 
 
+class BatchStopped(SedError):
+    """Raised by a :class:`RecordingRunner` when the batch cannot go on (a lost cluster): the
+    batch adds how many recordings are done and that the same command resumes."""
+
+
+class RecordingRunner(Protocol):
+    """Runs a batch's per-recording work somewhere else than in local processes (a Dask
+    cluster: :class:`sed.cluster.DaskRunner`), while the batch's own process stays the only
+    writer of its output folder.
+    """
+
+    def results(
+        self,
+        recordings: Iterable[Recording],
+        *,
+        spec: DetectorSpec,
+        detector: Detector,
+        settings_fingerprint: str,
+    ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
+        """Each recording with what :func:`detect_result` gave for it, in the order they
+        finish. Closing the generator (the batch stopping) must cancel the work in flight.
+
+        Raises
+        ------
+        BatchStopped
+            When nothing more can be run.
+        """
+        ...
+
+
 @dataclass
 class BatchSummary:
     """Totals of a batch run.
@@ -390,6 +420,16 @@ class BatchOutputs:
         self.render(recording, result, only_missing=False)
         self.write_result(recording, result)
 
+    def store(self, recording: Recording, result: dict) -> FileOutcome:
+        """:meth:`write` a recording's result; an output that cannot be written is a failed
+        outcome (one that stops the batch when the file system is full or read-only)."""
+        try:
+            self.write(recording, result)
+        except WriteError as error:
+            stops = error.errno in STOPPING_ERRNOS
+            return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
+        return FileOutcome(recording, "done", result["duration_seconds"], len(result["events"]))
+
     def complete(self, recording: Recording, result: dict) -> None:
         """Render a done recording's missing formats from its stored result (no model run).
 
@@ -482,19 +522,34 @@ class RecordingWorker:
         """Detect, write every format and the canonical result; a bad file is a failed outcome,
         and so is an output that cannot be written (one that stops the batch when the file
         system is full or read-only)."""
-        try:
-            detection = self.detector.detect_file(recording.path)
-            duration = detection.window_scores.duration_seconds
-            result = make_result(recording, detection.events, duration, self.settings_fingerprint)
-            self.outputs.write(recording, result)
-        except WriteError as error:
-            stops = error.errno in STOPPING_ERRNOS
-            return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
-        except SedError as error:
-            return FileOutcome(recording, "failed", error=str(error))
-        except MemoryError:
-            return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
-        return FileOutcome(recording, "done", duration, len(detection.events))
+        result = detect_result(self.detector, recording, self.settings_fingerprint)
+        if isinstance(result, FileOutcome):
+            return result
+        return self.outputs.store(recording, result)
+
+
+def detect_result(
+    detector: Detector, recording: Recording, settings_fingerprint: str
+) -> dict | FileOutcome:
+    """The canonical result of one recording (:func:`make_result`), or its failed outcome.
+
+    What a batch computes per recording, wherever it runs (this process, a worker process, a
+    Dask worker); writing it is :meth:`BatchOutputs.store`'s, in the batch's own process.
+
+    Returns
+    -------
+    result : dict or FileOutcome
+        The result, or a ``"failed"`` outcome whose error is the one-line message of a bad
+        recording (:class:`sed.errors.SedError`) or of one too long for the memory.
+    """
+    try:
+        detection = detector.detect_file(recording.path)
+    except SedError as error:
+        return FileOutcome(recording, "failed", error=str(error))
+    except MemoryError:
+        return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
+    duration = detection.window_scores.duration_seconds
+    return make_result(recording, detection.events, duration, settings_fingerprint)
 
 
 # Set only inside the worker processes of a parallel batch (by `_init_worker`), which end with the
@@ -554,6 +609,7 @@ def run_batch(
     quiet: bool = False,
     command: Sequence[str] = (),
     basenames: bool = False,
+    runner: RecordingRunner | None = None,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -577,6 +633,10 @@ def run_batch(
     basenames : bool
         Name recordings by their file names alone in ``all_events.tsv`` and ``durations.tsv``
         (see :func:`combined_names`).
+    runner : RecordingRunner, optional
+        Detect the recordings elsewhere, such as on a Dask cluster
+        (:class:`sed.cluster.DaskRunner`), instead of in ``jobs`` local processes; this process
+        still writes every file.
 
     Returns
     -------
@@ -597,10 +657,16 @@ def run_batch(
         On ``SIGINT`` or ``SIGTERM`` (or Ctrl-C in a notebook): worker processes are ended first;
         the message says how many recordings are done and that the same command resumes.
     SedError
-        If a worker process died (killed from outside, out of memory).
+        If a worker process died (killed from outside, out of memory), or the ``runner``
+        cannot go on (the message says how many recordings are done and that the same command
+        resumes).
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if runner is not None and jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; on a cluster the workers set the parallelism"
+        )
     check_outputs([Output(output_dir, "output folder", folder=True)])
     outputs = BatchOutputs(output_dir, formats)
     check_unique_stems(recordings)
@@ -609,7 +675,12 @@ def run_batch(
     summary = BatchSummary(total=len(recordings))
     with stop_on_signals(), _folder_lock(output_dir) as lock_path:
         try:
-            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names)
+            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner)
+        except BatchStopped as error:
+            raise SedError(
+                f"{error.message}; the batch stopped with {summary.progress()}: run the same "
+                "command again to resume"
+            ) from None
         except KeyboardInterrupt as error:
             number = error.signal_number if isinstance(error, Interrupted) else signal.SIGINT
             stopped = Interrupted(number)
@@ -620,7 +691,7 @@ def run_batch(
     return summary
 
 
-def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names) -> None:
+def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner):
     """The body of :func:`run_batch`, inside the lock and with signals turned into exceptions."""
     outputs.remove_stale_temporaries()
     detector = spec.build()  # fails early, before any file, if the model or settings are bad
@@ -644,7 +715,7 @@ def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, na
     progress = _progress_bar(len(recordings), initial=len(summary.outcomes), quiet=quiet)
     try:
         with _workers(
-            detector, spec, outputs, settings_fingerprint, jobs, len(todo), lock_path
+            detector, spec, outputs, settings_fingerprint, jobs, len(todo), lock_path, runner
         ) as run:
             for outcome in run(todo):
                 summary.outcomes.append(outcome)
@@ -680,10 +751,22 @@ def _write_failures_if_possible(outputs: BatchOutputs, summary: BatchSummary) ->
 
 @contextlib.contextmanager
 def _workers(
-    detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint, jobs, todo, lock_path
+    detector: Detector,
+    spec: DetectorSpec,
+    outputs,
+    settings_fingerprint,
+    jobs,
+    todo,
+    lock_path,
+    runner: RecordingRunner | None = None,
 ):
-    """Yield ``run(recordings) -> iterator of FileOutcome``: in this process, or in ``jobs``
-    worker processes that are ended (SIGTERM, then SIGKILL) if the batch stops early."""
+    """Yield ``run(recordings) -> iterator of FileOutcome``: by the ``runner``, in this process,
+    or in ``jobs`` worker processes that are ended (SIGTERM, then SIGKILL) if the batch stops
+    early."""
+    if runner is not None and todo > 0:  # nothing to do: no need to reach the cluster
+        with _remote(runner, detector, spec, outputs, settings_fingerprint) as remote_run:
+            yield remote_run
+        return
     if jobs == 1 or todo <= 1:
         worker = RecordingWorker(detector, outputs, settings_fingerprint)
         yield lambda recordings: map(worker.process, recordings)
@@ -723,6 +806,29 @@ def _workers(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _remote(
+    runner: RecordingRunner, detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint
+):
+    """Yield ``run(recordings) -> iterator of FileOutcome`` for a :class:`RecordingRunner`:
+    results arrive here and are written here, one at a time, as they come."""
+    started: list = []
+
+    def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
+        results = runner.results(
+            recordings, spec=spec, detector=detector, settings_fingerprint=settings_fingerprint
+        )
+        started.append(results)
+        for recording, result in results:
+            yield result if isinstance(result, FileOutcome) else outputs.store(recording, result)
+
+    try:
+        yield run
+    finally:  # now, not when garbage-collected: the runner cancels the work still in flight
+        for results in started:
+            results.close()
 
 
 @contextlib.contextmanager
