@@ -95,6 +95,9 @@ if TYPE_CHECKING:
 STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
+#: The environment variable naming the Dask scheduler a batch runs on (``tcp://HOST:PORT``);
+#: see :mod:`sed.cluster`.
+SCHEDULER_ENV = "SED_SCHEDULER"
 COMBINED_TABLE = "all_events.csv"
 #: The combined table in the DESED layout, and the recordings' lengths beside it.
 COMBINED_TSV = "all_events.tsv"

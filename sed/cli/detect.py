@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from sed.batch import DEFAULT_JOBS
+from sed.batch import DEFAULT_JOBS, SCHEDULER_ENV
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
@@ -70,6 +71,15 @@ if TYPE_CHECKING:
     default=DEFAULT_JOBS,
     help="Recordings processed in parallel (worker processes).",
 )
+@click.option(
+    "--scheduler",
+    envvar=SCHEDULER_ENV,
+    show_envvar=True,
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run a batch's recordings on the Dask cluster of this scheduler (needs sed[dask]; "
+    "the workers read the inputs by the same paths). This process still writes every file.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--basenames",
@@ -90,6 +100,7 @@ def detect(
     scores_path,
     pattern,
     jobs,
+    scheduler,
     quiet,
     basenames,
     head_dir,
@@ -115,6 +126,7 @@ def detect(
     from sed.postprocessing import save_config
 
     batch = _is_batch(inputs, output)
+    scheduler = _scheduler_for(batch, scheduler, jobs)
     check_outputs(
         [
             *(
@@ -158,7 +170,7 @@ def detect(
             raise ParameterError("-o - is for one recording; a batch writes into a folder")
         status = _detect_batch(
             inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
-            basenames=basenames,
+            basenames=basenames, scheduler=scheduler,
         )  # fmt: skip
     else:
         if basenames:
@@ -176,6 +188,39 @@ def detect(
 
 def _is_batch(inputs, output) -> bool:
     return len(inputs) > 1 or inputs[0] == "-" or os.path.isdir(inputs[0]) or os.path.isdir(output)
+
+
+def _scheduler_for(batch: bool, scheduler: str | None, jobs: int) -> str | None:
+    """The scheduler a batch runs on. ``$SED_SCHEDULER`` set for a whole session is ignored by
+    a run of one recording; ``--scheduler`` given with one is refused."""
+    if not scheduler:
+        return None
+    source = click.get_current_context().get_parameter_source("scheduler")
+    if not batch:
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            return None
+        raise ParameterError(
+            "--scheduler runs a batch (a folder, several inputs or '-' and a folder -o); one "
+            "recording runs here"
+        )
+    if jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
+            "the parallelism"
+        )
+    return scheduler
+
+
+def _cluster_runner(scheduler: str):
+    """Connect to the Dask scheduler (before the model is loaded: an unreachable one fails
+    fast)."""
+    try:
+        from sed.cluster import DaskRunner
+    except ImportError as error:
+        raise ParameterError(
+            f"--scheduler needs Dask distributed ({error}): pip install 'sed[dask]'"
+        ) from None
+    return DaskRunner(scheduler)
 
 
 def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
@@ -221,7 +266,7 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
 
 
 def _detect_batch(
-    inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet, basenames
+    inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet, basenames, scheduler
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
@@ -231,16 +276,19 @@ def _detect_batch(
     if not found.files:
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
     note_duplicates(found.duplicates)
-    summary = run_batch(
-        found.files,
-        output,
-        spec=spec,
-        formats=list(dict.fromkeys(formats)),
-        jobs=jobs,
-        quiet=quiet,
-        command=["sed", *sys.argv[1:]],
-        basenames=basenames,
-    )
+    with contextlib.ExitStack() as stack:
+        runner = stack.enter_context(_cluster_runner(scheduler)) if scheduler else None
+        summary = run_batch(
+            found.files,
+            output,
+            spec=spec,
+            formats=list(dict.fromkeys(formats)),
+            jobs=jobs,
+            quiet=quiet,
+            command=["sed", *sys.argv[1:]],
+            basenames=basenames,
+            runner=runner,
+        )
     click.echo(str(summary))
     failed = summary.count("failed")
     if failed:
