@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -119,9 +120,14 @@ class DaskRunner:
 
     def close(self) -> None:
         """Close the connection to the scheduler, if this runner opened it."""
-        if self._owns_client:
-            with contextlib.suppress(Exception):  # a scheduler already gone: nothing to close
-                self.client.close(timeout=CLOSE_TIMEOUT_SECONDS)
+        if not self._owns_client:
+            return
+        # With the scheduler gone, closing ends the client's attempts to reconnect, which Dask
+        # logs as an error with a traceback: the batch has already said what happened.
+        lost = self.client.status != "running"
+        quiet = _silenced("distributed") if lost else contextlib.nullcontext()
+        with quiet, contextlib.suppress(Exception):
+            self.client.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
     def results(
         self,
@@ -357,6 +363,28 @@ def detect_on_worker(recording: Recording, plugin_name: str) -> dict | FileOutco
         raise ModelError(error or f"Dask worker {worker.address}: sed's detector is not set up")
     with plugin.lock:
         return detect_result(plugin.detector, recording, plugin.settings_fingerprint)
+
+
+@contextlib.contextmanager
+def _silenced(logger_name: str) -> Iterator[None]:
+    """Drop the records of a logger (and its children) while the block runs."""
+    logger = logging.getLogger(logger_name)
+    previous = logger.disabled
+    logger.disabled = True
+    children = [
+        child
+        for name, child in logging.root.manager.loggerDict.items()
+        if name.startswith(logger_name + ".") and isinstance(child, logging.Logger)
+    ]
+    before = [child.disabled for child in children]
+    for child in children:
+        child.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = previous
+        for child, was in zip(children, before):
+            child.disabled = was
 
 
 def _task_key(recording: Recording) -> str:
