@@ -43,6 +43,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import distributed
+from distributed.comm import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from sed.audio import Recording, display_path
@@ -59,6 +60,9 @@ TASKS_AHEAD_PER_THREAD = 2
 MIN_TASKS_AHEAD = 4
 #: Seconds between two looks at how many worker threads the cluster has (workers come and go).
 THREADS_REFRESH_SECONDS = 5.0
+#: Tries to fetch a task's result whose connection closed on the way, and the pause between.
+FETCH_ATTEMPTS = 3
+FETCH_RETRY_SECONDS = 1.0
 #: Seconds given to closing the connection to the scheduler.
 CLOSE_TIMEOUT_SECONDS = 10.0
 #: Why the tasks of a stopped batch are cancelled (shown by Dask's dashboard and logs).
@@ -229,27 +233,36 @@ class DaskRunner:
         sed.batch.BatchStopped
             For a lost scheduler, a cancelled task or a worker that cannot run sed.
         """
-        try:
-            return future.result()
-        except KilledWorker as error:
-            return FileOutcome(
-                recording,
-                "failed",
-                error=f"{display_path(recording.path)}: the Dask worker processes running it "
-                f"died {error.allowed_failures + 1} times (killed, or out of memory?), the "
-                f"last one at {error.last_worker.address}",
-            )
-        except CancelledError as error:
-            reason = getattr(error, "reason", "unknown")
-            if reason == "scheduler-connection-lost" or self.client.status != "running":
+        for _ in range(FETCH_ATTEMPTS):
+            try:
+                return future.result()
+            except KilledWorker as error:
+                return FileOutcome(
+                    recording,
+                    "failed",
+                    error=f"{display_path(recording.path)}: the Dask worker processes running "
+                    f"it died {error.allowed_failures + 1} times (killed, or out of memory?), "
+                    f"the last one at {error.last_worker.address}",
+                )
+            except CancelledError as error:
+                reason = getattr(error, "reason", "unknown")
+                if reason == "scheduler-connection-lost" or self.client.status != "running":
+                    raise BatchStopped(
+                        f"lost the connection to the Dask scheduler at {self.address}"
+                    ) from None
                 raise BatchStopped(
-                    f"lost the connection to the Dask scheduler at {self.address}"
+                    f"the Dask task of {display_path(recording.path)} was cancelled ({reason})"
                 ) from None
-            raise BatchStopped(
-                f"the Dask task of {display_path(recording.path)} was cancelled ({reason})"
-            ) from None
-        except Exception as error:
-            raise BatchStopped(_worker_failure(error)) from None
+            except CommClosedError:
+                # The result's worker, or the scheduler, went away while the result travelled:
+                # Dask computes a lost result again; a lost scheduler cancels the future.
+                time.sleep(FETCH_RETRY_SECONDS)
+            except Exception as error:
+                raise BatchStopped(_worker_failure(error)) from None
+        raise BatchStopped(
+            f"the result of {display_path(recording.path)} could not be fetched from the Dask "
+            f"workers ({FETCH_ATTEMPTS} tries)"
+        )
 
 
 def connect(address: str, timeout_seconds: float | None = None) -> distributed.Client:
