@@ -1,6 +1,7 @@
 """`sed detect` on a Dask cluster against local worker processes, and the client's memory.
 
     uv run python benchmarks/cluster.py [--recordings 32] [--minutes 2] [--paths 100000]
+                                         [--stop-after 2000]
 
 Makes ``--recordings`` recordings of ``--minutes`` each (44.1 kHz stereo FLAC cut from the
 looped real recordings of ../shared/data, see material.py) once in /tmp/sed-bench/cluster, then
@@ -16,7 +17,7 @@ line's "in X s": model loading in the client excluded, the workers' model loadin
 as for --jobs 2). Then: scaling efficiency (2 workers / 1 worker), the cluster's overhead per
 recording against --jobs with as many processes, and the client's peak resident memory for a
 ``--paths``-path list read from standard input (empty files, each a quick failure row on the
-workers; the run is stopped with SIGTERM after ``--memory-seconds`` and compared with a run of
+workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared with a run of
 1,000 paths). Figures depend on what else runs: the load average is printed with them.
 """
 
@@ -77,8 +78,8 @@ def make_recordings(count: int, minutes: float) -> Path:
     return folder
 
 
-def run_sed(args: list[str], *, stdin: bytes | None = None, stop_after: float | None = None):
-    """Run ``sed detect ARGS`` (stopped with SIGTERM after ``stop_after`` s) and measure it."""
+def run_sed(args: list[str], *, stdin: bytes | None = None, stop_when=None):
+    """Run ``sed detect ARGS`` (stopped with SIGTERM once ``stop_when()``) and measure it."""
     started = time.perf_counter()
     process = subprocess.Popen(
         [str(BIN / "sed"), "detect", *args, "--quiet"],
@@ -89,14 +90,15 @@ def run_sed(args: list[str], *, stdin: bytes | None = None, stop_after: float | 
     if stdin is not None:
         process.stdin.write(stdin)
     process.stdin.close()
-    if stop_after is not None:
-        time.sleep(stop_after)
+    if stop_when is not None:
+        while not stop_when() and process.poll() is None:
+            time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     out, err = process.stdout.read().decode(), process.stderr.read().decode()
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1) and not (stop_after and code == 128 + signal.SIGTERM):
+    if code not in (0, 1) and not (stop_when and code == 128 + signal.SIGTERM):
         sys.exit(f"sed detect {' '.join(args)} failed ({code}):\n{err}")
     found = SUMMARY.search(out)  # none when stopped
     processed, processing = (int(found[1]), float(found[2])) if found else (0, float("nan"))
@@ -134,7 +136,7 @@ def main() -> None:
     parser.add_argument("--recordings", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--paths", type=int, default=100_000)
-    parser.add_argument("--memory-seconds", type=float, default=60.0)
+    parser.add_argument("--stop-after", type=int, default=2000, help="tasks of the long list")
     args = parser.parse_args()
 
     print(f"CPU: {cpu_model()}; {load()}")
@@ -166,27 +168,45 @@ def main() -> None:
             f"({(remote / local - 1) * 100:+.1f} %)"
         )
 
-    # The client's memory for a long path list: empty files fail at once on the workers.
+    # The client's memory for a long path list: empty files, each a quick failure row. The
+    # long list is stopped once the scheduler has finished --stop-after of its tasks.
     empty = WORK / "empty"
     if len(list(empty.glob("*.wav"))) < args.paths:
         empty.mkdir(exist_ok=True)
         for i in range(args.paths):
             (empty / f"e{i:06}.wav").touch()
-    paths = sorted(str(p) for p in empty.glob("*.wav"))
+    paths = sorted(str(p) for p in empty.glob("*.wav"))[: args.paths]
     with on_cluster(2) as cluster:
-        for count, stop in ((1000, None), (args.paths, args.memory_seconds)):
+        finished = task_counter()
+        cluster.scheduler.add_plugin(finished)
+        for count, stop in ((1000, None), (args.paths, args.stop_after)):
+            finished.count = 0
             listed = "\n".join(paths[:count]).encode() + b"\n"
             result = run_sed(
                 ["-", "-o", fresh(f"paths{count}"), "--scheduler", cluster.scheduler_address],
                 stdin=listed,
-                stop_after=stop,
+                stop_when=(lambda stop=stop: finished.count >= stop) if stop else None,
             )
             print(
                 f"{count} paths on standard input: client peak RSS {result.peak_mb:.0f} MB, "
-                f"{result.wall:.0f} s"
-                + (f" (stopped after {stop:g} s)" if stop else "")
+                f"{finished.count} tasks finished in {result.wall:.0f} s"
+                + (" (then stopped)" if stop else "")
                 + f"; {load()}"
             )
+
+
+def task_counter():
+    """A scheduler plugin counting the batch's tasks that finished (done or failed)."""
+    from distributed.diagnostics.plugin import SchedulerPlugin
+
+    class Counter(SchedulerPlugin):
+        count = 0
+
+        def transition(self, key, start, finish, *args, **kwargs):
+            if finish in ("memory", "erred") and str(key).startswith("sed-detect-"):
+                self.count += 1
+
+    return Counter()
 
 
 if __name__ == "__main__":
