@@ -37,6 +37,10 @@ Nothing a user owns is lost:
   the parent dies, even by ``SIGKILL`` (they watch its pipe);
 - a write that fails marks the recording failed (``failures.csv``); a full or read-only file
   system stops the batch with the resume hint (:class:`sed.errors.WriteError`).
+
+The recordings are detected in this process, in ``jobs`` local worker processes (which write
+their own outputs), or by a :class:`RecordingRunner` such as a Dask cluster
+(:mod:`sed.cluster`), whose results this process writes as they arrive.
 """
 
 from __future__ import annotations

@@ -177,12 +177,12 @@ class DaskRunner:
         )
         name = f"sed-detector-{uuid.uuid4().hex[:12]}"  # one per batch: batches may share workers
         try:
-            self.client.register_plugin(plugin, name=name)
-        except Exception as error:  # raised by a worker: its setup failed, or sed is missing
-            raise BatchStopped(_worker_failure(error)) from None
-        try:
+            try:
+                self.client.register_plugin(plugin, name=name)
+            except Exception as error:  # raised by a worker: its setup failed, or no sed
+                raise BatchStopped(_worker_failure(error)) from None
             yield from self._run_bounded(recordings, name)
-        finally:
+        finally:  # also after a signal during the set-up: no model left behind in the workers
             if self.client.status == "running":  # a lost scheduler cannot be told anything
                 with contextlib.suppress(Exception):
                     self.client.unregister_worker_plugin(name)

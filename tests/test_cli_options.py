@@ -124,3 +124,8 @@ def test_every_default_is_the_librarys(command_name, option):
 )
 def test_every_choice_is_the_librarys(command_name, option):
     assert tuple(option.type.choices) == tuple(LIBRARY_CHOICES[option.name])
+
+
+def test_the_scheduler_variable_is_the_librarys():
+    option = next(o for o in cli.commands["detect"].params if o.name == "scheduler")
+    assert option.envvar == batch.SCHEDULER_ENV
