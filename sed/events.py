@@ -760,7 +760,10 @@ def _missing_time_column(cells: list[str]) -> str | None:
     no onset or offset column: the missing one, named as the table's own kind names it (Raven's
     ``Begin Time (s)`` where it has Raven's ``Selection``). None for any other line."""
     known = (*FILE_COLUMNS, *ONSET_COLUMNS, *OFFSET_COLUMNS, *LABEL_COLUMNS, *SCORE_COLUMNS)
-    if any(_is_number(cell) for cell in cells) or _find_column(cells, [*known, "Selection"]) is None:
+    if (
+        any(_is_number(cell) for cell in cells)
+        or _find_column(cells, [*known, "Selection"]) is None
+    ):
         return None
     raven = _find_column(cells, ["Selection"]) is not None
     if _find_column(cells, ONSET_COLUMNS) is None:
