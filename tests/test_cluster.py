@@ -116,7 +116,6 @@ def sabotage(client):
     yield install
     for name in names:
         client.unregister_worker_plugin(name)
-    client.wait_for_workers(2, timeout=120)  # the next test starts with both workers up
 
 
 def tree(folder: Path) -> dict[str, bytes]:
