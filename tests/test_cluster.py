@@ -27,7 +27,7 @@ from click.testing import CliRunner
 from sed.audio import find_audio_files
 from sed.batch import SCHEDULER_ENV, run_batch
 from sed.cli import cli
-from sed.errors import ParameterError, SedError
+from sed.errors import ModelError, ParameterError, SedError
 from tests.test_batch import SPEC, done_results, make_archive
 
 dask = pytest.importorskip("dask")
@@ -179,6 +179,20 @@ def test_a_recording_whose_workers_keep_dying_is_a_failure_row(client, archive, 
     # The other recordings are the local run's.
     local = tree(archive / "local")
     assert tree(out)["siteA/a1.sed.csv"] == local["siteA/a1.sed.csv"]
+
+
+@pytest.mark.slow
+def test_a_worker_whose_model_differs_from_the_clients_refuses_to_work(model):
+    from sed.cluster import DetectorPlugin, model_identity
+
+    detector = SPEC.build()
+    identity = model_identity(SPEC, detector)
+    assert identity["weights"] == detector.model.weights_sha256  # content, not a path
+    other = {**identity, "sed_version": "0.0.1", "backend": "tensorflow"}
+    plugin = DetectorPlugin(SPEC, other, "f" * 16)
+    with pytest.raises(ModelError, match=r"differ from the client's \(backend, sed_version\)"):
+        plugin._build(threads=1)
+    assert DetectorPlugin(SPEC, identity, "f" * 16)._build(threads=1).model.backend == "litert"
 
 
 def sed_command(*args: str, **env: str) -> subprocess.Popen:
