@@ -126,11 +126,10 @@ class DaskRunner:
         """Close the connection to the scheduler, if this runner opened it."""
         if not self._owns_client:
             return
-        # With the scheduler gone, closing ends the client's attempts to reconnect, which Dask
-        # logs as an error with a traceback: the batch has already said what happened.
-        lost = self.client.status != "running"
-        quiet = _silenced("distributed") if lost else contextlib.nullcontext()
-        with quiet, contextlib.suppress(Exception):
+        # Closing ends what the client still does in its own thread (attempts to reconnect to a
+        # lost scheduler, a transfer cut short by a signal), which Dask logs as errors with a
+        # traceback: the batch has already said in one line why it ends.
+        with _silenced("distributed"), contextlib.suppress(Exception):
             self.client.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
     def results(

@@ -249,7 +249,7 @@ def test_the_client_stopped_or_killed_mid_run_resumes(
     assert process.returncode == 128 + signal.SIGTERM, lines
     assert lines[-1].startswith("sed detect: interrupted by SIGTERM: "), lines
     assert lines[-1].endswith("recordings done; run the same command again to resume"), lines
-    assert "Traceback" not in stderr.decode()
+    assert "Traceback" not in stderr.decode(), stderr.decode()
     stopped = len(done_results(results))
     assert 2 <= stopped < 10
 
