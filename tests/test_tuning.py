@@ -177,53 +177,68 @@ def test_tuned_class_thresholds_are_shrunk_by_their_reference_events(dev_set):
     assert n_dogs == 3
 
 
-def six_recordings(rng, cat_events=True):
-    """Dog events everywhere (window scores 0.8, found by any threshold up to 0.8). With
-    ``cat_events``, a quiet cat (scores 0.15, 15 s) in recording 0 and a cat-like sound without
-    a cat (0.15, 5 s: longer than any median filter) in recording 1: a cat threshold low enough
-    for the quiet cat gains more on recording 0 than it loses on recording 1, so it pays on
-    the recordings it is tuned on, but not on recordings without the quiet cat."""
+def six_recordings(rng, trap_score=None):
+    """Six recordings with a dog event each (window scores 0.8; 0.06 to 0.1 elsewhere, so a
+    global threshold must stay above 0.1). With ``trap_score``, a quiet cat (scores
+    ``trap_score`` for 15 s) in recording 0 and a cat-like sound without a cat (the same score
+    for 5 s: longer than any median filter) in recording 1: a threshold that finds the quiet
+    cat gains more on recording 0 than it loses on recording 1, so it pays on recordings tuned
+    on, but not on recordings without the quiet cat."""
     scores, references = [], {}
     for i in range(6):
         name = f"r{i}"
         item, table = recording(name, rng, [(4.0 + i, 9.0 + i, "dog")])
-        item.scores[:, 0] = np.where(item.scores[:, 0] > 0.3, 0.8, item.scores[:, 0] * 0.4)
-        item.scores[:, 1] *= 0.4
-        if i == 0 and cat_events:
-            item.scores[20:50, 1] = 0.15
+        dog, cat = item.scores[:, 0], item.scores[:, 1]
+        item.scores[:, 0] = np.where(dog > 0.3, 0.8, 0.06 + dog * 0.4)
+        item.scores[:, 1] = cat * 0.4
+        if i == 0 and trap_score is not None:
+            item.scores[20:50, 1] = trap_score
             cat = {"filename": name, "onset": 10.0, "offset": 25.5, "event_label": "cat"}
             table = event_table([*table.to_dict("records"), cat])
-        if i == 1 and cat_events:
-            item.scores[30:40, 1] = 0.15
+        if i == 1 and trap_score is not None:
+            item.scores[30:40, 1] = trap_score
         scores.append(item)
         references[name] = table
     return scores, references
 
 
-def test_cross_validation_keeps_what_does_not_carry_over_out(rng):
-    scores, references = six_recordings(rng)
+def test_cross_validation_and_shrinkage_keep_a_threshold_fitted_to_one_event_out(rng):
+    # Only a per-class threshold (0.05) reaches the quiet cat: the global one must stay above
+    # the dog's 0.1.
+    scores, references = six_recordings(rng, trap_score=0.07)
+    old = tune(scores, references, rounds=1, folds=0, shrinkage_events=0)
+    assert old.config.thresholds(["cat"])[0][0] <= 0.07  # the former search takes it
     result = tune(scores, references, rounds=1)
     assert result.folds == 3
     rows = result.procedures
-    # The old search (global parameters and unshrunk per-class thresholds) lowers the cat's
-    # threshold: a gain on the recordings tuned on, a loss on the others.
-    old = rows["global + classes (0)"]
-    assert old["in_sample"] > rows["start"]["in_sample"]
-    assert old["cross_validated"] < rows["start"]["cross_validated"]
-    assert result.config.thresholds(["cat"])[0][0] > 0.15  # the chosen one does not
+    unshrunk = rows["global + classes (0)"]
+    assert unshrunk["in_sample"] > rows[result.procedure]["in_sample"]
+    assert unshrunk["cross_validated"] < rows[result.procedure]["cross_validated"]
+    assert result.config.thresholds(["cat"])[0][0] > 0.07
     assert result.cross_validated["segment_f1"] == pytest.approx(
         rows[result.procedure]["cross_validated"]
     )
-    old_alone = tune(scores, references, rounds=1, folds=0, shrinkage_events=0)
-    assert old_alone.config.thresholds(["cat"])[0][0] <= 0.15
     report = result.report()
     assert "3-fold cross-validation" in report and "<- chosen" in report
+    assert "warning" not in report
 
 
-def test_cross_validated_figures_are_those_of_configurations_tuned_without_each_fold(dev_set, rng):
+def test_the_report_warns_when_no_tuning_carries_over(rng):
+    # At 0.15 the global threshold reaches the quiet cat too: every procedure takes it.
+    scores, references = six_recordings(rng, trap_score=0.15)
+    result = tune(scores, references, rounds=1)
+    start, chosen = result.procedures["start"], result.procedures[result.procedure]
+    assert chosen["in_sample"] > start["in_sample"]
+    assert chosen["cross_validated"] < start["cross_validated"]
+    assert result.after["segment_f1"] > result.before["segment_f1"]
+    assert result.cross_validated["segment_f1"] < result.before["segment_f1"]
+    assert "warning: cross-validated, no tuned procedure beats the start" in result.report()
+
+
+def test_cross_validated_figures_are_those_of_configurations_tuned_without_each_fold(rng):
     """The bookkeeping, checked through the public API: each fold tuned alone (no folds), its
     configuration run on the held-out recordings, sed_eval's counts pooled over the folds."""
-    scores, references = six_recordings(rng)
+    scores, references = six_recordings(rng, trap_score=0.07)
     result = tune(scores, references, rounds=1, folds=3, shrinkage_events=3)
     assignment = fold_assignment(len(scores), 3)
     held_out, in_sample = [None] * len(scores), []
@@ -242,7 +257,7 @@ def test_cross_validated_figures_are_those_of_configurations_tuned_without_each_
 
 
 def test_cross_validation_takes_tuning_that_carries_over(rng):
-    scores, references = six_recordings(rng, cat_events=False)
+    scores, references = six_recordings(rng)
     for item in scores:  # dog now peaks at 0.35: the default 0.5 misses every dog
         item.scores[:, 0] = np.where(item.scores[:, 0] > 0.5, 0.35, item.scores[:, 0])
     result = tune(scores, references, rounds=1)
