@@ -353,6 +353,10 @@ def _class_counts(evaluation: Evaluation, label: str) -> np.ndarray:
     )
 
 
+def _recordings(n: int) -> str:
+    return f"{n} recording" + ("" if n == 1 else "s")
+
+
 def _overall_error_counts(evaluation: Evaluation) -> list[float]:
     """sed_eval's running totals behind its overall error rates (segment, then event based)."""
     segment, event = evaluation.segment_based.overall, evaluation.event_based.overall
@@ -940,7 +944,10 @@ def _cross_validate(
             fitted[candidate] = fitted.get(candidate, 0.0) + objective.value(config, tuning) / folds
             for i in testing:
                 held_out[candidate][i] = config
-        say(f"fold {fold + 1}/{folds}: tuned on {len(tuning)} recordings, tested on {len(testing)}")
+        say(
+            f"fold {fold + 1}/{folds}: tuned on {_recordings(len(tuning))}, "
+            f"tested on {_recordings(len(testing))}"
+        )
     values = {candidate: objective.metric_of(totals[candidate]) for candidate in candidates}
     tuned = [candidate for candidate in candidates if candidate.search != "none"]
     chosen = tuned[0]

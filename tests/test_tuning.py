@@ -303,7 +303,7 @@ def test_cli_tune_cross_validates_and_reports_both_estimates(tmp_path, bells_wav
     assert "2-fold cross-validation over recordings" in result.output
     assert "cross-validated" in result.output and "<- chosen" in result.output
     assert "global + classes (3)" in result.output and "(10)" not in result.output
-    assert "fold 2/2: tuned on 1 recordings, tested on 1" in result.output
+    assert "fold 2/2: tuned on 1 recording, tested on 1 recording" in result.output
     load_config(tmp_path / "tuned.toml")
 
 
