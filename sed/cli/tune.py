@@ -10,6 +10,7 @@ from sed.cli.options import (
     evaluation_options,
     head_labels_and_hop,
     head_option,
+    label_column_option,
     model_options,
     refuse_classes_with_head,
     reports_errors,
@@ -27,7 +28,9 @@ from sed.tuning import (
 )
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Search the post-processing that maximises a metric."
+)
 @click.option(
     "--audio",
     "audio_dir",
@@ -39,8 +42,11 @@ from sed.tuning import (
     "--reference",
     required=True,
     type=click.Path(),
-    help="Folder of their reference annotations (matched by name stem).",
+    help="Their reference annotations: a folder of files (matched by name stem) or a table "
+    "naming its recordings (filename, Begin File or Begin Path column), in any layout "
+    "`sed evaluate` reads.",
 )
+@label_column_option
 @click.option(
     "-o",
     "--output",
@@ -95,6 +101,7 @@ from sed.tuning import (
 def tune(
     audio_dir,
     reference,
+    label_column,
     output,
     classes,
     label_map,
@@ -116,14 +123,30 @@ def tune(
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
+    from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
     from sed.tuning import check_folds
     from sed.tuning import tune as run_tuning
 
+    check_outputs(
+        [Output(output)],
+        inputs={
+            "--audio": audio_dir,
+            "--reference": reference,
+            "--label-map": label_map,
+            "--head": head_dir,
+            "--weights": weights,
+        },
+    )
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    recordings, references = pipeline.development_set(audio_dir, reference)
+    recordings, references = pipeline.development_set(
+        audio_dir,
+        reference,
+        label_column=label_column,
+        warn=lambda message: click.echo(f"sed tune: warning: {message}", err=True),
+    )
     check_folds(folds, len(recordings))  # before the model runs over every recording
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
