@@ -14,6 +14,7 @@ contiguous frames), the reference events and the recordings' lengths, all keyed 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -289,8 +290,7 @@ def evaluate_scores(
     ParameterError
         If no score column has reference events.
     """
-    from sed_scores_eval import intersection_based
-
+    intersection_based = _intersection_based()
     warn = warn or (lambda message: None)
     recordings = sorted(scores)
     for name in recordings:
@@ -380,6 +380,15 @@ def evaluate_scores(
         settings=list(settings),
         notes=notes,
     )
+
+
+def _intersection_based():
+    """sed_scores_eval's intersection-based metrics, imported without the pkg_resources warning
+    of dcase_util (sed_scores_eval imports sed_eval, which imports it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sed_scores_eval import intersection_based
+    return intersection_based
 
 
 def _writable(table: pd.DataFrame) -> pd.DataFrame:
