@@ -275,3 +275,12 @@ def test_batch_scores_are_the_batch_files_and_never_replace_a_foreign_one(tmp_pa
     BatchOutputs(str(tmp_path / "out"), ["csv"]).write(recording, result, ws)
     assert not path.exists() and not outputs.read_result(recording)["scores"]
     assert outputs.lacks_scores(outputs.read_result(recording))
+
+
+def test_a_batch_takes_no_scores_file(tmp_path):
+    (tmp_path / "in").mkdir()
+    result = CliRunner().invoke(
+        cli, ["detect", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--scores", "s.tsv"]
+    )
+    assert result.exit_code == 2 and "--scores takes no file in a batch" in result.output
+    assert not (tmp_path / "out").exists()
