@@ -7,6 +7,10 @@ A batch writes into one output folder:
   (:data:`OWNED_INFIX` before the suffixes of :data:`sed.events.FORMAT_SUFFIXES`), so that an
   annotation kept beside a recording (``a.csv``, ``a.txt``) is never hit, even when the output
   folder is the input folder (BirdNET-Analyzer's ``NAME.BirdNET.selection.table.txt`` habit);
+- with ``scores``, per recording its score table ``site1/a.sed.scores.tsv``
+  (:func:`sed.events.score_table`: ``onset offset <class>...`` over contiguous frames, for ``sed
+  evaluate --scores``, sed_scores_eval and psds_eval); a recording done without it is scored
+  again when a later run asks for it (scores are not kept in the result);
 - ``.sed/results/<recording>.json``: the recording's canonical result (events, duration, the
   settings fingerprint, the source file's size and modification time, the formats rendered). It
   is written last and atomically, so it marks the recording as done: a second run of the same
@@ -77,11 +81,13 @@ from sed.errors import (
 )
 from sed.events import (
     FORMAT_SUFFIXES,
+    SCORES_SUFFIX,
     event_table,
     write_durations_tsv,
     write_events,
     write_events_csv,
     write_events_tsv,
+    write_score_table,
 )
 from sed.infra import atomic_open, stop_on_signals, write_error
 from sed.outputs import Output, check_outputs
@@ -95,6 +101,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sed.pipeline import Detector, DetectorSpec
+    from sed.segmenter import WindowScores
 
 STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
@@ -278,9 +285,11 @@ class RecordingRunner(Protocol):
         spec: DetectorSpec,
         detector: Detector,
         settings_fingerprint: str,
+        scores: bool,
     ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
-        """Each recording with what :func:`detect_result` gave for it, in the order they
-        finish. Closing the generator (the batch stopping) must cancel the work in flight.
+        """Each recording with what :func:`detect_result` gave for it (with its ``scores``),
+        in the order they finish. Closing the generator (the batch stopping) must cancel the
+        work in flight.
 
         Raises
         ------
@@ -345,11 +354,15 @@ class BatchOutputs:
     formats : list of str
         Event formats written per recording (:data:`sed.events.FORMATS`), each under
         :func:`owned_suffix` (``a.wav`` -> ``a.sed.csv``, ``a.sed.selections.txt``...).
+    scores : bool
+        Also write each recording's score table (``a.sed.scores.tsv``); a result records it
+        as ``"scores": true``.
     """
 
-    def __init__(self, directory: str, formats: Sequence[str]):
+    def __init__(self, directory: str, formats: Sequence[str], *, scores: bool = False):
         self.directory = directory
         self.formats = list(formats)
+        self.scores = scores
 
     def result_path(self, recording: Recording) -> str:
         return os.path.join(self.directory, STATE_DIR, "results", recording.relative + ".json")
@@ -357,6 +370,14 @@ class BatchOutputs:
     def format_path(self, recording: Recording, format: str) -> str:
         stem = os.path.splitext(recording.relative)[0]
         return os.path.join(self.directory, stem + owned_suffix(format))
+
+    def scores_path(self, recording: Recording) -> str:
+        stem = os.path.splitext(recording.relative)[0]
+        return os.path.join(self.directory, stem + OWNED_INFIX + SCORES_SUFFIX)
+
+    def lacks_scores(self, result: dict) -> bool:
+        """True if scores are asked for and ``result``'s recording has none written."""
+        return self.scores and not result.get("scores")
 
     def check_owned(self, recordings: Sequence[Recording]) -> None:
         """Refuse to run where a file the batch would write exists and the batch did not write it.
@@ -378,13 +399,16 @@ class BatchOutputs:
                 if os.path.lexists(path)
             ]
         for recording in recordings:
-            owned = set((self.read_result(recording) or {}).get("formats", ()))
+            result = self.read_result(recording) or {}
+            owned = set(result.get("formats", ()))
             foreign += [
                 path
                 for format in self.formats
                 if format not in owned
                 and os.path.lexists(path := self.format_path(recording, format))
             ]
+            if self.lacks_scores(result) and os.path.lexists(path := self.scores_path(recording)):
+                foreign.append(path)
         if foreign:
             more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
             raise OutputError(
@@ -400,8 +424,11 @@ class BatchOutputs:
         except (OSError, ValueError):
             return None
 
-    def write(self, recording: Recording, result: dict) -> None:
-        """Write every format, then the canonical result that marks the recording done.
+    def write(
+        self, recording: Recording, result: dict, window_scores: WindowScores | None = None
+    ) -> None:
+        """Write every format (and the score table of ``window_scores`` when scores are asked
+        for), then the canonical result that marks the recording done.
 
         Files of other formats that an earlier run wrote from an older result (other settings,
         or an edited recording) are deleted: they no longer describe this recording. Only files
@@ -416,23 +443,34 @@ class BatchOutputs:
         """
         previous = self.read_result(recording) or {}
         owned = list(previous.get("formats", ()))
-        if set(self.formats) - set(owned):
+        scores = self.scores and window_scores is not None
+        if set(self.formats) - set(owned) or (scores and not previous.get("scores")):
             self.write_result(
-                recording, {"formats": owned + [f for f in self.formats if f not in owned]}
+                recording,
+                {
+                    "formats": owned + [f for f in self.formats if f not in owned],
+                    "scores": bool(previous.get("scores")) or scores,
+                },
             )
         for format in set(owned) - set(self.formats):
             stale = self.format_path(recording, format) if format in FORMAT_SUFFIXES else None
             if stale and os.path.isfile(stale):
                 _remove(stale)
-        result = dict(result, formats=list(self.formats))
+        if previous.get("scores") and not scores and os.path.isfile(self.scores_path(recording)):
+            _remove(self.scores_path(recording))  # scored with other settings: no longer true
+        result = dict(result, formats=list(self.formats), scores=scores)
         self.render(recording, result, only_missing=False)
+        if scores and window_scores is not None:
+            write_score_table(window_scores, self.scores_path(recording))
         self.write_result(recording, result)
 
     def store(self, recording: Recording, result: dict) -> FileOutcome:
         """:meth:`write` a recording's result; an output that cannot be written is a failed
         outcome (one that stops the batch when the file system is full or read-only)."""
+        result = dict(result)
+        window_scores = result.pop("window_scores", None)  # see detect_result
         try:
-            self.write(recording, result)
+            self.write(recording, result, window_scores)
         except WriteError as error:
             stops = error.errno in STOPPING_ERRNOS
             return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
@@ -530,19 +568,31 @@ class RecordingWorker:
         """Detect, write every format and the canonical result; a bad file is a failed outcome,
         and so is an output that cannot be written (one that stops the batch when the file
         system is full or read-only)."""
-        result = detect_result(self.detector, recording, self.settings_fingerprint)
+        result = detect_result(
+            self.detector, recording, self.settings_fingerprint, scores=self.outputs.scores
+        )
         if isinstance(result, FileOutcome):
             return result
         return self.outputs.store(recording, result)
 
 
 def detect_result(
-    detector: Detector, recording: Recording, settings_fingerprint: str
+    detector: Detector, recording: Recording, settings_fingerprint: str, *, scores: bool = False
 ) -> dict | FileOutcome:
     """The canonical result of one recording (:func:`make_result`), or its failed outcome.
 
     What a batch computes per recording, wherever it runs (this process, a worker process, a
     Dask worker); writing it is :meth:`BatchOutputs.store`'s, in the batch's own process.
+
+    Parameters
+    ----------
+    detector : Detector
+    recording : Recording
+    settings_fingerprint : str
+    scores : bool
+        Also carry the recording's scores (:class:`sed.segmenter.WindowScores`) under the key
+        ``"window_scores"``, for :meth:`BatchOutputs.store` to write as its score table; they are
+        never part of the stored result.
 
     Returns
     -------
@@ -557,7 +607,10 @@ def detect_result(
     except MemoryError:
         return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
     duration = detection.window_scores.duration_seconds
-    return make_result(recording, detection.events, duration, settings_fingerprint)
+    result = make_result(recording, detection.events, duration, settings_fingerprint)
+    if scores:
+        result["window_scores"] = detection.window_scores
+    return result
 
 
 # Set only inside the worker processes of a parallel batch (by `_init_worker`), which end with the
@@ -618,6 +671,7 @@ def run_batch(
     command: Sequence[str] = (),
     basenames: bool = False,
     runner: RecordingRunner | None = None,
+    scores: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -645,6 +699,10 @@ def run_batch(
         Detect the recordings elsewhere, such as on a Dask cluster
         (:class:`sed.cluster.DaskRunner`), instead of in ``jobs`` local processes; this process
         still writes every file.
+    scores : bool
+        Also write each recording's score table, ``NAME.sed.scores.tsv``
+        (:func:`sed.events.score_table`). Recordings done by an earlier run without it are
+        scored again.
 
     Returns
     -------
@@ -676,7 +734,7 @@ def run_batch(
             "--jobs sets local worker processes; on a cluster the workers set the parallelism"
         )
     check_outputs([Output(output_dir, "output folder", folder=True)])
-    outputs = BatchOutputs(output_dir, formats)
+    outputs = BatchOutputs(output_dir, formats, scores=scores)
     check_unique_stems(recordings)
     names = combined_names(recordings, basenames=basenames)
     outputs.check_owned(recordings)  # nothing read or written yet
@@ -712,7 +770,11 @@ def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, na
     todo: list[Recording] = []
     for recording in recordings:
         result = outputs.read_result(recording)
-        if result is not None and is_done(result, recording, settings_fingerprint):
+        if (
+            result is not None
+            and is_done(result, recording, settings_fingerprint)
+            and not outputs.lacks_scores(result)
+        ):
             outputs.complete(recording, result)
             summary.outcomes.append(
                 FileOutcome(recording, "skipped", result["duration_seconds"], len(result["events"]))
@@ -826,7 +888,11 @@ def _remote(
 
     def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
         results = runner.results(
-            recordings, spec=spec, detector=detector, settings_fingerprint=settings_fingerprint
+            recordings,
+            spec=spec,
+            detector=detector,
+            settings_fingerprint=settings_fingerprint,
+            scores=outputs.scores,
         )
         started.append(results)
         for recording, result in results:

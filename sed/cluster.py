@@ -139,6 +139,7 @@ class DaskRunner:
         spec: DetectorSpec,
         detector: Detector,
         settings_fingerprint: str,
+        scores: bool = False,
     ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
         """Detect ``recordings`` on the cluster; yield each with its result as it completes.
 
@@ -155,6 +156,8 @@ class DaskRunner:
             The client's own, built from ``spec``: the workers must match it.
         settings_fingerprint : str
             Of the batch (:func:`sed.batch.fingerprint`), stored in each result.
+        scores : bool
+            Results carry the recording's scores too (``sed detect --scores``).
 
         Yields
         ------
@@ -180,14 +183,14 @@ class DaskRunner:
                 self.client.register_plugin(plugin, name=name)
             except Exception as error:  # raised by a worker: its setup failed, or no sed
                 raise BatchStopped(_worker_failure(error)) from None
-            yield from self._run_bounded(recordings, name)
+            yield from self._run_bounded(recordings, name, scores)
         finally:  # also after a signal during the set-up: no model left behind in the workers
             if self.client.status == "running":  # a lost scheduler cannot be told anything
                 with contextlib.suppress(Exception):
                     self.client.unregister_worker_plugin(name)
 
     def _run_bounded(
-        self, recordings: Iterable[Recording], plugin_name: str
+        self, recordings: Iterable[Recording], plugin_name: str, scores: bool
     ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
         """Keep at most :meth:`_ahead` tasks in flight; cancel those left when stopped."""
         pending = iter(recordings)
@@ -197,7 +200,12 @@ class DaskRunner:
         def top_up() -> None:
             for recording in itertools.islice(pending, max(0, self._ahead() - len(in_flight))):
                 future = self.client.submit(
-                    detect_on_worker, recording, plugin_name, pure=False, key=_task_key(recording)
+                    detect_on_worker,
+                    recording,
+                    plugin_name,
+                    scores,
+                    pure=False,
+                    key=_task_key(recording),
                 )
                 in_flight[future] = recording
                 completed.add(future)
@@ -359,9 +367,12 @@ class DetectorPlugin(distributed.WorkerPlugin):
         self.detector = None  # the model's memory goes back when the batch ends
 
 
-def detect_on_worker(recording: Recording, plugin_name: str) -> dict | FileOutcome:
+def detect_on_worker(
+    recording: Recording, plugin_name: str, scores: bool = False
+) -> dict | FileOutcome:
     """The task of one recording, on a Dask worker: :func:`sed.batch.detect_result` with the
-    detector of this worker's :class:`DetectorPlugin`.
+    detector of this worker's :class:`DetectorPlugin` (and the recording's scores, with
+    ``scores``).
 
     Raises
     ------
@@ -374,7 +385,7 @@ def detect_on_worker(recording: Recording, plugin_name: str) -> dict | FileOutco
         error = plugin.error if isinstance(plugin, DetectorPlugin) else ""
         raise ModelError(error or f"Dask worker {worker.address}: sed's detector is not set up")
     with plugin.lock:
-        return detect_result(plugin.detector, recording, plugin.settings_fingerprint)
+        return detect_result(plugin.detector, recording, plugin.settings_fingerprint, scores=scores)
 
 
 @contextlib.contextmanager

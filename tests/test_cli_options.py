@@ -65,6 +65,7 @@ LIBRARY_DEFAULTS = {
     ("tune", "metric"): tuning.DEFAULT_METRIC,
     ("tune", "mode"): POSTPROCESSING.mode,
     ("tune", "class_threshold_gain"): tuning.DEFAULT_CLASS_THRESHOLD_GAIN,
+    ("tune", "shrinkage"): tuning.DEFAULT_SHRINKAGE_EVENTS,
     **{("embed", k): v for k, v in MODEL.items()},
     **{("train", k): v for k, v in MODEL.items()},
     ("train", "label_column"): heads_config.DEFAULT_LABEL_COLUMN,

@@ -65,11 +65,11 @@ def client(cluster):
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory, bells_wav):
     """Three real recordings and two bad files (tests/test_batch.py's), with their outputs of a
-    local run (one process) to compare with."""
+    local run (one process, score tables too) to compare with."""
     root = tmp_path_factory.mktemp("cluster")
     make_archive(root / "in", bells_wav)
     recordings = find_audio_files([str(root / "in")]).files
-    run_batch(recordings, str(root / "local"), spec=SPEC, formats=CSV, quiet=True)
+    run_batch(recordings, str(root / "local"), spec=SPEC, formats=CSV, quiet=True, scores=True)
     return root
 
 
@@ -86,7 +86,7 @@ class Sabotage(distributed.WorkerPlugin):
 
         self.original = original = sed.cluster.detect_result
 
-        def sabotaged(detector, recording, settings_fingerprint):
+        def sabotaged(detector, recording, settings_fingerprint, **options):
             if self.target in recording.path:
                 if self.action == "slow":
                     time.sleep(self.seconds)
@@ -94,7 +94,7 @@ class Sabotage(distributed.WorkerPlugin):
                     if self.marker is not None:
                         Path(self.marker).touch()
                     os._exit(1)  # the worker process dies, as if killed or out of memory
-            return original(detector, recording, settings_fingerprint)
+            return original(detector, recording, settings_fingerprint, **options)
 
         sed.cluster.detect_result = sabotaged
 
@@ -141,13 +141,15 @@ def test_a_cluster_batch_writes_what_a_local_run_writes_though_a_worker_dies(
     recordings = find_audio_files([str(archive / "in")]).files
     out = tmp_path / "out"
     with DaskRunner(cluster.scheduler_address) as runner:
-        summary = run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True, runner=runner)
+        summary = run_batch(
+            recordings, str(out), spec=SPEC, formats=CSV, quiet=True, runner=runner, scores=True
+        )
         assert marker.exists()  # a worker process died running a2.flac...
         client.wait_for_workers(2, timeout=60)
         assert len(worker_pids(client) - before) == 1  # ...and its nanny started another
         # Every recording dealt with once, a2.flac by the retry; the corrupt and the empty
-        # file are failure rows. Per-recording tables, all_events.*, durations.tsv and
-        # failures.csv: byte for byte a local run's.
+        # file are failure rows. Per-recording tables and score tables, all_events.*,
+        # durations.tsv and failures.csv: byte for byte a local run's.
         assert (summary.count("done"), summary.count("failed")) == (3, 2)
         assert sorted(o.recording.path for o in summary.outcomes) == sorted(
             r.path for r in recordings
@@ -155,7 +157,9 @@ def test_a_cluster_batch_writes_what_a_local_run_writes_though_a_worker_dies(
         assert tree(out) == tree(archive / "local")
         assert "siteB/broken.wav" in (out / "failures.csv").read_text()
         # Run again: nothing left to do.
-        again = run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True, runner=runner)
+        again = run_batch(
+            recordings, str(out), spec=SPEC, formats=CSV, quiet=True, runner=runner, scores=True
+        )
         assert (again.count("skipped"), again.count("failed")) == (3, 2)
     assert tree(out) == tree(archive / "local")
 

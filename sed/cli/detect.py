@@ -29,6 +29,9 @@ from sed.errors import ParameterError
 if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
 
+#: The value of a bare ``--scores`` (no file is named ""): beside the events file, or the batch's.
+BESIDE_EVENTS = ""
+
 
 @click.command(
     context_settings=CONTEXT, short_help="Detect sound events in recordings or whole folders."
@@ -53,10 +56,14 @@ if TYPE_CHECKING:
 @click.option(
     "--scores",
     "scores_path",
-    type=click.Path(dir_okay=False),
+    is_flag=False,
+    flag_value=BESIDE_EVENTS,
     default=None,
-    help="Also write per-window scores: filename,start,end, one column per class "
-    "(one recording only).",
+    metavar="[FILE.tsv]",
+    help="Also write the score table: tab-separated onset, offset, one column per class, "
+    "one line per hop-long frame (sed_scores_eval's layout, for `sed evaluate --scores`). "
+    "One recording: to FILE.tsv, or beside the events file as NAME.scores.tsv; a batch: "
+    "NAME.sed.scores.tsv per recording in the output folder (give no FILE).",
 )
 @click.option(
     "--glob",
@@ -127,6 +134,15 @@ def detect(
 
     batch = _is_batch(inputs, output)
     scheduler = _scheduler_for(batch, scheduler, jobs)
+    if batch and scores_path not in (None, BESIDE_EVENTS):
+        raise ParameterError(
+            "--scores takes no file in a batch: each recording's score table goes to the "
+            "output folder as NAME.sed.scores.tsv"
+        )
+    if scores_path == BESIDE_EVENTS and not batch:
+        if output == "-":
+            raise ParameterError("with -o -, give --scores a file name")
+        scores_path = scores_beside(output)
     check_outputs(
         [
             *(
@@ -134,7 +150,7 @@ def detect(
                 if batch
                 else map(Output, format_paths(output, formats).values())
             ),
-            Output(scores_path, "--scores"),
+            Output(None if batch else scores_path, "--scores"),
             Output(options["save_config"], "--save-config"),
         ],
         inputs={
@@ -164,13 +180,11 @@ def detect(
         head_dir=head_dir,
     )
     if batch:
-        if scores_path:
-            raise ParameterError("--scores is for one recording; it cannot be used with a batch")
         if output == "-":
             raise ParameterError("-o - is for one recording; a batch writes into a folder")
         status = _detect_batch(
             inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
-            basenames=basenames, scheduler=scheduler,
+            basenames=basenames, scheduler=scheduler, scores=scores_path is not None,
         )  # fmt: skip
     else:
         if basenames:
@@ -184,6 +198,15 @@ def detect(
         click.echo(f"configuration written to {options['save_config']}", err=output == "-")
     if status:
         sys.exit(status)
+
+
+def scores_beside(output: str) -> str:
+    """Where a bare ``--scores`` writes one recording's score table: ``NAME.scores.tsv`` beside
+    the events file ``NAME.csv`` (its name up to the first dot)."""
+    from sed.events import SCORES_SUFFIX
+
+    folder, name = os.path.split(output)
+    return os.path.join(folder, name.split(".", 1)[0] + SCORES_SUFFIX)
 
 
 def _is_batch(inputs, output) -> bool:
@@ -225,7 +248,7 @@ def _cluster_runner(scheduler: str):
 
 def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     from sed.audio import audio_info
-    from sed.events import summarize, write_events, write_scores_csv
+    from sed.events import summarize, write_events, write_score_table
 
     audio_info(input_path)
     detection = spec.build().detect_file(input_path)
@@ -233,11 +256,11 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     for name, path in paths.items():
         write_events(detection.events, path, name, durations=durations)
     if scores_path:
-        write_scores_csv(detection.window_scores, scores_path)
+        write_score_table(detection.window_scores, scores_path)
     click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
     written = [f"events written to {', '.join(paths.values())}"]
     if scores_path:
-        written.append(f"window scores to {scores_path}")
+        written.append(f"scores to {scores_path}")
     click.echo(", ".join(written))
     return 0
 
@@ -245,7 +268,7 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
 def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> int:
     """One recording's events on standard output, everything else on standard error."""
     from sed.audio import audio_info
-    from sed.events import format_events, summarize, write_scores_csv
+    from sed.events import format_events, summarize, write_score_table
 
     formats = list(dict.fromkeys(formats))
     if len(formats) > 1:
@@ -258,15 +281,25 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
     )
     click.echo(text, nl=False)
     if scores_path:
-        write_scores_csv(scores, scores_path)
+        write_score_table(scores, scores_path)
     click.echo(summarize(detection.events, scores.duration_seconds), err=True)
     if scores_path:
-        click.echo(f"window scores written to {scores_path}", err=True)
+        click.echo(f"scores written to {scores_path}", err=True)
     return 0
 
 
 def _detect_batch(
-    inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet, basenames, scheduler
+    inputs,
+    output,
+    spec: DetectorSpec,
+    formats,
+    *,
+    pattern,
+    jobs,
+    quiet,
+    basenames,
+    scheduler,
+    scores,
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
@@ -288,6 +321,7 @@ def _detect_batch(
             command=["sed", *sys.argv[1:]],
             basenames=basenames,
             runner=runner,
+            scores=scores,
         )
     click.echo(str(summary))
     failed = summary.count("failed")
