@@ -160,6 +160,11 @@ RAVEN_COLUMNS = (
     "Low Freq (Hz)",
     "High Freq (Hz)",
 )
+#: Columns of a review's verdicts file (``sed review``): the event as detected, the reviewer's
+#: verdict, and the right label of a ``relabelled`` event.
+VERDICT_COLUMNS = (*EVENT_COLUMNS, "verdict", "corrected_label")
+#: Verdicts: the event is right; no event of its label is there; it is an event of another label.
+VERDICTS = ("correct", "wrong", "relabelled")
 #: Column names accepted for the label of a Raven selection (the first present is used).
 RAVEN_LABEL_COLUMNS = ("Annotation", "Label", "Class", "Species", "Common Name", "event_label")
 #: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
@@ -531,7 +536,19 @@ def read_events_tsv(path: str | os.PathLike) -> EventFile:
 
 def read_events_csv(path: str | os.PathLike) -> EventFile:
     """Read our events CSV (``filename,onset,offset,event_label,score``, extra columns kept;
-    ``filename`` and ``score`` may be absent)."""
+    ``filename`` and ``score`` may be absent).
+
+    A file with a ``verdict`` column is a review's verdicts file (:data:`VERDICT_COLUMNS`,
+    written by the ``sed review`` page): it is read as the events the reviewer confirmed.
+    ``correct`` rows keep their label, ``relabelled`` rows take their ``corrected_label``, and
+    ``wrong`` rows (no event of that label there) and rows without a verdict are left out. So the
+    file serves as a reference for ``sed evaluate`` and as annotations.
+
+    Raises
+    ------
+    AnnotationError
+        Also for a verdict not in :data:`VERDICTS`, or ``relabelled`` without a corrected label.
+    """
     lines = _read_lines(path)
     records = list(csv.reader(lines))
     header = [cell.strip() for cell in records[0]] if records else []
@@ -551,13 +568,18 @@ def read_events_csv(path: str | os.PathLike) -> EventFile:
                 f"line {line}: expected {len(header)} fields, got {len(cells)}", path
             )
         record = dict(zip(header, cells))
+        label: str | None = record["event_label"]
+        if "verdict" in record:
+            label = _confirmed_label(path, line, record)
+            if label is None:
+                continue
         row = _event_row(
             path,
             line,
             record.get("filename") or stem,
             record["onset"],
             record["offset"],
-            record["event_label"],
+            label,
             record.get("score"),
         )
         for column, value in record.items():
@@ -565,6 +587,23 @@ def read_events_csv(path: str | os.PathLike) -> EventFile:
                 row[column] = _maybe_number(value)
         rows.append(row)
     return EventFile(event_table(rows), {})
+
+
+def _confirmed_label(path, line: int, record: dict) -> str | None:
+    """The label a review verdict confirms for a row, or None when it confirms no event."""
+    verdict = record["verdict"].strip()
+    if verdict in ("", "wrong"):
+        return None
+    if verdict == "correct":
+        return record["event_label"]
+    if verdict == "relabelled":
+        corrected = (record.get("corrected_label") or "").strip()
+        if not corrected:
+            raise AnnotationError(f"line {line}: verdict relabelled without corrected_label", path)
+        return corrected
+    raise AnnotationError(
+        f"line {line}: unknown verdict {verdict!r} (expected {', '.join(VERDICTS)})", path
+    )
 
 
 def _maybe_number(text: str):

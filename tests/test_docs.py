@@ -143,31 +143,51 @@ ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("block", ALL_BLOCKS,
-                         ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS])
+@pytest.mark.parametrize(
+    "block", ALL_BLOCKS, ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS]
+)
 def test_document_examples_are_true(block, workspaces, session_cache_dir):
     if block.needs_shared_data and not SHARED_DATA.is_dir():
         pytest.skip(f"needs the shared data at {SHARED_DATA}")
     cwd = workspaces(block.document)
-    env = dict(os.environ, SED_CACHE_DIR=session_cache_dir, COLUMNS="100",
-               PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        SED_CACHE_DIR=session_cache_dir,
+        COLUMNS="100",
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    )
     where = f"{block.document.relative_to(ROOT)}, block at line {block.line}"
     if block.language == "python":
-        result = subprocess.run([sys.executable, "-c", block.text], cwd=cwd, env=env,
-                                capture_output=True, text=True, timeout=900)
+        result = subprocess.run(
+            [sys.executable, "-c", block.text],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert result.returncode == 0, f"{where}:\n{result.stderr}"
         return
     status = 0
     for step in block.steps:
         # `(exit N)` hands the previous status to commands such as `echo $?`.
-        result = subprocess.run(["bash", "-c", f"(exit {status}); {shell_command(step.command)}"],
-                                cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, timeout=900)
+        result = subprocess.run(
+            ["bash", "-c", f"(exit {status}); {shell_command(step.command)}"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=900,
+        )
         status = result.returncode
         actual = clean(result.stdout)
         assert matches(step.expected, actual), (
-            f"{where}: `$ {step.command}` printed\n" + "\n".join(actual)
-            + "\n--- but the document shows ---\n" + "\n".join(step.expected))
+            f"{where}: `$ {step.command}` printed\n"
+            + "\n".join(actual)
+            + "\n--- but the document shows ---\n"
+            + "\n".join(step.expected)
+        )
 
 
 def test_the_matcher():
