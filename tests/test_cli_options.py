@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from sed import audio, batch, evaluation, events, pipeline, plotting, tuning
+from sed import audio, batch, evaluation, events, pipeline, plotting, review, tuning
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -59,6 +59,9 @@ LIBRARY_DEFAULTS = {
     ("train", "epochs"): TRAINING.max_epochs,
     ("train", "patience"): TRAINING.patience,
     ("train", "validation_fraction"): TRAINING.validation_fraction,
+    ("review", "seed"): review.DEFAULT_SEED,
+    ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
+    ("review", "resampler"): audio.DEFAULT_RESAMPLER,
 }
 
 #: option -> the library's choices.
@@ -70,6 +73,7 @@ LIBRARY_CHOICES = {
     "boundaries": BOUNDARIES,
     "metric": evaluation.METRICS,
     "activation": heads_config.ACTIVATIONS,
+    "audio_format": tuple(review.AUDIO_FORMATS),
 }
 
 

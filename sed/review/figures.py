@@ -60,8 +60,19 @@ def overview_figure(
 
     labels = event_roll_labels(estimated, reference)
     heights = [1.0, max(0.45, 0.22 * len(labels) + 0.15)]
-    figure = Figure(figsize=(WIDTH_INCHES, sum(heights) + 0.55), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH_INCHES, sum(heights) + 0.6), dpi=DPI)
     spectrogram, roll = figure.subplots(2, 1, sharex=True, height_ratios=heights)
+    # Margins in inches from what they hold (a constrained layout would take half the drawing
+    # time, which counts with a thousand recordings): the longest label on the left, the legend
+    # on the right, the time axis below.
+    left = 0.3 + 0.062 * max([len(label) for label in labels] + [10])
+    figure.subplots_adjust(
+        left=min(left, 0.45 * WIDTH_INCHES) / WIDTH_INCHES,
+        right=1 - 1.75 / WIDTH_INCHES,
+        bottom=0.45 / (sum(heights) + 0.6),
+        top=1 - 0.08 / (sum(heights) + 0.6),
+        hspace=0.1 / (sum(heights) / 2),  # a fraction of the mean axes height: 0.1 inch
+    )
     if len(log_mel):
         spectrogram.imshow(
             log_mel.T,

@@ -171,6 +171,7 @@
       ["labels", data.labels.length.toLocaleString("en")],
     ];
     if (t.shown !== t.events) totals.push(["events on this page", t.shown.toLocaleString("en")]);
+    else $("shown-column").remove();
     if (data.failures.length) totals.push(["recordings failed", String(data.failures.length)]);
     if (t.dated) totals.push(["recordings with a start time", `${t.dated} of ${t.recordings}`]);
     $("totals").replaceChildren(...totals.map(([name, value]) =>
@@ -217,13 +218,14 @@
       const given = verdicts.get(event.key);
       if (given && tally.has(event.label)) tally.get(event.label)[given.verdict]++;
     }
+    const sampled = data.totals.shown !== data.totals.events;
     const rows = data.labels.map((label) => {
       const counts = tally.get(label.label);
       const reviewed = counts.correct + counts.wrong + counts.relabelled;
       return element("tr", {},
         element("th", { scope: "row", text: label.label }),
         element("td", { text: String(label.events) }),
-        element("td", { text: String(label.shown) }),
+        sampled ? element("td", { text: String(label.shown) }) : null,
         element("td", { text: String(reviewed) }),
         element("td", { text: String(counts.correct) }),
         element("td", { text: String(counts.wrong) }),
