@@ -100,7 +100,9 @@ def reviewed(tmp_path_factory):
 
 def page_data(page: Path) -> dict:
     text = page.read_text(encoding="utf-8")
-    found = re.search(r'<script type="application/json" id="review-data">(.*?)</script>', text, re.S)
+    found = re.search(
+        r'<script type="application/json" id="review-data">(.*?)</script>', text, re.S
+    )
     return json.loads(found.group(1))
 
 
@@ -171,7 +173,13 @@ def test_max_per_label_keeps_the_highest_the_lowest_and_a_random_sample(rng):
     scores = rng.permutation(np.linspace(0.05, 0.95, 30))
     events = event_table(
         [
-            {"filename": "a", "onset": float(i), "offset": i + 0.5, "event_label": "dog", "score": s}
+            {
+                "filename": "a",
+                "onset": float(i),
+                "offset": i + 0.5,
+                "event_label": "dog",
+                "score": s,
+            }
             for i, s in enumerate(scores)
         ]
         + [{"filename": "a", "onset": 1.0, "offset": 2.0, "event_label": "cat", "score": 0.5}]
@@ -313,12 +321,19 @@ def test_one_pass_gives_the_clips_and_the_overview_of_the_whole_signal(tmp_path,
     rate = 44100
     stereo = (0.2 * rng.standard_normal((20 * rate, 2))).astype(np.float32)
     sf.write(tmp_path / "x.flac", stereo, rate, subtype="PCM_24")
-    spans = [(0.0, 1.5), (5.5, 6.5), (11.0, 13.5), (19.0, 20.0)]
+    spans = [(0.0, 1.5), (11.0, 13.5), (5.5, 6.5), (5.8, 12.0), (19.0, 20.5), (20.2, 21.0)]
     sound = read_recording(tmp_path / "x.flac", spans, overview_columns=300)
     native, _ = sf.read(tmp_path / "x.flac", dtype="float32")
     mono = native.mean(axis=1)
     for (start, end), clip in zip(spans, sound.clips):
         np.testing.assert_allclose(clip, mono[round(start * rate) : round(end * rate)], atol=1e-6)
+    assert len(sound.clips[-2]) == rate and len(sound.clips[-1]) == 0  # past the end
+    delivered = []
+    streamed = read_recording(
+        tmp_path / "x.flac", spans, on_clip=lambda k, clip: delivered.append((k, len(clip)))
+    )
+    assert streamed.clips == [] and [k for k, _ in delivered] == [0, 2, 3, 1, 4, 5]
+    assert [n for _, n in sorted(delivered)] == [len(clip) for clip in sound.clips]
     params = YamnetParams()
     waveform, _ = load_audio(tmp_path / "x.flac")
     whole = log_mel_spectrogram(waveform, params)

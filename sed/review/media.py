@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,6 +114,7 @@ def read_recording(
     path: str | os.PathLike,
     spans: list[tuple[float, float]],
     *,
+    on_clip: Callable[[int, np.ndarray], None] | None = None,
     params: YamnetParams = YamnetParams(),
     resampler: str = DEFAULT_RESAMPLER,
     overview_columns: int = OVERVIEW_COLUMNS,
@@ -125,6 +127,9 @@ def read_recording(
         Any file :func:`sed.audio.stream_audio` reads.
     spans : list of (float, float)
         Start and end of each clip, in seconds.
+    on_clip : callable, optional
+        Called as ``on_clip(k, samples)`` as soon as clip ``k`` is decoded, so that a long
+        recording's clips need not all wait in memory; then ``clips`` is returned empty.
     params : YamnetParams
         The log-mel front end of the overview.
     resampler : {"soxr", "resampy"}
@@ -151,19 +156,61 @@ def read_recording(
     expected_frames = max(1, int(info.duration_seconds / params.stft_hop_seconds))
     pool = max(1, math.ceil(expected_frames / overview_columns))
     pooled = _MaxPool(pool, params.mel_bands)
-    bounds = [(round(start * rate), round(end * rate)) for start, end in spans]
-    pieces: list[list[np.ndarray]] = [[] for _ in spans]
-    position = 0
+    kept: list[np.ndarray] = [np.zeros(0, np.float32)] * len(spans)
+
+    def keep(k: int, samples: np.ndarray) -> None:
+        kept[k] = samples
+
+    clips = _ClipCollector(
+        [(round(start * rate), round(end * rate)) for start, end in spans], on_clip or keep
+    )
     for block in blocks:
-        first, last = position, position + len(block)
-        for k, (start, end) in enumerate(bounds):
-            if start < last and end > first:
-                pieces[k].append(block[max(start - first, 0) : min(end - first, len(block))])
+        clips.push(block)
         pooled.push(frames.push(to_model_rate.push(block)))
-        position = last
     pooled.push(frames.push(to_model_rate.finish()))
-    clips = [np.concatenate(parts) if parts else np.zeros(0, np.float32) for parts in pieces]
-    return RecordingAudio(pooled.finish(), pool * params.stft_hop_seconds, clips, rate)
+    clips.finish()
+    return RecordingAudio(
+        pooled.finish(), pool * params.stft_hop_seconds, [] if on_clip else kept, rate
+    )
+
+
+class _ClipCollector:
+    """Consecutive blocks of samples in; the samples of each span out, to ``deliver(k,
+    samples)``, as soon as the span is complete (at the end for spans reaching past it)."""
+
+    def __init__(self, bounds: list[tuple[int, int]], deliver: Callable[[int, np.ndarray], None]):
+        self.bounds, self.deliver = bounds, deliver
+        self._by_start = sorted(range(len(bounds)), key=lambda k: bounds[k][0])
+        self._next = 0  # the next span, in start order, that no block has reached yet
+        self._open: dict[int, list[np.ndarray]] = {}
+        self._position = 0
+
+    def push(self, block: np.ndarray) -> None:
+        first, last = self._position, self._position + len(block)
+        while (
+            self._next < len(self._by_start) and self.bounds[self._by_start[self._next]][0] < last
+        ):
+            self._open[self._by_start[self._next]] = []
+            self._next += 1
+        for k in list(self._open):
+            start, end = self.bounds[k]
+            piece = block[max(start - first, 0) : max(0, min(end - first, len(block)))]
+            if len(piece):
+                self._open[k].append(piece)
+            if end <= last:
+                self._deliver(k)
+        self._position = last
+
+    def finish(self) -> None:
+        while self._next < len(self._by_start):
+            self._open[self._by_start[self._next]] = []
+            self._next += 1
+        for k in list(self._open):
+            self._deliver(k)
+
+    def _deliver(self, k: int) -> None:
+        pieces = self._open.pop(k)
+        self.deliver(k, np.concatenate(pieces) if pieces else np.zeros(0, np.float32))
 
 
 class _MaxPool:
@@ -288,6 +335,8 @@ def write_clip_audio(
 
     check_audio_format(audio_format)
     _, container, subtype, level = AUDIO_FORMATS[audio_format]
+    if not len(samples):  # nothing decoded there (a header that overstates the length)
+        samples = np.zeros(int(0.1 * sample_rate), np.float32)
     if audio_format == "opus":
         target = OPUS_RATE
     else:

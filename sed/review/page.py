@@ -50,6 +50,8 @@ from sed.review.recordings import DEFAULT_SEED, ReviewSet, load_review_set, samp
 GENERATOR = "sed review"
 #: The hidden file that marks a media folder as written by ``sed review``.
 FOLDER_MARKER = ".sed-review"
+#: Clips decoded and waiting to be encoded, at most, per encoding thread.
+CLIPS_IN_FLIGHT = 4
 #: Suffixes the page may have.
 PAGE_SUFFIXES = (".html", ".htm")
 _ASSETS = resources.files("sed.review") / "assets"
@@ -313,19 +315,21 @@ def _render_media(
 ):
     """Every recording's overview and every shown event's image and clip; the page's data.
 
-    Recordings are decoded one after the other; the clips of each are encoded by ``threads``
-    threads (libsndfile, numpy's FFT and Pillow release the GIL) while the next one is decoded,
-    and no further: the clips of at most two recordings wait in memory.
+    Recordings are decoded one after the other; each clip, as soon as it is decoded, goes to
+    ``threads`` threads that draw and encode it (libsndfile, numpy's FFT and Pillow release the
+    GIL), at most :data:`CLIPS_IN_FLIGHT` per thread waiting, so memory stays bounded whatever
+    the number of events.
     """
-    from concurrent.futures import ThreadPoolExecutor, wait
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     from tqdm import tqdm
 
     url = quote(folder_name)
     suffix = AUDIO_FORMATS[audio_format][0]
     recordings: list[dict] = []
-    pending: list = []  # (event data, future of its clip's length)
-    previous: list = []  # futures of the previous recording's clips
+    pending: list = []  # (event data, future of its clip's length), in event order
+    slots = threading.BoundedSemaphore(CLIPS_IN_FLIGHT * threads)
     progress = tqdm(
         review_set.recordings,
         unit="recording",
@@ -337,39 +341,34 @@ def _render_media(
     with ThreadPoolExecutor(max_workers=threads) as pool:
         try:
             for index, recording in enumerate(progress):
-                mine = shown[shown["recording"] == index]
-                spans = [
-                    clip_span(row.onset, row.offset, recording.duration_seconds)
-                    for row in mine.itertuples()
-                ]
-                sound = read_recording(recording.audio_path, spans, resampler=resampler)
+                mine = list(shown[shown["recording"] == index].itertuples())
+                spans = [clip_span(r.onset, r.offset, recording.duration_seconds) for r in mine]
                 directory = f"r{index + 1:05d}"
                 os.makedirs(os.path.join(building, directory))
-                recordings.append(_overview(recording, sound, building, directory, url))
-                current = []
-                for number, (row, span, clip) in enumerate(
-                    zip(mine.itertuples(), spans, sound.clips), start=1
-                ):
-                    stem = f"{directory}/e{number:04d}"
-                    clip_seconds = pool.submit(
+                stems = [f"{directory}/e{k + 1:04d}" for k in range(len(mine))]
+                futures: dict = {}
+
+                def encode(k, samples, rate=recording.sample_rate, stems=stems, futures=futures):
+                    slots.acquire()  # waits while the threads are behind
+                    futures[k] = pool.submit(
                         _write_clip,
-                        clip,
-                        sound.sample_rate,
+                        samples,
+                        rate,
                         building,
-                        stem,
+                        stems[k],
                         suffix,
                         audio_format,
                         resampler,
                     )
-                    current.append(clip_seconds)
-                    pending.append(
-                        (
-                            _event_data(row, index, span, sound.sample_rate, url, stem, suffix),
-                            clip_seconds,
-                        )
-                    )
-                wait(previous)
-                previous = current
+                    futures[k].add_done_callback(lambda _: slots.release())
+
+                sound = read_recording(
+                    recording.audio_path, spans, on_clip=encode, resampler=resampler
+                )
+                recordings.append(_overview(recording, sound, building, directory, url))
+                for k, (row, span, stem) in enumerate(zip(mine, spans, stems)):
+                    data = _event_data(row, index, span, sound.sample_rate, url, stem, suffix)
+                    pending.append((data, futures[k]))
             events = [dict(data, clip_seconds=future.result()) for data, future in pending]
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
