@@ -444,3 +444,22 @@ def test_a_verdicts_file_reads_as_the_events_it_confirms(tmp_path):
     with pytest.raises(AnnotationError, match="relabelled without corrected_label"):
         read_events(tmp_path / "bad.csv")
     assert pd.api.types.is_float_dtype(events["onset"])
+
+
+def test_page_times_are_written_as_the_batch_csv_writes_them(tmp_path, rng):
+    # Verdict rows are matched to the batch's rows by these strings: ties (x.xxx5) must round
+    # as write_events_csv rounds them (numpy's rounding), not as Python's round() does.
+    from sed.events import write_events_csv
+    from sed.review.page import _number
+
+    values = np.round(rng.uniform(0, 60, 2000) * 2000) / 2000
+    events = event_table(
+        [
+            {"filename": "a", "onset": v, "offset": v + 1, "event_label": "x", "score": 0.5}
+            for v in values
+        ]
+    )
+    write_events_csv(events, tmp_path / "e.csv")
+    written = pd.read_csv(tmp_path / "e.csv", dtype=str)
+    assert [_number(v) for v in events["onset"]] == written["onset"].tolist()
+    assert _number(float("nan")) == ""

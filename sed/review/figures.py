@@ -177,8 +177,12 @@ def detections_figure(
     if events.empty:
         return None, ""
     stacked = _stack_labels(events["event_label"])
+    order = [label for label in stacked.value_counts().index if label != OTHER_LABELS]
+    order += [OTHER_LABELS] if (stacked == OTHER_LABELS).any() else []
     dated = [i for i, start in enumerate(starts) if start is not None]
     if dated:
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DayLocator
+
         inside = events[events["recording"].isin(dated)]
         times = pd.to_datetime([starts[r] for r in inside["recording"]]) + pd.to_timedelta(
             inside["onset"].to_numpy(), unit="s"
@@ -187,19 +191,26 @@ def detections_figure(
         figure = Figure(figsize=(WIDTH_INCHES, 4.2), dpi=DPI, layout="constrained")
         per_day, per_hour = figure.subplots(2, 1)
         days = pd.Series(times.normalize(), index=inside.index)
-        _stacked_bars(per_day, days, labels, "events per day")
-        per_day.xaxis_date()
+        # Each day's bar from its midnight over 0.9 of the day (dates are in days on the axis).
+        _stacked_bars(per_day, days, labels, order, "events per day", width=0.9, align="edge")
+        n_days = (days.max() - days.min()).days + 1
+        locator = DayLocator() if n_days <= 14 else AutoDateLocator()  # no hours on a day axis
+        per_day.xaxis.set_major_locator(locator)
+        per_day.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        per_day.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
         hours = pd.Series(times.hour, index=inside.index)
-        _stacked_bars(per_hour, hours, labels, "events by hour of day", range(24))
+        _stacked_bars(per_hour, hours, labels, order, "events by hour of the day", range(24))
         per_hour.set_xlim(-0.5, 23.5)
         per_hour.set_xticks(range(0, 24, 2))
+        per_hour.set_xlabel("hour (clock of the recorder)", fontsize=8)
         left_out = len(starts) - len(dated)
         note = f" ({left_out} recordings without a start time left out)" if left_out else ""
         return figure, f"Events per day and by hour of the day, by label{note}."
     figure = Figure(figsize=(WIDTH_INCHES, 2.6), dpi=DPI, layout="constrained")
     axis = figure.subplots()
     recordings = pd.Series(events["recording"].to_numpy(), index=events.index)
-    _stacked_bars(axis, recordings, stacked, "events per recording", range(len(names)))
+    _stacked_bars(axis, recordings, stacked, order, "events per recording", range(len(names)))
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
     axis.set_xlabel("recording (in name order; no start times in names or metadata)", fontsize=8)
     return figure, "Events per recording, in name order, by label."
 
@@ -210,29 +221,35 @@ def _stack_labels(labels: pd.Series) -> pd.Series:
     return labels.where(labels.isin(top), OTHER_LABELS)
 
 
-def _stacked_bars(axis, positions: pd.Series, labels: pd.Series, title: str, everywhere=None):
-    """Counts of events per position (day, hour or recording), one colour per label."""
+def _stacked_bars(
+    axis, positions: pd.Series, labels: pd.Series, order, title: str, everywhere=None, **bar
+):
+    """Counts of events per position (day, hour or recording), one colour per label of
+    ``order`` (the same colours in every panel)."""
+    from matplotlib.ticker import MaxNLocator
+
     counts = positions.groupby([positions, labels]).size().unstack(fill_value=0)
     if everywhere is not None:
         counts = counts.reindex(list(everywhere), fill_value=0)
-    order = [c for c in labels.value_counts().index if c in counts.columns]
-    if OTHER_LABELS in order:
-        order = [c for c in order if c != OTHER_LABELS] + [OTHER_LABELS]
     bottom = np.zeros(len(counts))
     for label, colour in zip(order, _colours(order)):
+        if label not in counts:
+            continue
         values = counts[label].to_numpy()
-        # Bars 0.8 wide: of a day (dates are in days on matplotlib's axis), an hour, a recording.
-        axis.bar(counts.index, values, bottom=bottom, width=0.8, color=colour, label=label)
+        axis.bar(
+            counts.index, values, bottom=bottom, color=colour, label=label, **{"width": 0.8, **bar}
+        )
         bottom += values
     axis.set_ylabel("events", fontsize=8)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_title(title, fontsize=9, loc="left")
     axis.tick_params(labelsize=8)
-    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
 
 
 def _colours(labels: list[str]) -> list:
-    """A distinct colour per label (:data:`TOP_LABELS` < 10 of them), grey for the others."""
+    """A distinct colour per label (:data:`TOP_LABELS` <= 9 of them), grey for the others."""
     from matplotlib import colormaps
 
-    palette = colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
-    return ["#9a9a9a" if label == OTHER_LABELS else palette[i] for i, label in enumerate(labels)]
+    tab10 = colormaps["tab10"].colors  # type: ignore[attr-defined]  # a ListedColormap
+    palette = [colour for k, colour in enumerate(tab10) if k != 7]  # tab10's 8th is a grey
+    return ["#b0b0b0" if label == OTHER_LABELS else palette[i] for i, label in enumerate(labels)]

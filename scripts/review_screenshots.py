@@ -1,0 +1,64 @@
+"""Screenshots of a review page for docs/review.md, taken in headless Chromium (Debian's).
+
+    uv run python scripts/review_screenshots.py REVIEW.html docs/images
+
+Writes ``review_summary.png`` (the top of the page), ``review_events.png`` (the events, after
+two verdicts given with the keyboard: the first event correct, the second wrong) and
+``review_recordings.png`` (the first recording's overview). The docs' pictures come from the
+page built by the example of docs/review.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ARGUMENTS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def main() -> None:
+    page_path, folder = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
+    folder.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGUMENTS)
+        page = browser.new_page(viewport={"width": 1200, "height": 860})
+        page.goto(page_path.as_uri())
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('figure img')].every(i => i.complete)"
+        )
+        page.screenshot(path=folder / "review_summary.png")
+
+        page.select_option("#page-size", "10")
+        page.evaluate("() => document.getElementById('events-heading').scrollIntoView()")
+        page.evaluate("() => document.activeElement.blur()")
+        for key in ("j", "c", "w"):
+            page.keyboard.press(key)
+        page.evaluate("() => document.getElementById('events-heading').scrollIntoView()")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#events img')].every(i => i.complete)"
+        )
+        page.screenshot(path=folder / "review_events.png")
+
+        page.evaluate("() => document.getElementById('recordings-heading').scrollIntoView()")
+        page.wait_for_function("() => document.querySelector('#recordings img').complete")
+        page.screenshot(path=folder / "review_recordings.png")
+        browser.close()
+    for name in ("review_summary", "review_events", "review_recordings"):
+        print(folder / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()
