@@ -3,9 +3,9 @@
     uv run python scripts/review_screenshots.py REVIEW.html docs/images
 
 Writes ``review_summary.png`` (the top of the page), ``review_events.png`` (the events, after
-two verdicts given with the keyboard: the first event correct, the second wrong) and
-``review_recordings.png`` (the first recording's overview). The docs' pictures come from the
-page built by the example of docs/review.md.
+the verdicts of docs/review.md given with the keyboard: two correct, one relabelled "cat", one
+wrong) and ``review_recordings.png`` (the first recording's overview). The docs' pictures come
+from the page built by the example of docs/review.md.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ def main() -> None:
         page.select_option("#page-size", "10")
         page.evaluate("() => document.getElementById('events-heading').scrollIntoView()")
         page.evaluate("() => document.activeElement.blur()")
-        for key in ("j", "c", "w"):
+        for key in ("j", "c", "c", "l"):  # the verdicts of docs/review.md
+            page.keyboard.press(key)
+        page.keyboard.type("cat")
+        page.keyboard.press("Enter")
+        for key in ("j", "w"):
             page.keyboard.press(key)
         page.evaluate("() => document.getElementById('events-heading').scrollIntoView()")
         page.wait_for_function(
@@ -57,7 +61,17 @@ def main() -> None:
         page.screenshot(path=folder / "review_recordings.png")
         browser.close()
     for name in ("review_summary", "review_events", "review_recordings"):
+        shrink(folder / f"{name}.png")
         print(folder / f"{name}.png")
+
+
+def shrink(path: Path) -> None:
+    """256 colours are plenty for a screenshot, at a third of the bytes."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        reduced = image.convert("RGB").quantize(256, dither=Image.Dither.NONE)
+    reduced.save(path, optimize=True)
 
 
 if __name__ == "__main__":

@@ -97,8 +97,9 @@ class ReviewOutput:
             if self.shown_events != self.events
             else f"{self.events} events"
         )
+        recordings = f"{self.recordings} recording{'s' * (self.recordings != 1)}"
         return (
-            f"{self.recordings} recordings, {shown}; {self.page} ({_size(self.page_bytes)}), "
+            f"{recordings}, {shown}; {self.page} ({_size(self.page_bytes)}), "
             f"{self.folder}{os.sep} ({_size(self.folder_bytes)} in {self.folder_files} files); "
             f"{self.seconds:.1f} s"
         )
