@@ -463,3 +463,27 @@ def test_page_times_are_written_as_the_batch_csv_writes_them(tmp_path, rng):
     written = pd.read_csv(tmp_path / "e.csv", dtype=str)
     assert [_number(v) for v in events["onset"]] == written["onset"].tolist()
     assert _number(float("nan")) == ""
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_review_and_leaves_the_previous_one(batch, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    page = tmp_path / "review.html"
+    build_review(batch, page)
+    before = page.read_text()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "sed"), "review", str(batch), "-o", str(page)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".review_files.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=120) == 143
+    assert page.read_text() == before
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
