@@ -203,7 +203,7 @@ def _input_root(tables: dict[str, pd.DataFrame]) -> str | None:
 def _events_set(source: str, audio) -> ReviewSet:
     import pandas as pd
 
-    from sed.events import read_events
+    from sed.events import event_table, read_events
     from sed.pipeline import annotation_files
 
     files = annotation_files(source)
@@ -217,8 +217,6 @@ def _events_set(source: str, audio) -> ReviewSet:
     find = _audio_finder(audio, len(by_name))
     recordings = []
     for name, tables in sorted(by_name.items()):
-        from sed.events import event_table
-
         events = (
             event_table(pd.concat(tables).to_dict(orient="records")) if tables else event_table()
         )

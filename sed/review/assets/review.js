@@ -358,6 +358,9 @@
   }
 
   function select(id, focus = true) {
+    if (id !== state.selected) {
+      for (const audio of document.querySelectorAll("#events audio")) audio.pause();
+    }
     state.selected = id;
     highlight();
     const card = cardOf(id);
