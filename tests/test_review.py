@@ -92,6 +92,9 @@ def reviewed(tmp_path_factory):
     """A batch, references for its first recording, and its review page (built once)."""
     root = tmp_path_factory.mktemp("reviewed")
     batch = write_batch(root, np.random.default_rng(20261130))
+    (batch / "failures.csv").write_text(
+        "path,error\narchive/site2/bad.wav,file is empty (0 bytes)\n"
+    )
     (root / "refs").mkdir()
     (root / "refs" / "20240601_053000.tsv").write_text("1.1\t2.0\ttone\n5.0\t6.0\tnoise\n")
     written = build_review(batch, root / "review.html", reference=root / "refs")
@@ -123,6 +126,7 @@ def test_the_page_holds_every_event_and_every_file_it_names_exists(reviewed):
     assert data["verdict_file"] == "review_verdicts.csv"
     assert data["verdict_columns"][-2:] == ["verdict", "corrected_label"]
     assert data["settings"][0] == "classes: tone,noise"
+    assert data["failures"] == [["archive/site2/bad.wav", "file is empty (0 bytes)"]]
     named = [r["image"] for r in data["recordings"]]
     named += [e[k] for e in data["events"] for k in ("image", "audio")]
     named += [f["src"] for f in data["figures"].values()]
