@@ -36,6 +36,8 @@ import numpy as np
 import soundfile as sf
 from speed import BIN, WORK, load, run
 
+from sed.review.chromium import CHROMIUM, HEADLESS_ARGUMENTS
+
 LABELS = ("dog", "bird", "car", "speech", "rain")
 
 
@@ -116,19 +118,9 @@ def browse(page: Path) -> None:
     """Open the page in headless Chromium and time what a reviewer does first."""
     from playwright.sync_api import sync_playwright
 
-    arguments = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-precise-memory-info",
-    ]
+    arguments = [*HEADLESS_ARGUMENTS, "--enable-precise-memory-info"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=arguments)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
         tab = browser.new_page(viewport={"width": 1280, "height": 900})
         started = time.perf_counter()
         tab.goto(page.as_uri())
@@ -179,7 +171,7 @@ def main() -> None:
     for page, options in pages:
         review(out, page, options)
         if not args.no_browser:
-            if not Path("/usr/bin/chromium").exists():
+            if not Path(CHROMIUM).exists():
                 print("  Chromium: not installed (apt-get install chromium)", file=sys.stderr)
             else:
                 browse(page)

@@ -15,24 +15,16 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGUMENTS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
+from sed.review.chromium import CHROMIUM, HEADLESS_ARGUMENTS
 
 
 def main() -> None:
     page_path, folder = Path(sys.argv[1]).resolve(), Path(sys.argv[2])
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGUMENTS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*HEADLESS_ARGUMENTS, "--hide-scrollbars"]
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 860})
         page.goto(page_path.as_uri())
         page.wait_for_selector("body[data-ready=true]")

@@ -14,7 +14,6 @@ import csv
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,22 +25,12 @@ import soundfile as sf
 
 from sed.evaluation import Evaluation
 from sed.events import VERDICT_COLUMNS, read_events
+from sed.review.chromium import CHROMIUM, HEADLESS_ARGUMENTS
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: Chromium as root, headless, with no network of its own (as .ci/run starts it).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+#: Clips play in the tests without a click first.
+CHROMIUM_ARGUMENTS = [*HEADLESS_ARGUMENTS, "--autoplay-policy=no-user-gesture-required"]
 SED = str(Path(sys.executable).parent / "sed")
 CLASSES = "Bicycle bell,Bell,Speech,Vehicle,Bicycle,Car,Chime"
 
@@ -80,7 +69,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGUMENTS)
         yield launched
         launched.close()
 
@@ -254,22 +243,16 @@ def test_three_verdicts_export_as_the_csv_that_sed_evaluate_reads(page, batch, t
         {k: r[k] for k in ("onset", "offset", "event_label")} for r in reference
     ]
     estimated_file = root / "out" / "site_b" / "street.csv"
-    result = subprocess.run(
-        [
-            SED,
-            "evaluate",
-            "--reference",
-            str(saved),
-            "--estimated",
-            str(estimated_file),
-            "--json",
-            str(tmp_path / "e.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run(
+        "evaluate",
+        "--reference",
+        saved,
+        "--estimated",
+        estimated_file,
+        "--json",
+        tmp_path / "e.json",
+        cwd=tmp_path,
     )
-    assert result.returncode == 0, result.stderr
     figures = json.loads((tmp_path / "e.json").read_text())
     # The same figures from sed_eval, given the reference by hand (evaluated up to the last
     # offset, as sed evaluate says it does without the audio: F1 and error rates do not depend
