@@ -142,7 +142,7 @@
       const key = eventKey(cells[column.filename], cells[column.onset], cells[column.offset], cells[column.event_label]);
       const verdict = (cells[column.verdict] || "").trim();
       const label = "corrected_label" in column ? (cells[column.corrected_label] || "").trim() : "";
-      if (byKey.has(key) && VERDICT_TEXT[verdict]) {
+      if (byKey.has(key) && VERDICT_TEXT[verdict] && (verdict !== "relabelled" || label)) {
         verdicts.set(key, { verdict, label: verdict === "relabelled" ? label : "" });
         matched++;
       } else unmatched++;
@@ -389,7 +389,8 @@
   function mark(verdict, label = "") {
     const event = selectedEvent();
     if (!event) { announce("Select an event first (j or k)"); return; }
-    if (verdict === "relabelled" && (!label || label === event.label)) verdict = label ? "correct" : null;
+    if (verdict === "relabelled" && !label) { announce("Type the event's label first"); return; }
+    if (verdict === "relabelled" && label === event.label) verdict = "correct";
     if (verdict) verdicts.set(event.key, { verdict, label: verdict === "relabelled" ? label : "" });
     else verdicts.delete(event.key);
     save();
