@@ -9,7 +9,8 @@ no server and no network (:mod:`sed.review.page`). Modules in the order they wor
   event's clip; clip spectrogram images and compressed audio;
 - :mod:`sed.review.figures`: the matplotlib figures (overviews, score histograms, detections over
   time);
-- :mod:`sed.review.page`: the page and its folder, written safely.
+- :mod:`sed.review.page`: the page and its folder, written safely;
+- :mod:`sed.review.chromium`: how tests, benchmarks and screenshots open the page headless.
 
 The reviewer's verdicts export as CSV with the columns of :data:`sed.events.VERDICT_COLUMNS`;
 :func:`sed.events.read_events` reads such a file as the events it confirms, so it serves as a
