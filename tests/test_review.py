@@ -135,6 +135,9 @@ def test_the_page_holds_every_event_and_every_file_it_names_exists(reviewed):
         assert (root / relative).is_file(), relative
     folder = Path(written.folder)
     assert folder == root / "review_files" and (folder / FOLDER_MARKER).is_file()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask  # as any new folder, not private
     assert written.folder_files == sum(len(files) for _, _, files in os.walk(folder))
     assert written.page_bytes == (root / "review.html").stat().st_size
     assert str(written).startswith("3 recordings, 3 events; ")

@@ -20,9 +20,9 @@ import html
 import json
 import os
 import re
+import secrets
 import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -236,7 +236,9 @@ def build_review(
     parent = os.path.dirname(os.path.abspath(output))
     os.makedirs(parent, exist_ok=True)
     _remove_stale_folders(parent, os.path.basename(folder))
-    building = tempfile.mkdtemp(prefix=f".{os.path.basename(folder)}.", suffix=".tmp", dir=parent)
+    # Not tempfile.mkdtemp: its folder is private (0700), and the folder is the page's to share.
+    building = os.path.join(parent, f".{os.path.basename(folder)}.{secrets.token_hex(4)}.tmp")
+    os.mkdir(building)
     try:
         with open(os.path.join(building, FOLDER_MARKER), "w", encoding="utf-8") as handle:
             handle.write(f"media of {os.path.basename(output)}, written by {GENERATOR}\n")
