@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sed.plotting import draw_event_roll, event_roll_labels
-from sed.review.media import COLOUR_MAP, IMAGE_QUALITY
+from sed.review.media import COLOUR_MAP, IMAGE_METHOD, IMAGE_QUALITY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,7 +106,11 @@ def plot_area(figure: Figure) -> tuple[float, float]:
 
 def save_webp(figure: Figure, path: str | os.PathLike) -> None:
     """Write a figure as a WebP image (text stays legible at :data:`IMAGE_QUALITY`)."""
-    figure.savefig(os.fspath(path), format="webp", pil_kwargs={"quality": IMAGE_QUALITY})
+    figure.savefig(
+        os.fspath(path),
+        format="webp",
+        pil_kwargs={"quality": IMAGE_QUALITY, "method": IMAGE_METHOD},
+    )
 
 
 def score_histograms_figure(events: pd.DataFrame, labels: Sequence[str]) -> Figure | None:
