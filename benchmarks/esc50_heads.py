@@ -1,12 +1,12 @@
-"""ESC-50 fold 4: grouped 4-fold cross-validation of heads (issue 4's first two targets).
+"""ESC-50 fold 4: grouped 4-fold cross-validation of heads (clip tagging figures of docs/heads.md).
 
     uv run python benchmarks/esc50_heads.py animals      # the tutorial's ten animal classes
     uv run python benchmarks/esc50_heads.py all          # the 50 classes
     options: --seeds 0,1,2,3,4  --activation sigmoid|softmax  --keep-silence  --aggregation mean
 
 Clips are the 400 fold-4 clips of ``shared/data/esc50`` (``meta/esc50.csv``, ``fold == 4``),
-folds grouped by ``src_file`` and stratified by class (``sed.training.cross_validate``, the same
-code as ``sed train --cross-validate 4``). Each seed draws other folds, splits and initial
+folds grouped by ``src_file`` and stratified by class (``sed.heads.training.cross_validate``,
+the same code as ``sed train --cross-validate 4``). Each seed draws other folds, splits and initial
 weights; the figure is the mean over seeds of the pooled clip accuracy (every clip predicted once
 by a head that did not see its recording), with the spread over seeds and the mean spread over
 folds. The reference line is a logistic regression on mean-pooled embeddings (all windows) with

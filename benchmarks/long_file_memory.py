@@ -1,4 +1,4 @@
-"""Peak memory of `sed detect` on one long recording (issue 5 target: 10 h in <= 1 GB).
+"""Peak memory of `sed detect` on one long recording (target: 10 h in <= 1 GB).
 
     uv run python benchmarks/long_file_memory.py [--hours 10] [--keep]
 

@@ -1,4 +1,4 @@
-"""Office sound event detection with a trained head, against raw YAMNet (issue 4's third target).
+"""Office sound event detection with a trained head, against raw YAMNet (docs/heads.md figures).
 
     uv run python benchmarks/office_sed.py [--seeds 0,1,2] [--hop 0.5] [--rounds 2]
         [--activation sigmoid|softmax] [--mixtures N] [--background DIR] [--no-raw]
@@ -11,7 +11,7 @@ package's sed_eval evaluation: segment-based F1 (1 s segments) and event-based F
 event-based F1 of the same events under sed_eval's onset-only condition is printed beside it, to
 tell events found with a wrong offset from events not found.
 
-Two settings of the post-processing, as in issue 3's protocol:
+Two settings of the post-processing, as in the post-processing benchmark's protocol:
 
 * ``default``: ``PostProcessing()`` as ``sed detect --head`` runs it, on all 20 files;
 * ``tuned``: ``sed tune``'s search (:func:`sed.tuning.tune`) on the even-numbered soundscapes,

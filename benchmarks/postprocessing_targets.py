@@ -1,4 +1,4 @@
-"""Post-processing targets of issue 3 on ../shared/data, in one command.
+"""Post-processing figures on ../shared/data (docs/postprocessing.md), in one command.
 
     uv run python benchmarks/postprocessing_targets.py [--rounds 2] [--json FILE] [--hop 0.5]
 

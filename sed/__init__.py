@@ -23,6 +23,8 @@ _EXPORTS = {
     "load_head": "sed.pipeline",
     "Detection": "sed.pipeline",
     "DetectorSpec": "sed.pipeline",
+    "Listener": "sed.listen",
+    "EventStream": "sed.postprocessing",
     "PostProcessing": "sed.postprocessing",
     "load_config": "sed.postprocessing",
     "save_config": "sed.postprocessing",

@@ -17,10 +17,12 @@ twice processed once).
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -113,7 +115,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if os.path.getsize(path) == 0:
         raise AudioError("file is empty (0 bytes)", path)
     try:
-        info = sf.info(path)
+        with quiet_native_stderr():
+            info = sf.info(_native_name(path))
     except (sf.LibsndfileError, RuntimeError) as error:
         raise AudioError(f"not a readable audio file ({_libsndfile_reason(error)})", path) from None
     if info.channels < 1:
@@ -147,6 +150,61 @@ def check_finite(samples: np.ndarray, path: str | None = None) -> None:
         bad = int(samples.size - np.count_nonzero(finite))
         what = "all samples are" if bad == samples.size else f"{bad} of {samples.size} samples are"
         raise AudioError(f"{what} NaN or infinite", path)
+
+
+#: A 2-D array whose first dimension is at most this and smaller than its second is taken for
+#: channels first (``librosa.load(mono=False)`` gives ``(2, n)``), and refused.
+MAX_CHANNELS_FIRST = 8
+
+
+def check_waveform(waveform, name: str | None = None) -> np.ndarray:
+    """Check audio handed over as an array, the layout soundfile reads: samples first.
+
+    Parameters
+    ----------
+    waveform : array-like [shape=(n_samples,) or (n_samples, n_channels)]
+        Floating-point samples in [-1, 1].
+    name : str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    waveform : np.ndarray [shape as given, dtype=float32]
+
+    Raises
+    ------
+    ParameterError
+        If the samples are not floating point (integer PCM must be scaled first, as librosa
+        also insists), not one or two dimensions, or look channels first (``(2, n)``: a first
+        dimension of at most :data:`MAX_CHANNELS_FIRST` below the second); each message says
+        what to do.
+    AudioError
+        If there are no samples or channels, or a sample is NaN or infinite.
+    """
+    array = np.asarray(waveform)
+    kind = array.dtype.kind
+    if kind in "iub":
+        raise ParameterError(
+            f"audio samples must be floating point in [-1, 1], got {array.dtype}; scale integer "
+            "samples first (int16: waveform / 32768, as soundfile.read(path, dtype='float32') "
+            "returns them)"
+        )
+    if kind != "f":
+        raise ParameterError(f"audio samples must be floating point numbers, got {array.dtype}")
+    if array.ndim not in (1, 2):
+        raise ParameterError(
+            "audio must be an array of shape (n_samples,) or (n_samples, n_channels), got "
+            f"shape {array.shape}"
+        )
+    if array.ndim == 2 and array.shape[0] <= MAX_CHANNELS_FIRST and array.shape[0] < array.shape[1]:
+        raise ParameterError(
+            f"audio of shape {array.shape} looks channels first; pass waveform.T, of shape "
+            "(n_samples, n_channels), or a mono waveform of shape (n_samples,)"
+        )
+    if array.size == 0:
+        raise AudioError(f"audio has no samples (shape {array.shape})", name)
+    check_finite(array, name)
+    return array.astype(np.float32, copy=False)
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:
@@ -323,7 +381,9 @@ def _stream(
 
 def _decoded_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
     try:
-        with sf.SoundFile(info.path) as handle:
+        with quiet_native_stderr():
+            handle = sf.SoundFile(_native_name(info.path))
+        with handle:
             while True:
                 block = handle.read(block_frames, dtype="float32", always_2d=True)
                 if not len(block):
@@ -435,10 +495,65 @@ class StreamResampler:
 
 
 def _libsndfile_reason(error: Exception) -> str:
-    """The useful part of a libsndfile error message, without soundfile's "Error opening 'x':"."""
+    """The useful part of a libsndfile error message, without soundfile's "Error opening 'x':".
+
+    libsndfile's generic "File does not exist or is not a regular file (possibly a pipe?)" is
+    what it says when its MPEG decoder finds no audio frame in an existing file (random bytes
+    named ``.mp3``): said so instead.
+    """
     text = str(error)
     text = re.sub(r"^Error (opening )?('.*?'|.*?)?\s*:\s*", "", text).strip()
+    if "possibly a pipe" in text or not text:
+        text = getattr(error, "error_string", "") or ""
+    if "possibly a pipe" in text:
+        return "no audio data found in it"
     return text or type(error).__name__
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """How a path is written in tables and messages: as given, except that bytes of a name that
+    is not UTF-8 (``caf\\xe9.wav`` of an old archive, which Python holds as ``caf\\udce9``)
+    are written ``\\xe9``, so that every table stays UTF-8 text."""
+    path = os.fspath(path)
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+    return path
+
+
+def _native_name(path: str) -> str | bytes:
+    """The name to hand libsndfile: the file system's bytes on POSIX, so that a name that is not
+    UTF-8 (``caf\\xe9.wav`` from an old archive, read as ``caf\\udce9.wav``) opens its file,
+    where soundfile would fail to encode it."""
+    return path if sys.platform == "win32" else os.fsencode(path)
+
+
+_NATIVE_STDERR = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what C libraries print on the process's standard error (file descriptor 2).
+
+    libmpg123, inside libsndfile, prints notes (``Note: Illegal Audio-MPEG-Header...``) when a
+    file is not MPEG audio; the one-line error that follows says it better. Only the opening of
+    a file is wrapped (milliseconds), under a lock, so threads do not interleave.
+    """
+    with _NATIVE_STDERR:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no file descriptor 2: nothing to silence
+            yield
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 # --------------------------------------------------------------------------------------------
@@ -523,7 +638,8 @@ def find_audio_files(
     Returns
     -------
     found : Recordings
-        Folders are walked in sorted order; hidden files and folders (``.name``) are skipped;
+        Folders are walked in sorted order, a folder's files before its sub-folders (as
+        ``os.walk`` goes); hidden files and folders (``.name``) are skipped;
         symbolic links to folders are followed, each real folder visited once (a link loop
         ends there). A file that resolves to one already found (by its real path) is dropped and
         counted in ``duplicates``. ``relative`` is relative to the folder when the only input is
@@ -533,7 +649,7 @@ def find_audio_files(
     names = [os.fspath(item) for item in inputs]
     for item in names:
         if item == "-":
-            lines = stdin if stdin is not None else sys.stdin
+            lines = stdin if stdin is not None else _stdin_lines()
             found += [(line.strip(), None) for line in lines if line.strip()]
         elif os.path.isdir(item):
             found += [(path, relative) for path, relative in _walk_audio(item, pattern)]
@@ -551,8 +667,25 @@ def find_audio_files(
         ]
     unique: dict[str, Recording] = {}
     for recording in files:
-        unique.setdefault(os.path.realpath(recording.path), recording)
+        unique.setdefault(_real_path(recording.path), recording)
     return Recordings(list(unique.values()), len(files) - len(unique))
+
+
+def _stdin_lines() -> Iterable[str]:
+    """Lines of standard input as file names: bytes decoded as the file system does, so a name
+    that is not UTF-8 still names its file (and never stops the run with a decoding error)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin
+    return (os.fsdecode(line) for line in buffer)
+
+
+def _real_path(path: str) -> str:
+    """``path`` resolved, or as given if it cannot name a file (a NUL character)."""
+    try:
+        return os.path.realpath(path)
+    except ValueError:
+        return path
 
 
 def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
@@ -569,18 +702,21 @@ def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
         if (status.st_dev, status.st_ino) in seen:
             return
         seen.add((status.st_dev, status.st_ino))
-        for name in names:
-            if name.startswith("."):
-                continue
-            path = os.path.join(folder, name)
-            inner = f"{relative}/{name}" if relative else name
-            if os.path.isdir(path):
-                yield from walk(path, inner)
-            elif os.path.isfile(path) and (
+        entries = [
+            (name, os.path.join(folder, name), f"{relative}/{name}" if relative else name)
+            for name in names
+            if not name.startswith(".")
+        ]
+        # A folder's own files first, then its sub-folders (the order of os.walk, sorted).
+        for name, path, inner in entries:
+            if os.path.isfile(path) and (
                 is_audio_name(name, pattern)
                 or (pattern is not None and fnmatch.fnmatch(inner, pattern))
             ):
                 yield path, inner
+        for _, path, inner in entries:
+            if os.path.isdir(path):
+                yield from walk(path, inner)
 
     yield from walk(root, "")
 

@@ -2,42 +2,90 @@
 
 A batch writes into one output folder:
 
-- per recording, one events file per requested format, mirroring the input tree
-  (``site1/a.wav`` -> ``site1/a.csv``, ``site1/a.selections.txt``...: the suffixes of
-  :data:`sed.events.FORMAT_SUFFIXES`);
+- per recording, one events file per requested format, mirroring the input tree, under a name
+  only ``sed`` uses: ``site1/a.wav`` -> ``site1/a.sed.csv``, ``site1/a.sed.selections.txt``...
+  (:data:`OWNED_INFIX` before the suffixes of :data:`sed.events.FORMAT_SUFFIXES`), so that an
+  annotation kept beside a recording (``a.csv``, ``a.txt``) is never hit, even when the output
+  folder is the input folder (BirdNET-Analyzer's ``NAME.BirdNET.selection.table.txt`` habit);
 - ``.sed/results/<recording>.json``: the recording's canonical result (events, duration, the
-  settings fingerprint, the source file's size and modification time). It is written last and
-  atomically, so it marks the recording as done: a second run of the same command skips it;
-  output formats added on that run are rendered from it without running the model again;
-- ``all_events.csv``: all events of the run, written at the end;
+  settings fingerprint, the source file's size and modification time, the formats rendered). It
+  is written last and atomically, so it marks the recording as done: a second run of the same
+  command skips it; output formats added on that run are rendered from it without running the
+  model again;
+- ``all_events.csv``: all events of the run, written at the end; ``all_events.tsv``: the same as
+  DESED, psds_eval and sed_scores_eval read them (``filename onset offset event_label``, file
+  names relative to the input they were found under, or basenames); ``durations.tsv``: every
+  recording done and its length (``filename duration``, the DESED layout, for psds_eval and
+  sed_scores_eval and ``sed evaluate --durations``);
 - ``parameters.json``: settings, fingerprint, model, package version, written at the start;
 - ``failures.csv`` (``path,error``): recordings that could not be processed, when there are any.
 
-Every file is written to a temporary file and renamed, so a run killed at any moment loses at
-most the recordings in progress and never leaves a partial output file. Temporary files a killed
-run leaves behind are hidden (``.<name>.<random>.tmp``) and removed by the next run.
+Nothing a user owns is lost:
+
+- a batch never replaces a file it did not write: before any work, a recording's output file that
+  exists but is not listed in its result (nor in the record written before the files, which
+  marks them as the batch's) refuses the run, and so do run files (``all_events.csv``...) in a
+  folder that no batch wrote;
+- every file is written to a temporary file and renamed, so a run killed at any moment loses at
+  most the recordings in progress and never leaves a partial output file; temporary files a
+  killed run leaves behind are hidden (``.<name>.<random>.tmp``) and removed by the next run;
+- a lock (``.sed/lock``, ``flock``) lets one batch at a time write into a folder: a second one
+  is refused with one line while the first (or any of its worker processes) runs;
+- ``SIGINT`` and ``SIGTERM`` stop a batch within a few seconds: worker processes are ended, and
+  :class:`sed.errors.Interrupted` says how many recordings are done and that the same command
+  resumes. Worker processes ignore ``SIGINT`` (the parent stops them) and end on their own when
+  the parent dies, even by ``SIGKILL`` (they watch its pipe);
+- a write that fails marks the recording failed (``failures.csv``); a full or read-only file
+  system stops the batch with the resume hint (:class:`sed.errors.WriteError`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
+import errno
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sed.audio import Recording, recording_stem
-from sed.errors import AnnotationError, ParameterError, SedError
-from sed.events import FORMAT_SUFFIXES, event_table, write_events, write_events_csv
-from sed.infra import atomic_open
+from sed.audio import Recording, display_path, recording_stem
+from sed.errors import (
+    DISK_FULL_ERRNOS,
+    AnnotationError,
+    Interrupted,
+    OutputError,
+    ParameterError,
+    SedError,
+    WriteError,
+    printable,
+)
+from sed.events import (
+    FORMAT_SUFFIXES,
+    event_table,
+    write_durations_tsv,
+    write_events,
+    write_events_csv,
+    write_events_tsv,
+)
+from sed.infra import atomic_open, stop_on_signals, write_error
+from sed.outputs import Output, check_outputs
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; batches are then not locked against each other
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,9 +96,27 @@ STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
 COMBINED_TABLE = "all_events.csv"
+#: The combined table in the DESED layout, and the recordings' lengths beside it.
+COMBINED_TSV = "all_events.tsv"
+DURATIONS_TABLE = "durations.tsv"
 PARAMETERS_FILE = "parameters.json"
 FAILURES_FILE = "failures.csv"
+#: The files a batch writes for the whole run (never a recording's).
+RUN_FILES = (COMBINED_TABLE, COMBINED_TSV, DURATIONS_TABLE, PARAMETERS_FILE, FAILURES_FILE)
+LOCK_FILE = "lock"
+#: Put between a recording's name and a format's suffix in a batch: names no one else writes.
+OWNED_INFIX = ".sed"
+#: ``errno`` values after which nothing more can be written: the batch stops (resume later).
+STOPPING_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS}
+#: Seconds a worker process gets to end after SIGTERM before it is killed.
+WORKER_GRACE_SECONDS = 3.0
 _STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def owned_suffix(format: str) -> str:
+    """The end of a batch's file name for ``format``: ``.sed.csv``, ``.sed.selections.txt``..."""
+    return OWNED_INFIX + FORMAT_SUFFIXES[format]
 
 
 def check_unique_stems(recordings: Sequence[Recording]) -> None:
@@ -71,6 +137,39 @@ def check_unique_stems(recordings: Sequence[Recording]) -> None:
                 f"files ({stem}.*); rename one or process them separately"
             )
         seen[stem] = recording.path
+
+
+def combined_names(recordings: Sequence[Recording], *, basenames: bool = False) -> dict[str, str]:
+    """The ``filename`` of each recording in ``all_events.tsv`` and ``durations.tsv``.
+
+    Parameters
+    ----------
+    recordings : sequence of Recording
+    basenames : bool
+        The file names alone (DESED's convention when all recordings sit in one folder) instead
+        of the paths relative to the input they were found under.
+
+    Returns
+    -------
+    names : dict of str to str
+        Recording path to name, ``/``-separated.
+
+    Raises
+    ------
+    ParameterError
+        If two recordings would get one name (``a/x.wav`` and ``b/x.wav`` with ``basenames``).
+    """
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for recording in recordings:
+        name = os.path.basename(recording.relative) if basenames else recording.relative
+        if name in seen and seen[name] != recording.path:
+            raise ParameterError(
+                f"{seen[name]} and {recording.path} would have one name ({name}) in "
+                f"{COMBINED_TSV}; leave out --basenames"
+            )
+        seen[name], names[recording.path] = recording.path, name
+    return names
 
 
 def fingerprint(settings: dict) -> str:
@@ -97,9 +196,9 @@ def is_batch_output(folder: str | os.PathLike) -> bool:
 def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
     """The per-recording event files of a batch output folder, by recording stem.
 
-    The folder is searched recursively; the run's own files (``all_events.csv``,
-    ``parameters.json``, ``failures.csv``) are skipped, and of the formats written for one
-    recording the first of :data:`BATCH_FORMAT_PREFERENCE` is taken.
+    The folder is searched recursively for the batch's names (``a.sed.csv``...: other files,
+    such as annotations kept beside the recordings, are not the batch's); of the formats written
+    for one recording the first of :data:`BATCH_FORMAT_PREFERENCE` is taken.
 
     Raises
     ------
@@ -107,15 +206,14 @@ def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
         If two recordings in the tree share a stem.
     """
     folder = os.fspath(folder)
-    run_files = {COMBINED_TABLE, FAILURES_FILE, PARAMETERS_FILE}
     found: dict[str, dict[str, str]] = {}
     for root, directories, names in os.walk(folder):
         directories[:] = sorted(d for d in directories if not d.startswith("."))
         for name in sorted(names):
-            if name.startswith(".") or (root == folder and name in run_files):
+            if name.startswith("."):
                 continue
             for format in BATCH_FORMAT_PREFERENCE:
-                if name.endswith(FORMAT_SUFFIXES[format]):
+                if name.endswith(owned_suffix(format)):
                     stem, full = recording_stem(name), os.path.join(root, name)
                     other = found.setdefault(stem, {}).setdefault(format, full)
                     if other != full:
@@ -142,6 +240,8 @@ class FileOutcome:
     n_events : int
     error : str
         The one-line error of a failed recording.
+    stops_batch : bool
+        True when nothing more can be written (a full or read-only file system).
     """
 
     recording: Recording
@@ -149,17 +249,34 @@ class FileOutcome:
     duration_seconds: float = 0.0
     n_events: int = 0
     error: str = ""
+    stops_batch: bool = False
 
 
 @dataclass
 class BatchSummary:
-    """Totals of a batch run."""
+    """Totals of a batch run.
+
+    Attributes
+    ----------
+    outcomes : list of FileOutcome
+        What happened to each recording dealt with so far.
+    wall_seconds : float
+        Processing time, model loading excluded, in seconds.
+    total : int
+        Recordings in the batch.
+    """
 
     outcomes: list[FileOutcome] = field(default_factory=list)
-    wall_seconds: float = 0.0  # processing time, model loading excluded
+    wall_seconds: float = 0.0
+    total: int = 0
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
+
+    def progress(self) -> str:
+        """``12 of 40 recordings done``: done now or by an earlier run."""
+        done = self.count("done") + self.count("skipped")
+        return f"{done} of {self.total} recording{'s' * (self.total != 1)} done"
 
     @property
     def audio_seconds(self) -> float:
@@ -173,7 +290,8 @@ class BatchSummary:
             else ""
         )
         return (
-            f"{len(self.outcomes)} recordings: {self.count('done')} processed, "
+            f"{len(self.outcomes)} recording{'s' * (len(self.outcomes) != 1)}: "
+            f"{self.count('done')} processed, "
             f"{self.count('skipped')} already done, {self.count('failed')} failed; "
             f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
             f"{sum(o.n_events for o in self.outcomes)} events"
@@ -187,8 +305,8 @@ class BatchOutputs:
     ----------
     directory : str
     formats : list of str
-        Event formats written per recording (:data:`sed.events.FORMATS`), each with its suffix
-        of :data:`sed.events.FORMAT_SUFFIXES` (``a.wav`` -> ``a.csv``, ``a.selections.txt``...).
+        Event formats written per recording (:data:`sed.events.FORMATS`), each under
+        :func:`owned_suffix` (``a.wav`` -> ``a.sed.csv``, ``a.sed.selections.txt``...).
     """
 
     def __init__(self, directory: str, formats: Sequence[str]):
@@ -200,27 +318,42 @@ class BatchOutputs:
 
     def format_path(self, recording: Recording, format: str) -> str:
         stem = os.path.splitext(recording.relative)[0]
-        return os.path.join(self.directory, stem + FORMAT_SUFFIXES[format])
+        return os.path.join(self.directory, stem + owned_suffix(format))
 
-    def check_no_clash(self, recordings: Sequence[Recording]) -> None:
-        """Refuse recordings whose outputs would overwrite the run's own files.
+    def check_owned(self, recordings: Sequence[Recording]) -> None:
+        """Refuse to run where a file the batch would write exists and the batch did not write it.
+
+        A recording's files are the batch's when its result (or the record written before them)
+        lists their format; the run files (``all_events.csv``...) are when the folder holds the
+        batch's state (``.sed/``).
 
         Raises
         ------
-        ParameterError
-            For example for a recording ``all_events.wav`` at the top of the input tree.
+        OutputError
+            Naming the first such file and how many there are.
         """
-        reserved = {
-            os.path.join(self.directory, name)
-            for name in (COMBINED_TABLE, PARAMETERS_FILE, FAILURES_FILE)
-        }
+        foreign = []
+        if not os.path.isdir(os.path.join(self.directory, STATE_DIR)):
+            foreign += [
+                path
+                for path in (os.path.join(self.directory, name) for name in RUN_FILES)
+                if os.path.lexists(path)
+            ]
         for recording in recordings:
-            for format in self.formats:
-                if self.format_path(recording, format) in reserved:
-                    raise ParameterError(
-                        f"{recording.path}: its {format} output would overwrite "
-                        "the batch's own file of that name; rename it"
-                    )
+            owned = set((self.read_result(recording) or {}).get("formats", ()))
+            foreign += [
+                path
+                for format in self.formats
+                if format not in owned
+                and os.path.lexists(path := self.format_path(recording, format))
+            ]
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            raise OutputError(
+                f"exists and was not written by a sed batch{more}; it will not be replaced: "
+                "move it away or choose another output folder",
+                foreign[0],
+            )
 
     def read_result(self, recording: Recording) -> dict | None:
         try:
@@ -234,26 +367,39 @@ class BatchOutputs:
 
         Files of other formats that an earlier run wrote from an older result (other settings,
         or an edited recording) are deleted: they no longer describe this recording. Only files
-        listed in that older result are touched.
+        listed in that older result are touched. Before a file of a new format is written, a
+        record listing it (not done: no fingerprint) marks it as the batch's, so that a run
+        killed in between finds it its own.
+
+        Raises
+        ------
+        WriteError
+            If a file cannot be written or removed.
         """
         previous = self.read_result(recording) or {}
-        for format in set(previous.get("formats", ())) - set(self.formats):
+        owned = list(previous.get("formats", ()))
+        if set(self.formats) - set(owned):
+            self.write_result(
+                recording, {"formats": owned + [f for f in self.formats if f not in owned]}
+            )
+        for format in set(owned) - set(self.formats):
             stale = self.format_path(recording, format) if format in FORMAT_SUFFIXES else None
             if stale and os.path.isfile(stale):
-                os.remove(stale)
+                _remove(stale)
         result = dict(result, formats=list(self.formats))
         self.render(recording, result, only_missing=False)
         self.write_result(recording, result)
 
     def complete(self, recording: Recording, result: dict) -> None:
-        """Render a done recording's missing formats from its stored result (no model run)."""
-        self.render(recording, result, only_missing=True)
+        """Render a done recording's missing formats from its stored result (no model run).
+
+        The result lists the new formats before their files are written (see :meth:`write`).
+        """
         written = list(result.get("formats", ()))
         if set(self.formats) - set(written):
-            self.write_result(
-                recording,
-                dict(result, formats=written + [f for f in self.formats if f not in written]),
-            )
+            result = dict(result, formats=written + [f for f in self.formats if f not in written])
+            self.write_result(recording, result)
+        self.render(recording, result, only_missing=True)
 
     def write_result(self, recording: Recording, result: dict) -> None:
         """Write the canonical result atomically; written last, it marks the recording done."""
@@ -273,7 +419,17 @@ class BatchOutputs:
         for root, _, files in os.walk(self.directory):
             for name in files:
                 if _STALE_TEMPORARY.match(name):
-                    os.remove(os.path.join(root, name))
+                    _remove(os.path.join(root, name))
+
+
+def _remove(path: str) -> None:
+    """Delete a file of the batch's; a failure is a :class:`WriteError`."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise write_error(error, path) from None
 
 
 def events_of(result: dict) -> pd.DataFrame:
@@ -323,12 +479,17 @@ class RecordingWorker:
     settings_fingerprint: str
 
     def process(self, recording: Recording) -> FileOutcome:
-        """Detect, write every format and the canonical result; a bad file is a failed outcome."""
+        """Detect, write every format and the canonical result; a bad file is a failed outcome,
+        and so is an output that cannot be written (one that stops the batch when the file
+        system is full or read-only)."""
         try:
             detection = self.detector.detect_file(recording.path)
             duration = detection.window_scores.duration_seconds
             result = make_result(recording, detection.events, duration, self.settings_fingerprint)
             self.outputs.write(recording, result)
+        except WriteError as error:
+            stops = error.errno in STOPPING_ERRNOS
+            return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
         except SedError as error:
             return FileOutcome(recording, "failed", error=str(error))
         except MemoryError:
@@ -339,15 +500,47 @@ class RecordingWorker:
 # Set only inside the worker processes of a parallel batch (by `_init_worker`), which end with the
 # batch: each builds its detector once and reuses it for every recording it is given.
 _process_worker: RecordingWorker | None = None
+# The batch's lock file, held open (shared) by a worker process until it ends (`_shared_lock`).
+_worker_lock_files: list = []
 
 
-def _init_worker(spec: DetectorSpec, outputs: BatchOutputs, settings_fingerprint: str) -> None:
+def _init_worker(
+    spec: DetectorSpec, outputs: BatchOutputs, settings_fingerprint: str, lock_path: str | None
+) -> None:
+    """Set up a worker process: signals, the parent watchdog, the shared lock, the detector."""
     global _process_worker
+    # The parent stops the workers itself: a terminal's Ctrl-C (sent to the whole process
+    # group) must not end them half-way with a traceback. SIGTERM keeps its default (end now).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent at spawn (POSIX)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    _exit_with_parent()
+    if lock_path is not None:
+        _shared_lock(lock_path)
     _process_worker = RecordingWorker(spec.build(), outputs, settings_fingerprint)
 
 
+def _exit_with_parent() -> None:
+    """End this process as soon as its parent is gone, even killed by SIGKILL.
+
+    A thread waits on the parent's sentinel (the pipe multiprocessing keeps from the parent,
+    which reaches end-of-file when the parent dies) and exits at once: outputs are written
+    atomically, so an abandoned write leaves only a temporary file the next run removes.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch():
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sed-parent-watchdog", daemon=True).start()
+
+
 def _process_in_worker(recording: Recording) -> FileOutcome:
-    assert _process_worker is not None, "called outside a batch worker process"
+    if _process_worker is None:
+        raise RuntimeError("_process_in_worker runs only in a batch worker process")
     return _process_worker.process(recording)
 
 
@@ -360,6 +553,7 @@ def run_batch(
     jobs: int = DEFAULT_JOBS,
     quiet: bool = False,
     command: Sequence[str] = (),
+    basenames: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -368,7 +562,7 @@ def run_batch(
     recordings : sequence of Recording
         From :func:`sed.audio.find_audio_files`.
     output_dir : str
-        Created if missing.
+        Created if missing. It may be the input folder: the batch's file names are its own.
     spec : sed.pipeline.DetectorSpec
         Built once per process (the model is loaded once per worker).
     formats : sequence of str
@@ -380,6 +574,9 @@ def run_batch(
         No progress bar.
     command : sequence of str
         Recorded in ``parameters.json``.
+    basenames : bool
+        Name recordings by their file names alone in ``all_events.tsv`` and ``durations.tsv``
+        (see :func:`combined_names`).
 
     Returns
     -------
@@ -388,23 +585,51 @@ def run_batch(
 
     Raises
     ------
+    OutputError
+        Before any work: ``output_dir`` cannot be written or is a file, a file the batch would
+        write exists and the batch did not write it, or another batch is writing into the folder.
     ModelError, ParameterError
         If the model cannot be loaded or a setting is wrong (before any recording is processed).
+    WriteError
+        If the file system is full or read-only (the batch stops; the message says how many
+        recordings are done and that the same command resumes), or a run file cannot be written.
+    Interrupted
+        On ``SIGINT`` or ``SIGTERM`` (or Ctrl-C in a notebook): worker processes are ended first;
+        the message says how many recordings are done and that the same command resumes.
+    SedError
+        If a worker process died (killed from outside, out of memory).
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    check_outputs([Output(output_dir, "output folder", folder=True)])
     outputs = BatchOutputs(output_dir, formats)
     check_unique_stems(recordings)
-    outputs.check_no_clash(recordings)
-    os.makedirs(output_dir, exist_ok=True)
+    names = combined_names(recordings, basenames=basenames)
+    outputs.check_owned(recordings)  # nothing read or written yet
+    summary = BatchSummary(total=len(recordings))
+    with stop_on_signals(), _folder_lock(output_dir) as lock_path:
+        try:
+            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names)
+        except KeyboardInterrupt as error:
+            number = error.signal_number if isinstance(error, Interrupted) else signal.SIGINT
+            stopped = Interrupted(number)
+            raise Interrupted(
+                number,
+                f"{stopped.message}: {summary.progress()}; run the same command again to resume",
+            ) from None
+    return summary
+
+
+def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names) -> None:
+    """The body of :func:`run_batch`, inside the lock and with signals turned into exceptions."""
     outputs.remove_stale_temporaries()
     detector = spec.build()  # fails early, before any file, if the model or settings are bad
     settings = spec.settings(detector.model)
     settings_fingerprint = fingerprint(settings)
-    _write_parameters(outputs, settings, settings_fingerprint, formats, command, len(recordings))
+    _write_parameters(
+        outputs, settings, settings_fingerprint, outputs.formats, command, len(recordings)
+    )
     started = time.perf_counter()  # throughput is measured from here, model loading excluded
-
-    summary = BatchSummary()
     todo: list[Recording] = []
     for recording in recordings:
         result = outputs.read_result(recording)
@@ -418,47 +643,180 @@ def run_batch(
 
     progress = _progress_bar(len(recordings), initial=len(summary.outcomes), quiet=quiet)
     try:
-        for outcome in _outcomes(todo, detector, spec, outputs, settings_fingerprint, jobs):
-            summary.outcomes.append(outcome)
-            progress.update(1)
-            progress.set_postfix_str(_speed(summary, started), refresh=False)
+        with _workers(
+            detector, spec, outputs, settings_fingerprint, jobs, len(todo), lock_path
+        ) as run:
+            for outcome in run(todo):
+                summary.outcomes.append(outcome)
+                progress.update(1)
+                progress.set_postfix_str(_speed(summary, started), refresh=False)
+                if outcome.stops_batch:
+                    _write_failures_if_possible(outputs, summary)
+                    raise WriteError(
+                        f"{outcome.error}; the batch stopped with {summary.progress()}: make "
+                        "room on the device (or make it writable), then run the same command "
+                        "again to resume"
+                    )
     finally:
         progress.close()
     summary.wall_seconds = time.perf_counter() - started
-    _write_combined(outputs, recordings, settings_fingerprint)
-    order = {recording: i for i, recording in enumerate(recordings)}  # input order, not finish
-    _write_failures(
-        outputs,
-        sorted(
-            (o for o in summary.outcomes if o.status == "failed"), key=lambda o: order[o.recording]
-        ),
-    )
-    return summary
+    _write_combined(outputs, recordings, settings_fingerprint, names)
+    _write_failures(outputs, _failed_in_order(summary, recordings))
 
 
-def _outcomes(todo, detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint, jobs):
-    if jobs == 1 or len(todo) <= 1:
+def _failed_in_order(summary: BatchSummary, recordings: Sequence[Recording]) -> list[FileOutcome]:
+    """The failed outcomes in input order, not in the order they finished."""
+    order = {recording: i for i, recording in enumerate(recordings)}
+    failed = (o for o in summary.outcomes if o.status == "failed")
+    return sorted(failed, key=lambda o: order[o.recording])
+
+
+def _write_failures_if_possible(outputs: BatchOutputs, summary: BatchSummary) -> None:
+    """List the failures so far when the batch stops on a full disk (which may refuse that too)."""
+    recordings = [o.recording for o in summary.outcomes]
+    with contextlib.suppress(WriteError):
+        _write_failures(outputs, _failed_in_order(summary, recordings))
+
+
+@contextlib.contextmanager
+def _workers(
+    detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint, jobs, todo, lock_path
+):
+    """Yield ``run(recordings) -> iterator of FileOutcome``: in this process, or in ``jobs``
+    worker processes that are ended (SIGTERM, then SIGKILL) if the batch stops early."""
+    if jobs == 1 or todo <= 1:
         worker = RecordingWorker(detector, outputs, settings_fingerprint)
-        for recording in todo:
-            yield worker.process(recording)
+        yield lambda recordings: map(worker.process, recordings)
         return
     # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised. Each worker
     # runs the model on one thread and reads in line: the processes fill the cores.
+    from multiprocessing import resource_tracker
+
     context = multiprocessing.get_context("spawn")
     worker_spec = replace(spec, threads=1, overlap=False)
-    with concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(worker_spec, outputs, settings_fingerprint),
-    ) as pool:
-        futures = [pool.submit(_process_in_worker, recording) for recording in todo]
+    # Started now, since starting it later would unblock the signals blocked below.
+    resource_tracker.ensure_running()
+    with _signals_blocked():  # workers start with SIGINT/SIGTERM blocked until they handle them
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(worker_spec, outputs, settings_fingerprint, lock_path),
+        )
+
+    def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
+        with _signals_blocked():
+            futures = [pool.submit(_process_in_worker, recording) for recording in recordings]
         try:
             for future in concurrent.futures.as_completed(futures):
                 yield future.result()
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+        except concurrent.futures.process.BrokenProcessPool:
+            raise SedError(
+                "a worker process ended unexpectedly (killed from outside, or out of memory?); "
+                "run the same command again to resume"
+            ) from None
+
+    try:
+        yield run
+    except BaseException:
+        _end_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _signals_blocked():
+    """Block SIGINT and SIGTERM in this thread; processes started meanwhile inherit the mask.
+    A signal that arrives meanwhile is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _end_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """End a pool's worker processes now: SIGTERM, then SIGKILL after a grace period."""
+    # ProcessPoolExecutor has no public way to end busy workers before Python 3.14
+    # (terminate_workers); its process table is the only handle on them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    deadline = time.monotonic() + WORKER_GRACE_SECONDS
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(WORKER_GRACE_SECONDS)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(directory: str) -> Iterator[str | None]:
+    """Hold ``<directory>/.sed/lock`` for the batch; yield its path (None without ``flock``).
+
+    The lock is taken exclusively to check that no other batch holds it, then shared with the
+    batch's worker processes (:func:`_shared_lock`), so a second batch is refused while the
+    first or any of its workers runs. The operating system releases it when they end, however
+    they end.
+
+    Raises
+    ------
+    OutputError
+        If another batch holds it: ``<directory>: another sed batch is writing into this folder
+        (pid N, started T); wait for it to end or choose another output folder``.
+    WriteError
+        If the lock file cannot be created.
+    """
+    path = os.path.join(directory, STATE_DIR, LOCK_FILE)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        # Held read-only: a file open for writing would keep the file system from being
+        # remounted read-only while the batch runs.
+        handle = open(os.open(path, os.O_RDONLY | os.O_CREAT, 0o666), encoding="utf-8")  # noqa: SIM115
+    except OSError as error:
+        raise write_error(error, path) from None
+    with handle:
+        if fcntl is None:
+            yield None
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "a process"
+            raise OutputError(
+                f"another sed batch is writing into this folder ({holder}); wait for it to end "
+                "or choose another output folder",
+                directory,
+            ) from None
+        started = datetime.now().astimezone().isoformat(timespec="seconds")
+        try:  # who holds it, for the message of a batch refused meanwhile
+            with open(path, "w", encoding="utf-8") as note:
+                note.write(f"pid {os.getpid()}, started {started}\n")
+        except OSError as error:
+            raise write_error(error, path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:  # another batch took it in the instant of the conversion
+            raise OutputError(
+                "another sed batch started writing into this folder; wait for it to end or "
+                "choose another output folder",
+                directory,
+            ) from None
+        yield path
+
+
+def _shared_lock(path: str) -> None:
+    """Take the batch's lock, shared, in a worker process, for the process's whole life."""
+    handle = open(path, encoding="utf-8")  # noqa: SIM115 (held until the process ends)
+    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)  # the parent holds it shared: no wait
+    _worker_lock_files.append(handle)
 
 
 def _progress_bar(total: int, *, initial: int, quiet: bool):
@@ -501,41 +859,53 @@ def _write_parameters(outputs, settings, settings_fingerprint, formats, command,
 
 
 def _write_combined(
-    outputs: BatchOutputs, recordings: Sequence[Recording], settings_fingerprint: str
+    outputs: BatchOutputs,
+    recordings: Sequence[Recording],
+    settings_fingerprint: str,
+    names: dict[str, str],
 ) -> None:
+    """``all_events.csv`` (paths as found), ``all_events.tsv`` and ``durations.tsv`` (names of
+    :func:`combined_names`) of the recordings done with these settings."""
     import pandas as pd
 
-    tables = []
+    tables, renamed, durations = [], [], {}
     for recording in recordings:
         result = outputs.read_result(recording)
         if result is not None and is_done(result, recording, settings_fingerprint):
-            tables.append(events_of(result))
-    combined = (
-        event_table()
-        if not tables
-        else event_table(pd.concat(tables, ignore_index=True).to_dict(orient="records"))
+            events = events_of(result)
+            tables.append(events)
+            renamed.append(events.assign(filename=names[recording.path]))
+            durations[names[recording.path]] = result["duration_seconds"]
+
+    def combine(parts):
+        if not parts:
+            return event_table()
+        return event_table(pd.concat(parts, ignore_index=True).to_dict(orient="records"))
+
+    write_events_csv(combine(tables), os.path.join(outputs.directory, COMBINED_TABLE))
+    write_events_tsv(
+        combine(renamed), os.path.join(outputs.directory, COMBINED_TSV), with_filename=True
     )
-    write_events_csv(combined, os.path.join(outputs.directory, COMBINED_TABLE))
+    write_durations_tsv(durations, os.path.join(outputs.directory, DURATIONS_TABLE))
 
 
 def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
     path = os.path.join(outputs.directory, FAILURES_FILE)
     if not failed:
-        if os.path.exists(path):
-            os.remove(path)  # a stale list from an earlier run would mislead
+        _remove(path)  # a stale list from an earlier run would mislead
         return
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+    # Names that are not UTF-8 are written as sed.audio.display_path writes them, and so is
+    # any such character of a message.
+    with atomic_open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "error"])
         for outcome in failed:
-            message = outcome.error
-            prefix = outcome.recording.path + ": "
-            writer.writerow(
-                [
-                    outcome.recording.path,
-                    message[len(prefix) :] if message.startswith(prefix) else message,
-                ]
-            )
+            message, name = outcome.error, outcome.recording.path
+            for prefix in (f"{name}: ", f"{printable(name)}: "):  # the path is its own column
+                if message.startswith(prefix):
+                    message = message[len(prefix) :]
+                    break
+            writer.writerow([display_path(name), message])
 
 
 def completed_results(folder: str | os.PathLike) -> list[tuple[str, dict]]:

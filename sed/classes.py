@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from importlib import resources
 import numpy as np
 
 from sed.errors import ParameterError
+from sed.infra import read_user_text
 
 LABEL_MAP_COLUMNS = ("event_label", "yamnet_display_names")
 
@@ -246,15 +248,15 @@ def read_csv_rows(path: str, what: str) -> list[list[str]]:
     Raises
     ------
     ParameterError
-        ``cannot read <what>: <reason>``, naming the file, if it is missing or not UTF-8 text.
+        Naming the file: missing or unreadable (:func:`sed.infra.read_user_text`), or the line
+        where it stops being UTF-8 or CSV.
     """
+    text = read_user_text(path, ParameterError, what)
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ParameterError(
-            f"cannot read {what}: {getattr(error, 'strerror', None) or error}", path
-        ) from None
+        return list(reader)
+    except csv.Error as error:  # a NUL byte, a field over the csv module's size limit
+        raise ParameterError(f"line {reader.line_num}: {error}", path) from None
 
 
 def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelection:

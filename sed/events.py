@@ -1,25 +1,45 @@
-"""Event I/O: the canonical event table and its files.
+"""Event I/O: the canonical event table and every file format it is read from and written to.
 
 The event table is a pandas DataFrame with the sed_eval/DCASE columns
 ``filename, onset, offset, event_label, score`` (onset and offset in seconds, score in [0, 1]).
 Every writer is a small function of this table or of :class:`sed.segmenter.WindowScores`, and
-writes atomically (temporary file, then rename).
+writes atomically (temporary file, then rename). Times are written with one rounding rule in every
+format (:func:`round_seconds`).
+
+Reading takes what the DCASE and bioacoustics tools write (see ``docs/formats.md``):
+
+- delimited event lists (:func:`read_events_table`): the DCASE/sed_eval/dcase_util layouts, with
+  or without a header, separated by tabs, commas or semicolons (``onset offset event_label``;
+  ``filename onset offset event_label``; ``filename scene_label onset offset event_label``; a line
+  holding only a file name for a recording without events), Audacity label tracks, DESED and
+  psds_eval tables, our CSV;
+- Raven selection tables, including BirdNET's combined tables (``Begin File``/``Begin Path``,
+  ``File Offset (s)``) and opensoundscape's ``to_raven_files`` output;
+- our JSON.
+
+A file either *names its recordings* (a file column: ``filename``, ``Begin File``...; then it may
+hold several) or holds the events of one recording, named after the file (:func:`recording_stem`).
+Events without a label are skipped and counted (:attr:`EventFile.unlabeled`), as sed_eval skips
+them; what is really malformed is an :class:`AnnotationError` naming the file and the line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sed.audio import recording_stem
+from sed.audio import AUDIO_EXTENSIONS, recording_stem
 from sed.errors import AnnotationError, ParameterError
-from sed.infra import atomic_open
+from sed.infra import atomic_open, read_user_text
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
@@ -28,16 +48,23 @@ if TYPE_CHECKING:
     from sed.segmenter import WindowScores
 
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label", "score")
+#: Decimals of every time written (milliseconds) and of scores.
 TIME_DECIMALS = 3
+#: Decimals of the Audacity and Raven files (what those tools write); times are still rounded to
+#: the millisecond first.
+AUDACITY_DECIMALS = 6
 
 
-def event_table(rows: list[dict] | None = None) -> pd.DataFrame:
+def event_table(rows: list[dict] | None = None, *, sort: bool = True) -> pd.DataFrame:
     """Build an event table, sorted by file, onset, offset and label.
 
     Parameters
     ----------
     rows : list of dict, optional
         Each with the keys of :data:`EVENT_COLUMNS` (extra keys become extra columns).
+    sort : bool
+        False keeps the rows' order: readers keep a file's order, on which sed_eval's greedy
+        event matching depends.
 
     Returns
     -------
@@ -56,48 +83,405 @@ def event_table(rows: list[dict] | None = None) -> pd.DataFrame:
     table = table.astype(
         {"onset": float, "offset": float, "score": float, "filename": str, "event_label": str}
     )
-    return table.sort_values(
-        ["filename", "onset", "offset", "event_label"], kind="stable"
-    ).reset_index(drop=True)
+    if sort:
+        table = table.sort_values(["filename", "onset", "offset", "event_label"], kind="stable")
+    return table.reset_index(drop=True)
 
 
-def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write events as CSV: ``filename,onset,offset,event_label,score``, times to 3 decimals.
+# --------------------------------------------------------------------------------------------
+# One rounding rule for every format.
+
+
+def _milliseconds(value) -> Decimal:
+    return Decimal(repr(float(value))).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+
+
+def round_seconds(values) -> np.ndarray:
+    """Round times (or scores) to the millisecond: the one rule of every file written.
+
+    The value's shortest decimal form (Python's ``repr``) is rounded to 3 decimals, halves to
+    even: 15.2275 gives 15.228 and 15.2265 gives 15.226 whatever the binary value's last bits,
+    so every format writes the same digits for one time.
+
+    Parameters
+    ----------
+    values : float or array-like of float
+        Seconds (or scores); NaN stays NaN.
+
+    Returns
+    -------
+    rounded : np.ndarray [dtype=float64]
+        Same shape as ``values``.
+    """
+    array = np.asarray(values, dtype=float)
+    rounded = [math.nan if math.isnan(v) else float(_milliseconds(v)) for v in array.ravel()]
+    return np.array(rounded, dtype=float).reshape(array.shape)
+
+
+def seconds_text(value: float, decimals: int = TIME_DECIMALS) -> str:
+    """A time as written in files: rounded by :func:`round_seconds`, then ``decimals`` digits
+    (``15.2275`` gives ``"15.228"``, or ``"15.228000"`` with 6)."""
+    rounded = _milliseconds(value)
+    return f"{rounded:.{decimals}f}"
+
+
+def _cell(value) -> str:
+    """A score or extra number cell: 3 decimals by the same rule, empty where missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return seconds_text(float(value))
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Formats: every writer and reader is a small function of the event table.
+
+#: Formats ``sed detect --format`` writes and :func:`read_events` reads, with their file suffixes.
+FORMAT_SUFFIXES = {
+    "csv": ".csv",
+    "tsv": ".tsv",
+    "audacity": ".audacity.txt",
+    "raven": ".selections.txt",
+    "json": ".json",
+}
+FORMATS = tuple(FORMAT_SUFFIXES)
+#: The format ``sed detect`` writes unless asked for others.
+DEFAULT_FORMAT = "csv"
+#: The fixed leading columns of a Raven Pro selection table.
+RAVEN_COLUMNS = (
+    "Selection",
+    "View",
+    "Channel",
+    "Begin Time (s)",
+    "End Time (s)",
+    "Low Freq (Hz)",
+    "High Freq (Hz)",
+)
+#: Columns of a review's verdicts file (``sed review``): the event as detected, the reviewer's
+#: verdict, and the right label of a ``relabelled`` event.
+VERDICT_COLUMNS = (*EVENT_COLUMNS, "verdict", "corrected_label")
+#: Verdicts: the event is right; no event of its label is there; it is an event of another label.
+VERDICTS = ("correct", "wrong", "relabelled")
+#: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
+RAVEN_BAND_HZ = (YamnetParams().mel_min_hz, YamnetParams().mel_max_hz)
+
+#: Column names read from headed tables, first match wins (case is ignored). File columns: DCASE
+#: and psds_eval (``filename``), dcase_util (``file``), Raven (``Begin File``, ``Begin Path``),
+#: opensoundscape (``audio_file``).
+FILE_COLUMNS = ("filename", "file", "Begin File", "Begin Path", "audio_file", "filepath")
+ONSET_COLUMNS = ("onset", "event_onset", "Begin Time (s)", "start", "start_time", "Start (s)")
+OFFSET_COLUMNS = ("offset", "event_offset", "End Time (s)", "end", "end_time", "End (s)")
+#: Label columns: DCASE, then Raven's usual annotation columns (opensoundscape writes
+#: ``annotation``; BirdNET ``Common Name``). ``--label-column`` picks another.
+LABEL_COLUMNS = ("event_label", "Annotation", "Label", "Class", "Species", "Common Name")
+SCORE_COLUMNS = ("score", "Confidence")
+MEAN_SCORE_COLUMNS = ("mean_score", "Mean Score")
+#: Raven's time of a selection within its file, in a table covering several files whose
+#: ``Begin Time (s)`` runs on and on (BirdNET's combined tables, Raven's file sequences).
+FILE_OFFSET_COLUMN = "File Offset (s)"
+#: Delimiters of event lists, tried in this order (dcase_util reads the same three).
+DELIMITERS = ("\t", ",", ";")
+
+
+@dataclass
+class EventFile:
+    """The events read from one file, the recordings it lists and the lengths it states.
+
+    Attributes
+    ----------
+    events : pd.DataFrame
+        The canonical event table; ``filename`` is the recording as the file names it, or the
+        file's :func:`recording_stem` when it holds one recording; ``score`` is NaN where absent.
+    durations : dict of str to float
+        Recording lengths in seconds, keyed like ``filename``, where the file gives them (JSON).
+    recordings : list of str
+        Every recording the file lists, in order, those without events included (a line holding
+        only a file name; a JSON recording with an empty event list).
+    names_recordings : bool
+        True when the file has a file column (it may hold several recordings); False when it
+        holds one recording, named after the file.
+    unlabeled : int
+        Events (selections) without a label, skipped.
+    """
+
+    events: pd.DataFrame
+    durations: dict[str, float] = field(default_factory=dict)
+    recordings: list[str] = field(default_factory=list)
+    names_recordings: bool = False
+    unlabeled: int = 0
+
+
+def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
+    """The file each format is written to.
+
+    Parameters
+    ----------
+    output : str or os.PathLike
+        With one format, the file itself. With several, its name up to the first dot plus each
+        format's suffix (:data:`FORMAT_SUFFIXES`): ``ev.csv`` gives ``ev.csv``, ``ev.tsv``...
+    formats : sequence of str
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format.
+    """
+    formats = list(dict.fromkeys(formats))
+    for name in formats:
+        check_format(name)
+    output = os.fspath(output)
+    if len(formats) == 1:
+        return {formats[0]: output}
+    base = os.path.join(os.path.dirname(output), recording_stem(output))
+    return {name: base + FORMAT_SUFFIXES[name] for name in formats}
+
+
+def check_format(format: str) -> None:
+    """Raise :class:`ParameterError` unless ``format`` is one of :data:`FORMATS`."""
+    if format not in FORMAT_SUFFIXES:
+        raise ParameterError(f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}")
+
+
+def format_events(
+    events: pd.DataFrame,
+    format: str = DEFAULT_FORMAT,
+    *,
+    durations: Mapping[str, float] | None = None,
+) -> str:
+    """An event table as the text of one of :data:`FORMATS` (what :func:`write_events` writes).
 
     Parameters
     ----------
     events : pd.DataFrame
-        An event table (see :func:`event_table`).
-    path : str or os.PathLike
-        Written atomically.
+        An event table.
+    format : {"csv", "tsv", "audacity", "raven", "json"}
+    durations : mapping of str to float, optional
+        Recording lengths in seconds by filename; written by ``json`` only.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format, or several recordings in one Audacity or Raven file.
     """
-    table = events.copy()
-    table[["onset", "offset", "score"]] = table[["onset", "offset", "score"]].round(TIME_DECIMALS)
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        table.to_csv(handle, index=False, float_format=f"%.{TIME_DECIMALS}f")
+    check_format(format)
+    if format == "json":
+        return events_json(events, durations=durations)
+    formatter = {
+        "csv": events_csv,
+        "tsv": events_tsv,
+        "audacity": events_audacity,
+        "raven": events_raven,
+    }[format]
+    return formatter(events)
 
 
-def write_scores_csv(
-    window_scores: WindowScores | list[WindowScores], path: str | os.PathLike
+def write_events(
+    events: pd.DataFrame,
+    path: str | os.PathLike,
+    format: str = DEFAULT_FORMAT,
+    *,
+    durations: Mapping[str, float] | None = None,
 ) -> None:
-    """Write per-window scores: ``filename,start,end`` then one column per label.
+    """Write an event table in one of :data:`FORMATS`, atomically (see :func:`format_events`).
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores or list of them
-        Column names are the labels (AudioSet display names for raw YAMNet).
+    events : pd.DataFrame
     path : str or os.PathLike
-        Written atomically; scores with 7 significant digits, times with 3 decimals.
+    format : {"csv", "tsv", "audacity", "raven", "json"}
+    durations : mapping of str to float, optional
+        Recording lengths in seconds by filename; written by ``json`` only.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format, or several recordings in one Audacity or Raven file.
     """
+    _write_text(format_events(events, format, durations=durations), path)
+
+
+def _write_text(text: str, path) -> None:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def events_csv(events: pd.DataFrame) -> str:
+    """Our CSV: ``filename,onset,offset,event_label,score`` then extra columns (``mean_score``),
+    times and scores to 3 decimals (:func:`round_seconds`)."""
+
+    table = events.copy()
+    for column in table.columns:
+        if column in ("onset", "offset") or (
+            column not in ("filename", "event_label") and table[column].dtype.kind == "f"
+        ):
+            table[column] = [_cell(v) for v in table[column]]
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def write_events_csv(events: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write :func:`events_csv` atomically."""
+    _write_text(events_csv(events), path)
+
+
+def events_tsv(events: pd.DataFrame, *, with_filename: bool | None = None) -> str:
+    """The DCASE list, tab-separated with a header: ``onset offset event_label``.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+    with_filename : bool, optional
+        Write the ``filename`` column first (``filename onset offset event_label``: DESED,
+        psds_eval and sed_scores_eval read it as it is). By default only for events of several
+        recordings.
+
+    Notes
+    -----
+    The header line keeps dcase_util's ``load_event_list``, pandas, psds_eval and sed_scores_eval
+    from taking the first event for column names. Times to 3 decimals.
+    """
+    if with_filename is None:
+        with_filename = events["filename"].nunique() > 1
+    columns = ["filename", "onset", "offset", "event_label"][0 if with_filename else 1 :]
+    lines = ["\t".join(columns)]
+    for row in events[columns].itertuples(index=False):
+        cells = [seconds_text(v) if isinstance(v, float) else str(v) for v in row]
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def write_events_tsv(
+    events: pd.DataFrame, path: str | os.PathLike, *, with_filename: bool | None = None
+) -> None:
+    """Write :func:`events_tsv` atomically."""
+    _write_text(events_tsv(events, with_filename=with_filename), path)
+
+
+def _one_recording(events: pd.DataFrame, what: str) -> None:
+    if events["filename"].nunique() > 1:
+        raise ParameterError(
+            f"{what} files hold the events of one recording; got {events['filename'].nunique()}"
+        )
+
+
+def events_audacity(events: pd.DataFrame) -> str:
+    """An Audacity label track: ``onset<TAB>offset<TAB>label``, no header, 6 decimals (what
+    Audacity's File > Export > Labels writes; no events give an empty file, as Audacity's does).
+
+    Raises
+    ------
+    ParameterError
+        If the events are of several recordings (a label track belongs to one).
+    """
+    _one_recording(events, "Audacity label")
+    lines = [
+        f"{seconds_text(row.onset, AUDACITY_DECIMALS)}\t"
+        f"{seconds_text(row.offset, AUDACITY_DECIMALS)}\t{row.event_label}\n"
+        for row in events.itertuples(index=False)
+    ]
+    return "".join(lines)
+
+
+def events_raven(events: pd.DataFrame) -> str:
+    """A Raven Pro selection table (tab-separated, one recording).
+
+    Columns :data:`RAVEN_COLUMNS`, then ``Annotation`` (the label), ``Score`` and, when the
+    table has it, ``Mean Score``. ``View`` is ``Spectrogram 1``, ``Channel`` 1, and the band is
+    YAMNet's mel range (:data:`RAVEN_BAND_HZ`); times with 6 decimals. No events give the header
+    line alone, as Raven saves an empty table.
+
+    Raises
+    ------
+    ParameterError
+        If the events are of several recordings.
+    """
+    _one_recording(events, "Raven selection table")
+    header = [*RAVEN_COLUMNS, "Annotation", "Score"]
+    has_mean = "mean_score" in events
+    if has_mean:
+        header.append("Mean Score")
+    lines = ["\t".join(header)]
+    for number, row in enumerate(events.itertuples(index=False), start=1):
+        cells = [
+            str(number),
+            "Spectrogram 1",
+            "1",
+            seconds_text(row.onset, AUDACITY_DECIMALS),
+            seconds_text(row.offset, AUDACITY_DECIMALS),
+            f"{RAVEN_BAND_HZ[0]:.1f}",
+            f"{RAVEN_BAND_HZ[1]:.1f}",
+            str(row.event_label),
+            _cell(row.score),
+        ]
+        if has_mean:
+            cells.append(_cell(row.mean_score))
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def events_json(events: pd.DataFrame, *, durations: Mapping[str, float] | None = None) -> str:
+    """Events as JSON, grouped by recording.
+
+    The layout: ``{"recordings": [{"filename": ..., "duration_seconds": ..., "events":
+    [{"onset": ..., "offset": ..., "event_label": ..., "score": ..., ...}]}]}``; a recording of
+    ``durations`` without events is listed with an empty list, ``duration_seconds`` is left out
+    where unknown, missing scores are ``null``, and times and scores are rounded to the
+    millisecond (:func:`round_seconds`).
+    """
+    durations = durations or {}
+    names = list(dict.fromkeys([*events["filename"], *durations]))
+    recordings = []
+    for name in names:
+        table = events[events["filename"] == name].drop(columns="filename")
+        entry: dict = {"filename": name}
+        if name in durations:
+            entry["duration_seconds"] = float(durations[name])
+        entry["events"] = [
+            {key: _json_value(value) for key, value in row.items()}
+            for row in table.to_dict("records")
+        ]
+        recordings.append(entry)
+    return json.dumps({"recordings": recordings}, indent=1) + "\n"
+
+
+def _json_value(value):
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(_milliseconds(value))
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def events_scores_csv(window_scores: WindowScores | list[WindowScores]) -> str:
+    """Per-window scores: ``filename,start,end`` then one column per label (times to 3
+    decimals, scores with 7 significant digits)."""
+
     import pandas as pd
 
     items = window_scores if isinstance(window_scores, list) else [window_scores]
     frames = [item.to_frame().reset_index() for item in items]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     for column in ("start", "end"):
-        table[column] = table[column].map(lambda t: f"{t:.{TIME_DECIMALS}f}")
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        table.to_csv(handle, index=False, float_format="%.7g")
+        table[column] = table[column].map(seconds_text)
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, float_format="%.7g", lineterminator="\n")
+    return buffer.getvalue()
+
+
+def write_scores_csv(
+    window_scores: WindowScores | list[WindowScores], path: str | os.PathLike
+) -> None:
+    """Write per-window scores (:func:`events_scores_csv`) atomically.
+
+    Parameters
+    ----------
+    window_scores : sed.segmenter.WindowScores or list of them
+        Column names are the labels (AudioSet display names for raw YAMNet).
+    path : str or os.PathLike
+    """
+    _write_text(events_scores_csv(window_scores), path)
 
 
 def summarize(events: pd.DataFrame, duration_seconds: float | None = None) -> str:
@@ -131,255 +515,64 @@ def summarize(events: pd.DataFrame, duration_seconds: float | None = None) -> st
     return "\n".join(lines)
 
 
-def round_times(values: np.ndarray) -> np.ndarray:
-    """Round times in seconds to the precision written in files (3 decimals, 1 ms)."""
-    return np.round(np.asarray(values, dtype=float), TIME_DECIMALS)
-
-
-# --------------------------------------------------------------------------------------------
-# Formats: every writer and reader is a small function of the event table.
-
-#: Formats ``sed detect --format`` writes and :func:`read_events` reads, with their file suffixes.
-FORMAT_SUFFIXES = {
-    "csv": ".csv",
-    "tsv": ".tsv",
-    "audacity": ".audacity.txt",
-    "raven": ".selections.txt",
-    "json": ".json",
-}
-FORMATS = tuple(FORMAT_SUFFIXES)
-#: The format ``sed detect`` writes unless asked for others.
-DEFAULT_FORMAT = "csv"
-#: The fixed leading columns of a Raven Pro selection table.
-RAVEN_COLUMNS = (
-    "Selection",
-    "View",
-    "Channel",
-    "Begin Time (s)",
-    "End Time (s)",
-    "Low Freq (Hz)",
-    "High Freq (Hz)",
-)
-#: Columns of a review's verdicts file (``sed review``): the event as detected, the reviewer's
-#: verdict, and the right label of a ``relabelled`` event.
-VERDICT_COLUMNS = (*EVENT_COLUMNS, "verdict", "corrected_label")
-#: Verdicts: the event is right; no event of its label is there; it is an event of another label.
-VERDICTS = ("correct", "wrong", "relabelled")
-#: Column names accepted for the label of a Raven selection (the first present is used).
-RAVEN_LABEL_COLUMNS = ("Annotation", "Label", "Class", "Species", "Common Name", "event_label")
-#: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
-RAVEN_BAND_HZ = (YamnetParams().mel_min_hz, YamnetParams().mel_max_hz)
-AUDACITY_DECIMALS = 6
-
-
-@dataclass
-class EventFile:
-    """The events read from one file, and the recording lengths the file states.
-
-    Attributes
-    ----------
-    events : pd.DataFrame
-        The canonical event table; ``filename`` is the file's own (if it names recordings) or
-        the annotation file's stem (:func:`recording_stem`); ``score`` is NaN where absent.
-    durations : dict of str to float
-        Recording lengths in seconds, keyed like ``filename``, where the file gives them (JSON).
-    """
-
-    events: pd.DataFrame
-    durations: dict[str, float]
-
-
-def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
-    """The file each format is written to.
+def format_tags(
+    top: pd.DataFrame,
+    format: str = "text",
+    *,
+    filename: str,
+    duration_seconds: float,
+    windows: int,
+) -> str:
+    """A recording's tags (:func:`sed.pipeline.top_classes`) as ``sed tag`` prints them.
 
     Parameters
     ----------
-    output : str or os.PathLike
-        With one format, the file itself. With several, its name up to the first dot plus each
-        format's suffix (:data:`FORMAT_SUFFIXES`): ``ev.csv`` gives ``ev.csv``, ``ev.tsv``...
-    formats : sequence of str
+    top : pd.DataFrame
+        Columns ``rank``, ``label``, ``score`` (window-averaged, in [0, 1]).
+    format : {"text", "csv", "json"}
+        ``text``: a title line, then ``rank. label score`` (the reference ``inference.py``);
+        ``csv``: ``filename,rank,label,score``; ``json``: ``{"filename", "duration_seconds",
+        "windows", "tags": [{"rank", "label", "score"}]}``. Scores to 3 decimals.
+    filename : str
+    duration_seconds : float
+    windows : int
 
     Raises
     ------
     ParameterError
         For an unknown format.
     """
-    formats = list(dict.fromkeys(formats))
-    for name in formats:
-        if name not in FORMAT_SUFFIXES:
-            raise ParameterError(
-                f"unknown event format {name!r}; choose one of " + ", ".join(FORMATS)
-            )
-    output = os.fspath(output)
-    if len(formats) == 1:
-        return {formats[0]: output}
-    base = os.path.join(os.path.dirname(output), recording_stem(output))
-    return {name: base + FORMAT_SUFFIXES[name] for name in formats}
+    rows = [(int(r.rank), str(r.label), float(r.score)) for r in top.itertuples(index=False)]
+    if format == "text":
+        width = max((len(label) for _, label, _ in rows), default=0)
+        lines = [f"{filename}: {windows} windows, {duration_seconds:.2f} s"]
+        lines += [f"{rank:>3}. {label:<{width}}  {score:.3f}" for rank, label, score in rows]
+        return "\n".join(lines) + "\n"
+    if format == "csv":
+        import io
 
-
-def write_events(
-    events: pd.DataFrame,
-    path: str | os.PathLike,
-    format: str = DEFAULT_FORMAT,
-    *,
-    durations: dict[str, float] | None = None,
-) -> None:
-    """Write an event table in one of :data:`FORMATS` (atomically).
-
-    Parameters
-    ----------
-    events : pd.DataFrame
-        An event table.
-    path : str or os.PathLike
-    format : {"csv", "tsv", "audacity", "raven", "json"}
-    durations : dict of str to float, optional
-        Recording lengths in seconds by filename; written by ``json`` only.
-
-    Raises
-    ------
-    ParameterError
-        For an unknown format, or several recordings in one Audacity or Raven file.
-    """
-    writers = {
-        "csv": write_events_csv,
-        "tsv": write_events_tsv,
-        "audacity": write_events_audacity,
-        "raven": write_events_raven,
-    }
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["filename", "rank", "label", "score"])
+        writer.writerows([filename, rank, label, _cell(score)] for rank, label, score in rows)
+        return buffer.getvalue()
     if format == "json":
-        write_events_json(events, path, durations=durations)
-    elif format in writers:
-        writers[format](events, path)
-    else:
-        raise ParameterError(f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}")
-
-
-def _one_recording(events: pd.DataFrame, what: str) -> None:
-    if events["filename"].nunique() > 1:
-        raise ParameterError(
-            f"{what} files hold the events of one recording; got {events['filename'].nunique()}"
-        )
-
-
-def write_events_tsv(events: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write the DCASE/sed_eval list: tab-separated ``onset offset event_label``, no header.
-
-    Events of several recordings get the DCASE four-column form ``filename onset offset
-    event_label``. Times in seconds with 3 decimals.
-    """
-    columns = ["onset", "offset", "event_label"]
-    if events["filename"].nunique() > 1:
-        columns = ["filename"] + columns
-    _write_tab_separated(events[columns], path, TIME_DECIMALS)
-
-
-def write_events_audacity(events: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write an Audacity label track: ``onset<TAB>offset<TAB>label`` (seconds, 6 decimals).
-
-    Raises
-    ------
-    ParameterError
-        If the events are of several recordings (a label track belongs to one).
-    """
-    _one_recording(events, "Audacity label")
-    _write_tab_separated(events[["onset", "offset", "event_label"]], path, AUDACITY_DECIMALS)
-
-
-def _write_tab_separated(table: pd.DataFrame, path, decimals: int) -> None:
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        for row in table.itertuples(index=False):
-            cells = [f"{v:.{decimals}f}" if isinstance(v, float) else str(v) for v in row]
-            handle.write("\t".join(cells) + "\n")
-
-
-def write_events_raven(events: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a Raven Pro selection table (tab-separated, one recording).
-
-    Columns :data:`RAVEN_COLUMNS`, then ``Annotation`` (the label), ``Score`` and, when the
-    table has it, ``Mean Score``. ``View`` is ``Spectrogram 1``, ``Channel`` 1, and the band is
-    YAMNet's mel range (:data:`RAVEN_BAND_HZ`); times in seconds with 6 decimals.
-
-    Raises
-    ------
-    ParameterError
-        If the events are of several recordings.
-    """
-    _one_recording(events, "Raven selection table")
-    header = [*RAVEN_COLUMNS, "Annotation", "Score"]
-    has_mean = "mean_score" in events
-    if has_mean:
-        header.append("Mean Score")
-    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
-        handle.write("\t".join(header) + "\n")
-        for number, row in enumerate(events.itertuples(index=False), start=1):
-            cells = [
-                str(number),
-                "Spectrogram 1",
-                "1",
-                f"{row.onset:.6f}",
-                f"{row.offset:.6f}",
-                f"{RAVEN_BAND_HZ[0]:.1f}",
-                f"{RAVEN_BAND_HZ[1]:.1f}",
-                str(row.event_label),
-                _number(row.score),
-            ]
-            if has_mean:
-                cells.append(_number(row.mean_score))
-            handle.write("\t".join(cells) + "\n")
-
-
-def _number(value) -> str:
-    import pandas as pd
-
-    return "" if pd.isna(value) else f"{value:.{TIME_DECIMALS}f}"
-
-
-def write_events_json(
-    events: pd.DataFrame, path: str | os.PathLike, *, durations: dict[str, float] | None = None
-) -> None:
-    """Write events as JSON, grouped by recording.
-
-    The layout: ``{"recordings": [{"filename": ..., "duration_seconds": ..., "events":
-    [{"onset": ..., "offset": ..., "event_label": ..., "score": ..., ...}]}]}``; a recording of
-    ``durations`` without events is listed with an empty list, ``duration_seconds`` is left out
-    where unknown, and missing scores are ``null``.
-    """
-    durations = durations or {}
-    names = list(dict.fromkeys([*events["filename"], *durations]))
-    recordings = []
-    for name in names:
-        table = events[events["filename"] == name].drop(columns="filename")
-        entry: dict = {"filename": name}
-        if name in durations:
-            entry["duration_seconds"] = float(durations[name])
-        entry["events"] = [
-            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
-            for row in table.to_dict("records")
+        tags = [
+            {"rank": rank, "label": label, "score": _json_value(score)}
+            for rank, label, score in rows
         ]
-        recordings.append(entry)
-    with atomic_open(path, "w", encoding="utf-8") as handle:
-        json.dump({"recordings": recordings}, handle, indent=1)
-        handle.write("\n")
+        document = {
+            "filename": filename,
+            "duration_seconds": float(duration_seconds),
+            "windows": int(windows),
+            "tags": tags,
+        }
+        return json.dumps(document, indent=1) + "\n"
+    raise ParameterError(f"unknown tag format {format!r}; choose one of text, csv, json")
 
 
-def guess_format(path: str | os.PathLike) -> str:
-    """The format of an event or annotation file, from its suffix and first line.
-
-    ``.json`` is JSON, ``.csv`` our CSV; a text file whose first line starts with
-    ``Selection<TAB>`` is a Raven table; anything else is read as a tab-separated list
-    (DCASE ``.tsv``/``.txt``/``.ann`` or an Audacity label file, which share one layout).
-    """
-    name = os.fspath(path).lower()
-    if name.endswith(".json"):
-        return "json"
-    if name.endswith(".csv"):
-        return "csv"
-    try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            first = handle.readline()
-    except OSError:
-        return "tsv"
-    return "raven" if first.startswith("Selection\t") else "tsv"
+# --------------------------------------------------------------------------------------------
+# Reading.
 
 
 def event_files(path: str | os.PathLike) -> dict[str, str]:
@@ -422,14 +615,21 @@ def event_files(path: str | os.PathLike) -> dict[str, str]:
     return files
 
 
-def read_events(path: str | os.PathLike, format: str | None = None) -> EventFile:
-    """Read events or annotations from a file of any of :data:`FORMATS`.
+def read_events(
+    path: str | os.PathLike, format: str | None = None, *, label_column: str | None = None
+) -> EventFile:
+    """Read events or annotations from a file in any layout ``sed`` knows.
 
     Parameters
     ----------
     path : str or os.PathLike
-    format : {"csv", "tsv", "audacity", "raven", "json"}, optional
-        By default guessed (:func:`guess_format`).
+    format : {"table", "json", "csv", "tsv", "audacity", "raven"}, optional
+        ``json`` for our JSON, anything else for a delimited table (:func:`read_events_table`,
+        which recognises every table layout from its header or fields); by default ``json``
+        for a ``.json`` file.
+    label_column : str, optional
+        In a table with a header (Raven, CSV...), the column holding the labels, where the table
+        has it (case is ignored); others use the first of :data:`LABEL_COLUMNS`.
 
     Returns
     -------
@@ -440,58 +640,43 @@ def read_events(path: str | os.PathLike, format: str | None = None) -> EventFile
     AnnotationError
         If the file cannot be read or is malformed; the message gives the file, the line and
         what is wrong (a missing column, a time that is not a number, an offset before its
-        onset, an empty label...).
+        onset, an unknown layout...).
+    ParameterError
+        For an unknown format.
     """
-    format = format or guess_format(path)
-    readers = {
-        "csv": read_events_csv,
-        "tsv": read_events_tsv,
-        "audacity": read_events_tsv,
-        "raven": read_events_raven,
-        "json": read_events_json,
-    }
-    if format not in readers:
-        raise ParameterError(f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}")
-    return readers[format](path)
+    if format is None:
+        format = "json" if os.fspath(path).lower().endswith(".json") else "table"
+    if format == "json":
+        return read_events_json(path)
+    if format in ("table", "raven", "csv", "tsv", "audacity"):
+        return read_events_table(path, label_column=label_column)
+    raise ParameterError(f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
 def _read_lines(path) -> list[str]:
+    return read_user_text(path, AnnotationError, "event file").splitlines()
+
+
+def _seconds(path, line: int, text, what: str) -> float:
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return handle.read().splitlines()
-    except FileNotFoundError:
-        raise AnnotationError("no such file", path) from None
-    except IsADirectoryError:
-        raise AnnotationError("is a directory, not an event file", path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise AnnotationError(
-            f"cannot read: {getattr(error, 'strerror', None) or error}", path
-        ) from None
+        value = float(text)
+    except (TypeError, ValueError):
+        raise AnnotationError(f"line {line}: {what} {text!r} is not a number", path) from None
+    if not math.isfinite(value) or value < 0:
+        raise AnnotationError(f"line {line}: {what} {text!r} is not a time >= 0 s", path)
+    return value
 
 
 def _event_row(path, line: int, filename, onset, offset, label, score=None) -> dict:
     """One validated event; raises AnnotationError naming the file and line."""
-
-    def seconds(text, what):
-        try:
-            value = float(text)
-        except (TypeError, ValueError):
-            raise AnnotationError(f"line {line}: {what} {text!r} is not a number", path) from None
-        if not math.isfinite(value) or value < 0:
-            raise AnnotationError(f"line {line}: {what} {text!r} is not a time >= 0 s", path)
-        return value
-
-    onset, offset = seconds(onset, "onset"), seconds(offset, "offset")
+    onset, offset = _seconds(path, line, onset, "onset"), _seconds(path, line, offset, "offset")
     if offset < onset:
         raise AnnotationError(f"line {line}: offset {offset:g} s is before onset {onset:g} s", path)
-    label = "" if label is None else str(label).strip()
-    if not label:
-        raise AnnotationError(f"line {line}: empty event_label", path)
     row = {
         "filename": filename,
         "onset": onset,
         "offset": offset,
-        "event_label": label,
+        "event_label": str(label).strip(),
         "score": np.nan,
     }
     if score not in (None, ""):
@@ -502,102 +687,269 @@ def _event_row(path, line: int, filename, onset, offset, label, score=None) -> d
     return row
 
 
-_TSV_HEADERS = (["onset", "offset", "event_label"], ["filename", "onset", "offset", "event_label"])
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
-def read_events_tsv(path: str | os.PathLike) -> EventFile:
-    """Read a tab-separated list: DCASE/sed_eval ``onset offset event_label`` (or ``filename
-    onset offset event_label``) or an Audacity label file.
+class _Rows:
+    """Collects the rows of one file: events, listed recordings, skipped unlabeled events."""
 
-    Empty lines, a header line naming those columns, and Audacity's spectral-selection lines
-    (starting with a backslash) are skipped. Events without ``filename`` belong to the file's
-    :func:`recording_stem`.
-    """
-    stem = recording_stem(path)
-    rows: list[dict] = []
-    for line, text in enumerate(_read_lines(path), start=1):
-        if not text.strip() or text.startswith("\\"):
-            continue
-        cells = [cell.strip() for cell in text.split("\t")]
-        if [c.lower() for c in cells] in _TSV_HEADERS and not rows:
-            continue
-        if len(cells) == 3:
-            rows.append(_event_row(path, line, stem, *cells))
-        elif len(cells) == 4:
-            rows.append(_event_row(path, line, cells[0], *cells[1:]))
-        else:
+    def __init__(self, path):
+        self.path = path
+        self.events: list[dict] = []
+        self.recordings: list[str] = []
+        self.unlabeled = 0
+        self.named: bool | None = None  # whether rows name their recording (the same on all)
+
+    def recording(self, line: int, name: str | None) -> str:
+        """The recording of a row: its file cell, or the file's stem."""
+        named = bool(name)
+        if self.named is None:
+            self.named = named
+        elif named != self.named:
             raise AnnotationError(
-                f"line {line}: expected 3 tab-separated fields (onset, offset, "
-                f"event_label) or 4 (filename first), got {len(cells)}",
-                path,
+                f"line {line}: "
+                + ("names a recording" if named else "names no recording")
+                + ", unlike the lines before it",
+                self.path,
             )
-    return EventFile(event_table(rows), {})
+        recording = name if name else recording_stem(self.path)
+        if recording not in self.recordings:
+            self.recordings.append(recording)
+        return recording
+
+    def add(self, line: int, name, onset, offset, label, score=None, mean_score=None) -> None:
+        """An event; without a label it is counted and skipped (times still checked)."""
+        recording = self.recording(line, name)
+        row = _event_row(self.path, line, recording, onset, offset, label or "", score)
+        if not row["event_label"]:
+            self.unlabeled += 1
+            return
+        if mean_score is not None:
+            row["mean_score"] = float(mean_score) if _is_number(mean_score) else np.nan
+        self.events.append(row)
+
+    def result(self) -> EventFile:
+        named = bool(self.named)
+        recordings = self.recordings if named else [recording_stem(self.path)]
+        events = event_table(self.events, sort=False)
+        return EventFile(events, {}, recordings, named, self.unlabeled)
 
 
-def read_events_csv(path: str | os.PathLike) -> EventFile:
-    """Read our events CSV (``filename,onset,offset,event_label,score``, extra columns kept;
-    ``filename`` and ``score`` may be absent).
+def _split(text: str, delimiter: str) -> list[str]:
+    if delimiter == "\t":
+        return [cell.strip() for cell in text.split("\t")]
+    return [cell.strip() for cell in next(csv.reader([text], delimiter=delimiter))]
 
-    A file with a ``verdict`` column is a review's verdicts file (:data:`VERDICT_COLUMNS`,
-    written by the ``sed review`` page): it is read as the events the reviewer confirmed.
-    ``correct`` rows keep their label, ``relabelled`` rows take their ``corrected_label``, and
-    ``wrong`` rows (no event of that label there) and rows without a verdict are left out. So the
-    file serves as a reference for ``sed evaluate`` and as annotations.
+
+def _find_column(header: list[str], names: Iterable[str]) -> int | None:
+    folded = [cell.casefold() for cell in header]
+    for name in names:
+        if name.casefold() in folded:
+            return folded.index(name.casefold())
+    return None
+
+
+def _is_header(cells: list[str]) -> bool:
+    return _find_column(cells, ONSET_COLUMNS) is not None and (
+        _find_column(cells, OFFSET_COLUMNS) is not None
+    )
+
+
+def _positional(cells: list[str]) -> tuple[int | None, int, int, int | None] | None:
+    """Where the file, onset, offset and label are in a headerless row (dcase_util's layouts),
+    or None when the row has no layout. Trailing empty cells are already dropped."""
+    numbers = [_is_number(cell) for cell in cells]
+    n = len(cells)
+    if n == 2:  # onset offset
+        return (None, 0, 1, None)
+    if n == 3:  # onset offset event_label, or file onset offset
+        return (0, 1, 2, None) if not numbers[0] and numbers[1] and numbers[2] else (None, 0, 1, 2)
+    if n == 4:  # file onset offset event_label, or file scene_label onset offset
+        return (0, 2, 3, None) if not numbers[1] and numbers[2] and numbers[3] else (0, 1, 2, 3)
+    if n == 5 and numbers[1] and numbers[2]:  # file onset offset event_label identifier
+        return (0, 1, 2, 3)
+    if n in (5, 6, 7):  # file scene_label onset offset event_label [source [identifier]]
+        return (0, 2, 3, 4)
+    return None
+
+
+def _delimiter(lines: list[str]) -> str:
+    """Tab where any line has one; else the first of ``,`` and ``;`` under which the first line
+    reads as a header or an event."""
+    if any("\t" in line for line in lines):
+        return "\t"
+    first = lines[0] if lines else ""
+    for delimiter in DELIMITERS[1:]:
+        if delimiter in first:
+            cells = _split(first, delimiter)
+            if _is_header(cells) or _parses(cells):
+                return delimiter
+    return "\t"
+
+
+def _parses(cells: list[str]) -> bool:
+    layout = _positional(_trim(cells))
+    return layout is not None and all(_is_number(cells[i]) for i in layout[1:3])
+
+
+def _trim(cells: list[str]) -> list[str]:
+    end = len(cells)
+    while end and not cells[end - 1]:
+        end -= 1
+    return cells[:end]
+
+
+def read_events_table(path: str | os.PathLike, *, label_column: str | None = None) -> EventFile:
+    """Read a delimited event list or table, with or without a header.
+
+    With a header, columns are found by name (case ignored): the file (:data:`FILE_COLUMNS`),
+    onset and offset (:data:`ONSET_COLUMNS`, :data:`OFFSET_COLUMNS`), label (``label_column`` or
+    :data:`LABEL_COLUMNS`), score; Raven's ``File Offset (s)`` places a selection in its own file,
+    and a selection Raven lists once per view is read once. A table with a ``verdict`` column is
+    a review's verdicts file (:data:`VERDICT_COLUMNS`, exported by the ``sed review`` page), read
+    as the events the reviewer confirmed: ``correct`` rows keep their label, ``relabelled`` rows
+    take their ``corrected_label``; ``wrong`` rows (no event of that label there) and rows without
+    a verdict are left out, their recordings still listed. So the file serves as a reference for
+    ``sed evaluate`` and as strong annotations. Without a header, the layouts
+    dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
+    ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
+    alone (``a.wav``: a recording without events). Tabs, commas or semicolons separate the
+    fields; blank lines, trailing empty fields and Audacity's frequency lines (starting with
+    ``\\``) are skipped.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    label_column : str, optional
+        The label column of a headed table, where it has one by that name.
+
+    Returns
+    -------
+    event_file : EventFile
 
     Raises
     ------
     AnnotationError
-        Also for a verdict not in :data:`VERDICTS`, or ``relabelled`` without a corrected label.
+        For an unknown layout, a missing column, a time that is not a number or is negative, an
+        offset before its onset, a line with more fields than the header, a verdict not in
+        :data:`VERDICTS` or ``relabelled`` without a corrected label; file and line named.
     """
-    lines = _read_lines(path)
-    records = list(csv.reader(lines))
-    header = [cell.strip() for cell in records[0]] if records else []
-    missing = [c for c in ("onset", "offset", "event_label") if c not in header]
-    if missing:
-        raise AnnotationError(
-            f"line 1: missing column {missing[0]!r} (expected a header {','.join(EVENT_COLUMNS)})",
-            path,
-        )
-    stem = recording_stem(path)
-    rows = []
-    for line, cells in enumerate(records[1:], start=2):
-        if not any(cell.strip() for cell in cells):
+    numbered = [
+        (number, text)
+        for number, text in enumerate(_read_lines(path), start=1)
+        if text.strip() and not text.startswith("\\")
+    ]
+    rows = _Rows(path)
+    if not numbered:
+        return rows.result()
+    delimiter = _delimiter([text for _, text in numbered])
+    first = _split(numbered[0][1], delimiter)
+    if _is_header(first):
+        _read_headed(path, numbered, delimiter, rows, label_column)
+    else:
+        _read_headerless(path, numbered, delimiter, rows)
+    return rows.result()
+
+
+def _read_headerless(path, numbered, delimiter, rows: _Rows) -> None:
+    for line, text in numbered:
+        cells = _trim(_split(text, delimiter))
+        if len(cells) == 1 and cells[0].lower().endswith(AUDIO_EXTENSIONS):
+            rows.recording(line, cells[0])  # a recording without events (dcase_util)
             continue
-        if len(cells) != len(header):
+        layout = _positional(cells)
+        if layout is None:
             raise AnnotationError(
-                f"line {line}: expected {len(header)} fields, got {len(cells)}", path
+                f"line {line}: expected onset, offset and event_label (optionally filename "
+                "first, or filename, scene_label, onset, offset, event_label), separated by "
+                f"tabs, commas or semicolons; got {len(cells)} field{'s' * (len(cells) != 1)}",
+                path,
             )
-        record = dict(zip(header, cells))
-        label: str | None = record["event_label"]
-        if "verdict" in record:
-            label = _confirmed_label(path, line, record)
-            if label is None:
-                continue
-        row = _event_row(
-            path,
+        file, onset, offset, label = layout
+        rows.add(
             line,
-            record.get("filename") or stem,
-            record["onset"],
-            record["offset"],
-            label,
-            record.get("score"),
+            cells[file] if file is not None else None,
+            cells[onset],
+            cells[offset],
+            cells[label] if label is not None else None,
         )
-        for column, value in record.items():
-            if column not in row:
-                row[column] = _maybe_number(value)
-        rows.append(row)
-    return EventFile(event_table(rows), {})
 
 
-def _confirmed_label(path, line: int, record: dict) -> str | None:
+def _read_headed(path, numbered, delimiter, rows: _Rows, label_column) -> None:
+    header_line, header_text = numbered[0]
+    header = _trim(_split(header_text, delimiter))
+    column = {
+        "file": _find_column(header, FILE_COLUMNS),
+        "onset": _find_column(header, ONSET_COLUMNS),
+        "offset": _find_column(header, OFFSET_COLUMNS),
+        "score": _find_column(header, SCORE_COLUMNS),
+        "mean_score": _find_column(header, MEAN_SCORE_COLUMNS),
+        "file_offset": _find_column(header, [FILE_OFFSET_COLUMN]),
+        "selection": _find_column(header, ["Selection"]),
+        "view": _find_column(header, ["View"]),
+        "verdict": _find_column(header, ["verdict"]),
+        "corrected_label": _find_column(header, ["corrected_label"]),
+    }
+    label = _find_column(header, [label_column]) if label_column else None
+    if label is None:
+        label = _find_column(header, [*LABEL_COLUMNS, "annotation", "Common name"])
+    if label is None:
+        raise AnnotationError(
+            f"line {header_line}: no label column (one of {', '.join(LABEL_COLUMNS)}"
+            + (f", or {label_column!r}" if label_column else "; choose one with --label-column")
+            + f"); the columns are {', '.join(header)}",
+            path,
+        )
+    seen: set[tuple[str, str]] = set()
+    for line, text in numbered[1:]:
+        cells = _split(text, delimiter)
+        if len(_trim(cells)) > len(header):
+            raise AnnotationError(
+                f"line {line}: expected {len(header)} fields, got {len(_trim(cells))}", path
+            )
+        cells += [""] * (len(header) - len(cells))
+
+        def cell(name, cells=cells):
+            return cells[column[name]] if column[name] is not None else None
+
+        name = cell("file")
+        if name and not any(cells[i] for i in range(len(cells)) if i != column["file"]):
+            rows.recording(line, name)  # DESED: a recording without events
+            continue
+        if column["view"] is not None and column["selection"] is not None:
+            key = (name or "", cell("selection") or "")
+            if key in seen:  # Raven lists a selection once per view
+                continue
+            seen.add(key)
+        event_label: str | None = cells[label]
+        if column["verdict"] is not None:
+            event_label = _confirmed_label(path, line, event_label, cell("verdict"), cell)
+            if event_label is None:
+                rows.recording(line, name)  # reviewed or listed: the recording is known
+                continue
+        onset, offset = cell("onset"), cell("offset")
+        if cell("file_offset"):
+            begin = _seconds(path, line, onset, "Begin Time")
+            end = _seconds(path, line, offset, "End Time")
+            onset = cell("file_offset")
+            offset = repr(_seconds(path, line, onset, FILE_OFFSET_COLUMN) + (end - begin))
+        rows.add(line, name, onset, offset, event_label, cell("score"), cell("mean_score"))
+
+
+def _confirmed_label(path, line: int, label: str | None, verdict: str, cell) -> str | None:
     """The label a review verdict confirms for a row, or None when it confirms no event."""
-    verdict = record["verdict"].strip()
+    verdict = verdict.strip()
     if verdict in ("", "wrong"):
         return None
     if verdict == "correct":
-        return record["event_label"]
+        return label
     if verdict == "relabelled":
-        corrected = (record.get("corrected_label") or "").strip()
+        corrected = (cell("corrected_label") or "").strip()
         if not corrected:
             raise AnnotationError(f"line {line}: verdict relabelled without corrected_label", path)
         return corrected
@@ -606,75 +958,22 @@ def _confirmed_label(path, line: int, record: dict) -> str | None:
     )
 
 
-def _maybe_number(text: str):
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def read_events_raven(path: str | os.PathLike) -> EventFile:
-    """Read a Raven selection table.
-
-    Times come from ``Begin Time (s)`` and ``End Time (s)``, the label from the first of
-    :data:`RAVEN_LABEL_COLUMNS` present, the score from ``Score`` or ``Confidence`` if present.
-    A selection listed once per view (Raven repeats it for ``Waveform 1`` and ``Spectrogram 1``)
-    is read once.
-    """
-    lines = _read_lines(path)
-    header = lines[0].split("\t") if lines else []
-    for column in ("Begin Time (s)", "End Time (s)"):
-        if column not in header:
-            raise AnnotationError(f"line 1: missing Raven column {column!r}", path)
-    label_column = next((c for c in RAVEN_LABEL_COLUMNS if c in header), None)
-    if label_column is None:
-        raise AnnotationError(
-            "line 1: no label column (one of " + ", ".join(RAVEN_LABEL_COLUMNS) + ")", path
-        )
-    score_column = next((c for c in ("Score", "Confidence") if c in header), None)
-    stem, rows, seen = recording_stem(path), [], set()
-    for line, text in enumerate(lines[1:], start=2):
-        if not text.strip():
-            continue
-        cells = text.split("\t")
-        if len(cells) != len(header):
-            raise AnnotationError(
-                f"line {line}: expected {len(header)} fields, got {len(cells)}", path
-            )
-        record = dict(zip(header, cells))
-        if record.get("Selection") is not None:
-            if record["Selection"] in seen:
-                continue
-            seen.add(record["Selection"])
-        row = _event_row(
-            path,
-            line,
-            stem,
-            record["Begin Time (s)"],
-            record["End Time (s)"],
-            record[label_column],
-            record.get(score_column) if score_column else None,
-        )
-        if record.get("Mean Score"):
-            row["mean_score"] = _maybe_number(record["Mean Score"])
-        rows.append(row)
-    return EventFile(event_table(rows), {})
-
-
 def read_events_json(path: str | os.PathLike) -> EventFile:
-    """Read events written by :func:`write_events_json` (recordings, their lengths, events)."""
+    """Read events written by :func:`events_json` (recordings, their lengths, events)."""
     try:
         data = json.loads("\n".join(_read_lines(path)))
     except json.JSONDecodeError as error:
         raise AnnotationError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise AnnotationError('line 1: expected {"recordings": [...]}', path)
-    rows, durations = [], {}
+    rows, durations, recordings, unlabeled = [], {}, [], 0
+    named = any(isinstance(r, dict) and r.get("filename") for r in data["recordings"])
     for number, recording in enumerate(data["recordings"], start=1):
         where = f"recording {number}"
         if not isinstance(recording, dict) or not isinstance(recording.get("events"), list):
             raise AnnotationError(f"{where}: expected filename and a list of events", path)
         name = str(recording.get("filename") or recording_stem(path))
+        recordings.append(name)
         if recording.get("duration_seconds") is not None:
             try:
                 durations[name] = float(recording["duration_seconds"])
@@ -690,13 +989,371 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
                     name,
                     event.get("onset"),
                     event.get("offset"),
-                    event.get("event_label"),
+                    event.get("event_label") or "",
                     event.get("score"),
                 )
             except AnnotationError as error:
                 raise AnnotationError(
                     error.message.replace("line 0", f"{where}, event {index}"), path
                 ) from None
+            if not row["event_label"]:
+                unlabeled += 1
+                continue
             row.update({k: v for k, v in event.items() if k not in row})
             rows.append(row)
-    return EventFile(event_table(rows), durations)
+    recordings = list(dict.fromkeys(recordings)) if named else [recording_stem(path)]
+    return EventFile(event_table(rows, sort=False), durations, recordings, named, unlabeled)
+
+
+# --------------------------------------------------------------------------------------------
+# Recordings across files: what evaluation and tuning pair by name.
+
+
+@dataclass
+class RecordingEvents:
+    """The events of one recording, from whichever file holds them.
+
+    Attributes
+    ----------
+    name : str
+        The recording as its file names it (``audio/a.wav``), or the file's stem.
+    source : str
+        The file the events were read from.
+    events : pd.DataFrame
+        Its event table (``filename`` is ``name``).
+    duration_seconds : float or None
+        The length the file states (JSON), if any.
+    """
+
+    name: str
+    source: str
+    events: pd.DataFrame
+    duration_seconds: float | None = None
+
+
+@dataclass
+class EventSet:
+    """The recordings of one side of an evaluation (references or estimates), by stem.
+
+    Attributes
+    ----------
+    recordings : dict of str to RecordingEvents
+        Keyed by :func:`recording_stem` of the recording's name.
+    unlabeled : dict of str to int
+        Events skipped for want of a label, by file (files without any left out).
+    files : list of str
+        The files read.
+    """
+
+    recordings: dict[str, RecordingEvents] = field(default_factory=dict)
+    unlabeled: dict[str, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def add_file(self, path: str, event_file: EventFile) -> None:
+        """Add a file's recordings.
+
+        Raises
+        ------
+        AnnotationError
+            If a recording of the same stem already came from another file, or the file names
+            two recordings with one stem (``a/x.wav`` and ``b/x.wav``).
+        """
+        self.files.append(path)
+        if event_file.unlabeled:
+            self.unlabeled[path] = event_file.unlabeled
+        groups = dict(iter(event_file.events.groupby("filename", sort=False)))
+        for name in event_file.recordings:
+            stem = recording_stem(name)
+            other = self.recordings.get(stem)
+            if other is not None:
+                where = f"{other.name!r} and {name!r}" if other.source == path else other.source
+                raise AnnotationError(
+                    f"two sets of events for recording {stem!r} (also in {where}); "
+                    "recordings are matched by the name before its first dot",
+                    path,
+                )
+            events = groups.get(name, event_file.events.iloc[:0])
+            self.recordings[stem] = RecordingEvents(
+                name, path, events.reset_index(drop=True), event_file.durations.get(name)
+            )
+
+    @property
+    def unlabeled_total(self) -> int:
+        return sum(self.unlabeled.values())
+
+
+def read_event_set(paths: Iterable[str], *, label_column: str | None = None) -> EventSet:
+    """Read event files into one :class:`EventSet` (see :meth:`EventSet.add_file`).
+
+    Parameters
+    ----------
+    paths : iterable of str
+        Files in any layout :func:`read_events` reads.
+    label_column : str, optional
+        See :func:`read_events`.
+
+    Raises
+    ------
+    AnnotationError
+        For a malformed file, or a recording found twice.
+    """
+    events = EventSet()
+    for path in paths:
+        events.add_file(path, read_events(path, label_column=label_column))
+    return events
+
+
+def read_durations(path: str | os.PathLike) -> dict[str, tuple[str, float]]:
+    """Read a durations table: ``filename duration`` per line (DESED, psds_eval and
+    sed_scores_eval's ``audio durations``), tab-, comma- or semicolon-separated, header optional.
+
+    Returns
+    -------
+    durations : dict of str to (str, float)
+        :func:`recording_stem` to the name as written and the length in seconds.
+
+    Raises
+    ------
+    AnnotationError
+        For a line without two fields, a length that is not a positive number, or a recording
+        listed twice (file and line named).
+    """
+    lines = [(n, t) for n, t in enumerate(_read_lines(path), start=1) if t.strip()]
+    if not lines:
+        raise AnnotationError("no recordings listed (expected lines 'filename duration')", path)
+    delimiter = next((d for d in DELIMITERS if d in lines[0][1]), "\t")
+    durations: dict[str, tuple[str, float]] = {}
+    for index, (line, text) in enumerate(lines):
+        cells = _trim(_split(text, delimiter))
+        if index == 0 and len(cells) == 2 and not _is_number(cells[1]):
+            continue  # the header: filename, duration
+        if len(cells) != 2:
+            raise AnnotationError(
+                f"line {line}: expected filename and duration, got {len(cells)} fields", path
+            )
+        seconds = _seconds(path, line, cells[1], "duration")
+        stem = recording_stem(cells[0])
+        if stem in durations:
+            raise AnnotationError(f"line {line}: recording {stem!r} listed twice", path)
+        durations[stem] = (cells[0], seconds)
+    return durations
+
+
+def write_durations_tsv(durations: Mapping[str, float], path: str | os.PathLike) -> None:
+    """Write a durations table ``filename<TAB>duration`` with its header (DESED's layout, read by
+    psds_eval and sed_scores_eval), lengths in seconds to 3 decimals, atomically."""
+    lines = ["filename\tduration"]
+    lines += [f"{name}\t{seconds_text(seconds)}" for name, seconds in durations.items()]
+    _write_text("\n".join(lines) + "\n", path)
+
+
+def read_file_pairs(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """Read sed_eval's file list: ``reference_file<DELIMITER>estimated_file`` per line (tab,
+    comma or semicolon), as its ``sound_event_eval.py`` evaluator takes it.
+
+    Relative paths are relative to the list's folder.
+
+    Raises
+    ------
+    AnnotationError
+        For a line without two fields (file and line named).
+    """
+    folder = os.path.dirname(os.fspath(path))
+    pairs = []
+    for line, text in enumerate(_read_lines(path), start=1):
+        if not text.strip():
+            continue
+        delimiter = next((d for d in DELIMITERS if d in text), "\t")
+        cells = _trim(_split(text, delimiter))
+        if len(cells) != 2:
+            raise AnnotationError(
+                f"line {line}: expected a reference file and an estimated file, got "
+                f"{len(cells)} field{'s' * (len(cells) != 1)}",
+                path,
+            )
+        pairs.append((os.path.join(folder, cells[0]), os.path.join(folder, cells[1])))
+    if not pairs:
+        raise AnnotationError("no file pairs listed", path)
+    return pairs
+
+
+# --------------------------------------------------------------------------------------------
+# Appending: events written one by one while they are found (``sed listen -o``).
+
+#: Columns of a CSV that events are appended to: the event table's, the mean score, and the
+#: wall-clock times of onset and offset (ISO 8601).
+APPEND_CSV_COLUMNS = (*EVENT_COLUMNS, "mean_score", "start_time", "end_time")
+_JSON_TAIL = "\n]}\n]}\n"
+#: Columns of a Raven selection table that events are appended to.
+_APPEND_RAVEN_COLUMNS = (*RAVEN_COLUMNS, "Annotation", "Score", "Mean Score")
+
+
+class EventAppender:
+    """Append events to an events file one at a time, each in one flushed write.
+
+    The file can be read (by ``sed evaluate``, :func:`read_events`, a spreadsheet or a script)
+    while events are still being added. A missing file is created with its header; an existing
+    one is appended to only if it is an events file of the same format (CSV: the same header;
+    Raven: the same columns, selections numbered on; JSON: the layout of
+    :func:`write_events_json`, which gets one more recording). Nothing already in the file is
+    rewritten; only a JSON file's closing brackets move.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    format : {"csv", "tsv", "audacity", "raven", "json"}
+    filename : str
+        The recording's name: the ``filename`` column (CSV) or the JSON recording's name.
+    start_time : str, optional
+        ISO 8601 wall-clock time of the recording's start, written in its JSON entry.
+
+    Raises
+    ------
+    AnnotationError
+        If the file exists but is not an events file of that format (it is left as it is).
+    ParameterError
+        For an unknown format.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        format: str,
+        *,
+        filename: str,
+        start_time: str | None = None,
+    ):
+        if format not in FORMAT_SUFFIXES:
+            raise ParameterError(
+                f"unknown event format {format!r}; choose one of {', '.join(FORMATS)}"
+            )
+        self.path, self.format, self.filename = os.fspath(path), format, filename
+        self._selection = 0  # Raven: the last selection number in the file
+        existing = os.path.exists(self.path) and os.path.getsize(self.path) > 0
+        if existing:
+            self._selection = check_appendable(self.path, format)
+        # Open for the appender's lifetime: every append is one write and a flush ("x": a file
+        # that appeared since the check is not overwritten).
+        mode = "r+b" if os.path.exists(self.path) else "x+b"
+        self._handle = open(self.path, mode)  # noqa: SIM115
+        self._handle.seek(0, os.SEEK_END)
+        if format == "json":
+            self._start_json_recording(existing, start_time)
+        elif not existing:
+            header = {
+                "csv": ",".join(APPEND_CSV_COLUMNS),
+                "tsv": "\t".join(("onset", "offset", "event_label")),
+                "raven": "\t".join(_APPEND_RAVEN_COLUMNS),
+            }
+            if format in header:
+                self._write(header[format] + "\n")
+        elif not self._ends_with_newline():
+            self._write("\n")
+
+    def append(self, event: dict) -> None:
+        """Write one event: a mapping with ``onset``, ``offset``, ``event_label``, ``score`` and,
+        where the format holds them, ``mean_score``, ``start_time`` and ``end_time``."""
+        if self.format in ("csv", "tsv", "audacity", "raven"):
+            self._write(self._line(event))
+        else:
+            rounded = {key: _json_value(value) for key, value in event.items()}
+            text = ("," if self._json_events else "") + "\n" + json.dumps(rounded)
+            self._json_events += 1
+            self._handle.seek(self._json_tail)
+            self._write(text + _JSON_TAIL)
+            self._json_tail += len(text.encode("utf-8"))
+
+    def _line(self, event: dict) -> str:
+        """The event's line, made by the writer of its format (:func:`format_events`) from a
+        one-event table, so an appended line equals the line ``sed detect`` writes."""
+        row = {
+            "filename": self.filename,
+            "mean_score": float("nan"),
+            "start_time": "",
+            "end_time": "",
+            **event,
+        }
+        table = event_table([row])
+        if self.format == "csv":
+            text = events_csv(table[list(APPEND_CSV_COLUMNS)])
+        elif self.format == "raven":
+            text = events_raven(table[[*EVENT_COLUMNS, "mean_score"]])
+        else:
+            text = format_events(table[list(EVENT_COLUMNS)], self.format)
+        line = text.rstrip("\n").split("\n")[-1]
+        if self.format == "raven":  # selections are numbered on from the file's last one
+            self._selection += 1
+            line = str(self._selection) + line[line.index("\t") :]
+        return line + "\n"
+
+    def close(self, duration_seconds: float | None = None) -> None:
+        """Finish the file (JSON: the recording's length, when given) and close it."""
+        if self.format == "json" and duration_seconds is not None:
+            self._handle.seek(self._json_tail)
+            self._write(f'\n], "duration_seconds": {float(duration_seconds)!r}}}\n]}}\n')
+            self._handle.truncate()
+        self._handle.close()
+
+    def _write(self, text: str) -> None:
+        self._handle.write(text.encode("utf-8"))
+        self._handle.flush()
+
+    def _ends_with_newline(self) -> bool:
+        self._handle.seek(-1, os.SEEK_END)
+        last = self._handle.read(1)
+        self._handle.seek(0, os.SEEK_END)
+        return last == b"\n"
+
+    def _start_json_recording(self, existing: bool, start_time: str | None) -> None:
+        entry: dict = {"filename": self.filename}
+        if start_time is not None:
+            entry["start_time"] = start_time
+        opening = json.dumps(entry)[:-1] + ', "events": ['
+        if existing:  # after the last recording: overwrite the list's closing "]}"
+            self._handle.seek(0)
+            text = self._handle.read().decode("utf-8")
+            end = len(text.rstrip())
+            if not text[:end].endswith("]}") and not text[: end - 1].rstrip().endswith("]"):
+                raise AnnotationError("the JSON file does not end its recordings list", self.path)
+            close = text.rindex("]", 0, end)
+            empty = text[:close].rstrip().endswith("[")
+            position = len(text[:close].encode("utf-8"))
+            prefix = "" if empty else ","
+        else:
+            prefix, position = '{"recordings": [', 0
+        self._handle.seek(position)
+        head = prefix + "\n" + opening
+        self._write(head + _JSON_TAIL)
+        self._handle.truncate()
+        self._json_tail = position + len(head.encode("utf-8"))
+        self._json_events = 0
+
+
+def check_appendable(path: str | os.PathLike, format: str) -> int:
+    """Refuse an existing file that :class:`EventAppender` must not append to (it is only read).
+
+    Returns
+    -------
+    n_events : int
+        Events already in the file (0 when it is missing or empty).
+
+    Raises
+    ------
+    AnnotationError
+        If the file exists but is not an events file of ``format`` (for CSV and Raven: with
+        the columns the appender writes).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return 0
+    what = f"exists and is not a {format} events file to append to"
+    expected = {"csv": ",".join(APPEND_CSV_COLUMNS), "raven": "\t".join(_APPEND_RAVEN_COLUMNS)}
+    if format in expected:
+        with open(path, encoding="utf-8-sig", errors="replace") as handle:
+            header = handle.readline().rstrip("\r\n")
+        if header != expected[format]:
+            raise AnnotationError(f"{what} (its first line is not {expected[format]!r})", path)
+    try:
+        return len(read_events(path, format).events)
+    except AnnotationError as error:
+        raise AnnotationError(f"{what}: {error.message}", path) from None

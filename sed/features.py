@@ -15,8 +15,8 @@ Two implementations compute the same spectrogram:
 
 They differ only through the STFT. numpy windows and transforms in float64, so its log-mel is
 within 4e-7 of an all-float64 computation; TensorFlow's float32 RFFT is the less exact one: on a
-pure 440 Hz sine its log-mel is 2.8e-3 away in near-empty bands (``tests/test_model.py`` checks
-both against float64).
+pure 440 Hz sine its log-mel is 2.8e-3 away in near-empty bands
+(``tests/test_model_yamnet.py`` checks both against float64).
 """
 
 from __future__ import annotations

@@ -1,9 +1,15 @@
-"""Infrastructure every stage may use: atomic output files, content fingerprints, the cache folder.
+"""Infrastructure every stage may use: atomic output files, clean stops on signals, content
+fingerprints, the cache folder.
 
 - **Atomic files** (:func:`atomic_path`, :func:`atomic_open`): write to a temporary file beside the
   target, then rename. A reader never sees a half-written output, and a run killed mid-write leaves
   the previous file (or none) in place, never a partial one. ``os.replace`` is atomic on POSIX and
-  Windows when both paths are on one file system, which a sibling temporary file guarantees.
+  Windows when both paths are on one file system, which a sibling temporary file guarantees. A
+  write that fails (disk full, no permission) raises :class:`sed.errors.WriteError` naming the
+  file and the operating system's reason, and leaves no temporary file.
+- **Signals** (:func:`stop_on_signals`): ``SIGINT`` and ``SIGTERM`` raise
+  :class:`sed.errors.Interrupted` in the main thread, so ``finally`` blocks and the atomic writes
+  clean up before the process ends.
 - **Fingerprints** (:func:`content_sha256`): what a cache key or a settings record needs to notice
   an edited file.
 - **The cache folder** (:func:`cache_dir`): where the LiteRT conversion and the embedding cache
@@ -17,8 +23,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
+
+from sed.errors import Interrupted, SedError, WriteError
 
 #: Environment variable naming the cache folder (see :func:`cache_dir`).
 CACHE_ENV = "SED_CACHE_DIR"
@@ -38,22 +48,39 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     temporary : str
         A fresh path in the same directory, named ``.<name>.<random>.tmp``. If the block raises,
         the temporary file is removed and ``path`` is left untouched.
+
+    Raises
+    ------
+    WriteError
+        If the folder, the temporary file or the file cannot be written (an ``OSError`` raised
+        by the block too): ``<path>: cannot write (<reason>)``, with the ``errno``.
     """
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
-    os.close(handle)
+    try:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+        )
+        os.close(handle)
+    except OSError as error:
+        raise write_error(error, path) from None
     try:
         yield temporary
         os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600; honour the umask
         os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as error:
+        with contextlib.suppress(OSError):
             os.remove(temporary)
+        if isinstance(error, OSError) and not isinstance(error, WriteError):
+            raise write_error(error, path) from None
         raise
+
+
+def write_error(error: OSError, path: str | os.PathLike) -> WriteError:
+    """The :class:`WriteError` of an ``OSError`` met while writing ``path``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return WriteError(f"cannot write ({reason})", path, errno=error.errno)
 
 
 @contextlib.contextmanager
@@ -73,6 +100,40 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
         os.fsync(handle.fileno())
 
 
+@contextlib.contextmanager
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Turn ``SIGINT`` and ``SIGTERM`` into :class:`sed.errors.Interrupted` while the block runs.
+
+    Python's default ends the process at ``SIGTERM`` without running ``finally`` blocks (so a
+    temporary file or a worker process may be left behind); here the signal is raised as an
+    exception in the main thread instead, at the next Python instruction. Only the first signal
+    is raised: while the block cleans up, further ones are ignored. The previous handlers are
+    restored on exit. Outside the main thread (where Python cannot handle signals) nothing is
+    changed.
+
+    Parameters
+    ----------
+    signals : tuple of int
+        The signals to catch.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(number, frame):
+        if not received:
+            received.append(number)
+            raise Interrupted(number)
+
+    previous = {number: signal.signal(number, handler) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler_before in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler_before is None else handler_before)
+
+
 def _read_umask() -> int:
     mask = os.umask(0)  # the only portable way to read it; done once, at import
     os.umask(mask)
@@ -80,6 +141,57 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """The text of a user's file: UTF-8, a leading byte-order mark dropped, decoded whole.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    UnicodeDecodeError
+        If it is not UTF-8; :func:`not_utf8` says where, for the message.
+    """
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8-sig")
+
+
+def read_user_text(path: str | os.PathLike, error: type[SedError], what: str) -> str:
+    """The text of a file a user gives (:func:`read_text`), or ``error`` in one line naming it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    error : type of SedError
+        Raised as ``error(message, path)``.
+    what : str
+        What the file is, for messages (``label map``, ``configuration``).
+
+    Raises
+    ------
+    SedError
+        ``no such file``, ``is a directory, not a <what>``, ``line N: not UTF-8 text (byte
+        0xe9)`` or ``cannot read <what> (<reason>)``.
+    """
+    try:
+        return read_text(path)
+    except FileNotFoundError:
+        raise error("no such file", path) from None
+    except IsADirectoryError:
+        raise error(f"is a directory, not a {what}", path) from None
+    except UnicodeDecodeError as caught:
+        raise error(not_utf8(caught), path) from None
+    except OSError as caught:
+        raise error(f"cannot read {what} ({caught.strerror or caught})", path) from None
+
+
+def not_utf8(error: UnicodeDecodeError) -> str:
+    """``line N: not UTF-8 text (byte 0xe9)``: where a file read by :func:`read_text` (or any text
+    decoded whole) stops being UTF-8, for a one-line message."""
+    raw = bytes(error.object)
+    line = raw[: error.start].count(b"\n") + 1
+    return f"line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x})"
 
 
 def content_sha256(path: str | os.PathLike) -> str:

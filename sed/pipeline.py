@@ -30,6 +30,7 @@ from sed.audio import (
     audio_by_stem,
     audio_info,
     check_resampler,
+    check_waveform,
     load_audio,
     resample,
     to_mono,
@@ -44,10 +45,13 @@ from sed.classes import (
 )
 from sed.errors import AnnotationError, AudioError, ParameterError
 from sed.evaluation import (
+    DEFAULT_EMPTY_SYSTEM_OUTPUT,
+    DEFAULT_EVENT_MATCHING,
     DEFAULT_PERCENTAGE_OF_LENGTH,
     DEFAULT_T_COLLAR,
     DEFAULT_TIME_RESOLUTION,
     Evaluation,
+    left_out_note,
 )
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
@@ -59,11 +63,15 @@ from sed.segmenter import WindowScores, score_file, score_waveform
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sed.events import EventSet
     from sed.heads.head import Head
     from sed.model import Yamnet
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
+#: How ``sed tag`` prints its tags (:func:`sed.events.format_tags`).
+TAG_FORMATS = ("text", "csv", "json")
+DEFAULT_TAG_FORMAT = "text"
 
 #: What :func:`class_selection` takes as a class list: ``"Dog,Bark"`` or ``["Dog", "Bark"]``.
 ClassList = str | Sequence[str]
@@ -197,8 +205,10 @@ def detect(
 
     Parameters
     ----------
-    waveform : np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
-        Audio in [-1, 1] at ``sample_rate``; channels are averaged.
+    waveform : np.ndarray [shape=(n_samples,) or (n_samples, n_channels), dtype=float]
+        Audio in [-1, 1] at ``sample_rate``, samples first (as ``soundfile.read`` returns it;
+        ``librosa.load(mono=False)``'s ``(n_channels, n_samples)`` needs a ``.T``); channels
+        are averaged. Integer samples are refused: scale them to [-1, 1] first.
     sample_rate : int > 0
         In Hz; resampled to 16 kHz with ``resampler``.
     model : sed.model.Yamnet
@@ -224,15 +234,21 @@ def detect(
     AudioError
         If the waveform is empty or has NaN or infinite samples.
     ParameterError
-        For an unknown class, resampler or bad sample rate, or classes given with a head.
+        For integer samples, a shape other than ``(n,)`` or ``(n, channels)`` (channels first
+        included), an unknown class, resampler or bad sample rate, something else than a
+        loaded model or a :class:`PostProcessing`, or classes given with a head.
     ModelError
         If ``head`` was trained with another hop, sample rate or weights.
     """
-    if not (isinstance(sample_rate, (int, np.integer)) and sample_rate > 0):
+    if isinstance(sample_rate, bool) or not (
+        isinstance(sample_rate, (int, np.integer)) and sample_rate > 0
+    ):
         raise ParameterError(f"sample rate must be a positive integer in Hz, got {sample_rate!r}")
     check_resampler(resampler)
+    _check_arguments(model, postprocessing)
+    samples = check_waveform(waveform, filename or None)
     selection = _labels_to_score(model, head, classes, label_map, selection)
-    mono = to_mono(np.asarray(waveform, dtype=np.float32))
+    mono = to_mono(samples)
     audio = (
         resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler)
         if mono.size
@@ -277,7 +293,16 @@ def detect_file(
     ------
     AudioError
         If the file is missing, empty, truncated, not audio, or holds NaN samples.
+    ParameterError
+        If ``path`` is not a path (an array belongs to :func:`detect`), or as :func:`detect`.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(
+            f"path must be a file path, got {type(path).__name__}"
+            + ("; detect() takes arrays" if isinstance(path, np.ndarray) else "")
+        )
+    check_resampler(resampler)
+    _check_arguments(model, postprocessing)
     selection = _labels_to_score(model, head, classes, label_map, selection)
     window_scores = score_file(
         path,
@@ -288,6 +313,19 @@ def detect_file(
         overlap=overlap,
     )
     return _finish(window_scores, selection, postprocessing, head)
+
+
+def _check_arguments(model, postprocessing) -> None:
+    """Refuse a model that is not loaded YAMNet and post-processing that is not a configuration."""
+    if not (hasattr(model, "predict") and isinstance(getattr(model, "params", None), YamnetParams)):
+        raise ParameterError(
+            f"model must be YAMNet as sed.load_model() returns it, got {type(model).__name__}"
+        )
+    if not isinstance(postprocessing, PostProcessing):
+        raise ParameterError(
+            "postprocessing must be a sed.PostProcessing (sed.load_config(path) reads one), got "
+            f"{type(postprocessing).__name__}"
+        )
 
 
 def _finish(
@@ -419,6 +457,9 @@ def tag_file(
     model: Yamnet,
     head: Head | None = None,
     k: int = DEFAULT_TOP_K,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+    selection: ClassSelection | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> Tagging:
@@ -432,6 +473,9 @@ def tag_file(
     head : sed.heads.head.Head, optional
         Tag with the head's labels instead of YAMNet's classes.
     k : int >= 1
+    classes, label_map, selection
+        The labels that may be tags (see :func:`class_selection`); all 521 classes by default.
+        Not with ``head``.
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
 
@@ -445,16 +489,16 @@ def tag_file(
         If the file cannot be used.
     ModelError
         If ``head`` does not fit ``model``.
+    ParameterError
+        If ``k`` < 1, a class is unknown, or classes are given with a head.
     """
     if k < 1:
         raise ParameterError(f"k must be at least 1, got {k}")
-    if head is not None:
-        check_head(head, model)
+    selection = _labels_to_score(model, head, classes, label_map, selection)
     window_scores = score_file(
         path, model, resampler=resampler, batch_size=batch_size, keep_embeddings=head is not None
     )
-    if head is not None:
-        window_scores = head.window_scores(window_scores)
+    window_scores = _finish(window_scores, selection, PostProcessing(), head).window_scores
     return Tagging(window_scores, top_classes(window_scores, k))
 
 
@@ -495,11 +539,15 @@ def plot_file(
         If the file cannot be used.
     ParameterError
         If ``top_n`` < 1 or the suffix is not a figure format.
+    OutputError
+        If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
+    from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
 
     check_figure_path(output)
+    check_outputs([Output(output, "output")], inputs={"path": path})
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(
         waveform,
@@ -610,8 +658,38 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     return event_files(path)
 
 
+def read_annotations(path: str | os.PathLike, *, label_column: str | None = None) -> EventSet:
+    """The recordings and events of a file, a folder or a batch output folder, by stem.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        See :func:`annotation_files`. Files holding one recording give it their stem; tables
+        with a file column (``filename``, ``Begin File``, ``Begin Path``...) give each recording
+        they name, matched by the part of its name before the first dot.
+    label_column : str, optional
+        See :func:`sed.events.read_events`.
+
+    Returns
+    -------
+    events : sed.events.EventSet
+
+    Raises
+    ------
+    AnnotationError
+        For a malformed file, or a recording found twice.
+    """
+    from sed.events import read_event_set
+
+    return read_event_set(annotation_files(path).values(), label_column=label_column)
+
+
 def development_set(
-    audio: str | os.PathLike, reference: str | os.PathLike
+    audio: str | os.PathLike,
+    reference: str | os.PathLike,
+    *,
+    label_column: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[list[str], dict[str, pd.DataFrame]]:
     """Recordings and their reference events, paired by recording stem.
 
@@ -620,62 +698,139 @@ def development_set(
     audio : str or os.PathLike
         Folder of recordings (:func:`sed.audio.find_audio_files`).
     reference : str or os.PathLike
-        Folder (or single file) of annotations, in any format :func:`sed.events.read_events`
-        reads.
+        Annotations: a file per recording, a folder of them, or tables naming their recordings
+        (:func:`read_annotations`). A recording listed without events counts, with no events.
+    label_column : str, optional
+        See :func:`sed.events.read_events`.
+    warn : callable, optional
+        Told, in one line, how many reference events without a label were skipped.
 
     Returns
     -------
     paths : list of str
-        The recordings that have annotations, sorted.
+        The recordings that have annotations, sorted by stem.
     references : dict of str to pd.DataFrame
         Reference event table of each recording, keyed by its path as in ``paths``.
 
     Raises
     ------
     AnnotationError
-        If an annotation file is malformed or no recording has one.
+        If an annotation file is malformed.
     AudioError
         If an annotated recording has no audio file.
     """
-    from sed.events import read_events
-
+    annotations = read_annotations(reference, label_column=label_column)
     sounds = audio_by_stem(audio)
     paths, references = [], {}
-    for stem, annotation in sorted(annotation_files(reference).items()):
+    for stem, recording in sorted(annotations.recordings.items()):
         if stem not in sounds:
-            raise AudioError(f"no audio file for annotated recording {stem!r}", audio)
+            raise AudioError(
+                f"no audio file for annotated recording {stem!r} ({recording.source})", audio
+            )
         paths.append(sounds[stem])
-        references[sounds[stem]] = read_events(annotation).events
-    if not paths:
-        raise AnnotationError("no annotated recordings", reference)
+        references[sounds[stem]] = recording.events
+    if annotations.unlabeled_total and warn is not None:
+        warn(_unlabeled_message("reference", annotations.unlabeled))
     return paths, references
 
 
+def _unlabeled_message(side: str, by_file: dict[str, int]) -> str:
+    return "skipped " + left_out_note(side, "without a label", by_file)
+
+
+#: ``labels`` of :func:`evaluate_files`: every label of both sides, or the reference's only.
+LABEL_SETS = ("union", "reference")
+DEFAULT_LABELS = "union"
+
+
+def parse_labels(text: str) -> str | list[str]:
+    """The ``labels`` of :func:`evaluate_files` from one string (``sed evaluate --labels``).
+
+    Parameters
+    ----------
+    text : str
+        ``union`` or ``reference`` (:data:`LABEL_SETS`); the path of a text file holding one
+        label per line (for labels that contain commas); or comma-separated labels.
+
+    Returns
+    -------
+    labels : str or list of str
+
+    Raises
+    ------
+    AnnotationError
+        If the labels file cannot be read.
+    ParameterError
+        If no label is given.
+    """
+    if text in LABEL_SETS:
+        return text
+    if os.path.isfile(text):
+        try:
+            with open(text, encoding="utf-8-sig") as handle:
+                labels = [line.strip() for line in handle]
+        except (OSError, UnicodeDecodeError) as error:
+            raise AnnotationError(f"cannot read the labels: {error}", text) from None
+    else:
+        labels = [label.strip() for label in text.split(",")]
+    labels = [label for label in labels if label]
+    if not labels:
+        raise ParameterError(f"no labels in {text!r}")
+    return labels
+
+
 def evaluate_files(
-    reference: str | os.PathLike,
-    estimated: str | os.PathLike,
+    reference: str | os.PathLike | None = None,
+    estimated: str | os.PathLike | None = None,
     *,
+    file_list: str | os.PathLike | None = None,
     audio: str | os.PathLike | None = None,
+    durations: str | os.PathLike | None = None,
+    labels: str | Sequence[str] = DEFAULT_LABELS,
+    label_column: str | None = None,
     time_resolution_seconds: float = DEFAULT_TIME_RESOLUTION,
     t_collar_seconds: float = DEFAULT_T_COLLAR,
     percentage_of_length: float = DEFAULT_PERCENTAGE_OF_LENGTH,
+    evaluate_onset: bool = True,
     evaluate_offset: bool = True,
+    event_matching: str = DEFAULT_EVENT_MATCHING,
+    empty_system_output: str = DEFAULT_EMPTY_SYSTEM_OUTPUT,
     warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate estimated events against reference annotations, recording by recording.
 
+    Recordings pair by stem (the name before its first dot: ``audio/a.wav``, ``a.tsv``,
+    ``a.Table.1.selections.txt`` are all ``a``), never pooled: a table naming several
+    recordings (DCASE ``filename onset offset event_label``, our ``all_events.tsv``, a combined
+    Raven table with ``Begin File``) gives each of them.
+
     Parameters
     ----------
     reference, estimated : str or os.PathLike
-        Files or folders of files in any format :func:`sed.events.read_events` reads (see
-        :func:`annotation_files`). Two single files are paired whatever their names; in folders,
-        files pair by recording stem. A reference without estimated file counts as a recording
-        with no estimated events; an estimated file without reference is an error.
+        Files, folders of files or ``sed detect`` batch output folders, in any layout
+        :func:`sed.events.read_events` reads (see :func:`read_annotations`). Two single files
+        holding one recording each are paired whatever their names.
+    file_list : str or os.PathLike, optional
+        Instead of ``reference`` and ``estimated``: sed_eval's file list, a reference file and
+        an estimated file per line (:func:`sed.events.read_file_pairs`); each line's two files
+        pair as two single files do.
     audio : str or os.PathLike, optional
-        Folder of the recordings: each one's true length is its evaluated length. Without it,
-        the length stated in the files (JSON ``duration_seconds``) is used; failing that, the
-        latest offset of either side, and ``warn`` is told.
-    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_offset
+        Folder of the recordings: each one's true length is its evaluated length, and a
+        recording found on one side only is evaluated with no events on the other.
+    durations : str or os.PathLike, optional
+        Instead of ``audio``: a table ``filename duration`` (DESED, psds_eval), with the same
+        effect. Without either, the length a file states (JSON ``duration_seconds``) is used,
+        failing that the latest offset on either side (sed_eval's default), and ``warn`` is
+        told; a recording found on one side only is then an error.
+    labels : {"union", "reference"} or sequence of str
+        The labels scored: those of both sides (default), those of the reference (sed_eval's
+        evaluator and the DCASE convention), or these. Events of other labels are left out of
+        both sides and counted in ``Evaluation.notes``.
+    label_column : str, optional
+        The label column of headed tables, where they have it (see
+        :func:`sed.events.read_events`).
+    time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_onset,
+    evaluate_offset, event_matching, empty_system_output
         See :class:`sed.evaluation.Evaluation`.
     warn : callable, optional
         Receives one-line warnings.
@@ -683,73 +838,216 @@ def evaluate_files(
     Returns
     -------
     evaluation : Evaluation
+        Its ``notes`` hold the events skipped without a label (``unlabeled``, by side and file)
+        and those of labels not evaluated (``labels_left_out``, by side and label).
 
     Raises
     ------
     AnnotationError
-        For a malformed file (file, line and problem named), or unpaired estimated files.
+        For a malformed file (file, line and problem named), a recording found on one side only
+        (named) without ``audio`` or ``durations``, or a recording found twice on one side.
     AudioError
         If ``audio`` is given but a recording's audio is missing or unreadable.
+    ParameterError
+        For inconsistent arguments (a file list with reference or estimated files, audio with
+        durations), an unknown label set, or no label to evaluate.
     """
-    from sed.events import read_events
-
     warn = warn or (lambda message: None)
-    references, estimates = annotation_files(reference), annotation_files(estimated)
-    if len(references) == 1 and len(estimates) == 1 and os.path.isfile(estimated):
-        estimates = {next(iter(references)): next(iter(estimates.values()))}
-    unpaired = sorted(set(estimates) - set(references))
-    if unpaired:
-        raise AnnotationError(
-            f"no reference file for recording {unpaired[0]!r} ({len(unpaired)} unpaired)", estimated
-        )
-    sounds = audio_by_stem(audio) if audio is not None else {}
-    pairs = []
-    for stem, ref_path in references.items():
-        ref = read_events(ref_path)
-        est = read_events(estimates[stem]) if stem in estimates else None
-        pairs.append((stem, ref, est))
-    labels = {label for _, ref, est in pairs for label in ref.events["event_label"]}
-    labels |= {
-        label for _, _, est in pairs if est is not None for label in est.events["event_label"]
-    }
+    if (file_list is None) == (reference is None and estimated is None) or (
+        file_list is None and (reference is None or estimated is None)
+    ):
+        raise ParameterError("give a reference and an estimated path, or a file list")
+    if audio is not None and durations is not None:
+        raise ParameterError("give the recordings' lengths by --audio or --durations, not both")
+    sides = _paired_sides(reference, estimated, file_list, label_column)
+    lengths = _recording_lengths(audio, durations)
+    pairs = _pair_recordings(sides, lengths, audio, durations)
+    chosen = _chosen_labels(labels, pairs)
     evaluation = Evaluation(
-        labels or {"(none)"},
+        chosen,
         time_resolution_seconds=time_resolution_seconds,
         t_collar_seconds=t_collar_seconds,
         percentage_of_length=percentage_of_length,
+        evaluate_onset=evaluate_onset,
         evaluate_offset=evaluate_offset,
+        event_matching=event_matching,
+        empty_system_output=empty_system_output,
     )
-    for stem, ref, est in pairs:
-        est_events = est.events if est is not None else ref.events.iloc[:0]
-        length, source = _evaluated_length(stem, sounds, audio, ref, est)
-        if source == "last offset" and length <= 0:
-            raise AnnotationError(
-                f"recording {stem!r} has no events and no known length (give the audio folder)",
-                references[stem],
-            )
+    left_out: dict[str, dict[str, int]] = {"reference": {}, "estimated": {}}
+    guessed: list[str] = []
+    empty: list[str] = []
+    for stem, (ref, est) in sorted(pairs.items()):
+        tables = {}
+        for side, recording in (("reference", ref), ("estimated", est)):
+            table = recording.events if recording is not None else _no_events()
+            kept = table["event_label"].isin(chosen)
+            for label, count in table.loc[~kept, "event_label"].value_counts().items():
+                left_out[side][label] = left_out[side].get(label, 0) + int(count)
+            tables[side] = table[kept]
+        length, source = _evaluated_length(stem, lengths, ref, est)
         if source == "last offset":
-            warn(
-                f"{stem}: no audio or stated length; evaluating up to the last offset "
-                f"({length:.3f} s)"
-            )
-        evaluation.add(stem, ref.events, est_events, length, length_source=source)
+            (guessed if length > 0 else empty).append(stem)
+        evaluation.add(
+            ref.name if ref is not None else est.name,
+            tables["reference"],
+            tables["estimated"],
+            length,
+            length_source=source,
+            sources={
+                side: recording.source
+                for side, recording in (("reference", ref), ("estimated", est))
+                if recording is not None
+            },
+        )
+    if guessed:
+        warn(
+            f"{_count(guessed, 'recording')} evaluated up to the last offset of "
+            f"{'its' if len(guessed) == 1 else 'their'} events, for want of audio or a stated "
+            "length (give --audio or --durations for the true lengths)"
+        )
+    if empty:
+        warn(
+            f"{_count(empty, 'recording')} without events or known length counted with "
+            f"length 0: {', '.join(empty[:5])}{' ...' * (len(empty) > 5)}"
+        )
+    for side, events in sides.items():
+        if events.unlabeled_total:
+            warn(_unlabeled_message(side, events.unlabeled))
+    evaluation.notes = {
+        "unlabeled": {side: events.unlabeled for side, events in sides.items()},
+        "labels_left_out": {side: dict(sorted(n.items())) for side, n in left_out.items()},
+    }
     return evaluation
 
 
-def _evaluated_length(stem, sounds, audio, ref, est) -> tuple[float, str]:
+def _count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'s' * (len(items) != 1)}"
+
+
+def _no_events() -> pd.DataFrame:
+    from sed.events import event_table
+
+    return event_table()
+
+
+def _paired_sides(reference, estimated, file_list, label_column) -> dict[str, EventSet]:
+    """The reference and estimated event sets, with single-recording files paired."""
+    from sed.events import EventSet, read_file_pairs
+
+    if file_list is None:
+        single = os.path.isfile(reference) and os.path.isfile(estimated)
+        pairs = [(reference, estimated, single)]
+    else:
+        pairs = [(ref, est, True) for ref, est in read_file_pairs(file_list)]
+    sides = {"reference": EventSet(), "estimated": EventSet()}
+    for ref_path, est_path, single in pairs:
+        ref = read_annotations(ref_path, label_column=label_column)
+        est = read_annotations(est_path, label_column=label_column)
+        if single and len(ref.recordings) == 1 and len(est.recordings) == 1:
+            # Two files of one recording each pair whatever their names.
+            (stem, recording), (_, estimate) = ref.recordings.popitem(), est.recordings.popitem()
+            ref.recordings[stem], est.recordings[stem] = recording, estimate
+        for side, events in (("reference", ref), ("estimated", est)):
+            _merge(sides[side], events)
+    return sides
+
+
+def _merge(into: EventSet, events: EventSet) -> None:
+    for stem, recording in events.recordings.items():
+        if stem in into.recordings:
+            raise AnnotationError(
+                f"recording {stem!r} is also in {into.recordings[stem].source}", recording.source
+            )
+        into.recordings[stem] = recording
+    into.unlabeled.update(events.unlabeled)
+    into.files += events.files
+
+
+def _recording_lengths(audio, durations) -> dict[str, tuple[str, str | float]]:
+    """Stem -> ("audio", its audio file) or ("durations", seconds), from --audio or --durations.
+
+    Audio files are only opened for the recordings evaluated (:func:`_evaluated_length`).
+    """
+    from sed.events import read_durations
+
     if audio is not None:
-        if stem not in sounds:
-            raise AudioError(f"no audio file for recording {stem!r}", audio)
-        return audio_info(sounds[stem]).duration_seconds, "audio"
+        return {stem: ("audio", path) for stem, path in audio_by_stem(audio).items()}
+    if durations is not None:
+        return {
+            stem: ("durations", seconds) for stem, (_, seconds) in read_durations(durations).items()
+        }
+    return {}
+
+
+def _pair_recordings(sides, lengths, audio, durations) -> dict[str, tuple]:
+    """Stem -> (reference recording or None, estimated recording or None).
+
+    A recording on one side only gets no events on the other when the audio folder or the
+    durations table vouches for it; without either it is an error that names it.
+    """
+    reference, estimated = sides["reference"].recordings, sides["estimated"].recordings
+    pairs = {}
+    for stem in sorted(set(reference) | set(estimated)):
+        ref, est = reference.get(stem), estimated.get(stem)
+        found = ref if ref is not None else est
+        if audio is not None and stem not in lengths:
+            raise AudioError(f"no audio file for recording {stem!r} ({found.source})", audio)
+        if durations is not None and stem not in lengths:
+            raise AnnotationError(f"no duration for recording {stem!r} ({found.source})", durations)
+        if (ref is None or est is None) and not lengths:
+            present, missing = ("reference", "estimated")
+            if ref is None:
+                present, missing = missing, present
+            raise AnnotationError(
+                f"recording {stem!r} is in the {present} events but not in the {missing} "
+                "events; list it there (a line holding its file name alone stands for a "
+                f"recording without events), or give --audio or --durations to evaluate it "
+                f"with no {missing} events",
+                found.source,
+            )
+        pairs[stem] = (ref, est)
+    return pairs
+
+
+def _chosen_labels(labels, pairs) -> list[str]:
+    """The labels to score (see ``labels`` of :func:`evaluate_files`)."""
+    found: dict[str, set[str]] = {"reference": set(), "estimated": set()}
+    for ref, est in pairs.values():
+        for side, recording in (("reference", ref), ("estimated", est)):
+            if recording is not None:
+                found[side] |= set(recording.events["event_label"])
+    if isinstance(labels, str):
+        if labels not in LABEL_SETS:
+            raise ParameterError(
+                f"unknown label set {labels!r}; choose one of {', '.join(LABEL_SETS)} "
+                "or give a list of labels"
+            )
+        chosen = found["reference"] | (found["estimated"] if labels == "union" else set())
+    else:
+        chosen = {str(label).strip() for label in labels if str(label).strip()}
+    if not chosen:
+        raise ParameterError(
+            "no labels to evaluate: "
+            + ("the reference has no events" if labels == "reference" else "no events anywhere")
+            + "; give the labels to score"
+        )
+    return sorted(chosen)
+
+
+def _evaluated_length(stem, lengths, ref, est) -> tuple[float, str]:
+    """The recording's evaluated length and where it came from."""
+    if stem in lengths:
+        source, value = lengths[stem]
+        if source == "audio":
+            return audio_info(str(value)).duration_seconds, source
+        return float(value), source
     for side in (est, ref):
-        if side is not None and len(side.durations) == 1:
-            return next(iter(side.durations.values())), "file"
-        if side is not None and stem in side.durations:
-            return side.durations[stem], "file"
+        if side is not None and side.duration_seconds is not None:
+            return float(side.duration_seconds), "file"
     offsets = [
-        table.events["offset"].max()
-        for table in (ref, est)
-        if table is not None and len(table.events)
+        float(side.events["offset"].max())
+        for side in (ref, est)
+        if side is not None and len(side.events)
     ]
     return (max(offsets) if offsets else 0.0), "last offset"
 

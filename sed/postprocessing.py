@@ -12,7 +12,7 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
    threshold of DCASE post-processing; ``threshold_off = threshold_on`` is a plain threshold);
    per-label thresholds override the global ones;
 4. **boundaries**: where, inside its first and last active windows, an event starts and ends
-   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see the README);
+   (:data:`BOUNDARIES`, measured on ``shared/data/sed_dev``: see docs/postprocessing.md);
 5. **gaps and durations**: events of one label less than ``min_gap_seconds`` apart merge, then
    events shorter than ``min_duration_seconds`` are dropped; events are clipped to the recording;
 6. **event scores**: ``score`` is the highest and ``mean_score`` the mean of the event's window
@@ -21,9 +21,11 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
@@ -53,6 +55,8 @@ DEFAULT_BOUNDARIES = "refined"
 LEVEL_SMOOTHING_FRAMES = 5
 #: The local background level is this percentile of the level around each frame.
 BACKGROUND_PERCENTILE = 10
+#: Frames per block of the background level (0.1 s): the percentile filter runs on block means.
+BACKGROUND_STEP_FRAMES = 10
 #: The frame levels that ``refined`` boundaries read lie on YAMNet's STFT grid, which the window
 #: hop does not change.
 STFT_FRAMING = YamnetParams()
@@ -325,21 +329,62 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
     """
     import tomllib
 
+    from sed.infra import read_user_text
+
     path = os.fspath(path)
+    kind = "TOML" if path.lower().endswith(".toml") else "JSON"
+    text = read_user_text(path, ParameterError, "configuration")
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError as error:
-        raise ParameterError(f"cannot read configuration: {error.strerror}", path) from None
+        data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+    except json.JSONDecodeError as error:  # its message ends with line and column
+        raise ParameterError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ParameterError(_toml_error(error, text), path) from None
+    except RecursionError:  # nested beyond Python's stack
+        raise ParameterError(f"not valid {kind}: nested too deeply", path) from None
     try:
-        if path.lower().endswith(".toml"):
-            data = tomllib.loads(raw.decode("utf-8"))
-        else:
-            data = json.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        kind = "TOML" if path.lower().endswith(".toml") else "JSON"
-        raise ParameterError(f"not valid {kind}: {error}", path) from None
-    return PostProcessing.from_dict(data, source=path)
+        return PostProcessing.from_dict(data)
+    except ParameterError as error:
+        key = _first_bad_key(data)
+        line = _key_line(text, key) if key is not None else None
+        where = f"line {line}: " if line else f"key {key!r}: " if key is not None else ""
+        raise ParameterError(where + error.message, path) from None
+
+
+def _first_bad_key(data) -> str | None:
+    """The first key of a configuration that makes it invalid (keys taken in file order)."""
+    if not isinstance(data, Mapping):
+        return None
+    keys = list(data)
+    for end in range(1, len(keys) + 1):
+        try:
+            PostProcessing.from_dict({key: data[key] for key in keys[:end]})
+        except ParameterError:
+            return str(keys[end - 1])
+    return None
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """The line where ``key`` is set in a TOML or JSON text (``key =``, ``"key":``, ``[key``)."""
+    name = re.escape(key)
+    pattern = re.compile(
+        rf"^\s*(?:{name}|\"{name}\"|'{name}')\s*=|\"{name}\"\s*:|^\s*\[\s*(?:{name}|\"{name}\")\b"
+    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+def _toml_error(error: Exception, text: str) -> str:
+    """``line N: not valid TOML (<reason>)`` from tomllib's "<reason> (at line N, column M)" or
+    "<reason> (at end of document)"."""
+    message = str(error)
+    where = re.search(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$", message)
+    if where is None:
+        return f"not valid TOML ({message})"
+    line = int(where.group(1)) if where.group(1) else max(1, len(text.splitlines()))
+    return f"line {line}: not valid TOML ({message[: where.start()]})"
 
 
 def read_class_thresholds(path: str | os.PathLike) -> dict[str, ClassThreshold]:
@@ -425,9 +470,29 @@ def median_filter(scores: np.ndarray, length: int) -> np.ndarray:
     if length <= 1 or len(scores) == 0:
         return scores
     half = length // 2
-    padded = np.pad(scores, ((half, half), (0, 0)), mode="edge")
+    return running_medians(np.pad(scores, ((half, half), (0, 0)), mode="edge"), length)
+
+
+def running_medians(padded: np.ndarray, length: int) -> np.ndarray:
+    """Median of every complete run of ``length`` rows of ``padded``, per column.
+
+    Each output row is the median of its own ``length`` rows, whatever came before or after
+    them: :func:`median_filter` and the incremental :class:`EventStream` get the same values.
+
+    Parameters
+    ----------
+    padded : np.ndarray [shape=(n_rows, n_labels)]
+    length : int >= 1, odd
+
+    Returns
+    -------
+    medians : np.ndarray [shape=(max(0, n_rows - length + 1), n_labels)]
+        Row ``i`` is the median of ``padded[i : i + length]``; same dtype as ``padded``.
+    """
+    if len(padded) < length:
+        return padded[:0]
     views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)
-    return np.median(views, axis=-1).astype(scores.dtype, copy=False)
+    return np.median(views, axis=-1).astype(padded.dtype, copy=False)
 
 
 def hysteresis_runs(
@@ -452,7 +517,59 @@ def hysteresis_runs(
     if eligible is not None:
         above_off &= eligible
         above_on &= eligible
-    return [(a, b) for a, b in runs(above_off) if above_on[a : b + 1].any()]
+    closed, still_open = hysteresis_step(above_off, above_on)
+    if still_open is not None and still_open[1]:
+        closed.append((still_open[0], len(above_off) - 1))
+    return closed
+
+
+def hysteresis_step(
+    above_off: np.ndarray,
+    above_on: np.ndarray,
+    *,
+    offset: int = 0,
+    carried: tuple[int, bool] | None = None,
+) -> tuple[list[tuple[int, int]], tuple[int, bool] | None]:
+    """The hysteresis runs of one piece of a sequence that arrives in pieces.
+
+    :func:`hysteresis_runs` is this function on the whole sequence at once; the incremental
+    :class:`EventStream` calls it on each new piece, so both find runs by the same code.
+
+    Parameters
+    ----------
+    above_off, above_on : np.ndarray [shape=(n,), dtype=bool]
+        Which windows of the piece are at or above the off and on thresholds (and eligible).
+    offset : int
+        Index of the piece's first window in the whole sequence.
+    carried : (first, reached_on) or None
+        The run still open at the end of the previous piece: its first window and whether a
+        window of it reached the on threshold.
+
+    Returns
+    -------
+    closed : list of (first, last)
+        Runs that ended inside the piece (or just before it) and reached the on threshold;
+        inclusive window indices of the whole sequence.
+    still_open : (first, reached_on) or None
+        The run that reaches the end of the piece, to carry into the next one.
+    """
+    if len(above_off) == 0:
+        return [], carried
+    closed = []
+    if carried is not None and not above_off[0]:
+        if carried[1]:
+            closed.append((carried[0], offset - 1))
+        carried = None
+    still_open = None
+    for a, b in runs(above_off):
+        first, reached = a + offset, bool(above_on[a : b + 1].any())
+        if a == 0 and carried is not None:
+            first, reached = carried[0], reached or carried[1]
+        if b == len(above_off) - 1:
+            still_open = (first, reached)
+        elif reached:
+            closed.append((first, b + offset))
+    return closed, still_open
 
 
 def window_boundaries(
@@ -475,18 +592,49 @@ def window_boundaries(
         Not yet clipped to the recording.
     """
     starts, ends = window_scores.starts, window_scores.ends
-    if convention == "extents":
-        return float(starts[first]), float(ends[last])
     hop = window_scores.hop_seconds or float(ends[0] - starts[0])
-    onset = 0.5 * (starts[first] + ends[first]) - 0.5 * hop
-    offset = 0.5 * (starts[last] + ends[last]) + 0.5 * hop
-    if first == 0:  # the first window also stands for the start of the recording
-        onset = 0.0
-    return float(onset), float(offset)
+    return (
+        onset_time(starts[first], ends[first], hop, convention, first_window=first == 0),
+        offset_time(starts[last], ends[last], hop, convention),
+    )
 
 
-def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarray:
+def onset_time(
+    start: float, end: float, hop: float, convention: str, *, first_window: bool = False
+) -> float:
+    """Onset, in seconds, of an event whose first active window spans ``start`` to ``end``.
+
+    ``extents``: the window's start; ``centres`` and ``refined``: half a ``hop`` before the
+    window's centre, or 0 for the recording's first window (it also stands for the start).
+    """
+    if convention == "extents":
+        return float(start)
+    if first_window:
+        return 0.0
+    return float(0.5 * (start + end) - 0.5 * hop)
+
+
+def offset_time(start: float, end: float, hop: float, convention: str) -> float:
+    """Offset, in seconds, of an event whose last active window spans ``start`` to ``end``.
+
+    ``extents``: the window's end; ``centres`` and ``refined``: half a ``hop`` after its centre.
+    """
+    if convention == "extents":
+        return float(end)
+    return float(0.5 * (start + end) + 0.5 * hop)
+
+
+def level_activity(
+    level_db: np.ndarray, background_seconds: float, *, first_frame: int = 0
+) -> np.ndarray:
     """How far the smoothed level of each frame rises above its local background, in dB.
+
+    Every value is computed from a fixed neighbourhood of frames only (a 5-frame mean, 0.1 s
+    block means, a percentile over ``background_seconds`` of blocks, an interpolation between
+    two block centres), with the same arithmetic wherever the neighbourhood lies; so a stretch
+    of a longer recording, given with its context, has the same values as the recording
+    computed whole (what the incremental :class:`EventStream` relies on; see
+    :func:`activity_context_frames`).
 
     Parameters
     ----------
@@ -497,27 +645,61 @@ def level_activity(level_db: np.ndarray, background_seconds: float) -> np.ndarra
         level over this many seconds centred on it (computed on 0.1 s steps, then
         interpolated), so a slowly changing background (wind, traffic, a forest at dawn) is
         followed.
+    first_frame : int >= 0, a multiple of 10
+        Index, in the whole recording, of the frame ``level_db[0]``: blocks and block centres
+        are placed as in the whole recording. Values within :func:`activity_context_frames` of
+        either end of a stretch that is not the recording's own end differ from the whole's.
 
     Returns
     -------
     activity : np.ndarray [shape=(n_frames,), dtype=float64]
         Smoothed level minus background, in dB.
     """
-    from scipy.ndimage import percentile_filter, uniform_filter1d
+    from scipy.ndimage import percentile_filter
 
-    level = uniform_filter1d(
-        np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES, mode="nearest"
+    level = _moving_average(np.asarray(level_db, dtype=np.float64), LEVEL_SMOOTHING_FRAMES)
+    step = BACKGROUND_STEP_FRAMES  # the percentile filter runs on 0.1 s blocks
+    if len(level) >= step:
+        whole = level[: len(level) // step * step].reshape(-1, step)
+        blocks = whole[:, 0].copy()
+        for k in range(1, step):  # summed in a fixed order, block by block
+            blocks += whole[:, k]
+        blocks /= step
+    else:
+        blocks = level[:1]
+    background = percentile_filter(
+        blocks, BACKGROUND_PERCENTILE, size=background_blocks(background_seconds), mode="nearest"
     )
-    step = 10  # frames per background step (0.1 s): the percentile filter runs on blocks
-    blocks = (
-        level[: len(level) // step * step].reshape(-1, step).mean(axis=1)
-        if len(level) >= step
-        else level[:1]
+    centres = (first_frame // step + np.arange(len(background)) + 0.5) * step
+    return level - np.interp(first_frame + np.arange(len(level)), centres, background)
+
+
+def background_blocks(background_seconds: float) -> int:
+    """Length of the background percentile filter, in blocks of :data:`BACKGROUND_STEP_FRAMES`."""
+    return max(
+        1,
+        int(round(background_seconds / (BACKGROUND_STEP_FRAMES * STFT_FRAMING.stft_hop_seconds))),
     )
-    size = max(1, int(round(background_seconds / (step * STFT_FRAMING.stft_hop_seconds))))
-    background = percentile_filter(blocks, BACKGROUND_PERCENTILE, size=size, mode="nearest")
-    centres = (np.arange(len(background)) + 0.5) * step
-    return level - np.interp(np.arange(len(level)), centres, background)
+
+
+def activity_context_frames(background_seconds: float) -> int:
+    """How many frames on each side the :func:`level_activity` of a frame depends on (at most).
+
+    The frame's value reads the two block backgrounds around it; each background reads
+    ``size // 2`` (or fewer) blocks on either side, each block its 10 frames and, through the
+    5-frame mean, 2 more on each side. Counting generously: ``10 (size // 2 + 1) + 20``.
+    """
+    return BACKGROUND_STEP_FRAMES * (background_blocks(background_seconds) // 2 + 1) + 20
+
+
+def _moving_average(values: np.ndarray, width: int) -> np.ndarray:
+    """Centred mean of ``width`` (odd) values, edges repeated; each mean summed left to right."""
+    half = width // 2
+    padded = np.pad(values, half, mode="edge")
+    total = padded[: len(values)].copy()
+    for k in range(1, width):
+        total += padded[k : k + len(values)]
+    return total / width
 
 
 def grow_boundaries(
@@ -532,6 +714,11 @@ def grow_boundaries(
     background, as annotators (and the "frames within x dB of the loudest" rule of generated
     soundscapes) do. If no frame of the event rises above the margin, the event is not visible
     in the level (a quiet sound the model still hears) and its boundaries are kept.
+
+    The moves are those of :func:`walk_back` and :func:`walk_forward`, then, where the onset
+    did not move back, the first active frame from the onset frame on (and likewise the last
+    active frame up to the offset frame): :class:`EventStream` computes the same four numbers
+    as the frames arrive.
 
     Parameters
     ----------
@@ -550,31 +737,55 @@ def grow_boundaries(
     n = len(activity)
     if n == 0:
         return onset, offset
-
-    def frame(t):
-        return int(
-            np.clip(
-                round((t - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds),
-                0,
-                n - 1,
-            )
-        )
-
-    first, last = frame(onset), frame(offset)
+    first, last = frame_index(onset, n), frame_index(offset, n)
     active = activity > margin_db
     if last < first or not active[first : last + 1].any():
         return onset, offset
-    reach = int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
-    start = first
-    while start > max(0, first - reach) and active[start - 1]:
+    reach = reach_frames(reach_seconds)
+    start = walk_back(active, first, max(0, first - reach))
+    if start == first:  # not moved back: the first active frame inside
+        start = first + int(np.argmax(active[first:]))
+    end = walk_forward(active, last, min(n - 1, last + reach))
+    if end == last:  # not moved on: the last active frame inside
+        end = last - int(np.argmax(active[last::-1]))
+    return frame_span(start, end)
+
+
+def frame_index(seconds: float, n_frames: int | None = None) -> int:
+    """The 10 ms STFT frame whose centre is nearest to a time, at least 0 and, when
+    ``n_frames`` is given, at most ``n_frames - 1``."""
+    k = round((seconds - STFT_FRAMING.stft_frame_centre_seconds) / STFT_FRAMING.stft_hop_seconds)
+    return int(np.clip(k, 0, n_frames - 1)) if n_frames is not None else max(0, int(k))
+
+
+def reach_frames(reach_seconds: float) -> int:
+    """``refine_reach_seconds`` in STFT frames."""
+    return int(round(reach_seconds / STFT_FRAMING.stft_hop_seconds))
+
+
+def walk_back(active, frame: int, limit: int, base: int = 0) -> int:
+    """The earliest ``s >= limit`` such that frames ``s .. frame - 1`` are all active.
+
+    ``active[i - base]`` tells whether frame ``i`` is active (``base``: the index of the first
+    frame held, for a stream that keeps only recent frames).
+    """
+    start = frame
+    while start > limit and active[start - 1 - base]:
         start -= 1
-    while not active[start]:
-        start += 1
-    end = last
-    while end < min(n - 1, last + reach) and active[end + 1]:
+    return start
+
+
+def walk_forward(active, frame: int, limit: int, base: int = 0) -> int:
+    """The latest ``e <= limit`` such that frames ``frame + 1 .. e`` are all active."""
+    end = frame
+    while end < limit and active[end + 1 - base]:
         end += 1
-    while not active[end]:
-        end -= 1
+    return end
+
+
+def frame_span(start: int, end: int) -> tuple[float, float]:
+    """Onset and offset, in seconds, of an event from frame ``start`` to frame ``end``: half a
+    frame hop around their centres (the onset at least 0)."""
     half = STFT_FRAMING.stft_hop_seconds / 2
     return (
         max(
@@ -738,23 +949,50 @@ def merge_and_filter(
     Returns
     -------
     spans : list of (first, last, onset, offset)
-        Events separated by less than ``min_gap_seconds`` (or overlapping) are merged first;
-        then events shorter than ``min_duration_seconds`` are dropped.
+        Events separated by less than ``min_gap_seconds`` (or overlapping) are merged first
+        (:func:`merge_spans`); then events shorter than ``min_duration_seconds`` are dropped
+        (:func:`long_enough`).
+    """
+    return [
+        (first, last, onset, offset)
+        for first, last, onset, offset, _ in merge_spans(spans, min_gap_seconds, duration_seconds)
+        if long_enough(onset, offset, min_duration_seconds)
+    ]
+
+
+def merge_spans(
+    spans, min_gap_seconds: float, duration_seconds: float
+) -> list[tuple[int, int, float, float, int]]:
+    """Clip events of one label to ``[0, duration_seconds]`` and merge those less than
+    ``min_gap_seconds`` apart (or overlapping), in the order given.
+
+    Returns
+    -------
+    groups : list of (first, last, onset, offset, n_spans)
+        ``n_spans``: how many consecutive spans of the input each group holds.
     """
     merged: list[list] = []
     for first, last, onset, offset in spans:
         onset, offset = max(0.0, onset), min(offset, duration_seconds)
-        if merged and onset - merged[-1][3] < max(min_gap_seconds, 1e-9):
+        if merged and onset - merged[-1][3] < merge_threshold(min_gap_seconds):
             merged[-1][0] = min(merged[-1][0], first)
             merged[-1][1] = max(merged[-1][1], last)
             merged[-1][3] = max(merged[-1][3], offset)
+            merged[-1][4] += 1
         else:
-            merged.append([first, last, onset, offset])
-    return [
-        tuple(span)
-        for span in merged
-        if span[3] - span[2] >= min_duration_seconds and span[3] > span[2]
-    ]
+            merged.append([first, last, onset, offset, 1])
+    return [tuple(group) for group in merged]
+
+
+def merge_threshold(min_gap_seconds: float) -> float:
+    """An event merges into the previous one when its onset comes less than this (in seconds)
+    after the previous offset: ``min_gap_seconds``, or 1 ns so that touching events merge."""
+    return max(min_gap_seconds, 1e-9)
+
+
+def long_enough(onset: float, offset: float, min_duration_seconds: float) -> bool:
+    """Whether a merged event is kept: at least ``min_duration_seconds`` long, and not empty."""
+    return offset - onset >= min_duration_seconds and offset > onset
 
 
 def top_class_events(
@@ -779,3 +1017,593 @@ def top_class_events(
 def with_overrides(config: PostProcessing, **overrides) -> PostProcessing:
     """A copy of ``config`` with the given fields replaced (None values are ignored)."""
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
+
+
+# --------------------------------------------------------------------------------------------
+# The incremental form: the events of detect_events, decided while the windows arrive.
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of one label: a row of the event table without its ``filename``.
+
+    Attributes
+    ----------
+    onset, offset : float
+        In seconds from the start of the recording or stream.
+    event_label : str
+    score, mean_score : float in [0, 1]
+        Highest and mean (unfiltered) window score of the label over the event's windows.
+    """
+
+    onset: float
+    offset: float
+    event_label: str
+    score: float
+    mean_score: float
+
+
+class EventStream:
+    """The post-processing of :func:`detect_events`, fed window scores as they arrive.
+
+    Each event is given out as soon as no window or frame still to come can change it, and the
+    events are those :func:`detect_events` finds in the whole recording: same onsets, offsets
+    and labels, scores within 1e-6 (``tests/test_postprocessing.py`` checks it on many random
+    score sequences cut into random pieces, ``tests/test_listen.py`` on real recordings).
+
+    Why the events are the same: every stage is computed by the functions
+    :func:`detect_events` uses, and a result is used only once every value it reads is final.
+
+    - Median filter (:func:`running_medians`): a window's filtered score depends on the
+      ``length // 2`` windows on each side; it is final once they have arrived (at the end,
+      the last window is repeated, as :func:`median_filter` pads).
+    - Thresholds (:func:`hysteresis_step`): a run is carried from piece to piece until a window
+      below the off threshold ends it.
+    - Boundaries (:func:`onset_time`, :func:`offset_time`); ``refined``: the level activity of
+      a frame (:func:`level_activity`) reads :func:`activity_context_frames` frames on each
+      side, so it is final that many frames after it; the walks of :func:`grow_boundaries` read
+      only frames within ``refine_reach_seconds`` of the event's ends, plus the first (last)
+      active frame inside it, which is tracked as frames become final, so a long event does not
+      keep its frames.
+    - Gaps and durations (:func:`merge_spans`): a run not yet decided (still open, waiting for
+      frames, or not begun) cannot start before its first window's onset, less the reach for
+      ``refined`` boundaries; a merged event is final when that bound lies at least
+      ``min_gap_seconds`` after its offset, and its offset within the audio received (so that
+      clipping to the length cannot change it). Then no later event can merge with it or sort
+      before it, and :func:`long_enough` decides whether it is kept.
+    - Scores: each label keeps the maximum and sum of its scores over the stretches of windows
+      above and below its off threshold since its earliest undecided run, not the windows.
+
+    Memory therefore stays bounded however long the stream and its events: a few seconds of
+    scores and frame levels, and a few numbers per open event.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Event labels, in score column order.
+    config : PostProcessing
+    frame_levels : bool
+        Whether frame levels will be pushed; without them ``refined`` boundaries fall back to
+        ``centres``, as in :func:`detect_events`.
+
+    Raises
+    ------
+    ParameterError
+        If per-label thresholds name a label that is not among ``labels``.
+    """
+
+    def __init__(
+        self,
+        labels,
+        config: PostProcessing = PostProcessing(),
+        *,
+        frame_levels: bool = True,
+    ):
+        self.labels = tuple(labels)
+        self.config = config
+        self._on, self._off = config.thresholds(self.labels)
+        self._refined = config.boundaries == "refined" and frame_levels
+        self._activity = (
+            _ActivityStream(config.refine_background_seconds, config.refine_margin_db)
+            if self._refined
+            else None
+        )
+        self._reach = reach_frames(config.refine_reach_seconds)
+        self._median: _MedianStream | None = None
+        self._waiting: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._grid: list[tuple[float, float]] = []  # (start, end) of windows 0 and 1
+        self._hop: float | None = None
+        self._received = 0  # windows pushed
+        self._next = 0  # first window not yet through the thresholds
+        self._last_window: tuple[float, float] = (0.0, 0.0)  # (start, end) of window _next - 1
+        self._states: dict[int, _LabelState] = {}
+        self._audio_seconds = 0.0
+        self._duration: float | None = None
+        # Active frames (refined): frames _history_start .. final_end - 1, and the last active
+        # frame before them.
+        self._history = np.zeros(0, bool)
+        self._history_start = 0
+        self._last_active_before = -1
+        self._decided: list[Event] = []
+
+    def push(
+        self,
+        scores: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        frame_level_db: np.ndarray | None = None,
+        *,
+        audio_seconds: float,
+    ) -> list[Event]:
+        """The next windows (and frames) in; the events they decide out.
+
+        Parameters
+        ----------
+        scores : np.ndarray [shape=(n_windows, n_labels)]
+            Scores of the next windows, in [0, 1] (any number of windows, 0 included).
+        starts, ends : np.ndarray [shape=(n_windows,)]
+            Their start and end times, in seconds (as :class:`sed.segmenter.WindowScores`
+            holds them): the grid's hop and window length are taken from them.
+        frame_level_db : np.ndarray [shape=(n_frames,)], optional
+            Levels of the next 10 ms STFT frames (:attr:`WindowScores.frame_level_db`), which
+            may run ahead of the windows.
+        audio_seconds : float
+            Length of the audio received so far, in seconds: at most the final length. Events
+            reaching past it wait.
+
+        Returns
+        -------
+        events : list of Event
+            Decided by these windows, by onset, offset and label.
+
+        Raises
+        ------
+        ParameterError
+            If the shapes do not fit the labels, or after :meth:`finish`.
+        """
+        if self._duration is not None:
+            raise ParameterError("the event stream is finished")
+        scores = np.asarray(scores)
+        starts, ends = np.asarray(starts, np.float64), np.asarray(ends, np.float64)
+        if scores.ndim != 2 or scores.shape[1] != len(self.labels):
+            raise ParameterError(
+                f"expected scores of shape (n, {len(self.labels)}), got {scores.shape}"
+            )
+        if not len(starts) == len(ends) == len(scores):
+            raise ParameterError("scores, starts and ends must hold the same number of windows")
+        self._audio_seconds = max(self._audio_seconds, float(audio_seconds))
+        if self._activity is not None and frame_level_db is not None:
+            self._add_active_frames(self._activity.push(frame_level_db))
+        self._add_windows(scores, starts, ends)
+        self._decide(final=False)
+        return self._take()
+
+    def finish(self, duration_seconds: float) -> list[Event]:
+        """End of the recording: close the open events and give out every remaining event.
+
+        Parameters
+        ----------
+        duration_seconds : float
+            True length of the recording, in seconds; events are clipped to it.
+
+        Returns
+        -------
+        events : list of Event
+        """
+        if self._duration is not None:
+            raise ParameterError("the event stream is finished")
+        self._duration = self._audio_seconds = float(duration_seconds)
+        if self._activity is not None:
+            self._add_active_frames(self._activity.finish())
+        if self._median is None and self._waiting is not None:  # one window
+            self._median = _MedianStream(1)
+            # It stands for its whole extent (WindowScores.hop_seconds is 0 then).
+            self._hop = self._grid[0][1] - self._grid[0][0]
+            self._threshold(self._median.push(self._waiting[0]))
+        if self._median is not None:
+            self._threshold(self._median.finish())
+        for state in self._states.values():
+            run = state.open
+            if run is not None and run.reached_on:
+                self._close(run, self._next - 1, None)
+                state.closed.append(run)
+            state.open = None
+        self._decide(final=True)
+        self._states.clear()
+        return self._take()
+
+    # ---- windows through the median filter and the thresholds ------------------------------
+
+    def _add_windows(self, scores, starts, ends) -> None:
+        if len(scores) == 0:
+            return
+        if self._waiting is None:
+            self._waiting = (scores[:0], starts[:0], ends[:0])
+        self._waiting = (
+            np.concatenate([self._waiting[0], scores]),
+            np.concatenate([self._waiting[1], starts]),
+            np.concatenate([self._waiting[2], ends]),
+        )
+        for i in range(max(0, 2 - self._received)):
+            if i < len(starts):
+                self._grid.append((float(starts[i]), float(ends[i])))
+        self._received += len(scores)
+        if len(self._grid) >= 2 and self._hop is None:
+            self._hop = self._grid[1][0] - self._grid[0][0]
+        if self._median is None:
+            if self._hop is None:
+                return  # the filter's length depends on the hop
+            length = median_filter_windows(self.config.median_filter_seconds, self._hop)
+            self._median = _MedianStream(length)
+            self._threshold(self._median.push(self._waiting[0]))
+        else:
+            self._threshold(self._median.push(scores))
+
+    def _threshold(self, filtered: np.ndarray) -> None:
+        """Filtered scores of the next windows (now final) through the thresholds."""
+        m = len(filtered)
+        if m == 0 or self._waiting is None:
+            return
+        raw, starts, ends = (part[:m] for part in self._waiting)
+        self._waiting = tuple(part[m:] for part in self._waiting)  # type: ignore[assignment]
+        first_index = self._next
+        above_off = filtered >= self._off[None, :]
+        above_on = filtered >= self._on[None, :]
+        if self.config.mode == "top":
+            eligible = filtered.argmax(axis=1)[:, None] == np.arange(len(self.labels))
+            above_off &= eligible
+            above_on &= eligible
+        busy = np.array(above_off.any(axis=0), dtype=bool)
+        busy[list(self._states)] = True
+        for k in np.flatnonzero(busy):
+            state = self._states.setdefault(int(k), _LabelState())
+            state.add_pieces(above_off[:, k], raw[:, k], first_index)
+            carried = (state.open.first, state.open.reached_on) if state.open else None
+            closed, still_open = hysteresis_step(
+                above_off[:, k], above_on[:, k], offset=first_index, carried=carried
+            )
+            for first, last in closed:
+                run = state.open if state.open and state.open.first == first else None
+                run = run or self._new_run(first, starts, ends, first_index)
+                self._close(run, last, (starts, ends, first_index))
+                state.closed.append(run)
+            if still_open is None:
+                state.open = None
+            elif state.open is None or state.open.first != still_open[0]:
+                state.open = self._new_run(still_open[0], starts, ends, first_index)
+            if state.open is not None and still_open is not None:
+                state.open.reached_on = still_open[1]
+        self._next = first_index + m
+        self._last_window = (float(starts[-1]), float(ends[-1]))
+
+    def _new_run(self, first: int, starts, ends, first_index: int) -> _Run:
+        i = first - first_index
+        onset = onset_time(
+            starts[i], ends[i], self._hop or 0.0, self.config.boundaries, first_window=first == 0
+        )
+        return _Run(first, False, onset)
+
+    def _close(self, run: _Run, last: int, piece) -> None:
+        if piece is not None and last >= piece[2]:
+            start, end = piece[0][last - piece[2]], piece[1][last - piece[2]]
+        else:  # the window before this piece
+            start, end = self._last_window
+        run.last = last
+        run.offset = offset_time(start, end, self._hop or 0.0, self.config.boundaries)
+
+    # ---- decisions -------------------------------------------------------------------------
+
+    def _decide(self, *, final: bool) -> None:
+        for k, state in list(self._states.items()):
+            while state.closed:
+                span = self._boundaries(state.closed[0], final=final)
+                if span is None:
+                    break
+                run = state.closed.pop(0)
+                keys = [pending[2] for pending in state.pending]
+                # After equal onsets: runs arrive in order, as the stable sort keeps them.
+                state.pending.insert(
+                    bisect.bisect_right(keys, span[0]), [run.first, run.last, *span]
+                )
+            if self._refined and not final:
+                for run in ([state.open] if state.open else []) + state.closed:
+                    self._locate(run, final=False)
+            self._merge(k, state, final=final)
+            if not state.prune():
+                del self._states[k]
+        self._trim_history()
+
+    def _merge(self, k: int, state: _LabelState, *, final: bool) -> None:
+        if not state.pending:
+            return
+        gap = self.config.min_gap_seconds
+        duration = self._duration if final and self._duration is not None else math.inf
+        groups = merge_spans(state.pending, gap, duration)
+        done = len(groups)
+        if not final:
+            runs = state.closed + ([state.open] if state.open is not None else [])
+            bound = min([self._onset_bound(self._next), *map(self._run_onset_bound, runs)])
+            done = 0
+            while done < len(groups) and not (
+                bound - groups[done][3] < merge_threshold(gap)
+                or groups[done][3] > self._audio_seconds
+            ):
+                done += 1
+        for first, last, onset, offset, _ in groups[:done]:
+            if long_enough(onset, offset, self.config.min_duration_seconds):
+                score, mean_score = state.scores(first, last)
+                self._decided.append(Event(onset, offset, self.labels[k], score, mean_score))
+        # A merged group of spans merges and sorts with later spans as the one span it has
+        # become (clipping to the length commutes with its max): keep that span only, and one
+        # score piece for its windows, so a never-ending chain of merges stays small.
+        state.pending = [list(group[:4]) for group in groups[done:]]
+        for first, last, _, _, count in groups[done:]:
+            if count > 1:
+                state.fold_pieces(first, last)
+
+    def _run_onset_bound(self, run: _Run) -> float:
+        """No event of this (undecided) run starts before this."""
+        if not self._refined:
+            return run.onset
+        if run.back is not None:  # it starts at frame back or later, or keeps its onset
+            return min(run.onset, frame_span(run.back, run.back)[0])
+        return self._onset_bound(run.first)
+
+    def _onset_bound(self, first: int) -> float:
+        """No event of a run starting at window ``first`` or later starts before this."""
+        if self._hop is None:
+            return -math.inf
+        start = self._grid[0][0] + first * self._hop - 1e-6
+        width = self._grid[0][1] - self._grid[0][0]
+        onset = onset_time(
+            start, start + width, self._hop, self.config.boundaries, first_window=first == 0
+        )
+        if self._refined:  # grown onsets move back by the reach, plus frame rounding
+            onset -= self.config.refine_reach_seconds + 0.03
+        return onset
+
+    def _take(self) -> list[Event]:
+        decided = sorted(self._decided, key=lambda e: (e.onset, e.offset, e.event_label))
+        self._decided = []
+        return decided
+
+    # ---- refined boundaries ----------------------------------------------------------------
+
+    def _refined_activity(self):
+        """The level activity that ``refined`` boundaries read (kept only for them)."""
+        if self._activity is None:
+            raise RuntimeError("refined boundaries without frame levels")
+        return self._activity
+
+    def _boundaries(self, run: _Run, *, final: bool) -> tuple[float, float] | None:
+        """The run's (onset, offset), as :func:`grow_boundaries` gives them, or None until the
+        frames they depend on are final."""
+        if not self._refined:
+            return run.onset, run.offset
+        activity = self._refined_activity()
+        n = activity.received if final else None
+        if final and n == 0:
+            return run.onset, run.offset
+        self._locate(run, final=final)
+        a = run.frame
+        final_end = activity.final_end
+        b = frame_index(run.offset, n)
+        if a is None or (not final and b >= final_end):
+            return None
+        if b < a:
+            return run.onset, run.offset
+        if run.first_active is None or run.first_active > b:
+            # No active frame in a..b (once searched past b): the boundaries are kept.
+            return (run.onset, run.offset) if run.scanned_to > b else None
+        if run.back is None:
+            raise RuntimeError("a run with an active frame has a walk back")
+        start = run.back if run.back < a else run.first_active
+        limit = min(n - 1, b + self._reach) if n is not None else b + self._reach
+        reachable = min(limit, final_end - 1)
+        end = walk_forward(self._history, b, reachable, self._history_start)
+        if end == reachable < limit:
+            return None  # the sound may go on in frames not yet final
+        if end == b:  # the last active frame inside
+            low = max(a, self._history_start)
+            hits = np.flatnonzero(
+                self._history[low - self._history_start : b + 1 - self._history_start]
+            )
+            end = low + int(hits[-1]) if len(hits) else self._last_active_before
+        return frame_span(start, end)
+
+    def _locate(self, run: _Run, *, final: bool) -> None:
+        """Find, as frames become final, the run's onset frame, its walk back and its first
+        active frame."""
+        activity = self._refined_activity()
+        received, final_end = activity.received, activity.final_end
+        if run.frame is None:
+            a = frame_index(run.onset, received if final else None)
+            if not final and a >= received:
+                return
+            run.frame = run.scanned_to = a
+        if run.back is None and (final or final_end >= run.frame):
+            run.back = walk_back(
+                self._history, run.frame, max(0, run.frame - self._reach), self._history_start
+            )
+        if run.first_active is None and run.scanned_to < final_end:
+            lo = run.scanned_to - self._history_start
+            hits = np.flatnonzero(self._history[lo : final_end - self._history_start])
+            if len(hits):
+                run.first_active = run.scanned_to + int(hits[0])
+            run.scanned_to = final_end
+
+    def _add_active_frames(self, active: np.ndarray) -> None:
+        self._history = np.concatenate([self._history, active])
+
+    def _trim_history(self) -> None:
+        """Forget the active frames no run can read any more."""
+        if self._activity is None:
+            return
+        keep = [self._activity.final_end]
+        if self._hop is not None:  # runs to come, and the offsets of the open ones
+            start = self._grid[0][0] + (self._next - 1) * self._hop
+            keep.append(frame_index(start - self.config.refine_reach_seconds) - 10)
+        else:
+            keep.append(0)
+        for state in self._states.values():
+            for run in ([state.open] if state.open else []) + state.closed:
+                if run.frame is None:
+                    keep.append(frame_index(run.onset) - self._reach - 1)
+                elif run.back is None:
+                    keep.append(run.frame - self._reach - 1)
+                if run.frame is not None and run.first_active is None:
+                    keep.append(run.scanned_to)
+                if run.last >= 0:
+                    keep.append(frame_index(run.offset) - 1)
+        new_start = max(self._history_start, min(keep))
+        dropped = self._history[: new_start - self._history_start]
+        hits = np.flatnonzero(dropped)
+        if len(hits):
+            self._last_active_before = self._history_start + int(hits[-1])
+        self._history = self._history[new_start - self._history_start :]
+        self._history_start = new_start
+
+
+@dataclass
+class _Run:
+    """A hysteresis run of one label: its windows, boundaries, and (refined) what the walks of
+    :func:`grow_boundaries` found so far, in STFT frames."""
+
+    first: int
+    reached_on: bool
+    onset: float
+    last: int = -1
+    offset: float = math.nan
+    frame: int | None = None  # the onset's frame
+    back: int | None = None  # walk_back from it
+    first_active: int | None = None  # the first active frame from it on
+    scanned_to: int = 0  # frames before this were searched for first_active
+
+
+@dataclass
+class _LabelState:
+    """What an :class:`EventStream` keeps of one label while it has undecided events.
+
+    ``pieces`` partition the windows from the earliest undecided run on into stretches at or
+    above the off threshold and below it: ``[first, last, highest score, sum of scores]``. An
+    event starts and ends on stretch boundaries, so its scores combine whole stretches.
+    """
+
+    open: _Run | None = None
+    closed: list[_Run] = field(default_factory=list)  # waiting for their boundaries
+    pending: list[list] = field(default_factory=list)  # [first, last, onset, offset], by onset
+    pieces: list[list] = field(default_factory=list)
+    piece_above: bool = False
+
+    def add_pieces(self, above: np.ndarray, scores: np.ndarray, first_index: int) -> None:
+        if not self.pieces and not above.any():
+            return  # nothing to keep before a run begins
+        cuts = np.flatnonzero(above[1:] != above[:-1]) + 1
+        bounds = [0, *cuts.tolist(), len(above)]
+        for begin, end in zip(bounds[:-1], bounds[1:]):
+            flag = bool(above[begin])
+            if not self.pieces and not flag:
+                continue
+            part = scores[begin:end]
+            top, total = float(part.max()), float(part.sum(dtype=np.float64))
+            if begin == 0 and self.pieces and self.piece_above == flag:
+                piece = self.pieces[-1]
+                piece[1], piece[2], piece[3] = (
+                    first_index + end - 1,
+                    max(piece[2], top),
+                    piece[3] + total,
+                )
+            else:
+                self.pieces.append([first_index + begin, first_index + end - 1, top, total])
+                self.piece_above = flag
+
+    def scores(self, first: int, last: int) -> tuple[float, float]:
+        """Highest and mean score over windows ``first`` to ``last``."""
+        i = bisect.bisect_left([piece[0] for piece in self.pieces], first)
+        top, total = -math.inf, 0.0
+        for piece in self.pieces[i:]:
+            top, total = max(top, piece[2]), total + piece[3]
+            if piece[1] >= last:
+                if piece[1] != last or self.pieces[i][0] != first:
+                    raise RuntimeError("not a stretch boundary")
+                break
+        return top, total / (last - first + 1)
+
+    def fold_pieces(self, first: int, last: int) -> None:
+        """Replace the stretches of windows ``first`` to ``last`` by one (an event's scores
+        never need less than all of them)."""
+        i = bisect.bisect_left([piece[0] for piece in self.pieces], first)
+        j = i
+        while self.pieces[j][1] < last:
+            j += 1
+        folded = self.pieces[i : j + 1]
+        top, total = max(piece[2] for piece in folded), sum(piece[3] for piece in folded)
+        self.pieces[i : j + 1] = [[first, last, top, total]]
+
+    def prune(self) -> bool:
+        """Drop the stretches before the earliest undecided run; False when nothing is left."""
+        firsts = [run.first for run in self.closed] + [span[0] for span in self.pending]
+        if self.open is not None:
+            firsts.append(self.open.first)
+        if not firsts:
+            return False
+        needed = min(firsts)
+        while self.pieces and self.pieces[0][1] < needed:
+            self.pieces.pop(0)
+        return True
+
+
+class _MedianStream:
+    """Rows in, the rows of :func:`median_filter` out as soon as they are final."""
+
+    def __init__(self, length: int):
+        self.length = length
+        self._context: np.ndarray | None = None  # the last length - 1 (padded) rows
+
+    def push(self, rows: np.ndarray) -> np.ndarray:
+        if self.length <= 1 or len(rows) == 0:
+            return rows
+        if self._context is None:  # the first row, repeated, as mode="edge" pads
+            self._context = np.repeat(rows[:1], self.length // 2, axis=0)
+        buffer = np.concatenate([self._context, rows])
+        self._context = buffer[max(0, len(buffer) - (self.length - 1)) :]
+        return running_medians(buffer, self.length)
+
+    def finish(self) -> np.ndarray:
+        if self.length <= 1 or self._context is None:
+            return np.zeros((0, 0), np.float32)
+        tail = np.repeat(self._context[-1:], self.length // 2, axis=0)
+        return running_medians(np.concatenate([self._context, tail]), self.length)
+
+
+class _ActivityStream:
+    """Frame levels in; whether each frame is active (:func:`level_activity` above the margin)
+    out, once final, computed on the recent frames with their context."""
+
+    def __init__(self, background_seconds: float, margin_db: float):
+        self.background_seconds, self.margin_db = background_seconds, margin_db
+        self.context = activity_context_frames(background_seconds)
+        self._levels = np.zeros(0, np.float64)
+        self._first = 0  # frame index of _levels[0], a multiple of the block length
+        self.received = 0  # frames pushed
+        self.final_end = 0  # frames before this are final (and were given out)
+
+    def push(self, levels: np.ndarray, *, final: bool = False) -> np.ndarray:
+        levels = np.asarray(levels, np.float64)
+        self._levels = np.concatenate([self._levels, levels])
+        self.received += len(levels)
+        end = self.received if final else self.received - self.context
+        if end <= self.final_end:
+            return np.zeros(0, bool)
+        activity = level_activity(self._levels, self.background_seconds, first_frame=self._first)
+        active = activity[self.final_end - self._first : end - self._first] > self.margin_db
+        self.final_end = end
+        keep_from = max(0, self.final_end - self.context)
+        keep_from -= keep_from % BACKGROUND_STEP_FRAMES
+        if keep_from > self._first:
+            self._levels = self._levels[keep_from - self._first :]
+            self._first = keep_from
+        return active
+
+    def finish(self) -> np.ndarray:
+        return self.push(np.zeros(0), final=True)

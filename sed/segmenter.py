@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from sed.audio import DEFAULT_BLOCK_FRAMES, DEFAULT_RESAMPLER, check_finite, stream_audio
+from sed.audio import (
+    DEFAULT_BLOCK_FRAMES,
+    DEFAULT_RESAMPLER,
+    check_finite,
+    display_path,
+    stream_audio,
+)
 from sed.classes import ClassSelection
 from sed.errors import AudioError, ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
@@ -121,16 +127,19 @@ class WindowScores:
         return pd.DataFrame(self.scores, index=index, columns=list(self.labels))
 
 
-def window_times(n_windows: int, params: YamnetParams) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times of the first ``n_windows`` windows.
+def window_times(
+    n_windows: int, params: YamnetParams, *, first: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times of ``n_windows`` windows from window ``first`` on.
 
     Returns
     -------
     starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
-        ``starts[i] = i * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds, computed from
-        integer sample counts so that no rounding accumulates.
+        ``starts[i] = (first + i) * hop`` and ``ends[i] = starts[i] + 0.96``, in seconds,
+        computed from integer sample counts so that no rounding accumulates (a stream's windows
+        get, piece by piece, the times of the whole recording's).
     """
-    starts = np.arange(n_windows) * params.patch_hop_samples / params.sample_rate
+    starts = np.arange(first, first + n_windows) * params.patch_hop_samples / params.sample_rate
     return starts, starts + params.patch_frames * params.stft_hop_samples / params.sample_rate
 
 
@@ -352,8 +361,12 @@ def score_stream(
     if totals.samples == 0:
         raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
     all_scores = np.concatenate(scores)
-    # An invariant of the framing, not a check of input: the hop is validated by YamnetParams.
-    assert len(all_scores) == params.num_windows(totals.samples), "not the reference window count"
+    if len(all_scores) != params.num_windows(totals.samples):
+        # An invariant of the framing, not a check of input (YamnetParams validates the hop).
+        raise RuntimeError(
+            f"internal error: {len(all_scores)} windows where the reference framing gives "
+            f"{params.num_windows(totals.samples)}"
+        )
     starts, ends = window_times(len(all_scores), params)
     if duration_seconds is None:
         duration_seconds = totals.samples / params.sample_rate
@@ -561,7 +574,8 @@ def score_file(
     Returns
     -------
     window_scores : WindowScores
-        ``filename`` is ``path`` as given; ``duration_seconds`` is the file's true length.
+        ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
+        ``duration_seconds`` is the file's true length.
 
     Raises
     ------
@@ -574,7 +588,7 @@ def score_file(
     return score_stream(
         blocks,
         model,
-        filename=os.fspath(path),
+        filename=display_path(path),
         duration_seconds=info.duration_seconds,
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,

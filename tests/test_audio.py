@@ -284,3 +284,16 @@ def test_find_audio_files_in_a_tricky_folder(tmp_path):
     again = find_audio_files([root, root / "sub", root / "a.WAV"])
     assert len(again) == 5 and again.duplicates == 1 + 6 + 1
     assert find_audio_files([root], pattern="*.mp3").paths == [str(root / "sub" / "d.mp3")]
+
+
+@pytest.mark.parametrize("head", [b"", b"ID3\x03\x00\x00\x00\x00\x00\x00"])
+def test_random_bytes_named_mp3_are_one_error_without_decoder_notes(tmp_path, capfd, rng, head):
+    # libmpg123 prints "Note: Illegal Audio-MPEG-Header..." on file descriptor 2, and libsndfile
+    # then says "(possibly a pipe?)" of a regular file: neither reaches the user.
+    path = tmp_path / "junk.mp3"
+    path.write_bytes(head + rng.bytes(5000))
+    with pytest.raises(
+        AudioError, match=r"not a readable audio file \(no audio data found in it\)"
+    ):
+        audio_info(path)
+    assert capfd.readouterr().err == ""

@@ -4,6 +4,7 @@ exit codes, stderr and the hand-over to GNU sed."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -272,7 +273,7 @@ def test_config_error_is_one_line(tmp_path, bells_wav):
         "detect", bells_wav, "-o", tmp_path / "o.csv", "--config", tmp_path / "pp.toml"
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert f"sed detect: error: {tmp_path / 'pp.toml'}: unknown key 'smoothing'" in result.stderr
+    assert f"error: {tmp_path / 'pp.toml'}: line 2: unknown key 'smoothing'" in result.stderr
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -423,3 +424,97 @@ def test_tune_then_plot(tmp_path, bells_wav):
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---- one recording to standard output, tag formats, near-miss commands, evaluate options ----
+
+
+def test_detect_to_standard_output(bells_wav):
+    result = CliRunner().invoke(
+        cli, ["detect", str(bells_wav), "-o", "-", "--classes", "Bicycle bell", "--format", "tsv"]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "onset\toffset\tevent_label" and len(lines) > 1
+    assert all(line.endswith("\tBicycle bell") for line in lines[1:])
+    assert result.stderr.startswith(f"{len(lines) - 1} events in 60.0 s of audio:")
+    result = run_sed("detect", bells_wav, "-o", "-", "--format", "csv", "--format", "tsv")
+    assert result.returncode == 2 and "-o - writes one format" in result.stderr
+    result = run_sed("detect", bells_wav, bells_wav, "-o", "-")
+    assert result.returncode == 2 and "a batch writes into a folder" in result.stderr
+
+
+def test_tag_formats_and_classes(bells_wav):
+    import json
+
+    result = CliRunner().invoke(cli, ["tag", str(bells_wav), "-k", "2", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns) == ["filename", "rank", "label", "score"]
+    assert table["label"].tolist()[0] == "Bicycle bell" and table["rank"].tolist() == [1, 2]
+    result = CliRunner().invoke(
+        cli,
+        ["tag", str(bells_wav), "--format", "json", "--classes", "Dog,Chicken, rooster,Speech"],
+    )
+    data = json.loads(result.stdout)
+    assert data["windows"] == 120 and data["duration_seconds"] == 60.0
+    assert sorted(tag["label"] for tag in data["tags"]) == ["Chicken, rooster", "Dog", "Speech"]
+    assert [tag["rank"] for tag in data["tags"]] == [1, 2, 3]
+
+
+def test_near_miss_commands_get_did_you_mean():
+    from sed.cli import edit_distance, near_misses
+
+    assert edit_distance("detec", "detect") == 1 and edit_distance("tgae", "tag") == 2
+    assert near_misses("detec") == ["detect"] and near_misses("-n") == [] and not near_misses("p")
+    result = run_sed("detec", "x", "-o", "y")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "sed: 'detec' is not a sed command; did you mean 'detect'? (see `sed --help`)\n"
+    )
+
+
+@gnu_sed
+def test_near_misses_that_gnu_sed_compiles_still_go_to_gnu_sed():
+    # `t` (a branch to the end) is two edits from `tag` but a valid GNU sed script.
+    assert run_sed("t", stdin="abc\n").stdout == "abc\n"
+    # `evalute` would be GNU sed's `e` command (run a program): taken for a typo.
+    result = run_sed("evalute", "--reference", "r")
+    assert result.returncode == 2 and "did you mean 'evaluate'" in result.stderr
+    assert "did you mean 'tune'" in run_sed("tun").stderr  # `t un`: no label `un`
+
+
+def test_evaluate_option_errors(tmp_path):
+    write_pair(tmp_path)
+    ref, est = str(tmp_path / "ref"), str(tmp_path / "est")
+    cases = [
+        (["--reference", ref], "give --reference and --estimated, or --file-list"),
+        (["--file-list", "list.txt", "--reference", ref], "--file-list replaces --reference"),
+        (["--reference", ref, "--estimated", est, "--onset-only", "--offset-only"], "exclude"),
+        (["--reference", ref, "--estimated", est, "--t-collar", "0"], "not in the range x>0"),
+        (["--reference", ref, "--estimated", est, "--event-matching", "best"], "'best' is not"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(cli, ["evaluate", *args])
+        assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)
+
+
+def test_evaluate_labels_from_a_file(tmp_path):
+    import json
+
+    write_pair(tmp_path)
+    (tmp_path / "labels.txt").write_text("dog\nChicken, rooster\n")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--reference", str(tmp_path / "ref"),
+            "--estimated", str(tmp_path / "est"),
+            "--labels", str(tmp_path / "labels.txt"),
+            "--json", str(tmp_path / "r.json"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["labels"] == ["Chicken, rooster", "dog"]
+    assert "Left out" in result.stdout

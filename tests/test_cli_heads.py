@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -144,8 +145,10 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
             str(tmp_path / "x.csv"),
         ],
     )
-    assert result.exit_code == 1 and result.stderr.count("\n") == 1
-    assert "head was trained with hop seconds 0.5, not 0.48 (use --hop 0.5)" in result.stderr
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1  # a bad option value
+    assert "--hop 0.48 does not fit the head, trained with hop 0.5 s (leave --hop out" in (
+        result.stderr
+    )
     result = run_sed(
         "detect",
         tmp_path / "t.wav",
@@ -166,7 +169,7 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
         (
             lambda d: (d / "c.csv").write_text('filename,label\n"a.wav,x\n'),
             ["{d}/c.csv"],
-            "{d}/c.csv: not a readable CSV file",
+            "{d}/c.csv: line 2: not a readable CSV file",
             1,
         ),
         (
@@ -183,6 +186,24 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
             2,
         ),
         (lambda d: None, ["{d}/nothing"], "{d}/nothing: no such folder or CSV file", 2),
+        (
+            lambda d: None,
+            ["{folder}", "--cross-validate", "20"],
+            "--cross-validate needs at least 20 groups of clips (recordings); the data has 13",
+            2,
+        ),
+        (
+            lambda d: None,
+            ["{folder}/tone"],
+            "{folder}/tone: training folder holds no class folders",
+            2,
+        ),
+        (
+            lambda d: shutil.rmtree(d / "data" / "_background"),
+            ["{folder}", "--mixtures", "2"],
+            "--mixtures needs background recordings",
+            2,
+        ),
     ],
 )
 def test_train_errors_are_one_line(training_folder, tmp_path, make, args, message, status):
@@ -236,3 +257,65 @@ def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
     metadata = json.loads((tmp_path / "h" / "head.json").read_text())
     assert metadata["cross_validation"]["folds"] == 2
     assert metadata["training"]["data"]["per_label"]["dog"]["clips"] == 8
+
+
+@pytest.mark.slow
+def test_train_skips_unreadable_clips_and_names_a_class_left_without_any(
+    training_folder, tmp_path, cache_env
+):
+    (training_folder / "tone" / "broken.wav").write_bytes(b"RIFF\x00\x00not audio")
+    result = CliRunner().invoke(
+        cli,
+        ["train", str(training_folder), "-o", str(tmp_path / "head"), "--epochs", "2"],
+        prog_name="sed",
+    )
+    assert result.exit_code == 0, result.output
+    broken = training_folder / "tone" / "broken.wav"
+    assert (
+        f"sed train: warning: skipped unreadable clip {broken}: not a readable audio file"
+        in result.stderr
+    )
+    assert result.stdout.startswith(
+        "data: 13 clips in 13 groups, 2 classes + background (1 recordings); "
+        "1 unreadable clip skipped\n"
+    )
+    skipped = json.loads((tmp_path / "head" / "head.json").read_text())["training"]["skipped_clips"]
+    assert [item["path"] for item in skipped] == [str(broken)]
+
+    for clip in (training_folder / "tone").iterdir():  # now no tone clip can be read
+        clip.write_bytes(b"")
+    result = CliRunner().invoke(
+        cli, ["train", str(training_folder), "-o", str(tmp_path / "h2")], prog_name="sed"
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith(
+        f"sed train: error: {training_folder}: no readable clip of 'tone' is left (7 unreadable,"
+    )
+    assert not (tmp_path / "h2").exists()
+
+
+@pytest.mark.slow
+def test_train_warns_of_a_class_the_split_leaves_without_clips(tmp_path, cache_env, rng):
+    for kind in ("tone", "noise"):
+        write_clip(tmp_path / "data" / kind / f"{kind}.wav", kind, rng)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(tmp_path / "data"),
+            "-o",
+            str(tmp_path / "head"),
+            "--validation-fraction",
+            "0.5",
+            "--epochs",
+            "2",
+        ],
+        prog_name="sed",
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, result.stderr  # one class only validates, the other only trains
+    assert any("has no training clip after the split" in line for line in warnings)
+    assert any("has no validation clip after the split" in line for line in warnings)
+    metadata = json.loads((tmp_path / "head" / "head.json").read_text())
+    assert len(metadata["training"]["warnings"]) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from sed import audio, batch, evaluation, events, pipeline, plotting, review, tuning
+from sed import audio, batch, evaluation, events, listen, pipeline, plotting, review, tuning
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -37,13 +37,29 @@ LIBRARY_DEFAULTS = {
     ("detect", "min_duration_seconds"): POSTPROCESSING.min_duration_seconds,
     ("detect", "min_gap_seconds"): POSTPROCESSING.min_gap_seconds,
     ("detect", "jobs"): batch.DEFAULT_JOBS,
+    **{("listen", k): v for k, v in MODEL.items()},
+    ("listen", "batch_size"): DEFAULT_BATCH_SIZE,
+    ("listen", "formats"): [events.DEFAULT_FORMAT],
+    ("listen", "mode"): POSTPROCESSING.mode,
+    ("listen", "threshold_on"): POSTPROCESSING.threshold_on,
+    ("listen", "boundaries"): POSTPROCESSING.boundaries,
+    ("listen", "median_filter_seconds"): POSTPROCESSING.median_filter_seconds,
+    ("listen", "min_duration_seconds"): POSTPROCESSING.min_duration_seconds,
+    ("listen", "min_gap_seconds"): POSTPROCESSING.min_gap_seconds,
+    ("listen", "sample_format"): listen.DEFAULT_SAMPLE_FORMAT,
+    ("listen", "channels"): listen.DEFAULT_CHANNELS,
+    ("listen", "top_k"): pipeline.DEFAULT_TOP_K,
     **{("tag", k): v for k, v in MODEL.items()},
     ("tag", "batch_size"): DEFAULT_BATCH_SIZE,
     ("tag", "k"): pipeline.DEFAULT_TOP_K,
+    ("tag", "output_format"): pipeline.DEFAULT_TAG_FORMAT,
     **{("plot", k): v for k, v in MODEL.items()},
     ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
     ("plot", "top_n"): plotting.DEFAULT_TOP_N,
     **{("evaluate", k): v for k, v in EVALUATION.items()},
+    ("evaluate", "labels"): pipeline.DEFAULT_LABELS,
+    ("evaluate", "event_matching"): evaluation.DEFAULT_EVENT_MATCHING,
+    ("evaluate", "empty_system_output"): evaluation.DEFAULT_EMPTY_SYSTEM_OUTPUT,
     **{("tune", k): v for k, v in {**MODEL, **EVALUATION}.items()},
     ("tune", "batch_size"): DEFAULT_BATCH_SIZE,
     ("tune", "metric"): tuning.DEFAULT_METRIC,
@@ -72,8 +88,12 @@ LIBRARY_CHOICES = {
     "mode": MODES,
     "boundaries": BOUNDARIES,
     "metric": evaluation.METRICS,
+    "event_matching": evaluation.EVENT_MATCHINGS,
+    "output_format": pipeline.TAG_FORMATS,
+    "empty_system_output": evaluation.EMPTY_SYSTEM_OUTPUTS,
     "activation": heads_config.ACTIVATIONS,
     "audio_format": tuple(review.AUDIO_FORMATS),
+    "sample_format": listen.SAMPLE_FORMATS,
 }
 
 

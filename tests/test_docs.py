@@ -177,11 +177,12 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
             timeout=900,
         )
         status = result.returncode
-        actual = clean(result.stdout)
+        # Decoded here, not by text=True, whose universal newlines would turn a progress bar's
+        # carriage returns into line breaks.
+        actual = clean(result.stdout.decode("utf-8", errors="replace"))
         assert matches(step.expected, actual), (
             f"{where}: `$ {step.command}` printed\n"
             + "\n".join(actual)

@@ -149,7 +149,10 @@ def test_without_lengths_the_last_offset_is_used_and_said(tmp_path):
     warnings = []
     evaluation = evaluate_files(tmp_path / "ref", tmp_path / "est", warn=warnings.append)
     assert [f["evaluated_length_seconds"] for f in evaluation.files] == [9.0, 6.0]
-    assert len(warnings) == 2 and "last offset" in warnings[0]
+    assert warnings == [
+        "2 recordings evaluated up to the last offset of their events, for want of audio or a "
+        "stated length (give --audio or --durations for the true lengths)"
+    ]
 
 
 def test_audio_folder_gives_the_lengths(tmp_path):
@@ -165,8 +168,150 @@ def test_audio_folder_gives_the_lengths(tmp_path):
     assert evaluation.summary() == pytest.approx(ours().summary())
 
 
-def test_unpaired_estimated_file_is_an_error(tmp_path):
+def test_a_recording_on_one_side_only_is_an_error_that_names_it(tmp_path):
     write_folder(tmp_path / "ref", {"a": REFERENCE["a"]}, "tsv", ".tsv")
     write_folder(tmp_path / "est", ESTIMATED, "tsv", ".tsv")
-    with pytest.raises(AnnotationError, match="no reference file for recording 'b'"):
+    with pytest.raises(AnnotationError, match="recording 'b' is in the estimated events but not"):
         evaluate_files(tmp_path / "ref", tmp_path / "est")
+    write_folder(tmp_path / "ref2", REFERENCE, "tsv", ".tsv")
+    write_folder(tmp_path / "est2", {"a": ESTIMATED["a"]}, "tsv", ".tsv")
+    with pytest.raises(AnnotationError) as error:
+        evaluate_files(tmp_path / "ref2", tmp_path / "est2")
+    assert str(error.value).startswith(str(tmp_path / "ref2" / "b.tsv") + ": recording 'b' is in")
+
+
+def test_audio_or_durations_give_a_one_sided_recording_an_empty_side(tmp_path):
+    import soundfile as sf
+
+    write_folder(tmp_path / "ref", REFERENCE, "tsv", ".tsv")
+    write_folder(tmp_path / "est", {"a": ESTIMATED["a"]}, "tsv", ".tsv")
+    (tmp_path / "audio").mkdir()
+    for name, seconds in LENGTHS.items():
+        sf.write(tmp_path / "audio" / f"{name}.wav", np.zeros(int(seconds * 8000)), 8000)
+    by_audio = evaluate_files(tmp_path / "ref", tmp_path / "est", audio=tmp_path / "audio")
+    (tmp_path / "durations.tsv").write_text("filename\tduration\na.wav\t10\nb.wav\t7.5\n")
+    by_table = evaluate_files(
+        tmp_path / "ref", tmp_path / "est", durations=tmp_path / "durations.tsv"
+    )
+    for evaluation in (by_audio, by_table):
+        assert [f["estimated_events"] for f in evaluation.files] == [4, 0]
+        assert [f["evaluated_length_seconds"] for f in evaluation.files] == [10.0, 7.5]
+    assert by_audio.results()["event_based"] == by_table.results()["event_based"]
+    assert by_audio.results()["segment_based"] == by_table.results()["segment_based"]
+    (tmp_path / "short.tsv").write_text("a.wav\t10\n")
+    with pytest.raises(AnnotationError, match="no duration for recording 'b'"):
+        evaluate_files(tmp_path / "ref", tmp_path / "est", durations=tmp_path / "short.tsv")
+
+
+def test_a_table_of_several_recordings_is_scored_per_recording(tmp_path):
+    """Reference a.wav 0-1, b.wav 5-6; estimate a.wav 5-6, b.wav 0-1: pooled they would match
+    perfectly; per recording nothing matches (sed_eval: F 0, ER 2)."""
+    (tmp_path / "ref.tsv").write_text("a.wav\t0\t1\tdog\nb.wav\t5\t6\tdog\n")
+    (tmp_path / "est.tsv").write_text("a.wav\t5\t6\tdog\nb.wav\t0\t1\tdog\n")
+    evaluation = evaluate_files(tmp_path / "ref.tsv", tmp_path / "est.tsv")
+    assert [f["filename"] for f in evaluation.files] == ["a.wav", "b.wav"]
+    event = evaluation.results()["event_based"]["overall"]
+    assert event["f_measure"]["f_measure"] == 0.0 and event["error_rate"]["error_rate"] == 2.0
+
+
+def test_folders_and_tables_pair_by_stem(tmp_path):
+    """A folder of per-recording files against one table naming the recordings (our
+    all_events.tsv, DESED) gives the figures of two folders."""
+    write_folder(tmp_path / "ref", REFERENCE, "tsv", ".tsv")
+    rows = [
+        f"{name}.wav\t{a}\t{b}\t{c}\n" for name, events in ESTIMATED.items() for a, b, c in events
+    ]
+    (tmp_path / "all.tsv").write_text("filename\tonset\toffset\tevent_label\n" + "".join(rows))
+    (tmp_path / "durations.tsv").write_text("filename\tduration\na.wav\t10\nb.wav\t7.5\n")
+    evaluation = evaluate_files(
+        tmp_path / "ref", tmp_path / "all.tsv", durations=tmp_path / "durations.tsv"
+    )
+    assert evaluation.summary() == pytest.approx(ours().summary())
+
+
+def test_two_sources_for_one_recording_are_refused(tmp_path):
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "t.tsv").write_text("x/a.wav\t0\t1\tdog\ny/a.wav\t2\t3\tdog\n")
+    with pytest.raises(AnnotationError, match="two sets of events for recording 'a'"):
+        evaluate_files(tmp_path / "ref", tmp_path / "ref")
+
+
+def test_label_sets_leave_other_labels_out_and_count_them(tmp_path):
+    write_folder(tmp_path / "ref", REFERENCE, "tsv", ".tsv")
+    write_folder(tmp_path / "est", ESTIMATED, "tsv", ".tsv")
+    union = evaluate_files(tmp_path / "ref", tmp_path / "est")
+    assert union.labels == ["bird", "cat", "cow", "dog"]
+    reference = evaluate_files(tmp_path / "ref", tmp_path / "est", labels="reference")
+    assert reference.labels == ["bird", "cat", "dog"]
+    assert reference.notes["labels_left_out"] == {"reference": {}, "estimated": {"cow": 1}}
+    assert "Left out 1 estimated event of labels not evaluated (cow: 1)" in reference.report()
+    chosen = evaluate_files(tmp_path / "ref", tmp_path / "est", labels=["dog"])
+    assert chosen.notes["labels_left_out"] == {
+        "reference": {"bird": 1, "cat": 2},
+        "estimated": {"cat": 3, "cow": 1},
+    }
+    assert chosen.results()["labels"] == ["dog"]
+    with pytest.raises(ParameterError, match="unknown label set 'both'"):
+        evaluate_files(tmp_path / "ref", tmp_path / "est", labels="both")
+
+
+def test_unlabeled_events_are_skipped_counted_and_reported(tmp_path):
+    (tmp_path / "ref.txt").write_text(
+        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tSpecies\n"
+        "1\tSpectrogram 1\t1\t1.0\t2.0\tdog\n"
+        "2\tSpectrogram 1\t1\t3.0\t4.0\t\n"
+    )
+    (tmp_path / "est.tsv").write_text("1.0\t2.0\tdog\n")
+    warnings = []
+    evaluation = evaluate_files(tmp_path / "ref.txt", tmp_path / "est.tsv", warn=warnings.append)
+    assert evaluation.notes["unlabeled"] == {
+        "reference": {str(tmp_path / "ref.txt"): 1},
+        "estimated": {},
+    }
+    assert f"skipped 1 reference event without a label ({tmp_path / 'ref.txt'}: 1)" in warnings
+    assert evaluation.report().startswith("Skipped 1 reference event without a label")
+    assert evaluation.summary()["event_f1"] == 1.0
+
+
+def test_sed_eval_options_reach_sed_eval():
+    evaluation = ours(event_matching="greedy", empty_system_output="zero_score")
+    assert evaluation.event_based.event_matching_type == "greedy"
+    assert evaluation.event_based.empty_system_output_handling == "zero_score"
+    assert evaluation.segment_based.empty_system_output_handling == "zero_score"
+    offset_only = ours(evaluate_onset=False)
+    assert "Event based metrics (offset only)" in offset_only.report()
+    with pytest.raises(ParameterError, match="not neither"):
+        ours(evaluate_onset=False, evaluate_offset=False)
+    with pytest.raises(ParameterError, match="unknown event matching 'best'"):
+        ours(event_matching="best")
+    with pytest.raises(ParameterError, match="t_collar must be > 0"):
+        ours(t_collar_seconds=0.0)
+
+
+def test_report_is_sed_evals_own_where_every_figure_is_defined():
+    evaluation = Evaluation(["cat", "dog"])
+    for name in REFERENCE:
+        reference, estimated = table(name, REFERENCE[name]), table(name, ESTIMATED[name])
+        evaluation.add(
+            name,
+            reference[reference["event_label"].isin(["cat", "dog"])],
+            estimated[estimated["event_label"].isin(["cat", "dog"])],
+            LENGTHS[name],
+        )
+    assert "null" not in json.dumps(evaluation.results())
+    assert evaluation.report() == (
+        str(evaluation.segment_based) + "\n" + str(evaluation.event_based)
+    )
+
+
+def test_undefined_figures_are_null_and_n_a():
+    evaluation = Evaluation(["dog"])
+    evaluation.add("r", table("r", []), table("r", [(1.0, 2.0, "dog")]), 5.0)
+    results = evaluation.results()
+    assert results["event_based"]["overall"]["error_rate"]["error_rate"] is None
+    assert results["segment_based"]["class_wise"]["dog"]["f_measure"]["recall"] is None
+    assert results["segment_based"]["class_wise"]["dog"]["accuracy"]["specificity"] == 0.8
+    json.dumps(results, allow_nan=False)
+    report = evaluation.report()
+    assert "Error rate (ER)                 : n/a" in report
+    assert "9007199254740992" not in report and "nan" not in report

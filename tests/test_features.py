@@ -1,4 +1,5 @@
-"""Framing constants, padding and patches (parity with the TF-Hub graph is in test_model.py)."""
+"""Features: padding, log-mel spectrogram and patches (parity with the TF-Hub graph is in
+test_model_yamnet.py)."""
 
 from __future__ import annotations
 
@@ -9,38 +10,6 @@ from sed.errors import ParameterError
 from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
 from sed.params import YamnetParams
 from sed.segmenter import window_times
-
-
-def test_derived_constants():
-    p = YamnetParams()
-    assert (p.stft_window_samples, p.stft_hop_samples, p.fft_length) == (400, 160, 512)
-    assert (p.patch_frames, p.patch_hop_frames, p.patch_hop_samples) == (96, 50, 8000)
-    assert p.min_samples == 15600
-    assert YamnetParams(patch_hop_seconds=0.48).patch_hop_samples == 7680
-
-
-@pytest.mark.parametrize("hop", [0.333, 0.0, -0.5, float("nan"), float("inf")])
-def test_bad_hops_are_rejected(hop):
-    with pytest.raises(ParameterError):
-        YamnetParams(patch_hop_seconds=hop)
-
-
-@pytest.mark.parametrize(
-    "n_samples,windows_048,windows_050",
-    [
-        (1, 1, 1),
-        (15600, 1, 1),
-        (15601, 2, 2),
-        (23280, 2, 2),
-        (23281, 3, 2),
-        (23600, 3, 2),
-        (23601, 3, 3),
-        (48000, 6, 6),
-    ],
-)
-def test_window_count_is_the_reference_padding_rule(n_samples, windows_048, windows_050):
-    assert YamnetParams(patch_hop_seconds=0.48).num_windows(n_samples) == windows_048
-    assert YamnetParams().num_windows(n_samples) == windows_050
 
 
 def test_padding_and_patches_line_up(rng):

@@ -57,7 +57,8 @@ def write_csv(tmp_path, text, clips=("a.wav", "b.wav", "c.wav", "d.wav")):
     for name in clips:
         sf.write(audio / name, np.zeros(1600, np.float32), 16000)
     (tmp_path / "meta").mkdir(exist_ok=True)
-    (tmp_path / "meta" / "clips.csv").write_text(text)
+    path = tmp_path / "meta" / "clips.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
     return tmp_path / "meta" / "clips.csv"
 
 
@@ -90,8 +91,20 @@ def test_csv_dataset_esc50_layout(tmp_path):
             AnnotationError,
             "clips.csv: no column 'filename'; the columns are 'file', 'category'",
         ),
-        ('filename,category\n"a.wav,dog\n', AnnotationError, "clips.csv: not a readable CSV file"),
-        ("", AnnotationError, "clips.csv: not a readable CSV file"),
+        (
+            'filename,category\n"a.wav,dog\n',
+            AnnotationError,
+            r"clips.csv: line 2: not a readable CSV file \(unexpected end of data\)",
+        ),
+        ("", AnnotationError, "clips.csv: file is empty: expected a header line"),
+        ("filename,category\n", AnnotationError, "clips.csv: holds no clips: a header line only"),
+        ("filename,category\na.wav,dog,x\n", AnnotationError, "line 2: 3 fields, more than"),
+        ("filename,filename\na.wav,dog\n", AnnotationError, "line 1: column 'filename' appears"),
+        (
+            b"filename,category\na.wav,d\xe9\n",
+            AnnotationError,
+            r"line 2: not UTF-8 text \(byte 0xe9\)",
+        ),
         ("filename,category\na.wav,dog\nb.wav,cat\n", ParameterError, "unknown class 'cow'"),
         (
             "filename,category\na.wav,dog\nzz.wav,cat\ny.wav,cat\n",

@@ -110,7 +110,8 @@ def test_other_settings_are_refused(head, tmp_path):
     [
         (lambda d: (d / "labels.txt").unlink(), "labels.txt is missing"),
         (lambda d: (d / "labels.txt").write_text("dog\n"), "1 labels but the model has 3 outputs"),
-        (lambda d: (d / "head.json").write_text("{"), "cannot read the head's files"),
+        (lambda d: (d / "head.json").write_text("{"), "head.json: line 1: not valid JSON"),
+        (lambda d: (d / "labels.txt").write_bytes(b"dog\n\xff"), "labels.txt: line 2: not UTF-8"),
         (lambda d: (d / "head.json").write_text("{}"), "not a sed head description"),
         (lambda d: (d / "model.keras").write_bytes(b"junk"), "cannot load model.keras"),
     ],

@@ -1,6 +1,6 @@
 """Backends: the LiteRT conversion cache, and the fallback to TensorFlow where LiteRT is missing.
 
-Parity of each backend with the TF-Hub graph is in test_model.py.
+Parity of each backend with the TF-Hub graph is in test_model_yamnet.py.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def test_conversion_is_cached_under_the_weights_key(model, session_cache_dir):
     path = litert.cache_path(model.source)
     assert os.path.dirname(path) == session_cache_dir
     assert os.path.basename(path).startswith("yamnet-") and path.endswith(".tflite")
-    assert os.listdir(session_cache_dir) == [os.path.basename(path)]  # no temporary left over
+    names = os.listdir(session_cache_dir)  # other tests may cache embeddings beside it
+    assert os.path.basename(path) in names and not [n for n in names if n.endswith(".tmp")]
     data = Path(path).read_bytes()
     assert data[4:8] == b"TFL3"  # a TFLite flatbuffer, then sed's trailer
     assert data[-40:-32] == b"SEDTFL01"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -215,22 +216,41 @@ def test_config_file_layout(tmp_path):
 @pytest.mark.parametrize(
     "text,message",
     [
-        ("treshold_on = 0.3\n", "unknown key 'treshold_on'"),
-        ("threshold_on = 1.3\n", "threshold_on must be in [0, 1], got 1.3"),
-        ("threshold_on = 0.3\nthreshold_off = 0.5\n", "threshold_off (0.5) must not exceed"),
+        ("treshold_on = 0.3\n", "line 1: unknown key 'treshold_on'"),
+        ("mode = 'multi'\nthreshold_on = 1.3\n", "line 2: threshold_on must be in [0, 1], got 1.3"),
+        (
+            "threshold_on = 0.3\nthreshold_off = 0.5\n",
+            "line 2: threshold_off (0.5) must not exceed",
+        ),
         ("min_gap_seconds = -1\n", "min_gap_seconds must be in [0, inf)"),
         ("mode = 'all'\n", "unknown post-processing mode 'all'"),
         ("boundaries = 'middle'\n", "unknown boundary convention 'middle'"),
         ("[class_thresholds.dog]\non = 2\n", "threshold_on must be in [0, 1], got 2"),
         ("[class_thresholds.dog]\nof = 0.1\n", "unknown key 'of' in class_thresholds.dog"),
-        ("threshold_on = \n", "not valid TOML"),
+        ("threshold_on = \n", "line 1: not valid TOML (Invalid value)"),
+        ("mode = 'multi'\nmode", "line 2: not valid TOML"),
+        (b"mode = 'multi'\n# caf\xe9\n", "line 2: not UTF-8 text (byte 0xe9)"),
     ],
 )
-def test_config_errors_name_the_file(tmp_path, text, message):
-    (tmp_path / "pp.toml").write_text(text)
+def test_config_errors_name_the_file_and_line(tmp_path, text, message):
+    (tmp_path / "pp.toml").write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(ParameterError) as error:
         load_config(tmp_path / "pp.toml")
     assert message in str(error.value) and str(tmp_path / "pp.toml") in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ('{"mode": "multi",\n "threshold_on": 3}', "line 2: threshold_on must be in [0, 1]"),
+        ('{"mode": "multi",\n "mode"', "line 2: not valid JSON (Expecting ':' delimiter)"),
+        ("[1, 2]", "a post-processing configuration must be a table of keys"),
+    ],
+)
+def test_json_config_errors_name_the_line(tmp_path, text, message):
+    (tmp_path / "pp.json").write_text(text)
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        load_config(tmp_path / "pp.json")
 
 
 def test_class_thresholds_csv(tmp_path):

@@ -16,7 +16,7 @@ from sed.params import YamnetParams
 from sed.segmenter import run_yamnet, score_file, score_stream, score_waveform, window_times
 
 # Streaming and whole-file scores may differ by float32 rounding only (BLAS blocking of the mel
-# projection depends on how many frames a call holds): the bound of issue 5.
+# projection depends on how many frames a call holds): the bound the memory benchmark holds.
 TOLERANCE = 1e-5
 
 

@@ -2,12 +2,15 @@
 
 ``sed`` shares its name with GNU sed. An invocation whose first argument is not one of our
 commands or options (``sed -e s/a/b/ f``, ``sed 's/x/y/' f``, ``sed -n p``) is handed unchanged to
-the next ``sed`` on PATH, so shell scripts run inside the environment keep working.
+the next ``sed`` on PATH, so shell scripts run inside the environment keep working. A mistyped
+command (``sed detec x -o y``: within two edits of one of ours) that GNU sed would not take as
+a script either gets "did you mean ..." instead.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import click
@@ -16,6 +19,7 @@ from sed.cli.classes import classes
 from sed.cli.detect import detect
 from sed.cli.embed import embed
 from sed.cli.evaluate import evaluate
+from sed.cli.listen import listen
 from sed.cli.options import CONTEXT
 from sed.cli.plot import plot
 from sed.cli.review import review
@@ -32,13 +36,68 @@ def cli():
     """Sound event detection with YAMNet: what happened, and when."""
 
 
-for _command in (detect, tag, evaluate, tune, plot, review, classes, embed, train):
+for _command in (detect, listen, tag, evaluate, tune, plot, review, classes, embed, train):
     cli.add_command(_command)
 
 
 def is_our_invocation(argv: list[str]) -> bool:
     """True when ``argv`` (without the program name) is meant for us, not for GNU sed."""
     return not argv or argv[0] in cli.commands or argv[0] in TOP_LEVEL_OPTIONS
+
+
+#: Greatest edit distance at which a first argument is taken for one of our commands, mistyped.
+NEAR_MISS_DISTANCE = 2
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours that turn ``a`` into ``b``
+    (the optimal string alignment distance)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(
+                rows[i - 1][j] + 1,
+                row[j - 1] + 1,
+                rows[i - 1][j - 1] + (a[i - 1] != b[j - 1]),
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[i - 2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def near_misses(word: str) -> list[str]:
+    """Our commands closest to ``word`` within :data:`NEAR_MISS_DISTANCE` edits (none for an
+    option or a command itself)."""
+    if word.startswith("-") or word in cli.commands:
+        return []
+    distances = {name: edit_distance(word.lower(), name) for name in cli.commands}
+    best = min(distances.values())
+    if best > NEAR_MISS_DISTANCE:
+        return []
+    return sorted(name for name, distance in distances.items() if distance == best)
+
+
+def is_sed_script(word: str, other_sed: str | None) -> bool:
+    """True if the other ``sed`` compiles ``word`` as a script.
+
+    It runs in GNU sed's sandbox on no input: nothing is executed, and the ``e``, ``r`` and
+    ``w`` commands (which would run a program or open a file) are refused, so a word that only
+    they could read counts as a typo.
+    """
+    if other_sed is None:
+        return False
+    try:
+        result = subprocess.run(
+            [other_sed, "--sandbox", "-n", "-e", word, os.devnull],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
 
 
 def next_sed_on_path(path: str | None = None) -> str | None:
@@ -72,6 +131,15 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not is_our_invocation(argv):
         other = next_sed_on_path()
+        guesses = near_misses(argv[0])
+        if guesses and not is_sed_script(argv[0], other):
+            click.echo(
+                f"sed: {argv[0]!r} is not a sed command; did you mean "
+                + " or ".join(repr(name) for name in guesses)
+                + "? (see `sed --help`)",
+                err=True,
+            )
+            sys.exit(2)
         if other is None:
             click.echo(
                 f"sed: {argv[0]!r} is not a sed command (see `sed --help`), and no other "

@@ -10,7 +10,9 @@ import click
 from sed.cli.options import CONTEXT, reports_errors
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="List YAMNet's 521 classes (index, mid, display name)."
+)
 @click.option("--search", default=None, help="Only classes whose name or mid contains TEXT.")
 @reports_errors
 def classes(search):

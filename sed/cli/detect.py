@@ -12,9 +12,11 @@ from sed.batch import DEFAULT_JOBS
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    formats_option,
     head_labels_and_hop,
     head_option,
     model_options,
+    note_duplicates,
     postprocessing_from_options,
     postprocessing_options,
     refuse_classes_with_head,
@@ -22,13 +24,14 @@ from sed.cli.options import (
     selection_options,
 )
 from sed.errors import ParameterError
-from sed.events import DEFAULT_FORMAT, FORMATS
 
 if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Detect sound events in recordings or whole folders."
+)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @click.option(
     "-o",
@@ -36,17 +39,13 @@ if TYPE_CHECKING:
     required=True,
     type=click.Path(),
     help="One recording: the events file (with several --format, its name up to the "
-    "first dot plus each format's suffix). Several inputs, a folder or '-': a "
-    "folder that receives one events file per recording, mirroring the input tree.",
+    "first dot plus each format's suffix), or '-' for standard output. Several inputs, a "
+    "folder or '-': a folder that receives one events file per recording, mirroring the "
+    "input tree.",
 )
-@click.option(
-    "--format",
-    "formats",
-    multiple=True,
-    default=[DEFAULT_FORMAT],
-    type=click.Choice(FORMATS),
-    help="Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
-    "audacity (label track), raven (selection table), json.",
+@formats_option(
+    "Events format; repeat for several: csv (ours), tsv (DCASE/sed_eval), "
+    "audacity (label track), raven (selection table), json."
 )
 @selection_options
 @postprocessing_options
@@ -72,6 +71,12 @@ if TYPE_CHECKING:
     help="Recordings processed in parallel (worker processes).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--basenames",
+    is_flag=True,
+    help="A batch's all_events.tsv and durations.tsv name recordings by their file names "
+    "alone, not by their paths relative to the input folder.",
+)
 @head_option
 @model_options
 @batch_size_option
@@ -86,6 +91,7 @@ def detect(
     pattern,
     jobs,
     quiet,
+    basenames,
     head_dir,
     weights,
     hop_seconds,
@@ -97,15 +103,37 @@ def detect(
     """Detect sound events in recordings and write them as event tables.
 
     INPUT is an audio file, a folder (searched recursively) or '-' for a list of paths on
-    standard input. With one file, -o is the events file. Otherwise -o is a folder that receives
-    one events file per recording and format, all_events.csv (every event), parameters.json and, if
-    any recording failed, failures.csv; running the same command again skips the recordings
-    already done.
+    standard input. With one file, -o is the events file ('-': standard output, the summary
+    going to standard error). Otherwise -o is a folder that receives one events file per
+    recording and format, all_events.csv and all_events.tsv (every event), durations.tsv,
+    parameters.json and, if any recording failed, failures.csv; running the same command again
+    skips the recordings already done.
     """
     from sed import pipeline
     from sed.events import format_paths
+    from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
 
+    batch = _is_batch(inputs, output)
+    check_outputs(
+        [
+            *(
+                [Output(output, folder=True)]
+                if batch
+                else map(Output, format_paths(output, formats).values())
+            ),
+            Output(scores_path, "--scores"),
+            Output(options["save_config"], "--save-config"),
+        ],
+        inputs={
+            "INPUT": inputs,
+            "--label-map": label_map,
+            "--config": options["config_path"],
+            "--class-thresholds": options["class_thresholds"],
+            "--head": head_dir,
+            "--weights": weights,
+        },
+    )
     # Everything that can be checked without TensorFlow is checked before loading it.
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
@@ -123,17 +151,25 @@ def detect(
         batch_size=batch_size,
         head_dir=head_dir,
     )
-    if _is_batch(inputs, output):
+    if batch:
         if scores_path:
             raise ParameterError("--scores is for one recording; it cannot be used with a batch")
+        if output == "-":
+            raise ParameterError("-o - is for one recording; a batch writes into a folder")
         status = _detect_batch(
-            inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet
-        )
+            inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
+            basenames=basenames,
+        )  # fmt: skip
     else:
-        status = _detect_one(inputs[0], format_paths(output, formats), spec, scores_path)
+        if basenames:
+            raise ParameterError("--basenames names the recordings of a batch's tables")
+        if output == "-":
+            status = _detect_to_stdout(inputs[0], formats, spec, scores_path)
+        else:
+            status = _detect_one(inputs[0], format_paths(output, formats), spec, scores_path)
     if options["save_config"]:
         save_config(config, options["save_config"])
-        click.echo(f"configuration written to {options['save_config']}")
+        click.echo(f"configuration written to {options['save_config']}", err=output == "-")
     if status:
         sys.exit(status)
 
@@ -161,7 +197,32 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     return 0
 
 
-def _detect_batch(inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet) -> int:
+def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> int:
+    """One recording's events on standard output, everything else on standard error."""
+    from sed.audio import audio_info
+    from sed.events import format_events, summarize, write_scores_csv
+
+    formats = list(dict.fromkeys(formats))
+    if len(formats) > 1:
+        raise ParameterError("-o - writes one format; give one --format")
+    audio_info(input_path)
+    detection = spec.build().detect_file(input_path)
+    scores = detection.window_scores
+    text = format_events(
+        detection.events, formats[0], durations={scores.filename: scores.duration_seconds}
+    )
+    click.echo(text, nl=False)
+    if scores_path:
+        write_scores_csv(scores, scores_path)
+    click.echo(summarize(detection.events, scores.duration_seconds), err=True)
+    if scores_path:
+        click.echo(f"window scores written to {scores_path}", err=True)
+    return 0
+
+
+def _detect_batch(
+    inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet, basenames
+) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
     from sed.batch import FAILURES_FILE, run_batch
@@ -169,6 +230,7 @@ def _detect_batch(inputs, output, spec: DetectorSpec, formats, *, pattern, jobs,
     found = find_audio_files(inputs, pattern=pattern)
     if not found.files:
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
+    note_duplicates(found.duplicates)
     summary = run_batch(
         found.files,
         output,
@@ -177,6 +239,7 @@ def _detect_batch(inputs, output, spec: DetectorSpec, formats, *, pattern, jobs,
         jobs=jobs,
         quiet=quiet,
         command=["sed", *sys.argv[1:]],
+        basenames=basenames,
     )
     click.echo(str(summary))
     failed = summary.count("failed")

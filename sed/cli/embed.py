@@ -6,10 +6,18 @@ import sys
 
 import click
 
-from sed.cli.options import CONTEXT, cache_option, model_options, reports_errors
+from sed.cli.options import (
+    CONTEXT,
+    cache_option,
+    model_options,
+    note_duplicates,
+    reports_errors,
+)
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Write YAMNet's 1024-D embedding of every window."
+)
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-o",
@@ -32,11 +40,18 @@ def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend):
         embed_files,
         write_embeddings,
     )
+    from sed.outputs import Output, check_outputs
 
     check_embeddings_path(output)
-    paths = find_audio_files(inputs).paths
-    if not paths:
+    check_outputs(
+        [Output(output), Output(cache_dir, "--cache-dir", folder=True)],
+        inputs={"INPUT": inputs, "--weights": weights},
+    )
+    found = find_audio_files(inputs)
+    if not found.paths:
         raise AudioError(f"no audio files found in {', '.join(inputs)}")
+    note_duplicates(found.duplicates)
+    paths = found.paths
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     items = embed_files(
         paths,

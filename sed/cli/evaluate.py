@@ -2,64 +2,135 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from sed.cli.options import CONTEXT, evaluation_options, reports_errors
+from sed.cli.options import (
+    CONTEXT,
+    evaluation_options,
+    label_column_option,
+    matching_options,
+    reports_errors,
+)
+from sed.errors import ParameterError
+from sed.pipeline import DEFAULT_LABELS
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Score events against reference annotations (sed_eval)."
+)
 @click.option(
     "--reference",
-    required=True,
     type=click.Path(),
-    help="Reference annotations: a file or a folder (files matched by name stem).",
+    default=None,
+    help="Reference annotations: a file, a folder of files (matched by name stem), or a "
+    "table naming its recordings (filename, Begin File or Begin Path column).",
 )
 @click.option(
     "--estimated",
-    required=True,
     type=click.Path(),
-    help="Estimated events: a file or a folder (csv, tsv, Audacity, Raven or json).",
+    default=None,
+    help="Estimated events: a file, a folder, a table naming its recordings, or a "
+    "`sed detect` output folder.",
+)
+@click.option(
+    "--file-list",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Instead of --reference/--estimated: sed_eval's file list, one "
+    "'reference_file<TAB>estimated_file' pair per line.",
 )
 @click.option(
     "--audio",
     "audio_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Folder of the recordings: their true lengths are the evaluated lengths.",
+    help="Folder of the recordings: their true lengths are the evaluated lengths, and a "
+    "recording found on one side only has no events on the other.",
 )
+@click.option(
+    "--durations",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Instead of --audio: a table 'filename duration' (seconds) of the recordings.",
+)
+@click.option(
+    "--labels",
+    default=DEFAULT_LABELS,
+    metavar="union|reference|LIST|FILE",
+    help="Labels scored: both sides' (union), the reference's (sed_eval's evaluator, DCASE), "
+    "a comma-separated list, or a file with one label per line. Events of other labels "
+    "are left out and counted.",
+)
+@label_column_option
 @evaluation_options
+@matching_options
 @click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also write every figure as JSON.",
+    help="Also write every figure as JSON (undefined figures are null).",
 )
 @reports_errors
 def evaluate(
     reference,
     estimated,
+    file_list,
     audio_dir,
+    durations,
+    labels,
+    label_column,
     time_resolution,
     t_collar,
     percentage_of_length,
     onset_only,
+    offset_only,
+    event_matching,
+    empty_system_output,
     json_path,
 ):
-    """Score estimated events against reference annotations with sed_eval."""
+    """Score estimated events against reference annotations with sed_eval, recording by
+    recording."""
     import json
 
     from sed.infra import atomic_open
-    from sed.pipeline import evaluate_files
+    from sed.outputs import Output, check_outputs
+    from sed.pipeline import evaluate_files, parse_labels
 
+    if file_list is None and (reference is None or estimated is None):
+        raise ParameterError("give --reference and --estimated, or --file-list")
+    if file_list is not None and (reference is not None or estimated is not None):
+        raise ParameterError("--file-list replaces --reference and --estimated")
+    if onset_only and offset_only:
+        raise ParameterError("--onset-only and --offset-only exclude each other")
+    check_outputs(
+        [Output(json_path, "--json")],
+        inputs={
+            "--reference": reference,
+            "--estimated": estimated,
+            "--audio": audio_dir,
+            "--file-list": file_list,
+            "--durations": durations,
+            "--labels": labels if labels and os.path.isfile(labels) else None,
+        },
+    )
     evaluation = evaluate_files(
         reference,
         estimated,
+        file_list=file_list,
         audio=audio_dir,
+        durations=durations,
+        labels=parse_labels(labels),
+        label_column=label_column,
         time_resolution_seconds=time_resolution,
         t_collar_seconds=t_collar,
         percentage_of_length=percentage_of_length,
+        evaluate_onset=not offset_only,
         evaluate_offset=not onset_only,
+        event_matching=event_matching,
+        empty_system_output=empty_system_output,
         warn=lambda message: click.echo(f"sed evaluate: warning: {message}", err=True),
     )
     click.echo(evaluation.report())

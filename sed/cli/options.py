@@ -7,14 +7,24 @@ it, so it changes in one place (``tests/test_cli_options.py`` checks every one).
 
 from __future__ import annotations
 
+import signal
 import sys
 from functools import wraps
 
 import click
 
 from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
-from sed.errors import ParameterError, SedError
-from sed.evaluation import DEFAULT_PERCENTAGE_OF_LENGTH, DEFAULT_T_COLLAR, DEFAULT_TIME_RESOLUTION
+from sed.errors import Interrupted, ParameterError, SedError
+from sed.evaluation import (
+    DEFAULT_EMPTY_SYSTEM_OUTPUT,
+    DEFAULT_EVENT_MATCHING,
+    DEFAULT_PERCENTAGE_OF_LENGTH,
+    DEFAULT_T_COLLAR,
+    DEFAULT_TIME_RESOLUTION,
+    EMPTY_SYSTEM_OUTPUTS,
+    EVENT_MATCHINGS,
+)
+from sed.events import LABEL_COLUMNS
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, check_hop_seconds
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
@@ -23,18 +33,39 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
 def reports_errors(command):
-    """Print a :class:`SedError` as one line on stderr and exit non-zero (2 for bad parameters)."""
+    """Print a :class:`SedError` as one line on stderr and exit non-zero (2 for bad parameters);
+    stop on ``SIGINT``/``SIGTERM`` with one line and the shell's status for the signal (130, 143)
+    after the command's clean-up (:func:`sed.infra.stop_on_signals`)."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
+        from sed.infra import stop_on_signals
+
+        name = click.get_current_context().command_path
         try:
-            return command(*args, **kwargs)
+            with stop_on_signals():
+                return command(*args, **kwargs)
         except SedError as error:
-            name = click.get_current_context().command_path
             click.echo(f"{name}: error: {error}", err=True)
             sys.exit(2 if isinstance(error, ParameterError) else 1)
+        except KeyboardInterrupt as error:
+            stopped = error if isinstance(error, Interrupted) else Interrupted(signal.SIGINT)
+            click.echo(f"{name}: {stopped.message}", err=True)
+            sys.exit(stopped.exit_status)
 
     return wrapper
+
+
+def note_duplicates(count: int) -> None:
+    """Say on stderr how many inputs were dropped as the same file named again."""
+    if count:
+        name = click.get_current_context().command_path
+        click.echo(
+            f"{name}: note: {count} input{'s' * (count > 1)} named a recording already listed "
+            "(the same file twice, a folder and its sub-folder, or a link): each recording is "
+            "processed once",
+            err=True,
+        )
 
 
 def _hop(context, parameter, value):
@@ -90,6 +121,20 @@ def batch_size_option(command):
     )(command)
 
 
+def formats_option(help_text: str):
+    """``--format``, repeatable: the event file formats (:data:`sed.events.FORMATS`)."""
+    from sed.events import DEFAULT_FORMAT, FORMATS
+
+    return click.option(
+        "--format",
+        "formats",
+        multiple=True,
+        default=[DEFAULT_FORMAT],
+        type=click.Choice(FORMATS),
+        help=help_text,
+    )
+
+
 def head_option(command):
     """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
     return click.option(
@@ -108,7 +153,8 @@ def cache_option(command):
         "--cache-dir",
         type=click.Path(file_okay=False),
         default=None,
-        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else ~/.cache/sed/embeddings].",
+        help="Embedding cache [default: $SED_CACHE_DIR/embeddings, else "
+        "$XDG_CACHE_HOME/sed/embeddings, else ~/.cache/sed/embeddings].",
     )(command)
 
 
@@ -120,18 +166,31 @@ def refuse_classes_with_head(head_dir, classes, label_map) -> None:
 
 
 def head_labels_and_hop(head_dir, hop_seconds):
-    """A head's event labels (or None) and the hop to use: the head's unless --hop was given.
+    """A head's event labels (or None) and the hop to use: the head's.
 
     Reads the head's description only, so errors come before TensorFlow is loaded.
+
+    Raises
+    ------
+    ParameterError
+        If ``--hop`` was given and is not the hop the head was trained with (a bad option value,
+        found before any work).
     """
     if head_dir is None:
         return None, hop_seconds
     from sed.heads.head import BACKGROUND_LABEL, head_description
 
     labels, metadata = head_description(head_dir)
+    trained = metadata.get("yamnet", {}).get("hop_seconds")
     source = click.get_current_context().get_parameter_source("hop_seconds")
-    if source == click.core.ParameterSource.DEFAULT:
-        hop_seconds = metadata.get("yamnet", {}).get("hop_seconds", hop_seconds)
+    if trained is not None and source == click.core.ParameterSource.DEFAULT:
+        hop_seconds = trained
+    elif trained is not None and abs(float(trained) - hop_seconds) > 1e-9:
+        raise ParameterError(
+            f"--hop {hop_seconds:g} does not fit the head, trained with hop {trained} s "
+            f"(leave --hop out, or give --hop {trained})",
+            head_dir,
+        )
     return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 
 
@@ -171,7 +230,7 @@ POSTPROCESSING_OPTIONS = [
         ("--threshold-off",),
         "threshold_off",
         click.FloatRange(0, 1),
-        "Score above which an event continues (hysteresis) [default: --threshold-on].",
+        "Score at or above which an event continues (hysteresis) [default: --threshold-on].",
     ),
     (
         ("--median-filter",),
@@ -266,11 +325,12 @@ def evaluation_options(command):
         "--percentage-of-length",
         type=click.FloatRange(0, 1),
         default=DEFAULT_PERCENTAGE_OF_LENGTH,
-        help="Event-based offset collar as a fraction of the reference event's length.",
+        help="Event-based offset collar as a fraction of the reference event's length "
+        "(the DCASE convention; sed_eval's own default is 0.5).",
     )(command)
     command = click.option(
         "--t-collar",
-        type=click.FloatRange(min=0),
+        type=click.FloatRange(min=0, min_open=True),
         default=DEFAULT_T_COLLAR,
         help="Event-based onset (and minimum offset) collar, in seconds.",
     )(command)
@@ -281,3 +341,40 @@ def evaluation_options(command):
         help="Segment length of segment-based metrics, in seconds.",
     )(command)
     return command
+
+
+def matching_options(command):
+    """sed_eval's further event-based settings (``sed evaluate``)."""
+    command = click.option(
+        "--empty-system-output",
+        type=click.Choice(EMPTY_SYSTEM_OUTPUTS),
+        default=DEFAULT_EMPTY_SYSTEM_OUTPUT,
+        help="Precision and F-score without estimated events (overall or for a class): "
+        "undefined (n/a, sed_eval's default) or zero_score (0).",
+    )(command)
+    command = click.option(
+        "--event-matching",
+        type=click.Choice(EVENT_MATCHINGS),
+        default=DEFAULT_EVENT_MATCHING,
+        help="Event-based matching of estimated to reference events (sed_eval's "
+        "event_matching_type).",
+    )(command)
+    command = click.option(
+        "--offset-only",
+        is_flag=True,
+        help="Event-based metrics check offsets only (sed_eval's evaluate_onset=False).",
+    )(command)
+    return command
+
+
+def label_column_option(command):
+    """``--label-column NAME``: the label column of Raven and other headed tables."""
+    return click.option(
+        "--label-column",
+        default=None,
+        metavar="NAME",
+        help="Label column of Raven selection tables and other tables with a header, "
+        "wherever a table has it (e.g. Species, class) [default: the first present of "
+        + ", ".join(LABEL_COLUMNS)
+        + "].",
+    )(command)

@@ -14,7 +14,9 @@ from sed.cli.options import (
 from sed.plotting import DEFAULT_TOP_N
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Draw a recording's spectrogram, scores and events."
+)
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option(
     "-o",
@@ -66,9 +68,20 @@ def plot(
     from sed import pipeline
     from sed.audio import audio_info
     from sed.events import read_events
+    from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path
 
     check_figure_path(output)
+    check_outputs(
+        [Output(output)],
+        inputs={
+            "INPUT": input_path,
+            "--events": events_path,
+            "--reference": reference_path,
+            "--label-map": label_map,
+            "--weights": weights,
+        },
+    )
     audio_info(input_path)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     estimated = read_events(events_path).events if events_path else None

@@ -10,12 +10,14 @@ from sed.cli.options import (
     head_labels_and_hop,
     head_option,
     model_options,
+    refuse_classes_with_head,
     reports_errors,
+    selection_options,
 )
-from sed.pipeline import DEFAULT_TOP_K
+from sed.pipeline import DEFAULT_TAG_FORMAT, DEFAULT_TOP_K, TAG_FORMATS
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(context_settings=CONTEXT, short_help="List a recording's top-k classes.")
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option(
     "-k",
@@ -25,26 +27,58 @@ from sed.pipeline import DEFAULT_TOP_K
     default=DEFAULT_TOP_K,
     help="Number of classes to list.",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(TAG_FORMATS),
+    default=DEFAULT_TAG_FORMAT,
+    help="text (as the reference inference.py prints), csv (filename,rank,label,score) or json.",
+)
+@selection_options
 @head_option
 @model_options
 @batch_size_option
 @reports_errors
-def tag(input_path, k, head_dir, weights, hop_seconds, resampler, backend, batch_size):
-    """List the top-k classes of INPUT by window-averaged score (as the reference inference.py)."""
+def tag(
+    input_path,
+    k,
+    output_format,
+    classes,
+    label_map,
+    head_dir,
+    weights,
+    hop_seconds,
+    resampler,
+    backend,
+    batch_size,
+):
+    """List the top-k classes of INPUT by window-averaged score (as the reference inference.py);
+    --classes or --label-map restrict them to some classes."""
     from sed import pipeline
     from sed.audio import audio_info
+    from sed.events import format_tags
 
     audio_info(input_path)
+    refuse_classes_with_head(head_dir, classes, label_map)
+    selection = pipeline.class_selection(classes=classes, label_map=label_map)
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
     tagging = pipeline.tag_file(
-        input_path, model=model, head=head, k=k, resampler=resampler, batch_size=batch_size
+        input_path,
+        model=model,
+        head=head,
+        k=k,
+        selection=None if head is not None else selection,
+        resampler=resampler,
+        batch_size=batch_size,
     )
-    table, window_scores = tagging.top, tagging.window_scores
-    width = max(len(label) for label in table["label"])
-    click.echo(
-        f"{input_path}: {len(window_scores)} windows, {window_scores.duration_seconds:.2f} s"
+    scores = tagging.window_scores
+    text = format_tags(
+        tagging.top,
+        output_format,
+        filename=str(input_path),
+        duration_seconds=scores.duration_seconds,
+        windows=len(scores),
     )
-    for row in table.itertuples():
-        click.echo(f"{row.rank:>3}. {row.label:<{width}}  {row.score:.3f}")
+    click.echo(text, nl=False)

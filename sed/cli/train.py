@@ -17,7 +17,9 @@ from sed.heads.config import (
 _DEFAULTS = TrainingConfig()
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Train a head for your own classes on labelled clips."
+)
 @click.argument("data", metavar="DATA", type=click.Path())
 @click.option(
     "-o",
@@ -138,8 +140,23 @@ def train(
     from sed import pipeline
     from sed.heads.datasets import load_dataset, parse_where
     from sed.heads.embeddings import EmbeddingCache
+    from sed.heads.head import METADATA_FILE
     from sed.heads.reports import report_lines, train_and_report
+    from sed.heads.training import check_training_plan
+    from sed.outputs import Output, check_outputs
 
+    check_outputs(
+        [
+            Output(output, folder=True, marker=METADATA_FILE),
+            Output(cache_dir, "--cache-dir", folder=True),
+        ],
+        inputs={
+            "DATA": data,
+            "--audio-dir": audio_dir,
+            "--background": background,
+            "--weights": weights,
+        },
+    )
     dataset = load_dataset(
         data,
         classes=classes.split(",") if classes else None,
@@ -158,6 +175,7 @@ def train(
         patience=patience,
         validation_fraction=validation_fraction,
     )
+    check_training_plan(dataset, config, folds)  # before the model loads
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     report = train_and_report(
         dataset,
@@ -168,5 +186,6 @@ def train(
         cache=EmbeddingCache(cache_dir),
         resampler=resampler,
         progress=sys.stderr.isatty(),
+        warn=lambda message: click.echo(f"sed train: warning: {message}", err=True),
     )
     click.echo("\n".join(report_lines(report)))

@@ -10,6 +10,7 @@ from sed.cli.options import (
     evaluation_options,
     head_labels_and_hop,
     head_option,
+    label_column_option,
     model_options,
     refuse_classes_with_head,
     reports_errors,
@@ -20,7 +21,9 @@ from sed.postprocessing import MODES, PostProcessing
 from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
 
 
-@click.command(context_settings=CONTEXT)
+@click.command(
+    context_settings=CONTEXT, short_help="Search the post-processing that maximises a metric."
+)
 @click.option(
     "--audio",
     "audio_dir",
@@ -32,8 +35,11 @@ from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
     "--reference",
     required=True,
     type=click.Path(),
-    help="Folder of their reference annotations (matched by name stem).",
+    help="Their reference annotations: a folder of files (matched by name stem) or a table "
+    "naming its recordings (filename, Begin File or Begin Path column), in any layout "
+    "`sed evaluate` reads.",
 )
+@label_column_option
 @click.option(
     "-o",
     "--output",
@@ -69,6 +75,7 @@ from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
 def tune(
     audio_dir,
     reference,
+    label_column,
     output,
     classes,
     label_map,
@@ -88,13 +95,29 @@ def tune(
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
+    from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
     from sed.tuning import tune as run_tuning
 
+    check_outputs(
+        [Output(output)],
+        inputs={
+            "--audio": audio_dir,
+            "--reference": reference,
+            "--label-map": label_map,
+            "--head": head_dir,
+            "--weights": weights,
+        },
+    )
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    recordings, references = pipeline.development_set(audio_dir, reference)
+    recordings, references = pipeline.development_set(
+        audio_dir,
+        reference,
+        label_column=label_column,
+        warn=lambda message: click.echo(f"sed tune: warning: {message}", err=True),
+    )
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
     click.echo(f"scoring {len(recordings)} recordings once", err=True)

@@ -8,16 +8,18 @@ split apart (:mod:`sed.heads.splits`). Recordings without events form the backgr
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from sed.audio import AUDIO_EXTENSIONS, find_audio_files
 from sed.errors import AnnotationError, AudioError, ParameterError
 from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
+from sed.infra import read_user_text
 
 
 @dataclass
@@ -119,6 +121,12 @@ def folder_dataset(
         if os.path.isdir(os.path.join(directory, f)) and not f.startswith(".")
     )
     names = [f for f in folders if f != BACKGROUND_LABEL]
+    if not names:
+        raise ParameterError(
+            "training folder holds no class folders: give a folder with one sub-folder of audio "
+            "files per class",
+            directory,
+        )
     wanted = _check_classes(classes, names, directory, "a sub-folder")
     frames = []
     for name in wanted:
@@ -178,6 +186,8 @@ def csv_dataset(
     """
     path = os.fspath(path)
     table = _read_csv(path)
+    if table.empty:
+        raise AnnotationError("holds no clips: a header line only", path)
     needed = (
         [filename_column, label_column]
         + ([group_column] if group_column else [])
@@ -188,7 +198,6 @@ def csv_dataset(
             raise AnnotationError(
                 f"no column {column!r}; the columns are {', '.join(map(repr, table.columns))}", path
             )
-    table["_line"] = np.arange(2, len(table) + 2)
     for column, value in (where or {}).items():
         kept = table[table[column].str.strip() == str(value).strip()]
         if kept.empty:
@@ -291,14 +300,40 @@ def parse_where(conditions) -> dict[str, str]:
 
 
 def _read_csv(path: str) -> pd.DataFrame:
+    """The rows of a CSV file with a header, as text, with the ``_line`` each row is on.
+
+    Blank lines are skipped and short rows padded with empty cells (as pandas reads them); the
+    csv module reads it, so that every problem gets its line.
+    """
     if not os.path.isfile(path):
         raise AnnotationError("no such file", path)
+    text = read_user_text(path, AnnotationError, "CSV file")
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    rows, lines = [], []
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise AnnotationError(f"not a readable CSV file ({reason})", path) from None
-    table.columns = [str(c).strip() for c in table.columns]
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                lines.append(reader.line_num)
+    except csv.Error as error:
+        raise AnnotationError(
+            f"line {reader.line_num}: not a readable CSV file ({error})", path
+        ) from None
+    if not rows:
+        raise AnnotationError("file is empty: expected a header line, then a row per clip", path)
+    header = [cell.strip() for cell in rows[0]]
+    repeated = next((name for name in header if header.count(name) > 1), None)
+    if repeated is not None:
+        raise AnnotationError(f"line {lines[0]}: column {repeated!r} appears twice", path)
+    for row, line in zip(rows[1:], lines[1:]):
+        if len(row) > len(header):
+            raise AnnotationError(
+                f"line {line}: {len(row)} fields, more than the header's {len(header)}", path
+            )
+    table = pd.DataFrame(
+        [row + [""] * (len(header) - len(row)) for row in rows[1:]], columns=header, dtype=str
+    )
+    table["_line"] = lines[1:]
     return table
 
 

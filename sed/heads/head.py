@@ -20,6 +20,7 @@ hop, sample rate, weights): :meth:`Head.check_compatible` refuses anything else.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sed.errors import ModelError
-from sed.infra import atomic_open, atomic_path
+from sed.infra import atomic_open, atomic_path, read_user_text
 from sed.model.runtime import import_tensorflow
 from sed.params import YamnetParams
 
@@ -291,16 +292,34 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ModelError(f"not a head directory: {name} is missing", directory)
+    texts = {
+        name: read_user_text(paths[name], ModelError, name) for name in (METADATA_FILE, LABELS_FILE)
+    }
     try:
-        with open(paths[METADATA_FILE], encoding="utf-8") as handle:
-            metadata = json.load(handle)
-        with open(paths[LABELS_FILE], encoding="utf-8") as handle:
-            labels = tuple(line.rstrip("\n") for line in handle if line.strip())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"cannot read the head's files ({error})", directory) from None
+        metadata = json.loads(texts[METADATA_FILE])
+    except json.JSONDecodeError as error:
+        raise ModelError(
+            f"{METADATA_FILE}: line {error.lineno}: not valid JSON ({error.msg})", directory
+        ) from None
+    except RecursionError:
+        raise ModelError(
+            f"{METADATA_FILE}: not valid JSON (nested too deeply)", directory
+        ) from None
+    lines = io.StringIO(texts[LABELS_FILE], newline=None)  # \n, \r\n or \r
+    labels = tuple(line.rstrip("\n") for line in lines if line.strip())
     if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
+        )
+    yamnet = metadata.get("yamnet", {})
+    numbers = ("sample_rate", "hop_seconds", "patch_window_seconds")
+    if not isinstance(yamnet, dict) or any(
+        name in yamnet
+        and (isinstance(yamnet[name], bool) or not isinstance(yamnet[name], (int, float)))
+        for name in numbers
+    ):
+        raise ModelError(
+            f"{METADATA_FILE}: 'yamnet' must hold the numbers {', '.join(numbers)}", directory
         )
     return labels, metadata
 

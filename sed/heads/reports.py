@@ -8,6 +8,7 @@ the head and its reports into one directory. Figures are drawn on matplotlib ``F
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,9 +17,10 @@ from sed.audio import DEFAULT_RESAMPLER
 from sed.heads.clips import ClipEvaluation
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache
-from sed.heads.head import BACKGROUND_LABEL
-from sed.heads.training import TrainingConfig, cross_validate, train_head
+from sed.heads.head import BACKGROUND_LABEL, METADATA_FILE
+from sed.heads.training import TrainingConfig, check_training_plan, cross_validate, train_head
 from sed.infra import atomic_open, atomic_path
+from sed.outputs import Output, check_outputs
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
@@ -97,8 +99,12 @@ def train_and_report(
     cache: EmbeddingCache | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> dict:
     """Train a head, optionally cross-validate the recipe, and write everything to ``directory``.
+
+    ``directory`` is checked before any work (:func:`sed.outputs.check_outputs`): a folder that
+    can be written, new, empty or a head directory, and not one of the clips.
 
     Writes the head (:meth:`sed.heads.head.Head.save`), the validation report
     (``confusion_matrix.csv``,
@@ -106,15 +112,38 @@ def train_and_report(
     (``cv_confusion_matrix.csv``/``.png``, ``cv_per_class.csv``); ``head.json`` then holds a
     ``cross_validation`` entry.
 
+    Parameters
+    ----------
+    warn : callable, optional
+        Receives one-line warnings (clips left out, labels the split leaves short).
+
     Returns
     -------
     report : dict
         ``directory``, ``data`` (summary), ``training`` and ``validation`` (as in ``head.json``),
         ``cross_validation`` (or None), ``files`` written.
+
+    Raises
+    ------
+    OutputError
+        If ``directory`` is refused (before any work).
+    AudioError
+        If a label keeps no readable clip.
     """
     directory = os.fspath(directory)
+    check_outputs(
+        [Output(directory, "directory", folder=True, marker=METADATA_FILE)],
+        inputs={"clips": list(data.clips["path"])},
+    )
+    check_training_plan(data, config, folds)
     result = train_head(
-        data, model, config=config, cache=cache, resampler=resampler, progress=progress
+        data,
+        model,
+        config=config,
+        cache=cache,
+        resampler=resampler,
+        progress=progress,
+        warn=warn,
     )
     files = []
     crossed = None
@@ -156,9 +185,11 @@ def report_lines(report: dict) -> list[str]:
     data, training = report["data"], report["training"]
     background = data["per_label"].get(BACKGROUND_LABEL)
     classes = [label for label in data["per_label"] if label != BACKGROUND_LABEL]
+    skipped = training.get("skipped_clips", [])
     lines = [
         f"data: {data['clips']} clips in {data['groups']} groups, {len(classes)} classes"
         + (f" + background ({background['clips']} recordings)" if background else "")
+        + (f"; {len(skipped)} unreadable clip{'s' * (len(skipped) > 1)} skipped" if skipped else "")
     ]
     lines.append(
         f"windows: {training['windows']} ({training['windows_dropped_as_silent']} of "

@@ -49,6 +49,35 @@ def grouped_folds(data: TrainingData, k: int, *, seed: int = 0) -> list[np.ndarr
         ]
 
 
+def check_split_plan(data: TrainingData, fraction: float, folds: int | None = None) -> None:
+    """Refuse, before any embedding is computed, splits the data has too few groups for.
+
+    Parameters
+    ----------
+    data : TrainingData
+    fraction : float in [0, 0.5]
+        The validation fraction (one of ``round(1 / fraction)`` folds is held out).
+    folds : int >= 2, optional
+        Cross-validation folds.
+
+    Raises
+    ------
+    ParameterError
+        Naming the option, the groups needed and the groups there are.
+    """
+    groups = int(data.clips["group"].nunique())
+    needed = {"--validation-fraction": max(2, round(1 / fraction)) if fraction > 0 else 0}
+    if folds:
+        needed["--cross-validate"] = folds
+    for option, count in needed.items():
+        if count > groups:
+            raise ParameterError(
+                f"{option} needs at least {count} groups of clips (recordings); the data has "
+                f"{groups}",
+                data.source,
+            )
+
+
 def validation_split(
     data: TrainingData, fraction: float, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -25,19 +25,21 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sed.audio import DEFAULT_RESAMPLER
+from sed.errors import AudioError, ParameterError
 from sed.heads.clips import ClipEvaluation, clip_summary, evaluate_clips
 from sed.heads.config import DEFAULT_MIXTURES, TrainingConfig
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache, embed_files, model_settings
 from sed.heads.energy import measure_energy
 from sed.heads.head import BACKGROUND_LABEL, Head, build_head_network
-from sed.heads.splits import grouped_folds, validation_split
+from sed.heads.splits import check_split_plan, grouped_folds, validation_split
 from sed.heads.windows import Windows, make_windows, mixture_windows
 from sed.model.runtime import import_tensorflow
 
@@ -172,6 +174,116 @@ class TrainingResult:
     energy: dict = field(default_factory=dict)
 
 
+def check_training_plan(data: TrainingData, config: TrainingConfig, folds: int | None = None):
+    """What can be refused before any audio is read: too few groups for the validation split or
+    the cross-validation folds (:func:`sed.heads.splits.check_split_plan`), mixtures asked for
+    without background recordings.
+
+    Raises
+    ------
+    ParameterError
+    """
+    check_split_plan(data, config.validation_fraction, folds)
+    if config.mixtures and not data.has_background:
+        raise ParameterError(
+            "--mixtures needs background recordings to mix over (a _background folder or "
+            "--background)",
+            data.source,
+        )
+
+
+def readable_clips(
+    data: TrainingData,
+    model: Yamnet,
+    *,
+    cache: EmbeddingCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> tuple[TrainingData, list[dict]]:
+    """The data without the clips that cannot be read, as a batch leaves out a bad recording.
+
+    Every clip is embedded through the cache (so later passes read it back); a clip whose audio
+    cannot be used (corrupt, truncated, empty, NaN samples: :class:`sed.errors.AudioError`) is
+    left out and listed.
+
+    Returns
+    -------
+    data : TrainingData
+        The readable clips (``data`` itself when all are).
+    skipped : list of dict
+        ``{"path": ..., "label": ..., "error": ...}`` of each clip left out, in data order.
+
+    Raises
+    ------
+    AudioError
+        If a label (a class, or the background) keeps no readable clip: the message names it.
+    """
+    cache = cache or EmbeddingCache()
+    paths = list(data.clips["path"])
+    if progress:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc="embeddings", unit="file", leave=False)
+    errors: dict[int, str] = {}
+    for row, path in enumerate(paths):
+        try:
+            cache.embed(path, model, resampler=resampler)
+        except AudioError as error:
+            errors[row] = error.message
+    if not errors:
+        return data, []
+    clips = data.clips
+    skipped = [
+        {"path": clips["path"].iloc[row], "label": clips["label"].iloc[row], "error": message}
+        for row, message in errors.items()
+    ]
+    kept = clips.drop(index=clips.index[list(errors)]).reset_index(drop=True)
+    for label in data.labels:
+        if not (kept["label"] == label).any():
+            first = next(item for item in skipped if item["label"] == label)
+            raise AudioError(
+                f"no readable clip of {label!r} is left ({int((clips['label'] == label).sum())} "
+                f"unreadable, such as {first['path']}: {first['error']})",
+                data.source,
+            )
+    return TrainingData(kept, data.classes, data.source), skipped
+
+
+def split_warnings(data: TrainingData, train: np.ndarray, validation: np.ndarray) -> list[str]:
+    """What a validation split leaves a label without: training clips, or validation clips.
+
+    Parameters
+    ----------
+    data : TrainingData
+    train, validation : np.ndarray
+        Clip rows of the split (:func:`sed.heads.splits.validation_split`); an empty
+        ``validation`` (no split asked for) warns of nothing there.
+
+    Returns
+    -------
+    warnings : list of str
+        One line per label concerned (the background only when it has no training clip: a few
+        background recordings all training is the usual case).
+    """
+    labels = data.clips["label"].to_numpy()
+    messages = []
+    for label in data.labels:
+        in_training = int((labels[train] == label).sum())
+        in_validation = int((labels[validation] == label).sum())
+        if in_training == 0:
+            messages.append(
+                f"{label!r} has no training clip after the split (its {in_validation} held out "
+                "for validation): the head never learns it; add clips or lower "
+                "--validation-fraction"
+            )
+        elif len(validation) and in_validation == 0 and label != BACKGROUND_LABEL:
+            messages.append(
+                f"{label!r} has no validation clip after the split (its {in_training} all "
+                "train): its validation accuracy is not measured"
+            )
+    return messages
+
+
 def training_windows(
     data: TrainingData,
     model: Yamnet,
@@ -223,8 +335,13 @@ def train_head(
     cache: EmbeddingCache | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> TrainingResult:
     """Train a head on a data set (embeddings through the cache).
+
+    Clips that cannot be read are left out (:func:`readable_clips`) and listed in the metadata;
+    a label left without training or validation clips by the split is warned about
+    (:func:`split_warnings`).
 
     Parameters
     ----------
@@ -236,6 +353,8 @@ def train_head(
     resampler : {"soxr", "resampy"}
     progress : bool
         Progress bar while computing embeddings.
+    warn : callable, optional
+        Receives one-line warnings: each clip left out, each label the split leaves short.
 
     Returns
     -------
@@ -244,12 +363,24 @@ def train_head(
         (``sample_rate``, ``hop_seconds``, ``patch_window_seconds``, ``resampler``,
         ``weights_sha256``), ``head`` (``activation``, ``hidden_units``, ``background_label``),
         ``training`` (the config, the data summary, windows used and dropped, epochs, best epoch,
-        seconds, energy) and ``validation`` (clip accuracy, per-class accuracy, clips).
+        seconds, energy, ``skipped_clips`` and ``warnings``) and ``validation`` (clip accuracy,
+        per-class accuracy, clips).
+
+    Raises
+    ------
+    AudioError
+        If a label keeps no readable clip.
     """
-    windows = training_windows(
-        data, model, config, cache=cache, resampler=resampler, progress=progress
-    )
+    warn = warn or (lambda message: None)
+    check_training_plan(data, config)
+    data, skipped = readable_clips(data, model, cache=cache, resampler=resampler, progress=progress)
+    for item in skipped:
+        warn(f"skipped unreadable clip {item['path']}: {item['error']}")
+    windows = training_windows(data, model, config, cache=cache, resampler=resampler)
     train, validation = validation_split(data, config.validation_fraction, seed=config.seed)
+    notes = split_warnings(data, train, validation)
+    for message in notes:
+        warn(message)
     with measure_energy() as energy:
         started = time.perf_counter()
         network, fit = fit_network(windows, train, validation, data, config)
@@ -273,6 +404,8 @@ def train_head(
         "best_epoch": fit.best_epoch,
         "seconds": round(seconds, 3),
         "energy": energy,
+        "skipped_clips": [{"path": i["path"], "error": i["error"]} for i in skipped],
+        "warnings": notes,
     }
     head.metadata["validation"] = clip_summary(evaluation)
     return TrainingResult(head, evaluation, seconds, energy)
@@ -360,13 +493,14 @@ def cross_validate(
     validation split for early stopping, ``config.validation_fraction`` of them) and predicts the
     held-out clips. Groups never straddle folds.
 
+    Clips that cannot be read are left out, as in :func:`train_head`.
+
     Returns
     -------
     result : CrossValidation
     """
-    windows = training_windows(
-        data, model, config, cache=cache, resampler=resampler, progress=progress
-    )
+    data, _ = readable_clips(data, model, cache=cache, resampler=resampler, progress=progress)
+    windows = training_windows(data, model, config, cache=cache, resampler=resampler)
     folds = grouped_folds(data, k, seed=config.seed)
     accuracies, pooled, seconds = [], None, 0.0
     with measure_energy() as energy:
@@ -389,5 +523,6 @@ def cross_validate(
             evaluation = evaluate_clips(head, windows, np.sort(test), data, config.aggregation)
             accuracies.append(evaluation.accuracy)
             pooled = evaluation if pooled is None else pooled + evaluation
-    assert pooled is not None, "grouped_folds makes at least two folds"
+    if pooled is None:  # grouped_folds makes at least two folds
+        raise RuntimeError("internal error: cross-validation without a fold")
     return CrossValidation(accuracies, pooled, seconds, energy)

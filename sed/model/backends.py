@@ -8,7 +8,7 @@
   which reproduces the TF-Hub graph's outputs. It is what runs where ``ai-edge-litert`` is not
   installed.
 
-Both pass the parity tests against the TF-Hub graph (``tests/test_model.py``).
+Both pass the parity tests against the TF-Hub graph (``tests/test_model_yamnet.py``).
 """
 
 from __future__ import annotations

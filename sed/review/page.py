@@ -29,11 +29,9 @@ from datetime import UTC, datetime
 from importlib import resources
 from urllib.parse import quote
 
-import numpy as np
-
 from sed.audio import DEFAULT_RESAMPLER
 from sed.errors import ParameterError
-from sed.events import TIME_DECIMALS, VERDICT_COLUMNS, round_times
+from sed.events import TIME_DECIMALS, VERDICT_COLUMNS, seconds_text
 from sed.infra import atomic_open
 from sed.review.media import (
     AUDIO_FORMATS,
@@ -413,11 +411,11 @@ def _write_clip(clip, sample_rate, building, stem, suffix, audio_format, resampl
 
 
 def _number(value: float) -> str:
-    """A time or score exactly as the event CSV writes it (:func:`sed.events.write_events_csv`:
-    numpy's rounding, then 3 decimals), so that verdict rows match the batch's rows."""
+    """A time or score exactly as the event CSV writes it (:func:`sed.events.seconds_text`),
+    so that verdict rows match the batch's rows."""
     if value != value:  # NaN: no score
         return ""
-    return f"{round_times(np.array([value]))[0]:.{TIME_DECIMALS}f}"
+    return seconds_text(value)
 
 
 def _event_data(row, recording: int, span, sample_rate, url, stem, suffix) -> dict:

@@ -1,0 +1,1037 @@
+"""The bad inputs and faults of ``docs/reliability.md``: what each is, how to cause it, and
+what it gets.
+
+One list, three uses: ``tests/test_reliability.py`` runs every case that is a command here and
+checks its exit status and message; the cases that need a run stopped from outside (signals,
+``SIGKILL``, a full disk, two batches at once) or Python name the test that does it, and that
+test must assert the case's message fragments; ``scripts/reliability_table.py`` writes the
+document's table from this list, and a test keeps the document equal to it.
+
+Commands run in a fresh copy of the workspace :func:`make_workspace` builds: a 10 s recording
+``rec.wav`` (from ``examples/bicycle_bells.wav``), its annotation ``ref.tsv``, and the bad files
+the cases read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from tests.conftest import EXAMPLES
+from tests.helpers import write_clip
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input or fault.
+
+    Attributes
+    ----------
+    id : str
+        Short and unique.
+    what : str
+        The bad input or fault, as the table says it.
+    command : str
+        What shows it: a shell command run in the workspace (``sed`` is this checkout's), or,
+        with ``verified_by``, what the named test does.
+    status : int
+        Exit status of the (last) ``sed`` command.
+    gets : str
+        The line the user gets, ``...`` standing for any text (paths of the machine, numbers).
+    setup : str
+        Shell commands that make the bad input, run first and shown before the command.
+    mount : str
+        ``"ro"``: a read-only file system at ``ro/``; ``"full"``: a full one at ``full/`` (root
+        only; skipped elsewhere).
+    slow : bool
+        Loads the model: only in the full test run.
+    verified_by : str
+        ``tests/<file>.py::<test>`` that causes the fault; it must assert every fragment.
+    fragments : tuple of str
+        Literal parts of ``gets`` that ``verified_by`` asserts.
+    """
+
+    id: str
+    group: str
+    what: str
+    command: str
+    status: int
+    gets: str
+    setup: str = ""
+    mount: str = ""
+    slow: bool = False
+    verified_by: str = ""
+    fragments: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """The command as the table shows it (setup first)."""
+        return f"{self.setup}; {self.command}" if self.setup else self.command
+
+
+RECORDINGS = "Recordings"
+OUTPUTS = "Outputs (checked before any work)"
+OPTIONS = "Options"
+FILES = "Annotations, label maps, configurations"
+BATCHES = "Batches"
+TRAINING = "Training"
+FAULTS = "Faults: runs stopped or disturbed from outside"
+LIBRARY = "Library API"
+
+CASES = [
+    # ---- recordings -------------------------------------------------------------------------
+    Case(
+        "missing",
+        RECORDINGS,
+        "missing recording",
+        "sed detect missing.wav -o ev.csv",
+        1,
+        "sed detect: error: missing.wav: no such file",
+    ),
+    Case(
+        "empty",
+        RECORDINGS,
+        "empty file (0 bytes)",
+        "sed detect empty.wav -o ev.csv",
+        1,
+        "sed detect: error: empty.wav: file is empty (0 bytes)",
+    ),
+    Case(
+        "text",
+        RECORDINGS,
+        "text file named .wav",
+        "sed detect notes.wav -o ev.csv",
+        1,
+        "sed detect: error: notes.wav: not a readable audio file (Format not recognised.)",
+    ),
+    Case(
+        "truncated",
+        RECORDINGS,
+        "WAV cut short (header says more data than the file holds)",
+        "sed detect truncated.wav -o ev.csv",
+        1,
+        "sed detect: error: truncated.wav: truncated: header declares 320000 bytes of audio "
+        "data, the file holds 160000",
+    ),
+    Case(
+        "junk-mp3",
+        RECORDINGS,
+        "random bytes named .mp3 (no decoder notes, no 'possibly a pipe?')",
+        "sed detect junk.mp3 -o ev.csv",
+        1,
+        "sed detect: error: junk.mp3: not a readable audio file (no audio data found in it)",
+    ),
+    Case(
+        "no-frames",
+        RECORDINGS,
+        "WAV with a header and no samples",
+        "sed detect header_only.wav -o ev.csv",
+        1,
+        "sed detect: error: header_only.wav: file contains no audio samples",
+    ),
+    Case(
+        "nan",
+        RECORDINGS,
+        "float WAV with NaN samples",
+        "sed detect nan.wav -o ev.csv",
+        1,
+        "sed detect: error: nan.wav: NaN or infinite samples, the first at 2.000 s",
+        slow=True,
+    ),
+    Case(
+        "folder-as-file",
+        RECORDINGS,
+        "a folder where a recording is expected",
+        "sed tag audio",
+        1,
+        "sed tag: error: audio: is a directory, not an audio file",
+    ),
+    Case(
+        "short",
+        RECORDINGS,
+        "recording shorter than one 0.96 s window (0.1 s)",
+        "sed detect short.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 0.1 s of audio",
+        slow=True,
+    ),
+    Case(
+        "latin-name",
+        RECORDINGS,
+        "file name that is not UTF-8 (an old archive's caf\\xe9.wav)",
+        "sed detect latin -o out --quiet",
+        0,
+        "1 recording: 1 processed, 0 already done, 0 failed; ...",
+        slow=True,
+    ),
+    # ---- outputs ----------------------------------------------------------------------------
+    Case(
+        "out-is-input",
+        OUTPUTS,
+        "-o names the recording",
+        'sed detect rec.wav -o rec.wav --classes "Bicycle bell"',
+        2,
+        "sed detect: error: rec.wav: -o would replace an input of this run (INPUT rec.wav); "
+        "write it elsewhere",
+    ),
+    Case(
+        "scores-is-input",
+        OUTPUTS,
+        "--scores names the recording",
+        "sed detect rec.wav -o ev.csv --scores rec.wav",
+        2,
+        "sed detect: error: rec.wav: --scores would replace an input of this run (INPUT "
+        "rec.wav); write it elsewhere",
+    ),
+    Case(
+        "symlink",
+        OUTPUTS,
+        "-o is a symbolic link to the recording",
+        "sed detect rec.wav -o link.csv",
+        2,
+        "sed detect: error: link.csv: -o would replace an input of this run (INPUT rec.wav, "
+        "through a link); write it elsewhere",
+        setup="ln -s rec.wav link.csv",
+    ),
+    Case(
+        "hardlink",
+        OUTPUTS,
+        "-o is a hard link to the recording",
+        "sed detect rec.wav -o hard.csv",
+        2,
+        "sed detect: error: hard.csv: -o would replace an input of this run (INPUT rec.wav, "
+        "as a hard link); write it elsewhere",
+        setup="ln rec.wav hard.csv",
+    ),
+    Case(
+        "tune-reference",
+        OUTPUTS,
+        "sed tune -o names the reference annotation",
+        'sed tune --audio audio --reference ref.tsv --classes "Bicycle bell" -o ref.tsv',
+        2,
+        "sed tune: error: ref.tsv: -o would replace an input of this run (--reference ref.tsv); "
+        "write it elsewhere",
+    ),
+    Case(
+        "json-in-reference",
+        OUTPUTS,
+        "--json names a file of the reference folder",
+        "sed evaluate --reference annotations --estimated ev.csv --json annotations/rec.tsv",
+        2,
+        "sed evaluate: error: annotations/rec.tsv: --json would replace a file inside "
+        "annotations (--reference), which this run reads; write it elsewhere",
+    ),
+    Case(
+        "same-output",
+        OUTPUTS,
+        "two outputs are one file",
+        "sed detect rec.wav -o ev.csv --save-config ev.csv",
+        2,
+        "sed detect: error: ev.csv: --save-config and -o name the same file",
+    ),
+    Case(
+        "folder-is-file",
+        OUTPUTS,
+        "several recordings, -o an existing file",
+        "sed detect rec.wav audio/rec.wav -o notes.txt",
+        2,
+        "sed detect: error: notes.txt: -o needs a folder, and this is a file",
+    ),
+    Case(
+        "under-file",
+        OUTPUTS,
+        "-o under a file",
+        "sed detect rec.wav -o rec.wav/ev.csv",
+        2,
+        "sed detect: error: rec.wav/ev.csv: -o cannot be created: .../rec.wav is a file, not a "
+        "folder",
+    ),
+    Case(
+        "figure-suffix",
+        OUTPUTS,
+        "sed plot -o with a suffix that is no figure format",
+        "sed plot rec.wav -o b.txt",
+        2,
+        "sed plot: error: a figure file must end in .png, .pdf, .svg, got 'b.txt'",
+    ),
+    Case(
+        "name-too-long",
+        OUTPUTS,
+        "output name too long for the file system's temporary file",
+        "sed detect rec.wav -o $(printf 'a%.0s' $(seq 250)).csv",
+        2,
+        "sed detect: error: aaa...aaa.csv: -o has a name too long for this file system (254 "
+        "bytes; at most 241)",
+    ),
+    Case(
+        "read-only",
+        OUTPUTS,
+        "-o on a read-only file system",
+        "sed detect rec.wav -o ro/ev.csv",
+        2,
+        "sed detect: error: ro/ev.csv: -o cannot be written: .../ro is on a read-only file system",
+        mount="ro",
+    ),
+    Case(
+        "train-read-only",
+        OUTPUTS,
+        "sed train -o on a read-only file system (refused before training)",
+        "sed train train -o ro/head",
+        2,
+        "sed train: error: ro/head: -o cannot be written: .../ro is on a read-only file system",
+        mount="ro",
+    ),
+    Case(
+        "disk-full-before",
+        OUTPUTS,
+        "-o on a full file system",
+        "sed detect rec.wav -o full/ev.csv",
+        2,
+        "sed detect: error: full/ev.csv: -o cannot be written: no space left on the device of "
+        ".../full",
+        mount="full",
+    ),
+    Case(
+        "train-foreign-folder",
+        OUTPUTS,
+        "sed train -o a folder of other files",
+        "sed train train -o audio",
+        2,
+        "sed train: error: audio: -o is a folder that holds other files (no head.json); give a "
+        "new or empty folder",
+    ),
+    # ---- options ----------------------------------------------------------------------------
+    Case(
+        "hop-3",
+        OPTIONS,
+        "--hop 3 (windows would skip audio)",
+        "sed detect rec.wav -o ev.csv --hop 3",
+        2,
+        "sed detect: error: --hop: window hop must be at most the window length (0.96 s), or "
+        "windows would skip audio; got 3.0 s",
+    ),
+    Case(
+        "hop-097",
+        OPTIONS,
+        "--hop 0.97",
+        "sed detect rec.wav -o ev.csv --hop 0.97",
+        2,
+        "sed detect: error: --hop: window hop must be at most the window length (0.96 s), or "
+        "windows would skip audio; got 0.97 s",
+    ),
+    Case(
+        "hop-0333",
+        OPTIONS,
+        "--hop 0.333 (not a multiple of the 10 ms STFT hop)",
+        "sed detect rec.wav -o ev.csv --hop 0.333",
+        2,
+        "sed detect: error: --hop: window hop must be a multiple of 0.01 s (the STFT hop), got "
+        "0.333 s",
+    ),
+    Case(
+        "hop-nan",
+        OPTIONS,
+        "--hop nan",
+        "sed detect rec.wav -o ev.csv --hop nan",
+        2,
+        "sed detect: error: --hop: window hop must be a positive number of seconds, got nan",
+    ),
+    Case(
+        "threshold",
+        OPTIONS,
+        "--threshold 1.5",
+        "sed detect rec.wav -o ev.csv --threshold 1.5",
+        2,
+        "Error: Invalid value for '--threshold-on' / '--threshold': 1.5 is not in the range "
+        "0<=x<=1.",
+    ),
+    Case(
+        "hysteresis",
+        OPTIONS,
+        "--threshold-off above --threshold-on",
+        "sed detect rec.wav -o ev.csv --threshold-on 0.3 --threshold-off 0.6",
+        2,
+        "sed detect: error: threshold_off (0.6) must not exceed threshold_on (0.3)",
+    ),
+    Case(
+        "jobs-0",
+        OPTIONS,
+        "--jobs 0",
+        "sed detect audio -o out --jobs 0",
+        2,
+        "Error: Invalid value for '--jobs': 0 is not in the range x>=1.",
+    ),
+    Case(
+        "unknown-class",
+        OPTIONS,
+        "a misspelt class",
+        'sed detect rec.wav -o ev.csv --classes "Bicycle bel"',
+        2,
+        "sed detect: error: unknown YAMNet class 'Bicycle bel'; did you mean 'Bicycle bell', "
+        "'Bicycle', 'Jingle bell'? (`sed classes --search TEXT` lists class names)",
+    ),
+    Case(
+        "no-class",
+        OPTIONS,
+        "--classes with no name",
+        'sed detect rec.wav -o ev.csv --classes ","',
+        2,
+        "sed detect: error: no class names given",
+    ),
+    Case(
+        "classes-and-map",
+        OPTIONS,
+        "--classes and --label-map together",
+        "sed detect rec.wav -o ev.csv --classes Dog --label-map labels.csv",
+        2,
+        "sed detect: error: give either a class list or a label map, not both",
+    ),
+    Case(
+        "head-and-classes",
+        OPTIONS,
+        "--head and --classes together",
+        "sed detect rec.wav -o ev.csv --head head --classes Dog",
+        2,
+        "sed detect: error: --head sets the classes: give no --classes or --label-map with it",
+    ),
+    Case(
+        "head-hop",
+        OPTIONS,
+        "--hop that does not fit the head",
+        "sed detect rec.wav -o ev.csv --head head --hop 0.48",
+        2,
+        "sed detect: error: head: --hop 0.48 does not fit the head, trained with hop 0.5 s "
+        "(leave --hop out, or give --hop 0.5)",
+    ),
+    Case(
+        "not-a-head",
+        OPTIONS,
+        "--head names a folder that is not a head",
+        "sed tag rec.wav --head audio",
+        1,
+        "sed tag: error: audio: not a head directory: model.keras is missing",
+    ),
+    Case(
+        "weights",
+        OPTIONS,
+        "--weights names nothing",
+        "sed detect rec.wav -o ev.csv --weights missing.h5",
+        1,
+        "sed detect: error: missing.h5: YAMNet weights given by --weights do not exist",
+        slow=True,
+    ),
+    Case(
+        "format",
+        OPTIONS,
+        "an unknown --format",
+        "sed detect rec.wav -o ev.xml --format xml",
+        2,
+        "Error: Invalid value for '--format': 'xml' is not one of 'csv', 'tsv', 'audacity', "
+        "'raven', 'json'.",
+    ),
+    # ---- annotation, label map, configuration files -----------------------------------------
+    Case(
+        "config-key",
+        FILES,
+        "configuration with a misspelt key",
+        "sed detect rec.wav -o ev.csv --config typo.toml",
+        2,
+        "sed detect: error: typo.toml: line 2: unknown key 'treshold_on'; known keys: ...",
+    ),
+    Case(
+        "config-toml",
+        FILES,
+        "configuration that is not TOML",
+        "sed detect rec.wav -o ev.csv --config broken.toml",
+        2,
+        "sed detect: error: broken.toml: line 2: not valid TOML (Invalid value)",
+    ),
+    Case(
+        "config-utf8",
+        FILES,
+        "configuration that is not UTF-8",
+        "sed detect rec.wav -o ev.csv --config latin1.toml",
+        2,
+        "sed detect: error: latin1.toml: line 2: not UTF-8 text (byte 0xe9)",
+    ),
+    Case(
+        "config-json",
+        FILES,
+        "JSON configuration with a value out of range",
+        "sed detect rec.wav -o ev.csv --config range.json",
+        2,
+        "sed detect: error: range.json: line 3: threshold_on must be in [0, 1], got 3",
+    ),
+    Case(
+        "thresholds-label",
+        FILES,
+        "per-class thresholds for a label not detected",
+        "sed detect rec.wav -o ev.csv --classes Speech --class-thresholds cow.csv",
+        2,
+        "sed detect: error: per-class thresholds name labels that are not detected: 'cow'",
+    ),
+    Case(
+        "thresholds-value",
+        FILES,
+        "per-class threshold that is not a number",
+        "sed detect rec.wav -o ev.csv --classes Speech --class-thresholds high.csv",
+        2,
+        "sed detect: error: high.csv: line 2: threshold_on must be a number, got 'high'",
+    ),
+    Case(
+        "map-header",
+        FILES,
+        "label map without its header",
+        "sed detect rec.wav -o ev.csv --label-map noheader.csv",
+        2,
+        "sed detect: error: noheader.csv: label map must start with the header "
+        "event_label,yamnet_display_names",
+    ),
+    Case(
+        "map-class",
+        FILES,
+        "label map naming an unknown class",
+        "sed detect rec.wav -o ev.csv --label-map unknown.csv",
+        2,
+        "sed detect: error: unknown.csv: line 3: unknown YAMNet class 'Barking dog'; did you "
+        "mean ...",
+    ),
+    Case(
+        "map-utf8",
+        FILES,
+        "label map that is not UTF-8",
+        "sed detect rec.wav -o ev.csv --label-map latin1.csv",
+        2,
+        "sed detect: error: latin1.csv: line 2: not UTF-8 text (byte 0xe9)",
+    ),
+    Case(
+        "ref-number",
+        FILES,
+        "annotation with a time that is not a number",
+        "sed evaluate --reference bad_time.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: bad_time.tsv: line 2: offset 'later' is not a number",
+    ),
+    Case(
+        "ref-order",
+        FILES,
+        "annotation with an offset before its onset",
+        "sed evaluate --reference reversed.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: reversed.tsv: line 1: offset 1 s is before onset 3 s",
+    ),
+    Case(
+        "ref-negative",
+        FILES,
+        "annotation with a negative time",
+        "sed evaluate --reference negative.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: negative.tsv: line 1: onset '-1.0' is not a time >= 0 s",
+    ),
+    Case(
+        "ref-label",
+        FILES,
+        "annotation with an empty label",
+        "sed evaluate --reference nolabel.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: nolabel.tsv: line 1: empty event_label",
+    ),
+    Case(
+        "ref-fields",
+        FILES,
+        "annotation with two fields on a line",
+        "sed evaluate --reference fields.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: fields.tsv: line 2: expected 3 tab-separated fields (onset, "
+        "offset, event_label) or 4 (filename first), got 2",
+    ),
+    Case(
+        "est-column",
+        FILES,
+        "events CSV without an offset column",
+        "sed evaluate --reference ref.tsv --estimated nocolumn.csv",
+        1,
+        "sed evaluate: error: nocolumn.csv: line 1: missing column 'offset' (expected a header "
+        "filename,onset,offset,event_label,score)",
+    ),
+    Case(
+        "est-json",
+        FILES,
+        "events JSON cut short",
+        "sed evaluate --reference ref.tsv --estimated cut.json",
+        1,
+        "sed evaluate: error: cut.json: line 1: not valid JSON (Expecting value)",
+    ),
+    Case(
+        "raven",
+        FILES,
+        "Raven table without its time columns",
+        "sed evaluate --reference ref.tsv --estimated notimes.selections.txt",
+        1,
+        "sed evaluate: error: notimes.selections.txt: line 1: missing Raven column 'Begin Time "
+        "(s)'",
+    ),
+    Case(
+        "ref-utf8",
+        FILES,
+        "annotation that is not UTF-8",
+        "sed evaluate --reference latin1.tsv --estimated ev.csv",
+        1,
+        "sed evaluate: error: latin1.tsv: line 2: not UTF-8 text (byte 0xe9)",
+    ),
+    Case(
+        "ref-empty-folder",
+        FILES,
+        "reference folder without files",
+        "sed evaluate --reference nothing --estimated ev.csv",
+        1,
+        "sed evaluate: error: nothing: folder holds no event files",
+    ),
+    # ---- batches ----------------------------------------------------------------------------
+    Case(
+        "duplicates",
+        BATCHES,
+        "the same recording three times (two names, a link)",
+        "sed detect rec.wav ./rec.wav link.wav -o out --quiet",
+        0,
+        "sed detect: note: 2 inputs named a recording already listed (the same file twice, a "
+        "folder and its sub-folder, or a link): each recording is processed once",
+        setup="ln -s rec.wav link.wav",
+        slow=True,
+    ),
+    Case(
+        "subfolder",
+        BATCHES,
+        "a folder and its sub-folder",
+        "sed detect archive archive/site -o out --quiet",
+        0,
+        "sed detect: note: 1 input named a recording already listed (the same file twice, a "
+        "folder and its sub-folder, or a link): each recording is processed once",
+        slow=True,
+    ),
+    Case(
+        "bad-in-batch",
+        BATCHES,
+        "one broken recording among good ones",
+        "sed detect archive broken.wav -o out --quiet",
+        1,
+        "sed detect: 1 recording failed: see out/failures.csv",
+        slow=True,
+    ),
+    Case(
+        "stdin-bytes",
+        BATCHES,
+        "path list on stdin with bytes that are not UTF-8, a NUL, blank lines",
+        "printf 'caf\\351.wav\\nnul\\000.wav\\n\\n' | sed detect - -o out --quiet",
+        1,
+        "sed detect: 2 recordings failed: see out/failures.csv",
+        slow=True,
+    ),
+    Case(
+        "beside-annotations",
+        BATCHES,
+        "output folder = input folder, annotations beside the recordings (kept; outputs are "
+        "NAME.sed.*)",
+        "sed detect annotated -o annotated --format csv --format tsv --quiet",
+        0,
+        "1 recording: 1 processed, 0 already done, 0 failed; ...",
+        slow=True,
+    ),
+    Case(
+        "foreign-file",
+        BATCHES,
+        "a file the batch would write exists and it did not write it",
+        "sed detect archive -o out --quiet",
+        2,
+        "sed detect: error: out/site/a.sed.csv: exists and was not written by a sed batch; it "
+        "will not be replaced: move it away or choose another output folder",
+        setup="mkdir -p out/site; echo mine > out/site/a.sed.csv",
+    ),
+    Case(
+        "foreign-run-file",
+        BATCHES,
+        "output folder holds an all_events.csv no batch wrote",
+        "sed detect archive -o notes --quiet",
+        2,
+        "sed detect: error: notes/all_events.csv: exists and was not written by a sed batch; it "
+        "will not be replaced: move it away or choose another output folder",
+        setup="mkdir notes; echo mine > notes/all_events.csv",
+    ),
+    Case(
+        "no-audio",
+        BATCHES,
+        "folder without audio files",
+        "sed detect nothing -o out",
+        2,
+        "sed detect: error: no audio files found in nothing",
+    ),
+    # ---- training ---------------------------------------------------------------------------
+    Case(
+        "train-no-classes",
+        TRAINING,
+        "training folder without class folders",
+        "sed train audio -o head2",
+        2,
+        "sed train: error: audio: training folder holds no class folders: give a folder with "
+        "one sub-folder of audio files per class",
+    ),
+    Case(
+        "train-folds",
+        TRAINING,
+        "more cross-validation folds than recordings",
+        "sed train train -o head2 --cross-validate 9",
+        2,
+        "sed train: error: train: --cross-validate needs at least 9 groups of clips "
+        "(recordings); the data has 7",
+    ),
+    Case(
+        "train-mixtures",
+        TRAINING,
+        "--mixtures without background recordings",
+        "sed train train_no_background -o head2 --mixtures 3",
+        2,
+        "sed train: error: train_no_background: --mixtures needs background recordings to mix "
+        "over (a _background folder or --background)",
+    ),
+    Case(
+        "train-csv",
+        TRAINING,
+        "training CSV with a quote never closed",
+        "sed train meta.csv -o head2",
+        1,
+        "sed train: error: meta.csv: line 2: not a readable CSV file (unexpected end of data)",
+    ),
+    Case(
+        "train-no-clip-left",
+        TRAINING,
+        "every clip of a class unreadable",
+        "sed train train_broken -o head2",
+        1,
+        "sed train: error: train_broken: no readable clip of 'tone' is left (3 unreadable, such "
+        "as train_broken/tone/t0.wav: file is empty (0 bytes))",
+        slow=True,
+    ),
+    Case(
+        "train-skip",
+        TRAINING,
+        "one unreadable clip among hundreds",
+        "sed train DATA -o head (DATA/tone/broken.wav is not audio)",
+        0,
+        "sed train: warning: skipped unreadable clip .../broken.wav: not a readable audio file "
+        "(...); head written",
+        verified_by="tests/test_cli_heads.py::"
+        "test_train_skips_unreadable_clips_and_names_a_class_left_without_any",
+        fragments=("sed train: warning: skipped unreadable clip", "1 unreadable clip skipped"),
+    ),
+    Case(
+        "train-split",
+        TRAINING,
+        "2 clips and --validation-fraction 0.5: a class never trained on",
+        "sed train DATA -o head --validation-fraction 0.5",
+        0,
+        "sed train: warning: 'noise' has no training clip after the split (...): the head never "
+        "learns it; ...",
+        verified_by="tests/test_cli_heads.py::"
+        "test_train_warns_of_a_class_the_split_leaves_without_clips",
+        fragments=("has no training clip after the split", "has no validation clip after the"),
+    ),
+    # ---- faults -----------------------------------------------------------------------------
+    Case(
+        "sigterm-jobs",
+        FAULTS,
+        "kill -TERM (timeout, systemd, SLURM) of a batch with --jobs 2",
+        "sed detect archive -o out --jobs 2 & kill -TERM $!",
+        143,
+        "sed detect: interrupted by SIGTERM: 3 of 16 recordings done; run the same command "
+        "again to resume (workers gone within 10 s; the same command resumes)",
+        verified_by="tests/test_batch.py::test_a_signal_stops_a_parallel_batch_and_its_workers",
+        fragments=(
+            "sed detect: interrupted by",
+            "recordings done; run the same command again to resume",
+            "wait_for(lambda: not alive(workers), 10)",
+        ),
+    ),
+    Case(
+        "ctrl-c-jobs",
+        FAULTS,
+        "Ctrl-C (SIGINT to the process group) of a batch with --jobs 2",
+        "sed detect archive -o out --jobs 2, then Ctrl-C",
+        130,
+        "sed detect: interrupted by SIGINT: 2 of 16 recordings done; run the same command "
+        "again to resume (no traceback from the workers)",
+        verified_by="tests/test_batch.py::test_a_signal_stops_a_parallel_batch_and_its_workers",
+        fragments=("os.killpg(process.pid, signal.SIGINT)", '"Traceback" not in stderr'),
+    ),
+    Case(
+        "sigterm",
+        FAULTS,
+        "kill -TERM of a batch in one process",
+        "sed detect archive -o out & kill -TERM $!",
+        143,
+        "sed detect: interrupted by SIGTERM: 1 of 12 recordings done; run the same command "
+        "again to resume",
+        verified_by="tests/test_batch.py::test_sigterm_stops_a_batch_without_jobs",
+        fragments=('startswith("sed detect: interrupted by SIGTERM: ")',),
+    ),
+    Case(
+        "sigkill",
+        FAULTS,
+        "kill -9 of a batch with --jobs 2",
+        "sed detect archive -o out --jobs 2 | cat & kill -9 (the sed process)",
+        137,
+        "the workers end within 10 s (they watch the parent's pipe), the pipeline reading "
+        "stdout ends; the same command resumes",
+        verified_by="tests/test_batch.py::test_workers_end_when_the_parent_is_killed",
+        fragments=("process.kill()", "wait_for(lambda: not alive(workers), 10)"),
+    ),
+    Case(
+        "killed-mid-write",
+        FAULTS,
+        "kill -9 of a batch in the middle of writing",
+        "sed detect archive -o out & kill -9 $!",
+        137,
+        "no partial file: every events file visible is complete; the same command resumes",
+        verified_by="tests/test_batch.py::test_killed_run_leaves_no_partial_output_and_resumes",
+        fragments=("every visible output is a complete events file", "already done"),
+    ),
+    Case(
+        "disk-full",
+        FAULTS,
+        "disk full in the middle of a batch",
+        "sed detect archive -o full/out (a 256 KiB file system)",
+        1,
+        "sed detect: error: .../rec03.sed.csv: cannot write (No space left on device); the batch "
+        "stopped with 3 of 10 recordings done: make room on the device (or make it writable), "
+        "then run the same command again to resume",
+        verified_by="tests/test_batch.py::"
+        "test_a_full_disk_stops_the_batch_and_the_same_command_resumes",
+        fragments=(
+            "cannot write (No space left on device); the batch stopped with ",
+            "of 10 recordings done: make room on the device",
+        ),
+    ),
+    Case(
+        "read-only-mid-run",
+        FAULTS,
+        "file system made read-only in the middle of a batch",
+        "sed detect archive -o disk/out & mount -o remount,ro disk",
+        1,
+        "sed detect: error: ...: cannot write (Read-only file system); the batch stopped with ... "
+        "run the same command again to resume",
+        verified_by="tests/test_batch.py::test_a_file_system_made_read_only_mid_run_stops_the_batch",
+        fragments=("cannot write (Read-only file system); the batch stopped with ",),
+    ),
+    Case(
+        "permission-mid-run",
+        FAULTS,
+        "one output folder loses its write permission in the middle of a batch",
+        "run_batch(...) with os.replace refused for siteA/deep",
+        1,
+        "failures.csv: .../a2.flac, .../a2.sed.csv: cannot write (Permission denied); the "
+        "others are done",
+        verified_by="tests/test_batch.py::test_a_write_that_fails_is_a_failed_recording",
+        fragments=("cannot write (Permission denied)",),
+    ),
+    Case(
+        "two-batches",
+        FAULTS,
+        "a second batch into the folder a batch is writing",
+        "sed detect archive -o out & sed detect archive -o out",
+        2,
+        "sed detect: error: out: another sed batch is writing into this folder (pid 4242, "
+        "started ...); wait for it to end or choose another output folder",
+        verified_by="tests/test_batch.py::test_a_second_batch_is_refused_while_the_first_runs",
+        fragments=("another sed batch is writing into this folder (pid",),
+    ),
+    # ---- library ----------------------------------------------------------------------------
+    Case(
+        "api-channels-first",
+        LIBRARY,
+        "sed.detect with a (2, n) array (librosa.load(mono=False))",
+        "sed.detect(np.stack([a, a]), 44100, model=model)",
+        0,
+        "ParameterError: audio of shape (2, 441000) looks channels first; pass waveform.T, of "
+        "shape (n_samples, n_channels), or a mono waveform of shape (n_samples,)",
+        verified_by="tests/test_pipeline.py::test_arrays_that_are_not_audio_samples_are_refused",
+        fragments=(r"looks channels first; pass waveform\.T",),
+    ),
+    Case(
+        "api-int16",
+        LIBRARY,
+        "sed.detect with int16 samples",
+        "sed.detect((a * 32767).astype(np.int16), 44100, model=model)",
+        0,
+        "ParameterError: audio samples must be floating point in [-1, 1], got int16; scale "
+        "integer samples first (int16: waveform / 32768, ...)",
+        verified_by="tests/test_pipeline.py::test_arrays_that_are_not_audio_samples_are_refused",
+        fragments=("scale integer samples first",),
+    ),
+    Case(
+        "api-classes",
+        LIBRARY,
+        'classes=["Bicycle bell", "Ding"] (a list), ("Bicycle bell",) (a tuple)',
+        'sed.detect(a, 44100, model=model, classes=["Bicycle bell", "Ding"])',
+        0,
+        'the same events as classes="Bicycle bell,Ding"; a set or a number: ParameterError',
+        verified_by="tests/test_pipeline.py::test_detect_takes_class_lists_as_a_string_a_list_or_a_tuple",
+        fragments=('("Bicycle bell", "Ding")', "a string or a list of strings"),
+    ),
+    Case(
+        "api-fuzz",
+        LIBRARY,
+        "arbitrary bytes and near-valid variations of every file a user gives (hypothesis)",
+        "uv run pytest tests/test_readers.py",
+        0,
+        "a result or a one-line SedError naming the file and the line (or key, recording, event)",
+        verified_by="tests/test_readers.py::test_event_files_near_valid",
+        fragments=("read_events",),
+    ),
+]
+
+
+def make_workspace(root: Path, bells_wav: Path) -> Path:
+    """The files the commands read: one good recording and every bad input of the cases."""
+    root.mkdir(parents=True, exist_ok=True)
+    audio, rate = sf.read(bells_wav, dtype="float32", frames=10 * 16000, start=5 * 16000)
+    sf.write(root / "rec.wav", audio, rate)
+    (root / "audio").mkdir()
+    sf.write(root / "audio" / "rec.wav", audio, rate)
+    (root / "ref.tsv").write_text("2.0\t3.5\tBicycle bell\n")
+    (root / "annotations").mkdir()
+    (root / "annotations" / "rec.tsv").write_text("2.0\t3.5\tBicycle bell\n")
+    (root / "ev.csv").write_text(
+        "filename,onset,offset,event_label,score\nrec.wav,2.0,3.0,Bicycle bell,0.8\n"
+    )
+    (root / "notes.txt").write_text("field notes\n")
+    _bad_recordings(root, audio, rate)
+    _bad_files(root)
+    _batches(root, audio, rate)
+    _training(root)
+    (root / "head").mkdir()
+    for name in ("model.keras", "labels.txt"):
+        (root / "head" / name).write_text("tone\n")
+    (root / "head" / "head.json").write_text(
+        json.dumps({"format": 1, "yamnet": {"hop_seconds": 0.5}, "labels": ["tone"]})
+    )
+    return root
+
+
+def _bad_recordings(root: Path, audio: np.ndarray, rate: int) -> None:
+    (root / "empty.wav").write_bytes(b"")
+    (root / "notes.wav").write_text("field notes, not audio\n")
+    full = root / "full.wav"
+    sf.write(full, audio, rate, subtype="PCM_16")  # 320000 bytes of samples
+    data = full.read_bytes()
+    (root / "truncated.wav").write_bytes(data[: len(data) - 160000])
+    full.unlink()
+    (root / "junk.mp3").write_bytes(np.random.default_rng(13).bytes(5000))
+    sf.write(root / "header_only.wav", np.zeros(0, np.float32), rate)
+    nan = audio.copy()
+    nan[2 * rate] = np.nan
+    sf.write(root / "nan.wav", nan, rate, subtype="FLOAT")
+    sf.write(root / "short.wav", audio[: rate // 10], rate)
+    (root / "latin").mkdir()
+    sf.write(os.fsencode(root / "latin" / "caf\udce9.wav"), audio, rate)  # bytes caf\xe9.wav
+
+
+def _bad_files(root: Path) -> None:
+    (root / "typo.toml").write_text("mode = 'multi'\ntreshold_on = 0.3\n")
+    (root / "broken.toml").write_text("mode = 'multi'\nthreshold_on = \n")
+    (root / "latin1.toml").write_bytes(b"mode = 'multi'\n# caf\xe9\n")
+    (root / "range.json").write_text('{\n  "mode": "multi",\n  "threshold_on": 3\n}\n')
+    (root / "cow.csv").write_text("event_label,threshold_on\ncow,0.2\n")
+    (root / "high.csv").write_text("event_label,threshold_on\nSpeech,high\n")
+    (root / "labels.csv").write_text("event_label,yamnet_display_names\nbell,Bicycle bell\n")
+    (root / "noheader.csv").write_text("bell,Bicycle bell\n")
+    (root / "unknown.csv").write_text(
+        "event_label,yamnet_display_names\nbell,Bicycle bell\ndog,Barking dog\n"
+    )
+    (root / "latin1.csv").write_bytes(b"event_label,yamnet_display_names\ncaf\xe9,Speech\n")
+    (root / "bad_time.tsv").write_text("1.0\t2.0\tdog\n3.0\tlater\tdog\n")
+    (root / "reversed.tsv").write_text("3.0\t1.0\tdog\n")
+    (root / "negative.tsv").write_text("-1.0\t1.0\tdog\n")
+    (root / "nolabel.tsv").write_text("1.0\t2.0\t \n")
+    (root / "fields.tsv").write_text("1.0\t2.0\tdog\n3.0\t4.0\n")
+    (root / "nocolumn.csv").write_text("filename,onset,event_label\nrec.wav,1.0,dog\n")
+    (root / "cut.json").write_text('{"recordings": [\n')
+    (root / "notimes.selections.txt").write_text(
+        "Selection\tView\tAnnotation\n1\tSpectrogram 1\tdog\n"
+    )
+    (root / "latin1.tsv").write_bytes(b"1.0\t2.0\tdog\n3.0\t4.0\tcaf\xe9\n")
+    (root / "nothing").mkdir()
+
+
+def _batches(root: Path, audio: np.ndarray, rate: int) -> None:
+    (root / "archive" / "site").mkdir(parents=True)
+    sf.write(root / "archive" / "site" / "a.wav", audio, rate)
+    (root / "broken.wav").write_bytes(b"RIFF")
+    shutil.copytree(EXAMPLES, root / "annotated")
+
+
+def _training(root: Path) -> None:
+    rng = np.random.default_rng(5)
+    for kind, count in (("tone", 3), ("noise", 3)):
+        for i in range(count):
+            write_clip(root / "train" / kind / f"{kind[0]}{i}.wav", kind, rng)
+    write_clip(root / "train" / "_background" / "quiet.wav", "noise", rng)
+    shutil.copytree(root / "train", root / "train_no_background")
+    shutil.rmtree(root / "train_no_background" / "_background")
+    shutil.copytree(root / "train", root / "train_broken")
+    for clip in (root / "train_broken" / "tone").iterdir():
+        clip.write_bytes(b"")
+    (root / "meta.csv").write_text('filename,category\n"t0.wav,tone\n')
+
+
+# ---- the document's table ------------------------------------------------------------------
+
+GROUPS = [RECORDINGS, OUTPUTS, OPTIONS, FILES, BATCHES, TRAINING, FAULTS, LIBRARY]
+TABLE_START = (
+    "<!-- cases: written by scripts/reliability_table.py from tests/reliability_cases.py -->"
+)
+TABLE_END = "<!-- end of cases -->"
+
+
+def code(text: str) -> str:
+    """``text`` as a Markdown code span inside a table cell."""
+    text = text.replace("|", "\\|")
+    fence = "``" if "`" in text else "`"
+    pad = " " if "`" in text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def render_table(cases: list[Case] = CASES) -> str:
+    """The Markdown tables of the document: one per group, cases numbered throughout."""
+    stopped = [case for case in cases if case.status > 2]
+    refused = [case for case in cases if case.status in (1, 2)]
+    lines = [
+        TABLE_START,
+        "",
+        f"**{len(cases)} bad inputs and faults** tried: {len(refused)} end in one line that names "
+        f"the file or option and the problem (exit status 1 or 2), "
+        f"{len(cases) - len(refused) - len(stopped)} complete with a note, a warning or the "
+        f"right error from the library, {len(stopped)} are runs stopped from outside that end "
+        "cleanly and resume. None gives a traceback; none replaces or loses a file the user "
+        "owns.",
+        "",
+    ]
+    number = 0
+    for group in GROUPS:
+        members = [case for case in cases if case.group == group]
+        if not members:
+            continue
+        lines += [f"### {group}", "", "| # | bad input or fault | command | exit | what it gets |"]
+        lines.append("| --- | --- | --- | --- | --- |")
+        for case in members:
+            number += 1
+            how = case.shown if not case.verified_by else f"{case.command} ({case.verified_by})"
+            cells = [str(number), case.what.replace("|", "\\|"), code(how), str(case.status)]
+            lines.append("| " + " | ".join([*cells, code(case.gets)]) + " |")
+        lines.append("")
+    lines.append(TABLE_END)
+    return "\n".join(lines)

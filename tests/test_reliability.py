@@ -1,0 +1,136 @@
+"""The table of docs/reliability.md is true: every case is run here (or by the test it names),
+and the document shows exactly the cases of ``tests/reliability_cases.py``."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.reliability_cases import CASES, TABLE_END, TABLE_START, make_workspace, render_table
+from tests.test_docs import clean, matches
+
+BIN = Path(sys.executable).parent
+DOCUMENT = ROOT / "docs" / "reliability.md"
+RUN_HERE = [case for case in CASES if not case.verified_by]
+
+
+def test_at_least_fifty_cases_with_unique_ids():
+    assert len(CASES) >= 50
+    assert len({case.id for case in CASES}) == len(CASES)
+
+
+def test_the_document_shows_every_case():
+    text = DOCUMENT.read_text(encoding="utf-8")
+    start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
+    assert text[start:end] == render_table(), "run: uv run python scripts/reliability_table.py"
+    assert f"{len(CASES)} bad inputs and faults" in text
+
+
+@pytest.mark.parametrize(
+    "case", [case for case in CASES if case.verified_by], ids=lambda case: case.id
+)
+def test_faults_are_caused_by_the_test_named(case):
+    path, name = case.verified_by.split("::")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    source = inspect.getsource(getattr(module, name))
+    missing = [fragment for fragment in case.fragments if fragment not in source]
+    assert case.fragments and not missing, f"{case.verified_by} does not assert {missing}"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, bells_wav):
+    return make_workspace(tmp_path_factory.mktemp("reliability") / "workspace", bells_wav)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every entry under ``folder`` with its content's hash (links by their target)."""
+    found = {}
+    for root, directories, names in os.walk(folder):
+        for name in directories + names:
+            path = Path(root) / name
+            key = str(path.relative_to(folder))
+            if path.is_symlink():
+                found[key] = "-> " + os.readlink(path)
+            elif path.is_dir():
+                found[key] = "folder"
+            else:
+                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def mount(folder: Path, kind: str) -> None:
+    """A small tmpfs at ``folder``: read-only, or with every byte taken; skip where not allowed."""
+    folder.mkdir()
+    options = "ro,size=64k" if kind == "ro" else "size=64k"
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True
+    )
+    if result.returncode:
+        pytest.skip(f"cannot mount a small file system here: {result.stderr.decode().strip()}")
+    if kind == "full":
+        handle = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(handle, b"\0" * 4096):
+                pass
+        except OSError:  # no space left: as wanted
+            pass
+        finally:
+            os.close(handle)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(case, id=case.id) for case in RUN_HERE],
+)
+@pytest.mark.slow  # about 0.4 s of CPU each (2 s on a loaded machine), a few load the model
+def test_case(case, template, tmp_path, request, session_cache_dir):
+    if case.slow:  # the model is converted for LiteRT once, before, with its one-off note
+        request.getfixturevalue("model")
+    work = tmp_path / "workspace"
+    shutil.copytree(template, work, symlinks=True)
+    # A cache of the case's own (embeddings of `sed train`), holding the session's conversion.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for conversion in Path(session_cache_dir).glob("*.tflite"):
+        (cache / conversion.name).symlink_to(conversion)
+    env = dict(
+        os.environ,
+        PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        COLUMNS="100",
+        SED_CACHE_DIR=str(cache),
+    )
+    mounted = work / case.mount if case.mount else None
+    if mounted is not None:
+        mount(mounted, case.mount)
+    try:
+        if case.setup:
+            subprocess.run(["bash", "-c", case.setup], cwd=work, env=env, check=True)
+        before = snapshot(work)
+        result = subprocess.run(
+            ["bash", "-c", case.command], cwd=work, env=env, capture_output=True, timeout=600
+        )
+        after = snapshot(work)
+    finally:
+        if mounted is not None:
+            subprocess.run(["umount", "-l", str(mounted)], check=False)
+    stderr = clean(result.stderr.decode(errors="replace"))
+    stdout = clean(result.stdout.decode(errors="replace"))
+    shown = "\n".join(["stderr:", *stderr, "stdout:", *stdout])
+    assert result.returncode == case.status, shown
+    assert not any("Traceback" in line for line in stderr), shown
+    assert any(matches([case.gets], [line]) for line in stderr + stdout), shown
+    if case.gets.startswith("Error: "):  # click's usage error: usage, hint, error
+        assert stderr[-1] == stderr[-1].strip() and len(stderr) == 4, shown
+    elif case.status:
+        assert len(stderr) == 1, shown  # one line
+    if case.status == 2:
+        assert after == before  # refused: nothing written
