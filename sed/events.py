@@ -814,7 +814,7 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     a review's verdicts file (:data:`VERDICT_COLUMNS`, exported by the ``sed review`` page), read
     as the events the reviewer confirmed: ``correct`` rows keep their label, ``relabelled`` rows
     take their ``corrected_label``; ``wrong`` rows (no event of that label there) and rows without
-    a verdict are left out, their recordings still listed. So the file serves as a reference for
+    a verdict are left out (a recording with a ``wrong`` row is still listed). So the file serves as a reference for
     ``sed evaluate`` and as strong annotations. Without a header, the layouts
     dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
     ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
@@ -928,9 +928,11 @@ def _read_headed(path, numbered, delimiter, rows: _Rows, label_column) -> None:
             seen.add(key)
         event_label: str | None = cells[label]
         if column["verdict"] is not None:
-            event_label = _confirmed_label(path, line, event_label, cell("verdict"), cell)
+            verdict = (cell("verdict") or "").strip()
+            event_label = _confirmed_label(path, line, event_label, verdict, cell)
             if event_label is None:
-                rows.recording(line, name)  # reviewed or listed: the recording is known
+                if verdict:  # judged wrong: the recording was reviewed, it is listed
+                    rows.recording(line, name)
                 continue
         onset, offset = cell("onset"), cell("offset")
         if cell("file_offset"):
@@ -943,7 +945,6 @@ def _read_headed(path, numbered, delimiter, rows: _Rows, label_column) -> None:
 
 def _confirmed_label(path, line: int, label: str | None, verdict: str, cell) -> str | None:
     """The label a review verdict confirms for a row, or None when it confirms no event."""
-    verdict = verdict.strip()
     if verdict in ("", "wrong"):
         return None
     if verdict == "correct":

@@ -433,11 +433,21 @@ def test_a_verdicts_file_reads_as_the_events_it_confirms(tmp_path):
         'a.wav,5.000,6.000,dog,0.300,relabelled,"Chicken, rooster"\n'
         "b.wav,1.000,2.000,cat,0.800,,\n"
     )
-    events = read_events(tmp_path / "v.csv").events
-    assert events[["filename", "onset", "event_label", "verdict"]].values.tolist() == [
-        ["a.wav", 1.0, "dog", "correct"],
-        ["a.wav", 5.0, "Chicken, rooster", "relabelled"],
+    read = read_events(tmp_path / "v.csv")
+    assert read.events[["filename", "onset", "offset", "event_label"]].values.tolist() == [
+        ["a.wav", 1.0, 2.0, "dog"],
+        ["a.wav", 5.0, 6.0, "Chicken, rooster"],
     ]
+    assert read.events["score"].tolist() == [0.9, 0.3]
+    assert read.recordings == ["a.wav"]  # b.wav has no verdict: not reviewed, not listed
+    (tmp_path / "all_wrong.csv").write_text(
+        "filename,onset,offset,event_label,score,verdict,corrected_label\n"
+        "c.wav,1.000,2.000,dog,0.900,wrong,\n"
+    )
+    all_wrong = read_events(tmp_path / "all_wrong.csv")
+    assert all_wrong.events.empty and all_wrong.recordings == ["c.wav"]
+    assert all_wrong.unlabeled == 0
+    events = read.events
     (tmp_path / "bad.csv").write_text(
         "filename,onset,offset,event_label,score,verdict,corrected_label\n"
         "a.wav,1,2,dog,0.9,maybe,\n"
@@ -455,7 +465,7 @@ def test_a_verdicts_file_reads_as_the_events_it_confirms(tmp_path):
 
 def test_page_times_are_written_as_the_batch_csv_writes_them(tmp_path, rng):
     # Verdict rows are matched to the batch's rows by these strings: ties (x.xxx5) must round
-    # as write_events_csv rounds them (numpy's rounding), not as Python's round() does.
+    # as write_events_csv rounds them (sed.events.round_seconds), not as Python's round() does.
     from sed.events import write_events_csv
     from sed.review.page import _number
 
