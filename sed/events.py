@@ -814,9 +814,9 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     a review's verdicts file (:data:`VERDICT_COLUMNS`, exported by the ``sed review`` page), read
     as the events the reviewer confirmed: ``correct`` rows keep their label, ``relabelled`` rows
     take their ``corrected_label``; ``wrong`` rows (no event of that label there) and rows without
-    a verdict are left out (a recording with a ``wrong`` row is still listed). So the file serves as a reference for
-    ``sed evaluate`` and as strong annotations. Without a header, the layouts
-    dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
+    a verdict are left out (a recording with a ``wrong`` row is still listed). So the file
+    serves as a reference for ``sed evaluate`` and as strong annotations. Without a header, the
+    layouts dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
     ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
     alone (``a.wav``: a recording without events). Tabs, commas or semicolons separate the
     fields; blank lines, trailing empty fields and Audacity's frequency lines (starting with

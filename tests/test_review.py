@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sed.audio import find_audio_files, load_audio
 from sed.batch import PARAMETERS_FILE, BatchOutputs, completed_results, make_result
 from sed.cli import cli
-from sed.errors import AnnotationError, AudioError, ParameterError
+from sed.errors import AnnotationError, AudioError, OutputError, ParameterError
 from sed.events import event_table, read_events, write_events
 from sed.features import log_mel_spectrogram
 from sed.params import YamnetParams
@@ -267,6 +267,15 @@ def test_a_page_not_written_by_sed_review_is_never_replaced(batch, tmp_path):
     assert os.listdir(tmp_path / "other_files") == ["photo.jpg"]
     with pytest.raises(ParameterError, match=r"must end in \.html"):
         build_review(batch, tmp_path / "review.png")
+    # The checks every command makes (sed.outputs), before any audio is read.
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match="notes.txt is a file, not a folder"):
+        build_review(batch, tmp_path / "notes.txt" / "review.html")
+    (tmp_path / "pages.html").mkdir()
+    with pytest.raises(OutputError, match="needs a file name, and this is a folder"):
+        build_review(batch, tmp_path / "pages.html")
+    with pytest.raises(OutputError, match="has a name too long"):
+        build_review(batch, tmp_path / ("r" * 250 + ".html"))
 
 
 def test_a_new_review_replaces_its_own_page_and_folder_whole(batch, tmp_path):

@@ -90,7 +90,6 @@ def review(
     """
     from sed.review import build_review
 
-    _stop_on_sigterm()
     written = build_review(
         source,
         output,
@@ -105,14 +104,3 @@ def review(
         quiet=quiet,
     )
     click.echo(str(written))
-
-
-def _stop_on_sigterm() -> None:
-    """Let SIGTERM (what ``timeout``, systemd and SLURM send) stop a review as Ctrl-C does: the
-    half-built folder is removed, the previous review stays as it was; exit status 143."""
-    import signal
-
-    def stop(signum, frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)

@@ -24,15 +24,18 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from urllib.parse import quote
 
 from sed.audio import DEFAULT_RESAMPLER
-from sed.errors import ParameterError
+from sed.errors import OutputError, ParameterError
 from sed.events import TIME_DECIMALS, VERDICT_COLUMNS, seconds_text
-from sed.infra import atomic_open
+from sed.infra import atomic_open, stop_on_signals
+from sed.outputs import InputPaths, Output
+from sed.outputs import check_outputs as check_common_outputs
 from sed.review.media import (
     AUDIO_FORMATS,
     DEFAULT_AUDIO_FORMAT,
@@ -127,25 +130,37 @@ def media_folder(page: str | os.PathLike) -> str:
     return os.path.splitext(page)[0] + "_files"
 
 
-def check_outputs(page: str | os.PathLike) -> None:
-    """Refuse a page path that would replace something ``sed review`` did not write.
+def check_outputs(page: str | os.PathLike, inputs: Mapping[str, InputPaths] | None = None) -> None:
+    """Refuse a page path that would replace something ``sed review`` did not write, or that
+    could not be written.
+
+    Parameters
+    ----------
+    page : str or os.PathLike
+        The page; its media folder is :func:`media_folder`.
+    inputs : mapping of str to path, optional
+        The files the run reads, by option (see :func:`sed.outputs.check_outputs`: neither
+        output may be one of them, nor resolve to one).
 
     Raises
     ------
-    ParameterError
+    OutputError
         If the page does not end in ``.html``, is a folder, or exists without the review's
-        generator tag; or if its media folder exists without :data:`FOLDER_MARKER` (or is a file).
+        generator tag; if its media folder exists without :data:`FOLDER_MARKER` (or is a file);
+        or for any refusal of :func:`sed.outputs.check_outputs` (an input, not writable, a full
+        disk, a name too long).
     """
     page = os.fspath(page)
     if not page.lower().endswith(PAGE_SUFFIXES):
-        raise ParameterError(f"the review page must end in .html, got {page!r}")
-    if os.path.isdir(page):
-        raise ParameterError("is a folder; give the page's file name (review.html)", page)
-    if os.path.exists(page) and not _is_review_page(page):
-        raise ParameterError("exists and was not written by sed review; not replacing it", page)
+        raise OutputError(f"the review page must end in .html, got {page!r}")
     folder = media_folder(page)
+    check_common_outputs(
+        [Output(page, "-o"), Output(folder, "-o (its media folder)", folder=True)], inputs
+    )
+    if os.path.exists(page) and not _is_review_page(page):
+        raise OutputError("exists and was not written by sed review; not replacing it", page)
     if os.path.exists(folder) and not os.path.isfile(os.path.join(folder, FOLDER_MARKER)):
-        raise ParameterError(
+        raise OutputError(
             "exists and was not written by sed review (the page's media folder); "
             "not replacing it: choose another page name",
             folder,
@@ -213,10 +228,15 @@ def build_review(
     Raises
     ------
     ParameterError
-        For a bad option, or an output that would replace a file ``sed review`` did not write
-        (checked before any audio is read).
+        For a bad option.
+    OutputError
+        For an output that would replace a file ``sed review`` did not write, or that cannot be
+        written (checked before any audio is read; :func:`check_outputs`).
     AnnotationError, AudioError
         For malformed events or references, or a recording that cannot be found or read.
+    sed.errors.Interrupted
+        On ``SIGINT`` or ``SIGTERM``: the half-built media folder is removed, a previous review
+        stays as it was.
     """
     started = time.perf_counter()
     check_audio_format(audio_format)
@@ -225,7 +245,45 @@ def build_review(
     if max_per_label is not None and max_per_label < 1:
         raise ParameterError(f"--max-per-label must be at least 1, got {max_per_label}")
     output = os.fspath(output)
-    check_outputs(output)
+    # Only the input files: the page replaces no file without the review's generator tag, so a
+    # review written into the batch folder it reads (out/review.html) may be written again.
+    inputs = {
+        "OUT_DIR": source,
+        "--audio": audio,
+        "--reference": reference,
+    }
+    check_outputs(output, {k: v for k, v in inputs.items() if v and os.path.isfile(v)})
+    with stop_on_signals():
+        return _build(
+            source,
+            output,
+            audio,
+            reference,
+            max_per_label,
+            seed,
+            audio_format,
+            title,
+            resampler,
+            threads,
+            quiet,
+            started,
+        )
+
+
+def _build(
+    source,
+    output,
+    audio,
+    reference,
+    max_per_label,
+    seed,
+    audio_format,
+    title,
+    resampler,
+    threads,
+    quiet,
+    started,
+) -> ReviewOutput:
     review_set = load_review_set(source, audio=audio, reference=reference)
     folder = media_folder(output)
     _refuse_inputs_inside(review_set, folder)
