@@ -242,7 +242,7 @@ def test_three_verdicts_export_as_the_csv_that_sed_evaluate_reads(page, batch, t
     assert confirmed[["onset", "offset", "event_label"]].to_dict("records") == [
         {k: r[k] for k in ("onset", "offset", "event_label")} for r in reference
     ]
-    estimated_file = root / "out" / "site_b" / "street.csv"
+    estimated_file = root / "out" / "site_b" / "street.sed.csv"
     result = run(
         "evaluate",
         "--reference",
@@ -257,7 +257,7 @@ def test_three_verdicts_export_as_the_csv_that_sed_evaluate_reads(page, batch, t
     # The same figures from sed_eval, given the reference by hand (evaluated up to the last
     # offset, as sed evaluate says it does without the audio: F1 and error rates do not depend
     # on it).
-    assert "evaluating up to the last offset" in result.stderr
+    assert "evaluated up to the last offset" in result.stderr
     estimated = read_events(estimated_file).events
     length = max(estimated["offset"].max(), max(r["offset"] for r in reference))
     by_hand = Evaluation(set(estimated["event_label"]) | {"Car horn"})
