@@ -472,6 +472,28 @@ def test_a_verdicts_file_reads_as_the_events_it_confirms(tmp_path):
     assert pd.api.types.is_float_dtype(events["onset"])
 
 
+def test_a_verdicts_file_is_the_annotations_of_its_recordings(tmp_path, rng):
+    # What sed tune (and any training on strong labels) reads: recordings paired with their
+    # confirmed events; the recording whose events were all wrong is annotated with none.
+    from sed.pipeline import development_set
+
+    for name in ("a", "c", "d"):
+        sf.write(tmp_path / f"{name}.wav", rng.standard_normal(16000) * 0.1, 16000)
+    (tmp_path / "v.csv").write_text(
+        "filename,onset,offset,event_label,score,verdict,corrected_label\n"
+        "a.wav,0.100,0.400,dog,0.900,correct,\n"
+        "a.wav,0.500,0.700,dog,0.300,relabelled,cat\n"
+        "c.wav,0.200,0.300,dog,0.700,wrong,\n"
+    )
+    paths, references = development_set(tmp_path, tmp_path / "v.csv")
+    assert [Path(p).name for p in paths] == ["a.wav", "c.wav"]  # d.wav was not reviewed
+    assert references[paths[0]][["onset", "offset", "event_label"]].values.tolist() == [
+        [0.1, 0.4, "dog"],
+        [0.5, 0.7, "cat"],
+    ]
+    assert references[paths[1]].empty
+
+
 def test_page_times_are_written_as_the_batch_csv_writes_them(tmp_path, rng):
     # Verdict rows are matched to the batch's rows by these strings: ties (x.xxx5) must round
     # as write_events_csv rounds them (sed.events.round_seconds), not as Python's round() does.
