@@ -215,6 +215,25 @@ def test_references_are_matched_by_stem(reviewed):
     assert review_set.recordings[0].reference["event_label"].tolist() == ["tone", "noise"]
 
 
+def test_raven_references_with_their_label_column(batch, tmp_path):
+    # A Raven table of the second recording, its labels under "Call type" (one selection listed
+    # for both views, as Raven writes it), is that recording's reference.
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "20240602_053000.Table.1.selections.txt").write_text(
+        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tCall type\tNotes\n"
+        "1\tWaveform 1\t1\t2.5\t3.0\ttone\tclear\n"
+        "1\tSpectrogram 1\t1\t2.5\t3.0\ttone\tclear\n"
+    )
+    with pytest.raises(AnnotationError, match="no label column"):
+        load_review_set(batch, reference=tmp_path / "refs")
+    review_set = load_review_set(batch, reference=tmp_path / "refs", label_column="Call type")
+    references = [
+        r.reference[["onset", "event_label"]].values.tolist() for r in review_set.recordings
+    ]
+    assert [r.name for r in review_set.recordings][1].endswith("20240602_053000.wav")
+    assert references == [[], [[2.5, "tone"]], []]
+
+
 def test_a_batch_whose_recordings_moved_needs_audio(batch, tmp_path):
     archive = tmp_path / "archive"
     archive.rename(tmp_path / "moved")

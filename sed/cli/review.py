@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
-from sed.cli.options import CONTEXT, reports_errors
+from sed.cli.options import CONTEXT, label_column_option, reports_errors
 from sed.review.media import AUDIO_FORMATS, DEFAULT_AUDIO_FORMAT
 from sed.review.recordings import DEFAULT_SEED
 
@@ -34,6 +34,7 @@ from sed.review.recordings import DEFAULT_SEED
     help="Reference annotations (a file or folder, any format sed evaluate reads), drawn in "
     "each recording's overview.",
 )
+@label_column_option
 @click.option(
     "--max-per-label",
     type=click.IntRange(min=1),
@@ -74,6 +75,7 @@ def review(
     output,
     audio,
     reference,
+    label_column,
     max_per_label,
     seed,
     audio_format,
@@ -95,6 +97,7 @@ def review(
         output,
         audio=audio,
         reference=reference,
+        label_column=label_column,
         max_per_label=max_per_label,
         seed=seed,
         audio_format=audio_format,

@@ -182,6 +182,7 @@ def build_review(
     *,
     audio: str | os.PathLike | None = None,
     reference: str | os.PathLike | None = None,
+    label_column: str | None = None,
     max_per_label: int | None = None,
     seed: int = DEFAULT_SEED,
     audio_format: str = DEFAULT_AUDIO_FORMAT,
@@ -204,6 +205,9 @@ def build_review(
         batch whose recordings moved.
     reference : str or os.PathLike, optional
         Reference events, drawn in each recording's overview.
+    label_column : str, optional
+        The label column of headed tables (Raven's ``Species``...) among the events and the
+        reference.
     max_per_label : int >= 1, optional
         Put at most this many events of each label on the page: the highest scores, the
         lowest and a random sample (:func:`sed.review.recordings.sample_events`). All events
@@ -253,83 +257,57 @@ def build_review(
         "--reference": reference,
     }
     check_outputs(output, {k: v for k, v in inputs.items() if v and os.path.isfile(v)})
-    with stop_on_signals():
-        return _build(
-            source,
+    with stop_on_signals():  # SIGTERM too cleans up the half-built folder
+        review_set = load_review_set(
+            source, audio=audio, reference=reference, label_column=label_column
+        )
+        folder = media_folder(output)
+        _refuse_inputs_inside(review_set, folder)
+        events = review_set.events
+        shown = sample_events(events, max_per_label, seed=seed)
+        parent = os.path.dirname(os.path.abspath(output))
+        os.makedirs(parent, exist_ok=True)
+        _remove_stale_folders(parent, os.path.basename(folder))
+        # Not tempfile.mkdtemp: its folder is private (0700), and the folder is the page's to share.
+        building = os.path.join(parent, f".{os.path.basename(folder)}.{secrets.token_hex(4)}.tmp")
+        os.mkdir(building)
+        try:
+            with open(os.path.join(building, FOLDER_MARKER), "w", encoding="utf-8") as handle:
+                handle.write(f"media of {os.path.basename(output)}, written by {GENERATOR}\n")
+            data = _render_media(
+                review_set,
+                shown,
+                building,
+                os.path.basename(folder),
+                audio_format,
+                resampler,
+                quiet,
+                threads or available_cpus(),
+            )
+            data.update(
+                _summary_data(
+                    review_set, events, shown, max_per_label, seed, building, folder, title
+                )
+            )
+            page_text = _page(data)
+            _swap_folder(building, folder)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        with atomic_open(output, "w", encoding="utf-8") as handle:
+            handle.write(page_text)
+        folder_bytes, folder_files = _folder_size(folder)
+        return ReviewOutput(
             output,
-            audio,
-            reference,
-            max_per_label,
-            seed,
-            audio_format,
-            title,
-            resampler,
-            threads,
-            quiet,
-            started,
+            folder,
+            os.path.getsize(output),
+            folder_bytes,
+            folder_files,
+            len(review_set.recordings),
+            len(events),
+            len(shown),
+            time.perf_counter() - started,
         )
-
-
-def _build(
-    source,
-    output,
-    audio,
-    reference,
-    max_per_label,
-    seed,
-    audio_format,
-    title,
-    resampler,
-    threads,
-    quiet,
-    started,
-) -> ReviewOutput:
-    review_set = load_review_set(source, audio=audio, reference=reference)
-    folder = media_folder(output)
-    _refuse_inputs_inside(review_set, folder)
-    events = review_set.events
-    shown = sample_events(events, max_per_label, seed=seed)
-    parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
-    _remove_stale_folders(parent, os.path.basename(folder))
-    # Not tempfile.mkdtemp: its folder is private (0700), and the folder is the page's to share.
-    building = os.path.join(parent, f".{os.path.basename(folder)}.{secrets.token_hex(4)}.tmp")
-    os.mkdir(building)
-    try:
-        with open(os.path.join(building, FOLDER_MARKER), "w", encoding="utf-8") as handle:
-            handle.write(f"media of {os.path.basename(output)}, written by {GENERATOR}\n")
-        data = _render_media(
-            review_set,
-            shown,
-            building,
-            os.path.basename(folder),
-            audio_format,
-            resampler,
-            quiet,
-            threads or available_cpus(),
-        )
-        data.update(
-            _summary_data(review_set, events, shown, max_per_label, seed, building, folder, title)
-        )
-        page_text = _page(data)
-        _swap_folder(building, folder)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    with atomic_open(output, "w", encoding="utf-8") as handle:
-        handle.write(page_text)
-    folder_bytes, folder_files = _folder_size(folder)
-    return ReviewOutput(
-        output,
-        folder,
-        os.path.getsize(output),
-        folder_bytes,
-        folder_files,
-        len(review_set.recordings),
-        len(events),
-        len(shown),
-        time.perf_counter() - started,
-    )
 
 
 def _refuse_inputs_inside(review_set: ReviewSet, folder: str) -> None:
@@ -337,7 +315,7 @@ def _refuse_inputs_inside(review_set: ReviewSet, folder: str) -> None:
     root = os.path.realpath(folder) + os.sep
     for path in [review_set.source] + [r.audio_path for r in review_set.recordings]:
         if os.path.realpath(path).startswith(root):
-            raise ParameterError(
+            raise OutputError(
                 f"is inside the page's media folder {folder}, which a review replaces", path
             )
 

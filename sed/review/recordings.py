@@ -126,6 +126,7 @@ def load_review_set(
     *,
     audio: str | os.PathLike | None = None,
     reference: str | os.PathLike | None = None,
+    label_column: str | None = None,
 ) -> ReviewSet:
     """The recordings of a batch output folder, or of an events file (or folder) and its audio.
 
@@ -142,7 +143,10 @@ def load_review_set(
         recording is looked for where ``sed detect`` read it.
     reference : str or os.PathLike, optional
         Reference events (a file or folder, any format), drawn in the overviews; matched to the
-        recordings by stem (a single file to a single recording whatever its name).
+        recordings by stem (a single recording to a single recording whatever its name).
+    label_column : str, optional
+        The label column of headed tables (Raven's ``Species``...), for the events file and
+        the reference (:func:`sed.events.read_events`).
 
     Returns
     -------
@@ -161,9 +165,9 @@ def load_review_set(
     if os.path.isdir(source) and is_batch_output(source):
         review_set = _batch_set(source, audio)
     else:
-        review_set = _events_set(source, audio)
+        review_set = _events_set(source, audio, label_column)
     if reference is not None:
-        _attach_references(review_set.recordings, reference)
+        _attach_references(review_set.recordings, reference, label_column)
     return review_set
 
 
@@ -200,26 +204,16 @@ def _input_root(tables: dict[str, pd.DataFrame]) -> str | None:
     return None
 
 
-def _events_set(source: str, audio) -> ReviewSet:
-    import pandas as pd
+def _events_set(source: str, audio, label_column) -> ReviewSet:
+    from sed.events import event_table
+    from sed.pipeline import read_annotations
 
-    from sed.events import event_table, read_events
-    from sed.pipeline import annotation_files
-
-    files = annotation_files(source)
-    by_name: dict[str, list[pd.DataFrame]] = {}
-    for stem, path in files.items():
-        events = read_events(path).events
-        if events.empty:
-            by_name.setdefault(stem, [])
-        for name, table in events.groupby("filename", sort=True):
-            by_name.setdefault(str(name), []).append(table)
-    find = _audio_finder(audio, len(by_name))
+    found = read_annotations(source, label_column=label_column)
+    find = _audio_finder(audio, len(found.recordings))
     recordings = []
-    for name, tables in sorted(by_name.items()):
-        events = (
-            event_table(pd.concat(tables).to_dict(orient="records")) if tables else event_table()
-        )
+    for recording in sorted(found.recordings.values(), key=lambda r: r.name):
+        events = event_table(recording.events.to_dict(orient="records"))
+        name = recording.name
         recordings.append(_recording(name, find(name, name, [name]), events))
     return ReviewSet(recordings, source)
 
@@ -274,23 +268,17 @@ def _failures(path: str) -> list[tuple[str, str]]:
         return [(row["path"], row["error"]) for row in csv.DictReader(handle)]
 
 
-def _attach_references(recordings: list[ReviewRecording], reference) -> None:
-    import pandas as pd
+def _attach_references(recordings: list[ReviewRecording], reference, label_column) -> None:
+    from sed.events import event_table
+    from sed.pipeline import read_annotations
 
-    from sed.events import read_events
-    from sed.pipeline import annotation_files
-
-    files = annotation_files(reference)
-    tables = [read_events(path).events for path in files.values()]
-    combined = pd.concat(tables, ignore_index=True)
-    if len(recordings) == 1 and len(files) == 1:
-        recordings[0].reference = combined
+    found = read_annotations(reference, label_column=label_column).recordings
+    if len(recordings) == 1 and len(found) == 1:
+        recordings[0].reference = next(iter(found.values())).events
         return
-    stems = combined["filename"].map(recording_stem)
     for recording in recordings:
-        recording.reference = combined[stems == recording_stem(recording.name)].reset_index(
-            drop=True
-        )
+        match = found.get(recording_stem(recording.name))
+        recording.reference = event_table() if match is None else match.events
 
 
 def recording_start(path: str | os.PathLike) -> tuple[datetime | None, str]:
