@@ -168,7 +168,8 @@ def combined_names(recordings: Sequence[Recording], *, basenames: bool = False) 
                 f"{seen[name]} and {recording.path} would have one name ({name}) in "
                 f"{COMBINED_TSV}; leave out --basenames"
             )
-        seen[name], names[recording.path] = recording.path, name
+        # A name that is not UTF-8 is written as every table writes it (``caf\\xe9.wav``).
+        seen[name], names[recording.path] = recording.path, display_path(name)
     return names
 
 

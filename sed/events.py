@@ -760,6 +760,22 @@ def _is_header(cells: list[str]) -> bool:
     )
 
 
+def _missing_time_column(cells: list[str]) -> str | None:
+    """For a first line that names columns (no cell is a number, one is a known column) but has
+    no onset or offset column: the missing one, named as the table's own kind names it (Raven's
+    ``Begin Time (s)`` where it has Raven's ``Selection``). None for any other line."""
+    known = (*FILE_COLUMNS, *ONSET_COLUMNS, *OFFSET_COLUMNS, *LABEL_COLUMNS, *SCORE_COLUMNS)
+    if (
+        any(_is_number(cell) for cell in cells)
+        or _find_column(cells, [*known, "Selection"]) is None
+    ):
+        return None
+    raven = _find_column(cells, ["Selection"]) is not None
+    if _find_column(cells, ONSET_COLUMNS) is None:
+        return "Raven column 'Begin Time (s)'" if raven else "column 'onset'"
+    return "Raven column 'End Time (s)'" if raven else "column 'offset'"
+
+
 def _positional(cells: list[str]) -> tuple[int | None, int, int, int | None] | None:
     """Where the file, onset, offset and label are in a headerless row (dcase_util's layouts),
     or None when the row has no layout. Trailing empty cells are already dropped."""
@@ -780,14 +796,14 @@ def _positional(cells: list[str]) -> tuple[int | None, int, int, int | None] | N
 
 def _delimiter(lines: list[str]) -> str:
     """Tab where any line has one; else the first of ``,`` and ``;`` under which the first line
-    reads as a header or an event."""
+    reads as a header (complete or not) or an event."""
     if any("\t" in line for line in lines):
         return "\t"
     first = lines[0] if lines else ""
     for delimiter in DELIMITERS[1:]:
         if delimiter in first:
             cells = _split(first, delimiter)
-            if _is_header(cells) or _parses(cells):
+            if _is_header(cells) or _parses(cells) or _missing_time_column(cells):
                 return delimiter
     return "\t"
 
@@ -851,6 +867,10 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     first = _split(numbered[0][1], delimiter)
     if _is_header(first):
         _read_headed(path, numbered, delimiter, rows, label_column)
+    elif missing := _missing_time_column(first):
+        raise AnnotationError(
+            f"line {numbered[0][0]}: missing {missing}; the columns are {', '.join(first)}", path
+        )
     else:
         _read_headerless(path, numbered, delimiter, rows)
     return rows.result()

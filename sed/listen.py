@@ -115,8 +115,10 @@ class TopClasses:
 
 def wall_time(start_time: dt.datetime, seconds: float) -> str:
     """``start_time`` plus ``seconds`` in ISO 8601, rounded to the millisecond, with its UTC
-    offset (``2025-06-01T07:30:07.778+02:00``)."""
-    moment = start_time + dt.timedelta(seconds=seconds)
+    offset (``2025-06-01T07:30:07.778+02:00``). ``seconds`` is rounded first, by the rule of
+    every file (:func:`sed.events.round_seconds`), so that the clock time shows the digits of the
+    ``onset`` or ``offset`` beside it."""
+    moment = start_time + dt.timedelta(seconds=float(round_seconds(seconds)))
     rounded = moment.replace(microsecond=0) + dt.timedelta(
         milliseconds=round(moment.microsecond / 1000)
     )
