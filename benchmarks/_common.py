@@ -7,7 +7,40 @@ import resource
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+#: ``../shared/data`` beside the project folder; ``SED_SHARED_DATA`` names another place (a git
+#: worktree has no ``../shared`` beside it).
+DATA = Path(
+    os.environ.get(
+        "SED_SHARED_DATA", Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    )
+)
+#: The development protocol of ``sed_dev``: tune on one half of a set's recordings, test on the
+#: other, both ways round.
+DIRECTIONS = (("even", "odd"), ("odd", "even"))
+
+
+def halves(items: list) -> dict[str, list]:
+    """The even- and odd-numbered recordings of a set (in sorted order)."""
+    return {"even": items[0::2], "odd": items[1::2]}
+
+
+def cpu_model() -> str:
+    """The processor's name (``/proc/cpuinfo``), for the line every measured figure carries."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    """CPU model, cores and the 1-minute load average: figures from a shared machine need them."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
 
 
 def print_resources(started: float) -> None:

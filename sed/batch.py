@@ -7,6 +7,10 @@ A batch writes into one output folder:
   (:data:`OWNED_INFIX` before the suffixes of :data:`sed.events.FORMAT_SUFFIXES`), so that an
   annotation kept beside a recording (``a.csv``, ``a.txt``) is never hit, even when the output
   folder is the input folder (BirdNET-Analyzer's ``NAME.BirdNET.selection.table.txt`` habit);
+- with ``scores``, per recording its score table ``site1/a.sed.scores.tsv``
+  (:func:`sed.events.score_table`: ``onset offset <class>...`` over contiguous frames, for ``sed
+  evaluate --scores``, sed_scores_eval and psds_eval); a recording done without it is scored
+  again when a later run asks for it (scores are not kept in the result);
 - ``.sed/results/<recording>.json``: the recording's canonical result (events, duration, the
   settings fingerprint, the source file's size and modification time, the formats rendered). It
   is written last and atomically, so it marks the recording as done: a second run of the same
@@ -37,6 +41,10 @@ Nothing a user owns is lost:
   the parent dies, even by ``SIGKILL`` (they watch its pipe);
 - a write that fails marks the recording failed (``failures.csv``); a full or read-only file
   system stops the batch with the resume hint (:class:`sed.errors.WriteError`).
+
+The recordings are detected in this process, in ``jobs`` local worker processes (which write
+their own outputs), or by a :class:`RecordingRunner` such as a Dask cluster
+(:mod:`sed.cluster`), whose results this process writes as they arrive.
 """
 
 from __future__ import annotations
@@ -55,10 +63,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sed.audio import Recording, display_path, recording_stem
 from sed.errors import (
@@ -73,11 +81,13 @@ from sed.errors import (
 )
 from sed.events import (
     FORMAT_SUFFIXES,
+    SCORES_SUFFIX,
     event_table,
     write_durations_tsv,
     write_events,
     write_events_csv,
     write_events_tsv,
+    write_score_table,
 )
 from sed.infra import atomic_open, stop_on_signals, write_error
 from sed.outputs import Output, check_outputs
@@ -91,10 +101,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sed.pipeline import Detector, DetectorSpec
+    from sed.segmenter import WindowScores
 
 STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
+#: The environment variable naming the Dask scheduler a batch runs on (``tcp://HOST:PORT``);
+#: see :mod:`sed.cluster`.
+SCHEDULER_ENV = "SED_SCHEDULER"
 COMBINED_TABLE = "all_events.csv"
 #: The combined table in the DESED layout, and the recordings' lengths beside it.
 COMBINED_TSV = "all_events.tsv"
@@ -253,6 +267,38 @@ class FileOutcome:
     stops_batch: bool = False
 
 
+class BatchStopped(SedError):
+    """Raised by a :class:`RecordingRunner` when the batch cannot go on (a lost cluster): the
+    batch adds how many recordings are done and that the same command resumes."""
+
+
+class RecordingRunner(Protocol):
+    """Runs a batch's per-recording work somewhere else than in local processes (a Dask
+    cluster: :class:`sed.cluster.DaskRunner`), while the batch's own process stays the only
+    writer of its output folder.
+    """
+
+    def results(
+        self,
+        recordings: Iterable[Recording],
+        *,
+        spec: DetectorSpec,
+        detector: Detector,
+        settings_fingerprint: str,
+        scores: bool,
+    ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
+        """Each recording with what :func:`detect_result` gave for it (with its ``scores``),
+        in the order they finish. Closing the generator (the batch stopping) must cancel the
+        work in flight.
+
+        Raises
+        ------
+        BatchStopped
+            When nothing more can be run.
+        """
+        ...
+
+
 @dataclass
 class BatchSummary:
     """Totals of a batch run.
@@ -308,11 +354,15 @@ class BatchOutputs:
     formats : list of str
         Event formats written per recording (:data:`sed.events.FORMATS`), each under
         :func:`owned_suffix` (``a.wav`` -> ``a.sed.csv``, ``a.sed.selections.txt``...).
+    scores : bool
+        Also write each recording's score table (``a.sed.scores.tsv``); a result records it
+        as ``"scores": true``.
     """
 
-    def __init__(self, directory: str, formats: Sequence[str]):
+    def __init__(self, directory: str, formats: Sequence[str], *, scores: bool = False):
         self.directory = directory
         self.formats = list(formats)
+        self.scores = scores
 
     def result_path(self, recording: Recording) -> str:
         return os.path.join(self.directory, STATE_DIR, "results", recording.relative + ".json")
@@ -320,6 +370,14 @@ class BatchOutputs:
     def format_path(self, recording: Recording, format: str) -> str:
         stem = os.path.splitext(recording.relative)[0]
         return os.path.join(self.directory, stem + owned_suffix(format))
+
+    def scores_path(self, recording: Recording) -> str:
+        stem = os.path.splitext(recording.relative)[0]
+        return os.path.join(self.directory, stem + OWNED_INFIX + SCORES_SUFFIX)
+
+    def lacks_scores(self, result: dict) -> bool:
+        """True if scores are asked for and ``result``'s recording has none written."""
+        return self.scores and not result.get("scores")
 
     def check_owned(self, recordings: Sequence[Recording]) -> None:
         """Refuse to run where a file the batch would write exists and the batch did not write it.
@@ -341,13 +399,16 @@ class BatchOutputs:
                 if os.path.lexists(path)
             ]
         for recording in recordings:
-            owned = set((self.read_result(recording) or {}).get("formats", ()))
+            result = self.read_result(recording) or {}
+            owned = set(result.get("formats", ()))
             foreign += [
                 path
                 for format in self.formats
                 if format not in owned
                 and os.path.lexists(path := self.format_path(recording, format))
             ]
+            if self.lacks_scores(result) and os.path.lexists(path := self.scores_path(recording)):
+                foreign.append(path)
         if foreign:
             more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
             raise OutputError(
@@ -363,8 +424,11 @@ class BatchOutputs:
         except (OSError, ValueError):
             return None
 
-    def write(self, recording: Recording, result: dict) -> None:
-        """Write every format, then the canonical result that marks the recording done.
+    def write(
+        self, recording: Recording, result: dict, window_scores: WindowScores | None = None
+    ) -> None:
+        """Write every format (and the score table of ``window_scores`` when scores are asked
+        for), then the canonical result that marks the recording done.
 
         Files of other formats that an earlier run wrote from an older result (other settings,
         or an edited recording) are deleted: they no longer describe this recording. Only files
@@ -379,17 +443,38 @@ class BatchOutputs:
         """
         previous = self.read_result(recording) or {}
         owned = list(previous.get("formats", ()))
-        if set(self.formats) - set(owned):
+        scores = self.scores and window_scores is not None
+        if set(self.formats) - set(owned) or (scores and not previous.get("scores")):
             self.write_result(
-                recording, {"formats": owned + [f for f in self.formats if f not in owned]}
+                recording,
+                {
+                    "formats": owned + [f for f in self.formats if f not in owned],
+                    "scores": bool(previous.get("scores")) or scores,
+                },
             )
         for format in set(owned) - set(self.formats):
             stale = self.format_path(recording, format) if format in FORMAT_SUFFIXES else None
             if stale and os.path.isfile(stale):
                 _remove(stale)
-        result = dict(result, formats=list(self.formats))
+        if previous.get("scores") and not scores and os.path.isfile(self.scores_path(recording)):
+            _remove(self.scores_path(recording))  # scored with other settings: no longer true
+        result = dict(result, formats=list(self.formats), scores=scores)
         self.render(recording, result, only_missing=False)
+        if scores and window_scores is not None:
+            write_score_table(window_scores, self.scores_path(recording))
         self.write_result(recording, result)
+
+    def store(self, recording: Recording, result: dict) -> FileOutcome:
+        """:meth:`write` a recording's result; an output that cannot be written is a failed
+        outcome (one that stops the batch when the file system is full or read-only)."""
+        result = dict(result)
+        window_scores = result.pop("window_scores", None)  # see detect_result
+        try:
+            self.write(recording, result, window_scores)
+        except WriteError as error:
+            stops = error.errno in STOPPING_ERRNOS
+            return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
+        return FileOutcome(recording, "done", result["duration_seconds"], len(result["events"]))
 
     def complete(self, recording: Recording, result: dict) -> None:
         """Render a done recording's missing formats from its stored result (no model run).
@@ -483,19 +568,49 @@ class RecordingWorker:
         """Detect, write every format and the canonical result; a bad file is a failed outcome,
         and so is an output that cannot be written (one that stops the batch when the file
         system is full or read-only)."""
-        try:
-            detection = self.detector.detect_file(recording.path)
-            duration = detection.window_scores.duration_seconds
-            result = make_result(recording, detection.events, duration, self.settings_fingerprint)
-            self.outputs.write(recording, result)
-        except WriteError as error:
-            stops = error.errno in STOPPING_ERRNOS
-            return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
-        except SedError as error:
-            return FileOutcome(recording, "failed", error=str(error))
-        except MemoryError:
-            return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
-        return FileOutcome(recording, "done", duration, len(detection.events))
+        result = detect_result(
+            self.detector, recording, self.settings_fingerprint, scores=self.outputs.scores
+        )
+        if isinstance(result, FileOutcome):
+            return result
+        return self.outputs.store(recording, result)
+
+
+def detect_result(
+    detector: Detector, recording: Recording, settings_fingerprint: str, *, scores: bool = False
+) -> dict | FileOutcome:
+    """The canonical result of one recording (:func:`make_result`), or its failed outcome.
+
+    What a batch computes per recording, wherever it runs (this process, a worker process, a
+    Dask worker); writing it is :meth:`BatchOutputs.store`'s, in the batch's own process.
+
+    Parameters
+    ----------
+    detector : Detector
+    recording : Recording
+    settings_fingerprint : str
+    scores : bool
+        Also carry the recording's scores (:class:`sed.segmenter.WindowScores`) under the key
+        ``"window_scores"``, for :meth:`BatchOutputs.store` to write as its score table; they are
+        never part of the stored result.
+
+    Returns
+    -------
+    result : dict or FileOutcome
+        The result, or a ``"failed"`` outcome whose error is the one-line message of a bad
+        recording (:class:`sed.errors.SedError`) or of one too long for the memory.
+    """
+    try:
+        detection = detector.detect_file(recording.path)
+    except SedError as error:
+        return FileOutcome(recording, "failed", error=str(error))
+    except MemoryError:
+        return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
+    duration = detection.window_scores.duration_seconds
+    result = make_result(recording, detection.events, duration, settings_fingerprint)
+    if scores:
+        result["window_scores"] = detection.window_scores
+    return result
 
 
 # Set only inside the worker processes of a parallel batch (by `_init_worker`), which end with the
@@ -555,6 +670,8 @@ def run_batch(
     quiet: bool = False,
     command: Sequence[str] = (),
     basenames: bool = False,
+    runner: RecordingRunner | None = None,
+    scores: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -578,6 +695,14 @@ def run_batch(
     basenames : bool
         Name recordings by their file names alone in ``all_events.tsv`` and ``durations.tsv``
         (see :func:`combined_names`).
+    runner : RecordingRunner, optional
+        Detect the recordings elsewhere, such as on a Dask cluster
+        (:class:`sed.cluster.DaskRunner`), instead of in ``jobs`` local processes; this process
+        still writes every file.
+    scores : bool
+        Also write each recording's score table, ``NAME.sed.scores.tsv``
+        (:func:`sed.events.score_table`). Recordings done by an earlier run without it are
+        scored again.
 
     Returns
     -------
@@ -598,19 +723,30 @@ def run_batch(
         On ``SIGINT`` or ``SIGTERM`` (or Ctrl-C in a notebook): worker processes are ended first;
         the message says how many recordings are done and that the same command resumes.
     SedError
-        If a worker process died (killed from outside, out of memory).
+        If a worker process died (killed from outside, out of memory), or the ``runner``
+        cannot go on (the message says how many recordings are done and that the same command
+        resumes).
     """
     if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if runner is not None and jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; on a cluster the workers set the parallelism"
+        )
     check_outputs([Output(output_dir, "output folder", folder=True)])
-    outputs = BatchOutputs(output_dir, formats)
+    outputs = BatchOutputs(output_dir, formats, scores=scores)
     check_unique_stems(recordings)
     names = combined_names(recordings, basenames=basenames)
     outputs.check_owned(recordings)  # nothing read or written yet
     summary = BatchSummary(total=len(recordings))
     with stop_on_signals(), _folder_lock(output_dir) as lock_path:
         try:
-            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names)
+            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner)
+        except BatchStopped as error:
+            raise SedError(
+                f"{error.message}; the batch stopped with {summary.progress()}: run the same "
+                "command again to resume"
+            ) from None
         except KeyboardInterrupt as error:
             number = error.signal_number if isinstance(error, Interrupted) else signal.SIGINT
             stopped = Interrupted(number)
@@ -621,7 +757,7 @@ def run_batch(
     return summary
 
 
-def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names) -> None:
+def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner):
     """The body of :func:`run_batch`, inside the lock and with signals turned into exceptions."""
     outputs.remove_stale_temporaries()
     detector = spec.build()  # fails early, before any file, if the model or settings are bad
@@ -634,7 +770,11 @@ def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, na
     todo: list[Recording] = []
     for recording in recordings:
         result = outputs.read_result(recording)
-        if result is not None and is_done(result, recording, settings_fingerprint):
+        if (
+            result is not None
+            and is_done(result, recording, settings_fingerprint)
+            and not outputs.lacks_scores(result)
+        ):
             outputs.complete(recording, result)
             summary.outcomes.append(
                 FileOutcome(recording, "skipped", result["duration_seconds"], len(result["events"]))
@@ -645,7 +785,7 @@ def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, na
     progress = _progress_bar(len(recordings), initial=len(summary.outcomes), quiet=quiet)
     try:
         with _workers(
-            detector, spec, outputs, settings_fingerprint, jobs, len(todo), lock_path
+            detector, spec, outputs, settings_fingerprint, jobs, len(todo), lock_path, runner
         ) as run:
             for outcome in run(todo):
                 summary.outcomes.append(outcome)
@@ -681,10 +821,22 @@ def _write_failures_if_possible(outputs: BatchOutputs, summary: BatchSummary) ->
 
 @contextlib.contextmanager
 def _workers(
-    detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint, jobs, todo, lock_path
+    detector: Detector,
+    spec: DetectorSpec,
+    outputs,
+    settings_fingerprint,
+    jobs,
+    todo,
+    lock_path,
+    runner: RecordingRunner | None = None,
 ):
-    """Yield ``run(recordings) -> iterator of FileOutcome``: in this process, or in ``jobs``
-    worker processes that are ended (SIGTERM, then SIGKILL) if the batch stops early."""
+    """Yield ``run(recordings) -> iterator of FileOutcome``: by the ``runner``, in this process,
+    or in ``jobs`` worker processes that are ended (SIGTERM, then SIGKILL) if the batch stops
+    early."""
+    if runner is not None and todo > 0:  # nothing to do: no need to reach the cluster
+        with _remote(runner, detector, spec, outputs, settings_fingerprint) as remote_run:
+            yield remote_run
+        return
     if jobs == 1 or todo <= 1:
         worker = RecordingWorker(detector, outputs, settings_fingerprint)
         yield lambda recordings: map(worker.process, recordings)
@@ -724,6 +876,33 @@ def _workers(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _remote(
+    runner: RecordingRunner, detector: Detector, spec: DetectorSpec, outputs, settings_fingerprint
+):
+    """Yield ``run(recordings) -> iterator of FileOutcome`` for a :class:`RecordingRunner`:
+    results arrive here and are written here, one at a time, as they come."""
+    started: list = []
+
+    def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
+        results = runner.results(
+            recordings,
+            spec=spec,
+            detector=detector,
+            settings_fingerprint=settings_fingerprint,
+            scores=outputs.scores,
+        )
+        started.append(results)
+        for recording, result in results:
+            yield result if isinstance(result, FileOutcome) else outputs.store(recording, result)
+
+    try:
+        yield run
+    finally:  # now, not when garbage-collected: the runner cancels the work still in flight
+        for results in started:
+            results.close()
 
 
 @contextlib.contextmanager

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from sed.events import EventSet
     from sed.heads.head import Head
     from sed.model import Yamnet
+    from sed.psds import ThresholdFreeEvaluation
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
@@ -918,6 +919,96 @@ def evaluate_files(
         "labels_left_out": {side: dict(sorted(n.items())) for side, n in left_out.items()},
     }
     return evaluation
+
+
+def evaluate_score_files(
+    scores: str | os.PathLike,
+    reference: str | os.PathLike,
+    *,
+    audio: str | os.PathLike | None = None,
+    durations: str | os.PathLike | None = None,
+    label_column: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> ThresholdFreeEvaluation:
+    """Threshold-free evaluation of score tables: PSDS1, PSDS2, per-class PSD-ROC AUC, best F1.
+
+    Parameters
+    ----------
+    scores : str or os.PathLike
+        A score table or a folder of them (:func:`sed.events.score_table_files`): a ``sed detect
+        --scores`` batch folder, or sed_scores_eval's layout. A single table and a reference of
+        one recording pair whatever their names.
+    reference : str or os.PathLike
+        Reference annotations, as :func:`evaluate_files` reads them. Every recording with a
+        score table must be in it (a line holding the file name alone: no events), or in
+        ``audio`` or ``durations`` (then without reference events).
+    audio, durations : str or os.PathLike, optional
+        Where the recordings' lengths come from (the false positive rates are per hour): the
+        recordings' folder, or a ``filename duration`` table. Without either, a score table's
+        last offset (a ``sed detect`` table ends at the end of its recording).
+    label_column : str, optional
+        See :func:`sed.events.read_events`.
+    warn : callable, optional
+        Receives one-line warnings.
+
+    Returns
+    -------
+    evaluation : sed.psds.ThresholdFreeEvaluation
+
+    Raises
+    ------
+    AnnotationError
+        For a malformed score table or annotation file, a recording with a score table but no
+        reference, or a reference recording without a score table (named).
+    AudioError
+        If ``audio`` lacks a recording.
+    ParameterError
+        If ``audio`` and ``durations`` are both given, or no class has reference events.
+    """
+    from sed.events import read_score_table, score_table_files
+    from sed.psds import evaluate_scores
+
+    if audio is not None and durations is not None:
+        raise ParameterError("give the recordings' lengths by --audio or --durations, not both")
+    files = score_table_files(scores)
+    references = read_annotations(reference, label_column=label_column)
+    if os.path.isfile(scores) and len(references.recordings) == 1:
+        # A score table and a reference of one recording each pair whatever their names.
+        files = {next(iter(references.recordings)): next(iter(files.values()))}
+    missing = sorted(set(references.recordings) - set(files))
+    if missing:
+        raise AnnotationError(
+            f"{_count(missing, 'reference recording')} without a score table: "
+            f"{', '.join(missing[:5])}{' ...' * (len(missing) > 5)}",
+            scores,
+        )
+    lengths = _recording_lengths(audio, durations)
+    tables, events, seconds = {}, {}, {}
+    for stem, path in sorted(files.items()):
+        if stem not in references.recordings and stem not in lengths:
+            raise AnnotationError(
+                f"recording {stem!r} has a score table but is not in the reference: list it "
+                "there (a line holding its file name alone for a recording without events), or "
+                "give --audio or --durations to evaluate it with no reference events",
+                path,
+            )
+        tables[stem] = read_score_table(path)
+        known = references.recordings.get(stem)
+        events[stem] = known.events if known is not None else _no_events()
+        if lengths and stem not in lengths:
+            source = audio if audio is not None else durations
+            raise (AudioError if audio is not None else AnnotationError)(
+                f"no {'audio file' if audio is not None else 'duration'} for recording {stem!r}",
+                source,
+            )
+        seconds[stem] = (
+            _evaluated_length(stem, lengths, None, None)[0]
+            if lengths
+            else float(tables[stem]["offset"].iloc[-1])
+        )
+    if references.unlabeled_total and warn:
+        warn(_unlabeled_message("reference", references.unlabeled))
+    return evaluate_scores(tables, events, seconds, warn=warn)
 
 
 def _count(items, noun: str) -> str:

@@ -848,6 +848,59 @@ CASES = [
         verified_by="tests/test_batch.py::test_a_second_batch_is_refused_while_the_first_runs",
         fragments=("another sed batch is writing into this folder (pid",),
     ),
+    Case(
+        "no-dask",
+        FAULTS,
+        "--scheduler where Dask is not installed",
+        "sed detect archive -o out --scheduler tcp://10.0.0.5:8786 (no sed[dask])",
+        2,
+        "sed detect: error: --scheduler needs Dask distributed (No module named 'distributed'): "
+        "pip install 'sed[dask]'",
+        verified_by="tests/test_cluster.py::test_scheduler_without_dask_is_one_clear_line",
+        fragments=("--scheduler needs Dask distributed (", "): pip install 'sed[dask]'"),
+    ),
+    Case(
+        "scheduler-unreachable",
+        FAULTS,
+        "a Dask scheduler that cannot be reached (not started, wrong address, firewall)",
+        "sed detect archive -o out --scheduler 127.0.0.1:9",
+        1,
+        "sed detect: error: cannot reach the Dask scheduler at 127.0.0.1:9 (Timed out trying to "
+        "connect to tcp://127.0.0.1:9 after 30 s); is `dask scheduler` running there, and "
+        "reachable from this machine?",
+        verified_by="tests/test_cluster.py::test_an_unreachable_scheduler_is_one_clear_line",
+        fragments=(
+            "sed detect: error: cannot reach the Dask scheduler at 127.0.0.1:9 (",
+            "); is `dask scheduler` running there, and reachable from this machine?",
+        ),
+    ),
+    Case(
+        "worker-dies",
+        FAULTS,
+        "the Dask worker processes running a recording keep dying (killed, out of memory)",
+        "sed detect archive -o out --scheduler ... (a worker dies on a2.flac, every time)",
+        1,
+        "failures.csv: .../a2.flac, the Dask worker processes running it died 4 times (killed, or "
+        "out of memory?), the last one at tcp://...; the others are done (a worker that dies "
+        "once: its task is done by another worker)",
+        verified_by="tests/test_cluster.py::test_a_recording_whose_workers_keep_dying_is_a_failure_row",
+        fragments=("the Dask worker processes running it died", "(killed, or out of memory?)"),
+    ),
+    Case(
+        "scheduler-lost",
+        FAULTS,
+        "the Dask scheduler killed in the middle of a batch",
+        "sed detect archive -o out --scheduler ... & kill -9 (the scheduler)",
+        1,
+        "sed detect: error: lost the connection to the Dask scheduler at tcp://...; the batch "
+        "stopped with 3 of 20 recordings done: run the same command again to resume",
+        verified_by="tests/test_cluster.py::"
+        "test_a_lost_scheduler_stops_the_batch_with_the_resume_hint",
+        fragments=(
+            "sed detect: error: lost the connection to the Dask scheduler at ",
+            " of 20 recordings done: run the same command again to resume",
+        ),
+    ),
     # ---- library ----------------------------------------------------------------------------
     Case(
         "api-channels-first",

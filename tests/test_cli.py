@@ -47,7 +47,7 @@ def test_detect_writes_events_and_scores(tmp_path, bells_wav):
             "--classes",
             "Bicycle bell,Speech",
             "--scores",
-            str(tmp_path / "scores.csv"),
+            str(tmp_path / "scores.tsv"),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -63,11 +63,13 @@ def test_detect_writes_events_and_scores(tmp_path, bells_wav):
     ]
     assert set(events["event_label"]) <= {"Bicycle bell", "Speech"}
     assert (events["offset"] > events["onset"]).all() and events["offset"].max() <= 60.0
-    scores = pd.read_csv(tmp_path / "scores.csv")
-    assert list(scores.columns) == ["filename", "start", "end", "Bicycle bell", "Speech"]
-    assert len(scores) == 120 and scores["start"].iloc[1] == 0.5
+    scores = pd.read_csv(tmp_path / "scores.tsv", sep="\t")
+    assert list(scores.columns) == ["onset", "offset", "Bicycle bell", "Speech"]
+    # One frame per window: the hop-long stretch centred on the window (0.48 s + 0.5 k).
+    assert len(scores) == 120 and list(scores["onset"].iloc[:3]) == [0.0, 0.73, 1.23]
+    assert scores["offset"].iloc[-1] == 60.0
     assert hashlib.sha256(bells_wav.read_bytes()).hexdigest() == before
-    assert sorted(os.listdir(tmp_path)) == ["ev.csv", "scores.csv"]
+    assert sorted(os.listdir(tmp_path)) == ["ev.csv", "scores.tsv"]
 
 
 def test_detect_with_label_map_and_reference_hop(tmp_path, bells_wav):
@@ -93,8 +95,9 @@ def test_detect_with_label_map_and_reference_hop(tmp_path, bells_wav):
     )
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(tmp_path / "ev.csv")["event_label"]) == {"bell"}
-    scores = pd.read_csv(tmp_path / "s.csv")
-    assert list(scores.columns)[3:] == ["bell"] and scores["start"].iloc[1] == 0.48
+    scores = pd.read_csv(tmp_path / "s.csv", sep="\t")
+    # At the reference hop the second frame starts half a hop after the first window's centre.
+    assert list(scores.columns)[2:] == ["bell"] and scores["onset"].iloc[1] == 0.72
 
 
 def test_backends_and_batch_sizes_give_the_same_events(tmp_path, bells_wav):

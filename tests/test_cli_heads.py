@@ -88,10 +88,9 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cach
     )
     events = pd.read_csv(tmp_path / "ev.csv")
     assert set(events["event_label"]) == {"tone"} and events["onset"].min() == 0
-    assert list(pd.read_csv(tmp_path / "s.csv").columns) == [
-        "filename",
-        "start",
-        "end",
+    assert list(pd.read_csv(tmp_path / "s.csv", sep="\t").columns) == [
+        "onset",
+        "offset",
         "noise",
         "tone",
     ]

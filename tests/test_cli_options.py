@@ -65,6 +65,7 @@ LIBRARY_DEFAULTS = {
     ("tune", "metric"): tuning.DEFAULT_METRIC,
     ("tune", "mode"): POSTPROCESSING.mode,
     ("tune", "class_threshold_gain"): tuning.DEFAULT_CLASS_THRESHOLD_GAIN,
+    ("tune", "shrinkage"): tuning.DEFAULT_SHRINKAGE_EVENTS,
     **{("embed", k): v for k, v in MODEL.items()},
     **{("train", k): v for k, v in MODEL.items()},
     ("train", "label_column"): heads_config.DEFAULT_LABEL_COLUMN,
@@ -128,3 +129,8 @@ def test_every_default_is_the_librarys(command_name, option):
 )
 def test_every_choice_is_the_librarys(command_name, option):
     assert tuple(option.type.choices) == tuple(LIBRARY_CHOICES[option.name])
+
+
+def test_the_scheduler_variable_is_the_librarys():
+    option = next(o for o in cli.commands["detect"].params if o.name == "scheduler")
+    assert option.envvar == batch.SCHEDULER_ENV

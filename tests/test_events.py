@@ -22,7 +22,7 @@ from sed.events import (
     write_durations_tsv,
     write_events,
     write_events_csv,
-    write_scores_csv,
+    write_score_table,
 )
 from sed.segmenter import WindowScores
 
@@ -59,7 +59,7 @@ def test_events_csv(tmp_path):
     ]
 
 
-def test_scores_csv_keeps_six_significant_digits(tmp_path):
+def test_score_table_keeps_six_significant_digits_over_contiguous_frames(tmp_path):
     scores = np.array([[0.123456789, 1.23456789e-5], [0.5, 0.999999]], np.float32)
     ws = WindowScores(
         "a.wav",
@@ -69,17 +69,13 @@ def test_scores_csv_keeps_six_significant_digits(tmp_path):
         ("Speech", "Child speech, kid speaking"),
         1.46,
     )
-    write_scores_csv(ws, tmp_path / "scores.csv")
-    table = pd.read_csv(tmp_path / "scores.csv")
-    assert list(table.columns) == [
-        "filename",
-        "start",
-        "end",
-        "Speech",
-        "Child speech, kid speaking",
-    ]
-    np.testing.assert_allclose(table.iloc[:, 3:].to_numpy(), scores, rtol=1e-6)
-    assert table["end"].tolist() == [0.96, 1.46]
+    write_score_table(ws, tmp_path / "a.scores.tsv")
+    table = pd.read_csv(tmp_path / "a.scores.tsv", sep="\t")
+    assert list(table.columns) == ["onset", "offset", "Speech", "Child speech, kid speaking"]
+    np.testing.assert_allclose(table.iloc[:, 2:].to_numpy(), scores, rtol=1e-6)
+    # Window k stands for the hop-long stretch around its centre 0.48 + 0.5 k; the first
+    # reaches back to 0 and the last on to the end of the recording.
+    assert table["onset"].tolist() == [0.0, 0.73] and table["offset"].tolist() == [0.73, 1.46]
 
 
 def test_summary():

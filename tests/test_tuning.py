@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import shutil
 
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from sed.cli import cli
 from sed.errors import ParameterError
 from sed.events import event_table
-from sed.postprocessing import PostProcessing
+from sed.postprocessing import PostProcessing, load_config
 from sed.segmenter import WindowScores
-from sed.tuning import _labels, _Objective, evaluate_config, tune
+from sed.tuning import (
+    _labels,
+    _Objective,
+    default_folds,
+    evaluate_config,
+    fold_assignment,
+    shrink_threshold,
+    tune,
+)
+from tests.test_cli import run_sed
 
 SETTINGS = {
     "time_resolution_seconds": 1.0,
@@ -62,10 +76,23 @@ def test_tuning_improves_the_metric_and_reports_it(dev_set):
 
 
 @pytest.mark.parametrize(
-    "metric,evaluate_offset", [("segment_f1", True), ("event_f1", True), ("event_f1", False)]
+    "metric,evaluate_offset",
+    [
+        ("segment_f1", True),
+        ("event_f1", True),
+        ("event_f1", False),
+        ("segment_error_rate", True),
+        ("event_error_rate", True),
+    ],
 )
-def test_per_label_f1_equals_sed_eval_overall(dev_set, metric, evaluate_offset, rng):
+def test_cached_objective_equals_sed_eval_overall_on_any_recordings(
+    dev_set, metric, evaluate_offset, rng
+):
+    """The objective adds per-recording counts: over all recordings and over any subset (a
+    fold), it must give sed_eval's overall figure evaluated on exactly those recordings."""
     scores, references = dev_set
+    extra, more = recording("c", rng, [(3.0, 4.0, "cat"), (8.0, 14.0, "dog")])
+    scores, references = [*scores, extra], {**references, "c": more}
     references["a"] = event_table(
         [
             *references["a"].to_dict("records"),
@@ -73,13 +100,22 @@ def test_per_label_f1_equals_sed_eval_overall(dev_set, metric, evaluate_offset, 
         ]
     )  # never scored
     settings = dict(SETTINGS, evaluate_offset=evaluate_offset)
-    objective = _Objective(scores, references, _labels(scores, references), metric, settings)
+    labels = _labels(scores, references)
+    objective = _Objective(scores, references, labels, metric, settings)
+    sign = -1 if metric.endswith("error_rate") else 1
     for config in (
         PostProcessing(threshold_on=0.3, boundaries="extents"),
         PostProcessing(threshold_on=0.05, threshold_off=0.02, median_filter_seconds=1.5),
         PostProcessing(mode="top", threshold_on=0.2, min_gap_seconds=1.0),
+        PostProcessing(threshold_on=0.9, class_thresholds={"dog": 0.3}),
     ):
-        assert objective.value(config) == pytest.approx(objective.summary(config)[metric])
+        assert sign * objective.value(config) == pytest.approx(objective.summary(config)[metric])
+        for subset in ([0], [1, 2], [0, 2]):
+            chosen = [scores[i] for i in subset]
+            expected = evaluate_config(chosen, references, config, labels=labels, **settings)
+            assert sign * objective.value(config, np.array(subset)) == pytest.approx(
+                expected.summary()[metric]
+            ), (config, subset)
 
 
 def test_onset_only_tuning_scores_with_the_onset_only_condition(dev_set):
@@ -98,3 +134,187 @@ def test_bad_tuning_requests(dev_set):
         tune(scores, references, metric="accuracy")
     with pytest.raises(ParameterError, match="no reference events"):
         tune(scores, {"a": references["a"]})
+
+
+# ---- cross-validation over recordings and shrinkage ----------------------------------------
+
+
+def test_cross_validation_is_on_from_three_folds_of_two_recordings():
+    assert [default_folds(n) for n in (0, 1, 5, 6, 7, 8, 9, 10, 11, 200)] == [
+        0,
+        0,
+        0,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+        5,
+    ]
+    assignment = fold_assignment(7, 3)
+    assert assignment.tolist() == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_shrinkage_weighs_the_global_threshold_as_reference_events():
+    # 10 events against 10 events' worth of the global threshold: half way.
+    assert shrink_threshold(0.1, 0.5, 10, 10) == pytest.approx(0.3)
+    assert shrink_threshold(0.1, 0.5, 30, 10) == pytest.approx(0.2)
+    assert shrink_threshold(0.1, 0.5, 0, 10) == pytest.approx(0.5)  # no evidence: global
+    assert shrink_threshold(0.1, 0.5, 3, 0) == pytest.approx(0.1)  # no shrinkage
+
+
+def test_tuned_class_thresholds_are_shrunk_by_their_reference_events(dev_set):
+    scores, references = dev_set
+    own = tune(scores, references, rounds=1, folds=0, shrinkage_events=0).config
+    shrunk = tune(scores, references, rounds=1, folds=0, shrinkage_events=2).config
+    assert own.threshold_on == shrunk.threshold_on  # the global stages are the same
+    n_dogs = sum((table["event_label"] == "dog").sum() for table in references.values())
+    for label, spec in own.class_thresholds.items():
+        n = sum((table["event_label"] == label).sum() for table in references.values())
+        expected = shrink_threshold(spec.on, own.threshold_on, n, 2)
+        assert shrunk.thresholds([label])[0][0] == pytest.approx(expected)
+    assert n_dogs == 3
+
+
+def six_recordings(rng, trap_score=None):
+    """Six recordings with a dog event each (window scores 0.8; 0.06 to 0.1 elsewhere, so a
+    global threshold must stay above 0.1). With ``trap_score``, a quiet cat (scores
+    ``trap_score`` for 15 s) in recording 0 and a cat-like sound without a cat (the same score
+    for 5 s: longer than any median filter) in recording 1: a threshold that finds the quiet
+    cat gains more on recording 0 than it loses on recording 1, so it pays on recordings tuned
+    on, but not on recordings without the quiet cat."""
+    scores, references = [], {}
+    for i in range(6):
+        name = f"r{i}"
+        item, table = recording(name, rng, [(4.0 + i, 9.0 + i, "dog")])
+        dog, cat = item.scores[:, 0], item.scores[:, 1]
+        item.scores[:, 0] = np.where(dog > 0.3, 0.8, 0.06 + dog * 0.4)
+        item.scores[:, 1] = cat * 0.4
+        if i == 0 and trap_score is not None:
+            item.scores[20:50, 1] = trap_score
+            cat = {"filename": name, "onset": 10.0, "offset": 25.5, "event_label": "cat"}
+            table = event_table([*table.to_dict("records"), cat])
+        if i == 1 and trap_score is not None:
+            item.scores[30:40, 1] = trap_score
+        scores.append(item)
+        references[name] = table
+    return scores, references
+
+
+def test_cross_validation_and_shrinkage_keep_a_threshold_fitted_to_one_event_out(rng):
+    # Only a per-class threshold (0.05) reaches the quiet cat: the global one must stay above
+    # the dog's 0.1.
+    scores, references = six_recordings(rng, trap_score=0.07)
+    old = tune(scores, references, rounds=1, folds=0, shrinkage_events=0)
+    assert old.config.thresholds(["cat"])[0][0] <= 0.07  # the former search takes it
+    result = tune(scores, references, rounds=1)
+    assert result.folds == 3
+    rows = result.procedures
+    unshrunk = rows["global + classes (0)"]
+    assert unshrunk["in_sample"] > rows[result.procedure]["in_sample"]
+    assert unshrunk["cross_validated"] < rows[result.procedure]["cross_validated"]
+    assert result.config.thresholds(["cat"])[0][0] > 0.07
+    assert result.cross_validated["segment_f1"] == pytest.approx(
+        rows[result.procedure]["cross_validated"]
+    )
+    report = result.report()
+    assert "3-fold cross-validation" in report and "<- chosen" in report
+    assert "warning" not in report
+
+
+def test_the_report_warns_when_no_tuning_carries_over(rng):
+    # At 0.15 the global threshold reaches the quiet cat too: every procedure takes it.
+    scores, references = six_recordings(rng, trap_score=0.15)
+    result = tune(scores, references, rounds=1)
+    start, chosen = result.procedures["start"], result.procedures[result.procedure]
+    assert chosen["in_sample"] > start["in_sample"]
+    assert chosen["cross_validated"] < start["cross_validated"]
+    assert result.after["segment_f1"] > result.before["segment_f1"]
+    assert result.cross_validated["segment_f1"] < result.before["segment_f1"]
+    assert "warning: cross-validated, no tuned procedure beats the start" in result.report()
+
+
+def test_cross_validated_figures_are_those_of_configurations_tuned_without_each_fold(rng):
+    """The bookkeeping, checked through the public API: each fold tuned alone (no folds), its
+    configuration run on the held-out recordings, sed_eval's counts pooled over the folds."""
+    scores, references = six_recordings(rng, trap_score=0.07)
+    result = tune(scores, references, rounds=1, folds=3, shrinkage_events=3)
+    assignment = fold_assignment(len(scores), 3)
+    held_out, in_sample = [None] * len(scores), []
+    for fold in range(3):
+        tuning = [s for s, f in zip(scores, assignment) if f != fold]
+        alone = tune(tuning, references, rounds=1, folds=0, shrinkage_events=3)
+        in_sample.append(alone.after["segment_f1"])
+        for i in np.flatnonzero(assignment == fold):
+            held_out[i] = alone.config
+    pooled = evaluate_config(scores, references, held_out).summary()
+    row = result.procedures["global + classes (3)"]
+    assert row["cross_validated"] == pytest.approx(pooled["segment_f1"])
+    assert row["in_sample"] == pytest.approx(np.mean(in_sample))
+    chosen = result.procedures[result.procedure]["cross_validated"]
+    assert result.cross_validated["segment_f1"] == pytest.approx(chosen)
+
+
+def test_cross_validation_takes_tuning_that_carries_over(rng):
+    scores, references = six_recordings(rng)
+    for item in scores:  # dog now peaks at 0.35: the default 0.5 misses every dog
+        item.scores[:, 0] = np.where(item.scores[:, 0] > 0.5, 0.35, item.scores[:, 0])
+    result = tune(scores, references, rounds=1)
+    assert result.before["segment_f1"] == 0.0
+    assert result.procedure != "start" and result.config.thresholds(["dog"])[0][0] <= 0.35
+    assert result.cross_validated["segment_f1"] > 0.9 and result.after["segment_f1"] > 0.9
+
+
+def test_bad_cross_validation_requests(dev_set):
+    scores, references = dev_set
+    with pytest.raises(ParameterError, match="folds must be 0"):
+        tune(scores, references, folds=1)
+    with pytest.raises(ParameterError, match=r"number of recordings \(2\), got 3"):
+        tune(scores, references, folds=3)
+    with pytest.raises(ParameterError, match="shrinkage_events must be >= 0"):
+        tune(scores, references, shrinkage_events=-1.0)
+
+
+# ---- the command line ----------------------------------------------------------------------
+
+
+def two_bell_recordings(folder, bells_wav):
+    """Two copies of the bells recording (links would be one recording under two names), each
+    with its annotation."""
+    (folder / "audio").mkdir()
+    (folder / "ref").mkdir()
+    annotation = pd.read_csv(bells_wav.with_suffix(".csv"))
+    bells = annotation[annotation["is_bell"]].assign(label="Bicycle bell")
+    for name in ("one", "two"):
+        shutil.copy(bells_wav, folder / "audio" / f"{name}.wav")
+        bells[["onset", "offset", "label"]].to_csv(
+            folder / "ref" / f"{name}.tsv", sep="\t", header=False, index=False
+        )
+
+
+@pytest.mark.slow
+def test_cli_tune_cross_validates_and_reports_both_estimates(tmp_path, bells_wav):
+    two_bell_recordings(tmp_path, bells_wav)
+    arguments = ["tune", "--audio", tmp_path / "audio", "--reference", tmp_path / "ref"]
+    arguments += ["--classes", "Bicycle bell", "-o", tmp_path / "tuned.toml"]
+    result = CliRunner().invoke(cli, [*map(str, arguments), "--folds", "2", "--shrinkage", "3"])
+    assert result.exit_code == 0, result.output
+    assert "2-fold cross-validation over recordings" in result.output
+    assert "cross-validated" in result.output and "<- chosen" in result.output
+    assert "global + classes (3)" in result.output and "(10)" not in result.output
+    assert "fold 2/2: tuned on 1 recording, tested on 1 recording" in result.output
+    load_config(tmp_path / "tuned.toml")
+
+
+def test_cli_tune_refuses_impossible_folds_before_scoring(tmp_path, bells_wav):
+    two_bell_recordings(tmp_path, bells_wav)
+    arguments = ["tune", "--audio", tmp_path / "audio", "--reference", tmp_path / "ref"]
+    arguments += ["-o", tmp_path / "tuned.toml", "--folds"]
+    result = run_sed(*arguments, "1")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "number of recordings (2), got 1" in result.stderr
+    result = CliRunner().invoke(cli, [*map(str, arguments), "3"])
+    assert result.exit_code == 2 and "number of recordings (2), got 3" in result.output
+    assert "scoring" not in result.output
+    assert not (tmp_path / "tuned.toml").exists()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from sed.batch import DEFAULT_JOBS
+from sed.batch import DEFAULT_JOBS, SCHEDULER_ENV
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
@@ -27,6 +28,9 @@ from sed.errors import ParameterError
 
 if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
+
+#: The value of a bare ``--scores`` (no file is named ""): beside the events file, or the batch's.
+BESIDE_EVENTS = ""
 
 
 @click.command(
@@ -52,10 +56,14 @@ if TYPE_CHECKING:
 @click.option(
     "--scores",
     "scores_path",
-    type=click.Path(dir_okay=False),
+    is_flag=False,
+    flag_value=BESIDE_EVENTS,
     default=None,
-    help="Also write per-window scores: filename,start,end, one column per class "
-    "(one recording only).",
+    metavar="[FILE.tsv]",
+    help="Also write the score table: tab-separated onset, offset, one column per class, "
+    "one line per hop-long frame (sed_scores_eval's layout, for `sed evaluate --scores`). "
+    "One recording: to FILE.tsv, or beside the events file as NAME.scores.tsv; a batch: "
+    "NAME.sed.scores.tsv per recording in the output folder (give no FILE).",
 )
 @click.option(
     "--glob",
@@ -69,6 +77,15 @@ if TYPE_CHECKING:
     type=click.IntRange(min=1),
     default=DEFAULT_JOBS,
     help="Recordings processed in parallel (worker processes).",
+)
+@click.option(
+    "--scheduler",
+    envvar=SCHEDULER_ENV,
+    show_envvar=True,
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run a batch's recordings on the Dask cluster of this scheduler (needs sed[dask]; "
+    "the workers read the inputs by the same paths). This process still writes every file.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
@@ -90,6 +107,7 @@ def detect(
     scores_path,
     pattern,
     jobs,
+    scheduler,
     quiet,
     basenames,
     head_dir,
@@ -115,6 +133,16 @@ def detect(
     from sed.postprocessing import save_config
 
     batch = _is_batch(inputs, output)
+    scheduler = _scheduler_for(batch, scheduler, jobs)
+    if batch and scores_path not in (None, BESIDE_EVENTS):
+        raise ParameterError(
+            "--scores takes no file in a batch: each recording's score table goes to the "
+            "output folder as NAME.sed.scores.tsv"
+        )
+    if scores_path == BESIDE_EVENTS and not batch:
+        if output == "-":
+            raise ParameterError("with -o -, give --scores a file name")
+        scores_path = scores_beside(output)
     check_outputs(
         [
             *(
@@ -122,7 +150,7 @@ def detect(
                 if batch
                 else map(Output, format_paths(output, formats).values())
             ),
-            Output(scores_path, "--scores"),
+            Output(None if batch else scores_path, "--scores"),
             Output(options["save_config"], "--save-config"),
         ],
         inputs={
@@ -152,13 +180,11 @@ def detect(
         head_dir=head_dir,
     )
     if batch:
-        if scores_path:
-            raise ParameterError("--scores is for one recording; it cannot be used with a batch")
         if output == "-":
             raise ParameterError("-o - is for one recording; a batch writes into a folder")
         status = _detect_batch(
             inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
-            basenames=basenames,
+            basenames=basenames, scheduler=scheduler, scores=scores_path is not None,
         )  # fmt: skip
     else:
         if basenames:
@@ -174,13 +200,55 @@ def detect(
         sys.exit(status)
 
 
+def scores_beside(output: str) -> str:
+    """Where a bare ``--scores`` writes one recording's score table: ``NAME.scores.tsv`` beside
+    the events file ``NAME.csv`` (its name up to the first dot)."""
+    from sed.events import SCORES_SUFFIX
+
+    folder, name = os.path.split(output)
+    return os.path.join(folder, name.split(".", 1)[0] + SCORES_SUFFIX)
+
+
 def _is_batch(inputs, output) -> bool:
     return len(inputs) > 1 or inputs[0] == "-" or os.path.isdir(inputs[0]) or os.path.isdir(output)
 
 
+def _scheduler_for(batch: bool, scheduler: str | None, jobs: int) -> str | None:
+    """The scheduler a batch runs on. ``$SED_SCHEDULER`` set for a whole session is ignored by
+    a run of one recording; ``--scheduler`` given with one is refused."""
+    if not scheduler:
+        return None
+    source = click.get_current_context().get_parameter_source("scheduler")
+    if not batch:
+        if source is click.core.ParameterSource.ENVIRONMENT:
+            return None
+        raise ParameterError(
+            "--scheduler runs a batch (a folder, several inputs or '-' and a folder -o); one "
+            "recording runs here"
+        )
+    if jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
+            "the parallelism"
+        )
+    return scheduler
+
+
+def _cluster_runner(scheduler: str):
+    """Connect to the Dask scheduler (before the model is loaded: an unreachable one fails
+    fast)."""
+    try:
+        from sed.cluster import DaskRunner
+    except ImportError as error:
+        raise ParameterError(
+            f"--scheduler needs Dask distributed ({error}): pip install 'sed[dask]'"
+        ) from None
+    return DaskRunner(scheduler)
+
+
 def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     from sed.audio import audio_info
-    from sed.events import summarize, write_events, write_scores_csv
+    from sed.events import summarize, write_events, write_score_table
 
     audio_info(input_path)
     detection = spec.build().detect_file(input_path)
@@ -188,11 +256,11 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     for name, path in paths.items():
         write_events(detection.events, path, name, durations=durations)
     if scores_path:
-        write_scores_csv(detection.window_scores, scores_path)
+        write_score_table(detection.window_scores, scores_path)
     click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
     written = [f"events written to {', '.join(paths.values())}"]
     if scores_path:
-        written.append(f"window scores to {scores_path}")
+        written.append(f"scores to {scores_path}")
     click.echo(", ".join(written))
     return 0
 
@@ -200,7 +268,7 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
 def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> int:
     """One recording's events on standard output, everything else on standard error."""
     from sed.audio import audio_info
-    from sed.events import format_events, summarize, write_scores_csv
+    from sed.events import format_events, summarize, write_score_table
 
     formats = list(dict.fromkeys(formats))
     if len(formats) > 1:
@@ -213,15 +281,25 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
     )
     click.echo(text, nl=False)
     if scores_path:
-        write_scores_csv(scores, scores_path)
+        write_score_table(scores, scores_path)
     click.echo(summarize(detection.events, scores.duration_seconds), err=True)
     if scores_path:
-        click.echo(f"window scores written to {scores_path}", err=True)
+        click.echo(f"scores written to {scores_path}", err=True)
     return 0
 
 
 def _detect_batch(
-    inputs, output, spec: DetectorSpec, formats, *, pattern, jobs, quiet, basenames
+    inputs,
+    output,
+    spec: DetectorSpec,
+    formats,
+    *,
+    pattern,
+    jobs,
+    quiet,
+    basenames,
+    scheduler,
+    scores,
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
@@ -231,16 +309,20 @@ def _detect_batch(
     if not found.files:
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
     note_duplicates(found.duplicates)
-    summary = run_batch(
-        found.files,
-        output,
-        spec=spec,
-        formats=list(dict.fromkeys(formats)),
-        jobs=jobs,
-        quiet=quiet,
-        command=["sed", *sys.argv[1:]],
-        basenames=basenames,
-    )
+    with contextlib.ExitStack() as stack:
+        runner = stack.enter_context(_cluster_runner(scheduler)) if scheduler else None
+        summary = run_batch(
+            found.files,
+            output,
+            spec=spec,
+            formats=list(dict.fromkeys(formats)),
+            jobs=jobs,
+            quiet=quiet,
+            command=["sed", *sys.argv[1:]],
+            basenames=basenames,
+            runner=runner,
+            scores=scores,
+        )
     click.echo(str(summary))
     failed = summary.count("failed")
     if failed:

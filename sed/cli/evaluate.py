@@ -35,6 +35,15 @@ from sed.pipeline import DEFAULT_LABELS
     "`sed detect` output folder.",
 )
 @click.option(
+    "--scores",
+    "scores",
+    type=click.Path(),
+    default=None,
+    help="Instead of --estimated: score tables (a `sed detect --scores` batch folder, or "
+    "sed_scores_eval's one <recording>.tsv each); reports PSDS1, PSDS2, per-class PSD-ROC AUC "
+    "and each class's best intersection-based F1 over all thresholds (sed_scores_eval).",
+)
+@click.option(
     "--file-list",
     type=click.Path(dir_okay=False),
     default=None,
@@ -77,6 +86,7 @@ from sed.pipeline import DEFAULT_LABELS
 def evaluate(
     reference,
     estimated,
+    scores,
     file_list,
     audio_dir,
     durations,
@@ -92,14 +102,19 @@ def evaluate(
     json_path,
 ):
     """Score estimated events against reference annotations with sed_eval, recording by
-    recording."""
+    recording; or, with --scores, score tables over every threshold (PSDS, sed_scores_eval)."""
     import json
 
     from sed.infra import atomic_open
     from sed.outputs import Output, check_outputs
-    from sed.pipeline import evaluate_files, parse_labels
+    from sed.pipeline import evaluate_files, evaluate_score_files, parse_labels
 
-    if file_list is None and (reference is None or estimated is None):
+    if scores is not None:
+        if estimated is not None or file_list is not None:
+            raise ParameterError("--scores replaces --estimated and --file-list")
+        if reference is None:
+            raise ParameterError("--scores needs --reference")
+    if scores is None and file_list is None and (reference is None or estimated is None):
         raise ParameterError("give --reference and --estimated, or --file-list")
     if file_list is not None and (reference is not None or estimated is not None):
         raise ParameterError("--file-list replaces --reference and --estimated")
@@ -110,32 +125,49 @@ def evaluate(
         inputs={
             "--reference": reference,
             "--estimated": estimated,
+            "--scores": scores,
             "--audio": audio_dir,
             "--file-list": file_list,
             "--durations": durations,
             "--labels": labels if labels and os.path.isfile(labels) else None,
         },
     )
-    evaluation = evaluate_files(
-        reference,
-        estimated,
-        file_list=file_list,
-        audio=audio_dir,
-        durations=durations,
-        labels=parse_labels(labels),
-        label_column=label_column,
-        time_resolution_seconds=time_resolution,
-        t_collar_seconds=t_collar,
-        percentage_of_length=percentage_of_length,
-        evaluate_onset=not offset_only,
-        evaluate_offset=not onset_only,
-        event_matching=event_matching,
-        empty_system_output=empty_system_output,
-        warn=lambda message: click.echo(f"sed evaluate: warning: {message}", err=True),
-    )
-    click.echo(evaluation.report())
+
+    def warn(message: str) -> None:
+        click.echo(f"sed evaluate: warning: {message}", err=True)
+
+    if scores is not None:
+        report = evaluate_score_files(
+            scores,
+            reference,
+            audio=audio_dir,
+            durations=durations,
+            label_column=label_column,
+            warn=warn,
+        )
+        text, results = report.report(), report.results()
+    else:
+        evaluation = evaluate_files(
+            reference,
+            estimated,
+            file_list=file_list,
+            audio=audio_dir,
+            durations=durations,
+            labels=parse_labels(labels),
+            label_column=label_column,
+            time_resolution_seconds=time_resolution,
+            t_collar_seconds=t_collar,
+            percentage_of_length=percentage_of_length,
+            evaluate_onset=not offset_only,
+            evaluate_offset=not onset_only,
+            event_matching=event_matching,
+            empty_system_output=empty_system_output,
+            warn=warn,
+        )
+        text, results = evaluation.report(), evaluation.results()
+    click.echo(text)
     if json_path:
         with atomic_open(json_path, "w", encoding="utf-8") as handle:
-            json.dump(evaluation.results(), handle, indent=1)
+            json.dump(results, handle, indent=1)
             handle.write("\n")
         click.echo(f"results written to {json_path}")

@@ -18,7 +18,14 @@ from sed.cli.options import (
 )
 from sed.evaluation import METRICS
 from sed.postprocessing import MODES, PostProcessing
-from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
+from sed.tuning import (
+    DEFAULT_CLASS_THRESHOLD_GAIN,
+    DEFAULT_FOLDS,
+    DEFAULT_METRIC,
+    DEFAULT_SHRINKAGE_EVENTS,
+    MIN_FOLDS,
+    MIN_RECORDINGS_PER_FOLD,
+)
 
 
 @click.command(
@@ -67,6 +74,25 @@ from sed.tuning import DEFAULT_CLASS_THRESHOLD_GAIN, DEFAULT_METRIC
     help="Least improvement of the metric for which a per-class threshold is kept "
     "(guards against fitting a few recordings).",
 )
+@click.option(
+    "--folds",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Cross-validation over recordings: each fold's recordings are scored with the "
+    "configuration tuned without them, to choose between the untouched start, global "
+    "parameters only and per-class thresholds, and to estimate the result on new recordings. "
+    "0 turns it off. [default: "
+    f"{DEFAULT_FOLDS}, fewer with fewer than {DEFAULT_FOLDS * MIN_RECORDINGS_PER_FOLD} "
+    f"recordings, off below {MIN_FOLDS * MIN_RECORDINGS_PER_FOLD}]",
+)
+@click.option(
+    "--shrinkage",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SHRINKAGE_EVENTS,
+    help="How many reference events the global threshold is worth: a class's own threshold "
+    "is pulled toward the global one by shrinkage / (shrinkage + its reference events). "
+    "0: no shrinkage.",
+)
 @evaluation_options
 @head_option
 @model_options
@@ -82,6 +108,8 @@ def tune(
     metric,
     mode,
     class_threshold_gain,
+    folds,
+    shrinkage,
     time_resolution,
     t_collar,
     percentage_of_length,
@@ -97,6 +125,7 @@ def tune(
     from sed import pipeline
     from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
+    from sed.tuning import check_folds
     from sed.tuning import tune as run_tuning
 
     check_outputs(
@@ -118,6 +147,7 @@ def tune(
         label_column=label_column,
         warn=lambda message: click.echo(f"sed tune: warning: {message}", err=True),
     )
+    check_folds(folds, len(recordings))  # before the model runs over every recording
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     head = pipeline.load_head(head_dir, model) if head_dir is not None else None
     click.echo(f"scoring {len(recordings)} recordings once", err=True)
@@ -135,6 +165,8 @@ def tune(
         metric=metric,
         start=PostProcessing(mode=mode),
         class_threshold_gain=class_threshold_gain,
+        folds=folds,
+        shrinkage_events=shrinkage,
         time_resolution_seconds=time_resolution,
         t_collar_seconds=t_collar,
         percentage_of_length=percentage_of_length,
