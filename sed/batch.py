@@ -1086,3 +1086,52 @@ def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
                     message = message[len(prefix) :]
                     break
             writer.writerow([display_path(name), message])
+
+
+def completed_results(folder: str | os.PathLike) -> list[tuple[str, dict]]:
+    """The canonical results of the recordings a batch output folder's last run completed.
+
+    These are the recordings of its ``all_events.csv``: results written with the settings of
+    ``parameters.json`` (results left by a run with other settings are skipped).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The output folder of a ``sed detect`` batch.
+
+    Returns
+    -------
+    results : list of (str, dict)
+        Each recording's path relative to the input it was found under (``site1/a.wav``) and
+        its canonical result (``events``, ``duration_seconds``...), sorted by that path.
+
+    Raises
+    ------
+    AnnotationError
+        If the folder is not a batch output folder or its ``parameters.json`` is unreadable.
+    """
+    folder = os.fspath(folder)
+    if not is_batch_output(folder):
+        raise AnnotationError(f"not a batch output folder (no {STATE_DIR}/results)", folder)
+    try:
+        with open(os.path.join(folder, PARAMETERS_FILE), encoding="utf-8") as handle:
+            settings_fingerprint = json.load(handle)["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise AnnotationError(f"{PARAMETERS_FILE} is missing or unreadable", folder) from None
+    results_dir = os.path.join(folder, STATE_DIR, "results")
+    found = []
+    for root, directories, names in os.walk(results_dir):
+        directories.sort()
+        for name in sorted(names):
+            if not name.endswith(".json") or _STALE_TEMPORARY.match(name):
+                continue
+            path = os.path.join(root, name)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    result = json.load(handle)
+            except (OSError, ValueError):
+                continue  # unreadable: the recording is not done
+            if isinstance(result, dict) and result.get("fingerprint") == settings_fingerprint:
+                relative = os.path.relpath(path, results_dir)[: -len(".json")]
+                found.append((relative.replace(os.sep, "/"), result))
+    return sorted(found, key=lambda item: item[0])

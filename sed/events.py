@@ -158,6 +158,11 @@ RAVEN_COLUMNS = (
     "Low Freq (Hz)",
     "High Freq (Hz)",
 )
+#: Columns of a review's verdicts file (``sed review``): the event as detected, the reviewer's
+#: verdict, and the right label of a ``relabelled`` event.
+VERDICT_COLUMNS = (*EVENT_COLUMNS, "verdict", "corrected_label")
+#: Verdicts: the event is right; no event of its label is there; it is an event of another label.
+VERDICTS = ("correct", "wrong", "relabelled")
 #: The frequency band written in Raven tables: YAMNet's mel range, in Hz.
 RAVEN_BAND_HZ = (YamnetParams().mel_min_hz, YamnetParams().mel_max_hz)
 
@@ -982,8 +987,13 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     With a header, columns are found by name (case ignored): the file (:data:`FILE_COLUMNS`),
     onset and offset (:data:`ONSET_COLUMNS`, :data:`OFFSET_COLUMNS`), label (``label_column`` or
     :data:`LABEL_COLUMNS`), score; Raven's ``File Offset (s)`` places a selection in its own file,
-    and a selection Raven lists once per view is read once. Without a header, the layouts
-    dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
+    and a selection Raven lists once per view is read once. A table with a ``verdict`` column is
+    a review's verdicts file (:data:`VERDICT_COLUMNS`, exported by the ``sed review`` page), read
+    as the events the reviewer confirmed: ``correct`` rows keep their label, ``relabelled`` rows
+    take their ``corrected_label``; ``wrong`` rows (no event of that label there) and rows without
+    a verdict are left out (a recording with a ``wrong`` row is still listed). So the file
+    serves as a reference for ``sed evaluate`` and as strong annotations. Without a header, the
+    layouts dcase_util reads: ``onset offset [event_label]``; ``file onset offset [event_label]``;
     ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
     alone (``a.wav``: a recording without events). Tabs, commas or semicolons separate the
     fields; blank lines, trailing empty fields and Audacity's frequency lines (starting with
@@ -1003,7 +1013,8 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     ------
     AnnotationError
         For an unknown layout, a missing column, a time that is not a number or is negative, an
-        offset before its onset, or a line with more fields than the header; file and line named.
+        offset before its onset, a line with more fields than the header, a verdict not in
+        :data:`VERDICTS` or ``relabelled`` without a corrected label; file and line named.
     """
     numbered = [
         (number, text)
@@ -1062,6 +1073,8 @@ def _read_headed(path, numbered, delimiter, rows: _Rows, label_column) -> None:
         "file_offset": _find_column(header, [FILE_OFFSET_COLUMN]),
         "selection": _find_column(header, ["Selection"]),
         "view": _find_column(header, ["View"]),
+        "verdict": _find_column(header, ["verdict"]),
+        "corrected_label": _find_column(header, ["corrected_label"]),
     }
     label = _find_column(header, [label_column]) if label_column else None
     if label is None:
@@ -1094,13 +1107,37 @@ def _read_headed(path, numbered, delimiter, rows: _Rows, label_column) -> None:
             if key in seen:  # Raven lists a selection once per view
                 continue
             seen.add(key)
+        event_label: str | None = cells[label]
+        if column["verdict"] is not None:
+            verdict = (cell("verdict") or "").strip()
+            event_label = _confirmed_label(path, line, event_label, verdict, cell)
+            if event_label is None:
+                if verdict:  # judged wrong: the recording was reviewed, it is listed
+                    rows.recording(line, name)
+                continue
         onset, offset = cell("onset"), cell("offset")
         if cell("file_offset"):
             begin = _seconds(path, line, onset, "Begin Time")
             end = _seconds(path, line, offset, "End Time")
             onset = cell("file_offset")
             offset = repr(_seconds(path, line, onset, FILE_OFFSET_COLUMN) + (end - begin))
-        rows.add(line, name, onset, offset, cells[label], cell("score"), cell("mean_score"))
+        rows.add(line, name, onset, offset, event_label, cell("score"), cell("mean_score"))
+
+
+def _confirmed_label(path, line: int, label: str | None, verdict: str, cell) -> str | None:
+    """The label a review verdict confirms for a row, or None when it confirms no event."""
+    if verdict in ("", "wrong"):
+        return None
+    if verdict == "correct":
+        return label
+    if verdict == "relabelled":
+        corrected = (cell("corrected_label") or "").strip()
+        if not corrected:
+            raise AnnotationError(f"line {line}: verdict relabelled without corrected_label", path)
+        return corrected
+    raise AnnotationError(
+        f"line {line}: unknown verdict {verdict!r} (expected {', '.join(VERDICTS)})", path
+    )
 
 
 def read_events_json(path: str | os.PathLike) -> EventFile:

@@ -102,7 +102,7 @@ def recording_figure(
     if top_n < 1:
         raise ParameterError(f"top N must be at least 1, got {top_n}")
     duration = window_scores.duration_seconds
-    roll_labels = _roll_labels(estimated, reference)
+    roll_labels = event_roll_labels(estimated, reference)
     top = np.argsort(-window_scores.scores.max(axis=0), kind="stable")[:top_n]
     heights = [1.2, 2.0, max(1.6, 0.28 * len(top) + 0.6), max(1.0, 0.4 * len(roll_labels) + 0.6)]
     figure = Figure(figsize=(12, sum(heights) + 0.8), layout="constrained")
@@ -149,13 +149,14 @@ def recording_figure(
     axes[2].set_ylabel("window scores")
     figure.colorbar(heat, ax=axes[2], label="score", pad=0.01)
 
-    _event_roll(axes[3], roll_labels, estimated, reference)
+    draw_event_roll(axes[3], roll_labels, estimated, reference)
     axes[3].set_xlabel("time (s)")
     axes[3].set_xlim(0, duration)
     return figure
 
 
-def _roll_labels(estimated, reference) -> list[str]:
+def event_roll_labels(estimated, reference) -> list[str]:
+    """The rows of an event roll: every label of either table, sorted."""
     labels = set()
     for table in (estimated, reference):
         if table is not None:
@@ -163,8 +164,18 @@ def _roll_labels(estimated, reference) -> list[str]:
     return sorted(labels)
 
 
-def _event_roll(axis, labels, estimated, reference) -> None:
-    """Reference events in the upper half of each label's row, estimated in the lower half."""
+def draw_event_roll(axis, labels, estimated, reference) -> None:
+    """Draw an event roll on ``axis``: a row per label (top to bottom as ``labels``), reference
+    events in the upper half of each row, estimated events in the lower half.
+
+    Parameters
+    ----------
+    axis : matplotlib.axes.Axes
+    labels : list of str
+        The rows (see :func:`event_roll_labels`).
+    estimated, reference : pd.DataFrame or None
+        Event tables (``onset, offset, event_label``, seconds).
+    """
     for row, label in enumerate(labels):
         for table, offset, colour in (
             (reference, 0.05, REFERENCE_COLOUR),

@@ -72,9 +72,10 @@ def test_no_import_cycles():
         ("sed.heads", ("sed.pipeline", "sed.cli", "sed.batch", "sed.tuning")),
         ("sed.evaluation", ("sed.batch", "sed.pipeline", "sed.cli", "sed.audio")),
         ("sed.batch", ("sed.cli",)),
-        ("sed.pipeline", ("sed.cli", "sed.listen")),
+        ("sed.pipeline", ("sed.cli", "sed.listen", "sed.review")),
         ("sed.postprocessing", ("sed.segmenter", "sed.pipeline", "sed.listen", "sed.cli")),
         ("sed.listen", ("sed.cli", "sed.batch")),
+        ("sed.review", ("sed.cli", "sed.model", "sed.heads", "sed.listen")),
     ],
 )
 def test_wings_depend_downwards(wing, forbidden):

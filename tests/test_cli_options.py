@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import pytest
 
-from sed import audio, batch, evaluation, events, listen, pipeline, plotting, tuning
+from sed import audio, batch, evaluation, events, listen, pipeline, plotting, review, tuning
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -79,6 +79,9 @@ LIBRARY_DEFAULTS = {
     ("train", "validation_fraction"): TRAINING.validation_fraction,
     ("train", "soundscapes"): FRAME_TRAINING.soundscapes,
     ("train", "layers"): ",".join(map(str, heads_config.DEFAULT_FRAME_LAYERS)),
+    ("review", "seed"): review.DEFAULT_SEED,
+    ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
+    ("review", "resampler"): audio.DEFAULT_RESAMPLER,
 }
 
 #: option -> the library's choices.
@@ -93,6 +96,7 @@ LIBRARY_CHOICES = {
     "output_format": pipeline.TAG_FORMATS,
     "empty_system_output": evaluation.EMPTY_SYSTEM_OUTPUTS,
     "activation": heads_config.ACTIVATIONS,
+    "audio_format": tuple(review.AUDIO_FORMATS),
     "sample_format": listen.SAMPLE_FORMATS,
 }
 

@@ -22,6 +22,7 @@ from sed.cli.evaluate import evaluate
 from sed.cli.listen import listen
 from sed.cli.options import CONTEXT
 from sed.cli.plot import plot
+from sed.cli.review import review
 from sed.cli.tag import tag
 from sed.cli.train import train
 from sed.cli.tune import tune
@@ -35,7 +36,7 @@ def cli():
     """Sound event detection with YAMNet: what happened, and when."""
 
 
-for _command in (detect, listen, tag, evaluate, tune, plot, classes, embed, train):
+for _command in (detect, listen, tag, evaluate, tune, plot, review, classes, embed, train):
     cli.add_command(_command)
 
 

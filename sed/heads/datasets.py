@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sed.audio import AUDIO_EXTENSIONS, find_audio_files
-from sed.errors import AnnotationError, AudioError, ParameterError
+from sed.errors import AnnotationError, ParameterError
 from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
 from sed.infra import read_user_text
@@ -177,12 +177,10 @@ def csv_dataset(
     Raises
     ------
     AnnotationError
-        If the CSV cannot be parsed, lacks a column, or has an empty file name or label (the
-        message names the line).
+        If the CSV cannot be parsed, lacks a column, has an empty file name or label, or lists
+        audio files that do not exist (the message names the line of the first, with the count).
     ParameterError
         For an unknown class, a ``where`` value no row has, or fewer than two labels.
-    AudioError
-        If audio files are missing (the first one is named, with the count).
     """
     path = os.fspath(path)
     table = _read_csv(path)
@@ -214,13 +212,15 @@ def csv_dataset(
     table = table[table[label_column].isin(wanted)]
     directory = _audio_dir(path, audio_dir, table[filename_column].iloc[0])
     paths = [os.path.join(directory, name.strip()) for name in table[filename_column]]
-    missing = [p for p in paths if not os.path.isfile(p)]
-    if missing:
-        raise AudioError(
-            f"audio file listed in {os.path.basename(path)} not found"
+    missing = [i for i, p in enumerate(paths) if not os.path.isfile(p)]
+    if missing:  # named by the table's line, which is what the user edits
+        first = missing[0]
+        raise AnnotationError(
+            f"line {table['_line'].iloc[first]}: audio file "
+            f"{table[filename_column].iloc[first].strip()!r} not found in {directory}"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
             + ("" if audio_dir else "; pass the audio folder with --audio-dir"),
-            missing[0],
+            path,
         )
     groups = table[group_column].fillna("").str.strip() if group_column else pd.Series(paths)
     frames = [
