@@ -117,17 +117,19 @@ def test_detect_tag_and_tune_with_a_frame_head(head_dir, material, tmp_path):
         "-o",
         tmp_path / "ev.csv",
         "--scores",
-        tmp_path / "scores.csv",
+        tmp_path / "scores.tsv",
     )
     assert printed.splitlines()[-1] == (
-        f"events written to {tmp_path / 'ev.csv'}, frame scores to {tmp_path / 'scores.csv'}"
+        f"events written to {tmp_path / 'ev.csv'}, frame scores to {tmp_path / 'scores.tsv'}"
     )
     found = pd.read_csv(tmp_path / "ev.csv")
     assert sorted(found["event_label"]) == sorted(label for _, _, label in events)
-    scores = pd.read_csv(tmp_path / "scores.csv")
-    assert list(scores.columns) == ["filename", "start", "end", "hiss", "tone"]
+    scores = pd.read_csv(tmp_path / "scores.tsv", sep="\t")  # sed_scores_eval's layout
+    assert list(scores.columns) == ["onset", "offset", "hiss", "tone"]
     assert (
-        len(scores) == 150 and scores["end"].iloc[0] == 0.08 and scores["start"].iloc[-1] == 11.92
+        len(scores) == 150
+        and scores["offset"].iloc[0] == 0.08
+        and scores["onset"].iloc[-1] == 11.92
     )
 
     printed = invoke("tag", tmp_path / "r.wav", "--head", output, "-k", "2")
