@@ -1473,6 +1473,13 @@ class DetectorSpec:
         settings = asdict(self)
         for speed_only in ("batch_size", "threads", "overlap"):  # results do not depend on them
             del settings[speed_only]
+        if self.postprocessing is None:  # the configuration used: the head's own, or defaults
+            from sed.heads.head import head_description
+
+            own = None
+            if self.head_dir is not None:
+                own = head_postprocessing(head_description(self.head_dir)[1])
+            settings["postprocessing"] = asdict(own or PostProcessing())
         settings["weights"] = model.source if model is not None else self.weights
         if model is not None:
             settings["backend"] = model.backend
