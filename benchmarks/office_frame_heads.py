@@ -55,7 +55,7 @@ from sed.heads.frame_features import FeatureCache, default_feature_cache_dir
 from sed.heads.frame_training import train_frame_head
 from sed.heads.strong import strong_dataset
 from sed.postprocessing import PostProcessing
-from sed.segmenter import score_frames_file
+from sed.segmenter import score_file
 from sed.tuning import evaluate_config, tune
 
 OFFICE = DATA / "sed_dev" / "office"
@@ -138,7 +138,7 @@ def figures(scores, references, config: PostProcessing, **settings) -> dict:
 def evaluate_head(head, model, setting: str, references, tuned: bool, rounds: int) -> list[dict]:
     """Default and (optionally) held-out tuned figures of one head on its test soundscapes."""
     paths = test_files(setting)
-    scores = [score_frames_file(path, model, head) for path in paths]
+    scores = [score_file(path, model, head) for path in paths]
     rows = [{"setting": "default", **figures(scores, references, PostProcessing())}]
     if not tuned:
         return rows

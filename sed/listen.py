@@ -3,10 +3,10 @@
 A :class:`Listener` is ``sed detect`` turned inside out: it is fed blocks of audio as they
 arrive, at their own sample rate and channel count, and gives out each event as soon as the
 post-processing can decide it (:class:`sed.postprocessing.EventStream`). The audio goes through
-the decode path of files (channels averaged, :class:`sed.audio.StreamResampler`), the streaming
-segmenter (:class:`sed.segmenter.FrameStream`, :class:`sed.segmenter.WindowStream`) and the
-model, then the class selection or head, so a stream holding a file's samples gives the events
-``sed detect`` finds in that file:
+the decode path of files (channels averaged, :class:`sed.audio.StreamResampler`) and the
+scorer's own stream (:class:`sed.segmenter.ScoreStream`: YAMNet with a class selection, a
+window head or a frame-level head), the same that ``sed detect`` runs over a file, so a stream
+holding a file's samples gives the events ``sed detect`` finds in that file:
 
     >>> import sed
     >>> from sed.listen import Listener
@@ -43,22 +43,15 @@ from sed.audio import DEFAULT_RESAMPLER, StreamResampler, check_resampler, to_mo
 from sed.errors import AudioError, ParameterError
 from sed.events import round_seconds
 from sed.params import DEFAULT_BATCH_SIZE
-from sed.pipeline import DEFAULT_TOP_K, check_head, class_selection, top_classes
+from sed.pipeline import DEFAULT_TOP_K, resolve_scorer, top_classes
 from sed.postprocessing import Event, EventStream, PostProcessing
-from sed.segmenter import (
-    FrameStream,
-    WindowScores,
-    WindowStream,
-    check_batch_size,
-    frame_levels,
-    window_times,
-)
+from sed.segmenter import ScoreChunk, WindowScores, check_batch_size
 
 if TYPE_CHECKING:
     from sed.classes import ClassSelection
-    from sed.heads.head import Head
     from sed.model import Yamnet
     from sed.pipeline import ClassList
+    from sed.segmenter import Scorer
 
 #: Encodings of raw PCM on standard input (``--sample-format``): little-endian 16-bit integers
 #: (what ``arecord -f S16_LE`` and ``ffmpeg -f s16le`` write) and 32-bit floats.
@@ -193,10 +186,10 @@ class Listener:
     classes, label_map, selection
         Which of YAMNet's classes to report (see :func:`sed.pipeline.class_selection`); all by
         default.
-    head : sed.heads.head.Head, optional
-        Report the head's labels instead (then none of the three above).
-    postprocessing : PostProcessing
-        As for ``sed detect``.
+    head : sed.segmenter.Scorer, optional
+        Report the labels of a head of any kind instead (then none of the three above).
+    postprocessing : PostProcessing, optional
+        As for ``sed detect``: by default the head's own, else ``PostProcessing()``.
     every_seconds : float, optional
         Instead of events, give out the ``top_k`` classes of every stretch of this many seconds
         (the windows starting in it), at least one hop long.
@@ -229,8 +222,8 @@ class Listener:
         classes: ClassList | None = None,
         label_map: str | os.PathLike | None = None,
         selection: ClassSelection | None = None,
-        head: Head | None = None,
-        postprocessing: PostProcessing = PostProcessing(),
+        head: Scorer | None = None,
+        postprocessing: PostProcessing | None = None,
         every_seconds: float | None = None,
         top_k: int = DEFAULT_TOP_K,
         resampler: str = DEFAULT_RESAMPLER,
@@ -245,34 +238,26 @@ class Listener:
             )
         check_resampler(resampler)
         check_batch_size(batch_size)
-        if head is not None:
-            if classes is not None or label_map is not None or selection is not None:
-                raise ParameterError(
-                    "a head sets the classes: give no classes, label map or selection with it"
-                )
-            check_head(head, model)
-            labels = head.event_labels
-        else:
-            if selection is None:
-                selection = class_selection(model.class_map, classes=classes, label_map=label_map)
-            labels = selection.event_labels
-        self.model, self.head, self.selection, self.labels = model, head, selection, labels
+        self.scorer = resolve_scorer(
+            model, head=head, classes=classes, label_map=label_map, selection=selection
+        )
+        self.model, self.labels = model, tuple(self.scorer.labels)
         self.sample_rate, self.batch_size = int(sample_rate), batch_size
         self.start_time = start_time
+        self._stream = self.scorer.open(model, batch_size=batch_size, low_latency=True)
         self._decider: EventStream | _TopEvery
         if every_seconds is None:
-            self._decider = EventStream(self.labels, postprocessing)
+            config = postprocessing or self.scorer.default_postprocessing or PostProcessing()
+            self._decider = EventStream(self.labels, config, frames_tile=self._stream.tiles)
         else:
-            self._decider = _TopEvery(every_seconds, top_k, self.labels, model.params)
+            self._decider = _TopEvery(
+                every_seconds, top_k, self.labels, model.params, self.scorer.clip_aggregation
+            )
         self._resampler = StreamResampler(
             sample_rate, model.params.sample_rate, resampler=resampler
         )
-        self._frames = FrameStream(model.params, model.feature_implementation)
-        self._windows = WindowStream(model.params)
         self._threads = ThreadpoolController()
         self.samples_in = 0  # at sample_rate, per channel
-        self._samples = 0  # at 16 kHz, before the end's padding
-        self._n_windows = 0
         self._finished = False
 
     @property
@@ -320,43 +305,35 @@ class Listener:
             raise ParameterError("the listener is finished")
         decided = self._step(self._resampler.finish())
         self._finished = True
-        if self._samples == 0:
-            raise AudioError("no audio samples")
-        padding = self.model.params.padded_length(self._samples) - self._samples
-        decided += self._step(np.zeros(padding, np.float32), padding=True)
+        with self._threads.limit(limits=1, user_api="blas"):  # as sed.segmenter.score_stream
+            end = self._stream.prepare_end()
+            if end is None:
+                raise AudioError("no audio samples")
+            decided += self._give(self._stream.score(end))
+            decided += self._give(self._stream.finish())
         return decided + self._decider.finish(self.seconds)
 
-    def _step(self, samples: np.ndarray, *, padding: bool = False) -> list:
-        if not padding:
-            self._samples += len(samples)
+    def _step(self, samples: np.ndarray) -> list:
         with self._threads.limit(limits=1, user_api="blas"):  # as sed.segmenter.score_stream
-            log_mel = self._frames.push(samples)
-            levels = frame_levels(log_mel)
-            scores, starts, ends = self._score(self._windows.push(log_mel))
-            return self._decider.push(scores, starts, ends, levels, audio_seconds=self.seconds)
+            return self._give(self._stream.score(self._stream.prepare(samples)))
 
-    def _score(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The windows' scores of the reported labels, and their times."""
-        starts, ends = window_times(len(patches), self.model.params, first=self._n_windows)
-        self._n_windows += len(patches)
-        if not len(patches):
-            return np.zeros((0, len(self.labels)), np.float32), starts, ends
-        scores, embeddings = self.model.predict(patches, batch_size=self.batch_size)
-        chunk = WindowScores(
-            "", starts, ends, scores, tuple(self.model.labels), 0.0, embeddings=embeddings
+    def _give(self, chunk: ScoreChunk) -> list:
+        """A chunk of scores to the decider; what it decides out."""
+        return self._decider.push(
+            chunk.scores,
+            chunk.starts,
+            chunk.ends,
+            chunk.frame_level_db,
+            audio_seconds=self.seconds,
         )
-        if self.head is not None:
-            chunk = self.head.window_scores(chunk)
-        elif self.selection is not None:
-            chunk = chunk.select(self.selection)
-        return chunk.scores, starts, ends
 
 
 class _TopEvery:
-    """Window scores in; the top classes of every ``every_seconds`` stretch out, once its last
-    window has arrived (a window belongs to the stretch its start falls in)."""
+    """Window (or frame) scores in; the top classes of every ``every_seconds`` stretch out, once
+    its last row has arrived (a row belongs to the stretch its start falls in); ``aggregation``
+    is the scorer's clip aggregation (:func:`sed.pipeline.top_classes`)."""
 
-    def __init__(self, every_seconds: float, k: int, labels, params):
+    def __init__(self, every_seconds: float, k: int, labels, params, aggregation: str = "mean"):
         if not (isinstance(k, (int, np.integer)) and k >= 1):
             raise ParameterError(f"top must be at least 1, got {k!r}")
         if not every_seconds >= params.patch_hop_seconds:
@@ -365,6 +342,7 @@ class _TopEvery:
                 f"got {every_seconds!r}"
             )
         self.every, self.k, self.labels = float(every_seconds), int(k), tuple(labels)
+        self.aggregation = aggregation
         self._index = 0  # the stretch being filled
         self._rows: list[np.ndarray] = []
         self._starts: list[float] = []
@@ -389,7 +367,7 @@ class _TopEvery:
     def _stretch(self, index: int, offset: float) -> TopClasses:
         starts = np.array(self._starts)
         chunk = WindowScores("", starts, starts, np.array(self._rows), self.labels, 0.0)
-        top = top_classes(chunk, min(self.k, len(self.labels)))
+        top = top_classes(chunk, min(self.k, len(self.labels)), aggregation=self.aggregation)
         self._rows, self._starts = [], []
         return TopClasses(
             index * self.every,

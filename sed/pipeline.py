@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeGuard, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -59,26 +59,14 @@ from sed.model.backends import DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
 from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import PostProcessing
-from sed.segmenter import (
-    WindowScores,
-    score_file,
-    score_frames_file,
-    score_frames_waveform,
-    score_waveform,
-)
+from sed.segmenter import Scorer, WindowScores, YamnetScorer, score_file, score_waveform
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from sed.events import EventSet
-    from sed.heads.frame_head import FrameHead
-    from sed.heads.head import Head
     from sed.model import Yamnet
     from sed.psds import ThresholdFreeEvaluation
-
-    #: Either kind of trained head: a window head (YAMNet's embeddings) or a frame-level head
-    #: (YAMNet's feature maps); :func:`load_head` loads both.
-    AnyHead = Head | FrameHead
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
@@ -180,24 +168,63 @@ class Detection:
     events: pd.DataFrame
 
 
-def _labels_to_score(
+def resolve_scorer(
     model: Yamnet,
-    head: AnyHead | None,
-    classes: ClassList | None,
-    label_map: str | os.PathLike | None,
-    selection: ClassSelection | None,
-) -> ClassSelection | None:
-    """The class selection, or None when a head brings its own labels (checked to fit)."""
+    *,
+    head: Scorer | None = None,
+    classes: ClassList | None = None,
+    label_map: str | os.PathLike | None = None,
+    selection: ClassSelection | None = None,
+) -> Scorer:
+    """What scores the audio: a head (of any kind, checked to fit ``model``), or raw YAMNet
+    with a class selection (:class:`sed.segmenter.YamnetScorer`).
+
+    This is the one place where "a head brings its own labels" is decided.
+
+    Parameters
+    ----------
+    model : sed.model.Yamnet
+    head : Scorer, optional
+        A head from :func:`load_head` (or any :class:`sed.segmenter.Scorer`).
+    classes, label_map, selection
+        Which of YAMNet's classes to report without a head (see :func:`class_selection`;
+        ``selection`` is an already resolved one); all 521 by default.
+
+    Raises
+    ------
+    ParameterError
+        If classes, a label map or a selection are given with a head, or a class is unknown.
+    ModelError
+        If the head does not fit the model's hop, sample rate or weights.
+    """
+    check_labels_source(head, classes, label_map, selection)
     if head is not None:
-        if classes is not None or label_map is not None or selection is not None:
-            raise ParameterError(
-                "a head sets the classes: give no classes, label map or selection with it"
-            )
-        check_head(head, model)
-        return None
-    if selection is not None:
-        return selection
-    return class_selection(model.class_map, classes=classes, label_map=label_map)
+        head.check_compatible(model)
+        return head
+    if selection is None:
+        selection = class_selection(model.class_map, classes=classes, label_map=label_map)
+    return YamnetScorer(selection)
+
+
+def check_labels_source(head, classes=None, label_map=None, selection=None) -> None:
+    """A head brings its own labels: refuse classes, a label map or a selection beside it.
+
+    Parameters
+    ----------
+    head : object or None
+        A head, or anything naming one (a head directory); None for raw YAMNet.
+    classes, label_map, selection : optional
+        Anything but None (or an empty string) counts as given.
+
+    Raises
+    ------
+    ParameterError
+        If a head and any of the others are given.
+    """
+    if head is not None and any(item not in (None, "") for item in (classes, label_map, selection)):
+        raise ParameterError(
+            "a head sets the classes: give no classes, label map or selection with it"
+        )
 
 
 def detect(
@@ -208,7 +235,7 @@ def detect(
     classes: ClassList | None = None,
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
-    head: AnyHead | None = None,
+    head: Scorer | None = None,
     postprocessing: PostProcessing | None = None,
     filename: str = "",
     resampler: str = DEFAULT_RESAMPLER,
@@ -229,13 +256,13 @@ def detect(
         Which of YAMNet's classes to report (see :func:`class_selection`); ``selection`` is an
         already resolved one. All classes by default.
     head : sed.heads.head.Head or sed.heads.frame_head.FrameHead, optional
-        Report the head's classes instead of YAMNet's (see :func:`head_scores`); then none of
-        ``classes``, ``label_map`` and ``selection`` may be given. A frame-level head scores
-        80 ms frames instead of windows (:func:`sed.segmenter.score_frames_stream`): the
-        result's ``window_scores`` are then frame scores.
+        Report the head's classes instead of YAMNet's (any :class:`sed.segmenter.Scorer`, see
+        :func:`resolve_scorer`); then none of ``classes``, ``label_map`` and ``selection`` may
+        be given. A frame-level head scores 80 ms frames instead of windows: the result's
+        ``window_scores`` are then frame scores.
     postprocessing : PostProcessing, optional
-        By default the head's own (a frame head's, tuned on its validation data when it was
-        trained; :func:`head_postprocessing`), else ``PostProcessing()``.
+        By default the head's own (tuned on its validation data when it was trained;
+        :attr:`sed.segmenter.Scorer.default_postprocessing`), else ``PostProcessing()``.
     filename : str
         Written in the ``filename`` column.
     resampler : {"soxr", "resampy"}
@@ -264,27 +291,24 @@ def detect(
     check_resampler(resampler)
     _check_arguments(model, postprocessing)
     samples = check_waveform(waveform, filename or None)
-    selection = _labels_to_score(model, head, classes, label_map, selection)
+    scorer = resolve_scorer(
+        model, head=head, classes=classes, label_map=label_map, selection=selection
+    )
     mono = to_mono(samples)
     audio = (
         resample(mono, int(sample_rate), model.params.sample_rate, resampler=resampler)
         if mono.size
         else mono
     )
-    if is_frame_head(head):
-        window_scores = score_frames_waveform(
-            audio, model, head, filename=filename, duration_seconds=mono.shape[0] / sample_rate
-        )
-    else:
-        window_scores = score_waveform(
-            audio,
-            model,
-            filename=filename,
-            duration_seconds=mono.shape[0] / sample_rate,
-            batch_size=batch_size,
-            keep_embeddings=head is not None,
-        )
-    return _finish(window_scores, selection, postprocessing, head)
+    scores = score_waveform(
+        audio,
+        model,
+        scorer,
+        filename=filename,
+        duration_seconds=mono.shape[0] / sample_rate,
+        batch_size=batch_size,
+    )
+    return _finish(scores, scorer, postprocessing)
 
 
 def detect_file(
@@ -294,7 +318,7 @@ def detect_file(
     classes: ClassList | None = None,
     label_map: str | os.PathLike | None = None,
     selection: ClassSelection | None = None,
-    head: AnyHead | None = None,
+    head: Scorer | None = None,
     postprocessing: PostProcessing | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -325,41 +349,13 @@ def detect_file(
         )
     check_resampler(resampler)
     _check_arguments(model, postprocessing)
-    selection = _labels_to_score(model, head, classes, label_map, selection)
-    window_scores = _score_file(
-        path, model, head, resampler=resampler, batch_size=batch_size, overlap=overlap
+    scorer = resolve_scorer(
+        model, head=head, classes=classes, label_map=label_map, selection=selection
     )
-    return _finish(window_scores, selection, postprocessing, head)
-
-
-def is_frame_head(head) -> TypeGuard[FrameHead]:
-    """Whether ``head`` is a frame-level head (:class:`sed.heads.frame_head.FrameHead`)."""
-    from sed.heads.head import FRAME_KIND
-
-    return head is not None and getattr(head, "kind", None) == FRAME_KIND
-
-
-def _score_file(
-    path: str | os.PathLike,
-    model: Yamnet,
-    head: AnyHead | None,
-    *,
-    resampler: str,
-    batch_size: int,
-    overlap: bool = True,
-) -> WindowScores:
-    """The file's scores as the head (or YAMNet) needs them: frame scores of a frame-level head
-    (final), else window scores with embeddings when a window head will score them."""
-    if is_frame_head(head):
-        return score_frames_file(path, model, head, resampler=resampler, overlap=overlap)
-    return score_file(
-        path,
-        model,
-        resampler=resampler,
-        batch_size=batch_size,
-        keep_embeddings=head is not None,
-        overlap=overlap,
+    scores = score_file(
+        path, model, scorer, resampler=resampler, batch_size=batch_size, overlap=overlap
     )
+    return _finish(scores, scorer, postprocessing)
 
 
 def _check_arguments(model, postprocessing) -> None:
@@ -377,92 +373,13 @@ def _check_arguments(model, postprocessing) -> None:
 
 
 def _finish(
-    window_scores: WindowScores,
-    selection: ClassSelection | None,
-    postprocessing: PostProcessing | None,
-    head: AnyHead | None,
+    scores: WindowScores, scorer: Scorer, postprocessing: PostProcessing | None
 ) -> Detection:
-    selected = _head_or_selection(window_scores, selection, head)
-    config = postprocessing or head_postprocessing(head) or PostProcessing()
-    return Detection(selected, config.events(selected))
+    config = postprocessing or scorer.default_postprocessing or PostProcessing()
+    return Detection(scores, config.events(scores))
 
 
-def head_postprocessing(head: AnyHead | dict | None) -> PostProcessing | None:
-    """A head's own post-processing: the configuration a frame head's training tuned on its
-    validation data (``head.json``'s ``postprocessing``), or None (window heads, heads trained
-    without validation).
-
-    Parameters
-    ----------
-    head : Head, FrameHead, dict or None
-        A head, or its ``head.json`` content.
-
-    Raises
-    ------
-    ParameterError
-        If the stored configuration is not valid.
-    """
-    metadata = head if isinstance(head, dict) or head is None else head.metadata
-    stored = (metadata or {}).get("postprocessing")
-    if not stored:
-        return None
-    return PostProcessing.from_dict(stored, source=getattr(head, "directory", None))
-
-
-def _head_or_selection(
-    window_scores: WindowScores, selection: ClassSelection | None, head: AnyHead | None
-) -> WindowScores:
-    """The scores of the labels to report: a window head's (from the embeddings), a frame
-    head's (already computed), or the selected YAMNet classes."""
-    if is_frame_head(head):
-        return window_scores
-    if head is not None:
-        return cast("Head", head).window_scores(window_scores)
-    return window_scores.select(selection) if selection is not None else window_scores
-
-
-def head_scores(window_scores: WindowScores, head: AnyHead, model: Yamnet) -> WindowScores:
-    """A head's scores of its event labels, after checking it fits the model's settings.
-
-    Parameters
-    ----------
-    window_scores : WindowScores
-        YAMNet's, with embeddings (``keep_embeddings=True``).
-    head : sed.heads.head.Head
-    model : sed.model.Yamnet
-        The model that computed the embeddings.
-
-    Returns
-    -------
-    window_scores : WindowScores [scores shape=(n_windows, len(head.event_labels))]
-        The background output is left out (it never becomes an event).
-
-    Raises
-    ------
-    ModelError
-        If the head was trained with another hop, sample rate or weights.
-    """
-    check_head(head, model)
-    if is_frame_head(head):
-        raise ParameterError(
-            "a frame-level head scores feature maps, not windows: use detect_file or "
-            "score_files with it"
-        )
-    return cast("Head", head).window_scores(window_scores)
-
-
-def check_head(head: AnyHead, model: Yamnet) -> None:
-    """Refuse a head trained with another hop, sample rate or weights than ``model``'s.
-
-    Raises
-    ------
-    ModelError
-        Naming the head's directory and what differs.
-    """
-    head.check_compatible(model.params, model.weights_sha256)
-
-
-def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> AnyHead:
+def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> Scorer:
     """Load a head written by ``sed train``, of either kind (``head.json`` says which): a window
     head (:meth:`sed.heads.head.Head.load`) or a frame-level head
     (:meth:`sed.heads.frame_head.FrameHead.load`).
@@ -482,13 +399,13 @@ def load_head(directory: str | os.PathLike, model: Yamnet | None = None) -> AnyH
     from sed.heads.head import FRAME_KIND, Head, head_description, head_kind
 
     kind = head_kind(head_description(directory)[1])
-    head: AnyHead = (
+    head: Scorer = (
         FrameHead.load(directory, threads=model.threads if model is not None else None)
         if kind == FRAME_KIND
         else Head.load(directory)
     )
     if model is not None:
-        check_head(head, model)
+        head.check_compatible(model)
     return head
 
 
@@ -707,7 +624,7 @@ def tag_file(
     path: str | os.PathLike,
     *,
     model: Yamnet,
-    head: AnyHead | None = None,
+    head: Scorer | None = None,
     k: int = DEFAULT_TOP_K,
     classes: ClassList | None = None,
     label_map: str | os.PathLike | None = None,
@@ -747,11 +664,11 @@ def tag_file(
     """
     if k < 1:
         raise ParameterError(f"k must be at least 1, got {k}")
-    selection = _labels_to_score(model, head, classes, label_map, selection)
-    window_scores = _score_file(path, model, head, resampler=resampler, batch_size=batch_size)
-    window_scores = _head_or_selection(window_scores, selection, head)
-    aggregation = "max" if is_frame_head(head) else "mean"
-    return Tagging(window_scores, top_classes(window_scores, k, aggregation=aggregation))
+    scorer = resolve_scorer(
+        model, head=head, classes=classes, label_map=label_map, selection=selection
+    )
+    scores = score_file(path, model, scorer, resampler=resampler, batch_size=batch_size)
+    return Tagging(scores, top_classes(scores, k, aggregation=scorer.clip_aggregation))
 
 
 def plot_file(
@@ -760,6 +677,7 @@ def plot_file(
     *,
     model: Yamnet,
     selection: ClassSelection | None = None,
+    head: Scorer | None = None,
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     top_n: int = DEFAULT_TOP_N,
@@ -778,6 +696,8 @@ def plot_file(
     model : sed.model.Yamnet
     selection : ClassSelection, optional
         Labels eligible for the heat map; by default all 521 classes.
+    head : Scorer, optional
+        Draw a head's scores (of any kind) instead of YAMNet's; not with ``selection``.
     estimated, reference : pd.DataFrame, optional
         Event tables to draw in the event roll.
     top_n : int >= 1
@@ -804,12 +724,11 @@ def plot_file(
     window_scores = score_waveform(
         waveform,
         model,
+        resolve_scorer(model, head=head, selection=selection),
         filename=os.fspath(path),
         duration_seconds=info.duration_seconds,
         batch_size=batch_size,
     )
-    if selection is not None:
-        window_scores = window_scores.select(selection)
     log_mel = log_mel_spectrogram(
         pad_waveform(waveform, model.params),
         model.params,
@@ -833,7 +752,7 @@ def score_files(
     *,
     model: Yamnet,
     selection: ClassSelection | None = None,
-    head: AnyHead | None = None,
+    head: Scorer | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> list[WindowScores]:
@@ -846,8 +765,8 @@ def score_files(
     model : sed.model.Yamnet
     selection : ClassSelection, optional
         Event labels to keep; by default every class. Not used with ``head``.
-    head : sed.heads.head.Head, optional
-        Score the head's event labels instead of YAMNet's classes (see :func:`head_scores`).
+    head : Scorer, optional
+        Score the head's event labels instead of YAMNet's classes (see :func:`resolve_scorer`).
     resampler : {"soxr", "resampy"}
     batch_size : int >= 1
         Windows per model call.
@@ -864,13 +783,11 @@ def score_files(
     ModelError
         If ``head`` was trained with another hop, sample rate or weights.
     """
-    if head is not None:
-        check_head(head, model)
-    results = []
-    for path in paths:
-        scores = _score_file(path, model, head, resampler=resampler, batch_size=batch_size)
-        results.append(_head_or_selection(scores, selection, head))
-    return results
+    scorer = resolve_scorer(model, head=head, selection=selection)
+    return [
+        score_file(path, model, scorer, resampler=resampler, batch_size=batch_size)
+        for path in paths
+    ]
 
 
 def annotation_files(path: str | os.PathLike) -> dict[str, str]:
@@ -1435,6 +1352,9 @@ class DetectorSpec:
     overlap: bool = True
     head_dir: str | None = None
 
+    def __post_init__(self):
+        check_labels_source(self.head_dir, self.classes, self.label_map)
+
     def build(self) -> Detector:
         """Load the model (and head) and resolve the class selection.
 
@@ -1443,21 +1363,17 @@ class DetectorSpec:
         ModelError, ParameterError
             As :func:`load_model`, :func:`load_head` and :func:`class_selection`.
         """
-        if self.head_dir is not None and (self.classes or self.label_map):
-            raise ParameterError("a head sets the classes: give no classes or label map with it")
-        selection = class_selection(classes=self.classes, label_map=self.label_map)
+        if self.head_dir is None:  # unknown classes are reported before the model loads
+            selection = class_selection(classes=self.classes, label_map=self.label_map)
         model = load_model(
             self.weights, hop_seconds=self.hop_seconds, backend=self.backend, threads=self.threads
         )
-        head = load_head(self.head_dir, model) if self.head_dir is not None else None
+        if self.head_dir is not None:
+            scorer = resolve_scorer(model, head=load_head(self.head_dir))
+        else:
+            scorer = resolve_scorer(model, selection=selection)
         return Detector(
-            model,
-            None if head is not None else selection,
-            self.postprocessing,
-            self.resampler,
-            self.batch_size,
-            self.overlap,
-            head,
+            model, scorer, self.postprocessing, self.resampler, self.batch_size, self.overlap
         )
 
     def settings(self, model: Yamnet | None = None) -> dict:
@@ -1474,11 +1390,11 @@ class DetectorSpec:
         for speed_only in ("batch_size", "threads", "overlap"):  # results do not depend on them
             del settings[speed_only]
         if self.postprocessing is None:  # the configuration used: the head's own, or defaults
-            from sed.heads.head import head_description
+            from sed.heads.head import head_description, stored_postprocessing
 
             own = None
             if self.head_dir is not None:
-                own = head_postprocessing(head_description(self.head_dir)[1])
+                own = stored_postprocessing(head_description(self.head_dir)[1], self.head_dir)
             settings["postprocessing"] = asdict(own or PostProcessing())
         settings["weights"] = model.source if model is not None else self.weights
         if model is not None:
@@ -1497,40 +1413,36 @@ def _file_text(path: str) -> str:
 
 @dataclass
 class Detector:
-    """A loaded model with its class selection and post-processing: the unit a batch runs.
+    """A loaded model with its scorer and post-processing: the unit a batch runs.
 
     Attributes
     ----------
     model : sed.model.Yamnet
-    selection : ClassSelection or None
-        YAMNet's classes to report; None with a head (or for all classes).
+    scorer : sed.segmenter.Scorer
+        What scores the audio: YAMNet with a class selection, or a head of any kind.
     postprocessing : PostProcessing or None
-        None: the head's own, else ``PostProcessing()``.
+        None: the scorer's own, else ``PostProcessing()``.
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
     overlap : bool
         See :class:`DetectorSpec`.
-    head : sed.heads.head.Head, optional
-        Scores the head's labels from YAMNet's embeddings.
     """
 
     model: Yamnet
-    selection: ClassSelection | None
+    scorer: Scorer
     postprocessing: PostProcessing | None
     resampler: str = DEFAULT_RESAMPLER
     batch_size: int = DEFAULT_BATCH_SIZE
     overlap: bool = True
-    head: AnyHead | None = None
 
     def detect_file(self, path: str | os.PathLike) -> Detection:
         """Detect events in one file (see :func:`detect_file`)."""
-        return detect_file(
+        scores = score_file(
             path,
-            model=self.model,
-            selection=self.selection,
-            head=self.head,
-            postprocessing=self.postprocessing,
+            self.model,
+            self.scorer,
             resampler=self.resampler,
             batch_size=self.batch_size,
             overlap=self.overlap,
         )
+        return _finish(scores, self.scorer, self.postprocessing)

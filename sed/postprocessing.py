@@ -1096,6 +1096,10 @@ class EventStream:
     frame_levels : bool
         Whether frame levels will be pushed; without them ``refined`` boundaries fall back to
         ``centres``, as in :func:`detect_events`.
+    frames_tile : bool
+        Whether the rows are frames that tile the recording (a frame-level head's,
+        :attr:`sed.segmenter.WindowScores.frames_tile`): their events span their frames and are
+        never refined, as in :func:`detect_events` (:func:`recording_activity`).
 
     Raises
     ------
@@ -1109,11 +1113,12 @@ class EventStream:
         config: PostProcessing = PostProcessing(),
         *,
         frame_levels: bool = True,
+        frames_tile: bool = False,
     ):
         self.labels = tuple(labels)
         self.config = config
         self._on, self._off = config.thresholds(self.labels)
-        self._refined = config.boundaries == "refined" and frame_levels
+        self._refined = config.boundaries == "refined" and frame_levels and not frames_tile
         self._activity = (
             _ActivityStream(config.refine_background_seconds, config.refine_margin_db)
             if self._refined

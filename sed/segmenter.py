@@ -1,24 +1,28 @@
-"""The segmenter: turn a recording into class scores on a regular grid of time frames.
+"""The segmenter: turn a recording into class scores on a regular time grid, with any scorer.
 
-Two kinds of grid, one result type (:class:`WindowScores`):
+One interface scores every kind of model (:class:`Scorer`): raw YAMNet with a class selection
+(:class:`YamnetScorer`), a window head (:class:`sed.heads.head.Head`) and a frame-level head
+(:class:`sed.heads.frame_head.FrameHead`). A scorer opens a push-based :class:`ScoreStream` per
+recording, on its own grid:
 
-- **windows** (YAMNet and window heads): YAMNet's classifier slides over the recording in 0.96 s
-  windows every ``hop`` seconds (:func:`score_stream`, :func:`score_file`);
-- **frames** (frame-level heads): YAMNet's convolutional layers run once over the continuous
-  spectrogram (:mod:`sed.model.feature_maps`) and a head scores every 80 ms frame
-  (:func:`score_frames_stream`, :func:`score_frames_file`, :class:`FrameClassifier`).
+- **windows** (YAMNet and window heads, :class:`WindowScoreStream`): YAMNet's classifier slides
+  over the recording in 0.96 s windows every ``hop`` seconds;
+- **frames** (frame-level heads, :class:`FrameScoreStream`): YAMNet's convolutional layers run
+  once over the continuous spectrogram (:mod:`sed.model.feature_maps`) and a head scores every
+  80 ms frame.
 
-The rest of this note is about windows; frames are described at :func:`score_frames_stream`.
+:func:`score_stream`, :func:`score_file` and :func:`score_waveform` run a stream over a whole
+recording; :class:`sed.listen.Listener` runs one over live audio. Both give the same scores.
 
 Window ``i`` starts at ``i * hop`` seconds and ends 0.96 s later. The recording is zero-padded at
 the end as the reference ``features.pad_waveform`` does, so a recording shorter than one window
 gives one window and the last window may reach past the end of the file (its end time is kept as
 is; events are clipped to the file length by the post-processing).
 
-Recordings are processed as a stream (:func:`score_stream`): 16 kHz samples arrive in blocks, are
-turned into log-mel frames (each computed once, keeping the 240 samples a frame overlaps the next
-one), the frames into windows (keeping the 46 frames a window overlaps the next), and the windows
-go to the model in batches of ``batch_size``. Memory therefore does not depend on the recording's
+Recordings are processed as a stream: 16 kHz samples arrive in blocks, are turned into log-mel
+STFT frames (each computed once, keeping the 240 samples a frame overlaps the next one), the
+STFT frames into windows (keeping the 46 frames a window overlaps the next), and the windows go
+to the model in batches of ``batch_size``. Memory therefore does not depend on the recording's
 length, except for the scores kept (``(n_windows, 521)`` float32: 150 MB for 10 hours), and the
 scores equal those of the whole signal at once (:func:`run_yamnet`) within 1e-5
 (``tests/test_segmenter.py``).
@@ -31,7 +35,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sed.model import Yamnet
+    from sed.postprocessing import PostProcessing
 
 #: Length of the blocks an in-memory waveform is scored in, in seconds.
 WAVEFORM_BLOCK_SECONDS = 60
@@ -344,149 +349,6 @@ class WindowStream:
         return np.ascontiguousarray(frame_patches(span, self.params))
 
 
-def score_stream(
-    blocks: Iterable[np.ndarray],
-    model: Yamnet,
-    *,
-    filename: str = "",
-    duration_seconds: float | None = None,
-    keep_embeddings: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    overlap: bool = True,
-) -> WindowScores:
-    """Score every window of a 16 kHz waveform that arrives in blocks.
-
-    The waveform is padded at its end as the reference pads it (:func:`pad_waveform`), once its
-    length is known. The result equals :func:`run_yamnet` on the whole waveform within 1e-5.
-
-    Parameters
-    ----------
-    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
-        Consecutive pieces of mono audio in [-1, 1] at ``model.params.sample_rate``, of any
-        lengths (empty ones included); errors raised by the iterable propagate.
-    model : sed.model.Yamnet
-    filename : str
-        Stored in the result for tables.
-    duration_seconds : float, optional
-        True length of the recording; by default the number of samples over the sample rate.
-    keep_embeddings : bool
-        Keep the ``(n_windows, 1024)`` embeddings (4 KB per window) in the result.
-    batch_size : int > 0
-        Windows per model call.
-    overlap : bool
-        Read the blocks and compute features in a background thread while the model runs on
-        the previous windows (both cores busy on a 2-core machine). Results are the same.
-
-    Returns
-    -------
-    window_scores : WindowScores [scores shape=(n_windows, 521)]
-
-    Raises
-    ------
-    AudioError
-        If there are no samples at all.
-    ParameterError
-        If ``batch_size`` is not a positive integer.
-    """
-    check_batch_size(batch_size)
-    params = model.params
-    totals = _Totals()
-    batches = _window_batches(blocks, params, model.feature_implementation, batch_size, totals)
-    scores, embeddings = [], []
-    # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
-    # the model's threads (12 times the CPU time measured on 2 cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        for patches in _ahead_in_thread(batches) if overlap else batches:
-            s, e = model.predict(patches, batch_size=batch_size)
-            scores.append(s)
-            if keep_embeddings:
-                embeddings.append(e)
-    if totals.samples == 0:
-        raise AudioError(f"no audio samples at {params.sample_rate} Hz", filename or None)
-    all_scores = np.concatenate(scores)
-    if len(all_scores) != params.num_windows(totals.samples):
-        # An invariant of the framing, not a check of input (YamnetParams validates the hop).
-        raise RuntimeError(
-            f"internal error: {len(all_scores)} windows where the reference framing gives "
-            f"{params.num_windows(totals.samples)}"
-        )
-    starts, ends = window_times(len(all_scores), params)
-    if duration_seconds is None:
-        duration_seconds = totals.samples / params.sample_rate
-    return WindowScores(
-        filename,
-        starts,
-        ends,
-        all_scores,
-        tuple(model.labels),
-        float(duration_seconds),
-        np.concatenate(embeddings) if keep_embeddings else None,
-        np.concatenate(totals.levels),
-        window_levels(np.concatenate(totals.energies), len(all_scores), params),
-    )
-
-
-class _Totals:
-    """What the block loop learns about the whole recording, read by the caller once it ends.
-
-    ``samples``: the number of samples before padding; ``levels``: the per-frame levels
-    (:func:`frame_levels`) of each block, in order; ``energies``: the :func:`hop_energies` of the
-    padded waveform, in order. Written by the reading thread, read after it has finished.
-    """
-
-    def __init__(self):
-        self.samples = 0
-        self.levels: list[np.ndarray] = []
-        self.energies: list[np.ndarray] = []
-
-
-def _window_batches(
-    blocks: Iterable[np.ndarray],
-    params: YamnetParams,
-    implementation: str,
-    batch_size: int,
-    totals: _Totals,
-) -> Iterator[np.ndarray]:
-    """Blocks of samples in; windows out, in multiples of ``batch_size`` until the last ones.
-
-    The reference's zero padding is appended once the blocks are exhausted; ``totals.samples``
-    is then the number of samples without it.
-    """
-    frames, windows = FrameStream(params, implementation), WindowStream(params)
-    hops = _Framer(params.stft_hop_samples, params.stft_hop_samples, np.zeros(0, np.float32))
-    waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)
-    for block in _with_padding(blocks, params, totals):
-        totals.energies.append(hop_energies(hops.push(block)[0], params))
-        log_mel = frames.push(block)
-        totals.levels.append(frame_levels(log_mel))  # every frame once, the padding's last
-        patches = windows.push(log_mel)
-        waiting = np.concatenate([waiting, patches]) if len(waiting) else patches
-        ready = len(waiting) - len(waiting) % batch_size
-        if ready:
-            yield waiting[:ready]
-            waiting = waiting[ready:]
-    if len(waiting):
-        yield waiting
-
-
-def _with_padding(
-    blocks: Iterable[np.ndarray],
-    params: YamnetParams,
-    totals: _Totals,
-    padded_length: Callable[[int], int] | None = None,
-) -> Iterator[np.ndarray]:
-    """The blocks, then zero padding once their total length is known: up to
-    ``padded_length(n_samples)``, by default the reference's (:meth:`YamnetParams.padded_length`).
-    """
-    for block in blocks:
-        block = np.asarray(block, dtype=np.float32)
-        totals.samples += len(block)
-        yield block
-    if totals.samples:
-        target = (padded_length or params.padded_length)(totals.samples)
-        yield np.zeros(target - totals.samples, np.float32)
-
-
 def _ahead_in_thread(items: Iterator, depth: int = 2) -> Iterator:
     """The items of ``items``, produced by a background thread up to ``depth`` ahead.
 
@@ -539,22 +401,523 @@ def check_batch_size(batch_size: int) -> None:
         raise ParameterError(f"batch size must be a positive integer, got {batch_size!r}")
 
 
+# --- One scoring interface: scorers and their streams --------------------------------------------
+
+
+@dataclass
+class ScoreChunk:
+    """The rows of the score grid that one step of a :class:`ScoreStream` made final.
+
+    Attributes
+    ----------
+    scores : np.ndarray [shape=(n_rows, n_labels), dtype=float32]
+        Scores in [0, 1] of the stream's labels.
+    starts, ends : np.ndarray [shape=(n_rows,), dtype=float64]
+        The rows' start and end times, in seconds from the start of the recording.
+    frame_level_db : np.ndarray [shape=(n_stft_frames,), dtype=float32]
+        Levels of the 10 ms STFT frames computed in this step (:func:`frame_levels`); they may
+        run ahead of the rows.
+    embeddings : np.ndarray [shape=(n_rows, 1024)] or None
+        YAMNet's embeddings of the rows, when kept (window grids only).
+    """
+
+    scores: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    frame_level_db: np.ndarray
+    embeddings: np.ndarray | None = None
+
+
+class ScoreStream(Protocol):
+    """One recording being scored as its audio arrives: the push-based half of a :class:`Scorer`.
+
+    Two steps per block, so that a file's decoding and features can run in a second thread
+    while the model runs (:func:`score_stream`), and a live stream can call both at once
+    (:class:`sed.listen.Listener`): :meth:`prepare` (numpy only, any thread) and :meth:`score`
+    (the model, in the caller's thread). The end of the audio is :meth:`prepare_end` (the
+    padding the grid needs), its :meth:`score`, then :meth:`finish`.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        The score columns.
+    samples : int
+        16 kHz samples prepared so far, padding left out.
+    stated_hop : float or None
+        The grid's hop in seconds, when the grid states it (see :attr:`WindowScores.hop`).
+    tiles : bool
+        Whether rows tile the recording (see :attr:`WindowScores.frames_tile`).
+    """
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def samples(self) -> int: ...
+
+    @property
+    def stated_hop(self) -> float | None: ...
+
+    @property
+    def tiles(self) -> bool: ...
+
+    def prepare(self, samples: np.ndarray) -> object:
+        """Next 16 kHz samples in; what :meth:`score` needs of them out."""
+        ...
+
+    def prepare_end(self) -> object | None:
+        """The end of the audio (its padding); None when no sample was prepared at all."""
+        ...
+
+    def score(self, prepared: Any) -> ScoreChunk:
+        """The rows that ``prepared`` (from this stream's :meth:`prepare`) makes final."""
+        ...
+
+    def finish(self) -> ScoreChunk:
+        """The rows left once the end has been scored."""
+        ...
+
+    def window_levels(self) -> np.ndarray | None:
+        """RMS level of every row in dBFS (:func:`window_levels`) for window grids, else None;
+        called after :meth:`finish`."""
+        ...
+
+
+class Scorer(Protocol):
+    """What scores a recording: raw YAMNet with a class selection (:class:`YamnetScorer`), a
+    window head (:class:`sed.heads.head.Head`) or a frame-level head
+    (:class:`sed.heads.frame_head.FrameHead`). Detection, batches, listening, tagging, tuning
+    and plots call this interface and never ask which kind they hold; only the head loader
+    (:func:`sed.pipeline.load_head`) knows the kinds. A new kind is one new class.
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Event labels, in score column order.
+    default_postprocessing : sed.postprocessing.PostProcessing or None
+        The scorer's own post-processing (a head's, tuned when it was trained), used when none
+        is given; None for the defaults.
+    clip_aggregation : {"mean", "max"}
+        How a label's clip score is taken from its rows (:func:`sed.pipeline.top_classes`).
+    """
+
+    @property
+    def labels(self) -> tuple[str, ...]: ...
+
+    @property
+    def default_postprocessing(self) -> PostProcessing | None: ...
+
+    @property
+    def clip_aggregation(self) -> str: ...
+
+    def check_compatible(self, model: Yamnet) -> None:
+        """Raise :class:`sed.errors.ModelError` unless the scorer fits the model's settings."""
+        ...
+
+    def open(
+        self,
+        model: Yamnet,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_embeddings: bool = False,
+        low_latency: bool = False,
+    ) -> ScoreStream:
+        """A stream scoring one recording (see :class:`ScoreStream`); ``low_latency`` scores
+        rows as soon as they are complete instead of in whole batches (live audio)."""
+        ...
+
+
+class _FrontEnd:
+    """16 kHz samples in; log-mel frames and their levels out: the start every stream shares.
+
+    Counts the samples (padding left out) and, with ``energies``, keeps the energy of every
+    10 ms hop (:func:`hop_energies`) for the window levels.
+    """
+
+    def __init__(self, params: YamnetParams, implementation: str, *, energies: bool = False):
+        self.params, self.samples = params, 0
+        self._frames = FrameStream(params, implementation)
+        self._hops = (
+            _Framer(params.stft_hop_samples, params.stft_hop_samples, np.zeros(0, np.float32))
+            if energies
+            else None
+        )
+        self.energies: list[np.ndarray] = []
+
+    def push(self, samples: np.ndarray, *, padding: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Samples in; ``(log_mel (k, 64), levels (k,))`` of the frames now complete out."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if not padding:
+            self.samples += len(samples)
+        if self._hops is not None:
+            self.energies.append(hop_energies(self._hops.push(samples)[0], self.params))
+        log_mel = self._frames.push(samples)
+        return log_mel, frame_levels(log_mel)  # every frame once, the padding's last
+
+    def pad_to(self, padded_length: int) -> tuple[np.ndarray, np.ndarray]:
+        """The zero padding up to ``padded_length`` samples, through :meth:`push`."""
+        return self.push(np.zeros(padded_length - self.samples, np.float32), padding=True)
+
+
+@dataclass
+class _Windows:
+    """Prepared windows ``(k, 96, 64)`` and the levels of the STFT frames computed with them."""
+
+    patches: np.ndarray
+    frame_level_db: np.ndarray
+
+
+class WindowScoreStream:
+    """A :class:`ScoreStream` of YAMNet's 0.96 s windows every ``hop``: windows are cut from
+    the streamed log-mel frames (:class:`WindowStream`), YAMNet scores them, and ``to_labels``
+    turns its outputs into the scorer's columns.
+
+    The reference's zero padding (:meth:`YamnetParams.padded_length`) ends the audio, so the
+    windows equal :func:`run_yamnet`'s on the whole waveform within 1e-5.
+
+    Parameters
+    ----------
+    model : sed.model.Yamnet
+    labels : tuple of str
+    to_labels : callable
+        ``(scores (n, 521), embeddings (n, 1024)) -> scores (n, len(labels))``.
+    batch_size : int > 0
+        Windows per model call; without ``low_latency`` windows wait for whole batches.
+    keep_embeddings : bool
+    low_latency : bool
+    """
+
+    tiles = False
+    stated_hop = None
+
+    def __init__(
+        self,
+        model: Yamnet,
+        labels: tuple[str, ...],
+        to_labels: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_embeddings: bool = False,
+        low_latency: bool = False,
+    ):
+        check_batch_size(batch_size)
+        self.model, self.labels, self._to_labels = model, tuple(labels), to_labels
+        self.params = model.params
+        self._batch, self._keep, self._low_latency = batch_size, keep_embeddings, low_latency
+        self._front = _FrontEnd(self.params, model.feature_implementation, energies=True)
+        self._windows = WindowStream(self.params)
+        self._waiting = np.zeros((0, self.params.patch_frames, self.params.mel_bands), np.float32)
+        self._scored = 0  # windows scored
+
+    @property
+    def samples(self) -> int:
+        return self._front.samples
+
+    def prepare(self, samples: np.ndarray) -> _Windows:
+        return self._cut(*self._front.push(samples), last=False)
+
+    def prepare_end(self) -> _Windows | None:
+        if self.samples == 0:
+            return None
+        return self._cut(*self._front.pad_to(self.params.padded_length(self.samples)), last=True)
+
+    def _cut(self, log_mel: np.ndarray, levels: np.ndarray, *, last: bool) -> _Windows:
+        patches = self._windows.push(log_mel)
+        if self._low_latency:
+            return _Windows(patches, levels)
+        waiting = np.concatenate([self._waiting, patches]) if len(self._waiting) else patches
+        ready = len(waiting) if last else len(waiting) - len(waiting) % self._batch
+        self._waiting = waiting[ready:]
+        return _Windows(waiting[:ready], levels)
+
+    def score(self, prepared: _Windows) -> ScoreChunk:
+        patches = prepared.patches
+        starts, ends = window_times(len(patches), self.params, first=self._scored)
+        self._scored += len(patches)
+        if not len(patches):
+            empty = np.zeros((0, len(self.labels)), np.float32)
+            return ScoreChunk(empty, starts, ends, prepared.frame_level_db)
+        scores, embeddings = self.model.predict(patches, batch_size=self._batch)
+        return ScoreChunk(
+            np.asarray(self._to_labels(scores, embeddings), np.float32),
+            starts,
+            ends,
+            prepared.frame_level_db,
+            embeddings if self._keep else None,
+        )
+
+    def finish(self) -> ScoreChunk:
+        if self.samples and self._scored != self.params.num_windows(self.samples):
+            # An invariant of the framing, not a check of input (YamnetParams validates the hop).
+            raise RuntimeError(
+                f"internal error: {self._scored} windows where the reference framing gives "
+                f"{self.params.num_windows(self.samples)}"
+            )
+        return _empty_chunk(len(self.labels))
+
+    def window_levels(self) -> np.ndarray:
+        energies = self._front.energies
+        return window_levels(
+            np.concatenate(energies) if energies else np.zeros(0, np.float32),
+            self._scored,
+            self.params,
+        )
+
+
+@dataclass
+class _FeatureInput:
+    """Prepared log-mel frames for the feature maps, and whether they end the audio."""
+
+    log_mel: np.ndarray
+    frame_level_db: np.ndarray
+    last: bool = False
+
+
+class FrameScoreStream:
+    """A :class:`ScoreStream` of a frame-level classifier's frames (80 ms for layer 6).
+
+    YAMNet's convolutional layers run once over the continuous log-mel spectrogram, block by
+    block (:class:`sed.model.feature_maps.FeatureMapStream`); the classifier scores the feature
+    frames sequence by sequence (:class:`SequenceStream`). Frame ``j`` spans ``[j * hop,
+    (j + 1) * hop)``; there is one frame per started hop of audio (the padding's frames are
+    dropped), and the scores do not depend on the block sizes.
+
+    Parameters
+    ----------
+    model : sed.model.Yamnet
+    classifier : FrameClassifier
+    core_frames : int
+        Log-mel frames per feature block.
+    low_latency : bool
+        Score each sequence as soon as it is complete instead of ``16`` at a time.
+    """
+
+    tiles = True
+
+    def __init__(
+        self,
+        model: Yamnet,
+        classifier: FrameClassifier,
+        *,
+        core_frames: int = DEFAULT_CORE_FRAMES,
+        low_latency: bool = False,
+    ):
+        self.params, self.labels = model.params, tuple(classifier.labels)
+        self.spec = classifier.feature_spec
+        self.stated_hop = self.spec.hop_seconds(self.params)
+        self._front = _FrontEnd(self.params, model.feature_implementation)
+        self._maps = FeatureMapStream(
+            model.feature_network(self.spec.layers), self.spec, core_frames
+        )
+        self._sequences = SequenceStream(classifier, batch_size=1 if low_latency else 16)
+        self._given = 0  # frames given out
+        self._n_frames: int | None = None  # known at the end
+
+    @property
+    def samples(self) -> int:
+        return self._front.samples
+
+    def prepare(self, samples: np.ndarray) -> _FeatureInput:
+        return _FeatureInput(*self._front.push(samples))
+
+    def prepare_end(self) -> _FeatureInput | None:
+        if self.samples == 0:
+            return None
+        padded = padded_sample_count(self.samples, self.spec, self.params)
+        return _FeatureInput(*self._front.pad_to(padded), last=True)
+
+    def score(self, prepared: _FeatureInput) -> ScoreChunk:
+        features = self._maps.push(prepared.log_mel) if len(prepared.log_mel) else None
+        scores = [self._sequences.push(features)] if features is not None and len(features) else []
+        if prepared.last:
+            scores.append(self._sequences.push(self._maps.finish()))
+            self._n_frames = frame_count(self.samples, self.spec, self.params)
+        return self._chunk(scores, prepared.frame_level_db)
+
+    def finish(self) -> ScoreChunk:
+        return self._chunk([self._sequences.finish()], np.zeros(0, np.float32))
+
+    def _chunk(self, scores: list[np.ndarray], levels: np.ndarray) -> ScoreChunk:
+        rows = np.concatenate(scores) if scores else np.zeros((0, len(self.labels)), np.float32)
+        if self._n_frames is not None:  # the padding's frames are dropped
+            rows = rows[: max(0, self._n_frames - self._given)]
+        starts, ends = frame_times(len(rows), self.stated_hop, first=self._given)
+        self._given += len(rows)
+        return ScoreChunk(rows, starts, ends, levels)
+
+    def window_levels(self) -> None:
+        return None
+
+
+def _empty_chunk(n_labels: int) -> ScoreChunk:
+    empty = np.zeros(0, np.float64)
+    return ScoreChunk(np.zeros((0, n_labels), np.float32), empty, empty, np.zeros(0, np.float32))
+
+
+@dataclass(frozen=True)
+class YamnetScorer:
+    """Raw YAMNet as a :class:`Scorer`: the scores of a class selection (every class, a class
+    list, or a label map's labels, each the maximum over its classes).
+
+    Attributes
+    ----------
+    selection : ClassSelection or None
+        Columns of YAMNet's 521 outputs to report; None for all of them, as YAMNet names them.
+    """
+
+    selection: ClassSelection | None = None
+
+    default_postprocessing = None
+    clip_aggregation = "mean"  # the reference inference.py's rule for 0.96 s windows
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        if self.selection is None:
+            from sed.classes import load_class_map
+
+            return tuple(load_class_map().display_names)
+        return self.selection.event_labels
+
+    def check_compatible(self, model: Yamnet) -> None:
+        """Any loaded YAMNet fits (the class map is YAMNet's own)."""
+
+    def open(
+        self,
+        model: Yamnet,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_embeddings: bool = False,
+        low_latency: bool = False,
+    ) -> WindowScoreStream:
+        selection = self.selection
+        labels = tuple(model.labels) if selection is None else selection.event_labels
+        every_class = selection is None or (
+            selection.is_identity and len(selection) == len(model.labels)
+        )
+
+        def to_labels(scores: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+            return scores if every_class else selection.apply(scores)  # type: ignore[union-attr]
+
+        return WindowScoreStream(
+            model,
+            labels,
+            to_labels,
+            batch_size=batch_size,
+            keep_embeddings=keep_embeddings,
+            low_latency=low_latency,
+        )
+
+
+def score_stream(
+    blocks: Iterable[np.ndarray],
+    model: Yamnet,
+    scorer: Scorer | None = None,
+    *,
+    filename: str = "",
+    duration_seconds: float | None = None,
+    keep_embeddings: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    overlap: bool = True,
+) -> WindowScores:
+    """Score a 16 kHz waveform that arrives in blocks, with any :class:`Scorer`.
+
+    Memory does not grow with the recording's length beyond the scores kept (``(n_windows,
+    521)`` float32: 150 MB for 10 hours of all classes) and the 10 ms frame levels; the scores
+    do not depend on the block sizes. For YAMNet they equal :func:`run_yamnet` on the whole
+    waveform within 1e-5 (``tests/test_segmenter.py``).
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
+        Consecutive pieces of mono audio in [-1, 1] at ``model.params.sample_rate``, of any
+        lengths (empty ones included); errors raised by the iterable propagate.
+    model : sed.model.Yamnet
+    scorer : Scorer, optional
+        What scores the audio; by default YAMNet's 521 classes (:class:`YamnetScorer`).
+    filename : str
+        Stored in the result for tables.
+    duration_seconds : float, optional
+        True length of the recording; by default the number of samples over the sample rate.
+    keep_embeddings : bool
+        Keep the ``(n_windows, 1024)`` embeddings (4 KB per window) in the result (window grids).
+    batch_size : int > 0
+        Windows per model call.
+    overlap : bool
+        Read the blocks and compute features in a background thread while the model runs on
+        the previous ones (both cores busy on a 2-core machine). Results are the same.
+
+    Returns
+    -------
+    scores : WindowScores [scores shape=(n_rows, len(scorer.labels))]
+        On the scorer's grid: windows (with window levels) or frames (``frames_tile``).
+
+    Raises
+    ------
+    AudioError
+        If there are no samples at all.
+    ModelError
+        If the scorer does not fit the model.
+    ParameterError
+        If ``batch_size`` is not a positive integer.
+    """
+    check_batch_size(batch_size)
+    scorer = scorer if scorer is not None else cast("Scorer", YamnetScorer())
+    scorer.check_compatible(model)
+    stream = scorer.open(model, batch_size=batch_size, keep_embeddings=keep_embeddings)
+
+    def prepared() -> Iterator[object]:
+        for block in blocks:
+            yield stream.prepare(block)
+        end = stream.prepare_end()
+        if end is not None:
+            yield end
+
+    chunks = []
+    # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
+    # the model's threads (12 times the CPU time measured on 2 cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for item in _ahead_in_thread(prepared()) if overlap else prepared():
+            chunks.append(stream.score(item))
+        if stream.samples == 0:
+            raise AudioError(f"no audio samples at {model.params.sample_rate} Hz", filename or None)
+        chunks.append(stream.finish())
+    if duration_seconds is None:
+        duration_seconds = stream.samples / model.params.sample_rate
+    embeddings = [chunk.embeddings for chunk in chunks if chunk.embeddings is not None]
+    return WindowScores(
+        filename,
+        np.concatenate([chunk.starts for chunk in chunks]),
+        np.concatenate([chunk.ends for chunk in chunks]),
+        np.concatenate([chunk.scores for chunk in chunks]),
+        tuple(stream.labels),
+        float(duration_seconds),
+        np.concatenate(embeddings) if keep_embeddings and embeddings else None,
+        np.concatenate([chunk.frame_level_db for chunk in chunks]),
+        stream.window_levels(),
+        hop=stream.stated_hop,
+        frames_tile=stream.tiles,
+    )
+
+
 def score_waveform(
     waveform: np.ndarray,
     model: Yamnet,
+    scorer: Scorer | None = None,
     *,
     filename: str = "",
     duration_seconds: float | None = None,
     keep_embeddings: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> WindowScores:
-    """Score every window of a 16 kHz waveform.
+    """Score a 16 kHz waveform (see :func:`score_stream`).
 
     Parameters
     ----------
     waveform : np.ndarray [shape=(n_samples,), dtype=float32]
         Mono audio in [-1, 1] at ``model.params.sample_rate``; may be shorter than one window.
     model : sed.model.Yamnet
+    scorer : Scorer, optional
+        By default YAMNet's 521 classes.
     filename : str
         Stored in the result for tables.
     duration_seconds : float, optional
@@ -565,7 +928,7 @@ def score_waveform(
 
     Returns
     -------
-    window_scores : WindowScores [scores shape=(n_windows, 521)]
+    scores : WindowScores [scores shape=(n_rows, len(scorer.labels))]
 
     Raises
     ------
@@ -576,6 +939,7 @@ def score_waveform(
     return score_stream(
         _waveform_blocks(waveform, model.params),
         model,
+        scorer,
         filename=filename,
         duration_seconds=duration_seconds,
         keep_embeddings=keep_embeddings,
@@ -603,6 +967,7 @@ def _waveform_blocks(waveform: np.ndarray, params: YamnetParams) -> Iterator[np.
 def score_file(
     path: str | os.PathLike,
     model: Yamnet,
+    scorer: Scorer | None = None,
     *,
     resampler: str = DEFAULT_RESAMPLER,
     keep_embeddings: bool = False,
@@ -610,7 +975,7 @@ def score_file(
     block_frames: int = DEFAULT_BLOCK_FRAMES,
     overlap: bool = True,
 ) -> WindowScores:
-    """Read a recording block by block and score every window (see :func:`score_stream`).
+    """Read a recording block by block and score it (see :func:`score_stream`).
 
     Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
     and the scores equal those of the whole file read at once within 1e-5.
@@ -620,19 +985,21 @@ def score_file(
     path : str or os.PathLike
         Any audio file soundfile reads.
     model : sed.model.Yamnet
+    scorer : Scorer, optional
+        By default YAMNet's 521 classes.
     resampler : {"soxr", "resampy"}
     keep_embeddings : bool
     batch_size : int > 0
         Windows per model call.
     block_frames : int > 0
-        Frames decoded per block, at the file's rate (see :func:`sed.audio.stream_audio`).
+        Sample frames decoded per block, at the file's rate (see :func:`sed.audio.stream_audio`).
     overlap : bool
         Decode and compute features in a background thread while the model runs (see
         :func:`score_stream`); False when files are processed in parallel processes.
 
     Returns
     -------
-    window_scores : WindowScores
+    scores : WindowScores
         ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
         ``duration_seconds`` is the file's true length.
 
@@ -647,6 +1014,7 @@ def score_file(
     return score_stream(
         blocks,
         model,
+        scorer,
         filename=display_path(path),
         duration_seconds=info.duration_seconds,
         keep_embeddings=keep_embeddings,
@@ -770,187 +1138,60 @@ class SequenceStream:
         return np.zeros((0, len(self.classifier.labels)), np.float32)
 
 
-def _log_mel_blocks(
-    blocks: Iterable[np.ndarray],
-    params: YamnetParams,
-    implementation: str,
-    spec: FeatureSpec,
-    totals: _Totals,
-) -> Iterator[np.ndarray]:
-    """Blocks of samples in, log-mel frames out, the padding of :mod:`sed.model.feature_maps`
-    included; the frame levels go to ``totals.levels``."""
-    frames = FrameStream(params, implementation)
-    padding = lambda n: padded_sample_count(n, spec, params)  # noqa: E731
-    for block in _with_padding(blocks, params, totals, padding):
-        log_mel = frames.push(block)
-        totals.levels.append(frame_levels(log_mel))
-        if len(log_mel):
-            yield log_mel
-
-
 def feature_stream(
     blocks: Iterable[np.ndarray],
     model: Yamnet,
     spec: FeatureSpec,
     *,
-    totals: _Totals | None = None,
     core_frames: int = DEFAULT_CORE_FRAMES,
     overlap: bool = True,
+    counted: Callable[[int], None] | None = None,
 ) -> Iterator[np.ndarray]:
     """Blocks of 16 kHz samples in, frozen YAMNet feature frames out (see
     :mod:`sed.model.feature_maps`): ``(k, spec.width)`` arrays, in order, padding frames
-    included; ``totals`` (if given) learns the sample count and the 10 ms frame levels."""
-    totals = totals if totals is not None else _Totals()
-    params = model.params
-    maps = FeatureMapStream(model.feature_network(spec.layers), spec, core_frames)
-    log_mels = _log_mel_blocks(blocks, params, model.feature_implementation, spec, totals)
-    with threadpool_limits(limits=1, user_api="blas"):
-        for log_mel in _ahead_in_thread(log_mels) if overlap else log_mels:
-            features = maps.push(log_mel)
-            if len(features):
-                yield features
-        if totals.samples == 0:
-            raise AudioError(f"no audio samples at {params.sample_rate} Hz")
-        yield maps.finish()
-
-
-def frame_times(n_frames: int, hop_seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end times of ``n_frames`` frames of ``hop_seconds`` that tile the recording.
-
-    Returns
-    -------
-    starts, ends : np.ndarray [shape=(n_frames,), dtype=float64]
-        ``starts[j] = j * hop``, ``ends[j] = (j + 1) * hop``, in seconds.
-    """
-    starts = np.arange(n_frames) * hop_seconds
-    return starts, np.arange(1, n_frames + 1) * hop_seconds
-
-
-def score_frames_stream(
-    blocks: Iterable[np.ndarray],
-    model: Yamnet,
-    classifier: FrameClassifier,
-    *,
-    filename: str = "",
-    duration_seconds: float | None = None,
-    overlap: bool = True,
-    core_frames: int = DEFAULT_CORE_FRAMES,
-) -> WindowScores:
-    """Score every frame of a 16 kHz waveform that arrives in blocks, with a frame classifier.
-
-    YAMNet's convolutional layers run once over the continuous log-mel spectrogram, block by
-    block (:class:`sed.model.feature_maps.FeatureMapStream`); the classifier scores the feature
-    frames sequence by sequence (:class:`SequenceStream`). Memory does not grow with the
-    recording's length beyond the scores and the 10 ms frame levels kept, and the scores do not
-    depend on the block sizes (the features equal the whole-file ones within 1e-5).
-
-    Parameters
-    ----------
-    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
-        Consecutive pieces of mono audio in [-1, 1] at ``model.params.sample_rate``.
-    model : sed.model.Yamnet
-    classifier : FrameClassifier
-        A frame head (:class:`sed.heads.frame_head.FrameHead`).
-    filename : str
-    duration_seconds : float, optional
-        True length of the recording; by default the number of samples over the sample rate.
-    overlap : bool
-        Read the blocks and compute the log-mel spectrogram in a background thread.
-    core_frames : int
-        Log-mel frames per feature block (:class:`sed.model.feature_maps.FeatureMapStream`).
-
-    Returns
-    -------
-    frame_scores : WindowScores [scores shape=(n_frames, len(classifier.labels))]
-        Frame ``j`` spans ``[j * hop, (j + 1) * hop)`` seconds (``hop`` 0.08 s for layer 6);
-        one frame per started hop of audio (the padding's frames are dropped). With
-        ``frame_level_db``, no embeddings and no window levels.
+    included. ``counted`` (if given) receives the number of samples, padding left out, once
+    the blocks are exhausted.
 
     Raises
     ------
     AudioError
         If there are no samples at all.
     """
-    totals = _Totals()
-    spec = classifier.feature_spec
-    sequences = SequenceStream(classifier)
-    scores = [
-        sequences.push(features)
-        for features in feature_stream(
-            blocks, model, spec, totals=totals, core_frames=core_frames, overlap=overlap
-        )
-    ]
-    scores.append(sequences.finish())
-    n_frames = frame_count(totals.samples, spec, model.params)
-    hop = spec.hop_seconds(model.params)
-    starts, ends = frame_times(n_frames, hop)
-    if duration_seconds is None:
-        duration_seconds = totals.samples / model.params.sample_rate
-    return WindowScores(
-        filename,
-        starts,
-        ends,
-        np.concatenate(scores)[:n_frames],
-        tuple(classifier.labels),
-        float(duration_seconds),
-        frame_level_db=np.concatenate(totals.levels),
-        hop=hop,
-        frames_tile=True,
-    )
+    params = model.params
+    front = _FrontEnd(params, model.feature_implementation)
+    maps = FeatureMapStream(model.feature_network(spec.layers), spec, core_frames)
+
+    def log_mels() -> Iterator[np.ndarray]:
+        for block in blocks:
+            yield front.push(block)[0]
+        if front.samples:
+            yield front.pad_to(padded_sample_count(front.samples, spec, params))[0]
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        for log_mel in _ahead_in_thread(log_mels()) if overlap else log_mels():
+            features = maps.push(log_mel) if len(log_mel) else log_mel[:0]
+            if len(features):
+                yield features
+        if front.samples == 0:
+            raise AudioError(f"no audio samples at {params.sample_rate} Hz")
+        if counted is not None:
+            counted(front.samples)
+        yield maps.finish()
 
 
-def score_frames_file(
-    path: str | os.PathLike,
-    model: Yamnet,
-    classifier: FrameClassifier,
-    *,
-    resampler: str = DEFAULT_RESAMPLER,
-    block_frames: int = DEFAULT_BLOCK_FRAMES,
-    overlap: bool = True,
-) -> WindowScores:
-    """Read a recording block by block and score every frame (see :func:`score_frames_stream`).
+def frame_times(
+    n_frames: int, hop_seconds: float, *, first: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times of ``n_frames`` frames of ``hop_seconds`` that tile the recording,
+    from frame ``first`` on.
 
-    Raises
-    ------
-    AudioError
-        If the file cannot be used.
+    Returns
+    -------
+    starts, ends : np.ndarray [shape=(n_frames,), dtype=float64]
+        ``starts[j] = (first + j) * hop``, ``ends[j] = (first + j + 1) * hop``, in seconds.
     """
-    blocks, info = stream_audio(
-        path, sample_rate=model.params.sample_rate, resampler=resampler, block_frames=block_frames
-    )
-    return score_frames_stream(
-        blocks,
-        model,
-        classifier,
-        filename=display_path(path),
-        duration_seconds=info.duration_seconds,
-        overlap=overlap,
-    )
-
-
-def score_frames_waveform(
-    waveform: np.ndarray,
-    model: Yamnet,
-    classifier: FrameClassifier,
-    *,
-    filename: str = "",
-    duration_seconds: float | None = None,
-) -> WindowScores:
-    """Score every frame of a 16 kHz waveform (see :func:`score_frames_stream`).
-
-    Raises
-    ------
-    AudioError
-        If the waveform is empty or holds NaN or infinite samples.
-    """
-    waveform = _checked_waveform(waveform, filename)
-    return score_frames_stream(
-        _waveform_blocks(waveform, model.params),
-        model,
-        classifier,
-        filename=filename,
-        duration_seconds=duration_seconds,
-    )
+    starts = np.arange(first, first + n_frames) * hop_seconds
+    return starts, np.arange(first + 1, first + n_frames + 1) * hop_seconds
 
 
 @dataclass
@@ -991,13 +1232,13 @@ def frame_features(
     AudioError
         If there are no samples at all.
     """
-    totals = _Totals()
+    counts: list[int] = []
     features = np.concatenate(
-        list(feature_stream(blocks, model, spec, totals=totals, overlap=overlap))
+        list(feature_stream(blocks, model, spec, overlap=overlap, counted=counts.append))
     )
-    n_frames = frame_count(totals.samples, spec, model.params)
+    n_frames = frame_count(counts[0], spec, model.params)
     if duration_seconds is None:
-        duration_seconds = totals.samples / model.params.sample_rate
+        duration_seconds = counts[0] / model.params.sample_rate
     return FrameFeatures(
         filename, features[:n_frames], spec.hop_seconds(model.params), float(duration_seconds)
     )

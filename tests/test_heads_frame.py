@@ -141,7 +141,7 @@ def test_frame_f1_counts_frames_and_leaves_out_ignored_ones():
 
 def test_a_heads_own_postprocessing_is_its_default():
     from sed.errors import ParameterError
-    from sed.pipeline import head_postprocessing
+    from sed.heads.head import stored_postprocessing as head_postprocessing
 
     assert head_postprocessing({"kind": "frame"}) is None and head_postprocessing(None) is None
     stored = {"postprocessing": {"threshold_on": 0.3, "median_filter_seconds": 0.24}}

@@ -92,17 +92,17 @@ def test_window_scores_drop_the_background(head, rng):
 def test_other_settings_are_refused(head, tmp_path):
     head.save(tmp_path / "h")
     loaded = Head.load(tmp_path / "h")
-    loaded.check_compatible(YamnetParams(), "ab" * 32)
+    loaded.check_settings(YamnetParams(), "ab" * 32)
     with pytest.raises(
         ModelError,
         match=r"h: head was trained with hop seconds 0.5, not 0.48 "
         r"\(use --hop 0.5\)",
     ):
-        loaded.check_compatible(YamnetParams(patch_hop_seconds=0.48))
+        loaded.check_settings(YamnetParams(patch_hop_seconds=0.48))
     with pytest.raises(ModelError, match="sample rate 16000, not 8000"):
-        loaded.check_compatible(YamnetParams(sample_rate=8000))
+        loaded.check_settings(YamnetParams(sample_rate=8000))
     with pytest.raises(ModelError, match="other YAMNet weights"):
-        loaded.check_compatible(YamnetParams(), "cd" * 32)
+        loaded.check_settings(YamnetParams(), "cd" * 32)
 
 
 @pytest.mark.parametrize(

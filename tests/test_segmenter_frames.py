@@ -12,11 +12,12 @@ import soundfile as sf
 from sed.model.feature_maps import FeatureSpec
 from sed.postprocessing import PostProcessing, detect_events
 from sed.segmenter import (
+    FrameScoreStream,
     SequenceStream,
     WindowScores,
     frame_features,
-    score_frames_stream,
-    score_frames_waveform,
+    score_stream,
+    score_waveform,
 )
 
 
@@ -30,6 +31,16 @@ class PositionalClassifier:
     context_frames: int = 4
     labels: tuple = ("a", "b")
     calls: list = dataclasses.field(default_factory=list)
+
+    # What makes it a scorer (sed.segmenter.Scorer), as a frame head is one.
+    default_postprocessing = None
+    clip_aggregation = "max"
+
+    def check_compatible(self, model):
+        pass
+
+    def open(self, model, *, low_latency=False, **window_options):
+        return FrameScoreStream(model, self, low_latency=low_latency)
 
     def predict_sequences(self, features):
         self.calls.append(features.shape)
@@ -87,7 +98,7 @@ def test_streamed_frame_scores_equal_scores_of_the_whole_file_features(model, be
     waveform = bells[: 20 * 16000 + 123]
     whole = frame_features([waveform], model, classifier.feature_spec)
     blocks = (waveform[i : i + block] for i in range(0, len(waveform), block))
-    scored = score_frames_stream(blocks, model, classifier, filename="x.wav")
+    scored = score_stream(blocks, model, classifier, filename="x.wav")
     assert len(scored) == len(whole) == -(-len(waveform) // 1280)
     np.testing.assert_allclose(
         scored.scores, reference_scores(whole.features, classifier), atol=1e-5
@@ -100,7 +111,7 @@ def test_streamed_frame_scores_equal_scores_of_the_whole_file_features(model, be
 
 
 def test_a_single_frame_still_knows_its_hop(model):
-    scored = score_frames_waveform(np.zeros(500, np.float32), model, PositionalClassifier())
+    scored = score_waveform(np.zeros(500, np.float32), model, PositionalClassifier())
     assert len(scored) == 1 and scored.hop_seconds == 0.08 and scored.frames_tile
 
 

@@ -157,7 +157,7 @@ def listen(
         refuse_classes_with_head(head_dir, classes, label_map)
         selection = pipeline.class_selection(classes=classes, label_map=label_map)
         head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-        config = postprocessing_from_options(options)
+        config = postprocessing_from_options(options, head_dir)  # a head's own, as detect
         config.thresholds(head_labels or selection.event_labels)
         clock = parse_start_time(start_time) if start_time is not None else None
         paths = format_paths(output, formats) if output is not None else {}

@@ -330,10 +330,9 @@ def _head_postprocessing(head_dir) -> PostProcessing | None:
     """The post-processing stored in a head's description, if any (read without TensorFlow)."""
     if head_dir is None:
         return None
-    from sed.heads.head import head_description
-    from sed.pipeline import head_postprocessing
+    from sed.heads.head import head_description, stored_postprocessing
 
-    return head_postprocessing(head_description(head_dir)[1])
+    return stored_postprocessing(head_description(head_dir)[1], head_dir)
 
 
 def evaluation_options(command):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,13 +39,19 @@ from sed.heads.head import (
     head_kind,
     load_head_network,
     save_head_files,
+    stored_postprocessing,
 )
 from sed.infra import atomic_open
 from sed.model.backends import litert_interpreter
 from sed.model.feature_maps import FeatureSpec
 from sed.model.litert import LiteRTModel
 from sed.model.runtime import import_tensorflow
-from sed.params import YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
+    from sed.postprocessing import PostProcessing
+    from sed.segmenter import FrameScoreStream
 
 #: The LiteRT conversion of a frame head's network, beside ``model.keras``.
 LITERT_FILE = "model.tflite"
@@ -253,7 +259,43 @@ class FrameHead:
             self._run = tf.function(lambda x: network(x, training=False), input_signature=[spec])
         return self._run
 
-    def check_compatible(self, params: YamnetParams, weights_sha256: str | None = None) -> None:
+    @property
+    def default_postprocessing(self) -> PostProcessing | None:
+        """The post-processing tuned on the validation data when the head was trained
+        (:func:`sed.heads.head.stored_postprocessing`), if any."""
+        return stored_postprocessing(self.metadata, self.directory)
+
+    #: A label's clip score is its highest frame score: an event fills few 80 ms frames, and
+    #: its frames score high where it sounds.
+    clip_aggregation = "max"
+
+    def open(
+        self,
+        model: Yamnet,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_embeddings: bool = False,
+        low_latency: bool = False,
+    ) -> FrameScoreStream:
+        """A stream scoring one recording's frames with this head (see
+        :class:`sed.segmenter.FrameScoreStream`); ``batch_size`` and ``keep_embeddings`` concern
+        windows and do not apply."""
+        from sed.segmenter import FrameScoreStream
+
+        return FrameScoreStream(model, self, low_latency=low_latency)
+
+    def check_compatible(self, model: Yamnet) -> None:
+        """Refuse a model whose settings differ from those the head was trained with (see
+        :meth:`check_settings`).
+
+        Raises
+        ------
+        ModelError
+            If the sample rate or the weights differ.
+        """
+        self.check_settings(model.params, model.weights_sha256)
+
+    def check_settings(self, params: YamnetParams, weights_sha256: str | None = None) -> None:
         """Refuse YAMNet settings other than those the head was trained with.
 
         The window hop does not matter (a frame head reads no windows); the sample rate and the

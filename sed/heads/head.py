@@ -21,6 +21,10 @@ before kinds existed).
 
 A head only makes sense on embeddings computed with the settings it was trained with (window
 hop, sample rate, weights): :meth:`Head.check_compatible` refuses anything else.
+
+Both kinds are scorers (:class:`sed.segmenter.Scorer`): whatever scores with YAMNet scores with
+a head of either kind, through the same interface. Only :func:`sed.pipeline.load_head` tells the
+kinds apart, by ``head.json``'s ``kind``.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ import numpy as np
 from sed.errors import ModelError
 from sed.infra import atomic_open, atomic_path, read_user_text
 from sed.model.runtime import import_tensorflow
-from sed.params import YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 
 if TYPE_CHECKING:
-    from sed.segmenter import WindowScores
+    from sed.model import Yamnet
+    from sed.postprocessing import PostProcessing
+    from sed.segmenter import WindowScores, WindowScoreStream
 
 BACKGROUND_LABEL = "_background"
 HEAD_FORMAT = 1
@@ -189,7 +195,57 @@ class Head:
         keep = [i for i, label in enumerate(self.labels) if label != BACKGROUND_LABEL]
         return scores[:, keep]
 
-    def check_compatible(self, params: YamnetParams, weights_sha256: str | None = None) -> None:
+    @property
+    def default_postprocessing(self) -> PostProcessing | None:
+        """The post-processing stored with the head (:func:`stored_postprocessing`), if any."""
+        return stored_postprocessing(self.metadata, self.directory)
+
+    #: A label's clip score is its mean over windows (the reference ``inference.py``'s rule).
+    clip_aggregation = "mean"
+
+    def open(
+        self,
+        model: Yamnet,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        keep_embeddings: bool = False,
+        low_latency: bool = False,
+    ) -> WindowScoreStream:
+        """A stream scoring one recording's windows with this head (see
+        :class:`sed.segmenter.ScoreStream`): YAMNet's embeddings in, :attr:`event_labels`'
+        scores out (the background output is dropped, so it never becomes an event).
+
+        Raises
+        ------
+        ParameterError
+            If ``batch_size`` is not a positive integer.
+        """
+        from sed.segmenter import WindowScoreStream
+
+        def to_labels(scores: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
+            return self.event_scores(self.predict(embeddings))
+
+        return WindowScoreStream(
+            model,
+            self.event_labels,
+            to_labels,
+            batch_size=batch_size,
+            keep_embeddings=keep_embeddings,
+            low_latency=low_latency,
+        )
+
+    def check_compatible(self, model: Yamnet) -> None:
+        """Refuse a model whose settings differ from those the head was trained with (see
+        :meth:`check_settings`).
+
+        Raises
+        ------
+        ModelError
+            If the hop, sample rate or weights differ.
+        """
+        self.check_settings(model.params, model.weights_sha256)
+
+    def check_settings(self, params: YamnetParams, weights_sha256: str | None = None) -> None:
         """Refuse YAMNet settings other than those the head was trained with.
 
         Parameters
@@ -305,6 +361,30 @@ def load_head_network(directory: str, labels: tuple[str, ...]):
             directory,
         )
     return network
+
+
+def stored_postprocessing(metadata: dict, source: str | None = None) -> PostProcessing | None:
+    """The post-processing a head's training tuned on its validation data (``head.json``'s
+    ``postprocessing``), or None (heads trained without validation).
+
+    Parameters
+    ----------
+    metadata : dict
+        A head's ``head.json`` content.
+    source : str, optional
+        The head's directory, named in errors.
+
+    Raises
+    ------
+    ParameterError
+        If the stored configuration is not valid.
+    """
+    stored = (metadata or {}).get("postprocessing")
+    if not stored:
+        return None
+    from sed.postprocessing import PostProcessing
+
+    return PostProcessing.from_dict(stored, source=source)
 
 
 def head_kind(metadata: dict) -> str:
