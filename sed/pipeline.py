@@ -70,7 +70,7 @@ if TYPE_CHECKING:
 
 #: Classes :func:`tag_file` lists unless asked for another number (the reference ``inference.py``).
 DEFAULT_TOP_K = 5
-#: How ``sed tag`` prints its tags (:func:`sed.events.format_tags`).
+#: How ``sed tag`` prints its tags (:func:`sed.cli.printing.format_tags`).
 TAG_FORMATS = ("text", "csv", "json")
 DEFAULT_TAG_FORMAT = "text"
 

@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from sed.cli import cli, next_sed_on_path
+from sed.cli.printing import summarize
+from sed.events import event_table
 
 BIN = Path(sys.executable).parent
 SED = str(BIN / "sed")
@@ -521,3 +523,17 @@ def test_evaluate_labels_from_a_file(tmp_path):
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["labels"] == ["Chicken, rooster", "dog"]
     assert "Left out" in result.stdout
+
+
+def test_summary():
+    events = event_table(
+        [
+            {"filename": "a", "onset": 0.0, "offset": 1.0, "event_label": "Dog", "score": 0.9},
+            {"filename": "a", "onset": 2.0, "offset": 2.5, "event_label": "Dog", "score": 0.9},
+            {"filename": "a", "onset": 3.0, "offset": 6.0, "event_label": "Cat", "score": 0.9},
+        ]
+    )
+    lines = summarize(events, 10.0).splitlines()
+    assert lines[0] == "3 events in 10.0 s of audio:"
+    assert lines[1].split() == ["Dog", "2", "x", "1.50", "s"]
+    assert summarize(event_table(), 3.0) == "0 events in 3.0 s of audio"

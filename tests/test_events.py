@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sed.audio import recording_stem
 from sed.errors import AnnotationError, ParameterError
 from sed.events import (
     FORMAT_SUFFIXES,
@@ -16,9 +17,7 @@ from sed.events import (
     read_durations,
     read_events,
     read_file_pairs,
-    recording_stem,
     round_seconds,
-    summarize,
     write_durations_tsv,
     write_events,
     write_events_csv,
@@ -76,20 +75,6 @@ def test_score_table_keeps_six_significant_digits_over_contiguous_frames(tmp_pat
     # Window k stands for the hop-long stretch around its centre 0.48 + 0.5 k; the first
     # reaches back to 0 and the last on to the end of the recording.
     assert table["onset"].tolist() == [0.0, 0.73] and table["offset"].tolist() == [0.73, 1.46]
-
-
-def test_summary():
-    events = event_table(
-        [
-            {"filename": "a", "onset": 0.0, "offset": 1.0, "event_label": "Dog", "score": 0.9},
-            {"filename": "a", "onset": 2.0, "offset": 2.5, "event_label": "Dog", "score": 0.9},
-            {"filename": "a", "onset": 3.0, "offset": 6.0, "event_label": "Cat", "score": 0.9},
-        ]
-    )
-    lines = summarize(events, 10.0).splitlines()
-    assert lines[0] == "3 events in 10.0 s of audio:"
-    assert lines[1].split() == ["Dog", "2", "x", "1.50", "s"]
-    assert summarize(event_table(), 3.0) == "0 events in 3.0 s of audio"
 
 
 # ---- formats ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sed.audio import Recording
 from sed.batch import BatchOutputs
 from sed.cli import cli
 from sed.errors import AnnotationError, OutputError
-from sed.events import frame_times, read_score_table, score_table, write_score_table
+from sed.events import read_score_table, score_table, score_table_times, write_score_table
 from sed.psds import PSDS1, PSDS2, merged_events
 from sed.segmenter import WindowScores
 
@@ -33,18 +33,18 @@ def windows(name: str, scores: np.ndarray, duration: float, hop: float = 0.5, le
 def test_frames_are_the_hop_long_stretches_around_window_centres():
     # YAMNet's layout: 60 s at a 0.5 s hop is 120 windows of 0.96 s, the last ones padded.
     ws = windows("a.wav", np.zeros((120, 1), np.float32), 60.0)
-    onsets, offsets = frame_times(ws)
+    onsets, offsets = score_table_times(ws)
     assert len(onsets) == 120 and onsets[0] == 0.0 and offsets[-1] == 60.0
     np.testing.assert_allclose(onsets[1:5], [0.73, 1.23, 1.73, 2.23])
     np.testing.assert_array_equal(onsets[1:], offsets[:-1])  # contiguous, non-overlapping
     # Frames of a frame-level model (length = hop) stand for themselves.
     frames = windows("b.wav", np.zeros((10, 1), np.float32), 0.4, hop=0.04, length=0.04)
-    onsets, offsets = frame_times(frames)
+    onsets, offsets = score_table_times(frames)
     np.testing.assert_allclose(onsets, np.arange(10) * 0.04, atol=1e-9)
     np.testing.assert_allclose(offsets, (np.arange(10) + 1) * 0.04, atol=1e-9)
     # A window that starts after the end of a short recording stands for nothing in it.
     short = windows("c.wav", np.zeros((3, 1), np.float32), 0.7)
-    assert frame_times(short)[1].tolist() == [0.7]
+    assert score_table_times(short)[1].tolist() == [0.7]
 
 
 def test_sed_scores_eval_reads_our_score_tables(tmp_path):

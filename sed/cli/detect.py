@@ -249,7 +249,8 @@ def _cluster_runner(scheduler: str):
 
 def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     from sed.audio import audio_info
-    from sed.events import summarize, write_events, write_score_table
+    from sed.cli.printing import summarize
+    from sed.events import write_events, write_score_table
 
     audio_info(input_path)
     detection = spec.build().detect_file(input_path)
@@ -270,7 +271,8 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
 def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> int:
     """One recording's events on standard output, everything else on standard error."""
     from sed.audio import audio_info
-    from sed.events import format_events, summarize, write_score_table
+    from sed.cli.printing import summarize
+    from sed.events import format_events, write_score_table
 
     formats = list(dict.fromkeys(formats))
     if len(formats) > 1:

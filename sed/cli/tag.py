@@ -57,7 +57,7 @@ def tag(
     some classes."""
     from sed import pipeline
     from sed.audio import audio_info
-    from sed.events import format_tags
+    from sed.cli.printing import format_tags
 
     audio_info(input_path)
     refuse_classes_with_head(head_dir, classes, label_map)
