@@ -111,7 +111,7 @@ class Evaluation:
         files the events came from when the caller says.
     notes : dict
         What the caller left out before evaluating, reported as it is (see
-        :func:`sed.pipeline.evaluate_files`): ``unlabeled`` and ``labels_left_out``.
+        :func:`sed.annotations.evaluate_files`): ``unlabeled`` and ``labels_left_out``.
 
     Raises
     ------

@@ -165,7 +165,7 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
 
 
 def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
-    from sed.pipeline import annotation_files, evaluate_files
+    from sed.annotations import annotation_files, evaluate_files
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "bells.wav").write_bytes(bells_wav.read_bytes())

@@ -56,8 +56,8 @@ def test_detect_and_embed_see_the_same_files(tricky, tmp_path):
 
 
 def test_tune_and_evaluate_pair_the_same_files(tricky, tmp_path):
+    from sed.annotations import development_set
     from sed.audio import audio_by_stem
-    from sed.pipeline import development_set
 
     stems = {"a", "b", "f", "c"}
     assert set(audio_by_stem(tricky)) == stems

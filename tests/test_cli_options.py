@@ -5,7 +5,18 @@ from __future__ import annotations
 import click
 import pytest
 
-from sed import audio, batch, evaluation, events, listen, pipeline, plotting, review, tuning
+from sed import (
+    annotations,
+    audio,
+    batch,
+    evaluation,
+    events,
+    listen,
+    pipeline,
+    plotting,
+    review,
+    tuning,
+)
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -58,7 +69,7 @@ LIBRARY_DEFAULTS = {
     ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
     ("plot", "top_n"): plotting.DEFAULT_TOP_N,
     **{("evaluate", k): v for k, v in EVALUATION.items()},
-    ("evaluate", "labels"): pipeline.DEFAULT_LABELS,
+    ("evaluate", "labels"): annotations.DEFAULT_LABELS,
     ("evaluate", "event_matching"): evaluation.DEFAULT_EVENT_MATCHING,
     ("evaluate", "empty_system_output"): evaluation.DEFAULT_EMPTY_SYSTEM_OUTPUT,
     **{("tune", k): v for k, v in {**MODEL, **EVALUATION}.items()},

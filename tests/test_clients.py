@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sed.annotations import evaluate_files
 from sed.evaluation import import_sed_eval
 from sed.events import (
     FORMAT_SUFFIXES,
@@ -25,7 +26,6 @@ from sed.events import (
     write_events,
     write_events_tsv,
 )
-from sed.pipeline import evaluate_files
 
 crowsetta = pytest.importorskip("crowsetta")
 # crowsetta 5.1 renames columns in place, which pandas 3 deprecates: not ours to fix.

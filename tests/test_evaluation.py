@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from sed.annotations import evaluate_files
 from sed.errors import AnnotationError, ParameterError
 from sed.evaluation import Evaluation, import_sed_eval
 from sed.events import event_table, write_events
-from sed.pipeline import evaluate_files
 
 REFERENCE = {
     "a": [(0.5, 2.0, "dog"), (3.0, 3.4, "cat"), (5.0, 9.0, "dog")],

@@ -187,7 +187,7 @@ def test_psds_equals_psds_eval_over_every_threshold(tmp_path):
         )
     from sed_scores_eval.base_modules.detection import scores_to_event_list
 
-    from sed.pipeline import evaluate_score_files
+    from sed.annotations import evaluate_score_files
 
     make_set(tmp_path, np.random.default_rng(3))
     ours = evaluate_score_files(
@@ -243,7 +243,7 @@ def test_evaluate_scores_refuses_what_it_cannot_evaluate(tmp_path):
 
 
 def test_a_reference_class_without_scores_is_left_out_and_said(tmp_path):
-    from sed.pipeline import evaluate_score_files
+    from sed.annotations import evaluate_score_files
 
     make_set(tmp_path, np.random.default_rng(5), n=2)
     with open(tmp_path / "ref.tsv", "a") as handle:

@@ -494,7 +494,7 @@ def test_a_verdicts_file_reads_as_the_events_it_confirms(tmp_path):
 def test_a_verdicts_file_is_the_annotations_of_its_recordings(tmp_path, rng):
     # What sed tune (and any training on strong labels) reads: recordings paired with their
     # confirmed events; the recording whose events were all wrong is annotated with none.
-    from sed.pipeline import development_set
+    from sed.annotations import development_set
 
     for name in ("a", "c", "d"):
         sf.write(tmp_path / f"{name}.wav", rng.standard_normal(16000) * 0.1, 16000)

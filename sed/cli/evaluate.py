@@ -6,6 +6,7 @@ import os
 
 import click
 
+from sed.annotations import DEFAULT_LABELS
 from sed.cli.options import (
     CONTEXT,
     evaluation_options,
@@ -14,7 +15,6 @@ from sed.cli.options import (
     reports_errors,
 )
 from sed.errors import ParameterError
-from sed.pipeline import DEFAULT_LABELS
 
 
 @click.command(
@@ -105,9 +105,9 @@ def evaluate(
     recording; or, with --scores, score tables over every threshold (PSDS, sed_scores_eval)."""
     import json
 
+    from sed.annotations import evaluate_files, evaluate_score_files, parse_labels
     from sed.infra import atomic_open
     from sed.outputs import Output, check_outputs
-    from sed.pipeline import evaluate_files, evaluate_score_files, parse_labels
 
     if scores is not None:
         if estimated is not None or file_list is not None:

@@ -123,6 +123,7 @@ def tune(
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
+    from sed.annotations import development_set
     from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
     from sed.tuning import check_folds
@@ -141,7 +142,7 @@ def tune(
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    recordings, references = pipeline.development_set(
+    recordings, references = development_set(
         audio_dir,
         reference,
         label_column=label_column,

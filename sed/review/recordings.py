@@ -205,8 +205,8 @@ def _input_root(tables: dict[str, pd.DataFrame]) -> str | None:
 
 
 def _events_set(source: str, audio, label_column) -> ReviewSet:
+    from sed.annotations import read_annotations
     from sed.events import event_table
-    from sed.pipeline import read_annotations
 
     found = read_annotations(source, label_column=label_column)
     find = _audio_finder(audio, len(found.recordings))
@@ -269,8 +269,8 @@ def _failures(path: str) -> list[tuple[str, str]]:
 
 
 def _attach_references(recordings: list[ReviewRecording], reference, label_column) -> None:
+    from sed.annotations import read_annotations
     from sed.events import event_table
-    from sed.pipeline import read_annotations
 
     found = read_annotations(reference, label_column=label_column).recordings
     if len(recordings) == 1 and len(found) == 1:
