@@ -893,7 +893,7 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     AnnotationError
         If the path does not exist, holds no event file, or two files share a stem.
     """
-    from sed.batch import batch_event_files, is_batch_output
+    from sed.batch_folder import batch_event_files, is_batch_output
     from sed.events import event_files
 
     if os.path.isdir(path) and is_batch_output(path):
