@@ -459,7 +459,8 @@ class RecordingWorker:
 def detect_result(
     detector: Detector, recording: Recording, settings_fingerprint: str, *, scores: bool = False
 ) -> dict | FileOutcome:
-    """The canonical result of one recording (:func:`make_result`), or its failed outcome.
+    """The canonical result of one recording (:func:`sed.batch_folder.make_result`), or its
+    failed outcome.
 
     What a batch computes per recording, wherever it runs (this process, a worker process, a
     Dask worker); writing it is :meth:`BatchOutputs.store`'s, in the batch's own process.

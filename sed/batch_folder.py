@@ -69,7 +69,18 @@ def owned_suffix(format: str) -> str:
 
 
 def source_identity(path: str) -> dict:
-    """Size and modification time of an input: a changed file is processed again."""
+    """Size and modification time of an input: a changed file is processed again.
+
+    Returns
+    -------
+    identity : dict
+        ``{"size": bytes, "mtime_ns": nanoseconds}``, as a result stores it under ``"source"``.
+
+    Raises
+    ------
+    OSError
+        If ``path`` cannot be read (:func:`is_done` takes it as not done).
+    """
     stat = os.stat(path)
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
@@ -166,7 +177,24 @@ def events_of(result: dict) -> pd.DataFrame:
 def make_result(
     recording: Recording, events: pd.DataFrame, duration_seconds: float, settings_fingerprint: str
 ) -> dict:
-    """The canonical, JSON-serialisable result of one recording."""
+    """The canonical, JSON-serialisable result of one recording.
+
+    Parameters
+    ----------
+    recording : Recording
+    events : pd.DataFrame
+        Its canonical event table (:func:`sed.events.event_table`).
+    duration_seconds : float >= 0
+        Its length, in seconds.
+    settings_fingerprint : str
+        Of the batch's settings (:func:`sed.batch.fingerprint`).
+
+    Returns
+    -------
+    result : dict
+        ``fingerprint``, ``source`` (:func:`source_identity`), ``duration_seconds`` and
+        ``events`` (records); the batch adds ``formats`` and ``scores`` when it writes it.
+    """
     return {
         "fingerprint": settings_fingerprint,
         "source": source_identity(recording.path),
