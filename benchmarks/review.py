@@ -55,7 +55,8 @@ def cpu_model() -> str:
 def make_batch(folder: Path, recordings: int, seconds: float, events: float) -> Path:
     """The synthetic batch (kept between runs with the same settings)."""
     from sed.audio import find_audio_files
-    from sed.batch import PARAMETERS_FILE, BatchOutputs, make_result
+    from sed.batch import BatchOutputs
+    from sed.batch_folder import PARAMETERS_FILE, make_result
     from sed.events import event_table
 
     settings = {"recordings": recordings, "seconds": seconds, "events": events}
@@ -156,7 +157,7 @@ def main() -> None:
     print(f"CPU: {cpu_model()}, {os.cpu_count()} CPUs; {load()}")
     started = time.perf_counter()
     out = make_batch(WORK / "review_batch", args.recordings, args.seconds, args.events)
-    from sed.batch import completed_results
+    from sed.batch_folder import completed_results
 
     events = sum(len(result["events"]) for _, result in completed_results(out))
     print(

@@ -41,7 +41,7 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     path : str or os.PathLike
         A single file; a folder whose files are all read (:func:`sed.events.event_files`); or
         the output folder of a ``sed detect`` batch, searched recursively
-        (:func:`sed.batch.batch_event_files`).
+        (:func:`sed.batch_folder.batch_event_files`).
 
     Returns
     -------
@@ -53,7 +53,7 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
     AnnotationError
         If the path does not exist, holds no event file, or two files share a stem.
     """
-    from sed.batch import batch_event_files, is_batch_output
+    from sed.batch_folder import batch_event_files, is_batch_output
     from sed.events import event_files
 
     if os.path.isdir(path) and is_batch_output(path):

@@ -1,28 +1,8 @@
 """Batch annotation of whole archives: folders of recordings, resumable, one bad file at a time.
 
-A batch writes into one output folder:
-
-- per recording, one events file per requested format, mirroring the input tree, under a name
-  only ``sed`` uses: ``site1/a.wav`` -> ``site1/a.sed.csv``, ``site1/a.sed.selections.txt``...
-  (:data:`OWNED_INFIX` before the suffixes of :data:`sed.events.FORMAT_SUFFIXES`), so that an
-  annotation kept beside a recording (``a.csv``, ``a.txt``) is never hit, even when the output
-  folder is the input folder (BirdNET-Analyzer's ``NAME.BirdNET.selection.table.txt`` habit);
-- with ``scores``, per recording its score table ``site1/a.sed.scores.tsv``
-  (:func:`sed.events.score_table`: ``onset offset <class>...`` over contiguous frames, for ``sed
-  evaluate --scores``, sed_scores_eval and psds_eval); a recording done without it is scored
-  again when a later run asks for it (scores are not kept in the result);
-- ``.sed/results/<recording>.json``: the recording's canonical result (events, duration, the
-  settings fingerprint, the source file's size and modification time, the formats rendered). It
-  is written last and atomically, so it marks the recording as done: a second run of the same
-  command skips it; output formats added on that run are rendered from it without running the
-  model again;
-- ``all_events.csv``: all events of the run, written at the end; ``all_events.tsv``: the same as
-  DESED, psds_eval and sed_scores_eval read them (``filename onset offset event_label``, file
-  names relative to the input they were found under, or basenames); ``durations.tsv``: every
-  recording done and its length (``filename duration``, the DESED layout, for psds_eval and
-  sed_scores_eval and ``sed evaluate --durations``);
-- ``parameters.json``: settings, fingerprint, model, package version, written at the start;
-- ``failures.csv`` (``path,error``): recordings that could not be processed, when there are any.
+A batch writes into one output folder the files :mod:`sed.batch_folder` describes (events
+per recording and format, ``.sed/results``, ``all_events.csv``, ``durations.tsv``,
+``parameters.json``, ``failures.csv``); this module runs the batch that writes them.
 
 Nothing a user owns is lost:
 
@@ -58,7 +38,6 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import os
-import re
 import signal
 import sys
 import threading
@@ -68,10 +47,23 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from sed.audio import Recording, display_path, recording_stem
+from sed.audio import Recording, display_path
+from sed.batch_folder import (
+    COMBINED_TABLE,
+    COMBINED_TSV,
+    DURATIONS_TABLE,
+    FAILURES_FILE,
+    PARAMETERS_FILE,
+    RUN_FILES,
+    STATE_DIR,
+    BatchFolder,
+    events_of,
+    is_done,
+    is_temporary,
+    make_result,
+)
 from sed.errors import (
     DISK_FULL_ERRNOS,
-    AnnotationError,
     Interrupted,
     OutputError,
     ParameterError,
@@ -81,7 +73,6 @@ from sed.errors import (
 )
 from sed.events import (
     FORMAT_SUFFIXES,
-    SCORES_SUFFIX,
     event_table,
     write_durations_tsv,
     write_events,
@@ -98,39 +89,21 @@ except ImportError:  # Windows: no flock; batches are then not locked against ea
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from sed.pipeline import Detector, DetectorSpec
     from sed.segmenter import WindowScores
 
-STATE_DIR = ".sed"
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
 #: The environment variable naming the Dask scheduler a batch runs on (``tcp://HOST:PORT``);
 #: see :mod:`sed.cluster`.
 SCHEDULER_ENV = "SED_SCHEDULER"
-COMBINED_TABLE = "all_events.csv"
-#: The combined table in the DESED layout, and the recordings' lengths beside it.
-COMBINED_TSV = "all_events.tsv"
-DURATIONS_TABLE = "durations.tsv"
-PARAMETERS_FILE = "parameters.json"
-FAILURES_FILE = "failures.csv"
-#: The files a batch writes for the whole run (never a recording's).
-RUN_FILES = (COMBINED_TABLE, COMBINED_TSV, DURATIONS_TABLE, PARAMETERS_FILE, FAILURES_FILE)
+#: The lock file, under :data:`sed.batch_folder.STATE_DIR`.
 LOCK_FILE = "lock"
-#: Put between a recording's name and a format's suffix in a batch: names no one else writes.
-OWNED_INFIX = ".sed"
 #: ``errno`` values after which nothing more can be written: the batch stops (resume later).
 STOPPING_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS}
 #: Seconds a worker process gets to end after SIGTERM before it is killed.
 WORKER_GRACE_SECONDS = 3.0
-_STALE_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def owned_suffix(format: str) -> str:
-    """The end of a batch's file name for ``format``: ``.sed.csv``, ``.sed.selections.txt``..."""
-    return OWNED_INFIX + FORMAT_SUFFIXES[format]
 
 
 def check_unique_stems(recordings: Sequence[Recording]) -> None:
@@ -191,55 +164,6 @@ def fingerprint(settings: dict) -> str:
     """A short hash of the result-affecting settings (canonical JSON, SHA-256, 16 hex digits)."""
     text = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def source_identity(path: str) -> dict:
-    """Size and modification time of an input: a changed file is processed again."""
-    stat = os.stat(path)
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-#: Which per-recording file of a batch output folder is read when several formats were written.
-BATCH_FORMAT_PREFERENCE = ("json", "csv", "tsv", "raven", "audacity")
-
-
-def is_batch_output(folder: str | os.PathLike) -> bool:
-    """True for an output folder of a ``sed detect`` batch (it holds ``.sed/results``)."""
-    return os.path.isdir(os.path.join(folder, STATE_DIR, "results"))
-
-
-def batch_event_files(folder: str | os.PathLike) -> dict[str, str]:
-    """The per-recording event files of a batch output folder, by recording stem.
-
-    The folder is searched recursively for the batch's names (``a.sed.csv``...: other files,
-    such as annotations kept beside the recordings, are not the batch's); of the formats written
-    for one recording the first of :data:`BATCH_FORMAT_PREFERENCE` is taken.
-
-    Raises
-    ------
-    AnnotationError
-        If two recordings in the tree share a stem.
-    """
-    folder = os.fspath(folder)
-    found: dict[str, dict[str, str]] = {}
-    for root, directories, names in os.walk(folder):
-        directories[:] = sorted(d for d in directories if not d.startswith("."))
-        for name in sorted(names):
-            if name.startswith("."):
-                continue
-            for format in BATCH_FORMAT_PREFERENCE:
-                if name.endswith(owned_suffix(format)):
-                    stem, full = recording_stem(name), os.path.join(root, name)
-                    other = found.setdefault(stem, {}).setdefault(format, full)
-                    if other != full:
-                        raise AnnotationError(
-                            f"two recordings named {stem!r}: {other} and {full}", folder
-                        )
-                    break
-    return {
-        stem: next(formats[f] for f in BATCH_FORMAT_PREFERENCE if f in formats)
-        for stem, formats in sorted(found.items())
-    }
 
 
 @dataclass
@@ -345,35 +269,25 @@ class BatchSummary:
         )
 
 
-class BatchOutputs:
-    """The layout of a batch's output folder (see the module docstring).
+class BatchOutputs(BatchFolder):
+    """A batch's output folder as the batch writes it (its layout: :class:`BatchFolder`).
 
     Parameters
     ----------
     directory : str
     formats : list of str
         Event formats written per recording (:data:`sed.events.FORMATS`), each under
-        :func:`owned_suffix` (``a.wav`` -> ``a.sed.csv``, ``a.sed.selections.txt``...).
+        :func:`sed.batch_folder.owned_suffix` (``a.wav`` -> ``a.sed.csv``,
+        ``a.sed.selections.txt``...).
     scores : bool
         Also write each recording's score table (``a.sed.scores.tsv``); a result records it
         as ``"scores": true``.
     """
 
     def __init__(self, directory: str, formats: Sequence[str], *, scores: bool = False):
-        self.directory = directory
+        super().__init__(directory)
         self.formats = list(formats)
         self.scores = scores
-
-    def result_path(self, recording: Recording) -> str:
-        return os.path.join(self.directory, STATE_DIR, "results", recording.relative + ".json")
-
-    def format_path(self, recording: Recording, format: str) -> str:
-        stem = os.path.splitext(recording.relative)[0]
-        return os.path.join(self.directory, stem + owned_suffix(format))
-
-    def scores_path(self, recording: Recording) -> str:
-        stem = os.path.splitext(recording.relative)[0]
-        return os.path.join(self.directory, stem + OWNED_INFIX + SCORES_SUFFIX)
 
     def lacks_scores(self, result: dict) -> bool:
         """True if scores are asked for and ``result``'s recording has none written."""
@@ -416,13 +330,6 @@ class BatchOutputs:
                 "move it away or choose another output folder",
                 foreign[0],
             )
-
-    def read_result(self, recording: Recording) -> dict | None:
-        try:
-            with open(self.result_path(recording), encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            return None
 
     def write(
         self, recording: Recording, result: dict, window_scores: WindowScores | None = None
@@ -504,7 +411,7 @@ class BatchOutputs:
         """Delete the hidden temporary files a killed run left (``.<name>.<random>.tmp``)."""
         for root, _, files in os.walk(self.directory):
             for name in files:
-                if _STALE_TEMPORARY.match(name):
+                if is_temporary(name):
                     _remove(os.path.join(root, name))
 
 
@@ -516,33 +423,6 @@ def _remove(path: str) -> None:
         pass
     except OSError as error:
         raise write_error(error, path) from None
-
-
-def events_of(result: dict) -> pd.DataFrame:
-    """The event table stored in a canonical result."""
-    return event_table(result["events"])
-
-
-def make_result(
-    recording: Recording, events: pd.DataFrame, duration_seconds: float, settings_fingerprint: str
-) -> dict:
-    """The canonical, JSON-serialisable result of one recording."""
-    return {
-        "fingerprint": settings_fingerprint,
-        "source": source_identity(recording.path),
-        "duration_seconds": duration_seconds,
-        "events": events.to_dict(orient="records"),
-    }
-
-
-def is_done(result: dict | None, recording: Recording, settings_fingerprint: str) -> bool:
-    """True if ``result`` was made with these settings from the file as it is now."""
-    if result is None or result.get("fingerprint") != settings_fingerprint:
-        return False
-    try:
-        return result.get("source") == source_identity(recording.path)
-    except OSError:
-        return False
 
 
 # --- the work done for one recording, in this process or in a worker process ----------------
@@ -579,7 +459,8 @@ class RecordingWorker:
 def detect_result(
     detector: Detector, recording: Recording, settings_fingerprint: str, *, scores: bool = False
 ) -> dict | FileOutcome:
-    """The canonical result of one recording (:func:`make_result`), or its failed outcome.
+    """The canonical result of one recording (:func:`sed.batch_folder.make_result`), or its
+    failed outcome.
 
     What a batch computes per recording, wherever it runs (this process, a worker process, a
     Dask worker); writing it is :meth:`BatchOutputs.store`'s, in the batch's own process.
@@ -1086,52 +967,3 @@ def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
                     message = message[len(prefix) :]
                     break
             writer.writerow([display_path(name), message])
-
-
-def completed_results(folder: str | os.PathLike) -> list[tuple[str, dict]]:
-    """The canonical results of the recordings a batch output folder's last run completed.
-
-    These are the recordings of its ``all_events.csv``: results written with the settings of
-    ``parameters.json`` (results left by a run with other settings are skipped).
-
-    Parameters
-    ----------
-    folder : str or os.PathLike
-        The output folder of a ``sed detect`` batch.
-
-    Returns
-    -------
-    results : list of (str, dict)
-        Each recording's path relative to the input it was found under (``site1/a.wav``) and
-        its canonical result (``events``, ``duration_seconds``...), sorted by that path.
-
-    Raises
-    ------
-    AnnotationError
-        If the folder is not a batch output folder or its ``parameters.json`` is unreadable.
-    """
-    folder = os.fspath(folder)
-    if not is_batch_output(folder):
-        raise AnnotationError(f"not a batch output folder (no {STATE_DIR}/results)", folder)
-    try:
-        with open(os.path.join(folder, PARAMETERS_FILE), encoding="utf-8") as handle:
-            settings_fingerprint = json.load(handle)["fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise AnnotationError(f"{PARAMETERS_FILE} is missing or unreadable", folder) from None
-    results_dir = os.path.join(folder, STATE_DIR, "results")
-    found = []
-    for root, directories, names in os.walk(results_dir):
-        directories.sort()
-        for name in sorted(names):
-            if not name.endswith(".json") or _STALE_TEMPORARY.match(name):
-                continue
-            path = os.path.join(root, name)
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    result = json.load(handle)
-            except (OSError, ValueError):
-                continue  # unreadable: the recording is not done
-            if isinstance(result, dict) and result.get("fingerprint") == settings_fingerprint:
-                relative = os.path.relpath(path, results_dir)[: -len(".json")]
-                found.append((relative.replace(os.sep, "/"), result))
-    return sorted(found, key=lambda item: item[0])

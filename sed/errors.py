@@ -57,6 +57,34 @@ class ParameterError(SedError, ValueError):
     """An option or argument value is out of range or unknown; never silently clamped."""
 
 
+def check_choice(value, what: str, choices: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``choices``: the one check of every option with a fixed set of
+    values.
+
+    Parameters
+    ----------
+    value : object
+        The value given.
+    what : str
+        What it sets, for the message (``"event matching"``, ``"boundary convention"``).
+    choices : tuple of str
+        The accepted values, in the order the message lists them.
+
+    Returns
+    -------
+    value : str
+        ``value``, unchanged.
+
+    Raises
+    ------
+    ParameterError
+        ``unknown <what> '<value>'; choose one of <choices>``.
+    """
+    if value not in choices:
+        raise ParameterError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
+    return value
+
+
 class OutputError(ParameterError):
     """An output path is refused before any work: it is, or resolves to, an input of the run; it
     is of the wrong kind (a file where a folder is needed, or the reverse); it cannot be created

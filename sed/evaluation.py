@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sed.errors import ParameterError
+from sed.errors import ParameterError, check_choice
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,8 +143,8 @@ class Evaluation:
             )
         if not (evaluate_onset or evaluate_offset):
             raise ParameterError("evaluate the onset, the offset or both, not neither")
-        _check_choice("event matching", event_matching, EVENT_MATCHINGS)
-        _check_choice("empty system output", empty_system_output, EMPTY_SYSTEM_OUTPUTS)
+        check_choice(event_matching, "event matching", EVENT_MATCHINGS)
+        check_choice(empty_system_output, "empty system output", EMPTY_SYSTEM_OUTPUTS)
         sed_eval, _ = import_sed_eval()
         self.labels = sorted(set(labels))
         self.settings = {
@@ -334,11 +334,6 @@ class Evaluation:
             out[f"{kind}_f1"] = 0.0 if f1 is None or np.isnan(f1) else float(f1)
             out[f"{kind}_error_rate"] = float(overall["error_rate"]["error_rate"])
         return out
-
-
-def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ParameterError(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
 
 
 def undefined_figures(counts: dict, *, zero_score: bool = False) -> set[str]:

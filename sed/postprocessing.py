@@ -36,6 +36,7 @@ import numpy as np
 
 from sed.classes import read_csv_rows
 from sed.errors import ParameterError
+from sed.errors import check_choice as _check_choice
 from sed.params import YamnetParams
 
 if TYPE_CHECKING:
@@ -85,12 +86,6 @@ def _check_number(value, name: str, low: float, high: float) -> float:
         upper = "]" if math.isfinite(high) else ")"
         raise ParameterError(f"{name} must be in [{low:g}, {high:g}{upper}, got {value!r}")
     return number
-
-
-def _check_choice(value, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ParameterError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
-    return value
 
 
 @dataclass(frozen=True)

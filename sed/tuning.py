@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -243,19 +243,7 @@ class _Objective:
             key: tuple = (label,)
         else:
             on, off = (float(x[labels.index(label)]) for x in config.thresholds(labels))
-            key = (
-                label,
-                config.mode,
-                on,
-                off,
-                config.median_filter_seconds,
-                config.boundaries,
-                config.min_gap_seconds,
-                config.min_duration_seconds,
-                config.refine_margin_db,
-                config.refine_background_seconds,
-                config.refine_reach_seconds,
-            )
+            key = _label_key(config, label, on, off)
         if key not in self.counts:
             self.counts[key] = self._evaluate_label(config, label, on, off)
         return self.counts[key]
@@ -341,6 +329,22 @@ class _Objective:
         if (i, seconds) not in self.filtered:
             self.filtered[(i, seconds)] = filtered_scores(self.window_scores[i], seconds)
         return self.filtered[(i, seconds)]
+
+
+#: The fields of PostProcessing that :func:`_label_key` leaves out: a label's events depend on
+#: its own thresholds alone, which enter the key resolved (its on and off), so configurations
+#: that differ only in other labels' thresholds share the label's cached counts.
+_THRESHOLD_FIELDS = frozenset({"threshold_on", "threshold_off", "class_thresholds"})
+
+
+def _label_key(config: PostProcessing, label: str, on: float, off: float) -> tuple:
+    """The key of one label's cached counts: every field of ``config`` that shapes the label's
+    events (all but :data:`_THRESHOLD_FIELDS`, so a new field is in it), with the label and its
+    own thresholds ``on`` and ``off`` (from :meth:`PostProcessing.thresholds`)."""
+    shaping = tuple(
+        (f.name, getattr(config, f.name)) for f in fields(config) if f.name not in _THRESHOLD_FIELDS
+    )
+    return (label, on, off, *shaping)
 
 
 def _class_counts(evaluation: Evaluation, label: str) -> np.ndarray:

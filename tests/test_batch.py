@@ -204,7 +204,8 @@ def test_evaluate_reads_a_batch_output_folder(tmp_path, bells_wav):
 
 
 def test_combined_tables_name_recordings_relative_to_the_input_or_by_basename(tmp_path):
-    from sed.batch import RUN_FILES, BatchOutputs, combined_names
+    from sed.batch import BatchOutputs, combined_names
+    from sed.batch_folder import RUN_FILES
 
     for relative in ("siteA/x.wav", "siteB/x.wav", "siteB/y.flac"):
         (tmp_path / "in" / relative).parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from sed.audio import find_audio_files, load_audio
-from sed.batch import PARAMETERS_FILE, BatchOutputs, completed_results, make_result
+from sed.batch import BatchOutputs
+from sed.batch_folder import PARAMETERS_FILE, completed_results, make_result
 from sed.cli import cli
 from sed.errors import AnnotationError, AudioError, OutputError, ParameterError
 from sed.events import event_table, read_events, write_events

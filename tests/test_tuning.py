@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import fields, replace
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,11 @@ from click.testing import CliRunner
 from sed.cli import cli
 from sed.errors import ParameterError
 from sed.events import event_table
-from sed.postprocessing import PostProcessing, load_config
+from sed.postprocessing import BOUNDARIES, MODES, PostProcessing, load_config
 from sed.segmenter import WindowScores
 from sed.tuning import (
+    _THRESHOLD_FIELDS,
+    _label_key,
     _labels,
     _Objective,
     default_folds,
@@ -116,6 +119,44 @@ def test_cached_objective_equals_sed_eval_overall_on_any_recordings(
             assert sign * objective.value(config, np.array(subset)) == pytest.approx(
                 expected.summary()[metric]
             ), (config, subset)
+
+
+def _other_value(name, value):
+    """A valid value of the PostProcessing field ``name`` other than ``value``."""
+    choices = {"mode": MODES, "boundaries": BOUNDARIES}
+    if name in choices:
+        return next(choice for choice in choices[name] if choice != value)
+    if isinstance(value, float):
+        return value + 0.5
+    raise AssertionError(f"say in _other_value how to change the new field {name!r}")
+
+
+def test_every_field_but_the_thresholds_is_in_a_labels_cache_key():
+    # A field missing from the key would let a configuration reuse another's cached counts.
+    base = PostProcessing(threshold_on=0.4, threshold_off=0.3)
+    key = _label_key(base, "dog", 0.4, 0.3)
+    for f in fields(PostProcessing):
+        if f.name in _THRESHOLD_FIELDS:
+            continue
+        changed = replace(base, **{f.name: _other_value(f.name, getattr(base, f.name))})
+        assert _label_key(changed, "dog", 0.4, 0.3) != key, f.name
+
+
+def test_a_labels_cache_key_sees_only_its_own_thresholds():
+    base = PostProcessing(threshold_on=0.4, threshold_off=0.3)
+    labels = ["dog", "cat"]
+
+    def key(config, label="dog"):
+        on, off = (float(x[labels.index(label)]) for x in config.thresholds(labels))
+        return _label_key(config, label, on, off)
+
+    # Other labels' thresholds are not the label's: its counts are shared.
+    assert key(replace(base, class_thresholds={"cat": 0.9})) == key(base)
+    # Its own thresholds, however they are given, are.
+    assert key(replace(base, class_thresholds={"dog": 0.9})) != key(base)
+    assert key(replace(base, threshold_on=0.5)) != key(base)
+    assert key(replace(base, threshold_off=0.2)) != key(base)
+    assert key(base, "cat") != key(base)
 
 
 def test_onset_only_tuning_scores_with_the_onset_only_condition(dev_set):

@@ -307,7 +307,8 @@ def _detect_batch(
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
-    from sed.batch import FAILURES_FILE, run_batch
+    from sed.batch import run_batch
+    from sed.batch_folder import FAILURES_FILE
 
     found = find_audio_files(inputs, pattern=pattern)
     if not found.files:

@@ -159,7 +159,7 @@ def load_review_set(
     AudioError
         If a recording's audio cannot be found or read (the message says to give ``--audio``).
     """
-    from sed.batch import is_batch_output
+    from sed.batch_folder import is_batch_output
 
     source = os.fspath(source)
     if os.path.isdir(source) and is_batch_output(source):
@@ -174,7 +174,7 @@ def load_review_set(
 def _batch_set(folder: str, audio) -> ReviewSet:
     import json
 
-    from sed.batch import FAILURES_FILE, PARAMETERS_FILE, completed_results, events_of
+    from sed.batch_folder import FAILURES_FILE, PARAMETERS_FILE, completed_results, events_of
 
     results = completed_results(folder)
     if not results:
