@@ -41,6 +41,28 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.slow)
 
 
+#: Where the session keeps each test's outcome (``config.stash[OUTCOMES][nodeid]``: "passed",
+#: "skipped" or "failed", the worst of its setup, call and teardown), so a test can check that
+#: another one ran and passed (``tests/test_reliability.py``: the tests that docs/reliability.md
+#: names).
+OUTCOMES = pytest.StashKey[dict[str, str]]()
+_RANK = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+def pytest_configure(config):
+    config.stash[OUTCOMES] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" or report.outcome != "passed":
+        outcomes = item.config.stash[OUTCOMES]
+        seen = outcomes.get(item.nodeid, "passed")
+        outcomes[item.nodeid] = max(seen, report.outcome, key=_RANK.__getitem__)
+    return report
+
+
 @pytest.fixture
 def rng():
     """A seeded random generator (one per test, so tests do not depend on their order)."""
