@@ -85,13 +85,14 @@ def test_the_test_a_case_names_causes_it_and_asserts_its_message(case):
 def named_outcomes(request, tmp_path_factory):
     """The outcome of every test the cases name: from this session when it ran here (the full
     suite runs tests/test_batch.py and the others first), else from one pytest run of those
-    tests that did not."""
+    tests that did not. Returns ``{test: [outcome, ...]}`` and what that run printed."""
     wanted = sorted({case.verified_by for case in VERIFIED_ELSEWHERE})
     outcomes = {
         test: [v for k, v in request.config.stash[OUTCOMES].items() if k.split("[")[0] == test]
         for test in wanted
     }
     missing = [test for test, found in outcomes.items() if not found]
+    printed = ""
     if missing:
         report = tmp_path_factory.mktemp("named") / "report.xml"
         run = subprocess.run(
@@ -109,7 +110,8 @@ def named_outcomes(request, tmp_path_factory):
             capture_output=True,
             timeout=1800,
         )
-        assert report.is_file(), run.stdout.decode(errors="replace")[-2000:]
+        printed = run.stdout.decode(errors="replace")
+        assert report.is_file(), printed[-2000:]
         for testcase in ElementTree.parse(report).iter("testcase"):
             module = testcase.get("classname", "").replace(".", "/")
             test = f"{module}.py::{testcase.get('name', '').split('[')[0]}"
@@ -119,16 +121,19 @@ def named_outcomes(request, tmp_path_factory):
                 outcomes.setdefault(test, []).append("skipped")
             else:
                 outcomes.setdefault(test, []).append("passed")
-    return outcomes
+    return outcomes, printed
 
 
 @pytest.mark.slow  # runs the named tests (batches killed by signals, Dask clusters) if not run yet
 @pytest.mark.parametrize("case", VERIFIED_ELSEWHERE, ids=lambda case: case.id)
 def test_the_test_a_case_names_passes(case, named_outcomes):
     """The case is executed and its message asserted: the named test ran here and passed."""
-    found = named_outcomes.get(case.verified_by, [])
+    outcomes, printed = named_outcomes
+    found = outcomes.get(case.verified_by, [])
     assert found, f"{case.verified_by} was not run (not collected?)"
-    assert "failed" not in found, f"{case.verified_by} failed: the case is not verified"
+    assert "failed" not in found, (
+        f"{case.verified_by} failed: the case is not verified\n{printed[-4000:]}"
+    )
     if "skipped" in found:
         pytest.skip(f"{case.verified_by} was skipped here, so the case is not verified here")
 
