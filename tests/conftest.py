@@ -1,14 +1,21 @@
-"""Shared fixtures: the models (built once per session), the TF-Hub reference graph, data paths.
+"""Shared fixtures: the models (built once per session), the TF-Hub reference graph, data paths,
+and the trained heads (trained once per session).
 
 The session converts YAMNet for LiteRT once, into a temporary cache directory (``SED_CACHE_DIR``),
-so tests neither read nor write the user's cache.
+so tests neither read nor write the user's cache. The embeddings and feature maps that tests
+compute go there too (keyed by the audio's content), so a clip is embedded once per session.
+
+A trained head is shared by every test that only needs *a* trained head, and is read-only: a test
+that changes a head copies it first (the session ends with an error if a shared head changed).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -16,7 +23,7 @@ import soundfile as sf
 
 from sed.model import packaged_weights_dir
 from sed.params import YamnetParams
-from tests.helpers import write_clip
+from tests.helpers import recording_with_events, write, write_bursts, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -32,6 +39,28 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+#: Where the session keeps each test's outcome (``config.stash[OUTCOMES][nodeid]``: "passed",
+#: "skipped" or "failed", the worst of its setup, call and teardown), so a test can check that
+#: another one ran and passed (``tests/test_reliability.py``: the tests that docs/reliability.md
+#: names).
+OUTCOMES = pytest.StashKey[dict[str, str]]()
+_RANK = {"passed": 0, "skipped": 1, "failed": 2}
+
+
+def pytest_configure(config):
+    config.stash[OUTCOMES] = {}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" or report.outcome != "passed":
+        outcomes = item.config.stash[OUTCOMES]
+        seen = outcomes.get(item.nodeid, "passed")
+        outcomes[item.nodeid] = max(seen, report.outcome, key=_RANK.__getitem__)
+    return report
 
 
 @pytest.fixture
@@ -124,3 +153,107 @@ def training_folder(tmp_path, rng):
         16000,
     )
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(session_cache_dir):
+    """The session's embedding cache, ``embeddings/`` in ``SED_CACHE_DIR`` (where ``sed embed``,
+    ``sed train`` and ``EmbeddingCache()`` put them by default): content-keyed, so tests that
+    embed the same clips share the work. Tests of the cache itself use a folder of their own."""
+    return Path(session_cache_dir) / "embeddings"
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with the SHA-256 of its content."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def check_unchanged(folder: Path, before: dict[str, str]) -> None:
+    """Fail if a test changed a shared, read-only ``folder`` (its :func:`tree_digest` was
+    ``before``): the test must copy it first."""
+    assert tree_digest(folder) == before, f"a test changed the shared folder {folder}: copy it"
+
+
+@pytest.fixture(scope="session")
+def burst_clips(tmp_path_factory):
+    """Frame-head training clips (``write_bursts``): tone/ and hiss/ with 8 bursts each, and a
+    30 s _background/. Read-only."""
+    folder = write_bursts(tmp_path_factory.mktemp("bursts"))
+    before = tree_digest(folder)
+    yield folder
+    check_unchanged(folder, before)
+
+
+@pytest.fixture(scope="session")
+def annotated_bursts(tmp_path_factory):
+    """Burst clips with a background (``clips/``), and two annotated recordings
+    (``recordings/``: a.wav with a Raven table, b.wav with Audacity labels). Read-only."""
+    root = tmp_path_factory.mktemp("annotated-bursts")
+    write_bursts(root / "clips")
+    rng = np.random.default_rng(11)
+    for name in ("a", "b"):
+        waveform, events = recording_with_events(rng)
+        write(root / "recordings" / f"{name}.wav", waveform)
+    (root / "recordings" / "a.Table.1.selections.txt").write_text(
+        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)"
+        "\tAnnotation\n"
+        + "".join(
+            f"{i}\tSpectrogram 1\t1\t{on}\t{off}\t0\t8000\t{label}\n"
+            for i, (on, off, label) in enumerate(events, 1)
+        )
+    )
+    (root / "recordings" / "b.txt").write_text(
+        "".join(f"{on}\t{off}\t{label}\n" for on, off, label in events)
+    )
+    before = tree_digest(root)
+    yield root
+    check_unchanged(root, before)
+
+
+#: ``sed train --frame-level`` options of the session's frame head: small and quick.
+FRAME_HEAD_OPTIONS = ("--soundscapes", "48", "--epochs", "20", "--seed", "2")
+
+
+class TrainedHead(NamedTuple):
+    """A head directory trained once per session, and what ``sed train`` printed."""
+
+    path: Path
+    report: str
+
+
+@pytest.fixture(scope="session")
+def frame_head(annotated_bursts, tmp_path_factory):
+    """A frame head trained once, by ``sed train --frame-level`` on the burst clips and the two
+    annotated recordings (:data:`FRAME_HEAD_OPTIONS`). Read-only: copy it to change it.
+
+    ``tests/test_cli_frame_heads.py`` checks this training's report and ``head.json``; the
+    other tests only need a trained frame head.
+    """
+    from click.testing import CliRunner
+
+    from sed.cli import cli
+
+    output = tmp_path_factory.mktemp("heads") / "bursts"
+    args = [
+        "train",
+        annotated_bursts / "clips",
+        "--frame-level",
+        "--recordings",
+        annotated_bursts / "recordings",
+        "--annotations",
+        annotated_bursts / "recordings",
+        "-o",
+        output,
+        "--cache-dir",
+        tmp_path_factory.mktemp("frame-head-cache"),
+        *FRAME_HEAD_OPTIONS,
+    ]
+    result = CliRunner().invoke(cli, [str(a) for a in args], prog_name="sed")
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    before = tree_digest(output)
+    yield TrainedHead(output, result.output)
+    check_unchanged(output, before)

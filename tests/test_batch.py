@@ -145,9 +145,11 @@ def test_killed_run_leaves_no_partial_output_and_resumes(tmp_path, bells_wav):
     done_before = done_results(results)
     assert 2 <= len(done_before) < 16
     before = {table.name: table.read_text() for table in out.glob("rec*.sed.csv")}
-    for name, text in before.items():  # every visible output is a complete events file
-        assert text.startswith("filename,onset,offset,event_label,score,mean_score\n")
-        assert len(pd.read_csv(out / name)) > 0
+    for name, text in before.items():
+        complete = text.startswith("filename,onset,offset,event_label,score,mean_score\n")
+        assert complete and len(pd.read_csv(out / name)) > 0, (
+            f"{name}: not every visible output is a complete events file"
+        )
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(done_before)} already done" in resumed.stdout
@@ -539,7 +541,11 @@ def test_a_full_disk_stops_the_batch_and_the_same_command_resumes(tmp_path, bell
 
 @linux_only
 @pytest.mark.slow
-def test_a_file_system_made_read_only_mid_run_stops_the_batch(tmp_path, bells_wav, small_disk):
+def test_a_file_system_made_read_only_mid_run_stops_the_batch(
+    tmp_path, bells_wav, small_disk, model
+):
+    # `model` converts YAMNet for LiteRT before, so its one-off note is not in the batch's stderr
+    # when this test runs alone.
     archive = short_archive(tmp_path / "in", bells_wav, 12)
     out = small_disk / "out"
     process = subprocess.Popen(detect_command(archive, out), stderr=subprocess.PIPE, text=True)

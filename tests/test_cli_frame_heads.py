@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from sed.cli import cli
+from tests.conftest import FRAME_HEAD_OPTIONS
 from tests.helpers import recording_with_events, write, write_bursts
 
-#: Small and quick (see tests/test_heads_frame.py).
-SMALL = ["--soundscapes", "48", "--epochs", "20", "--seed", "2"]
+#: Small and quick: the options of the session's frame head (see tests/conftest.py).
+SMALL = list(FRAME_HEAD_OPTIONS)
 
 
 def invoke(*args):
@@ -31,53 +32,11 @@ def fails(*args):
     return result
 
 
-@pytest.fixture(scope="module")
-def material(tmp_path_factory):
-    """Burst clips with a background, and two annotated recordings (Raven and Audacity)."""
-    root = tmp_path_factory.mktemp("material")
-    write_bursts(root / "clips")
-    rng = np.random.default_rng(11)
-    for name in ("a", "b"):
-        waveform, events = recording_with_events(rng)
-        write(root / "recordings" / f"{name}.wav", waveform)
-    (root / "recordings" / "a.Table.1.selections.txt").write_text(
-        "Selection\tView\tChannel\tBegin Time (s)\tEnd Time (s)\tLow Freq (Hz)\tHigh Freq (Hz)"
-        "\tAnnotation\n"
-        + "".join(
-            f"{i}\tSpectrogram 1\t1\t{on}\t{off}\t0\t8000\t{label}\n"
-            for i, (on, off, label) in enumerate(events, 1)
-        )
-    )
-    (root / "recordings" / "b.txt").write_text(
-        "".join(f"{on}\t{off}\t{label}\n" for on, off, label in events)
-    )
-    return root
-
-
-@pytest.fixture(scope="module")
-def head_dir(material, tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    output = tmp_path_factory.mktemp("heads") / "bursts"
-    report = invoke(
-        "train",
-        material / "clips",
-        "--frame-level",
-        "--recordings",
-        material / "recordings",
-        "--annotations",
-        material / "recordings",
-        "-o",
-        output,
-        "--cache-dir",
-        cache,
-        *SMALL,
-    )
-    return output, report
-
-
 @pytest.mark.slow
-def test_train_frame_level_on_clips_and_annotated_recordings(head_dir):
-    output, report = head_dir
+def test_train_frame_level_on_clips_and_annotated_recordings(frame_head):
+    # The session's frame head is this training: `sed train --frame-level` on the burst clips
+    # and two annotated recordings, with --cache-dir and SMALL (tests/conftest.py).
+    output, report = frame_head
     lines = report.splitlines()
     assert lines[0] == (
         "clips: 16 event clips, 2 classes, 1 background recordings; 48 soundscapes of 10 s"
@@ -104,8 +63,8 @@ def test_train_frame_level_on_clips_and_annotated_recordings(head_dir):
 
 
 @pytest.mark.slow
-def test_detect_tag_and_tune_with_a_frame_head(head_dir, material, tmp_path):
-    output, _ = head_dir
+def test_detect_tag_and_tune_with_a_frame_head(frame_head, tmp_path):
+    output = frame_head.path
     rng = np.random.default_rng(99)
     waveform, events = recording_with_events(rng)
     write(tmp_path / "r.wav", waveform)

@@ -17,6 +17,8 @@ from tests.test_cli import run_sed
 
 @pytest.fixture
 def cache_env(tmp_path, monkeypatch):
+    """A cache folder of the test's own, for the test that checks what is written there. The
+    other tests use the session's (tests/conftest.py), which has the same clips' embeddings."""
     monkeypatch.setenv("SED_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
@@ -46,7 +48,7 @@ def test_embed_writes_npz_and_parquet(training_folder, tmp_path, cache_env):
 
 
 @pytest.mark.slow
-def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path, cache_env):
+def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path):
     output = invoke(
         "train",
         training_folder,
@@ -227,7 +229,7 @@ def test_embed_bad_output_is_a_usage_error(training_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
+def test_train_on_esc50_with_cross_validation(shared_data, tmp_path):
     """Two ESC-50 classes of fold 4 (16 clips), grouped by source file, 2-fold CV."""
     output = invoke(
         "train",
@@ -259,9 +261,7 @@ def test_train_on_esc50_with_cross_validation(shared_data, tmp_path, cache_env):
 
 
 @pytest.mark.slow
-def test_train_skips_unreadable_clips_and_names_a_class_left_without_any(
-    training_folder, tmp_path, cache_env
-):
+def test_train_skips_unreadable_clips_and_names_a_class_left_without_any(training_folder, tmp_path):
     (training_folder / "tone" / "broken.wav").write_bytes(b"RIFF\x00\x00not audio")
     result = CliRunner().invoke(
         cli,
@@ -294,7 +294,7 @@ def test_train_skips_unreadable_clips_and_names_a_class_left_without_any(
 
 
 @pytest.mark.slow
-def test_train_warns_of_a_class_the_split_leaves_without_clips(tmp_path, cache_env, rng):
+def test_train_warns_of_a_class_the_split_leaves_without_clips(tmp_path, rng):
     for kind in ("tone", "noise"):
         write_clip(tmp_path / "data" / kind / f"{kind}.wav", kind, rng)
     result = CliRunner().invoke(

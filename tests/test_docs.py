@@ -122,15 +122,21 @@ def clean(output: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def workspaces(tmp_path_factory):
-    """One working folder per document, like the project folder: examples/ and ../shared."""
+def workspaces(tmp_path_factory, embedding_cache_dir):
+    """One working folder per document, like the project folder: examples/ and ../shared.
+
+    The documents' ``--cache-dir embeddings`` (and ``EmbeddingCache("embeddings")``) is the
+    session's embedding cache, so the ESC-50 clips that several documents and tests train on are
+    embedded once: the cache is keyed by content, so what the examples print is the same."""
     made: dict[Path, Path] = {}
+    embedding_cache_dir.mkdir(parents=True, exist_ok=True)
 
     def workspace(document: Path) -> Path:
         if document not in made:
             root = tmp_path_factory.mktemp(document.stem)
             project = root / "project"
             shutil.copytree(EXAMPLES, project / "examples")
+            (project / "embeddings").symlink_to(embedding_cache_dir)
             if SHARED_DATA.is_dir():
                 (root / "shared").symlink_to(SHARED_DATA.parent)
             made[document] = project

@@ -1,6 +1,9 @@
 """Frame-level heads: trained on small synthetic data (tone and noise bursts with known onsets)
 they place onsets and offsets within one frame; training is deterministic with a seed; a head
-round-trips through save and load; either kind of head loads through one function."""
+round-trips through save and load; either kind of head loads through one function.
+
+The trained head is the session's (``frame_head`` in tests/conftest.py, trained once by
+``sed train --frame-level``); the determinism test trains small networks of its own."""
 
 from __future__ import annotations
 
@@ -14,13 +17,13 @@ from sed.errors import ModelError
 from sed.heads.config import FrameTrainingConfig
 from sed.heads.frame_features import FeatureCache
 from sed.heads.frame_head import FrameHead
-from sed.heads.frame_training import fit_frame_network, frame_f1, train_frame_head
+from sed.heads.frame_training import fit_frame_network, frame_f1
 from sed.heads.head import Head
 from sed.heads.strong import frame_targets, strong_dataset, training_sequences
 from sed.postprocessing import PostProcessing
-from tests.helpers import recording_with_events, write_bursts
+from tests.helpers import recording_with_events
 
-#: Small and quick: a few seconds per epoch on two cores.
+#: Small and quick, for the determinism test: a few seconds per epoch on two cores.
 SMALL = dict(
     soundscapes=48,
     sequence_seconds=4.0,
@@ -33,23 +36,11 @@ SMALL = dict(
 )
 
 
-@pytest.fixture(scope="module")
-def burst_folder(tmp_path_factory):
-    return write_bursts(tmp_path_factory.mktemp("bursts"))
-
-
-@pytest.fixture(scope="module")
-def trained(burst_folder, model, tmp_path_factory):
-    cache = FeatureCache(tmp_path_factory.mktemp("features"))
-    data = strong_dataset(burst_folder)
-    return train_frame_head(data, model, config=FrameTrainingConfig(seed=1, **SMALL), cache=cache)
-
-
 @pytest.mark.slow
-def test_a_frame_head_places_onsets_and_offsets_within_one_frame(trained, model, rng):
-    head = trained.head
+def test_a_frame_head_places_onsets_and_offsets_within_one_frame(frame_head, model, rng):
+    head = sed.load_head(frame_head.path, model)
     assert head.labels == ("hiss", "tone") and head.hop_seconds == 0.08
-    assert trained.validation["frame_f1"] > 0.9
+    assert head.metadata["validation"]["frame_f1"] > 0.9  # train_frame_head's validation
     waveform, events = recording_with_events(rng)
     detection = sed.detect(waveform, 16000, model=model, head=head, postprocessing=PostProcessing())
     found = detection.events
@@ -70,8 +61,8 @@ def test_a_frame_head_places_onsets_and_offsets_within_one_frame(trained, model,
 
 
 @pytest.mark.slow
-def test_training_is_deterministic_with_a_seed(burst_folder, model, tmp_path):
-    data = strong_dataset(burst_folder)
+def test_training_is_deterministic_with_a_seed(burst_clips, model, tmp_path):
+    data = strong_dataset(burst_clips)
     config = FrameTrainingConfig(seed=4, **{**SMALL, "max_epochs": 2, "soundscapes": 16})
     settings_cache = FeatureCache(tmp_path / "features")
     from sed.heads.frame_training import sequence_settings
@@ -92,12 +83,13 @@ def test_training_is_deterministic_with_a_seed(burst_folder, model, tmp_path):
 
 
 @pytest.mark.slow
-def test_save_load_round_trip_and_one_loader_for_both_kinds(trained, tmp_path, rng, model):
-    head = trained.head
+def test_save_load_round_trip_and_one_loader_for_both_kinds(frame_head, tmp_path, rng, model):
+    head = FrameHead.load(frame_head.path, runtime="keras")  # the network, as training left it
     head.save(tmp_path / "frame")
     metadata = json.loads((tmp_path / "frame" / "head.json").read_text())
     assert metadata["kind"] == "frame" and metadata["features"]["layers"] == [6, 12, 14]
-    assert metadata["sequence"] == {"frames": 50, "context_frames": 10}
+    # 10 s sequences (the default) of 0.08 s frames, a fifth of them context at each end.
+    assert metadata["sequence"] == {"frames": 125, "context_frames": 25}
     assert metadata["yamnet"]["weights_sha256"] == model.weights_sha256
     # LiteRT runs the converted network (no TensorFlow needed); Keras the saved one.
     loaded = sed.load_head(tmp_path / "frame", model)

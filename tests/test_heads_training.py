@@ -61,9 +61,9 @@ def test_config_rejects_bad_values():
 
 
 @pytest.mark.slow
-def test_train_head_on_audio_folder(training_folder, model, tmp_path):
+def test_train_head_on_audio_folder(training_folder, model, tmp_path, embedding_cache_dir):
     data = folder_dataset(training_folder)
-    cache = EmbeddingCache(tmp_path / "cache")
+    cache = EmbeddingCache(embedding_cache_dir)  # the session's: `sed train`'s tests fill it too
     config = TrainingConfig(seed=1, max_epochs=10, validation_fraction=0.25, mixtures=1)
     result = train_head(data, model, config=config, cache=cache)
     metadata = result.head.metadata

@@ -3,18 +3,23 @@ and the document shows exactly the cases of ``tests/reliability_cases.py``."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import inspect
+import io
 import os
 import shutil
 import subprocess
 import sys
+import textwrap
+import tokenize
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import OUTCOMES, ROOT
 from tests.reliability_cases import CASES, TABLE_END, TABLE_START, make_workspace, render_table
 from tests.test_docs import clean, matches
 
@@ -35,15 +40,102 @@ def test_the_document_shows_every_case():
     assert f"{len(CASES)} bad inputs and faults" in text
 
 
-@pytest.mark.parametrize(
-    "case", [case for case in CASES if case.verified_by], ids=lambda case: case.id
-)
-def test_faults_are_caused_by_the_test_named(case):
+VERIFIED_ELSEWHERE = [case for case in CASES if case.verified_by]
+
+
+def executable_source(function) -> str:
+    """``function``'s source with its docstring and comments blanked out: the code that runs."""
+    source = textwrap.dedent(inspect.getsource(function))
+    lines = source.splitlines(keepends=True)
+    spans = [
+        (token.start, token.end)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    first = ast.parse(source).body[0].body[0]
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+        spans.append(((first.lineno, first.col_offset), (first.end_lineno, first.end_col_offset)))
+    for (row, col), (end_row, end_col) in spans:
+        for number in range(row, end_row + 1):
+            line = lines[number - 1]
+            start = col if number == row else 0
+            stop = end_col if number == end_row else len(line.rstrip("\n"))
+            lines[number - 1] = line[:start] + " " * (stop - start) + line[stop:]
+    return "".join(lines)
+
+
+def named_test(case):
+    """The test function ``case.verified_by`` names (``tests/<file>.py::<test>``)."""
     path, name = case.verified_by.split("::")
     module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
-    source = inspect.getsource(getattr(module, name))
-    missing = [fragment for fragment in case.fragments if fragment not in source]
+    function = getattr(module, name, None)
+    assert callable(function) and name.startswith("test_"), f"{case.verified_by}: no such test"
+    return function
+
+
+@pytest.mark.parametrize("case", VERIFIED_ELSEWHERE, ids=lambda case: case.id)
+def test_the_test_a_case_names_causes_it_and_asserts_its_message(case):
+    """Each fragment is in the named test's code (not a comment or its docstring)."""
+    code = executable_source(named_test(case))
+    missing = [fragment for fragment in case.fragments if fragment not in code]
     assert case.fragments and not missing, f"{case.verified_by} does not assert {missing}"
+
+
+@pytest.fixture(scope="module")
+def named_outcomes(request, tmp_path_factory):
+    """The outcome of every test the cases name: from this session when it ran here (the full
+    suite runs tests/test_batch.py and the others first), else from one pytest run of those
+    tests that did not. Returns ``{test: [outcome, ...]}`` and what that run printed."""
+    wanted = sorted({case.verified_by for case in VERIFIED_ELSEWHERE})
+    outcomes = {
+        test: [v for k, v in request.config.stash[OUTCOMES].items() if k.split("[")[0] == test]
+        for test in wanted
+    }
+    missing = [test for test, found in outcomes.items() if not found]
+    printed = ""
+    if missing:
+        report = tmp_path_factory.mktemp("named") / "report.xml"
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={report}",
+                *missing,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=1800,
+        )
+        printed = run.stdout.decode(errors="replace")
+        assert report.is_file(), printed[-2000:]
+        for testcase in ElementTree.parse(report).iter("testcase"):
+            module = testcase.get("classname", "").replace(".", "/")
+            test = f"{module}.py::{testcase.get('name', '').split('[')[0]}"
+            if testcase.find("failure") is not None or testcase.find("error") is not None:
+                outcomes.setdefault(test, []).append("failed")
+            elif testcase.find("skipped") is not None:
+                outcomes.setdefault(test, []).append("skipped")
+            else:
+                outcomes.setdefault(test, []).append("passed")
+    return outcomes, printed
+
+
+@pytest.mark.slow  # runs the named tests (batches killed by signals, Dask clusters) if not run yet
+@pytest.mark.parametrize("case", VERIFIED_ELSEWHERE, ids=lambda case: case.id)
+def test_the_test_a_case_names_passes(case, named_outcomes):
+    """The case is executed and its message asserted: the named test ran here and passed."""
+    outcomes, printed = named_outcomes
+    found = outcomes.get(case.verified_by, [])
+    assert found, f"{case.verified_by} was not run (not collected?)"
+    assert "failed" not in found, (
+        f"{case.verified_by} failed: the case is not verified\n{printed[-4000:]}"
+    )
+    if "skipped" in found:
+        pytest.skip(f"{case.verified_by} was skipped here, so the case is not verified here")
 
 
 @pytest.fixture(scope="module")
