@@ -43,7 +43,7 @@ from sed.audio import DEFAULT_RESAMPLER, StreamResampler, check_resampler, to_mo
 from sed.errors import AudioError, ParameterError
 from sed.events import round_seconds
 from sed.params import DEFAULT_BATCH_SIZE
-from sed.pipeline import DEFAULT_TOP_K, resolve_scorer, top_classes
+from sed.pipeline import DEFAULT_TOP_K, postprocessing_in_use, resolve_scorer, top_classes
 from sed.postprocessing import Event, EventStream, PostProcessing
 from sed.segmenter import ScoreChunk, WindowScores, check_batch_size
 
@@ -187,7 +187,8 @@ class Listener:
         Which of YAMNet's classes to report (see :func:`sed.pipeline.class_selection`); all by
         default.
     head : sed.segmenter.Scorer, optional
-        Report the labels of a head of any kind instead (then none of the three above).
+        Report the labels of a head of any kind (or of any scorer, such as a
+        :class:`sed.pipeline.Detector`'s) instead; then none of the three above.
     postprocessing : PostProcessing, optional
         As for ``sed detect``: by default the head's own, else ``PostProcessing()``.
     every_seconds : float, optional
@@ -247,7 +248,7 @@ class Listener:
         self._stream = self.scorer.open(model, batch_size=batch_size, low_latency=True)
         self._decider: EventStream | _TopEvery
         if every_seconds is None:
-            config = postprocessing or self.scorer.default_postprocessing or PostProcessing()
+            config = postprocessing_in_use(postprocessing, self.scorer.default_postprocessing)
             self._decider = EventStream(self.labels, config, frames_tile=self._stream.tiles)
         else:
             self._decider = _TopEvery(

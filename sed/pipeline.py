@@ -360,10 +360,19 @@ def _check_arguments(model, postprocessing) -> None:
         )
 
 
+def postprocessing_in_use(
+    given: PostProcessing | None, own: PostProcessing | None
+) -> PostProcessing:
+    """Which post-processing applies, the one rule every command follows: the configuration
+    given, else the scorer's own (a head's, tuned on its validation data when it was trained:
+    :attr:`sed.segmenter.Scorer.default_postprocessing`), else the defaults."""
+    return given or own or PostProcessing()
+
+
 def _finish(
     scores: WindowScores, scorer: Scorer, postprocessing: PostProcessing | None
 ) -> Detection:
-    config = postprocessing or scorer.default_postprocessing or PostProcessing()
+    config = postprocessing_in_use(postprocessing, scorer.default_postprocessing)
     return Detection(scores, config.events(scores))
 
 
@@ -655,6 +664,10 @@ def tag_file(
     scorer = resolve_scorer(
         model, head=head, classes=classes, label_map=label_map, selection=selection
     )
+    return _tag(path, model, scorer, k, resampler=resampler, batch_size=batch_size)
+
+
+def _tag(path, model: Yamnet, scorer: Scorer, k: int, *, resampler: str, batch_size: int):
     scores = score_file(path, model, scorer, resampler=resampler, batch_size=batch_size)
     return Tagging(scores, top_classes(scores, k, aggregation=scorer.clip_aggregation))
 
@@ -868,7 +881,7 @@ class DetectorSpec:
             own = None
             if self.head_dir is not None:
                 own = stored_postprocessing(head_description(self.head_dir)[1], self.head_dir)
-            settings["postprocessing"] = asdict(own or PostProcessing())
+            settings["postprocessing"] = asdict(postprocessing_in_use(None, own))
         settings["weights"] = model.source if model is not None else self.weights
         if model is not None:
             settings["backend"] = model.backend
@@ -919,3 +932,17 @@ class Detector:
             overlap=self.overlap,
         )
         return _finish(scores, self.scorer, self.postprocessing)
+
+    def tag_file(self, path: str | os.PathLike, k: int = DEFAULT_TOP_K) -> Tagging:
+        """Tag one file (see :func:`tag_file`).
+
+        Raises
+        ------
+        ParameterError
+            If ``k`` < 1.
+        """
+        if k < 1:
+            raise ParameterError(f"k must be at least 1, got {k}")
+        return _tag(
+            path, self.model, self.scorer, k, resampler=self.resampler, batch_size=self.batch_size
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -13,14 +13,12 @@ from sed.batch import DEFAULT_JOBS, SCHEDULER_ENV
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    detector_spec,
     formats_option,
-    head_labels_and_hop,
     head_option,
     model_options,
     note_duplicates,
-    postprocessing_from_options,
     postprocessing_options,
-    refuse_classes_with_head,
     reports_errors,
     selection_options,
 )
@@ -28,6 +26,7 @@ from sed.errors import ParameterError
 
 if TYPE_CHECKING:
     from sed.pipeline import DetectorSpec
+    from sed.postprocessing import PostProcessing
 
 #: The value of a bare ``--scores`` (no file is named ""): beside the events file, or the batch's.
 BESIDE_EVENTS = ""
@@ -128,7 +127,6 @@ def detect(
     parameters.json and, if any recording failed, failures.csv; running the same command again
     skips the recordings already done.
     """
-    from sed import pipeline
     from sed.events import format_paths
     from sed.outputs import Output, check_outputs
     from sed.postprocessing import save_config
@@ -164,22 +162,18 @@ def detect(
         },
     )
     # Everything that can be checked without TensorFlow is checked before loading it.
-    refuse_classes_with_head(head_dir, classes, label_map)
-    selection = pipeline.class_selection(classes=classes, label_map=label_map)
-    head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    config = postprocessing_from_options(options, head_dir)
-    config.thresholds(head_labels or selection.event_labels)
-    spec = pipeline.DetectorSpec(
+    spec = detector_spec(
+        head_dir=head_dir,
+        classes=classes,
+        label_map=label_map,
         weights=weights,
         hop_seconds=hop_seconds,
         resampler=resampler,
-        classes=classes,
-        label_map=label_map,
-        postprocessing=config,
         backend=backend,
         batch_size=batch_size,
-        head_dir=head_dir,
+        options=options,
     )
+    config = cast("PostProcessing", spec.postprocessing)  # set: options were given
     if batch:
         if output == "-":
             raise ParameterError("-o - is for one recording; a batch writes into a folder")

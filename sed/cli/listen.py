@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -12,13 +13,11 @@ from sed.cli.options import (
     CONTEXT,
     POSTPROCESSING_OPTIONS,
     batch_size_option,
+    detector_spec,
     formats_option,
-    head_labels_and_hop,
     head_option,
     model_options,
-    postprocessing_from_options,
     postprocessing_options,
-    refuse_classes_with_head,
     reports_errors,
     selection_options,
 )
@@ -31,6 +30,9 @@ from sed.listen import (
     StopRequest,
 )
 from sed.pipeline import DEFAULT_TOP_K
+
+if TYPE_CHECKING:
+    from sed.postprocessing import PostProcessing
 
 
 @click.command(context_settings=CONTEXT)
@@ -137,7 +139,6 @@ def listen(
     finds in a recording of the same audio. The end of the stream closes the open events and
     exits with 0; SIGINT (Ctrl-C) and SIGTERM close them too and exit with 130 and 143.
     """
-    from sed import pipeline
     from sed.events import check_appendable, format_paths
     from sed.listen import parse_start_time
     from sed.postprocessing import save_config
@@ -154,19 +155,25 @@ def listen(
         if source == "-" and device is not None:
             raise ParameterError("give either '-' (standard input) or --device, not both")
         _check_every(context, every_seconds, output, options)
-        refuse_classes_with_head(head_dir, classes, label_map)
-        selection = pipeline.class_selection(classes=classes, label_map=label_map)
-        head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-        config = postprocessing_from_options(options, head_dir)  # a head's own, as detect
-        config.thresholds(head_labels or selection.event_labels)
+        spec = detector_spec(
+            head_dir=head_dir,
+            classes=classes,
+            label_map=label_map,
+            weights=weights,
+            hop_seconds=hop_seconds,
+            resampler=resampler,
+            backend=backend,
+            batch_size=batch_size,
+            options=options,
+        )
+        config = cast("PostProcessing", spec.postprocessing)  # set: options were given
         clock = parse_start_time(start_time) if start_time is not None else None
         paths = format_paths(output, formats) if output is not None else {}
         for name, path in paths.items():
             check_appendable(path, name)
         if options["save_config"]:
             save_config(config, options["save_config"])
-        model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-        head = pipeline.load_head(head_dir, model) if head_dir is not None else None
+        detector = spec.build()
         if stop.requested:  # interrupted while the model loaded
             sys.exit(128 + stop.signum)  # type: ignore[operator]
         try:
@@ -177,18 +184,13 @@ def listen(
         status.say(f"listening to {audio.describe()}; {_what(every_seconds)} on stdout")
         summary = _run(
             audio,
-            model,
-            head,
-            None if head is not None else selection,
-            config,
+            detector,
             clock,
             paths,
             stop,
             status,
             every_seconds=every_seconds,
             top_k=top_k,
-            resampler=resampler,
-            batch_size=batch_size,
         )
     lost = f" ({summary.overflows} overflows, {summary.underflows} underflows)"
     counted = f"{summary.decided} {'stretches' if every_seconds else 'events'}"
@@ -278,10 +280,7 @@ class _Status:
 
 def _run(
     audio,
-    model,
-    head,
-    selection,
-    config,
+    detector,
     clock,
     paths,
     stop,
@@ -289,23 +288,20 @@ def _run(
     *,
     every_seconds,
     top_k,
-    resampler,
-    batch_size,
 ):
     """Listen until the source ends or a signal arrives; events to stdout and the -o files."""
     from sed.events import EventAppender
     from sed.listen import Listener, listen, rounded, wall_time
 
     listener = Listener(
-        model,
+        detector.model,
         sample_rate=audio.sample_rate,
-        selection=selection,
-        head=head,
-        postprocessing=config,
+        head=detector.scorer,
+        postprocessing=detector.postprocessing,
         every_seconds=every_seconds,
         top_k=top_k,
-        resampler=resampler,
-        batch_size=batch_size,
+        resampler=detector.resampler,
+        batch_size=detector.batch_size,
         start_time=clock,
     )
     start = wall_time(clock, 0.0) if clock is not None else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 from functools import wraps
+from typing import TYPE_CHECKING
 
 import click
 
@@ -28,6 +29,9 @@ from sed.events import LABEL_COLUMNS
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, check_hop_seconds
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
+
+if TYPE_CHECKING:
+    from sed.pipeline import DetectorSpec
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -165,6 +169,52 @@ def refuse_classes_with_head(head_dir, classes, label_map) -> None:
         raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
 
 
+def detector_spec(
+    *,
+    head_dir,
+    classes,
+    label_map,
+    weights,
+    hop_seconds,
+    resampler,
+    backend,
+    batch_size,
+    options: dict | None = None,
+) -> DetectorSpec:
+    """The settings of a command that scores audio (detect, tag, listen, tune), resolved once
+    from its options into the record the library takes (:class:`sed.pipeline.DetectorSpec`).
+
+    Everything that can be checked without TensorFlow is checked here, before the model loads:
+    a head with classes, unknown class names, a ``--hop`` the head was not trained with, and,
+    with ``options`` (the post-processing options), per-class thresholds of unknown labels.
+
+    Raises
+    ------
+    ParameterError, ModelError
+        For the mistakes above, naming the option or the head's directory.
+    """
+    from sed import pipeline
+
+    refuse_classes_with_head(head_dir, classes, label_map)
+    selection = pipeline.class_selection(classes=classes, label_map=label_map)
+    head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
+    config = None
+    if options is not None:
+        config = postprocessing_from_options(options, head_dir)
+        config.thresholds(head_labels or selection.event_labels)
+    return pipeline.DetectorSpec(
+        weights=weights,
+        hop_seconds=hop_seconds,
+        resampler=resampler,
+        classes=classes,
+        label_map=label_map,
+        postprocessing=config,
+        backend=backend,
+        batch_size=batch_size,
+        head_dir=head_dir,
+    )
+
+
 def head_labels_and_hop(head_dir, hop_seconds):
     """A head's event labels (or None) and the hop to use: the head's (a frame-level head reads
     no windows: --hop is then a usage error).
@@ -300,13 +350,14 @@ def postprocessing_options(command):
 def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
     """The configuration: defaults (a frame head's own, tuned when it was trained), then
     ``--config``, then options given on the command line."""
+    from sed.pipeline import postprocessing_in_use
     from sed.postprocessing import load_config, read_class_thresholds, with_overrides
 
     context = click.get_current_context()
     if options["config_path"]:
         config = load_config(options["config_path"])
     else:
-        config = _head_postprocessing(head_dir) or PostProcessing()
+        config = postprocessing_in_use(None, _head_postprocessing(head_dir))
     given = {
         name: options[name]
         for _, name, _, _ in POSTPROCESSING_OPTIONS

@@ -7,10 +7,9 @@ import click
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
-    head_labels_and_hop,
+    detector_spec,
     head_option,
     model_options,
-    refuse_classes_with_head,
     reports_errors,
     selection_options,
 )
@@ -55,25 +54,21 @@ def tag(
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py;
     with a frame-level head, by highest frame score); --classes or --label-map restrict them to
     some classes."""
-    from sed import pipeline
     from sed.audio import audio_info
     from sed.cli.printing import format_tags
 
     audio_info(input_path)
-    refuse_classes_with_head(head_dir, classes, label_map)
-    selection = pipeline.class_selection(classes=classes, label_map=label_map)
-    _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    head = pipeline.load_head(head_dir, model) if head_dir is not None else None
-    tagging = pipeline.tag_file(
-        input_path,
-        model=model,
-        head=head,
-        k=k,
-        selection=None if head is not None else selection,
+    spec = detector_spec(
+        head_dir=head_dir,
+        classes=classes,
+        label_map=label_map,
+        weights=weights,
+        hop_seconds=hop_seconds,
         resampler=resampler,
+        backend=backend,
         batch_size=batch_size,
     )
+    tagging = spec.build().tag_file(input_path, k)
     scores = tagging.window_scores
     text = format_tags(
         tagging.top,

@@ -7,12 +7,11 @@ import click
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    detector_spec,
     evaluation_options,
-    head_labels_and_hop,
     head_option,
     label_column_option,
     model_options,
-    refuse_classes_with_head,
     reports_errors,
     selection_options,
 )
@@ -139,9 +138,16 @@ def tune(
             "--weights": weights,
         },
     )
-    refuse_classes_with_head(head_dir, classes, label_map)
-    selection = pipeline.class_selection(classes=classes, label_map=label_map)
-    _, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
+    spec = detector_spec(
+        head_dir=head_dir,
+        classes=classes,
+        label_map=label_map,
+        weights=weights,
+        hop_seconds=hop_seconds,
+        resampler=resampler,
+        backend=backend,
+        batch_size=batch_size,
+    )
     recordings, references = development_set(
         audio_dir,
         reference,
@@ -149,16 +155,14 @@ def tune(
         warn=lambda message: click.echo(f"sed tune: warning: {message}", err=True),
     )
     check_folds(folds, len(recordings))  # before the model runs over every recording
-    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
-    head = pipeline.load_head(head_dir, model) if head_dir is not None else None
+    detector = spec.build()
     click.echo(f"scoring {len(recordings)} recordings once", err=True)
     scores = pipeline.score_files(
         recordings,
-        model=model,
-        selection=None if head is not None else selection,
-        head=head,
-        resampler=resampler,
-        batch_size=batch_size,
+        model=detector.model,
+        head=detector.scorer,
+        resampler=detector.resampler,
+        batch_size=detector.batch_size,
     )
     result = run_tuning(
         scores,
