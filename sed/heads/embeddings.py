@@ -18,11 +18,9 @@ silence (ESC-50 pads short clips with zeros) can be told apart from quiet sound.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +29,7 @@ import pandas as pd
 
 from sed.audio import DEFAULT_RESAMPLER, audio_info
 from sed.errors import ParameterError
+from sed.heads.cache import ArrayCache, waveform_sha256
 from sed.infra import atomic_path, cache_dir, content_sha256
 from sed.params import YamnetParams
 from sed.segmenter import score_file, score_waveform, window_times
@@ -131,7 +130,8 @@ def _file_embeddings(name: str, scored) -> FileEmbeddings:
 
 
 class EmbeddingCache:
-    """Embeddings on disk, one ``.npz`` per (file content, model settings).
+    """Embeddings on disk, one ``.npz`` per (audio content, model settings)
+    (:class:`sed.heads.cache.ArrayCache`).
 
     Parameters
     ----------
@@ -146,16 +146,17 @@ class EmbeddingCache:
 
     def __init__(self, directory: str | os.PathLike | None = None):
         self.directory = os.fspath(directory) if directory is not None else default_cache_dir()
+        self._store = ArrayCache(self.directory)
 
     def key(
         self, path: str | os.PathLike, model: Yamnet, resampler: str = DEFAULT_RESAMPLER
     ) -> str:
         """The entry name: SHA-256 of the file's bytes and of the model settings."""
-        settings = json.dumps(model_settings(model, resampler), sort_keys=True)
-        return hashlib.sha256(f"{content_sha256(path)}\n{settings}".encode()).hexdigest()
+        return self._store.key(content_sha256(path), model_settings(model, resampler))
 
     def entry(self, key: str) -> str:
-        return os.path.join(self.directory, key[:2], key + ".npz")
+        """The entry's path."""
+        return self._store.entry(key)
 
     def embed(
         self, path: str | os.PathLike, model: Yamnet, *, resampler: str = DEFAULT_RESAMPLER
@@ -180,15 +181,13 @@ class EmbeddingCache:
             If the file cannot be used.
         """
         audio_info(path)  # a missing or broken file is an AudioError before hashing it
-        entry = self.entry(self.key(path, model, resampler))
-        stored = _read_entry(entry)
-        if stored is not None:
-            embeddings, levels, duration = stored
-            starts, ends = window_times(len(embeddings), model.params)
-            return FileEmbeddings(os.fspath(path), starts, ends, embeddings, levels, duration)
-        item = compute_embeddings(path, model, resampler=resampler)
-        _write_entry(entry, item)
-        return item
+        key = self.key(path, model, resampler)
+        return self._cached(
+            key,
+            os.fspath(path),
+            model,
+            lambda: compute_embeddings(path, model, resampler=resampler),
+        )
 
     def embed_waveform(
         self,
@@ -210,46 +209,33 @@ class EmbeddingCache:
         resampler : str
             The resampler the waveform was made with (part of the key).
         """
-        waveform = np.ascontiguousarray(waveform, dtype=np.float32)
-        settings = json.dumps(model_settings(model, resampler), sort_keys=True)
-        key = hashlib.sha256(
-            hashlib.sha256(waveform.tobytes()).digest() + settings.encode()
-        ).hexdigest()
-        entry = self.entry(key)
-        stored = _read_entry(entry)
+        key = self._store.key(waveform_sha256(waveform), model_settings(model, resampler))
+
+        def compute() -> FileEmbeddings:
+            scored = score_waveform(
+                np.asarray(waveform, np.float32), model, filename=name, keep_embeddings=True
+            )
+            return _file_embeddings(name, scored)
+
+        return self._cached(key, name, model, compute)
+
+    def _cached(
+        self, key: str, name: str, model: Yamnet, compute: Callable[[], FileEmbeddings]
+    ) -> FileEmbeddings:
+        stored = self._store.load(key, ("embeddings", "levels_dbfs", "duration_seconds"))
         if stored is not None:
-            embeddings, levels, duration = stored
+            embeddings = stored["embeddings"].astype(np.float32)
             starts, ends = window_times(len(embeddings), model.params)
-            return FileEmbeddings(name, starts, ends, embeddings, levels, duration)
-        item = _file_embeddings(
-            name, score_waveform(waveform, model, filename=name, keep_embeddings=True)
-        )
-        _write_entry(entry, item)
-        return item
-
-
-def _write_entry(entry: str, item: FileEmbeddings) -> None:
-    with atomic_path(entry) as temporary, open(temporary, "wb") as handle:
-        np.savez(
-            handle,
+            duration = float(stored["duration_seconds"])
+            return FileEmbeddings(name, starts, ends, embeddings, stored["levels_dbfs"], duration)
+        item = compute()
+        self._store.store(
+            key,
             embeddings=item.embeddings,
             levels_dbfs=item.levels_dbfs,
             duration_seconds=np.float64(item.duration_seconds),
         )
-
-
-def _read_entry(entry: str):
-    if not os.path.exists(entry):
-        return None
-    try:
-        with np.load(entry) as data:
-            return (
-                data["embeddings"].astype(np.float32),
-                data["levels_dbfs"],
-                float(data["duration_seconds"]),
-            )
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-        return None  # a damaged entry is recomputed and overwritten
+        return item
 
 
 def embed_files(

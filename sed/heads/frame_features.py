@@ -15,18 +15,16 @@ and returned as float32.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sed.audio import DEFAULT_RESAMPLER, audio_info, stream_audio
+from sed.heads.cache import ArrayCache, waveform_sha256
 from sed.heads.embeddings import model_settings
-from sed.infra import atomic_path, cache_dir, content_sha256
+from sed.infra import cache_dir, content_sha256
 from sed.model.feature_maps import FeatureSpec
 from sed.segmenter import FrameFeatures, frame_features
 
@@ -42,7 +40,8 @@ def default_feature_cache_dir() -> str:
 
 
 class FeatureCache:
-    """Feature frames on disk, one ``.npz`` per (audio content, model settings, feature spec).
+    """Feature frames on disk, one ``.npz`` per (audio content, model settings, feature spec)
+    (:class:`sed.heads.cache.ArrayCache`).
 
     Parameters
     ----------
@@ -54,18 +53,15 @@ class FeatureCache:
         self.directory = (
             os.fspath(directory) if directory is not None else default_feature_cache_dir()
         )
+        self._store = ArrayCache(self.directory)
 
-    def _entry(self, content: str, model: Yamnet, spec: FeatureSpec, resampler: str) -> str:
-        settings = json.dumps(
-            {
-                **model_settings(model, resampler),
-                "features": spec.to_dict(),
-                "feature_version": FEATURE_CACHE_VERSION,
-            },
-            sort_keys=True,
-        )
-        key = hashlib.sha256(f"{content}\n{settings}".encode()).hexdigest()
-        return os.path.join(self.directory, key[:2], key + ".npz")
+    def _key(self, content: str, model: Yamnet, spec: FeatureSpec, resampler: str) -> str:
+        settings = {
+            **model_settings(model, resampler),
+            "features": spec.to_dict(),
+            "feature_version": FEATURE_CACHE_VERSION,
+        }
+        return self._store.key(content, settings)
 
     def file(
         self,
@@ -84,16 +80,21 @@ class FeatureCache:
             If the file cannot be used.
         """
         audio_info(path)  # a missing or broken file is an AudioError before hashing it
-        entry = self._entry(content_sha256(path), model, spec, resampler)
-        stored = _read(entry, os.fspath(path), spec, model)
-        if stored is not None:
-            return stored
-        blocks, info = stream_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
-        item = frame_features(
-            blocks, model, spec, filename=os.fspath(path), duration_seconds=info.duration_seconds
-        )
-        _write(entry, item)
-        return item
+
+        def compute() -> FrameFeatures:
+            blocks, info = stream_audio(
+                path, sample_rate=model.params.sample_rate, resampler=resampler
+            )
+            return frame_features(
+                blocks,
+                model,
+                spec,
+                filename=os.fspath(path),
+                duration_seconds=info.duration_seconds,
+            )
+
+        key = self._key(content_sha256(path), model, spec, resampler)
+        return self._cached(key, os.fspath(path), model, spec, compute)
 
     def waveform(
         self,
@@ -118,13 +119,14 @@ class FeatureCache:
             The resampler the waveform was made with (part of the key).
         """
         waveform = np.ascontiguousarray(waveform, dtype=np.float32)
-        entry = self._entry(hashlib.sha256(waveform.tobytes()).hexdigest(), model, spec, resampler)
-        stored = _read(entry, name, spec, model)
-        if stored is not None:
-            return stored
-        item = frame_features([waveform], model, spec, filename=name, overlap=False)
-        _write(entry, item)
-        return item
+        key = self._key(waveform_sha256(waveform), model, spec, resampler)
+        return self._cached(
+            key,
+            name,
+            model,
+            spec,
+            lambda: frame_features([waveform], model, spec, filename=name, overlap=False),
+        )
 
     def files(
         self,
@@ -142,25 +144,24 @@ class FeatureCache:
             paths = tqdm(paths, desc="features", unit="file", leave=False)
         return [self.file(path, model, spec, resampler=resampler) for path in paths]
 
-
-def _write(entry: str, item: FrameFeatures) -> None:
-    with atomic_path(entry) as temporary, open(temporary, "wb") as handle:
-        np.savez(
-            handle,
+    def _cached(
+        self,
+        key: str,
+        name: str,
+        model: Yamnet,
+        spec: FeatureSpec,
+        compute: Callable[[], FrameFeatures],
+    ) -> FrameFeatures:
+        stored = self._store.load(key, ("features", "duration_seconds"))
+        if stored is not None and stored["features"].ndim == 2:
+            features = stored["features"].astype(np.float32)
+            if features.shape[1] == spec.width:
+                hop = spec.hop_seconds(model.params)
+                return FrameFeatures(name, features, hop, float(stored["duration_seconds"]))
+        item = compute()
+        self._store.store(
+            key,
             features=item.features.astype(np.float16),
             duration_seconds=np.float64(item.duration_seconds),
         )
-
-
-def _read(entry: str, name: str, spec: FeatureSpec, model: Yamnet) -> FrameFeatures | None:
-    if not os.path.exists(entry):
-        return None
-    try:
-        with np.load(entry) as data:
-            features = data["features"].astype(np.float32)
-            duration = float(data["duration_seconds"])
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-        return None  # a damaged entry is recomputed and overwritten
-    if features.ndim != 2 or features.shape[1] != spec.width:
-        return None
-    return FrameFeatures(name, features, spec.hop_seconds(model.params), duration)
+        return item
