@@ -20,6 +20,7 @@ from sed.postprocessing import (
     median_filter,
     median_filter_windows,
     read_class_thresholds,
+    running_medians,
     runs,
     save_config,
     top_class_events,
@@ -130,6 +131,50 @@ def test_median_filter_length_in_seconds():
         PostProcessing(median_filter_seconds=1.5, boundaries="extents"),
     )
     assert events[["onset", "offset"]].values.tolist() == [[1.5, 3.96]]
+
+
+def numpy_median_filter(scores, length):
+    """The hand-written filter scipy's replaced: edges repeated, then np.median of each run of
+    ``length`` rows (the reference scipy must reproduce exactly)."""
+    if length <= 1 or len(scores) == 0:
+        return scores
+    half = length // 2
+    return numpy_running_medians(np.pad(scores, ((half, half), (0, 0)), mode="edge"), length)
+
+
+def numpy_running_medians(padded, length):
+    if len(padded) < length:
+        return padded[:0]
+    views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)
+    return np.median(views, axis=-1).astype(padded.dtype, copy=False)
+
+
+def test_median_filter_is_the_numpy_median_with_edges_repeated(rng):
+    lengths = [1, 2, 3, 4, 5, 7, 8, 31, 60]  # windows; 1 and 2 shorter than most filters
+    for n in lengths:
+        for length in [1, 3, 5, 7, 9, 11, 25, 61]:  # odd, and longer than the recording
+            for dtype in (np.float32, np.float64):
+                for _ in range(8):
+                    scores = rng.random((n, int(rng.integers(1, 4)))).astype(dtype)
+                    if rng.random() < 0.4:  # ties, as thresholded scores have
+                        scores = np.round(scores * 4) / 4
+                    expected = numpy_median_filter(scores, length)
+                    filtered = median_filter(scores, length)
+                    assert filtered.dtype == expected.dtype and filtered.shape == expected.shape
+                    np.testing.assert_array_equal(filtered, expected)
+                    padded = np.vstack([scores, scores[::-1]])
+                    np.testing.assert_array_equal(
+                        running_medians(padded, length), numpy_running_medians(padded, length)
+                    )
+
+
+@pytest.mark.parametrize("length", [2, 4, 10])
+def test_an_even_median_filter_is_refused(length):
+    # An even run has no middle window; the numpy filter gave one row too many for it.
+    with pytest.raises(ParameterError, match="odd"):
+        median_filter(np.zeros((5, 1)), length)
+    with pytest.raises(ParameterError, match="odd"):
+        running_medians(np.zeros((5, 1)), length)
 
 
 def test_min_gap_merges_and_min_duration_drops():

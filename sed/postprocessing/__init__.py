@@ -54,7 +54,7 @@ from sed.postprocessing.recording import (
     label_events,
     recording_activity,
 )
-from sed.postprocessing.stages import median_filter, median_filter_windows, runs
+from sed.postprocessing.stages import median_filter, median_filter_windows, running_medians, runs
 from sed.postprocessing.streaming import Event, EventStream
 
 __all__ = [
@@ -77,6 +77,7 @@ __all__ = [
     "median_filter_windows",
     "read_class_thresholds",
     "recording_activity",
+    "running_medians",
     "runs",
     "save_config",
     "top_class_events",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sed.errors import ParameterError
+
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """Runs of consecutive True values.
@@ -39,41 +41,66 @@ def median_filter_windows(median_filter_seconds: float, hop_seconds: float) -> i
 def median_filter(scores: np.ndarray, length: int) -> np.ndarray:
     """Running median over windows, per column, with the edges repeated (``mode="nearest"``).
 
+    :func:`scipy.ndimage.median_filter` along the windows: row ``i`` is the median of rows
+    ``i - length // 2`` to ``i + length // 2``, the first and last rows standing in for those
+    beyond the ends (as ``numpy.pad(mode="edge")`` would pad).
+
     Parameters
     ----------
-    scores : np.ndarray [shape=(n_windows, n_labels)]
+    scores : np.ndarray [shape=(n_windows, n_labels), dtype=float32 or float64]
     length : int >= 1, odd
+        :func:`median_filter_windows` gives one.
 
     Returns
     -------
     filtered : np.ndarray [shape=(n_windows, n_labels)]
+        Same dtype as ``scores``; ``scores`` itself when ``length`` is 1 or there are no windows.
+
+    Raises
+    ------
+    ParameterError
+        If ``length`` is even (an even window has no middle row to centre on).
     """
+    _check_odd(length)
     if length <= 1 or len(scores) == 0:
         return scores
-    half = length // 2
-    return running_medians(np.pad(scores, ((half, half), (0, 0)), mode="edge"), length)
+    from scipy import ndimage
+
+    return ndimage.median_filter(scores, size=(length, 1), mode="nearest")
 
 
 def running_medians(padded: np.ndarray, length: int) -> np.ndarray:
     """Median of every complete run of ``length`` rows of ``padded``, per column.
 
     Each output row is the median of its own ``length`` rows, whatever came before or after
-    them: :func:`median_filter` and the incremental :class:`EventStream` get the same values.
+    them: :func:`median_filter` and the incremental :class:`EventStream` get the same values
+    (this is :func:`median_filter` without the rows that read its edge padding).
 
     Parameters
     ----------
-    padded : np.ndarray [shape=(n_rows, n_labels)]
+    padded : np.ndarray [shape=(n_rows, n_labels), dtype=float32 or float64]
     length : int >= 1, odd
 
     Returns
     -------
     medians : np.ndarray [shape=(max(0, n_rows - length + 1), n_labels)]
         Row ``i`` is the median of ``padded[i : i + length]``; same dtype as ``padded``.
+
+    Raises
+    ------
+    ParameterError
+        If ``length`` is even.
     """
+    _check_odd(length)
     if len(padded) < length:
         return padded[:0]
-    views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)
-    return np.median(views, axis=-1).astype(padded.dtype, copy=False)
+    half = length // 2
+    return median_filter(padded, length)[half : len(padded) - half]
+
+
+def _check_odd(length: int) -> None:
+    if length % 2 == 0:
+        raise ParameterError(f"the median filter's length must be odd, got {length}")
 
 
 def hysteresis_runs(
