@@ -13,6 +13,7 @@ from sed.events import EVENT_COLUMNS
 from sed.postprocessing import (
     ClassThreshold,
     PostProcessing,
+    centre_stretches,
     detect_events,
     grow_boundaries,
     level_activity,
@@ -213,6 +214,26 @@ def test_boundary_conventions():
     # Without a level the refined convention falls back to centres.
     fallback = multi(scores, PostProcessing(boundaries="refined"))
     np.testing.assert_allclose(fallback[["onset", "offset"]].values, centres[["onset", "offset"]])
+
+
+def test_centre_stretches_tile_the_recording():
+    starts = np.arange(6) * 0.5
+    onsets, offsets = centre_stretches(starts, starts + 0.96, 0.5)
+    assert onsets[0] == 0.0  # the first window also stands for the start
+    np.testing.assert_array_equal(onsets[1:], offsets[:-1])
+    np.testing.assert_allclose(offsets, starts + 0.48 + 0.25)
+    later = centre_stretches(starts[2:], starts[2:] + 0.96, 0.5, first_window=False)
+    np.testing.assert_array_equal(later[0], onsets[2:])
+    # A lone window (no grid, hop 0) stands for its whole extent; frames for themselves.
+    assert [a.tolist() for a in centre_stretches(0.0, 0.96, 0.0)] == [[0.0], [0.96]]
+    frames = np.arange(5) * 0.08
+    np.testing.assert_allclose(
+        centre_stretches(frames, frames + 0.08, 0.08), [frames, frames + 0.08]
+    )
+    # Event boundaries under "centres" are the ends of these stretches.
+    config = PostProcessing(threshold_on=0.5, boundaries="centres")
+    events = multi([[0.1, 0], [0.9, 0], [0.9, 0], [0.1, 0], [0.1, 0], [0.1, 0]], config)
+    assert events[["onset", "offset"]].values.tolist() == [[onsets[1], offsets[2]]]
 
 
 def test_refinement_keeps_events_the_level_does_not_show():

@@ -36,7 +36,12 @@ finding the same events (``tests/test_postprocessing_stream.py``); its parameter
 :class:`PostProcessing`.
 """
 
-from sed.postprocessing.boundaries import activity_context_frames, grow_boundaries, level_activity
+from sed.postprocessing.boundaries import (
+    activity_context_frames,
+    centre_stretches,
+    grow_boundaries,
+    level_activity,
+)
 from sed.postprocessing.config import (
     BOUNDARIES,
     DEFAULT_BOUNDARIES,
@@ -67,6 +72,7 @@ __all__ = [
     "EventStream",
     "PostProcessing",
     "activity_context_frames",
+    "centre_stretches",
     "detect_events",
     "filtered_scores",
     "grow_boundaries",

@@ -47,7 +47,7 @@ def window_boundaries(
         Not yet clipped to the recording.
     """
     starts, ends = window_scores.starts, window_scores.ends
-    hop = window_scores.hop_seconds or float(ends[0] - starts[0])
+    hop = window_scores.hop_seconds  # 0 for a lone window: centre_stretches takes its length
     return (
         onset_time(starts[first], ends[first], hop, convention, first_window=first == 0),
         offset_time(starts[last], ends[last], hop, convention),
@@ -59,24 +59,62 @@ def onset_time(
 ) -> float:
     """Onset, in seconds, of an event whose first active window spans ``start`` to ``end``.
 
-    ``extents``: the window's start; ``centres`` and ``refined``: half a ``hop`` before the
-    window's centre, or 0 for the recording's first window (it also stands for the start).
+    ``extents``: the window's start; ``centres`` and ``refined``: the start of the window's
+    stretch (:func:`centre_stretches`: half a ``hop`` before its centre, or 0 for the
+    recording's first window).
     """
     if convention == "extents":
         return float(start)
-    if first_window:
-        return 0.0
-    return float(0.5 * (start + end) - 0.5 * hop)
+    return float(centre_stretches(start, end, hop, first_window=first_window)[0][0])
 
 
 def offset_time(start: float, end: float, hop: float, convention: str) -> float:
     """Offset, in seconds, of an event whose last active window spans ``start`` to ``end``.
 
-    ``extents``: the window's end; ``centres`` and ``refined``: half a ``hop`` after its centre.
+    ``extents``: the window's end; ``centres`` and ``refined``: the end of the window's stretch
+    (:func:`centre_stretches`: half a ``hop`` after its centre).
     """
     if convention == "extents":
         return float(end)
-    return float(0.5 * (start + end) + 0.5 * hop)
+    return float(centre_stretches(start, end, hop)[1][0])
+
+
+def centre_stretches(
+    starts, ends, hop_seconds: float, *, first_window: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stretch of the recording each window stands for: the ``centres`` convention.
+
+    Each window stands for the ``hop_seconds``-long stretch centred on its centre, so the
+    stretches of consecutive windows tile the recording (stretch ``i`` ends where ``i + 1``
+    starts); the recording's first window reaches back to 0 s, since it also stands for the
+    start. Frames whose length is their hop (a frame-level head's) stand for themselves. Event
+    boundaries (``centres``, and ``refined`` before the level moves them) and the frames of
+    score tables both follow this rule.
+
+    Parameters
+    ----------
+    starts, ends : float or np.ndarray [shape=(n_windows,)]
+        Start and end times of the windows, in seconds.
+    hop_seconds : float >= 0
+        Distance between window starts, in seconds; 0 (a lone window, with no grid) takes the
+        first window's own length, so that it stands for its whole extent.
+    first_window : bool
+        Whether the first of ``starts`` is the recording's first window.
+
+    Returns
+    -------
+    onsets, offsets : np.ndarray [shape=(n_windows,), dtype=float64]
+        In seconds; not clipped to the recording, nor rounded.
+    """
+    starts = np.atleast_1d(np.asarray(starts, dtype=np.float64))
+    ends = np.atleast_1d(np.asarray(ends, dtype=np.float64))
+    if not hop_seconds and len(starts):
+        hop_seconds = float(ends[0] - starts[0])
+    centres = 0.5 * (starts + ends)
+    onsets, offsets = centres - 0.5 * hop_seconds, centres + 0.5 * hop_seconds
+    if first_window and len(onsets):
+        onsets[0] = 0.0
+    return onsets, offsets
 
 
 def level_activity(
