@@ -58,7 +58,7 @@ class EventStream:
 
     Each event is given out as soon as no window or frame still to come can change it, and the
     events are those :func:`detect_events` finds in the whole recording: same onsets, offsets
-    and labels, scores within 1e-6 (``tests/test_postprocessing.py`` checks it on many random
+    and labels, scores within 1e-6 (``tests/test_postprocessing_stream.py`` checks it on many random
     score sequences cut into random pieces, ``tests/test_listen.py`` on real recordings).
 
     Why the events are the same: every stage is computed by the functions
