@@ -22,12 +22,13 @@ the scores of the selected event labels, ``(n_windows, n_labels)``:
 
 The modules, by job:
 
-- :mod:`~sed.postprocessing.config`: :class:`PostProcessing`, every parameter and its checks;
+- :mod:`~sed.postprocessing.parameters`: the parameters' choices, defaults and checks;
+- :mod:`~sed.postprocessing.recording`: :class:`PostProcessing` (one value of every parameter)
+  and :func:`detect_events`, the stages on a whole recording at once;
 - :mod:`~sed.postprocessing.files`: configuration files (TOML, JSON), per-class threshold CSVs;
 - :mod:`~sed.postprocessing.stages`: median filter, hysteresis, gaps and durations, on windows;
 - :mod:`~sed.postprocessing.boundaries`: onsets and offsets in seconds (extents, centres,
   refined on the signal level);
-- :mod:`~sed.postprocessing.recording`: :func:`detect_events`, the whole recording at once;
 - :mod:`~sed.postprocessing.streaming`: :class:`EventStream`, the same events as windows arrive.
 
 A new stage is a function of ``stages`` or ``boundaries`` that both ``recording``
@@ -42,22 +43,22 @@ from sed.postprocessing.boundaries import (
     grow_boundaries,
     level_activity,
 )
-from sed.postprocessing.config import (
+from sed.postprocessing.files import load_config, read_class_thresholds, save_config
+from sed.postprocessing.parameters import (
     BOUNDARIES,
     DEFAULT_BOUNDARIES,
     DEFAULT_THRESHOLD,
     MODES,
     ClassThreshold,
-    PostProcessing,
-    top_class_events,
-    with_overrides,
 )
-from sed.postprocessing.files import load_config, read_class_thresholds, save_config
 from sed.postprocessing.recording import (
+    PostProcessing,
     detect_events,
     filtered_scores,
     label_events,
     recording_activity,
+    top_class_events,
+    with_overrides,
 )
 from sed.postprocessing.stages import median_filter, median_filter_windows, running_medians, runs
 from sed.postprocessing.streaming import Event, EventStream

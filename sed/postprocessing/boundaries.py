@@ -1,20 +1,15 @@
 """Event boundaries: where, inside its first and last active windows, an event starts and ends.
 
-The conventions of :data:`sed.postprocessing.config.BOUNDARIES`: window extents, window centres
+The conventions of :data:`sed.postprocessing.parameters.BOUNDARIES`: window extents, window centres
 (:func:`centre_stretches`, also the frame layout of score tables), and boundaries refined on the
 signal level (:func:`level_activity`, :func:`grow_boundaries`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sed.params import YamnetParams
-
-if TYPE_CHECKING:
-    from sed.segmenter import WindowScores
 
 #: How far (in 10 ms frames) the level is smoothed before it is compared with the background.
 LEVEL_SMOOTHING_FRAMES = 5
@@ -25,33 +20,6 @@ BACKGROUND_STEP_FRAMES = 10
 #: The frame levels that ``refined`` boundaries read lie on YAMNet's STFT grid, which the window
 #: hop does not change.
 STFT_FRAMING = YamnetParams()
-
-
-def window_boundaries(
-    window_scores: WindowScores, first: int, last: int, convention: str
-) -> tuple[float, float]:
-    """Onset and offset, in seconds, of an event over windows ``first`` to ``last``.
-
-    Parameters
-    ----------
-    window_scores : sed.segmenter.WindowScores
-    first, last : int
-        Inclusive window indices.
-    convention : {"extents", "centres", "refined"}
-        See :data:`BOUNDARIES`; ``refined`` returns the ``centres`` boundaries here, which
-        :func:`grow_boundaries` then moves.
-
-    Returns
-    -------
-    onset, offset : float
-        Not yet clipped to the recording.
-    """
-    starts, ends = window_scores.starts, window_scores.ends
-    hop = window_scores.hop_seconds  # 0 for a lone window: centre_stretches takes its length
-    return (
-        onset_time(starts[first], ends[first], hop, convention, first_window=first == 0),
-        offset_time(starts[last], ends[last], hop, convention),
-    )
 
 
 def onset_time(

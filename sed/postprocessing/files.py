@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 from sed.classes import read_csv_rows
 from sed.errors import ParameterError
-from sed.postprocessing.config import ClassThreshold, PostProcessing
+from sed.postprocessing.parameters import ClassThreshold
+from sed.postprocessing.recording import PostProcessing
 
 
 def save_config(config: PostProcessing, path: str | os.PathLike) -> None:

@@ -22,7 +22,7 @@ from sed.postprocessing.boundaries import (
     walk_back,
     walk_forward,
 )
-from sed.postprocessing.config import PostProcessing
+from sed.postprocessing.recording import PostProcessing
 from sed.postprocessing.stages import (
     hysteresis_step,
     long_enough,
