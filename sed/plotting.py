@@ -19,6 +19,7 @@ import numpy as np
 from sed.errors import ParameterError
 from sed.infra import atomic_path
 from sed.params import YamnetParams
+from sed.postprocessing.boundaries import centre_stretches
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,9 +130,12 @@ def recording_figure(
     axes[1].set_ylabel("mel band\n(125-7500 Hz)")
     figure.colorbar(image, ax=axes[1], label="log mel", pad=0.01)
 
-    hop = window_scores.hop_seconds or (window_scores.ends[0] - window_scores.starts[0])
-    centres = 0.5 * (window_scores.starts + window_scores.ends)
-    edges = np.concatenate([centres - hop / 2, [centres[-1] + hop / 2]])
+    # Each window's cell is its centres stretch; the first cell is drawn where it is, not
+    # stretched back to 0 s as an event's onset is.
+    onsets, offsets = centre_stretches(
+        window_scores.starts, window_scores.ends, window_scores.hop_seconds, first_window=False
+    )
+    edges = np.append(onsets, offsets[-1])
     heat = axes[2].pcolormesh(
         edges,
         np.arange(len(top) + 1),

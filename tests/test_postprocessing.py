@@ -13,6 +13,7 @@ from sed.events import EVENT_COLUMNS
 from sed.postprocessing import (
     ClassThreshold,
     PostProcessing,
+    centre_stretches,
     detect_events,
     grow_boundaries,
     level_activity,
@@ -20,6 +21,7 @@ from sed.postprocessing import (
     median_filter,
     median_filter_windows,
     read_class_thresholds,
+    running_medians,
     runs,
     save_config,
     top_class_events,
@@ -132,6 +134,50 @@ def test_median_filter_length_in_seconds():
     assert events[["onset", "offset"]].values.tolist() == [[1.5, 3.96]]
 
 
+def numpy_median_filter(scores, length):
+    """The hand-written filter scipy's replaced: edges repeated, then np.median of each run of
+    ``length`` rows (the reference scipy must reproduce exactly)."""
+    if length <= 1 or len(scores) == 0:
+        return scores
+    half = length // 2
+    return numpy_running_medians(np.pad(scores, ((half, half), (0, 0)), mode="edge"), length)
+
+
+def numpy_running_medians(padded, length):
+    if len(padded) < length:
+        return padded[:0]
+    views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)
+    return np.median(views, axis=-1).astype(padded.dtype, copy=False)
+
+
+def test_median_filter_is_the_numpy_median_with_edges_repeated(rng):
+    lengths = [1, 2, 3, 4, 5, 7, 8, 31, 60]  # windows; 1 and 2 shorter than most filters
+    for n in lengths:
+        for length in [1, 3, 5, 7, 9, 11, 25, 61]:  # odd, and longer than the recording
+            for dtype in (np.float32, np.float64):
+                for _ in range(8):
+                    scores = rng.random((n, int(rng.integers(1, 4)))).astype(dtype)
+                    if rng.random() < 0.4:  # ties, as thresholded scores have
+                        scores = np.round(scores * 4) / 4
+                    expected = numpy_median_filter(scores, length)
+                    filtered = median_filter(scores, length)
+                    assert filtered.dtype == expected.dtype and filtered.shape == expected.shape
+                    np.testing.assert_array_equal(filtered, expected)
+                    padded = np.vstack([scores, scores[::-1]])
+                    np.testing.assert_array_equal(
+                        running_medians(padded, length), numpy_running_medians(padded, length)
+                    )
+
+
+@pytest.mark.parametrize("length", [2, 4, 10])
+def test_an_even_median_filter_is_refused(length):
+    # An even run has no middle window; the numpy filter gave one row too many for it.
+    with pytest.raises(ParameterError, match="odd"):
+        median_filter(np.zeros((5, 1)), length)
+    with pytest.raises(ParameterError, match="odd"):
+        running_medians(np.zeros((5, 1)), length)
+
+
 def test_min_gap_merges_and_min_duration_drops():
     scores = [[0.9, 0], [0, 0], [0, 0], [0.9, 0], [0, 0], [0, 0], [0, 0], [0, 0], [0.9, 0.9]]
     base = PostProcessing(boundaries="centres")
@@ -168,6 +214,26 @@ def test_boundary_conventions():
     # Without a level the refined convention falls back to centres.
     fallback = multi(scores, PostProcessing(boundaries="refined"))
     np.testing.assert_allclose(fallback[["onset", "offset"]].values, centres[["onset", "offset"]])
+
+
+def test_centre_stretches_tile_the_recording():
+    starts = np.arange(6) * 0.5
+    onsets, offsets = centre_stretches(starts, starts + 0.96, 0.5)
+    assert onsets[0] == 0.0  # the first window also stands for the start
+    np.testing.assert_array_equal(onsets[1:], offsets[:-1])
+    np.testing.assert_allclose(offsets, starts + 0.48 + 0.25)
+    later = centre_stretches(starts[2:], starts[2:] + 0.96, 0.5, first_window=False)
+    np.testing.assert_array_equal(later[0], onsets[2:])
+    # A lone window (no grid, hop 0) stands for its whole extent; frames for themselves.
+    assert [a.tolist() for a in centre_stretches(0.0, 0.96, 0.0)] == [[0.0], [0.96]]
+    frames = np.arange(5) * 0.08
+    np.testing.assert_allclose(
+        centre_stretches(frames, frames + 0.08, 0.08), [frames, frames + 0.08]
+    )
+    # Event boundaries under "centres" are the ends of these stretches.
+    config = PostProcessing(threshold_on=0.5, boundaries="centres")
+    events = multi([[0.1, 0], [0.9, 0], [0.9, 0], [0.1, 0], [0.1, 0], [0.1, 0]], config)
+    assert events[["onset", "offset"]].values.tolist() == [[onsets[1], offsets[2]]]
 
 
 def test_refinement_keeps_events_the_level_does_not_show():

@@ -18,6 +18,7 @@ from sed.audio import recording_stem
 from sed.errors import AnnotationError
 from sed.events.table import TIME_DECIMALS, round_seconds, seconds_text
 from sed.events.writers import write_text
+from sed.postprocessing.boundaries import centre_stretches
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,10 +55,8 @@ def score_table_times(window_scores: WindowScores) -> tuple[np.ndarray, np.ndarr
     ends = np.asarray(window_scores.ends, dtype=np.float64)
     if len(starts) == 0:
         return np.zeros(0), np.zeros(0)
-    hop = window_scores.hop_seconds or float(ends[0] - starts[0])
-    centres = 0.5 * (starts + ends)
-    edges = round_seconds(np.concatenate([centres - 0.5 * hop, [centres[-1] + 0.5 * hop]]))
-    edges[0] = 0.0
+    onsets, offsets = centre_stretches(starts, ends, window_scores.hop_seconds)
+    edges = round_seconds(np.append(onsets, offsets[-1]))
     duration = float(round_seconds(np.array([window_scores.duration_seconds]))[0])
     # Windows whose stretch starts at or after the end of the recording stand for nothing in it.
     inside = max(1, int(np.searchsorted(edges[:-1], duration, side="left")))
