@@ -39,7 +39,7 @@ _EXPORTS = {
     "tune": "sed.tuning",
     "read_events": "sed.events",
     "write_events": "sed.events",
-    "WindowScores": "sed.segmenter",
+    "ScoreGrid": "sed.segmenter",
     "score_file": "sed.segmenter",
     "score_waveform": "sed.segmenter",
     "score_stream": "sed.segmenter",

@@ -90,7 +90,7 @@ except ImportError:  # Windows: no flock; batches are then not locked against ea
 
 if TYPE_CHECKING:
     from sed.pipeline import Detector, DetectorSpec
-    from sed.segmenter import WindowScores
+    from sed.scores import ScoreGrid
 
 #: Worker processes of a batch unless asked for more: one, whose model uses every core.
 DEFAULT_JOBS = 1
@@ -332,7 +332,7 @@ class BatchOutputs(BatchFolder):
             )
 
     def write(
-        self, recording: Recording, result: dict, window_scores: WindowScores | None = None
+        self, recording: Recording, result: dict, window_scores: ScoreGrid | None = None
     ) -> None:
         """Write every format (and the score table of ``window_scores`` when scores are asked
         for), then the canonical result that marks the recording done.
@@ -375,7 +375,7 @@ class BatchOutputs(BatchFolder):
         """:meth:`write` a recording's result; an output that cannot be written is a failed
         outcome (one that stops the batch when the file system is full or read-only)."""
         result = dict(result)
-        window_scores = result.pop("window_scores", None)  # see detect_result
+        window_scores = result.pop("score_grid", None)  # see detect_result
         try:
             self.write(recording, result, window_scores)
         except WriteError as error:
@@ -471,8 +471,8 @@ def detect_result(
     recording : Recording
     settings_fingerprint : str
     scores : bool
-        Also carry the recording's scores (:class:`sed.segmenter.WindowScores`) under the key
-        ``"window_scores"``, for :meth:`BatchOutputs.store` to write as its score table; they are
+        Also carry the recording's scores (:class:`sed.scores.ScoreGrid`) under the key
+        ``"score_grid"``, for :meth:`BatchOutputs.store` to write as its score table; they are
         never part of the stored result.
 
     Returns
@@ -487,10 +487,10 @@ def detect_result(
         return FileOutcome(recording, "failed", error=str(error))
     except MemoryError:
         return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
-    duration = detection.window_scores.duration_seconds
+    duration = detection.score_grid.duration_seconds
     result = make_result(recording, detection.events, duration, settings_fingerprint)
     if scores:
-        result["window_scores"] = detection.window_scores
+        result["score_grid"] = detection.score_grid
     return result
 
 

@@ -45,7 +45,8 @@ from sed.events import round_seconds
 from sed.params import DEFAULT_BATCH_SIZE
 from sed.pipeline import DEFAULT_TOP_K, postprocessing_in_use, resolve_scorer, top_classes
 from sed.postprocessing import Event, EventStream, PostProcessing
-from sed.segmenter import ScoreChunk, WindowScores, check_batch_size
+from sed.scores import ScoreGrid
+from sed.segmenter import ScoreChunk, check_batch_size
 
 if TYPE_CHECKING:
     from sed.classes import ClassSelection
@@ -367,7 +368,7 @@ class _TopEvery:
 
     def _stretch(self, index: int, offset: float) -> TopClasses:
         starts = np.array(self._starts)
-        chunk = WindowScores("", starts, starts, np.array(self._rows), self.labels, 0.0)
+        chunk = ScoreGrid("", starts, starts, np.array(self._rows), self.labels, 0.0)
         top = top_classes(chunk, min(self.k, len(self.labels)), aggregation=self.aggregation)
         self._rows, self._starts = [], []
         return TopClasses(

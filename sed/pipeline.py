@@ -4,7 +4,7 @@
     >>> model = sed.load_model()
     >>> detection = sed.detect_file("street.wav", model=model, classes="Bicycle bell")
     >>> detection.events           # onset, offset, event_label, score
-    >>> detection.window_scores.to_frame()
+    >>> detection.score_grid.to_frame()
 
 The detection stages are composed here: audio (:mod:`sed.audio`), features and model
 (:mod:`sed.features`, :mod:`sed.model`), the scorer (YAMNet with a class selection, or a head
@@ -49,7 +49,8 @@ from sed.model.backends import DEFAULT_BACKEND
 from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
 from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import PostProcessing
-from sed.segmenter import Scorer, WindowScores, YamnetScorer, score_file, score_waveform
+from sed.scores import ScoreGrid
+from sed.segmenter import Scorer, YamnetScorer, score_file, score_waveform
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,13 +147,14 @@ class Detection:
 
     Attributes
     ----------
-    window_scores : WindowScores
-        Scores of the selected event labels, ``(n_windows, n_labels)``.
+    score_grid : ScoreGrid
+        Scores of the event labels on the scorer's grid, ``(n_rows, n_labels)``: 0.96 s
+        windows, or a frame-level head's 80 ms frames.
     events : pd.DataFrame
         The canonical event table (``filename, onset, offset, event_label, score``).
     """
 
-    window_scores: WindowScores
+    score_grid: ScoreGrid
     events: pd.DataFrame
 
 
@@ -247,7 +249,7 @@ def detect(
         Report the head's classes instead of YAMNet's (any :class:`sed.segmenter.Scorer`, see
         :func:`resolve_scorer`); then none of ``classes``, ``label_map`` and ``selection`` may
         be given. A frame-level head scores 80 ms frames instead of windows: the result's
-        ``window_scores`` are then frame scores.
+        ``score_grid`` then holds frame scores.
     postprocessing : PostProcessing, optional
         By default the head's own (tuned on its validation data when it was trained;
         :attr:`sed.segmenter.Scorer.default_postprocessing`), else ``PostProcessing()``.
@@ -369,9 +371,7 @@ def postprocessing_in_use(
     return given or own or PostProcessing()
 
 
-def _finish(
-    scores: WindowScores, scorer: Scorer, postprocessing: PostProcessing | None
-) -> Detection:
+def _finish(scores: ScoreGrid, scorer: Scorer, postprocessing: PostProcessing | None) -> Detection:
     config = postprocessing_in_use(postprocessing, scorer.default_postprocessing)
     return Detection(scores, config.events(scores))
 
@@ -561,13 +561,13 @@ def train_frame_head_files(
 
 
 def top_classes(
-    window_scores: WindowScores, k: int = DEFAULT_TOP_K, *, aggregation: str = "mean"
+    window_scores: ScoreGrid, k: int = DEFAULT_TOP_K, *, aggregation: str = "mean"
 ) -> pd.DataFrame:
     """The ``k`` classes with the highest clip score (the reference ``inference.py``'s mean).
 
     Parameters
     ----------
-    window_scores : WindowScores
+    window_scores : ScoreGrid
     k : int >= 1
     aggregation : {"mean", "max"}
         A label's clip score: its mean over windows (the reference's rule for 0.96 s windows),
@@ -607,13 +607,13 @@ class Tagging:
 
     Attributes
     ----------
-    window_scores : WindowScores
+    score_grid : ScoreGrid
         The scores the tags come from: YAMNet's 521 classes, or a head's labels.
     top : pd.DataFrame
         :func:`top_classes` of them.
     """
 
-    window_scores: WindowScores
+    score_grid: ScoreGrid
     top: pd.DataFrame
 
 
@@ -756,7 +756,7 @@ def score_files(
     head: Scorer | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> list[WindowScores]:
+) -> list[ScoreGrid]:
     """Window scores of several recordings, computed once (for tuning and evaluation).
 
     Parameters
@@ -774,7 +774,7 @@ def score_files(
 
     Returns
     -------
-    window_scores : list of WindowScores
+    window_scores : list of ScoreGrid
         One per file, in order, with ``filename`` the path as given.
 
     Raises

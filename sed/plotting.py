@@ -24,7 +24,7 @@ from sed.postprocessing.boundaries import centre_stretches
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sed.segmenter import WindowScores
+    from sed.scores import ScoreGrid
 
 REFERENCE_COLOUR = "#2a9d8f"
 ESTIMATED_COLOUR = "#e76f51"
@@ -64,7 +64,7 @@ def save_figure(figure, path: str | os.PathLike, *, dpi: int = 120) -> None:
 def recording_figure(
     waveform: np.ndarray,
     log_mel: np.ndarray,
-    window_scores: WindowScores,
+    window_scores: ScoreGrid,
     params: YamnetParams = YamnetParams(),
     *,
     estimated: pd.DataFrame | None = None,
@@ -80,7 +80,7 @@ def recording_figure(
         Mono audio at ``params.sample_rate``.
     log_mel : np.ndarray [shape=(n_frames, 64)]
         YAMNet's log-mel spectrogram (frames every ``params.stft_hop_seconds``).
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
     params : YamnetParams
         The framing of ``waveform`` and ``log_mel``.
     estimated, reference : pd.DataFrame, optional

@@ -34,7 +34,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
@@ -58,121 +58,14 @@ from sed.model.feature_maps import (
     padded_sample_count,
 )
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
+from sed.scores import ScoreGrid
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from sed.model import Yamnet
     from sed.postprocessing import PostProcessing
 
 #: Length of the blocks an in-memory waveform is scored in, in seconds.
 WAVEFORM_BLOCK_SECONDS = 60
-
-
-@dataclass
-class WindowScores:
-    """Class scores of one recording on a regular grid of time frames, with the frames' times.
-
-    The grid is whatever computed the scores: 0.96 s windows every ``hop`` seconds for YAMNet
-    and window heads (frames overlap), or 80 ms frames for frame-level heads (frames tile the
-    recording). Everything downstream (post-processing, tuning, tables, streaming) takes the
-    hop (:attr:`hop_seconds`) and the frame length (:attr:`frame_seconds`) from here, so it
-    works on either grid. Below, "window" stands for a frame of either kind.
-
-    Attributes
-    ----------
-    filename : str
-        The recording (as given), used as the ``filename`` column of tables.
-    starts, ends : np.ndarray [shape=(n_windows,), dtype=float64]
-        Window (frame) start and end times, in seconds from the start of the recording;
-        ``starts[i] = i * hop``.
-    scores : np.ndarray [shape=(n_windows, n_labels), dtype=float32]
-        Scores in [0, 1], one column per label.
-    labels : tuple of str
-        Column names: AudioSet display names, or event labels after :meth:`select`.
-    duration_seconds : float
-        True length of the recording, in seconds.
-    embeddings : np.ndarray [shape=(n_windows, 1024)] or None
-        YAMNet embeddings of the same windows, when kept (windows only).
-    frame_level_db : np.ndarray [shape=(n_frames,), dtype=float32] or None
-        Signal level of every 10 ms STFT frame of the log-mel spectrogram the windows were cut
-        from (see :func:`frame_levels`): frame ``k`` is centred on ``0.01 k + 0.0125`` s. It
-        covers the zero padding at the end too. Used to refine event boundaries below the
-        window hop; None when not computed.
-    window_level_dbfs : np.ndarray [shape=(n_windows,), dtype=float32] or None
-        RMS level of each window's 0.96 s of 16 kHz samples (zero padding included), in dBFS
-        (a full-scale sine is -3 dBFS), floored at -200 dBFS (:func:`window_levels`). Tells
-        digital silence from quiet sound; None when not computed (frames).
-    hop : float or None
-        The grid's hop in seconds when the scorer states it (frame heads do, so that a single
-        frame still has its hop); None to take it from ``starts`` (:attr:`hop_seconds`).
-    frames_tile : bool
-        True for a frame-level head's frames, which tile the recording (each one hop long): an
-        event then spans exactly its frames, and the post-processing never refines its
-        boundaries. False for windows, even windows as long as their hop (``--hop 0.96``),
-        whose boundary conventions stay as they are.
-    """
-
-    filename: str
-    starts: np.ndarray
-    ends: np.ndarray
-    scores: np.ndarray
-    labels: tuple[str, ...]
-    duration_seconds: float
-    embeddings: np.ndarray | None = None
-    frame_level_db: np.ndarray | None = None
-    window_level_dbfs: np.ndarray | None = None
-    hop: float | None = None
-    frames_tile: bool = False
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    @property
-    def hop_seconds(self) -> float:
-        """Distance between window starts, in seconds (:attr:`hop` if stated, else 0.0 for a
-        single window)."""
-        if self.hop is not None:
-            return float(self.hop)
-        return float(self.starts[1] - self.starts[0]) if len(self.starts) > 1 else 0.0
-
-    @property
-    def frame_seconds(self) -> float:
-        """Length of one window (frame), in seconds: 0.96 for windows, the hop for frames of a
-        frame-level head (0.0 when there are none)."""
-        return float(self.ends[0] - self.starts[0]) if len(self.starts) else 0.0
-
-    def select(self, selection: ClassSelection) -> WindowScores:
-        """Scores of the selected event labels (maximum over each label's classes).
-
-        Parameters
-        ----------
-        selection : ClassSelection
-            Indices refer to the columns of ``scores``.
-
-        Returns
-        -------
-        window_scores : WindowScores [scores shape=(n_windows, len(selection))]
-        """
-        if selection.is_identity and len(selection) == len(self.labels):
-            return replace(self, labels=selection.event_labels)
-        return replace(self, scores=selection.apply(self.scores), labels=selection.event_labels)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The canonical per-window table.
-
-        Returns
-        -------
-        table : pd.DataFrame [shape=(n_windows, n_labels)]
-            Indexed by (``filename``, ``start``, ``end``), one column per label.
-        """
-        import pandas as pd
-
-        index = pd.MultiIndex.from_arrays(
-            [[self.filename] * len(self), self.starts, self.ends],
-            names=["filename", "start", "end"],
-        )
-        return pd.DataFrame(self.scores, index=index, columns=list(self.labels))
 
 
 def window_times(
@@ -444,9 +337,9 @@ class ScoreStream(Protocol):
     samples : int
         16 kHz samples prepared so far, padding left out.
     stated_hop : float or None
-        The grid's hop in seconds, when the grid states it (see :attr:`WindowScores.hop`).
+        The grid's hop in seconds, when the grid states it (see :attr:`ScoreGrid.hop`).
     tiles : bool
-        Whether rows tile the recording (see :attr:`WindowScores.frames_tile`).
+        Whether rows tile the recording (see :attr:`ScoreGrid.frames_tile`).
     """
 
     @property
@@ -818,7 +711,7 @@ def score_stream(
     keep_embeddings: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     overlap: bool = True,
-) -> WindowScores:
+) -> ScoreGrid:
     """Score a 16 kHz waveform that arrives in blocks, with any :class:`Scorer`.
 
     Memory does not grow with the recording's length beyond the scores kept (``(n_windows,
@@ -848,7 +741,7 @@ def score_stream(
 
     Returns
     -------
-    scores : WindowScores [scores shape=(n_rows, len(scorer.labels))]
+    scores : ScoreGrid [scores shape=(n_rows, len(scorer.labels))]
         On the scorer's grid: windows (with window levels) or frames (``frames_tile``).
 
     Raises
@@ -884,7 +777,7 @@ def score_stream(
     if duration_seconds is None:
         duration_seconds = stream.samples / model.params.sample_rate
     embeddings = [chunk.embeddings for chunk in chunks if chunk.embeddings is not None]
-    return WindowScores(
+    return ScoreGrid(
         filename,
         np.concatenate([chunk.starts for chunk in chunks]),
         np.concatenate([chunk.ends for chunk in chunks]),
@@ -908,7 +801,7 @@ def score_waveform(
     duration_seconds: float | None = None,
     keep_embeddings: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
-) -> WindowScores:
+) -> ScoreGrid:
     """Score a 16 kHz waveform (see :func:`score_stream`).
 
     Parameters
@@ -928,7 +821,7 @@ def score_waveform(
 
     Returns
     -------
-    scores : WindowScores [scores shape=(n_rows, len(scorer.labels))]
+    scores : ScoreGrid [scores shape=(n_rows, len(scorer.labels))]
 
     Raises
     ------
@@ -974,7 +867,7 @@ def score_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     block_frames: int = DEFAULT_BLOCK_FRAMES,
     overlap: bool = True,
-) -> WindowScores:
+) -> ScoreGrid:
     """Read a recording block by block and score it (see :func:`score_stream`).
 
     Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
@@ -999,7 +892,7 @@ def score_file(
 
     Returns
     -------
-    scores : WindowScores
+    scores : ScoreGrid
         ``filename`` is ``path`` as given (:func:`sed.audio.display_path`);
         ``duration_seconds`` is the file's true length.
 

@@ -57,7 +57,7 @@ from sed.postprocessing import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sed.segmenter import WindowScores
+    from sed.scores import ScoreGrid
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 JOINT_MEDIAN_FILTER_WINDOWS = (1, 3, 5)
@@ -186,7 +186,7 @@ class _Objective:
     (substitutions pair labels): their counts (S, D, I, Nref) are cached per configuration.
     """
 
-    def __init__(self, window_scores: Sequence[WindowScores], references, labels, metric, settings):
+    def __init__(self, window_scores: Sequence[ScoreGrid], references, labels, metric, settings):
         self.window_scores = window_scores
         self.references = references
         self.labels = labels
@@ -380,7 +380,7 @@ def _error_rate(substitutions, deletions, insertions, reference) -> float:
 
 
 def evaluate_config(
-    window_scores: Sequence[WindowScores],
+    window_scores: Sequence[ScoreGrid],
     references: Mapping[str, pd.DataFrame],
     config: PostProcessing | Sequence[PostProcessing],
     *,
@@ -394,10 +394,10 @@ def evaluate_config(
 
     Parameters
     ----------
-    window_scores : sequence of sed.segmenter.WindowScores
+    window_scores : sequence of sed.scores.ScoreGrid
         Scores of the selected labels; ``duration_seconds`` is each file's evaluated length.
     references : mapping of str to pd.DataFrame
-        Reference event table of each recording, keyed by ``WindowScores.filename``.
+        Reference event table of each recording, keyed by ``ScoreGrid.filename``.
     config : PostProcessing or sequence of PostProcessing
         One configuration for every recording, or one per recording (in the order of
         ``window_scores``: a cross-validation scores each recording with the configuration
@@ -476,7 +476,7 @@ def _with_global(config: PostProcessing, name: str, value) -> PostProcessing:
     return replace(config, **{name: value})
 
 
-def _labels(window_scores: Sequence[WindowScores], references) -> list[str]:
+def _labels(window_scores: Sequence[ScoreGrid], references) -> list[str]:
     labels = {label for item in window_scores for label in item.labels}
     for table in references.values():
         labels |= set(table["event_label"])
@@ -782,7 +782,7 @@ def _searches(
 
 
 def tune(
-    window_scores: Sequence[WindowScores],
+    window_scores: Sequence[ScoreGrid],
     references: Mapping[str, pd.DataFrame],
     *,
     metric: str = DEFAULT_METRIC,
@@ -801,10 +801,10 @@ def tune(
 
     Parameters
     ----------
-    window_scores : sequence of sed.segmenter.WindowScores
+    window_scores : sequence of sed.scores.ScoreGrid
         Scores of the selected labels, computed once; all with the same hop.
     references : mapping of str to pd.DataFrame
-        Reference events per recording, keyed by ``WindowScores.filename``.
+        Reference events per recording, keyed by ``ScoreGrid.filename``.
     metric : {"segment_f1", "event_f1", "segment_error_rate", "event_error_rate"}
         Overall (micro-averaged) sed_eval metric; error rates are minimised.
     start : PostProcessing

@@ -54,13 +54,6 @@ def import_graph(*, type_only: bool = True) -> dict[str, set[str]]:
     return graph
 
 
-#: Imports a wing rule lets through when they are for annotations only (``if TYPE_CHECKING:``),
-#: each with why; the cycle test still counts them. Post-processing turns the segmenter's
-#: output into events, so it names that output's class (WindowScores), but never runs the
-#: segmenter (no model, no audio when post-processing stored scores).
-TYPE_ONLY_ALLOWED = {("sed.postprocessing", "sed.segmenter")}
-
-
 def test_no_import_cycles():
     graph = import_graph()
     state: dict[str, str] = {}
@@ -100,7 +93,7 @@ def test_no_import_cycles():
 )
 def test_wings_depend_downwards(wing, forbidden):
     # sed.errors is the floor every room stands on (it imports nothing of sed): any may use it.
-    graph, run = import_graph(), import_graph(type_only=False)
+    graph = import_graph()
     for module, targets in graph.items():
         if within(module, wing):
             bad = sorted(
@@ -109,7 +102,6 @@ def test_wings_depend_downwards(wing, forbidden):
                 if any(within(t, f) for f in forbidden)
                 and t != "sed.errors"
                 and not within(t, wing)
-                and not ((wing, t) in TYPE_ONLY_ALLOWED and t not in run[module])
             )
             assert not bad, f"{module} imports {bad}"
 

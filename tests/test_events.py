@@ -23,7 +23,7 @@ from sed.events import (
     write_events_csv,
     write_score_table,
 )
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 
 
 def test_events_csv(tmp_path):
@@ -60,7 +60,7 @@ def test_events_csv(tmp_path):
 
 def test_score_table_keeps_six_significant_digits_over_contiguous_frames(tmp_path):
     scores = np.array([[0.123456789, 1.23456789e-5], [0.5, 0.999999]], np.float32)
-    ws = WindowScores(
+    ws = ScoreGrid(
         "a.wav",
         np.array([0.0, 0.5]),
         np.array([0.96, 1.46]),

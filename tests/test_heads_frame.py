@@ -55,7 +55,7 @@ def test_a_frame_head_places_onsets_and_offsets_within_one_frame(frame_head, mod
         assert row.event_label == label
         assert abs(row.onset - grid_on) <= 0.08 + 1e-9, (row, onset)
         assert abs(row.offset - grid_off) <= 0.08 + 1e-9, (row, offset)
-    scores = detection.window_scores
+    scores = detection.score_grid
     assert scores.frames_tile and scores.labels == ("hiss", "tone")
     assert len(scores) == 150 and scores.scores.shape == (150, 2)
 

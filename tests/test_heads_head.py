@@ -10,7 +10,7 @@ import pytest
 from sed.errors import ModelError
 from sed.heads.head import BACKGROUND_LABEL, Head, build_head_network
 from sed.params import YamnetParams
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 
 METADATA = {
     "yamnet": {
@@ -70,7 +70,7 @@ def test_save_load_round_trip(head, tmp_path, rng):
 def test_window_scores_drop_the_background(head, rng):
     embeddings = rng.random((4, 1024), dtype=np.float32)
     starts = np.arange(4) * 0.5
-    raw = WindowScores(
+    raw = ScoreGrid(
         "a.wav",
         starts,
         starts + 0.96,
@@ -84,9 +84,7 @@ def test_window_scores_drop_the_background(head, rng):
     np.testing.assert_allclose(scored.scores, head.predict(embeddings)[:, :2], atol=1e-6)
     np.testing.assert_array_equal(scored.starts, starts)
     with pytest.raises(ModelError, match="keep_embeddings=True"):
-        head.window_scores(
-            WindowScores("a.wav", starts, starts + 0.96, raw.scores, raw.labels, 2.46)
-        )
+        head.window_scores(ScoreGrid("a.wav", starts, starts + 0.96, raw.scores, raw.labels, 2.46))
 
 
 def test_other_settings_are_refused(head, tmp_path):

@@ -155,7 +155,7 @@ def test_every_gives_the_top_classes_of_each_stretch(model, bells_wav, rng):
     assert stretches[-1].offset == 60.0
     for stretch in stretches:
         inside = (scores.starts >= stretch.onset) & (scores.starts < stretch.offset)
-        part = sed.WindowScores("", scores.starts[inside], scores.ends[inside],
+        part = sed.ScoreGrid("", scores.starts[inside], scores.ends[inside],
                                 scores.scores[inside], scores.labels, 0.0)  # fmt: skip
         top = top_classes(part, 3)
         assert stretch.labels == tuple(top["label"])

@@ -56,7 +56,7 @@ def test_postprocessing_is_applied(bells_wav, model):
     config = PostProcessing(threshold_on=0.99, min_duration_seconds=2, boundaries="centres")
     strict = sed.detect_file(bells_wav, model=model, classes="Bicycle bell", postprocessing=config)
     loose = sed.detect_file(bells_wav, model=model, classes="Bicycle bell")
-    pd.testing.assert_frame_equal(strict.events, config.events(strict.window_scores))
+    pd.testing.assert_frame_equal(strict.events, config.events(strict.score_grid))
     assert ((strict.events["offset"] - strict.events["onset"]) >= 2).all()
     duration = lambda events: (events["offset"] - events["onset"]).sum()  # noqa: E731
     assert duration(strict.events) < duration(loose.events)
@@ -66,7 +66,7 @@ def test_tag_file_lists_the_top_classes(bells_wav, model):
     tagging = sed.tag_file(bells_wav, model=model, k=3)
     assert tagging.top["rank"].tolist() == [1, 2, 3]
     assert tagging.top["label"].iloc[0] == "Bicycle bell"
-    assert tagging.window_scores.scores.shape == (120, 521)
+    assert tagging.score_grid.scores.shape == (120, 521)
     with pytest.raises(ParameterError, match="k must be at least 1"):
         sed.tag_file(bells_wav, model=model, k=0)
 

@@ -8,14 +8,14 @@ import pytest
 from sed.errors import ParameterError
 from sed.events import event_table
 from sed.plotting import check_figure_path, recording_figure, save_figure
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 
 
 def test_figure_has_four_panels_on_one_time_axis(tmp_path, rng):
     waveform = rng.uniform(-0.5, 0.5, 16000 * 5).astype(np.float32)
     starts = np.arange(9) * 0.5
     scores = rng.uniform(0, 1, (9, 12)).astype(np.float32)
-    ws = WindowScores(
+    ws = ScoreGrid(
         "x.wav", starts, starts + 0.96, scores, tuple(f"class {i}" for i in range(12)), 5.0
     )
     events = event_table(

@@ -26,14 +26,14 @@ from sed.postprocessing import (
     save_config,
     top_class_events,
 )
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 
 
 def window_scores(scores, duration=None, hop=0.5):
     scores = np.asarray(scores, np.float32)
     starts = np.arange(len(scores)) * hop
     duration = duration if duration is not None else starts[-1] + 0.96
-    return WindowScores("rec.wav", starts, starts + 0.96, scores, ("dog", "cat"), duration)
+    return ScoreGrid("rec.wav", starts, starts + 0.96, scores, ("dog", "cat"), duration)
 
 
 def test_runs():

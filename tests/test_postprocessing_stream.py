@@ -21,7 +21,8 @@ from sed.postprocessing import (
     detect_events,
     level_activity,
 )
-from sed.segmenter import WindowScores, window_times
+from sed.scores import ScoreGrid
+from sed.segmenter import window_times
 
 STFT_HOP_SAMPLES = 160
 WINDOW_FRAMES = 96
@@ -33,7 +34,7 @@ def grid(n_windows: int, hop_frames: int):
     return starts, starts + WINDOW_FRAMES * STFT_HOP_SAMPLES / 16000
 
 
-def random_recording(rng) -> tuple[WindowScores, bool]:
+def random_recording(rng) -> tuple[ScoreGrid, bool]:
     """Scores with bursts (some on a coarse grid, to hit thresholds exactly), a level with
     loud stretches, and a length that may end inside the last windows."""
     n = int(rng.integers(1, 140))
@@ -55,7 +56,7 @@ def random_recording(rng) -> tuple[WindowScores, bool]:
     duration = max(0.01, float(ends[-1] - rng.uniform(0, min(hop_frames / 100, 0.96))))
     with_levels = bool(rng.random() < 0.85)
     labels = tuple(f"label{k}" for k in range(n_labels))
-    window_scores = WindowScores(
+    window_scores = ScoreGrid(
         "x", starts, ends, scores, labels, duration,
         frame_level_db=levels.astype(np.float32) if with_levels else None,
     )  # fmt: skip
@@ -79,7 +80,7 @@ def random_config(rng, hop: float) -> PostProcessing:
     )
 
 
-def stream_in_pieces(window_scores: WindowScores, config, with_levels: bool, rng):
+def stream_in_pieces(window_scores: ScoreGrid, config, with_levels: bool, rng):
     """Push the windows, and the frame levels independently of them, in random pieces."""
     stream = EventStream(window_scores.labels, config, frame_levels=with_levels)
     n = len(window_scores)

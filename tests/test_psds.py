@@ -17,7 +17,7 @@ from sed.cli import cli
 from sed.errors import AnnotationError, OutputError
 from sed.events import read_score_table, score_table, score_table_times, write_score_table
 from sed.psds import PSDS1, PSDS2, merged_events
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 
 LABELS = ("dog", "cat", "bird")
 #: psds_eval's last release: it calls DataFrame.fillna(method=...) (gone in pandas 3) and int()
@@ -27,7 +27,7 @@ PSDS_EVAL_VERSION = "0.5.3"
 
 def windows(name: str, scores: np.ndarray, duration: float, hop: float = 0.5, length=0.96):
     starts = np.arange(len(scores)) * hop
-    return WindowScores(name, starts, starts + length, scores, LABELS[: scores.shape[1]], duration)
+    return ScoreGrid(name, starts, starts + length, scores, LABELS[: scores.shape[1]], duration)
 
 
 def test_frames_are_the_hop_long_stretches_around_window_centres():

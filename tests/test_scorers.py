@@ -142,7 +142,7 @@ def test_clip_scores_follow_the_scorer(model, clip, frame_head):
     head = load_head(frame_head, model)
     assert YamnetScorer().clip_aggregation == "mean" and head.clip_aggregation == "max"
     tags = tag_file(clip, model=model, head=head, k=2)
-    assert tags.top["score"].tolist() == sorted(tags.window_scores.scores.max(axis=0))[::-1]
+    assert tags.top["score"].tolist() == sorted(tags.score_grid.scores.max(axis=0))[::-1]
 
 
 def test_a_head_excludes_classes_wherever_scorers_are_made(model, rng):

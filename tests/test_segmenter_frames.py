@@ -11,10 +11,10 @@ import soundfile as sf
 
 from sed.model.feature_maps import FeatureSpec
 from sed.postprocessing import PostProcessing, detect_events
+from sed.scores import ScoreGrid
 from sed.segmenter import (
     FrameScoreStream,
     SequenceStream,
-    WindowScores,
     frame_features,
     score_stream,
     score_waveform,
@@ -103,7 +103,7 @@ def test_streamed_frame_scores_equal_scores_of_the_whole_file_features(model, be
     np.testing.assert_allclose(
         scored.scores, reference_scores(whole.features, classifier), atol=1e-5
     )
-    assert scored.hop_seconds == 0.08 and scored.frame_seconds == pytest.approx(0.08)
+    assert scored.hop_seconds == 0.08 and scored.row_seconds == pytest.approx(0.08)
     assert scored.frames_tile and scored.embeddings is None
     assert scored.starts[-1] == pytest.approx(0.08 * (len(scored) - 1))
     assert scored.duration_seconds == pytest.approx(len(waveform) / 16000)
@@ -121,7 +121,7 @@ def test_events_on_frames_span_their_frames_whatever_the_boundary_convention():
     scores[10:16] = 0.9
     level = np.full(500, -40.0, np.float32)  # a flat level: `refined` would keep `centres`
     level[95:170] = 0.0  # ... and here a loud stretch that `refined` would grow the event into
-    frames = WindowScores(
+    frames = ScoreGrid(
         "r.wav", starts, starts + 0.08, scores, ("x",), 4.0, None, level, None, 0.08, True
     )
     windows = dataclasses.replace(frames, ends=starts + 0.96, hop=None, frames_tile=False)

@@ -14,7 +14,7 @@ from sed.cli import cli
 from sed.errors import ParameterError
 from sed.events import event_table
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing, load_config
-from sed.segmenter import WindowScores
+from sed.scores import ScoreGrid
 from sed.tuning import (
     _THRESHOLD_FIELDS,
     _label_key,
@@ -48,7 +48,7 @@ def recording(name, rng, events, n=60, labels=("dog", "cat")):
         rows.append(
             {"filename": name, "onset": onset, "offset": offset, "event_label": label, "score": 1.0}
         )
-    ws = WindowScores(name, starts, starts + 0.96, scores, labels, n * 0.5 + 0.46)
+    ws = ScoreGrid(name, starts, starts + 0.96, scores, labels, n * 0.5 + 0.46)
     return ws, event_table(rows)
 
 

@@ -248,15 +248,15 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
 
     audio_info(input_path)
     detection = spec.build().detect_file(input_path)
-    durations = {detection.window_scores.filename: detection.window_scores.duration_seconds}
+    durations = {detection.score_grid.filename: detection.score_grid.duration_seconds}
     for name, path in paths.items():
         write_events(detection.events, path, name, durations=durations)
     if scores_path:
-        write_score_table(detection.window_scores, scores_path)
-    click.echo(summarize(detection.events, detection.window_scores.duration_seconds))
+        write_score_table(detection.score_grid, scores_path)
+    click.echo(summarize(detection.events, detection.score_grid.duration_seconds))
     written = [f"events written to {', '.join(paths.values())}"]
     if scores_path:
-        grid = "frame " if detection.window_scores.frames_tile else ""
+        grid = "frame " if detection.score_grid.frames_tile else ""
         written.append(f"{grid}scores to {scores_path}")
     click.echo(", ".join(written))
     return 0
@@ -273,7 +273,7 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
         raise ParameterError("-o - writes one format; give one --format")
     audio_info(input_path)
     detection = spec.build().detect_file(input_path)
-    scores = detection.window_scores
+    scores = detection.score_grid
     text = format_events(
         detection.events, formats[0], durations={scores.filename: scores.duration_seconds}
     )

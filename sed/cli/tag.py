@@ -69,7 +69,7 @@ def tag(
         batch_size=batch_size,
     )
     tagging = spec.build().tag_file(input_path, k)
-    scores = tagging.window_scores
+    scores = tagging.score_grid
     text = format_tags(
         tagging.top,
         output_format,

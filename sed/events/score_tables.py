@@ -23,13 +23,13 @@ from sed.postprocessing.boundaries import centre_stretches
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sed.segmenter import WindowScores
+    from sed.scores import ScoreGrid
 
 #: Score tables are named ``NAME<SCORES_SUFFIX>``; a batch writes ``NAME.sed.scores.tsv``.
 SCORES_SUFFIX = ".scores.tsv"
 
 
-def score_table_times(window_scores: WindowScores) -> tuple[np.ndarray, np.ndarray]:
+def score_table_times(window_scores: ScoreGrid) -> tuple[np.ndarray, np.ndarray]:
     """A score table's ``onset`` and ``offset`` columns: the contiguous, non-overlapping stretch
     of the recording each window (or frame) stands for.
 
@@ -41,7 +41,7 @@ def score_table_times(window_scores: WindowScores) -> tuple[np.ndarray, np.ndarr
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
         Anything with ``starts``, ``ends`` (seconds, shape ``(n_windows,)``), ``hop_seconds``
         and ``duration_seconds``: the hop and the frame length come from it.
 
@@ -65,7 +65,7 @@ def score_table_times(window_scores: WindowScores) -> tuple[np.ndarray, np.ndarr
     return edges[:-1], edges[1:]
 
 
-def score_table(window_scores: WindowScores) -> pd.DataFrame:
+def score_table(window_scores: ScoreGrid) -> pd.DataFrame:
     """The score table of one recording: ``onset offset <label>...`` over contiguous frames.
 
     The layout of sed_scores_eval (``sed_scores_eval.io.write_sed_scores``) and of the DCASE
@@ -73,7 +73,7 @@ def score_table(window_scores: WindowScores) -> pd.DataFrame:
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
         Scores ``(n_windows, n_labels)`` in [0, 1]; see :func:`score_table_times` for the times.
 
     Returns
@@ -92,7 +92,7 @@ def score_table(window_scores: WindowScores) -> pd.DataFrame:
     return table
 
 
-def score_table_text(window_scores: WindowScores) -> str:
+def score_table_text(window_scores: ScoreGrid) -> str:
     """:func:`score_table` as tab-separated text: times to 3 decimals, scores to 7 significant
     digits."""
     table = score_table(window_scores)
@@ -103,12 +103,12 @@ def score_table_text(window_scores: WindowScores) -> str:
     return buffer.getvalue()
 
 
-def write_score_table(window_scores: WindowScores, path: str | os.PathLike) -> None:
+def write_score_table(window_scores: ScoreGrid, path: str | os.PathLike) -> None:
     """Write :func:`score_table_text` atomically.
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
         Column names are the labels (AudioSet display names for raw YAMNet).
     path : str or os.PathLike
     """

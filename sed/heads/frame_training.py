@@ -401,7 +401,8 @@ def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Call
     """
     import pandas as pd
 
-    from sed.segmenter import WindowScores, frame_times
+    from sed.scores import ScoreGrid
+    from sed.segmenter import frame_times
 
     scores = head.predict_sequences(validation.features)
     hop = head.hop_seconds
@@ -410,7 +411,7 @@ def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Call
     for number, (sequence, targets) in enumerate(zip(scores, validation.targets)):
         name = f"validation sequence {number}"
         recordings.append(
-            WindowScores(
+            ScoreGrid(
                 name,
                 starts,
                 ends,

@@ -46,7 +46,8 @@ from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
 if TYPE_CHECKING:
     from sed.model import Yamnet
     from sed.postprocessing import PostProcessing
-    from sed.segmenter import WindowScores, WindowScoreStream
+    from sed.scores import ScoreGrid
+    from sed.segmenter import WindowScoreStream
 
 BACKGROUND_LABEL = "_background"
 HEAD_FORMAT = 1
@@ -163,17 +164,17 @@ class Head:
         ]
         return np.concatenate(scores).astype(np.float32)
 
-    def window_scores(self, window_scores: WindowScores):
+    def window_scores(self, window_scores: ScoreGrid):
         """Replace YAMNet's scores by this head's, for the post-processing.
 
         Parameters
         ----------
-        window_scores : sed.segmenter.WindowScores
+        window_scores : sed.scores.ScoreGrid
             With ``embeddings`` (``score_file(..., keep_embeddings=True)``).
 
         Returns
         -------
-        window_scores : sed.segmenter.WindowScores [scores shape=(n_windows, n_event_labels)]
+        window_scores : sed.scores.ScoreGrid [scores shape=(n_windows, n_event_labels)]
             Scores of :attr:`event_labels` only: the background output is dropped, so it can
             never become an event (for a softmax head, windows it wins score low everywhere).
 

@@ -17,7 +17,7 @@ MODES = ("multi", "top")
 #: the end of the last. ``centres``: every window stands for the hop-long stretch centred on its
 #: centre, so an event spans from half a hop before its first window's centre to half a hop
 #: after its last window's centre. ``refined``: ``centres``, then each boundary moved, within
-#: ``refine_reach_seconds``, to where the signal level (:attr:`WindowScores.frame_level_db`)
+#: ``refine_reach_seconds``, to where the signal level (:attr:`ScoreGrid.frame_level_db`)
 #: crosses the local background level plus ``refine_margin_db`` (:func:`grow_boundaries`).
 BOUNDARIES = ("extents", "centres", "refined")
 DEFAULT_BOUNDARIES = "refined"

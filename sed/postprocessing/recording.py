@@ -42,7 +42,7 @@ from sed.postprocessing.stages import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sed.segmenter import WindowScores
+    from sed.scores import ScoreGrid
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class PostProcessing:
                 off.append(min(spec.on, global_off) if spec.off is None else spec.off)
         return np.array(on), np.array(off)
 
-    def events(self, window_scores: WindowScores) -> pd.DataFrame:
+    def events(self, window_scores: ScoreGrid) -> pd.DataFrame:
         """Turn window scores into the canonical event table (see :func:`detect_events`)."""
         return detect_events(window_scores, self)
 
@@ -231,13 +231,13 @@ def with_overrides(config: PostProcessing, **overrides) -> PostProcessing:
 
 
 def detect_events(
-    window_scores: WindowScores, config: PostProcessing = PostProcessing()
+    window_scores: ScoreGrid, config: PostProcessing = PostProcessing()
 ) -> pd.DataFrame:
     """Window scores to events, with every stage of ``config`` (see :mod:`sed.postprocessing`).
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
         Scores of the selected event labels, ``(n_windows, n_labels)`` in [0, 1].
     config : PostProcessing
 
@@ -287,7 +287,7 @@ def _no_events() -> pd.DataFrame:
     return event_table().assign(mean_score=pd.Series(dtype=float))
 
 
-def filtered_scores(window_scores: WindowScores, median_filter_seconds: float) -> np.ndarray:
+def filtered_scores(window_scores: ScoreGrid, median_filter_seconds: float) -> np.ndarray:
     """Window scores after the median filter (see :func:`median_filter_windows`).
 
     Returns
@@ -298,12 +298,12 @@ def filtered_scores(window_scores: WindowScores, median_filter_seconds: float) -
     return median_filter(np.asarray(window_scores.scores), length)
 
 
-def recording_activity(window_scores: WindowScores, config: PostProcessing) -> np.ndarray | None:
+def recording_activity(window_scores: ScoreGrid, config: PostProcessing) -> np.ndarray | None:
     """The :func:`level_activity` that ``refined`` boundaries need, or None when not needed or
     when the window scores carry no frame level (then ``refined`` falls back to ``centres``).
 
     Scores on frames that tile the recording (a frame-level head's,
-    :attr:`sed.segmenter.WindowScores.frames_tile`) are never refined: their events span their
+    :attr:`sed.scores.ScoreGrid.frames_tile`) are never refined: their events span their
     frames, which the head placed (on ``sed_dev/office`` refining them lowered event F1 from
     0.58 to 0.40; ``docs/frame-heads.md``)."""
     if (
@@ -316,7 +316,7 @@ def recording_activity(window_scores: WindowScores, config: PostProcessing) -> n
 
 
 def label_events(
-    window_scores: WindowScores,
+    window_scores: ScoreGrid,
     filtered: np.ndarray,
     k: int,
     on: float,
@@ -328,7 +328,7 @@ def label_events(
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
     filtered : np.ndarray [shape=(n_windows, n_labels)]
         Median-filtered scores (:func:`filtered_scores`).
     k : int
@@ -377,13 +377,13 @@ def label_events(
 
 
 def window_boundaries(
-    window_scores: WindowScores, first: int, last: int, convention: str
+    window_scores: ScoreGrid, first: int, last: int, convention: str
 ) -> tuple[float, float]:
     """Onset and offset, in seconds, of an event over windows ``first`` to ``last``.
 
     Parameters
     ----------
-    window_scores : sed.segmenter.WindowScores
+    window_scores : sed.scores.ScoreGrid
     first, last : int
         Inclusive window indices.
     convention : {"extents", "centres", "refined"}
@@ -404,7 +404,7 @@ def window_boundaries(
 
 
 def top_class_events(
-    window_scores: WindowScores, *, threshold: float = DEFAULT_THRESHOLD
+    window_scores: ScoreGrid, *, threshold: float = DEFAULT_THRESHOLD
 ) -> pd.DataFrame:
     """Events of the single winning class per window, boundaries at window extents.
 

@@ -97,7 +97,7 @@ class EventStream:
         ``centres``, as in :func:`detect_events`.
     frames_tile : bool
         Whether the rows are frames that tile the recording (a frame-level head's,
-        :attr:`sed.segmenter.WindowScores.frames_tile`): their events span their frames and are
+        :attr:`sed.scores.ScoreGrid.frames_tile`): their events span their frames and are
         never refined, as in :func:`detect_events` (:func:`recording_activity`).
 
     Raises
@@ -157,10 +157,10 @@ class EventStream:
         scores : np.ndarray [shape=(n_windows, n_labels)]
             Scores of the next windows, in [0, 1] (any number of windows, 0 included).
         starts, ends : np.ndarray [shape=(n_windows,)]
-            Their start and end times, in seconds (as :class:`sed.segmenter.WindowScores`
+            Their start and end times, in seconds (as :class:`sed.scores.ScoreGrid`
             holds them): the grid's hop and window length are taken from them.
         frame_level_db : np.ndarray [shape=(n_frames,)], optional
-            Levels of the next 10 ms STFT frames (:attr:`WindowScores.frame_level_db`), which
+            Levels of the next 10 ms STFT frames (:attr:`ScoreGrid.frame_level_db`), which
             may run ahead of the windows.
         audio_seconds : float
             Length of the audio received so far, in seconds: at most the final length. Events
@@ -212,7 +212,7 @@ class EventStream:
             self._add_active_frames(self._activity.finish())
         if self._median is None and self._waiting is not None:  # one window
             self._median = _MedianStream(1)
-            # It stands for its whole extent (WindowScores.hop_seconds is 0 then).
+            # It stands for its whole extent (ScoreGrid.hop_seconds is 0 then).
             self._hop = self._grid[0][1] - self._grid[0][0]
             self._threshold(self._median.push(self._waiting[0]))
         if self._median is not None:
