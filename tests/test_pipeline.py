@@ -22,7 +22,7 @@ def test_detect_on_an_array_equals_detect_file(bells_wav, model):
     from_file = sed.detect_file(bells_wav, model=model, classes="Bicycle bell")
     pd.testing.assert_frame_equal(from_array.events, from_file.events)
     np.testing.assert_allclose(
-        from_array.window_scores.scores, from_file.window_scores.scores, atol=1e-5
+        from_array.score_grid.scores, from_file.score_grid.scores, atol=1e-5
     )
     assert len(from_file.events) >= 3
     assert set(from_file.events["event_label"]) == {"Bicycle bell"}
@@ -154,10 +154,10 @@ def test_arrays_that_are_not_audio_samples_are_refused(excerpt, model, make, err
 def test_detect_takes_class_lists_as_a_string_a_list_or_a_tuple(excerpt, model):
     audio, rate = excerpt
     as_text = detect(audio, rate, model=model, classes="Bicycle bell,Ding")
-    assert tuple(as_text.window_scores.labels) == ("Bicycle bell", "Ding")
+    assert tuple(as_text.score_grid.labels) == ("Bicycle bell", "Ding")
     for classes in (["Bicycle bell", "Ding"], ("Bicycle bell", "Ding"), ["/m/0gy1t2s", "ding"]):
         same = detect(audio, rate, model=model, classes=classes)
-        assert tuple(same.window_scores.labels) == ("Bicycle bell", "Ding")
+        assert tuple(same.score_grid.labels) == ("Bicycle bell", "Ding")
         pd.testing.assert_frame_equal(events(same), events(as_text))
     for bad in ({"Bicycle bell"}, ["Bicycle bell", 3], 198):
         with pytest.raises(ParameterError, match="a string or a list of strings"):

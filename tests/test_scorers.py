@@ -62,7 +62,7 @@ def frame_head(model, clip, tmp_path_factory):
     """The frame head, its own post-processing set between its scores' quartiles so that it
     finds events; `refined` boundaries, which frames must never get."""
     probe = load_head(frame_head_dir(model, tmp_path_factory.mktemp("probe"), None), model)
-    scores = detect_file(clip, model=model, head=probe).window_scores.scores
+    scores = detect_file(clip, model=model, head=probe).score_grid.scores
     low, high = np.quantile(scores, [0.4, 0.8])
     own = PostProcessing(
         threshold_on=float(high),
