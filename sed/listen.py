@@ -317,7 +317,8 @@ class Listener:
 
     def _step(self, samples: np.ndarray) -> list:
         with self._threads.limit(limits=1, user_api="blas"):  # as sed.segmenter.score_stream
-            return self._give(self._stream.score(self._stream.prepare(samples)))
+            prepared = self._stream.prepare(samples)
+            return self._give(self._stream.score(prepared)) if prepared is not None else []
 
     def _give(self, chunk: ScoreChunk) -> list:
         """A chunk of scores to the decider; what it decides out."""

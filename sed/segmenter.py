@@ -354,8 +354,10 @@ class ScoreStream(Protocol):
     @property
     def tiles(self) -> bool: ...
 
-    def prepare(self, samples: np.ndarray) -> object:
-        """Next 16 kHz samples in; what :meth:`score` needs of them out."""
+    def prepare(self, samples: np.ndarray) -> object | None:
+        """Next 16 kHz samples in; what :meth:`score` needs of them out, or None while nothing
+        is ready for the model (what was computed then goes with the next item: a file's
+        reading thread then hands over only work for the model, and runs further ahead)."""
         ...
 
     def prepare_end(self) -> object | None:
@@ -429,6 +431,7 @@ class _FrontEnd:
 
     def __init__(self, params: YamnetParams, implementation: str, *, energies: bool = False):
         self.params, self.samples = params, 0
+        self._held: list[np.ndarray] = []
         self._frames = FrameStream(params, implementation)
         self._hops = (
             _Framer(params.stft_hop_samples, params.stft_hop_samples, np.zeros(0, np.float32))
@@ -450,6 +453,17 @@ class _FrontEnd:
     def pad_to(self, padded_length: int) -> tuple[np.ndarray, np.ndarray]:
         """The zero padding up to ``padded_length`` samples, through :meth:`push`."""
         return self.push(np.zeros(padded_length - self.samples, np.float32), padding=True)
+
+    def hold(self, levels: np.ndarray) -> None:
+        """Keep STFT frame levels whose step gave the model nothing, for :meth:`with_held`."""
+        self._held.append(levels)
+
+    def with_held(self, levels: np.ndarray) -> np.ndarray:
+        """``levels`` after every level held so far, in order (and nothing held any more)."""
+        if not self._held:
+            return levels
+        levels, self._held = np.concatenate([*self._held, levels]), []
+        return levels
 
 
 @dataclass
@@ -506,7 +520,7 @@ class WindowScoreStream:
     def samples(self) -> int:
         return self._front.samples
 
-    def prepare(self, samples: np.ndarray) -> _Windows:
+    def prepare(self, samples: np.ndarray) -> _Windows | None:
         return self._cut(*self._front.push(samples), last=False)
 
     def prepare_end(self) -> _Windows | None:
@@ -514,14 +528,17 @@ class WindowScoreStream:
             return None
         return self._cut(*self._front.pad_to(self.params.padded_length(self.samples)), last=True)
 
-    def _cut(self, log_mel: np.ndarray, levels: np.ndarray, *, last: bool) -> _Windows:
+    def _cut(self, log_mel: np.ndarray, levels: np.ndarray, *, last: bool) -> _Windows | None:
         patches = self._windows.push(log_mel)
         if self._low_latency:
-            return _Windows(patches, levels)
+            return _Windows(patches, self._front.with_held(levels))
         waiting = np.concatenate([self._waiting, patches]) if len(self._waiting) else patches
         ready = len(waiting) if last else len(waiting) - len(waiting) % self._batch
         self._waiting = waiting[ready:]
-        return _Windows(waiting[:ready], levels)
+        if not ready and not last:
+            self._front.hold(levels)
+            return None
+        return _Windows(waiting[:ready], self._front.with_held(levels))
 
     def score(self, prepared: _Windows) -> ScoreChunk:
         patches = prepared.patches
@@ -610,14 +627,20 @@ class FrameScoreStream:
     def samples(self) -> int:
         return self._front.samples
 
-    def prepare(self, samples: np.ndarray) -> _FeatureInput:
-        return _FeatureInput(*self._front.push(samples))
+    def prepare(self, samples: np.ndarray) -> _FeatureInput | None:
+        log_mel, levels = self._front.push(samples)
+        if not len(log_mel):
+            self._front.hold(levels)
+            return None
+        return _FeatureInput(log_mel, self._front.with_held(levels))
 
     def prepare_end(self) -> _FeatureInput | None:
         if self.samples == 0:
             return None
-        padded = padded_sample_count(self.samples, self.spec, self.params)
-        return _FeatureInput(*self._front.pad_to(padded), last=True)
+        log_mel, levels = self._front.pad_to(
+            padded_sample_count(self.samples, self.spec, self.params)
+        )
+        return _FeatureInput(log_mel, self._front.with_held(levels), last=True)
 
     def score(self, prepared: _FeatureInput) -> ScoreChunk:
         features = self._maps.push(prepared.log_mel) if len(prepared.log_mel) else None
@@ -760,7 +783,9 @@ def score_stream(
 
     def prepared() -> Iterator[object]:
         for block in blocks:
-            yield stream.prepare(block)
+            item = stream.prepare(block)
+            if item is not None:  # only work for the model crosses to its thread
+                yield item
         end = stream.prepare_end()
         if end is not None:
             yield end
