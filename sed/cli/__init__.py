@@ -19,10 +19,12 @@ from sed.cli.classes import classes
 from sed.cli.detect import detect
 from sed.cli.embed import embed
 from sed.cli.evaluate import evaluate
+from sed.cli.index import index
 from sed.cli.listen import listen
 from sed.cli.options import CONTEXT
 from sed.cli.plot import plot
 from sed.cli.review import review
+from sed.cli.search import search
 from sed.cli.tag import tag
 from sed.cli.train import train
 from sed.cli.tune import tune
@@ -36,7 +38,21 @@ def cli():
     """Sound event detection with YAMNet: what happened, and when."""
 
 
-for _command in (detect, listen, tag, evaluate, tune, plot, review, classes, embed, train):
+_COMMANDS = (
+    detect,
+    listen,
+    tag,
+    evaluate,
+    tune,
+    plot,
+    review,
+    classes,
+    embed,
+    train,
+    index,
+    search,
+)
+for _command in _COMMANDS:
     cli.add_command(_command)
 
 
