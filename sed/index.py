@@ -11,15 +11,18 @@ An index is a folder holding two files and nothing else:
     (``weights_sha256``, ``hop_seconds``, the framing, the resampler, ``sed`` version) and one
     row per recording (path, duration, start time parsed from the name, its first vector row,
     its number of windows, its mean embedding).
-``vectors.f16``
-    Every window's embedding as raw little-endian float16 rows of 1024 values, recordings one
+``vectors.f32``
+    Every window's embedding as raw little-endian float32 rows of 1024 values, recordings one
     after the other in the order they were added. Read as a memory map: searching needs no more
     memory than one block at a time.
 
-The store is exact search over float16 memory maps: measured against usearch, hnswlib and faiss
-(``benchmarks/search_store.py``, docs/search.md), it builds at the speed of writing a file, has
-recall 1, and answers a query on 200,000 windows (28 hours of audio at hop 0.5 s) in a fraction of
-a second; float16 keeps recall@100 at 1.0 against float32 while halving the size.
+The store is exact search over a float32 memory map, chosen by measurement against usearch,
+hnswlib and faiss (``benchmarks/search_store.py``, docs/search.md): it adds a recording at the
+speed of writing a file, has recall 1, and scans 200,000 windows (28 hours of audio at hop 0.5 s)
+in about 35 ms. Every scoring rule of :mod:`sed.search` (background normalisation, pooling,
+negatives) is then a few array operations. float16 would halve the size but numpy's conversion
+makes a scan 40 times slower; an HNSW graph (usearch: 0.5 ms, recall@100 0.99) pays off only for
+archives of thousands of hours.
 
 A recording is committed atomically: its vectors are appended and flushed to disk first, then its
 row is inserted in one SQLite transaction. A run killed in between leaves vectors past the last
@@ -49,10 +52,10 @@ if TYPE_CHECKING:
 
 #: Files of an index folder.
 DATABASE = "index.sqlite"
-VECTORS = "vectors.f16"
+VECTORS = "vectors.f32"
 #: Embedding size and the dtype the vectors are stored as.
 DIMENSIONS = 1024
-VECTOR_DTYPE = np.dtype("<f2")
+VECTOR_DTYPE = np.dtype("<f4")
 #: Version of the folder layout; another one is refused.
 INDEX_VERSION = 1
 
@@ -117,7 +120,7 @@ class Index:
         field), ``resampler``, ``sed_version``, ``version``.
     recordings : list of IndexedRecording
         In the order they were added (their vector rows are in the same order).
-    vectors : np.ndarray [shape=(n_windows, 1024), dtype=float16]
+    vectors : np.ndarray [shape=(n_windows, 1024), dtype=float32]
         Every committed window's embedding, a read-only memory map.
     means : np.ndarray [shape=(n_recordings, 1024), dtype=float32]
         Each recording's mean embedding (the "background" that background-normalised search
