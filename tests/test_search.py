@@ -100,7 +100,12 @@ def test_hits_of_one_recording_merge_into_events(built):
 def test_background_and_negatives_and_max_pooling_run(built, archive, model):
     query = query_embeddings(archive / "bells.wav", model, start_seconds=10.0, end_seconds=12.0)
     negative = query_embeddings(archive / "bells.wav", model, start_seconds=0.0, end_seconds=1.0)
-    for options in ({"pooling": "max"}, {"background": True}, {"negatives": [negative.embeddings]}):
+    for options in (
+        {"pooling": "max"},
+        {"centre": "recording"},
+        {"centre": "none"},
+        {"negatives": [negative.embeddings]},
+    ):
         hits = search(built, [query.embeddings], k=3, **options)
         assert len(hits) == 3 and np.all(np.isfinite(hits.scores))
     with pytest.raises(ParameterError, match="pooling"):

@@ -7,7 +7,14 @@ import click
 from sed.cli.options import CONTEXT, reports_errors
 from sed.events.writers import FORMAT_SUFFIXES
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
-from sed.search import DEFAULT_K, DEFAULT_MIN_GAP_SECONDS, DEFAULT_POOLING, POOLINGS
+from sed.search import (
+    CENTRES,
+    DEFAULT_CENTRE,
+    DEFAULT_K,
+    DEFAULT_MIN_GAP_SECONDS,
+    DEFAULT_POOLING,
+    POOLINGS,
+)
 
 
 @click.command(context_settings=CONTEXT, short_help="Find the windows most like an example.")
@@ -57,9 +64,11 @@ from sed.search import DEFAULT_K, DEFAULT_MIN_GAP_SECONDS, DEFAULT_POOLING, POOL
     help="Several query windows: compare with their mean, or take the best match of any.",
 )
 @click.option(
-    "--background/--no-background",
-    default=False,
-    help="Subtract each recording's mean embedding before comparing.",
+    "--centre",
+    type=click.Choice(CENTRES),
+    default=DEFAULT_CENTRE,
+    help="Subtracted before the cosine: the archive's mean window, each recording's mean "
+    "(background-normalised), or nothing.",
 )
 @click.option(
     "--backend",
@@ -85,7 +94,7 @@ def search(
     label,
     min_gap_seconds,
     pooling,
-    background,
+    centre,
     backend,
     weights,
 ):
@@ -119,7 +128,7 @@ def search(
         k=k,
         negatives=negative,
         pooling=pooling,
-        background=background,
+        centre=centre,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, _format_of(output))
