@@ -69,19 +69,23 @@ def test_start_time_from_name():
 def test_a_window_cut_from_the_archive_finds_itself_first(built, archive, model):
     query = query_embeddings(archive / "bells.wav", model, start_seconds=10.0, end_seconds=10.96)
     assert query.embeddings.shape == (1, 1024)
-    hits = search(built, [query.embeddings], k=5)
-    # The recording and its copy hold the same window: both tie at the top.
-    assert hits.scores[0] == pytest.approx(1.0, abs=2e-3)
-    assert hits.scores[1] == pytest.approx(1.0, abs=2e-3)
-    assert sorted(hits.onsets[:2]) == [10.0, 10.0]
-    assert set(hits.recordings[:2]) == {0, 1}
-    assert np.all(np.diff(hits.scores) <= 0)
+    plain = search(built, [query.embeddings], k=5, centre="none")
+    # The recording and its copy hold the same window: both tie at the top. The clip's
+    # embedding equals the streamed one to about 1e-3 (float32 STFT of another length).
+    assert plain.scores[:2] == pytest.approx([1.0, 1.0], abs=2e-3)
+    # Centred on the archive's mean, what the windows share is gone: the small difference
+    # weighs more, and the window still comes first.
+    for hits in (plain, search(built, [query.embeddings], k=5)):
+        assert sorted(hits.onsets[:2]) == [10.0, 10.0]
+        assert set(hits.recordings[:2]) == {0, 1}
+        assert hits.scores[1] > 0.97
+        assert np.all(np.diff(hits.scores) <= 0)
 
 
 def test_short_query_is_the_window_centred_on_it(built, archive, model):
     query = query_embeddings(archive / "bells.wav", model, start_seconds=10.28, end_seconds=10.68)
     assert query.embeddings.shape == (1, 1024)
-    hits = search(built, query.embeddings, k=1)
+    hits = search(built, query.embeddings, k=1, centre="none")
     assert hits.onsets[0] == 10.0 and hits.scores[0] == pytest.approx(1.0, abs=2e-3)
 
 
@@ -169,7 +173,7 @@ def test_cli_index_then_search_writes_readable_events(tmp_path, archive, suffix)
     assert set(events["event_label"]) == {"query"}
     if suffix == ".csv":
         # The query file is a 16-bit copy of the window: nearly, not exactly, the same.
-        assert events["score"].max() == pytest.approx(1.0, abs=5e-3)
+        assert events["score"].max() > 0.97
         assert events["onset"].iloc[0] <= 10.0 <= events["offset"].iloc[0]
 
 
