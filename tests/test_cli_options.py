@@ -6,6 +6,7 @@ import click
 import pytest
 
 from sed import audio, batch, evaluation, events, listen, pipeline, plotting, review, tuning
+from sed import search as search_module
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -82,6 +83,12 @@ LIBRARY_DEFAULTS = {
     ("review", "seed"): review.DEFAULT_SEED,
     ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
     ("review", "resampler"): audio.DEFAULT_RESAMPLER,
+    **{("index", k): v for k, v in MODEL.items()},
+    ("search", "k"): search_module.DEFAULT_K,
+    ("search", "min_gap_seconds"): search_module.DEFAULT_MIN_GAP_SECONDS,
+    ("search", "pooling"): search_module.DEFAULT_POOLING,
+    ("search", "centre"): search_module.DEFAULT_CENTRE,
+    ("search", "backend"): backends.DEFAULT_BACKEND,
 }
 
 #: option -> the library's choices.
@@ -98,6 +105,8 @@ LIBRARY_CHOICES = {
     "activation": heads_config.ACTIVATIONS,
     "audio_format": tuple(review.AUDIO_FORMATS),
     "sample_format": listen.SAMPLE_FORMATS,
+    "pooling": search_module.POOLINGS,
+    "centre": search_module.CENTRES,
 }
 
 
