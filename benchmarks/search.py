@@ -48,7 +48,7 @@ def average_precision(relevant: np.ndarray, scores: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hop", type=float, default=0.5)
-    parser.add_argument("--pooling", choices=("mean", "max"), default="mean")
+    parser.add_argument("--pooling", choices=("mean", "max"), default="max")
     parser.add_argument("--centre", choices=("archive", "recording", "none"), default="archive")
     parser.add_argument("--index-dir", default=None)
     args = parser.parse_args()

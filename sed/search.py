@@ -7,8 +7,8 @@ kept, and the hits of one recording that touch or overlap are merged into one ev
 The scoring rules here are the ones measured best on ``sed_dev/office`` with the DCASE2016 task 2
 training clips as queries (``benchmarks/search.py``, docs/search.md):
 
-- ``pooling="mean"``: the query is the mean of its windows' unit vectors; ``"max"``: a window's
-  score is its best similarity to any single query window.
+- ``pooling="max"`` (the default): a window's score is its best similarity to any single query
+  window; ``"mean"``: the query is the mean of its windows' unit vectors.
 - ``centre="archive"`` (the default): the archive's mean window (over every window of the index)
   is subtracted from the indexed windows and from the query windows before the cosine. YAMNet's
   embeddings are all >= 0, so raw cosines are all high and dominated by what every window shares;
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sed.model import Yamnet
 
 POOLINGS = ("mean", "max")
-DEFAULT_POOLING = "mean"
+DEFAULT_POOLING = "max"
 CENTRES = ("archive", "recording", "none")
 DEFAULT_CENTRE = "archive"
 #: Hits of one recording closer than this (seconds between one's end and the next's start) are
