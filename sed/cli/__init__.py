@@ -38,22 +38,10 @@ def cli():
     """Sound event detection with YAMNet: what happened, and when."""
 
 
-_COMMANDS = (
-    detect,
-    listen,
-    tag,
-    evaluate,
-    tune,
-    plot,
-    review,
-    classes,
-    embed,
-    train,
-    index,
-    search,
-)
-for _command in _COMMANDS:
+for _command in (detect, listen, tag, evaluate, tune, plot, review, classes, embed, train):
     cli.add_command(_command)
+cli.add_command(index)
+cli.add_command(search)
 
 
 def is_our_invocation(argv: list[str]) -> bool:
