@@ -17,6 +17,7 @@ from sed import (
     review,
     tuning,
 )
+from sed import search as search_module
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
@@ -93,6 +94,12 @@ LIBRARY_DEFAULTS = {
     ("review", "seed"): review.DEFAULT_SEED,
     ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
     ("review", "resampler"): audio.DEFAULT_RESAMPLER,
+    **{("index", k): v for k, v in MODEL.items()},
+    ("search", "k"): search_module.DEFAULT_K,
+    ("search", "min_gap_seconds"): search_module.DEFAULT_MIN_GAP_SECONDS,
+    ("search", "pooling"): search_module.DEFAULT_POOLING,
+    ("search", "centre"): search_module.DEFAULT_CENTRE,
+    ("search", "backend"): backends.DEFAULT_BACKEND,
 }
 
 #: option -> the library's choices.
@@ -109,6 +116,8 @@ LIBRARY_CHOICES = {
     "activation": heads_config.ACTIVATIONS,
     "audio_format": tuple(review.AUDIO_FORMATS),
     "sample_format": listen.SAMPLE_FORMATS,
+    "pooling": search_module.POOLINGS,
+    "centre": search_module.CENTRES,
 }
 
 

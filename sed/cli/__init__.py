@@ -19,10 +19,12 @@ from sed.cli.classes import classes
 from sed.cli.detect import detect
 from sed.cli.embed import embed
 from sed.cli.evaluate import evaluate
+from sed.cli.index import index
 from sed.cli.listen import listen
 from sed.cli.options import CONTEXT
 from sed.cli.plot import plot
 from sed.cli.review import review
+from sed.cli.search import search
 from sed.cli.tag import tag
 from sed.cli.train import train
 from sed.cli.tune import tune
@@ -38,6 +40,8 @@ def cli():
 
 for _command in (detect, listen, tag, evaluate, tune, plot, review, classes, embed, train):
     cli.add_command(_command)
+cli.add_command(index)
+cli.add_command(search)
 
 
 def is_our_invocation(argv: list[str]) -> bool:

@@ -1,0 +1,64 @@
+"""``sed index``: YAMNet's embedding of every window of an archive, stored for ``sed search``."""
+
+from __future__ import annotations
+
+import click
+
+from sed.cli.options import CONTEXT, model_options, note_duplicates, reports_errors
+
+
+@click.command(
+    context_settings=CONTEXT, short_help="Embed every window of an archive for `sed search`."
+)
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    "index_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Index folder: created, or extended with the recordings it does not hold yet.",
+)
+@click.option(
+    "--glob",
+    "pattern",
+    default=None,
+    help="Only files matching this pattern inside folders (e.g. '*.flac').",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No line per recording on stderr.")
+@model_options
+@reports_errors
+def index(inputs, index_dir, pattern, quiet, weights, hop_seconds, resampler, backend):
+    """Embed every window of INPUT... (files, folders, or '-' for paths on standard input) into
+    the index folder INDEX_DIR; a second run adds only the recordings not indexed yet."""
+    import sys
+
+    from sed import pipeline
+    from sed.audio import find_audio_files
+    from sed.errors import AudioError
+    from sed.index import build_index, describe, open_index, print_progress
+    from sed.outputs import Output, check_outputs
+
+    check_outputs([Output(index_dir, "-o", folder=True)], inputs={"INPUT": inputs})
+    found = find_audio_files(inputs, pattern=pattern)
+    if not found.paths:
+        raise AudioError(f"no audio files found in {', '.join(inputs)}")
+    note_duplicates(found.duplicates)
+    model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
+    report = build_index(
+        found.paths,
+        index_dir,
+        model,
+        resampler=resampler,
+        progress=None if quiet else print_progress,
+    )
+    for path, reason in report.failed.items():
+        click.echo(
+            f"sed index: skipped {reason}" if path in reason else f"{path}: {reason}", err=True
+        )
+    click.echo(
+        f"{len(report.added)} added ({report.windows} windows), {len(report.skipped)} already "
+        f"indexed, {len(report.failed)} failed; {index_dir}: {describe(open_index(index_dir))}"
+    )
+    if report.failed:
+        sys.exit(1)

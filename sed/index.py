@@ -1,0 +1,477 @@
+"""An archive's embedding index: YAMNet's 1024-D embedding of every window, stored once.
+
+``sed index`` embeds every window of every recording once; ``sed search`` (:mod:`sed.search`)
+then finds the windows nearest to an example in seconds, without running the model on the
+archive again (what BirdNET-Analyzer's ``search`` and perch-hoplite's agile modelling do).
+
+An index is a folder holding two files and nothing else:
+
+``index.sqlite``
+    SQLite (the standard library's ``sqlite3``, no server): the settings the vectors depend on
+    (``weights_sha256``, ``hop_seconds``, the framing, the resampler, ``sed`` version) and one
+    row per recording (path, duration, start time parsed from the name, its first vector row,
+    its number of windows, its mean embedding).
+``vectors.f32``
+    Every window's embedding as raw little-endian float32 rows of 1024 values, recordings one
+    after the other in the order they were added. Read as a memory map: searching needs no more
+    memory than one block at a time.
+
+The store is exact search over a float32 memory map, chosen by measurement against usearch,
+hnswlib and faiss (``benchmarks/search_store.py``, docs/search.md): it adds a recording at the
+speed of writing a file, has recall 1, and scans 200,000 windows (28 hours of audio at hop 0.5 s)
+in about 35 ms. Every scoring rule of :mod:`sed.search` (background normalisation, pooling,
+negatives) is then a few array operations. float16 would halve the size but numpy's conversion
+makes a scan 40 times slower; an HNSW graph (usearch: 0.5 ms, recall@100 0.99) pays off only for
+archives of thousands of hours.
+
+A recording is committed atomically: its vectors are appended and flushed to disk first, then its
+row is inserted in one SQLite transaction. A run killed in between leaves vectors past the last
+committed row; the next writer cuts them off, and readers never look past the committed rows. So a
+killed ``sed index`` leaves an index that is usable as it is, and that the same command resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sed.errors import AudioError, ModelError, ParameterError, SedError
+
+if TYPE_CHECKING:
+    from sed.model import Yamnet
+
+#: Files of an index folder.
+DATABASE = "index.sqlite"
+VECTORS = "vectors.f32"
+#: Embedding size and the dtype the vectors are stored as.
+DIMENSIONS = 1024
+VECTOR_DTYPE = np.dtype("<f4")
+#: Version of the folder layout; another one is refused.
+INDEX_VERSION = 1
+
+#: A recording start time in a file name: ``20240131_235959`` (also ``-`` or ``T`` between).
+START_TIME_PATTERN = re.compile(r"(?<!\d)(\d{8})[_T-]?(\d{6})(?!\d)")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recordings (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    filename TEXT NOT NULL,
+    duration_seconds REAL NOT NULL,
+    start_time TEXT,
+    first_row INTEGER NOT NULL,
+    n_windows INTEGER NOT NULL,
+    mean BLOB NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class IndexedRecording:
+    """One recording of an index.
+
+    Attributes
+    ----------
+    id : int
+        Its row id in the database.
+    path : str
+        Its absolute path when indexed (what identifies it: a second run skips it).
+    filename : str
+        The path as it was given (the ``filename`` column of search hits).
+    duration_seconds : float
+        True length, in seconds.
+    start_time : str or None
+        ISO 8601 local time (``2024-01-31T23:59:59``) parsed from a ``YYYYMMDD_HHMMSS`` in the
+        file name, or None.
+    first_row, n_windows : int
+        Its windows are vector rows ``first_row`` to ``first_row + n_windows - 1``; window ``i``
+        starts at ``i * hop_seconds``.
+    """
+
+    id: int
+    path: str
+    filename: str
+    duration_seconds: float
+    start_time: str | None
+    first_row: int
+    n_windows: int
+
+
+@dataclass
+class Index:
+    """An opened index folder (see :func:`open_index`).
+
+    Attributes
+    ----------
+    folder : str
+    settings : dict
+        ``weights_sha256``, ``hop_seconds``, ``params`` (every :class:`sed.params.YamnetParams`
+        field), ``resampler``, ``sed_version``, ``version``.
+    recordings : list of IndexedRecording
+        In the order they were added (their vector rows are in the same order).
+    vectors : np.ndarray [shape=(n_windows, 1024), dtype=float32]
+        Every committed window's embedding, a read-only memory map.
+    means : np.ndarray [shape=(n_recordings, 1024), dtype=float32]
+        Each recording's mean embedding (the "background" that background-normalised search
+        subtracts).
+    """
+
+    folder: str
+    settings: dict
+    recordings: list[IndexedRecording]
+    vectors: np.ndarray
+    means: np.ndarray
+
+    @property
+    def hop_seconds(self) -> float:
+        """Window hop, in seconds."""
+        return float(self.settings["hop_seconds"])
+
+    @property
+    def window_seconds(self) -> float:
+        """Window length (0.96 s), in seconds."""
+        return float(self.settings["params"]["patch_window_seconds"])
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def row_recordings(self) -> np.ndarray:
+        """The position in :attr:`recordings` of every vector row.
+
+        Returns
+        -------
+        positions : np.ndarray [shape=(n_windows,), dtype=int64]
+        """
+        counts = [recording.n_windows for recording in self.recordings]
+        return np.repeat(np.arange(len(counts)), counts)
+
+    def check_model(self, model: Yamnet) -> None:
+        """Raise unless ``model`` computes the embeddings this index holds.
+
+        Raises
+        ------
+        ModelError
+            If the model's weights differ from the index's.
+        ParameterError
+            If its hop or framing differs.
+        """
+        check_settings(self.folder, self.settings, index_settings(model))
+
+
+@dataclass
+class IndexReport:
+    """What :func:`build_index` did.
+
+    Attributes
+    ----------
+    added : list of str
+        Recordings embedded and committed in this run.
+    skipped : list of str
+        Recordings already in the index.
+    failed : dict of str to str
+        Recordings that could not be read, with the reason (they are retried by the next run).
+    windows : int
+        Windows added in this run.
+    """
+
+    added: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    windows: int = 0
+
+
+def index_settings(model: Yamnet, resampler: str | None = None) -> dict:
+    """The settings an index built with ``model`` records (everything the vectors depend on).
+
+    Parameters
+    ----------
+    model : sed.model.Yamnet
+    resampler : {"soxr", "resampy"}, optional
+        By default :data:`sed.audio.DEFAULT_RESAMPLER`.
+
+    Returns
+    -------
+    settings : dict
+    """
+    from sed import __version__
+    from sed.audio import DEFAULT_RESAMPLER
+
+    return {
+        "version": INDEX_VERSION,
+        "weights_sha256": model.weights_sha256,
+        "hop_seconds": model.params.patch_hop_seconds,
+        "params": dataclasses.asdict(model.params),
+        "resampler": resampler or DEFAULT_RESAMPLER,
+        "sed_version": __version__,
+    }
+
+
+def check_settings(folder: str, stored: dict, wanted: dict) -> None:
+    """Refuse to mix vectors of another model, hop or framing into an index (one line).
+
+    Raises
+    ------
+    ModelError
+        Other weights.
+    ParameterError
+        Another hop, framing or resampler.
+    """
+    if stored.get("weights_sha256") != wanted["weights_sha256"]:
+        raise ModelError(
+            "this index was built with other YAMNet weights "
+            f"({str(stored.get('weights_sha256'))[:12]}, loaded {wanted['weights_sha256'][:12]}); "
+            "use a new index folder or the index's weights",
+            folder,
+        )
+    if float(stored["hop_seconds"]) != float(wanted["hop_seconds"]):
+        raise ParameterError(
+            f"this index was built with hop {stored['hop_seconds']} s, not "
+            f"{wanted['hop_seconds']} s; use --hop {stored['hop_seconds']} or a new index folder",
+            folder,
+        )
+    for key in ("params", "resampler"):
+        if stored.get(key) != wanted[key]:
+            raise ParameterError(
+                f"this index was built with another {key} ({stored.get(key)}); "
+                "use a new index folder",
+                folder,
+            )
+
+
+def start_time_from_name(path: str | os.PathLike) -> str | None:
+    """The recording's start time when its name holds ``YYYYMMDD_HHMMSS`` (AudioMoth,
+    Song Meter and most recorders name files so).
+
+    Returns
+    -------
+    start : str or None
+        ISO 8601 without a time zone (``2024-01-31T23:59:59``); None when the name holds no
+        valid date and time.
+    """
+    match = START_TIME_PATTERN.search(os.path.basename(os.fspath(path)))
+    if match is None:
+        return None
+    try:
+        return datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S").isoformat()
+    except ValueError:
+        return None
+
+
+def is_index(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds an index database."""
+    return os.path.isfile(os.path.join(os.fspath(folder), DATABASE))
+
+
+def _connect(folder: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(os.path.join(folder, DATABASE), timeout=60)
+    connection.executescript(_SCHEMA)
+    return connection
+
+
+def _read_settings(connection: sqlite3.Connection) -> dict:
+    return {key: json.loads(value) for key, value in connection.execute("SELECT * FROM settings")}
+
+
+def _read_recordings(connection: sqlite3.Connection) -> tuple[list[IndexedRecording], np.ndarray]:
+    rows = connection.execute(
+        "SELECT id, path, filename, duration_seconds, start_time, first_row, n_windows, mean "
+        "FROM recordings ORDER BY first_row"
+    ).fetchall()
+    recordings = [IndexedRecording(*row[:7]) for row in rows]
+    means = np.array([np.frombuffer(row[7], np.float32) for row in rows], np.float32)
+    return recordings, means.reshape(len(rows), DIMENSIONS)
+
+
+def open_index(folder: str | os.PathLike) -> Index:
+    """Open an index folder for searching.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A folder written by :func:`build_index` (``sed index``).
+
+    Returns
+    -------
+    index : Index
+        Only committed recordings: the vectors of a recording whose indexing was killed are not
+        seen.
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` is not an index (no ``index.sqlite``, or another layout version).
+    """
+    folder = os.fspath(folder)
+    if not is_index(folder):
+        raise ParameterError(f"not a sed index (no {DATABASE}; build one with `sed index`)", folder)
+    try:
+        connection = _connect(folder)
+        try:
+            settings = _read_settings(connection)
+            recordings, means = _read_recordings(connection)
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise ParameterError(f"not a readable sed index ({error})", folder) from None
+    if settings.get("version") != INDEX_VERSION:
+        raise ParameterError(
+            f"index layout version {settings.get('version')} is not {INDEX_VERSION}", folder
+        )
+    rows = sum(recording.n_windows for recording in recordings)
+    path = os.path.join(folder, VECTORS)
+    if rows == 0:
+        vectors = np.zeros((0, DIMENSIONS), VECTOR_DTYPE)
+    else:
+        size = os.path.getsize(path) if os.path.exists(path) else 0
+        if size < rows * DIMENSIONS * VECTOR_DTYPE.itemsize:
+            raise ParameterError(f"{VECTORS} is shorter than its {rows} committed rows", folder)
+        vectors = np.memmap(path, VECTOR_DTYPE, "r", shape=(rows, DIMENSIONS))
+    return Index(folder, settings, recordings, vectors, means)
+
+
+def build_index(
+    paths: Iterable[str | os.PathLike],
+    folder: str | os.PathLike,
+    model: Yamnet,
+    *,
+    resampler: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> IndexReport:
+    """Embed every window of every recording into an index folder, adding to what it holds.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Audio files (see :func:`sed.audio.find_audio_files` for folders).
+    folder : str or os.PathLike
+        Created if missing. An existing index is extended: recordings it holds (by absolute
+        path) are skipped.
+    model : sed.model.Yamnet
+        Its weights and hop must be the index's when it exists.
+    resampler : {"soxr", "resampy"}, optional
+    progress : callable, optional
+        Called as ``progress(path, n_windows)`` after each recording is committed
+        (``n_windows`` is -1 for a skipped one).
+
+    Returns
+    -------
+    report : IndexReport
+
+    Raises
+    ------
+    ModelError, ParameterError
+        If the index was built with other weights, another hop or framing (nothing is added).
+    OutputError
+        If ``folder`` is a file, or a folder holding other files than an index.
+    """
+    from sed.audio import DEFAULT_RESAMPLER
+    from sed.errors import OutputError
+    from sed.segmenter import score_file
+
+    folder = os.fspath(folder)
+    resampler = resampler or DEFAULT_RESAMPLER
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise OutputError("is a file, not an index folder", folder)
+    if os.path.isdir(folder) and not is_index(folder) and os.listdir(folder):
+        raise OutputError("holds files but no sed index; give an empty or new folder", folder)
+    os.makedirs(folder, exist_ok=True)
+    wanted = index_settings(model, resampler)
+    report = IndexReport()
+    connection = _connect(folder)
+    try:
+        with connection:
+            stored = _read_settings(connection)
+            if stored:
+                check_settings(folder, stored, wanted)
+            else:
+                connection.executemany(
+                    "INSERT INTO settings VALUES (?, ?)",
+                    [(key, json.dumps(value)) for key, value in wanted.items()],
+                )
+        known = {row[0] for row in connection.execute("SELECT path FROM recordings")}
+        (committed,) = connection.execute(
+            "SELECT COALESCE(MAX(first_row + n_windows), 0) FROM recordings"
+        ).fetchone()
+        with open(os.path.join(folder, VECTORS), "ab") as vectors:
+            # Rows past the last commit are from a killed run: cut them off before appending.
+            vectors.truncate(committed * DIMENSIONS * VECTOR_DTYPE.itemsize)
+            for path in paths:
+                name = os.fspath(path)
+                absolute = os.path.abspath(name)
+                if absolute in known:
+                    report.skipped.append(name)
+                    if progress:
+                        progress(name, -1)
+                    continue
+                try:
+                    scored = score_file(name, model, resampler=resampler, keep_embeddings=True)
+                except AudioError as error:
+                    report.failed[name] = str(error)
+                    continue
+                embeddings = np.asarray(scored.embeddings, np.float32)
+                vectors.write(embeddings.astype(VECTOR_DTYPE).tobytes())
+                vectors.flush()
+                os.fsync(vectors.fileno())
+                with connection:
+                    connection.execute(
+                        "INSERT INTO recordings (path, filename, duration_seconds, start_time, "
+                        "first_row, n_windows, mean) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            absolute,
+                            name,
+                            float(scored.duration_seconds),
+                            start_time_from_name(name),
+                            committed,
+                            len(embeddings),
+                            embeddings.mean(axis=0).astype(np.float32).tobytes(),
+                        ),
+                    )
+                committed += len(embeddings)
+                known.add(absolute)
+                report.added.append(name)
+                report.windows += len(embeddings)
+                if progress:
+                    progress(name, len(embeddings))
+    except sqlite3.DatabaseError as error:
+        raise SedError(f"cannot write the index database ({error})", folder) from None
+    finally:
+        connection.close()
+    return report
+
+
+def describe(index: Index) -> str:
+    """One line about an index: recordings, windows, hours, hop."""
+    hours = sum(recording.duration_seconds for recording in index.recordings) / 3600
+    return (
+        f"{len(index.recordings)} recordings, {len(index)} windows ({hours:.2f} h of audio, "
+        f"hop {index.hop_seconds} s)"
+    )
+
+
+def print_progress(path: str, n_windows: int, *, stream=None) -> None:
+    """A progress line per recording on stderr (for :func:`build_index`'s ``progress``)."""
+    stream = stream or sys.stderr
+    what = "already indexed" if n_windows < 0 else f"{n_windows} windows"
+    print(f"{path}: {what}", file=stream, flush=True)
+
+
+def recording_positions(index: Index, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The recording (position in ``index.recordings``) of each vector row.
+
+    Returns
+    -------
+    positions : np.ndarray [shape=(len(rows),), dtype=int64]
+    """
+    firsts = np.array([recording.first_row for recording in index.recordings], np.int64)
+    return np.searchsorted(firsts, np.asarray(rows, np.int64), side="right") - 1
