@@ -12,6 +12,7 @@ from sed.cli.options import (
     head_option,
     label_column_option,
     model_options,
+    overwrite_option,
     refuse_classes_with_head,
     reports_errors,
     selection_options,
@@ -97,6 +98,7 @@ from sed.tuning import (
 @head_option
 @model_options
 @batch_size_option
+@overwrite_option
 @reports_errors
 def tune(
     audio_dir,
@@ -120,6 +122,7 @@ def tune(
     resampler,
     backend,
     batch_size,
+    overwrite,
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
@@ -131,6 +134,7 @@ def tune(
 
     check_outputs(
         [Output(output)],
+        overwrite=overwrite,
         inputs={
             "--audio": audio_dir,
             "--reference": reference,
