@@ -17,7 +17,7 @@ import soundfile as sf
 
 from sed.audio import find_audio_files
 from sed.batch import check_unique_stems, run_batch
-from sed.errors import ParameterError
+from sed.errors import OutputError, ParameterError
 from sed.pipeline import DetectorSpec
 from sed.postprocessing import PostProcessing
 
@@ -94,7 +94,8 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     assert len(raven) == len(pd.read_csv(out / "siteA" / "a1.sed.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(out / "all_events.csv"), combined)
 
-    # A fixed file is processed on the next run; changed settings redo everything.
+    # A fixed file is processed on the next run; changed settings redo everything, with
+    # --overwrite only (without it the folder is refused, its results kept).
     (tmp_path / "in" / "siteB" / "broken.wav").unlink()
     third = run_batch(
         find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC, formats=CSV, quiet=True
@@ -103,7 +104,13 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     stricter = DetectorSpec(
         classes="Bicycle bell,Speech", postprocessing=PostProcessing(threshold_on=0.9)
     )
-    fourth = run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
+    kept = (out / "all_events.csv").read_bytes()
+    with pytest.raises(OutputError, match=r"made with other settings \(threshold_on 0.5, now 0.9"):
+        run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
+    assert (out / "all_events.csv").read_bytes() == kept
+    fourth = run_batch(
+        recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True, overwrite=True
+    )
     assert fourth.count("done") == 3
     assert not (out / "failures.csv").exists()  # no failures in this run: no stale list
     # The Raven tables made with the old threshold would contradict the new results: gone.
@@ -273,11 +280,12 @@ def test_a_batch_never_replaces_a_file_it_did_not_write(tmp_path, bells_wav):
             run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
         assert [p.name for p in out.iterdir()] == [name]  # nothing written, not even .sed/
         assert (out / name).read_text() == "mine\n"
-    # Its own files it replaces: a re-run with other settings rewrites them.
+    # Its own files it replaces: a re-run with other settings rewrites them (--overwrite).
     out = tmp_path / "ours"
     run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
     stricter = DetectorSpec(classes="Bicycle bell", postprocessing=PostProcessing(threshold_on=0.9))
-    assert run_batch(recordings, str(out), spec=stricter, formats=CSV, quiet=True).count("done")
+    again = run_batch(recordings, str(out), spec=stricter, formats=CSV, quiet=True, overwrite=True)
+    assert again.count("done")
 
 
 def test_files_written_before_a_kill_stay_the_batchs_own(tmp_path, bells_wav, monkeypatch):
