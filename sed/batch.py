@@ -960,9 +960,9 @@ def check_same_settings(
     Raises
     ------
     OutputError
-        ``<folder>: holds the results of N recordings made with other settings (threshold 0.5,
-        now 0.3); they will not be replaced: give --overwrite to redo them, or choose another
-        output folder``.
+        ``<folder>: holds the results of N recordings made with other settings
+        (parameters.json: threshold_on 0.5, now 0.3); they will not be replaced: give
+        --overwrite to redo them, or choose another output folder``.
     """
     other = 0
     for recording in recordings:
@@ -979,14 +979,14 @@ def check_same_settings(
     plural = "s" * (other != 1)
     raise OutputError(
         f"holds the results of {other} recording{plural} made with other settings"
-        f"{f' ({differ})' if differ else ''}; they will not be replaced: give --overwrite to "
-        "redo them, or choose another output folder",
+        f"{f' ({PARAMETERS_FILE}: {differ})' if differ else ''}; they will not be replaced: "
+        "give --overwrite to redo them, or choose another output folder",
         outputs.directory,
     )
 
 
 def _settings_differ(before: dict, now: dict, prefix: str = "") -> list[str]:
-    """``threshold 0.5, now 0.3`` for each setting that differs, nested ones by their last
+    """``threshold_on 0.5, now 0.3`` for each setting that differs, nested ones by their last
     name."""
     now = json.loads(json.dumps(now, default=str))  # as parameters.json holds them
     found = []
