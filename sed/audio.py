@@ -30,6 +30,7 @@ import numpy as np
 import soundfile as sf
 
 from sed.errors import AudioError, ParameterError
+from sed.infra import special_kind
 
 RESAMPLERS = ("soxr", "resampy")
 DEFAULT_RESAMPLER = "soxr"
@@ -104,14 +105,20 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     Raises
     ------
     AudioError
-        If the file is missing, a directory, empty, not audio, has no samples or channels, or is
+        If the file is missing (or a link to a missing file), a directory, a FIFO or a device
+        (:func:`sed.infra.special_kind`), empty, not audio, has no samples or channels, or is
         a WAV whose data chunk is shorter than its header says (a truncated file).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
+        if os.path.islink(path):
+            raise AudioError(f"a symbolic link to a missing file ({os.readlink(path)})", path)
         raise AudioError("no such file", path)
     if os.path.isdir(path):
         raise AudioError("is a directory, not an audio file", path)
+    kind = special_kind(path)
+    if kind is not None:  # a device or a FIFO may never end: refused before it is read
+        raise AudioError(f"is {kind}, not an audio file", path)
     if os.path.getsize(path) == 0:
         raise AudioError("file is empty (0 bytes)", path)
     try:
@@ -643,7 +650,10 @@ def find_audio_files(
         symbolic links to folders are followed, each real folder visited once (a link loop
         ends there). A file that resolves to one already found (by its real path) is dropped and
         counted in ``duplicates``. ``relative`` is relative to the folder when the only input is
-        one folder, otherwise to the common parent folder of all files.
+        one folder, otherwise to the common parent folder of all files. Inside folders, every
+        entry that is not a folder is taken by its name, FIFOs, devices and dangling links too:
+        reading them fails (:func:`audio_info`), so a batch reports them instead of skipping
+        them without a word.
     """
     found: list[tuple[str, str | None]] = []  # (path, relative path under a single folder)
     names = [os.fspath(item) for item in inputs]
@@ -708,8 +718,10 @@ def _walk_audio(root: str, pattern: str | None) -> Iterator[tuple[str, str]]:
             if not name.startswith(".")
         ]
         # A folder's own files first, then its sub-folders (the order of os.walk, sorted).
+        # Anything but a folder whose name matches: a FIFO, a device or a dangling link is
+        # listed too, and reading it fails the recording with a row in the batch's failures.
         for name, path, inner in entries:
-            if os.path.isfile(path) and (
+            if not os.path.isdir(path) and (
                 is_audio_name(name, pattern)
                 or (pattern is not None and fnmatch.fnmatch(inner, pattern))
             ):

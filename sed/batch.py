@@ -14,7 +14,14 @@ Nothing a user owns is lost:
   most the recordings in progress and never leaves a partial output file; temporary files a
   killed run leaves behind are hidden (``.<name>.<random>.tmp``) and removed by the next run;
 - a lock (``.sed/lock``, ``flock``) lets one batch at a time write into a folder: a second one
-  is refused with one line while the first (or any of its worker processes) runs;
+  is refused with one line while the first (or any of its worker processes) runs. The lock
+  covers the folder's ancestors and descendants too: a batch is refused inside or around a
+  folder where another batch is writing (a held ``.sed/lock``) or has written (``.sed/results``),
+  so two batches' files never mix (:func:`check_nesting`);
+- a folder holding results of other settings (``parameters.json`` and the results record their
+  fingerprint) is refused, naming the settings that differ, unless ``overwrite``
+  (``--overwrite``) is given: a changed ``--threshold`` never silently redoes and replaces an
+  earlier run's results (:func:`check_same_settings`);
 - ``SIGINT`` and ``SIGTERM`` stop a batch within a few seconds: worker processes are ended, and
   :class:`sed.errors.Interrupted` says how many recordings are done and that the same command
   resumes. Worker processes ignore ``SIGINT`` (the parent stops them) and end on their own when
@@ -54,6 +61,7 @@ from sed.batch_folder import (
     DURATIONS_TABLE,
     FAILURES_FILE,
     PARAMETERS_FILE,
+    RESULTS_DIR,
     RUN_FILES,
     STATE_DIR,
     BatchFolder,
@@ -553,6 +561,7 @@ def run_batch(
     basenames: bool = False,
     runner: RecordingRunner | None = None,
     scores: bool = False,
+    overwrite: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -584,6 +593,9 @@ def run_batch(
         Also write each recording's score table, ``NAME.sed.scores.tsv``
         (:func:`sed.events.score_table`). Recordings done by an earlier run without it are
         scored again.
+    overwrite : bool
+        Redo a folder holding results of other settings (:func:`check_same_settings`), replacing
+        them; without it such a folder is refused.
 
     Returns
     -------
@@ -594,7 +606,10 @@ def run_batch(
     ------
     OutputError
         Before any work: ``output_dir`` cannot be written or is a file, a file the batch would
-        write exists and the batch did not write it, or another batch is writing into the folder.
+        write exists and the batch did not write it, another batch is writing into the folder or
+        one inside or around it, or one has written there (:func:`check_nesting`). Before any
+        recording is processed: the folder holds results of other settings
+        (:func:`check_same_settings`) and ``overwrite`` is not given.
     ModelError, ParameterError
         If the model cannot be loaded or a setting is wrong (before any recording is processed).
     WriteError
@@ -622,7 +637,10 @@ def run_batch(
     summary = BatchSummary(total=len(recordings))
     with stop_on_signals(), _folder_lock(output_dir) as lock_path:
         try:
-            _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner)
+            _run(
+                recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner,
+                overwrite=overwrite,
+            )  # fmt: skip
         except BatchStopped as error:
             raise SedError(
                 f"{error.message}; the batch stopped with {summary.progress()}: run the same "
@@ -638,12 +656,17 @@ def run_batch(
     return summary
 
 
-def _run(recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner):
+def _run(
+    recordings, outputs, spec, jobs, quiet, command, lock_path, summary, names, runner, *,
+    overwrite=False,
+):  # fmt: skip
     """The body of :func:`run_batch`, inside the lock and with signals turned into exceptions."""
     outputs.remove_stale_temporaries()
     detector = spec.build()  # fails early, before any file, if the model or settings are bad
     settings = spec.settings(detector.model)
     settings_fingerprint = fingerprint(settings)
+    if not overwrite:
+        check_same_settings(outputs, recordings, settings, settings_fingerprint)
     _write_parameters(
         outputs, settings, settings_fingerprint, outputs.formats, command, len(recordings)
     )
@@ -870,7 +893,110 @@ def _folder_lock(directory: str) -> Iterator[str | None]:
                 "choose another output folder",
                 directory,
             ) from None
+        check_nesting(directory)
         yield path
+
+
+def check_nesting(directory: str) -> None:
+    """Refuse a batch folder inside or around another batch's folder.
+
+    Another batch's folder is one holding ``.sed/results`` (a batch wrote there) or a ``.sed/lock``
+    that is held (a batch is writing there now). Called with this batch's own lock held, so of
+    two batches started at once into nested folders at least one sees the other's lock.
+
+    Raises
+    ------
+    OutputError
+        Naming the other batch's folder: its files and this batch's would mix.
+    """
+    own = os.path.realpath(directory)
+    parent = os.path.dirname(own)
+    while parent != own:  # up to the root
+        if _batch_folder_state(parent):
+            raise OutputError(
+                f"is inside {parent}, the folder of another sed batch "
+                f"({_batch_folder_state(parent)}); their files would mix: choose a folder "
+                "outside it",
+                directory,
+            )
+        own, parent = parent, os.path.dirname(parent)
+    for root, folders, _ in os.walk(directory):
+        folders[:] = [name for name in folders if name != STATE_DIR]
+        if root != directory and (state := _batch_folder_state(root)):
+            raise OutputError(
+                f"holds {root}, the folder of another sed batch ({state}); their files would "
+                "mix: choose a folder that does not hold it",
+                directory,
+            )
+
+
+def _batch_folder_state(folder: str) -> str:
+    """What says ``folder`` is a batch's: ``"a batch is writing there"``, ``"a batch wrote
+    there"``, or ``""``."""
+    lock = os.path.join(folder, STATE_DIR, LOCK_FILE)
+    if fcntl is not None and os.path.isfile(lock):
+        try:
+            with open(lock, encoding="utf-8") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return "a batch is writing there"
+        except OSError:
+            pass
+    if os.path.isdir(os.path.join(folder, STATE_DIR, RESULTS_DIR)):
+        return "a batch wrote there"
+    return ""
+
+
+def check_same_settings(
+    outputs: BatchFolder, recordings: Sequence[Recording], settings: dict, settings_fingerprint: str
+) -> None:
+    """Refuse a batch folder whose results were made with other settings.
+
+    The earlier settings are those of ``parameters.json``; a folder holding no result of other
+    settings (a new folder, or the same settings) passes. Recordings that changed on disk are
+    redone as always: only the settings count here.
+
+    Raises
+    ------
+    OutputError
+        ``<folder>: holds the results of N recordings made with other settings
+        (parameters.json: threshold_on 0.5, now 0.3); they will not be replaced: give
+        --overwrite to redo them, or choose another output folder``.
+    """
+    other = 0
+    for recording in recordings:
+        result = outputs.read_result(recording)
+        if result and result.get("fingerprint") not in (None, settings_fingerprint):
+            other += 1
+    if not other:
+        return
+    differ = ""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        with open(os.path.join(outputs.directory, PARAMETERS_FILE), encoding="utf-8") as handle:
+            before = json.load(handle).get("settings", {})
+        differ = ", ".join(_settings_differ(before, settings))
+    plural = "s" * (other != 1)
+    raise OutputError(
+        f"holds the results of {other} recording{plural} made with other settings"
+        f"{f' ({PARAMETERS_FILE}: {differ})' if differ else ''}; they will not be replaced: "
+        "give --overwrite to redo them, or choose another output folder",
+        outputs.directory,
+    )
+
+
+def _settings_differ(before: dict, now: dict, prefix: str = "") -> list[str]:
+    """``threshold_on 0.5, now 0.3`` for each setting that differs, nested ones by their last
+    name."""
+    now = json.loads(json.dumps(now, default=str))  # as parameters.json holds them
+    found = []
+    for key in sorted(set(before) | set(now), key=str):
+        old, new = before.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _settings_differ(old, new, prefix)
+        elif old != new:
+            found.append(f"{key} {json.dumps(old)}, now {json.dumps(new)}")
+    return found
 
 
 def _shared_lock(path: str) -> None:

@@ -6,7 +6,15 @@ fingerprints, the cache folder.
   the previous file (or none) in place, never a partial one. ``os.replace`` is atomic on POSIX and
   Windows when both paths are on one file system, which a sibling temporary file guarantees. A
   write that fails (disk full, no permission) raises :class:`sed.errors.WriteError` naming the
-  file and the operating system's reason, and leaves no temporary file.
+  file and the operating system's reason, and leaves no temporary file. Only regular files are
+  replaced: a FIFO or a character device (``/dev/null``, a terminal) is written to directly, as
+  ``cat > p.csv`` would, and any other kind of file (a socket, a block device) is refused
+  (:func:`special_kind`); the node itself is never replaced.
+- **Files sed wrote** (:func:`remember_written`, :func:`written_by_sed`): every file the atomic
+  writers put in place is recorded in the cache folder (``written/``) by its real path with its
+  device, inode, size and modification time, so :func:`sed.outputs.check_outputs` can tell a
+  file ``sed`` wrote, untouched since, from anyone else's (a user's annotation table, or an output
+  edited by hand), which is not replaced without ``--overwrite``.
 - **Signals** (:func:`stop_on_signals`): ``SIGINT`` and ``SIGTERM`` raise
   :class:`sed.errors.Interrupted` in the main thread, so ``finally`` blocks and the atomic writes
   clean up before the process ends.
@@ -24,6 +32,7 @@ import contextlib
 import hashlib
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -47,15 +56,20 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     ------
     temporary : str
         A fresh path in the same directory, named ``.<name>.<random>.tmp``. If the block raises,
-        the temporary file is removed and ``path`` is left untouched.
+        the temporary file is removed and ``path`` is left untouched. When ``path`` is a FIFO or
+        a character device (:func:`streamed`), ``path`` itself: it is written to, not replaced.
 
     Raises
     ------
     WriteError
         If the folder, the temporary file or the file cannot be written (an ``OSError`` raised
-        by the block too): ``<path>: cannot write (<reason>)``, with the ``errno``.
+        by the block too): ``<path>: cannot write (<reason>)``, with the ``errno``; or if
+        ``path`` is a socket or a block device (:func:`special_kind`).
     """
     path = os.fspath(path)
+    if streamed(path):  # a FIFO or a device: written to as it is, never replaced
+        yield path
+        return
     try:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
@@ -69,6 +83,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         yield temporary
         os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600; honour the umask
         os.replace(temporary, path)
+        remember_written(path)
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.remove(temporary)
@@ -94,10 +109,124 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
     **kwargs
         Passed to :func:`open` (``encoding``, ``newline``...).
     """
+    if streamed(path):  # no temporary file, and no fsync: a pipe or a device cannot sync
+        try:
+            with open(path, mode, **kwargs) as handle:
+                yield handle
+        except OSError as error:
+            if isinstance(error, WriteError):
+                raise
+            raise write_error(error, path) from None
+        return
     with atomic_path(path) as temporary, open(temporary, mode, **kwargs) as handle:
         yield handle
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def special_kind(path: str | os.PathLike) -> str | None:
+    """What ``path`` is when it exists and is not a regular file or a folder (links followed).
+
+    Returns
+    -------
+    kind : {"a FIFO", "a character device", "a socket", "a block device", "a special file"} or None
+        None for a regular file, a folder, or nothing (a dangling link too).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+#: The kinds of file (:func:`special_kind`) written to directly instead of replaced.
+STREAMED_KINDS = ("a FIFO", "a character device")
+
+
+def streamed(path: str | os.PathLike) -> bool:
+    """True if ``path`` is a FIFO or a character device: written to directly, never replaced.
+
+    Raises
+    ------
+    WriteError
+        If ``path`` is another kind of special file (a socket, a block device): ``sed`` neither
+        replaces nor writes into it.
+    """
+    kind = special_kind(path)
+    if kind is None:
+        return False
+    if kind not in STREAMED_KINDS:
+        raise WriteError(
+            f"is {kind}; sed writes regular files, FIFOs and character devices only", path
+        )
+    return True
+
+
+#: The folder of the cache (:func:`cache_dir`) holding the record of files sed wrote.
+WRITTEN_DIR = "written"
+
+
+def _identity(path: str) -> str | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return f"{status.st_dev} {status.st_ino} {status.st_size} {status.st_mtime_ns}"
+
+
+def _record_path(path: str) -> str:
+    key = hashlib.sha256(os.fsencode(os.path.realpath(path))).hexdigest()
+    return os.path.join(cache_dir(), WRITTEN_DIR, key[:2], key[2:])
+
+
+def remember_written(path: str | os.PathLike) -> None:
+    """Record that ``sed`` has just written the regular file ``path`` (see :func:`written_by_sed`).
+
+    The record is one small file in the cache folder named by the hash of ``path``'s real path,
+    holding its device, inode, size and modification time (nanoseconds). Files inside the cache
+    folder are not recorded. A record that cannot be written is no error: the file is then
+    taken for someone else's, and replacing it asks for ``--overwrite``.
+    """
+    path = os.fspath(path)
+    real, cache = os.path.realpath(path), os.path.realpath(cache_dir())
+    if os.path.commonpath([real, cache]) == cache:
+        return
+    identity = _identity(path)
+    if identity is None:
+        return
+    record = _record_path(path)
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(record), exist_ok=True)
+        with open(record, "w", encoding="utf-8") as handle:
+            handle.write(f"{identity}\n{real}\n")
+
+
+def written_by_sed(path: str | os.PathLike) -> bool:
+    """True if the file ``path`` is one ``sed`` wrote and nobody changed since.
+
+    The file's device, inode, size and modification time must equal those recorded when ``sed``
+    wrote it (:func:`remember_written`): a file written by another program, one edited (or
+    touched) after ``sed`` wrote it, or one whose record is gone (a cleared cache folder) is not.
+    """
+    path = os.fspath(path)
+    identity = _identity(path)
+    if identity is None:
+        return False
+    try:
+        with open(_record_path(path), encoding="utf-8") as handle:
+            return handle.readline().strip() == identity
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager

@@ -14,7 +14,13 @@ with one line naming it and the reason, when:
   full, or its name is too long for the temporary file written beside it;
 - it is a folder that already holds files but not the ``marker`` file ``sed`` writes there (a
   head directory without ``head.json``): the run would mix its files with someone else's;
-- two outputs of the run are one file.
+- two outputs of the run are one file;
+- it is an existing regular file that ``sed`` did not write, or that was changed since
+  (:func:`sed.infra.written_by_sed`: a user's annotation table, an output edited by hand), unless
+  ``overwrite`` (``--overwrite``) is given;
+- it is a socket or a block device. A FIFO or a character device (``/dev/null``) is written to
+  directly, never replaced (:func:`sed.infra.streamed`), so neither its folder nor its free space
+  is looked at.
 
 The check only looks (``stat``, ``access``, ``statvfs``); it writes nothing and reads no file's
 content. A write can still fail later (the disk fills up during a run): that is
@@ -27,7 +33,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sed.errors import OutputError
+from sed.errors import OutputError, WriteError
+from sed.infra import special_kind, streamed, written_by_sed
 
 #: Bytes the atomic writers add to a file name for its temporary sibling: ``.<name>.<8>.tmp``.
 TEMPORARY_NAME_EXTRA = len("..12345678.tmp")
@@ -59,8 +66,15 @@ class Output:
     marker: str | None = None
 
 
+#: The option that lets a run replace files ``sed`` did not write.
+OVERWRITE_OPTION = "--overwrite"
+
+
 def check_outputs(
-    outputs: Iterable[Output], inputs: Mapping[str, InputPaths] | None = None
+    outputs: Iterable[Output],
+    inputs: Mapping[str, InputPaths] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> None:
     """Refuse, before any work, outputs that would lose a user's data or could not be written.
 
@@ -71,6 +85,9 @@ def check_outputs(
     inputs : mapping of str to path, paths or None, optional
         Every file and folder the run reads, by the option that names it (``{"INPUT": paths,
         "--label-map": path}``). ``-`` (standard input) and None are skipped.
+    overwrite : bool
+        Replace existing files that ``sed`` did not write (``--overwrite``); without it they
+        are refused.
 
     Raises
     ------
@@ -96,10 +113,37 @@ def check_outputs(
             raise OutputError(f"{output.option} and {seen[resolved]} name the same file", path)
         seen[resolved] = output.option
         _check_kind(output, path)
+        if not output.folder and _is_streamed(output, path):
+            _check_not_an_input(output, path, resolved, sources)
+            continue
         _check_writable(output, path)
         _check_not_an_input(output, path, resolved, sources)
         if output.folder and output.marker:
             _check_marker(output, path)
+        if not output.folder and not overwrite:
+            _check_written_by_sed(output, path)
+
+
+def _is_streamed(output: Output, path: str) -> bool:
+    """True for a FIFO or a character device (written to directly: only its own permission
+    counts); a socket or a block device is refused."""
+    try:
+        if not streamed(path):
+            return False
+    except WriteError as error:
+        raise OutputError(f"{output.option} {error.message}", path) from None
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"{output.option} is {special_kind(path)} without write permission", path)
+    return True
+
+
+def _check_written_by_sed(output: Output, path: str) -> None:
+    if os.path.isfile(path) and not written_by_sed(path):
+        raise OutputError(
+            f"{output.option} exists and sed did not write it (or it was changed since); it "
+            f"will not be replaced: give {OVERWRITE_OPTION} to replace it, or another name",
+            path,
+        )
 
 
 def _as_list(paths: InputPaths) -> list[str | os.PathLike]:

@@ -684,6 +684,7 @@ def plot_file(
     top_n: int = DEFAULT_TOP_N,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    overwrite: bool = False,
 ) -> None:
     """Score a recording and write its four-panel figure (:func:`sed.plotting.recording_figure`).
 
@@ -701,6 +702,9 @@ def plot_file(
         Draw a head's scores (of any kind) instead of YAMNet's; not with ``selection``.
     estimated, reference : pd.DataFrame, optional
         Event tables to draw in the event roll.
+    overwrite : bool
+        Replace an existing ``output`` that ``sed`` did not write (see
+        :func:`sed.outputs.check_outputs`); without it, it is refused.
     top_n : int >= 1
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
@@ -720,7 +724,7 @@ def plot_file(
     from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
 
     check_figure_path(output)
-    check_outputs([Output(output, "output")], inputs={"path": path})
+    check_outputs([Output(output, "output")], inputs={"path": path}, overwrite=overwrite)
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(
         waveform,

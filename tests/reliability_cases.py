@@ -944,6 +944,154 @@ CASES = [
         verified_by="tests/test_readers.py::test_event_files_near_valid",
         fragments=("read_events",),
     ),
+    # ---- data loss: special files, files sed did not write, re-runs, nested batches ----------
+    Case(
+        "out-fifo",
+        OUTPUTS,
+        "-o is a FIFO (mkfifo p.csv)",
+        "sed detect rec.wav -o p.csv, with a reader on p.csv",
+        0,
+        "events written to p.csv (streamed to the FIFO's reader; p.csv stays a FIFO)",
+        verified_by="tests/test_cli.py::test_detect_into_a_fifo_streams_to_it",
+        fragments=('startswith(b"filename,onset,offset,event_label")', "fifo.is_fifo()"),
+        slow=True,
+    ),
+    Case(
+        "out-device",
+        OUTPUTS,
+        "-o is a character device (/dev/null, or a link to it)",
+        "sed detect rec.wav -o null.csv (null.csv -> /dev/null)",
+        0,
+        "written to the device; the device node is never replaced",
+        verified_by="tests/test_outputs.py::test_a_character_device_is_written_to_not_replaced",
+        fragments=("null.is_symlink()", "is_char_device()"),
+    ),
+    Case(
+        "out-socket",
+        OUTPUTS,
+        "-o is a socket",
+        "sed detect rec.wav -o s.csv (s.csv a Unix socket)",
+        2,
+        "sed detect: error: s.csv: -o is a socket; sed writes regular files, FIFOs and character "
+        "devices only",
+        verified_by="tests/test_outputs.py::test_a_socket_is_refused",
+        fragments=("-o is a socket; sed writes regular files, FIFOs and character devices only",),
+    ),
+    Case(
+        "stdout-full",
+        OUTPUTS,
+        "-o - into a full disk (standard output is /dev/full)",
+        "sed detect rec.wav -o - > /dev/full",
+        1,
+        "sed detect: error: standard output (-o -): cannot write (No space left on device)",
+        verified_by="tests/test_cli.py::test_detect_to_a_full_standard_output_is_one_line",
+        fragments=("standard output (-o -): cannot write (No space left on device)",),
+        slow=True,
+    ),
+    Case(
+        "out-not-sed",
+        OUTPUTS,
+        "-o names an existing file sed did not write (the user's annotation table)",
+        "sed detect rec.wav -o ref.tsv",
+        2,
+        "sed detect: error: ref.tsv: -o exists and sed did not write it (or it was changed "
+        "since); it will not be replaced: give --overwrite to replace it, or another name",
+    ),
+    Case(
+        "json-not-sed",
+        OUTPUTS,
+        "--json names an existing file sed did not write",
+        "sed evaluate --reference ref.tsv --estimated ref.tsv --json notes.txt",
+        2,
+        "sed evaluate: error: notes.txt: --json exists and sed did not write it (or it was "
+        "changed since); it will not be replaced: give --overwrite to replace it, or another name",
+        setup="echo mine > notes.txt",
+    ),
+    Case(
+        "format-suffix",
+        OUTPUTS,
+        "-o ev.csv --format raven: the suffix contradicts the format",
+        "sed detect rec.wav -o ev.csv --format raven",
+        2,
+        "sed detect: error: -o ev.csv has the suffix of csv (.csv), and --format raven writes "
+        ".selections.txt files: name it ev.selections.txt, or leave out --format",
+    ),
+    Case(
+        "scores-suffix",
+        OUTPUTS,
+        "--scores s.csv: a score table named as a CSV",
+        "sed detect rec.wav -o ev.csv --scores s.csv",
+        2,
+        "sed detect: error: --scores s.csv has the suffix of csv (.csv), and score tables are "
+        "tab-separated: name it s.scores.tsv",
+    ),
+    Case(
+        "batch-out-file",
+        OUTPUTS,
+        "a batch given -o out.csv (a file name)",
+        "sed detect . -o out.csv",
+        2,
+        "sed detect: error: -o out.csv is named as a csv file, and a batch writes into a folder: "
+        "give a folder name (or create the folder first)",
+    ),
+    Case(
+        "batch-settings",
+        BATCHES,
+        "a batch re-run into the same folder with another --threshold",
+        "sed detect in -o out, then sed detect in -o out --threshold 0.3",
+        2,
+        "sed detect: error: out: holds the results of 1 recording made with other settings "
+        "(parameters.json: threshold_on 0.5, now 0.3); they will not be replaced: give "
+        "--overwrite to redo them, or choose another output folder",
+        verified_by="tests/test_batch.py::"
+        "test_a_rerun_with_another_threshold_is_refused_unless_overwrite",
+        fragments=(
+            "made with other settings",
+            "(parameters.json: threshold_on 0.5, now 0.3); they will not be replaced: give",
+        ),
+    ),
+    Case(
+        "batch-nested",
+        BATCHES,
+        "two batches at once into nested folders (-o out and -o out/sub)",
+        "sed detect in -o out & sed detect in -o out/sub",
+        2,
+        "sed detect: error: out/sub: is inside out, the folder of another sed batch (a batch is "
+        "writing there); their files would mix: choose a folder outside it",
+        verified_by="tests/test_batch.py::test_a_batch_into_a_folder_inside_a_running_one_is_refused",
+        fragments=(
+            "the folder of another sed batch (a",
+            "batch is writing there); their files would mix: choose a folder outside it",
+        ),
+        slow=True,
+    ),
+    Case(
+        "batch-around",
+        BATCHES,
+        "a batch into a folder that holds another batch's folder",
+        "sed detect in -o out/sub, then (while it runs, or after) sed detect in -o out",
+        2,
+        "sed detect: error: out: holds out/sub, the folder of another sed batch (...); their "
+        "files would mix: choose a folder that does not hold it",
+        verified_by="tests/test_batch.py::"
+        "test_a_batch_is_refused_inside_or_around_another_batchs_folder",
+        fragments=("their files would mix: choose a folder that does not hold it", "a batch wrote"),
+    ),
+    Case(
+        "batch-special",
+        BATCHES,
+        "a FIFO, a link to /dev/zero and a dangling link in a batch folder",
+        "sed detect in -o out (in/fifo.wav, in/zero.wav -> /dev/zero, in/gone.wav -> missing)",
+        1,
+        "failures.csv: fifo.wav: is a FIFO, not an audio file; zero.wav: is a character device, "
+        "not an audio file; gone.wav: a symbolic link to a missing file (...)",
+        verified_by="tests/test_batch.py::test_special_files_in_a_batch_folder_are_failures_not_skipped",
+        fragments=(
+            "is a FIFO, not an audio file",
+            "is a character device, not an audio file",
+            "a symbolic link to a missing file",
+        ),
+    ),
 ]
 
 

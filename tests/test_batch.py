@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
 from sed.audio import find_audio_files
 from sed.batch import check_unique_stems, run_batch
-from sed.errors import ParameterError
+from sed.cli import cli
+from sed.errors import OutputError, ParameterError
 from sed.pipeline import DetectorSpec
 from sed.postprocessing import PostProcessing
 
@@ -94,7 +96,8 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     assert len(raven) == len(pd.read_csv(out / "siteA" / "a1.sed.csv"))
     pd.testing.assert_frame_equal(pd.read_csv(out / "all_events.csv"), combined)
 
-    # A fixed file is processed on the next run; changed settings redo everything.
+    # A fixed file is processed on the next run; changed settings redo everything, with
+    # --overwrite only (without it the folder is refused, its results kept).
     (tmp_path / "in" / "siteB" / "broken.wav").unlink()
     third = run_batch(
         find_audio_files([str(tmp_path / "in")]).files, str(out), spec=SPEC, formats=CSV, quiet=True
@@ -103,7 +106,15 @@ def test_batch_outputs_failures_and_resume(tmp_path, bells_wav, capsys):
     stricter = DetectorSpec(
         classes="Bicycle bell,Speech", postprocessing=PostProcessing(threshold_on=0.9)
     )
-    fourth = run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
+    kept = (out / "all_events.csv").read_bytes()
+    with pytest.raises(
+        OutputError, match=r"other settings \(parameters.json: threshold_on 0.5, now 0.9"
+    ):
+        run_batch(recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True)
+    assert (out / "all_events.csv").read_bytes() == kept
+    fourth = run_batch(
+        recordings[:3], str(out), spec=stricter, formats=CSV, quiet=True, overwrite=True
+    )
     assert fourth.count("done") == 3
     assert not (out / "failures.csv").exists()  # no failures in this run: no stale list
     # The Raven tables made with the old threshold would contradict the new results: gone.
@@ -273,11 +284,12 @@ def test_a_batch_never_replaces_a_file_it_did_not_write(tmp_path, bells_wav):
             run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
         assert [p.name for p in out.iterdir()] == [name]  # nothing written, not even .sed/
         assert (out / name).read_text() == "mine\n"
-    # Its own files it replaces: a re-run with other settings rewrites them.
+    # Its own files it replaces: a re-run with other settings rewrites them (--overwrite).
     out = tmp_path / "ours"
     run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
     stricter = DetectorSpec(classes="Bicycle bell", postprocessing=PostProcessing(threshold_on=0.9))
-    assert run_batch(recordings, str(out), spec=stricter, formats=CSV, quiet=True).count("done")
+    again = run_batch(recordings, str(out), spec=stricter, formats=CSV, quiet=True, overwrite=True)
+    assert again.count("done")
 
 
 def test_files_written_before_a_kill_stay_the_batchs_own(tmp_path, bells_wav, monkeypatch):
@@ -558,3 +570,86 @@ def test_a_file_system_made_read_only_mid_run_stops_the_batch(
     resumed = subprocess.run(detect_command(archive, out), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert len(list(out.glob("*.sed.csv"))) == 12 and not list(out.rglob("*.tmp"))
+
+
+# ---- batch folders inside or around each other, and re-runs with other settings ---------------
+
+
+def test_a_batch_is_refused_inside_or_around_another_batchs_folder(tmp_path, bells_wav):
+    from sed.batch import _folder_lock
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bells.wav").write_bytes(bells_wav.read_bytes())
+    recordings = find_audio_files([str(tmp_path / "in")]).files
+    out, inner = tmp_path / "out", tmp_path / "out" / "sub"
+    # Another batch writing into out: out/sub is refused.
+    with _folder_lock(str(out)), pytest.raises(OutputError) as caught:
+        run_batch(recordings, str(inner), spec=SPEC, formats=CSV, quiet=True)
+    assert str(caught.value) == (
+        f"{inner}: is inside {out}, the folder of another sed batch (a batch is writing there); "
+        "their files would mix: choose a folder outside it"
+    )
+    with _folder_lock(str(inner)), pytest.raises(OutputError) as caught:  # the other way round
+        run_batch(recordings, str(out), spec=SPEC, formats=CSV, quiet=True)
+    assert str(caught.value) == (
+        f"{out}: holds {inner}, the folder of another sed batch (a batch is writing there); "
+        "their files would mix: choose a folder that does not hold it"
+    )
+    assert not list(out.rglob("*.csv"))
+    # A finished batch's folder counts as well: its results would mix with the new one's.
+    run_batch(recordings, str(tmp_path / "done"), spec=SPEC, formats=CSV, quiet=True)
+    with pytest.raises(OutputError, match=r"the folder of another sed batch \(a batch wrote there"):
+        run_batch(recordings, str(tmp_path / "done" / "sub"), spec=SPEC, formats=CSV, quiet=True)
+    assert not (tmp_path / "done" / "sub" / "bells.sed.csv").exists()
+
+
+@linux_only
+@pytest.mark.slow
+def test_a_batch_into_a_folder_inside_a_running_one_is_refused(tmp_path, bells_wav):
+    first, archive, out = start_run(tmp_path, bells_wav)
+    wait_for(lambda: (out / "parameters.json").exists(), 300, first)
+    second = subprocess.run(detect_command(archive, out / "sub"), capture_output=True, text=True)
+    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
+    assert second.stderr == (
+        f"sed detect: error: {out / 'sub'}: is inside {out}, the folder of another sed batch (a "
+        "batch is writing there); their files would mix: choose a folder outside it\n"
+    )
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert not list((out / "sub").glob("*.sed.csv"))
+
+
+def test_a_rerun_with_another_threshold_is_refused_unless_overwrite(tmp_path, bells_wav):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bells.wav").write_bytes(bells_wav.read_bytes())
+    out = tmp_path / "out"
+    command = ["detect", str(tmp_path / "in"), "-o", str(out), "--classes", "Bicycle bell"]
+    assert CliRunner().invoke(cli, [*command, "--quiet"]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "lock"}
+    result = CliRunner().invoke(cli, [*command, "--quiet", "--threshold", "0.3"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"cli detect: error: {out}: holds the results of 1 recording made with other settings "
+        "(parameters.json: threshold_on 0.5, now 0.3); they will not be replaced: give "
+        "--overwrite to redo them, or choose another output folder\n"
+    )
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "lock"} == before
+    again = CliRunner().invoke(cli, [*command, "--quiet", "--threshold", "0.3", "--overwrite"])
+    assert again.exit_code == 0 and "1 processed" in again.output
+
+
+def test_special_files_in_a_batch_folder_are_failures_not_skipped(tmp_path, bells_wav):
+    archive = tmp_path / "in"
+    archive.mkdir()
+    (archive / "bells.wav").write_bytes(bells_wav.read_bytes())
+    os.mkfifo(archive / "fifo.wav")
+    (archive / "zero.wav").symlink_to("/dev/zero")
+    (archive / "gone.wav").symlink_to(archive / "missing.wav")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["detect", str(archive), "-o", str(out), "--quiet"])
+    assert result.exit_code == 1
+    failures = pd.read_csv(out / "failures.csv")
+    assert dict(zip(failures["path"], failures["error"])) == {
+        str(archive / "fifo.wav"): "is a FIFO, not an audio file",
+        str(archive / "gone.wav"): f"a symbolic link to a missing file ({archive / 'missing.wav'})",
+        str(archive / "zero.wav"): "is a character device, not an audio file",
+    }

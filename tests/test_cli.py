@@ -90,14 +90,14 @@ def test_detect_with_label_map_and_reference_hop(tmp_path, bells_wav):
             "--hop",
             "0.48",
             "--scores",
-            str(tmp_path / "s.csv"),
+            str(tmp_path / "s.tsv"),
             "--resampler",
             "resampy",
         ],
     )
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(tmp_path / "ev.csv")["event_label"]) == {"bell"}
-    scores = pd.read_csv(tmp_path / "s.csv", sep="\t")
+    scores = pd.read_csv(tmp_path / "s.tsv", sep="\t")
     # At the reference hop the second frame starts half a hop after the first window's centre.
     assert list(scores.columns)[2:] == ["bell"] and scores["onset"].iloc[1] == 0.72
 
@@ -537,3 +537,96 @@ def test_summary():
     assert lines[0] == "3 events in 10.0 s of audio:"
     assert lines[1].split() == ["Dog", "2", "x", "1.50", "s"]
     assert summarize(event_table(), 3.0) == "0 events in 3.0 s of audio"
+
+
+# ---- outputs that are not regular files, and files sed did not write ---------------------------
+
+
+def test_detect_into_a_fifo_streams_to_it(tmp_path, bells_wav):
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    result = run_sed("detect", bells_wav, "-o", fifo, "--classes", "Bicycle bell")
+    assert result.returncode == 0, result.stderr
+    assert reader.communicate(timeout=60)[0].startswith(b"filename,onset,offset,event_label")
+    assert fifo.is_fifo()  # not replaced by a regular file
+    assert os.listdir(tmp_path) == ["p.csv"]
+
+
+def test_detect_to_a_full_standard_output_is_one_line(bells_wav):
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [SED, "detect", str(bells_wav), "-o", "-", "--classes", "Bicycle bell"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "sed detect: error: standard output (-o -): cannot write (No space left on device)\n"
+    )
+
+
+def test_detect_refuses_a_file_it_did_not_write_unless_overwrite(tmp_path, bells_wav):
+    mine = tmp_path / "annotations.csv"
+    mine.write_text("filename,onset,offset,event_label\nrec.wav,1,2,bell\n")
+    result = run_sed("detect", bells_wav, "-o", mine, "--classes", "Bicycle bell")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"sed detect: error: {mine}: -o exists and sed did not write it (or it was changed "
+        "since); it will not be replaced: give --overwrite to replace it, or another name\n"
+    )
+    assert mine.read_text() == "filename,onset,offset,event_label\nrec.wav,1,2,bell\n"
+    args = ("detect", bells_wav, "-o", mine, "--classes", "Bicycle bell", "--overwrite")
+    assert run_sed(*args).returncode == 0
+    assert run_sed(*args[:-1]).returncode == 0  # sed's own file now: replaced again freely
+
+
+@pytest.mark.parametrize(
+    "name,given,written",
+    [
+        ("ev.json", [], "json"),
+        ("ev.selections.txt", [], "raven"),
+        ("ev.audacity.txt", [], "audacity"),
+        ("ev.TSV", [], "tsv"),
+        ("ev.txt", [], "csv"),
+        ("ev.txt", ["--format", "raven"], "raven"),
+    ],
+)
+def test_the_suffix_of_o_names_the_format(tmp_path, name, given, written):
+    from sed.events import output_formats
+
+    assert output_formats(tmp_path / name, [a for a in given if a != "--format"]) == [written]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["-o", "ev.csv", "--format", "raven"],
+            "-o ev.csv has the suffix of csv (.csv), and --format raven writes .selections.txt "
+            "files: name it ev.selections.txt, or leave out --format",
+        ),
+        (
+            ["-o", "ev.csv", "--scores", "s.csv"],
+            "--scores s.csv has the suffix of csv (.csv), and score tables are tab-separated: "
+            "name it s.scores.tsv",
+        ),
+    ],
+)
+def test_a_suffix_that_contradicts_the_format_is_refused(tmp_path, bells_wav, args, message):
+    result = run_sed("detect", bells_wav, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"sed detect: error: {message}\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_batch_refuses_an_output_named_as_a_file(tmp_path, bells_wav):
+    result = run_sed("detect", bells_wav, bells_wav, "-o", "out.csv", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "sed detect: error: -o out.csv is named as a csv file, and a batch writes into a "
+        "folder: give a folder name (or create the folder first)\n"
+    )
+    assert os.listdir(tmp_path) == []

@@ -160,3 +160,57 @@ def test_every_command_refuses_before_reading_anything(tmp_path, args, message):
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+# ---- special files and files sed did not write -------------------------------------------------
+
+
+def test_a_fifo_is_written_to_and_stays_a_fifo(tmp_path):
+    fifo = tmp_path / "p.csv"
+    os.mkfifo(fifo)
+    check_outputs([Output(fifo)])  # no refusal: its folder and free space do not matter
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    with atomic_open(fifo, "w", encoding="utf-8") as handle:
+        handle.write("filename,onset\n")
+    assert reader.communicate(timeout=30)[0] == b"filename,onset\n"
+    assert fifo.is_fifo()
+    assert not [p for p in tmp_path.iterdir() if p.name != "p.csv"]  # no temporary file
+
+
+def test_a_character_device_is_written_to_not_replaced(tmp_path):
+    null = tmp_path / "null"
+    os.symlink(os.devnull, null)
+    check_outputs([Output(null)])
+    with atomic_open(null, "w", encoding="utf-8") as handle:
+        handle.write("gone\n")
+    assert null.is_symlink() and Path(os.devnull).is_char_device()
+
+
+def test_a_socket_is_refused(tmp_path):
+    import socket
+
+    path = tmp_path / "s.csv"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    try:
+        assert refused([Output(path)]) == (
+            f"{path}: -o is a socket; sed writes regular files, FIFOs and character devices only"
+        )
+        with pytest.raises(WriteError, match="is a socket"), atomic_open(path) as handle:
+            handle.write("x")
+    finally:
+        server.close()
+
+
+def test_a_file_sed_did_not_write_needs_overwrite(files):
+    target = files / "annotations" / "rec.tsv"
+    assert refused([Output(target)]) == (
+        f"{target}: -o exists and sed did not write it (or it was changed since); it will not be "
+        "replaced: give --overwrite to replace it, or another name"
+    )
+    check_outputs([Output(target)], overwrite=True)
+    with atomic_open(target, "w", encoding="utf-8") as handle:  # what --overwrite lets happen
+        handle.write("0\t1\tbell\n")
+    check_outputs([Output(target)])  # now sed's own: replaced without asking
+    os.utime(target, ns=(0, 0))  # touched (or edited) since: the user's again
+    assert "sed did not write it (or it was changed since)" in refused([Output(target)])

@@ -21,9 +21,7 @@ def test_detect_on_an_array_equals_detect_file(bells_wav, model):
     )
     from_file = sed.detect_file(bells_wav, model=model, classes="Bicycle bell")
     pd.testing.assert_frame_equal(from_array.events, from_file.events)
-    np.testing.assert_allclose(
-        from_array.score_grid.scores, from_file.score_grid.scores, atol=1e-5
-    )
+    np.testing.assert_allclose(from_array.score_grid.scores, from_file.score_grid.scores, atol=1e-5)
     assert len(from_file.events) >= 3
     assert set(from_file.events["event_label"]) == {"Bicycle bell"}
 

@@ -18,6 +18,7 @@ from sed.cli.options import (
     head_option,
     model_options,
     note_duplicates,
+    overwrite_option,
     postprocessing_options,
     reports_errors,
     selection_options,
@@ -97,6 +98,7 @@ BESIDE_EVENTS = ""
 @head_option
 @model_options
 @batch_size_option
+@overwrite_option
 @reports_errors
 def detect(
     inputs,
@@ -116,6 +118,7 @@ def detect(
     resampler,
     backend,
     batch_size,
+    overwrite,
     **options,
 ):
     """Detect sound events in recordings and write them as event tables.
@@ -132,6 +135,7 @@ def detect(
     from sed.postprocessing import save_config
 
     batch = _is_batch(inputs, output)
+    formats = _checked_names(batch, output, formats, scores_path)
     scheduler = _scheduler_for(batch, scheduler, jobs)
     if batch and scores_path not in (None, BESIDE_EVENTS):
         raise ParameterError(
@@ -152,6 +156,7 @@ def detect(
             Output(None if batch else scores_path, "--scores"),
             Output(options["save_config"], "--save-config"),
         ],
+        overwrite=overwrite,
         inputs={
             "INPUT": inputs,
             "--label-map": label_map,
@@ -180,6 +185,7 @@ def detect(
         status = _detect_batch(
             inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
             basenames=basenames, scheduler=scheduler, scores=scores_path is not None,
+            overwrite=overwrite,
         )  # fmt: skip
     else:
         if basenames:
@@ -277,7 +283,7 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
     text = format_events(
         detection.events, formats[0], durations={scores.filename: scores.duration_seconds}
     )
-    click.echo(text, nl=False)
+    _echo_to_stdout(text)
     if scores_path:
         write_score_table(scores, scores_path)
     click.echo(summarize(detection.events, scores.duration_seconds), err=True)
@@ -298,6 +304,7 @@ def _detect_batch(
     basenames,
     scheduler,
     scores,
+    overwrite=False,
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
     from sed.audio import find_audio_files
@@ -321,6 +328,7 @@ def _detect_batch(
             basenames=basenames,
             runner=runner,
             scores=scores,
+            overwrite=overwrite,
         )
     click.echo(str(summary))
     failed = summary.count("failed")
@@ -331,3 +339,39 @@ def _detect_batch(
             err=True,
         )
     return 1 if failed else 0
+
+
+def _checked_names(batch: bool, output: str, formats, scores_path) -> list[str]:
+    """The formats to write, after the rules of names: without ``--format`` the suffix of ``-o``
+    decides, a ``--format`` that contradicts it is refused (:func:`sed.events.output_formats`),
+    and so are ``--scores`` named as another format and a batch's new ``-o`` named as a file."""
+    from sed.events import check_scores_suffix, format_of_suffix, output_formats
+
+    given = click.get_current_context().get_parameter_source("formats")
+    if batch:
+        named = format_of_suffix(output)
+        if named is not None and not os.path.exists(output):
+            raise ParameterError(
+                f"-o {output} is named as a {named} file, and a batch writes into a folder: "
+                "give a folder name (or create the folder first)"
+            )
+        return list(dict.fromkeys(formats))
+    if scores_path:
+        check_scores_suffix(scores_path)
+    asked = None if given is click.core.ParameterSource.DEFAULT else formats
+    return output_formats(output, asked)
+
+
+def _echo_to_stdout(text: str) -> None:
+    """Write ``text`` to standard output; a full disk or a closed pipe is one line, no
+    traceback (and nothing is left buffered for Python to fail on again at exit)."""
+    from sed.infra import write_error
+
+    try:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+    except OSError as error:
+        with contextlib.suppress(OSError):  # what is left in the buffer goes nowhere
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise write_error(error, "standard output (-o -)") from None

@@ -11,6 +11,7 @@ from sed.cli.options import (
     cache_option,
     model_options,
     note_duplicates,
+    overwrite_option,
     reports_errors,
 )
 
@@ -28,8 +29,9 @@ from sed.cli.options import (
 )
 @cache_option
 @model_options
+@overwrite_option
 @reports_errors
-def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend):
+def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend, overwrite):
     """Write YAMNet's 1024-D embeddings of every window of INPUT... (files or folders)."""
     from sed import pipeline
     from sed.audio import find_audio_files
@@ -46,6 +48,7 @@ def embed(inputs, output, cache_dir, weights, hop_seconds, resampler, backend):
     check_outputs(
         [Output(output), Output(cache_dir, "--cache-dir", folder=True)],
         inputs={"INPUT": inputs, "--weights": weights},
+        overwrite=overwrite,
     )
     found = find_audio_files(inputs)
     if not found.paths:

@@ -12,6 +12,7 @@ from sed.cli.options import (
     evaluation_options,
     label_column_option,
     matching_options,
+    overwrite_option,
     reports_errors,
 )
 from sed.errors import ParameterError
@@ -82,6 +83,7 @@ from sed.errors import ParameterError
     default=None,
     help="Also write every figure as JSON (undefined figures are null).",
 )
+@overwrite_option
 @reports_errors
 def evaluate(
     reference,
@@ -100,6 +102,7 @@ def evaluate(
     event_matching,
     empty_system_output,
     json_path,
+    overwrite,
 ):
     """Score estimated events against reference annotations with sed_eval, recording by
     recording; or, with --scores, score tables over every threshold (PSDS, sed_scores_eval)."""
@@ -122,6 +125,7 @@ def evaluate(
         raise ParameterError("--onset-only and --offset-only exclude each other")
     check_outputs(
         [Output(json_path, "--json")],
+        overwrite=overwrite,
         inputs={
             "--reference": reference,
             "--estimated": estimated,

@@ -139,6 +139,17 @@ def formats_option(help_text: str):
     )
 
 
+def overwrite_option(command):
+    """``--overwrite``: replace existing output files ``sed`` did not write
+    (:func:`sed.outputs.check_outputs`), and a batch folder holding results of other settings."""
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace existing output files that sed did not write (or that were changed since "
+        "it wrote them); for a batch, also redo a folder holding results of other settings.",
+    )(command)
+
+
 def head_option(command):
     """``--head DIR``: score with a head trained by ``sed train`` instead of YAMNet's classes."""
     return click.option(

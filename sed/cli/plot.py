@@ -8,6 +8,7 @@ from sed.cli.options import (
     CONTEXT,
     batch_size_option,
     model_options,
+    overwrite_option,
     reports_errors,
     selection_options,
 )
@@ -49,6 +50,7 @@ from sed.plotting import DEFAULT_TOP_N
 @selection_options
 @model_options
 @batch_size_option
+@overwrite_option
 @reports_errors
 def plot(
     input_path,
@@ -63,6 +65,7 @@ def plot(
     resampler,
     backend,
     batch_size,
+    overwrite,
 ):
     """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
     from sed import pipeline
@@ -74,6 +77,7 @@ def plot(
     check_figure_path(output)
     check_outputs(
         [Output(output)],
+        overwrite=overwrite,
         inputs={
             "INPUT": input_path,
             "--events": events_path,
@@ -97,5 +101,6 @@ def plot(
         top_n=top_n,
         resampler=resampler,
         batch_size=batch_size,
+        overwrite=overwrite,
     )
     click.echo(f"figure written to {output}")

@@ -12,6 +12,7 @@ from sed.cli.options import (
     head_option,
     label_column_option,
     model_options,
+    overwrite_option,
     reports_errors,
     selection_options,
 )
@@ -96,6 +97,7 @@ from sed.tuning import (
 @head_option
 @model_options
 @batch_size_option
+@overwrite_option
 @reports_errors
 def tune(
     audio_dir,
@@ -119,6 +121,7 @@ def tune(
     resampler,
     backend,
     batch_size,
+    overwrite,
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
     from sed import pipeline
@@ -130,6 +133,7 @@ def tune(
 
     check_outputs(
         [Output(output)],
+        overwrite=overwrite,
         inputs={
             "--audio": audio_dir,
             "--reference": reference,

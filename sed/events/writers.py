@@ -74,6 +74,76 @@ def format_paths(output: str | os.PathLike, formats) -> dict[str, str]:
     return {name: base + FORMAT_SUFFIXES[name] for name in formats}
 
 
+def format_of_suffix(path: str | os.PathLike) -> str | None:
+    """The format whose suffix (:data:`FORMAT_SUFFIXES`, case ignored) ends ``path``'s name.
+
+    ``ev.selections.txt`` gives ``raven``, ``ev.audacity.txt`` ``audacity``, ``ev.json``
+    ``json``; a name with no such suffix (``ev.txt``, ``ev``) gives None.
+    """
+    name = os.path.basename(os.fspath(path)).lower()
+    for format, suffix in sorted(FORMAT_SUFFIXES.items(), key=lambda item: -len(item[1])):
+        if name.endswith(suffix):
+            return format
+    return None
+
+
+def output_formats(output: str | os.PathLike, formats=None, *, option: str = "-o") -> list[str]:
+    """The formats an events file is written in: those asked for, else the one its suffix names.
+
+    The rule: without ``--format``, the suffix of ``output`` decides (``ev.json`` is JSON,
+    ``ev.selections.txt`` a Raven table), and a name with no format's suffix gets
+    :data:`DEFAULT_FORMAT`. One ``--format`` whose suffix contradicts the name's (``-o ev.csv
+    --format raven``) is refused; a name with no format's suffix (``ev.txt``) takes any format.
+    With several formats the name only gives the stem (:func:`format_paths`).
+
+    Parameters
+    ----------
+    output : str or os.PathLike
+        The events file, or ``-`` (standard output: no suffix to read).
+    formats : sequence of str, optional
+        The formats given (``--format``); None or empty when none was.
+    option : str
+        How the user named ``output``, for messages.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown format, or one that contradicts the suffix.
+    """
+    formats = list(dict.fromkeys(formats or ()))
+    for name in formats:
+        check_format(name)
+    named = None if os.fspath(output) == "-" else format_of_suffix(output)
+    if not formats:
+        return [named or DEFAULT_FORMAT]
+    if len(formats) == 1 and named is not None and named != formats[0]:
+        suffix = FORMAT_SUFFIXES[formats[0]]
+        raise ParameterError(
+            f"{option} {os.fspath(output)} has the suffix of {named} "
+            f"({FORMAT_SUFFIXES[named]}), and --format {formats[0]} writes {suffix} files: "
+            f"name it {recording_stem(output)}{suffix}, or leave out --format"
+        )
+    return formats
+
+
+def check_scores_suffix(path: str | os.PathLike, *, option: str = "--scores") -> None:
+    """Refuse a score table named as an events format other than TSV (``--scores s.csv``):
+    score tables are tab-separated (:func:`sed.events.score_table`).
+
+    Raises
+    ------
+    ParameterError
+        Naming the file and the suffix to use.
+    """
+    named = format_of_suffix(path)
+    if named not in (None, "tsv"):
+        raise ParameterError(
+            f"{option} {os.fspath(path)} has the suffix of {named} "
+            f"({FORMAT_SUFFIXES[named]}), and score tables are tab-separated: name it "
+            f"{recording_stem(path)}.scores.tsv"
+        )
+
+
 def check_format(format: str) -> None:
     """Raise :class:`ParameterError` unless ``format`` is one of :data:`FORMATS`."""
     if format not in FORMAT_SUFFIXES:

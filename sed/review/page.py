@@ -154,8 +154,11 @@ def check_outputs(page: str | os.PathLike, inputs: Mapping[str, InputPaths] | No
     if not page.lower().endswith(PAGE_SUFFIXES):
         raise OutputError(f"the review page must end in .html, got {page!r}")
     folder = media_folder(page)
+    # overwrite: the review's generator tag (below) says whether sed wrote an existing page.
     check_common_outputs(
-        [Output(page, "-o"), Output(folder, "-o (its media folder)", folder=True)], inputs
+        [Output(page, "-o"), Output(folder, "-o (its media folder)", folder=True)],
+        inputs,
+        overwrite=True,
     )
     if os.path.exists(page) and not _is_review_page(page):
         raise OutputError("exists and was not written by sed review; not replacing it", page)
