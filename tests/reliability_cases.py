@@ -222,7 +222,7 @@ CASES = [
         "json-in-reference",
         OUTPUTS,
         "--json names a file of the reference folder",
-        "sed evaluate --reference annotations --estimated ev.csv --json annotations/rec.tsv",
+        "sed evaluate --reference annotations --estimated events.csv --json annotations/rec.tsv",
         2,
         "sed evaluate: error: annotations/rec.tsv: --json would replace a file inside "
         "annotations (--reference), which this run reads; write it elsewhere",
@@ -514,7 +514,7 @@ CASES = [
         "ref-number",
         FILES,
         "annotation with a time that is not a number",
-        "sed evaluate --reference bad_time.tsv --estimated ev.csv",
+        "sed evaluate --reference bad_time.tsv --estimated events.csv",
         1,
         "sed evaluate: error: bad_time.tsv: line 2: offset 'later' is not a number",
     ),
@@ -522,7 +522,7 @@ CASES = [
         "ref-order",
         FILES,
         "annotation with an offset before its onset",
-        "sed evaluate --reference reversed.tsv --estimated ev.csv",
+        "sed evaluate --reference reversed.tsv --estimated events.csv",
         1,
         "sed evaluate: error: reversed.tsv: line 1: offset 1 s is before onset 3 s",
     ),
@@ -530,7 +530,7 @@ CASES = [
         "ref-negative",
         FILES,
         "annotation with a negative time",
-        "sed evaluate --reference negative.tsv --estimated ev.csv",
+        "sed evaluate --reference negative.tsv --estimated events.csv",
         1,
         "sed evaluate: error: negative.tsv: line 1: onset '-1.0' is not a time >= 0 s",
     ),
@@ -538,7 +538,7 @@ CASES = [
         "ref-label",
         FILES,
         "annotation with an empty label (read as dcase_util does: an event without a label)",
-        "sed evaluate --reference nolabel.tsv --estimated ev.csv",
+        "sed evaluate --reference nolabel.tsv --estimated events.csv",
         0,
         "sed evaluate: warning: skipped 1 reference event without a label (nolabel.tsv: 1)",
     ),
@@ -546,7 +546,7 @@ CASES = [
         "ref-fields",
         FILES,
         "annotation with two fields on a line (dcase_util's onset, offset: no label)",
-        "sed evaluate --reference fields.tsv --estimated ev.csv",
+        "sed evaluate --reference fields.tsv --estimated events.csv",
         0,
         "sed evaluate: warning: skipped 1 reference event without a label (fields.tsv: 1)",
     ),
@@ -580,7 +580,7 @@ CASES = [
         "ref-utf8",
         FILES,
         "annotation that is not UTF-8",
-        "sed evaluate --reference latin1.tsv --estimated ev.csv",
+        "sed evaluate --reference latin1.tsv --estimated events.csv",
         1,
         "sed evaluate: error: latin1.tsv: line 2: not UTF-8 text (byte 0xe9)",
     ),
@@ -588,7 +588,7 @@ CASES = [
         "ref-empty-folder",
         FILES,
         "reference folder without files",
-        "sed evaluate --reference nothing --estimated ev.csv",
+        "sed evaluate --reference nothing --estimated events.csv",
         1,
         "sed evaluate: error: nothing: folder holds no event files",
     ),
@@ -1105,7 +1105,7 @@ def make_workspace(root: Path, bells_wav: Path) -> Path:
     (root / "ref.tsv").write_text("2.0\t3.5\tBicycle bell\n")
     (root / "annotations").mkdir()
     (root / "annotations" / "rec.tsv").write_text("2.0\t3.5\tBicycle bell\n")
-    (root / "ev.csv").write_text(
+    (root / "events.csv").write_text(
         "filename,onset,offset,event_label,score\nrec.wav,2.0,3.0,Bicycle bell,0.8\n"
     )
     (root / "notes.txt").write_text("field notes\n")

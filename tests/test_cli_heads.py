@@ -86,11 +86,11 @@ def test_train_then_tag_and_detect_with_the_head(training_folder, tmp_path):
         "-o",
         tmp_path / "ev.csv",
         "--scores",
-        tmp_path / "s.csv",
+        tmp_path / "s.scores.tsv",
     )
     events = pd.read_csv(tmp_path / "ev.csv")
     assert set(events["event_label"]) == {"tone"} and events["onset"].min() == 0
-    assert list(pd.read_csv(tmp_path / "s.csv", sep="\t").columns) == [
+    assert list(pd.read_csv(tmp_path / "s.scores.tsv", sep="\t").columns) == [
         "onset",
         "offset",
         "noise",

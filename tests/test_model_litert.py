@@ -217,7 +217,9 @@ def test_first_run_converts_quietly_with_one_note(tmp_path, bells_wav):
     assert result.stderr.startswith("sed: converting YAMNet for LiteRT, once for these weights")
     assert result.stderr.count("\n") == 1
     assert result.stdout.splitlines()[0].endswith(" events in 60.0 s of audio:")
-    assert len(os.listdir(tmp_path / "cache")) == 1
+    # The conversion, and the record of the events file sed wrote (sed.infra.written_by_sed).
+    names = sorted(os.listdir(tmp_path / "cache"))
+    assert len(names) == 2 and names[0] == "written" and names[1].endswith(".tflite")
     again = subprocess.run(
         [
             str(Path(sys.executable).parent / "sed"),
