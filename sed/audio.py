@@ -511,15 +511,38 @@ def _libsndfile_reason(error: Exception) -> str:
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """How a path is written in tables and messages: as given, except that bytes of a name that
-    is not UTF-8 (``caf\\xe9.wav`` of an old archive, which Python holds as ``caf\\udce9``)
-    are written ``\\xe9``, so that every table stays UTF-8 text."""
+    """How a path is written in tables and messages: one line of UTF-8 text whatever the file
+    system allows in a name.
+
+    A name is written as given, except that bytes that are not UTF-8 (``caf\\xe9.wav`` of an old
+    archive, which Python holds as ``caf\\udce9``) are written ``\\xe9``, and control characters
+    and line separators (a tab, a line break, ``\\x0c``, ``\\u2028``) as their Python escapes
+    (``\\t``, ``\\n``...). So a table row never splits, in sed's readers or any other (pandas,
+    dcase_util, sed_scores_eval), and recordings pair by this written form
+    (:func:`recording_stem` uses it too).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    text : str
+        Printable UTF-8 text without tabs or line breaks.
+    """
     path = os.fspath(path)
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
-    return path
+        path = os.fsencode(path).decode("utf-8", "backslashreplace")
+    if _BREAKING.search(path) is None:
+        return path
+    return _BREAKING.sub(lambda match: repr(match.group())[1:-1], path)
+
+
+#: What splits a row of a table: C0 and C1 control characters (tab, line feed, carriage return,
+#: form feed...) and Unicode's line and paragraph separators, which ``str.splitlines`` breaks at.
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _native_name(path: str) -> str | bytes:
@@ -741,5 +764,7 @@ def audio_by_stem(folder: str | os.PathLike) -> dict[str, str]:
 
 def recording_stem(path: str | os.PathLike) -> str:
     """The part of a file's name before its first dot: how annotation files match recordings
-    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``)."""
-    return os.path.basename(os.fspath(path)).split(".", 1)[0]
+    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``),
+    in the written form of :func:`display_path`, so that a name read from a table pairs with
+    the file it names."""
+    return os.path.basename(display_path(path)).split(".", 1)[0]

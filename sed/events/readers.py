@@ -261,8 +261,16 @@ class _Rows:
 
 def _split(text: str, delimiter: str) -> list[str]:
     if delimiter == "\t":
-        return [cell.strip() for cell in text.split("\t")]
+        return [_unquoted(cell.strip()) for cell in text.split("\t")]
     return [cell.strip() for cell in next(csv.reader([text], delimiter=delimiter))]
+
+
+def _unquoted(cell: str) -> str:
+    """A tab-separated cell as pandas and dcase_util read it: one that starts and ends with
+    ``"`` is quoted as CSV quotes (what :func:`sed.events.writers.tsv_cell` writes)."""
+    if len(cell) >= 2 and cell[0] == '"' and cell[-1] == '"':
+        return cell[1:-1].replace('""', '"')
+    return cell
 
 
 def _find_column(header: list[str], names: Iterable[str]) -> int | None:
@@ -355,7 +363,8 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
     alone (``a.wav``: a recording without events). Tabs, commas or semicolons separate the
     fields; blank lines, trailing empty fields and Audacity's frequency lines (starting with
-    ``\\``) are skipped.
+    ``\\`` and a tab) are skipped. A tab-separated cell that starts and ends with ``"`` is read
+    unquoted, as pandas reads it (see :func:`sed.events.writers.tsv_cell`).
 
     Parameters
     ----------
@@ -377,7 +386,9 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     numbered = [
         (number, text)
         for number, text in enumerate(_read_lines(path), start=1)
-        if text.strip() and not text.startswith("\\")
+        # Audacity's frequency lines are a backslash and a tab; a name that starts with a
+        # backslash (a file system allows it) is a row.
+        if text.strip() and not text.startswith("\\\t")
     ]
     rows = _Rows(path)
     if not numbered:
