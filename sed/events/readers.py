@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sed.audio import AUDIO_EXTENSIONS, recording_stem
-from sed.errors import AnnotationError, ParameterError
-from sed.events.table import EVENT_COLUMNS, event_table
+from sed.errors import AnnotationError, ParameterError, long_integer_message
+from sed.events.table import EVENT_COLUMNS, MAX_SECONDS, event_table
 from sed.events.writers import FORMATS
 from sed.infra import read_user_text
 
@@ -183,6 +183,12 @@ def _seconds(path, line: int, text, what: str) -> float:
         raise AnnotationError(f"line {line}: {what} {text!r} is not a number", path) from None
     if not math.isfinite(value) or value < 0:
         raise AnnotationError(f"line {line}: {what} {text!r} is not a time >= 0 s", path)
+    if value > MAX_SECONDS:
+        raise AnnotationError(
+            f"line {line}: {what} {text!r} is more than {MAX_SECONDS / 86400:g} days, longer than "
+            "any recording sed reads (a time in milliseconds or samples, not seconds?)",
+            path,
+        )
     return value
 
 
@@ -512,10 +518,13 @@ def _confirmed_label(path, line: int, label: str | None, verdict: str, cell) -> 
 def read_events_json(path: str | os.PathLike) -> EventFile:
     """Read events written by :func:`sed.events.writers.events_json` (recordings, their lengths,
     events)."""
+    text = "\n".join(_read_lines(path))
     try:
-        data = json.loads("\n".join(_read_lines(path)))
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise AnnotationError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
+    except ValueError as error:  # an integer of more than 4,300 digits (Python's limit)
+        raise AnnotationError(long_integer_message(text), path) from None
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise AnnotationError('line 1: expected {"recordings": [...]}', path)
     rows, durations, recordings, unlabeled = [], {}, [], 0
@@ -528,9 +537,11 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
         recordings.append(name)
         if recording.get("duration_seconds") is not None:
             try:
-                durations[name] = float(recording["duration_seconds"])
-            except (TypeError, ValueError):
-                raise AnnotationError(f"{where}: duration_seconds is not a number", path) from None
+                durations[name] = _seconds(path, 0, recording["duration_seconds"], "duration")
+            except AnnotationError as error:
+                raise AnnotationError(
+                    error.message.replace("line 0: duration", f"{where}: duration_seconds"), path
+                ) from None
         for index, event in enumerate(recording["events"], start=1):
             if not isinstance(event, dict):
                 raise AnnotationError(f"{where}, event {index}: expected an object", path)
