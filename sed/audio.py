@@ -55,6 +55,8 @@ AUDIO_EXTENSIONS = (
 DEFAULT_BLOCK_FRAMES = 1 << 18
 
 # libsndfile logs "data : <declared> (should be <present>)" when a WAV's data chunk is cut short.
+#: The data chunk size a streaming recorder writes while it does not know the length.
+_UNKNOWN_DATA_SIZE = 0xFFFFFFFF
 _TRUNCATED_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
@@ -104,14 +106,22 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     Raises
     ------
     AudioError
-        If the file is missing, a directory, empty, not audio, has no samples or channels, or is
-        a WAV whose data chunk is shorter than its header says (a truncated file).
+        If the file is missing, a directory, a pipe or device, empty, not audio, has no samples
+        or channels, or is a WAV whose data chunk is shorter than its header says (a truncated
+        file; a size of 0xFFFFFFFF, a streaming recorder's unknown length, is read whole).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise AudioError("no such file", path)
     if os.path.isdir(path):
         raise AudioError("is a directory, not an audio file", path)
+    kind = _special_file_kind(path)
+    if kind is not None:
+        raise AudioError(
+            f"is {kind}, not a regular file: sed reads a recording from a file it can seek in; "
+            "save the audio to a file first",
+            path,
+        )
     if os.path.getsize(path) == 0:
         raise AudioError("file is empty (0 bytes)", path)
     try:
@@ -124,7 +134,13 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if info.frames < 1:
         raise AudioError("file contains no audio samples", path)
     truncated = _TRUNCATED_CHUNK.search(info.extra_info or "")
-    if truncated and int(truncated.group(2)) < int(truncated.group(1)):
+    # A declared size of 0xFFFFFFFF is what streaming recorders write when the length is not
+    # known yet: libsndfile reads what is there, and so does sed.
+    if (
+        truncated
+        and int(truncated.group(2)) < int(truncated.group(1))
+        and int(truncated.group(1)) != _UNKNOWN_DATA_SIZE
+    ):
         raise AudioError(
             f"truncated: header declares {truncated.group(1)} bytes of audio data, "
             f"the file holds {truncated.group(2)}",
@@ -508,6 +524,22 @@ def _libsndfile_reason(error: Exception) -> str:
     if "possibly a pipe" in text:
         return "no audio data found in it"
     return text or type(error).__name__
+
+
+def _special_file_kind(path: str) -> str | None:
+    """What ``path`` is when it is not a regular file (a pipe, a device...), else None."""
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISFIFO: "a pipe (a FIFO, or a shell's <(...))",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((kind for test, kind in kinds.items() if test(mode)), "a special file")
 
 
 def display_path(path: str | os.PathLike) -> str:

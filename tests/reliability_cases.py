@@ -1038,6 +1038,27 @@ CASES = [
         verified_by="tests/test_bad_inputs.py::test_integers_of_more_than_4300_digits_are_one_line",
         fragments=("line 2: an integer of more than 4,300 digits",),
     ),
+    Case(
+        "fifo-device",
+        RECORDINGS,
+        "a FIFO, a link to /dev/zero, or <(cat rec.wav) given as a recording",
+        "mkfifo p.wav; sed detect p.wav -o ev.csv",
+        1,
+        "sed detect: error: p.wav: is a pipe (a FIFO, or a shell's <(...)), not a regular file: "
+        "sed reads a recording from a file it can seek in; save the audio to a file first",
+        verified_by="tests/test_bad_inputs.py::test_pipes_and_devices_are_named_for_what_they_are",
+        fragments=("is a pipe (a FIFO", "is a character device"),
+    ),
+    Case(
+        "wav-unknown-length",
+        RECORDINGS,
+        "a WAV whose data size is 0xFFFFFFFF (a streaming recorder's header)",
+        "sed detect stream.wav -o ev.csv",
+        0,
+        "read whole, as libsndfile reads it",
+        verified_by="tests/test_bad_inputs.py::test_a_wav_of_unknown_length_is_read_whole",
+        fragments=("0xFFFFFFFF",),
+    ),
 ]
 
 

@@ -32,7 +32,7 @@ PROPERTY = settings(
 
 #: Characters a file system allows in a name that tables trip on: tabs, line breaks, quotes,
 #: commas, semicolons, separators, and bytes that are not UTF-8 (held as surrogates).
-AWKWARD = '\t\n\r\x0b\x0c\x1c\x85\u2028"\',; \\#%é\udce9\udcff'
+AWKWARD = "\t\n\r\x0b\x0c\x1c\x85\u2028\"',; \\#%é\udce9\udcff"
 NAMES = st.text(alphabet=st.sampled_from(AWKWARD) | st.sampled_from("ab1-_"), min_size=1).map(
     lambda stem: stem + ".wav"
 )
@@ -167,7 +167,10 @@ def test_nan_in_a_score_table_is_refused_with_its_line(tmp_path):
     path.write_text("onset\toffset\tdog\n0.0\t0.5\t0.1\n0.5\t1.0\tnan\n")
     with pytest.raises(AnnotationError) as error:
         read_score_table(path)
-    assert str(error.value) == f"{path}: line 3: column 'dog' holds nan (or an empty cell), not a score"
+    assert (
+        str(error.value)
+        == f"{path}: line 3: column 'dog' holds nan (or an empty cell), not a score"
+    )
     path.write_text("onset\toffset\tdog\n0.0\t1e12\t0.1\n")
     with pytest.raises(AnnotationError, match="line 2: column 'offset' holds 1e"):
         read_score_table(path)
@@ -243,3 +246,38 @@ def test_sed_train_on_an_audio_file_says_it_is_one(tmp_path):
     (tmp_path / "rec.wav").write_bytes(b"RIFF....WAVE")
     with pytest.raises(ParameterError, match="is an audio file, not training data"):
         load_dataset(tmp_path / "rec.wav")
+
+
+# ---- unclear messages ----------------------------------------------------------------------
+
+
+def test_pipes_and_devices_are_named_for_what_they_are(tmp_path):
+    from click.testing import CliRunner
+
+    from sed.cli import cli
+
+    os.mkfifo(tmp_path / "p.wav")
+    os.symlink("/dev/zero", tmp_path / "zero.wav")
+    runner = CliRunner()
+    for name, kind in (("p.wav", "is a pipe (a FIFO"), ("zero.wav", "is a character device")):
+        result = runner.invoke(cli, ["detect", str(tmp_path / name), "-o", str(tmp_path / "e.csv")])
+        assert result.exit_code == 1, result.output
+        assert f"{name}: {kind}" in result.output
+        assert (
+            "not a regular file: sed reads a recording from a file it can seek in" in result.output
+        )
+
+
+def test_a_wav_of_unknown_length_is_read_whole(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from sed.audio import audio_info
+
+    path = tmp_path / "stream.wav"
+    sf.write(path, np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = (0xFFFFFFFF).to_bytes(4, "little")  # a streaming recorder's header
+    path.write_bytes(bytes(data))
+    assert audio_info(path).frames == 16000

@@ -523,7 +523,7 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise AnnotationError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
-    except ValueError as error:  # an integer of more than 4,300 digits (Python's limit)
+    except ValueError:  # an integer of more than 4,300 digits (Python's limit)
         raise AnnotationError(long_integer_message(text), path) from None
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise AnnotationError('line 1: expected {"recordings": [...]}', path)

@@ -201,10 +201,11 @@ def tsv_cell(text: str) -> str:
 
     The DCASE tables have no quoting of their own, but their readers (pandas, which psds_eval and
     sed_scores_eval use, and dcase_util's ``csv`` reader) take a cell that starts with ``"`` for
-    a quoted one. Such a cell is written quoted as CSV quotes it (``\"\"\"a.wav\"`` for ``\"a.wav``),
-    which :func:`sed.events.readers.read_events` reads back too; any other is written as it is.
-    Tabs and line breaks never reach a cell: names are written as :func:`sed.audio.display_path`
-    writes them (``a\\tb.wav``), and labels with them are refused where they are made.
+    a quoted one. Such a cell is written quoted as CSV quotes it (``\"\"\"a.wav\"`` for
+    ``\"a.wav``), which :func:`sed.events.readers.read_events` reads back too; any other is
+    written as it is. Tabs and line breaks never reach a cell: names are written as
+    :func:`sed.audio.display_path` writes them (``a\\tb.wav``), and labels with them are
+    refused where they are made.
     """
     if not text.startswith('"'):
         return text
