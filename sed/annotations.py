@@ -239,7 +239,9 @@ def evaluate_files(
     evaluate_offset, event_matching, empty_system_output
         See :class:`sed.evaluation.Evaluation`.
     warn : callable, optional
-        Receives one-line warnings.
+        Receives one-line warnings: among them, reference recordings that ``estimated``, a
+        ``sed detect`` batch folder, did not process (not in its ``durations.tsv``), which are
+        scored as recordings without detections.
 
     Returns
     -------
@@ -268,6 +270,8 @@ def evaluate_files(
     sides = _paired_sides(reference, estimated, file_list, label_column)
     lengths = _recording_lengths(audio, durations)
     pairs = _pair_recordings(sides, lengths, audio, durations)
+    if estimated is not None:
+        _warn_unprocessed(estimated, pairs, warn)
     chosen = _chosen_labels(labels, pairs)
     evaluation = Evaluation(
         chosen,
@@ -503,6 +507,27 @@ def _pair_recordings(sides, lengths, audio, durations) -> dict[str, tuple]:
             )
         pairs[stem] = (ref, est)
     return pairs
+
+
+def _warn_unprocessed(estimated, pairs, warn: Callable[[str], None]) -> None:
+    """Warn of the reference recordings a batch did not process (stopped, failed, or run on
+    part of the audio): they are scored as recordings with no detections, which lowers every
+    figure. The batch's durations table lists the recordings it processed."""
+    from sed.batch_folder import DURATIONS_TABLE, is_batch_output
+    from sed.events import read_durations
+
+    if not (os.path.isdir(estimated) and is_batch_output(estimated)):
+        return
+    table = os.path.join(estimated, DURATIONS_TABLE)
+    processed = read_durations(table) if os.path.isfile(table) else {}
+    missing = [stem for stem, (_, est) in pairs.items() if est is None and stem not in processed]
+    if missing:
+        warn(
+            f"{_count(missing, 'reference recording')} not processed by the batch {estimated} "
+            f"(not in its {DURATIONS_TABLE}), scored as no detections: "
+            f"{', '.join(missing[:5])}{' ...' * (len(missing) > 5)}; finish the batch (run it "
+            "again to resume) or evaluate against the references of what it processed"
+        )
 
 
 def _chosen_labels(labels, pairs) -> list[str]:

@@ -56,6 +56,8 @@ AUDIO_EXTENSIONS = (
 DEFAULT_BLOCK_FRAMES = 1 << 18
 
 # libsndfile logs "data : <declared> (should be <present>)" when a WAV's data chunk is cut short.
+#: The data chunk size a streaming recorder writes while it does not know the length.
+_UNKNOWN_DATA_SIZE = 0xFFFFFFFF
 _TRUNCATED_CHUNK = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
@@ -107,7 +109,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     AudioError
         If the file is missing (or a link to a missing file), a directory, a FIFO or a device
         (:func:`sed.infra.special_kind`), empty, not audio, has no samples or channels, or is
-        a WAV whose data chunk is shorter than its header says (a truncated file).
+        a WAV whose data chunk is shorter than its header says (a truncated file; a size of
+        0xFFFFFFFF, a streaming recorder's unknown length, is read whole).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -118,7 +121,11 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise AudioError("is a directory, not an audio file", path)
     kind = special_kind(path)
     if kind is not None:  # a device or a FIFO may never end: refused before it is read
-        raise AudioError(f"is {kind}, not an audio file", path)
+        raise AudioError(
+            f"is {kind}, not a regular file: sed reads a recording from a file it can seek in; "
+            "save the audio to a file first",
+            path,
+        )
     if os.path.getsize(path) == 0:
         raise AudioError("file is empty (0 bytes)", path)
     try:
@@ -131,7 +138,13 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     if info.frames < 1:
         raise AudioError("file contains no audio samples", path)
     truncated = _TRUNCATED_CHUNK.search(info.extra_info or "")
-    if truncated and int(truncated.group(2)) < int(truncated.group(1)):
+    # A declared size of 0xFFFFFFFF is what streaming recorders write when the length is not
+    # known yet: libsndfile reads what is there, and so does sed.
+    if (
+        truncated
+        and int(truncated.group(2)) < int(truncated.group(1))
+        and int(truncated.group(1)) != _UNKNOWN_DATA_SIZE
+    ):
         raise AudioError(
             f"truncated: header declares {truncated.group(1)} bytes of audio data, "
             f"the file holds {truncated.group(2)}",
@@ -518,15 +531,38 @@ def _libsndfile_reason(error: Exception) -> str:
 
 
 def display_path(path: str | os.PathLike) -> str:
-    """How a path is written in tables and messages: as given, except that bytes of a name that
-    is not UTF-8 (``caf\\xe9.wav`` of an old archive, which Python holds as ``caf\\udce9``)
-    are written ``\\xe9``, so that every table stays UTF-8 text."""
+    """How a path is written in tables and messages: one line of UTF-8 text whatever the file
+    system allows in a name.
+
+    A name is written as given, except that bytes that are not UTF-8 (``caf\\xe9.wav`` of an old
+    archive, which Python holds as ``caf\\udce9``) are written ``\\xe9``, and control characters
+    and line separators (a tab, a line break, ``\\x0c``, ``\\u2028``) as their Python escapes
+    (``\\t``, ``\\n``...). So a table row never splits, in sed's readers or any other (pandas,
+    dcase_util, sed_scores_eval), and recordings pair by this written form
+    (:func:`recording_stem` uses it too).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    text : str
+        Printable UTF-8 text without tabs or line breaks.
+    """
     path = os.fspath(path)
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
-    return path
+        path = os.fsencode(path).decode("utf-8", "backslashreplace")
+    if _BREAKING.search(path) is None:
+        return path
+    return _BREAKING.sub(lambda match: repr(match.group())[1:-1], path)
+
+
+#: What splits a row of a table: C0 and C1 control characters (tab, line feed, carriage return,
+#: form feed...) and Unicode's line and paragraph separators, which ``str.splitlines`` breaks at.
+_BREAKING = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _native_name(path: str) -> str | bytes:
@@ -753,5 +789,7 @@ def audio_by_stem(folder: str | os.PathLike) -> dict[str, str]:
 
 def recording_stem(path: str | os.PathLike) -> str:
     """The part of a file's name before its first dot: how annotation files match recordings
-    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``)."""
-    return os.path.basename(os.fspath(path)).split(".", 1)[0]
+    (``a.wav``, ``a.tsv``, ``a.audacity.txt``, ``a.Table.1.selections.txt`` all give ``a``),
+    in the written form of :func:`display_path`, so that a name read from a table pairs with
+    the file it names."""
+    return os.path.basename(display_path(path)).split(".", 1)[0]

@@ -154,3 +154,14 @@ class Interrupted(KeyboardInterrupt):
     def exit_status(self) -> int:
         """The shell's convention for a run ended by a signal: 128 + its number (130, 143)."""
         return 128 + self.signal_number
+
+
+def long_integer_message(text: str) -> str:
+    """What to say of ``text`` (TOML or JSON) that Python refuses to read for an integer of
+    more than 4,300 digits (``sys.get_int_max_str_digits``, a guard against slow conversions):
+    the line of the first such integer, as every other message of a file names its line."""
+    import re
+
+    match = re.search(r"\d{4301,}", text)
+    where = f"line {text.count(chr(10), 0, match.start()) + 1}: " if match else ""
+    return f"{where}an integer of more than 4,300 digits, longer than any number sed reads"

@@ -129,7 +129,9 @@ def special_kind(path: str | os.PathLike) -> str | None:
 
     Returns
     -------
-    kind : {"a FIFO", "a character device", "a socket", "a block device", "a special file"} or None
+    kind : str or None
+        "a pipe (a FIFO, or a shell's <(...))", "a character device", "a socket", "a block
+        device" or "a special file";
         None for a regular file, a folder, or nothing (a dangling link too).
     """
     try:
@@ -139,7 +141,7 @@ def special_kind(path: str | os.PathLike) -> str | None:
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     for test, kind in (
-        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISFIFO, "a pipe (a FIFO, or a shell's <(...))"),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISSOCK, "a socket"),
         (stat.S_ISBLK, "a block device"),

@@ -1083,14 +1083,130 @@ CASES = [
         "a FIFO, a link to /dev/zero and a dangling link in a batch folder",
         "sed detect in -o out (in/fifo.wav, in/zero.wav -> /dev/zero, in/gone.wav -> missing)",
         1,
-        "failures.csv: fifo.wav: is a FIFO, not an audio file; zero.wav: is a character device, "
-        "not an audio file; gone.wav: a symbolic link to a missing file (...)",
+        "failures.csv: fifo.wav: is a pipe (a FIFO, or a shell's <(...)), not a regular file: "
+        "sed reads a recording from a file it can seek in; ...; zero.wav: is a character "
+        "device, not a regular file: ...; gone.wav: a symbolic link to a missing file (...)",
         verified_by="tests/test_batch.py::test_special_files_in_a_batch_folder_are_failures_not_skipped",
         fragments=(
-            "is a FIFO, not an audio file",
-            "is a character device, not an audio file",
+            "is a pipe (a FIFO, or a shell's <(...))",
+            "is a character device",
             "a symbolic link to a missing file",
         ),
+    ),
+    # ---- names, numbers and files that gave a wrong result or a traceback ------------------
+    Case(
+        "name-tab-newline",
+        BATCHES,
+        "recordings named with tabs, line breaks, quotes, commas, non-UTF-8 bytes (hypothesis)",
+        "write every table for such names; read them with sed, pandas, sed_scores_eval, dcase_util",
+        0,
+        "one row per event: names written a\\tb.wav, a\\nb.wav, caf\\xe9.wav (display_path), "
+        "a cell starting with a quote quoted as CSV quotes it",
+        verified_by="tests/test_bad_inputs.py::test_every_table_round_trips_for_any_file_name",
+        fragments=("read_ground_truth_events", "load_event_list", "read_durations"),
+    ),
+    Case(
+        "plot-all-events",
+        FILES,
+        "sed plot --events all_events.csv: a table of several recordings",
+        "sed plot rec.wav --events out/all_events.csv -o fig.png",
+        0,
+        "rec.wav's events drawn alone; none there: sed plot: note: --events ... has no event of "
+        "rec.wav (72 events of 14 other recordings, ...); none drawn",
+        verified_by="tests/test_bad_inputs.py::test_plot_draws_only_the_events_of_the_recording_plotted",
+        fragments=("has no event of audio/third.wav (3 events of 2 other recordings", "none drawn"),
+    ),
+    Case(
+        "evaluate-unfinished-batch",
+        FILES,
+        "sed evaluate --audio DIR against a batch that did not process every reference recording",
+        "sed evaluate annotations out --audio audio",
+        0,
+        "sed evaluate: warning: 2 reference recordings not processed by the batch out (not in its "
+        "durations.tsv), scored as no detections: b, c; finish the batch (run it again to "
+        "resume) or evaluate against the references of what it processed",
+        verified_by="tests/test_bad_inputs.py::test_evaluate_warns_of_reference_recordings_the_batch_did_not_process",
+        fragments=(
+            "2 reference recordings not processed by the batch",
+            "(not in its durations.tsv), scored as no detections: b, c",
+        ),
+    ),
+    Case(
+        "scores-nan",
+        FILES,
+        "NaN (or an empty cell) in a score table",
+        "sed evaluate --scores rec.scores.tsv --reference ref.tsv",
+        1,
+        "sed evaluate: error: rec.scores.tsv: line 3: column 'dog' holds nan (or an empty cell), "
+        "not a score",
+        verified_by="tests/test_bad_inputs.py::test_nan_in_a_score_table_is_refused_with_its_line",
+        fragments=("line 3: column 'dog' holds nan (or an empty cell), not a score",),
+    ),
+    Case(
+        "class-folder-newline",
+        TRAINING,
+        "a class folder named with a line break",
+        "sed train train -o head (train/two<newline>lines/)",
+        2,
+        "sed train: error: train/two\\nlines: class 'two\\nlines' has a tab, a line break or "
+        "bytes that are not UTF-8 in its name, which a head's labels.txt and the event tables "
+        "cannot hold; rename it",
+        verified_by="tests/test_bad_inputs.py::test_a_class_folder_named_with_a_line_break_is_refused",
+        fragments=("has a tab, a line break",),
+    ),
+    Case(
+        "train-audio-file",
+        TRAINING,
+        "sed train given a recording",
+        "sed train rec.wav -o head",
+        2,
+        "sed train: error: rec.wav: is an audio file, not training data: give a folder with a "
+        "sub-folder of audio files per class, or a CSV table of clips and their labels",
+        verified_by="tests/test_bad_inputs.py::test_sed_train_on_an_audio_file_says_it_is_one",
+        fragments=("is an audio file, not training data",),
+    ),
+    Case(
+        "offset-1e12",
+        FILES,
+        "a reference offset or a duration of 1e12 or 1e308 s",
+        "sed evaluate ref.tsv ev.csv (ref.tsv: 3.0<TAB>1e12<TAB>dog)",
+        1,
+        "sed evaluate: error: ref.tsv: line 2: offset '1e12' is more than 7 days, longer than any "
+        "recording sed reads (a time in milliseconds or samples, not seconds?)",
+        verified_by="tests/test_bad_inputs.py::test_a_reference_offset_beyond_days_is_refused",
+        fragments=("is more than 7 days",),
+    ),
+    Case(
+        "long-integer",
+        FILES,
+        "an integer of more than 4,300 digits in a --config, head.json or an events JSON",
+        "sed detect rec.wav --config big.toml -o ev.csv",
+        2,
+        "sed detect: error: big.toml: line 2: an integer of more than 4,300 digits, longer than "
+        "any number sed reads",
+        verified_by="tests/test_bad_inputs.py::test_integers_of_more_than_4300_digits_are_one_line",
+        fragments=("line 2: an integer of more than 4,300 digits",),
+    ),
+    Case(
+        "fifo-device",
+        RECORDINGS,
+        "a FIFO, a link to /dev/zero, or <(cat rec.wav) given as a recording",
+        "mkfifo p.wav; sed detect p.wav -o ev.csv",
+        1,
+        "sed detect: error: p.wav: is a pipe (a FIFO, or a shell's <(...)), not a regular file: "
+        "sed reads a recording from a file it can seek in; save the audio to a file first",
+        verified_by="tests/test_bad_inputs.py::test_pipes_and_devices_are_named_for_what_they_are",
+        fragments=("is a pipe (a FIFO", "is a character device"),
+    ),
+    Case(
+        "wav-unknown-length",
+        RECORDINGS,
+        "a WAV whose data size is 0xFFFFFFFF (a streaming recorder's header)",
+        "sed detect stream.wav -o ev.csv",
+        0,
+        "read whole, as libsndfile reads it",
+        verified_by="tests/test_bad_inputs.py::test_a_wav_of_unknown_length_is_read_whole",
+        fragments=("0xFFFFFFFF",),
     ),
 ]
 

@@ -70,7 +70,6 @@ def plot(
     """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
     from sed import pipeline
     from sed.audio import audio_info
-    from sed.events import read_events
     from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path
 
@@ -88,8 +87,8 @@ def plot(
     )
     audio_info(input_path)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
-    estimated = read_events(events_path).events if events_path else None
-    reference = read_events(reference_path).events if reference_path else None
+    estimated = _events_of(input_path, "--events", events_path) if events_path else None
+    reference = _events_of(input_path, "--reference", reference_path) if reference_path else None
     model = pipeline.load_model(weights, hop_seconds=hop_seconds, backend=backend)
     pipeline.plot_file(
         input_path,
@@ -104,3 +103,24 @@ def plot(
         overwrite=overwrite,
     )
     click.echo(f"figure written to {output}")
+
+
+def _events_of(input_path: str, option: str, path: str):
+    """The events of ``path`` to draw on INPUT: a table of several recordings (a batch's
+    ``all_events.csv``) gives INPUT's alone, paired by stem; a note says when it has none."""
+    from sed.errors import printable
+    from sed.events import read_events
+    from sed.events.table import events_of_recording
+
+    found = read_events(path)
+    if not found.names_recordings:  # a file of one recording: its events are INPUT's
+        return found.events
+    events = events_of_recording(found.events, input_path)
+    if events.empty and not found.events.empty:
+        click.echo(
+            f"sed plot: note: {option} {printable(path)} has no event of {printable(input_path)} "
+            f"({len(found.events)} events of {found.events['filename'].nunique()} other "
+            "recordings, paired by the name before the first dot); none drawn",
+            err=True,
+        )
+    return events

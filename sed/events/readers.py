@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sed.audio import AUDIO_EXTENSIONS, recording_stem
-from sed.errors import AnnotationError, ParameterError
-from sed.events.table import EVENT_COLUMNS, event_table
+from sed.errors import AnnotationError, ParameterError, long_integer_message
+from sed.events.table import EVENT_COLUMNS, MAX_SECONDS, event_table
 from sed.events.writers import FORMATS
 from sed.infra import read_user_text
 
@@ -183,6 +183,12 @@ def _seconds(path, line: int, text, what: str) -> float:
         raise AnnotationError(f"line {line}: {what} {text!r} is not a number", path) from None
     if not math.isfinite(value) or value < 0:
         raise AnnotationError(f"line {line}: {what} {text!r} is not a time >= 0 s", path)
+    if value > MAX_SECONDS:
+        raise AnnotationError(
+            f"line {line}: {what} {text!r} is more than {MAX_SECONDS / 86400:g} days, longer than "
+            "any recording sed reads (a time in milliseconds or samples, not seconds?)",
+            path,
+        )
     return value
 
 
@@ -261,8 +267,16 @@ class _Rows:
 
 def _split(text: str, delimiter: str) -> list[str]:
     if delimiter == "\t":
-        return [cell.strip() for cell in text.split("\t")]
+        return [_unquoted(cell.strip()) for cell in text.split("\t")]
     return [cell.strip() for cell in next(csv.reader([text], delimiter=delimiter))]
+
+
+def _unquoted(cell: str) -> str:
+    """A tab-separated cell as pandas and dcase_util read it: one that starts and ends with
+    ``"`` is quoted as CSV quotes (what :func:`sed.events.writers.tsv_cell` writes)."""
+    if len(cell) >= 2 and cell[0] == '"' and cell[-1] == '"':
+        return cell[1:-1].replace('""', '"')
+    return cell
 
 
 def _find_column(header: list[str], names: Iterable[str]) -> int | None:
@@ -355,7 +369,8 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     ``file scene_label onset offset [event_label [source [identifier]]]``; an audio file name
     alone (``a.wav``: a recording without events). Tabs, commas or semicolons separate the
     fields; blank lines, trailing empty fields and Audacity's frequency lines (starting with
-    ``\\``) are skipped.
+    ``\\`` and a tab) are skipped. A tab-separated cell that starts and ends with ``"`` is read
+    unquoted, as pandas reads it (see :func:`sed.events.writers.tsv_cell`).
 
     Parameters
     ----------
@@ -377,7 +392,9 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
     numbered = [
         (number, text)
         for number, text in enumerate(_read_lines(path), start=1)
-        if text.strip() and not text.startswith("\\")
+        # Audacity's frequency lines are a backslash and a tab; a name that starts with a
+        # backslash (a file system allows it) is a row.
+        if text.strip() and not text.startswith("\\\t")
     ]
     rows = _Rows(path)
     if not numbered:
@@ -501,10 +518,13 @@ def _confirmed_label(path, line: int, label: str | None, verdict: str, cell) -> 
 def read_events_json(path: str | os.PathLike) -> EventFile:
     """Read events written by :func:`sed.events.writers.events_json` (recordings, their lengths,
     events)."""
+    text = "\n".join(_read_lines(path))
     try:
-        data = json.loads("\n".join(_read_lines(path)))
+        data = json.loads(text)
     except json.JSONDecodeError as error:
         raise AnnotationError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
+    except ValueError:  # an integer of more than 4,300 digits (Python's limit)
+        raise AnnotationError(long_integer_message(text), path) from None
     if not isinstance(data, dict) or not isinstance(data.get("recordings"), list):
         raise AnnotationError('line 1: expected {"recordings": [...]}', path)
     rows, durations, recordings, unlabeled = [], {}, [], 0
@@ -517,9 +537,11 @@ def read_events_json(path: str | os.PathLike) -> EventFile:
         recordings.append(name)
         if recording.get("duration_seconds") is not None:
             try:
-                durations[name] = float(recording["duration_seconds"])
-            except (TypeError, ValueError):
-                raise AnnotationError(f"{where}: duration_seconds is not a number", path) from None
+                durations[name] = _seconds(path, 0, recording["duration_seconds"], "duration")
+            except AnnotationError as error:
+                raise AnnotationError(
+                    error.message.replace("line 0: duration", f"{where}: duration_seconds"), path
+                ) from None
         for index, event in enumerate(recording["events"], start=1):
             if not isinstance(event, dict):
                 raise AnnotationError(f"{where}, event {index}: expected an object", path)

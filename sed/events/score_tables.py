@@ -16,7 +16,7 @@ import numpy as np
 
 from sed.audio import recording_stem
 from sed.errors import AnnotationError
-from sed.events.table import TIME_DECIMALS, round_seconds, seconds_text
+from sed.events.table import MAX_SECONDS, TIME_DECIMALS, round_seconds, seconds_text
 from sed.events.writers import write_text
 from sed.postprocessing.boundaries import centre_stretches
 
@@ -132,7 +132,8 @@ def read_score_table(path: str | os.PathLike) -> pd.DataFrame:
     ------
     AnnotationError
         If the file cannot be read, lacks the ``onset`` and ``offset`` columns or a class, has
-        a value that is not a number, or frames that are not sorted and contiguous.
+        a value that is not a number (NaN and infinities included, file and line named), a time
+        beyond :data:`sed.events.table.MAX_SECONDS`, or frames that are not sorted and contiguous.
     """
     import pandas as pd
 
@@ -149,6 +150,15 @@ def read_score_table(path: str | os.PathLike) -> pd.DataFrame:
     not_numbers = [c for c in table.columns if table[c].dtype.kind not in "fiu"]
     if not_numbers:
         raise AnnotationError(f"column {not_numbers[0]!r} holds values that are not numbers", path)
+    values = table.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    bad[:, :2] |= values[:, :2] > MAX_SECONDS
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        name, value = table.columns[column], values[row, column]
+        what = "a score" if column >= 2 else f"a time in seconds (0 to {MAX_SECONDS:g})"
+        held = "nan (or an empty cell)" if np.isnan(value) else f"{value:g}"
+        raise AnnotationError(f"line {row + 2}: column {name!r} holds {held}, not {what}", path)
     onsets, offsets = table["onset"].to_numpy(), table["offset"].to_numpy()
     empty = offsets <= onsets
     apart = np.concatenate([[False], np.abs(onsets[1:] - offsets[:-1]) > 1e-6])

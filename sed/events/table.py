@@ -10,6 +10,7 @@ formats its numbers with the helpers here (:func:`seconds_text`, :func:`cell_tex
 from __future__ import annotations
 
 import math
+import os
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 EVENT_COLUMNS = ("filename", "onset", "offset", "event_label", "score")
 #: Decimals of every time written (milliseconds) and of scores.
 TIME_DECIMALS = 3
+#: The longest time read from a file, in seconds (7 days): an onset, offset or duration beyond
+#: it is refused as a misreading (milliseconds or samples taken for seconds), before any array
+#: is sized by it (an offset of 1e12 s would ask numpy for terabytes of segments).
+MAX_SECONDS = 7 * 24 * 3600.0
 #: Decimals of the Audacity and Raven files (what those tools write); times are still rounded to
 #: the millisecond first.
 AUDACITY_DECIMALS = 6
@@ -135,3 +140,26 @@ def json_value(value):
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+def events_of_recording(events: pd.DataFrame, path: str | os.PathLike) -> pd.DataFrame:
+    """The events of one recording in a table of several (``all_events.csv``), by stem.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        An event table whose ``filename`` column names each event's recording.
+    path : str or os.PathLike
+        The recording; events pair with it by :func:`sed.audio.recording_stem`, as
+        ``sed evaluate`` pairs them.
+
+    Returns
+    -------
+    events : pd.DataFrame
+        Its rows, in order, with a fresh index; none when the table names other recordings only.
+    """
+    from sed.audio import recording_stem
+
+    stem = recording_stem(path)
+    keep = [recording_stem(str(name)) == stem for name in events["filename"]]
+    return events[keep].reset_index(drop=True)

@@ -261,9 +261,25 @@ def events_tsv(events: pd.DataFrame, *, with_filename: bool | None = None) -> st
     columns = ["filename", "onset", "offset", "event_label"][0 if with_filename else 1 :]
     lines = ["\t".join(columns)]
     for row in events[columns].itertuples(index=False):
-        cells = [seconds_text(v) if isinstance(v, float) else str(v) for v in row]
+        cells = [seconds_text(v) if isinstance(v, float) else tsv_cell(str(v)) for v in row]
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
+
+
+def tsv_cell(text: str) -> str:
+    """A name or label as a cell of a tab-separated table.
+
+    The DCASE tables have no quoting of their own, but their readers (pandas, which psds_eval and
+    sed_scores_eval use, and dcase_util's ``csv`` reader) take a cell that starts with ``"`` for
+    a quoted one. Such a cell is written quoted as CSV quotes it (``\"\"\"a.wav\"`` for
+    ``\"a.wav``), which :func:`sed.events.readers.read_events` reads back too; any other is
+    written as it is. Tabs and line breaks never reach a cell: names are written as
+    :func:`sed.audio.display_path` writes them (``a\\tb.wav``), and labels with them are
+    refused where they are made.
+    """
+    if not text.startswith('"'):
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def write_events_tsv(
@@ -364,5 +380,5 @@ def write_durations_tsv(durations: Mapping[str, float], path: str | os.PathLike)
     """Write a durations table ``filename<TAB>duration`` with its header (DESED's layout, read by
     psds_eval and sed_scores_eval), lengths in seconds to 3 decimals, atomically."""
     lines = ["filename\tduration"]
-    lines += [f"{name}\t{seconds_text(seconds)}" for name, seconds in durations.items()]
+    lines += [f"{tsv_cell(name)}\t{seconds_text(seconds)}" for name, seconds in durations.items()]
     write_text("\n".join(lines) + "\n", path)

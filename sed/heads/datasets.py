@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sed.audio import AUDIO_EXTENSIONS, find_audio_files
-from sed.errors import AnnotationError, ParameterError
+from sed.audio import AUDIO_EXTENSIONS, display_path, find_audio_files
+from sed.errors import AnnotationError, ParameterError, printable
 from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
 from sed.infra import read_user_text
@@ -270,6 +270,12 @@ def load_dataset(
         return folder_dataset(data, classes=classes, background=background)
     if not os.path.exists(data):
         raise ParameterError("no such folder or CSV file", data)
+    if data.lower().endswith(AUDIO_EXTENSIONS):
+        raise ParameterError(
+            "is an audio file, not training data: give a folder with a sub-folder of audio files "
+            "per class, or a CSV table of clips and their labels",
+            data,
+        )
     return csv_dataset(
         data,
         label_column=label_column,
@@ -373,6 +379,17 @@ def _check_classes(classes, available: list[str], source: str, what: str) -> lis
 
 
 def _finish(frames: list[pd.DataFrame], classes: tuple[str, ...], source: str) -> TrainingData:
+    for label in classes:
+        # A head stores its labels one a line (labels.txt) and events hold them in table cells:
+        # a label with a line break would give more labels than the model has outputs.
+        if display_path(label) != label:
+            where = os.path.join(source, label) if os.path.isdir(source) else source
+            raise ParameterError(
+                f"class '{printable(label)}' has a tab, a line break or bytes that are not "
+                "UTF-8 in its name, which a head's labels.txt and the event tables cannot hold; "
+                "rename it",
+                where,
+            )
     clips = pd.concat(frames, ignore_index=True)
     data = TrainingData(clips, classes, os.fspath(source))
     if len(data.labels) < 2:

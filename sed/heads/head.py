@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sed.errors import ModelError
+from sed.errors import ModelError, long_integer_message
 from sed.infra import atomic_open, atomic_path, read_user_text
 from sed.model.runtime import import_tensorflow
 from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
@@ -430,6 +430,10 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     except RecursionError:
         raise ModelError(
             f"{METADATA_FILE}: not valid JSON (nested too deeply)", directory
+        ) from None
+    except ValueError:  # an integer beyond Python's 4,300 digits
+        raise ModelError(
+            f"{METADATA_FILE}: {long_integer_message(texts[METADATA_FILE])}", directory
         ) from None
     lines = io.StringIO(texts[LABELS_FILE], newline=None)  # \n, \r\n or \r
     labels = tuple(line.rstrip("\n") for line in lines if line.strip())

@@ -48,6 +48,7 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
     """
     import tomllib
 
+    from sed.errors import long_integer_message
     from sed.infra import read_user_text
 
     path = os.fspath(path)
@@ -61,6 +62,8 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
         raise ParameterError(_toml_error(error, text), path) from None
     except RecursionError:  # nested beyond Python's stack
         raise ParameterError(f"not valid {kind}: nested too deeply", path) from None
+    except ValueError:  # an integer beyond Python's 4,300 digits
+        raise ParameterError(long_integer_message(text), path) from None
     try:
         return PostProcessing.from_dict(data)
     except ParameterError as error:
