@@ -124,6 +124,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator:
         os.fsync(handle.fileno())
 
 
+#: What :func:`special_kind` calls a FIFO (a named pipe, or what a shell's ``<(...)`` gives).
+FIFO_KIND = "a pipe (a FIFO, or a shell's <(...))"
+
+
 def special_kind(path: str | os.PathLike) -> str | None:
     """What ``path`` is when it exists and is not a regular file or a folder (links followed).
 
@@ -141,7 +145,7 @@ def special_kind(path: str | os.PathLike) -> str | None:
     if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
         return None
     for test, kind in (
-        (stat.S_ISFIFO, "a pipe (a FIFO, or a shell's <(...))"),
+        (stat.S_ISFIFO, FIFO_KIND),
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISSOCK, "a socket"),
         (stat.S_ISBLK, "a block device"),
@@ -152,7 +156,7 @@ def special_kind(path: str | os.PathLike) -> str | None:
 
 
 #: The kinds of file (:func:`special_kind`) written to directly instead of replaced.
-STREAMED_KINDS = ("a FIFO", "a character device")
+STREAMED_KINDS = (FIFO_KIND, "a character device")
 
 
 def streamed(path: str | os.PathLike) -> bool:
@@ -209,7 +213,8 @@ def remember_written(path: str | os.PathLike) -> None:
     record = _record_path(path)
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(record), exist_ok=True)
-        with open(record, "w", encoding="utf-8") as handle:
+        # The path is there for people looking; a name that is not UTF-8 keeps its bytes.
+        with open(record, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write(f"{identity}\n{real}\n")
 
 
@@ -225,7 +230,7 @@ def written_by_sed(path: str | os.PathLike) -> bool:
     if identity is None:
         return False
     try:
-        with open(_record_path(path), encoding="utf-8") as handle:
+        with open(_record_path(path), encoding="utf-8", errors="surrogateescape") as handle:
             return handle.readline().strip() == identity
     except OSError:
         return False
