@@ -52,8 +52,9 @@ AUDIO_EXTENSIONS = (
     ".w64",
     ".rf64",
 )
-# Native-rate frames decoded per block when streaming: 2**18 is 6 s at 44.1 kHz (4 MB in stereo).
-DEFAULT_BLOCK_FRAMES = 1 << 18
+#: Samples per channel (at the file's own rate) decoded per block when streaming: 2**18 is 6 s
+#: at 44.1 kHz (4 MB in stereo). soundfile calls them frames; here a frame is an analysis frame.
+DEFAULT_BLOCK_SAMPLES = 1 << 18
 
 # libsndfile logs "data : <declared> (should be <present>)" when a WAV's data chunk is cut short.
 #: The data chunk size a streaming recorder writes while it does not know the length.
@@ -340,7 +341,7 @@ def stream_audio(
     *,
     sample_rate: int = 16000,
     resampler: str = DEFAULT_RESAMPLER,
-    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    block_samples: int = DEFAULT_BLOCK_SAMPLES,
 ) -> tuple[Iterator[np.ndarray], AudioInfo]:
     """Read a file block by block as a mono float32 waveform at ``sample_rate``.
 
@@ -355,8 +356,8 @@ def stream_audio(
         Target rate in Hz (YAMNet: 16000).
     resampler : {"soxr", "resampy"}
         See :func:`resample`.
-    block_frames : int > 0
-        Frames (at the file's rate) decoded per block.
+    block_samples : int > 0
+        Samples per channel (at the file's rate) decoded per block.
 
     Returns
     -------
@@ -373,21 +374,21 @@ def stream_audio(
         part-way, the file holds no samples, or a sample is NaN or infinite (the message gives
         the time of the first one).
     ParameterError
-        If ``resampler`` is unknown or ``block_frames`` is not a positive integer.
+        If ``resampler`` is unknown or ``block_samples`` is not a positive integer.
     """
     check_resampler(resampler)
-    if not (isinstance(block_frames, (int, np.integer)) and block_frames > 0):
-        raise ParameterError(f"block_frames must be a positive integer, got {block_frames!r}")
+    if not (isinstance(block_samples, (int, np.integer)) and block_samples > 0):
+        raise ParameterError(f"block_samples must be a positive integer, got {block_samples!r}")
     info = audio_info(path)
-    return _stream(info, sample_rate, resampler, int(block_frames)), info
+    return _stream(info, sample_rate, resampler, int(block_samples)), info
 
 
 def _stream(
-    info: AudioInfo, sample_rate: int, resampler: str, block_frames: int
+    info: AudioInfo, sample_rate: int, resampler: str, block_samples: int
 ) -> Iterator[np.ndarray]:
     stream = StreamResampler(info.sample_rate, sample_rate, resampler=resampler)
     frames_read = 0
-    for block in _decoded_blocks(info, block_frames):
+    for block in _decoded_blocks(info, block_samples):
         if not np.isfinite(block).all():
             first = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
             seconds = (frames_read + first) / info.sample_rate
@@ -399,13 +400,13 @@ def _stream(
     yield stream.finish()
 
 
-def _decoded_blocks(info: AudioInfo, block_frames: int) -> Iterator[np.ndarray]:
+def _decoded_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
     try:
         with quiet_native_stderr():
             handle = sf.SoundFile(_native_name(info.path))
         with handle:
             while True:
-                block = handle.read(block_frames, dtype="float32", always_2d=True)
+                block = handle.read(block_samples, dtype="float32", always_2d=True)
                 if not len(block):
                     return
                 yield block

@@ -41,7 +41,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sed.audio import (
-    DEFAULT_BLOCK_FRAMES,
+    DEFAULT_BLOCK_SAMPLES,
     DEFAULT_RESAMPLER,
     check_finite,
     display_path,
@@ -890,7 +890,7 @@ def score_file(
     resampler: str = DEFAULT_RESAMPLER,
     keep_embeddings: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    block_samples: int = DEFAULT_BLOCK_SAMPLES,
     overlap: bool = True,
 ) -> ScoreGrid:
     """Read a recording block by block and score it (see :func:`score_stream`).
@@ -909,8 +909,9 @@ def score_file(
     keep_embeddings : bool
     batch_size : int > 0
         Windows per model call.
-    block_frames : int > 0
-        Sample frames decoded per block, at the file's rate (see :func:`sed.audio.stream_audio`).
+    block_samples : int > 0
+        Samples per channel decoded per block, at the file's rate (see
+        :func:`sed.audio.stream_audio`).
     overlap : bool
         Decode and compute features in a background thread while the model runs (see
         :func:`score_stream`); False when files are processed in parallel processes.
@@ -927,7 +928,7 @@ def score_file(
         If the file cannot be used.
     """
     blocks, info = stream_audio(
-        path, sample_rate=model.params.sample_rate, resampler=resampler, block_frames=block_frames
+        path, sample_rate=model.params.sample_rate, resampler=resampler, block_samples=block_samples
     )
     return score_stream(
         blocks,

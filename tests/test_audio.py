@@ -132,7 +132,7 @@ def test_bad_files_get_one_message_whole_or_streamed(tmp_path, name, message):
         load_audio(tmp_path / name)
     assert str(whole.value).startswith(str(tmp_path / name) + ": ")
     with pytest.raises(AudioError) as streamed:
-        list(stream_audio(tmp_path / name, block_frames=1000)[0])
+        list(stream_audio(tmp_path / name, block_samples=1000)[0])
     assert str(streamed.value) == str(whole.value)
 
 
@@ -180,7 +180,7 @@ def test_stream_audio_joins_to_load_audio(tmp_path, rate, channels, resampler):
     path = tmp_path / "x.flac"
     sf.write(path, tone(rate, seconds=3.3, channels=channels, frequency=440.0), rate)
     whole, info = load_audio(path, resampler=resampler)
-    blocks, streamed_info = stream_audio(path, resampler=resampler, block_frames=12345)
+    blocks, streamed_info = stream_audio(path, resampler=resampler, block_samples=12345)
     assert streamed_info == info
     np.testing.assert_array_equal(np.concatenate(list(blocks)), whole)
 
@@ -196,7 +196,7 @@ def test_stream_audio_reports_the_time_of_the_first_nan(tmp_path):
     samples = tone(16000, seconds=5.0)
     samples[40000:40010] = np.nan
     sf.write(tmp_path / "nan.wav", samples, 16000, subtype="FLOAT")
-    blocks, _ = stream_audio(tmp_path / "nan.wav", block_frames=16000)
+    blocks, _ = stream_audio(tmp_path / "nan.wav", block_samples=16000)
     first = next(blocks)  # the first second is fine
     assert len(first) == 16000
     with pytest.raises(
@@ -208,8 +208,8 @@ def test_stream_audio_reports_the_time_of_the_first_nan(tmp_path):
 def test_stream_audio_rejects_bad_block_sizes(tmp_path):
     from sed.audio import stream_audio
 
-    with pytest.raises(ParameterError, match="block_frames must be a positive integer"):
-        stream_audio(tmp_path / "x.wav", block_frames=0)
+    with pytest.raises(ParameterError, match="block_samples must be a positive integer"):
+        stream_audio(tmp_path / "x.wav", block_samples=0)
 
 
 def make_tree(root):

@@ -335,7 +335,7 @@ def test_a_sound_card_is_listened_to_like_a_stream(model, bells_wav):
 def test_the_cli_records_the_default_device(model, bells_wav, monkeypatch):
     samples, _ = sf.read(bells_wav, dtype="float32", frames=16000 * 20)
     fake = FakeSoundDevice(device_blocks(samples, flagged={3: "input_overflow"}))
-    monkeypatch.setattr("sed.listen.import_sounddevice", lambda: fake)
+    monkeypatch.setattr("sed.listen.sources.import_sounddevice", lambda: fake)
     result = CliRunner().invoke(cli, ["listen", "--classes", "Bicycle bell"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

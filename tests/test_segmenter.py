@@ -53,7 +53,7 @@ def assert_same_as_whole_file(path, model, *, resampler="soxr", **options):
 
 
 @pytest.mark.parametrize(
-    "rate,channels,block_frames",
+    "rate,channels,block_samples",
     [
         (44100, 2, 12345),  # blocks end mid-window, mid-frame
         (22050, 2, 7919),  # a prime: every block boundary falls somewhere new
@@ -62,29 +62,29 @@ def assert_same_as_whole_file(path, model, *, resampler="soxr", **options):
     ],
 )
 def test_streamed_scores_equal_whole_file_scores(
-    tmp_path, bells, model, rate, channels, block_frames
+    tmp_path, bells, model, rate, channels, block_samples
 ):
     path = write_recording(tmp_path / f"r{rate}.flac", bells, rate, channels)
-    streamed = assert_same_as_whole_file(path, model, block_frames=block_frames)
+    streamed = assert_same_as_whole_file(path, model, block_samples=block_samples)
     assert len(streamed) == 120
 
 
 def test_streaming_with_resampy_and_the_tensorflow_backend(tmp_path, bells, tf_model):
     path = write_recording(tmp_path / "r22050.wav", bells, 22050, 2, seconds=12.3)
-    assert_same_as_whole_file(path, tf_model, resampler="resampy", block_frames=5000)
+    assert_same_as_whole_file(path, tf_model, resampler="resampy", block_samples=5000)
 
 
 @pytest.mark.parametrize("seconds", [0.3, 0.97, 1.4])
 def test_files_shorter_than_one_window_or_two(tmp_path, bells, model, seconds):
     path = write_recording(tmp_path / "short.wav", bells, 22050, 2, seconds=seconds)
-    streamed = assert_same_as_whole_file(path, model, block_frames=1000)
+    streamed = assert_same_as_whole_file(path, model, block_samples=1000)
     assert len(streamed) == YamnetParams().num_windows(round(seconds * 16000))
 
 
 def test_reference_hop_and_embeddings_stream_too(tmp_path, bells, model):
     hop_048 = dataclasses.replace(model, params=YamnetParams(patch_hop_seconds=0.48))
     path = write_recording(tmp_path / "r.flac", bells, 44100, 2, seconds=20.0)
-    streamed = score_file(path, hop_048, keep_embeddings=True, block_frames=33333)
+    streamed = score_file(path, hop_048, keep_embeddings=True, block_samples=33333)
     waveform, _ = load_audio(path)
     scores, embeddings, _ = run_yamnet(waveform, hop_048)
     assert streamed.embeddings.shape == embeddings.shape == (len(scores), 1024)
@@ -131,7 +131,7 @@ def test_an_error_while_reading_reaches_the_caller(tmp_path, bells, model):
     with pytest.raises(
         AudioError, match=r"inf\.wav: NaN or infinite samples, the first at 50\.000 s"
     ):
-        score_file(tmp_path / "inf.wav", model, block_frames=16000)
+        score_file(tmp_path / "inf.wav", model, block_samples=16000)
 
 
 def test_an_error_in_the_model_stops_the_reader(bells, model):
