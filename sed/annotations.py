@@ -272,6 +272,7 @@ def evaluate_files(
     pairs = _pair_recordings(sides, lengths, audio, durations)
     if estimated is not None:
         _warn_unprocessed(estimated, pairs, warn)
+    _warn_empty_reference(pairs, warn)
     chosen = _chosen_labels(labels, pairs)
     evaluation = Evaluation(
         chosen,
@@ -571,3 +572,16 @@ def _evaluated_length(stem, lengths, ref, est) -> tuple[float, str]:
         if side is not None and len(side.events)
     ]
     return (max(offsets) if offsets else 0.0), "last offset"
+
+
+def _warn_empty_reference(pairs: dict[str, tuple], warn) -> None:
+    """A reference without a single event leaves recall, F-score and error rate undefined
+    (sed_eval's n/a): say so, so that an empty or misread annotation file is noticed."""
+    if warn is None:
+        return
+    references = [ref for ref, _ in pairs.values() if ref is not None]
+    if references and not any(len(ref.events) for ref in references):
+        warn(
+            f"the reference holds no events ({_count(references, 'recording')}): recall, "
+            "F-scores and error rates are n/a; only false alarms are counted"
+        )

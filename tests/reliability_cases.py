@@ -1208,6 +1208,51 @@ CASES = [
         verified_by="tests/test_bad_inputs.py::test_a_wav_of_unknown_length_is_read_whole",
         fragments=("0xFFFFFFFF",),
     ),
+    # ---- messages that name what the user typed, or the source -------------------------------
+    Case(
+        "option-name",
+        OPTIONS,
+        "a post-processing option out of range that click lets through (NaN)",
+        "sed detect rec.wav -o ev.csv --min-gap nan",
+        2,
+        "sed detect: error: --min-gap must be in [0, inf), got nan",
+    ),
+    Case(
+        "option-names-together",
+        OPTIONS,
+        "two options that contradict each other",
+        "sed detect rec.wav -o ev.csv --threshold 0.5 --threshold-off 0.9",
+        2,
+        "sed detect: error: --threshold-off (0.9) must not exceed --threshold-on (0.5)",
+    ),
+    Case(
+        "empty-reference",
+        FILES,
+        "an empty reference file",
+        "sed evaluate --reference empty.tsv --estimated events.csv",
+        0,
+        "sed evaluate: warning: the reference holds no events (1 recording): recall, F-scores "
+        "and error rates are n/a; only false alarms are counted",
+        setup=": > empty.tsv",
+    ),
+    Case(
+        "stdin-partial-frame",
+        RECORDINGS,
+        "three bytes of s16le on standard input (one sample and half of the next)",
+        "printf '\\001\\002\\003' | sed listen - --rate 16000",
+        0,
+        "sed listen: the stream ended inside a sample frame: its last byte was dropped",
+        slow=True,
+    ),
+    Case(
+        "stdin-nan",
+        RECORDINGS,
+        "a NaN sample in f32le on standard input",
+        "printf '\\000\\000\\300\\177' | sed listen - --rate 16000 --sample-format f32le --quiet",
+        1,
+        "sed listen: error: stdin: NaN or infinite samples, the first at 0.000 s",
+        slow=True,
+    ),
 ]
 
 

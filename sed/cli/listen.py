@@ -192,6 +192,14 @@ def listen(
             every_seconds=every_seconds,
             top_k=top_k,
         )
+    incomplete = getattr(audio, "incomplete_bytes", 0)
+    if incomplete:
+        status.say(
+            "the stream ended inside a sample frame: "
+            + (f"its last {incomplete} bytes were" if incomplete > 1 else "its last byte was")
+            + " dropped",
+            always=True,
+        )
     lost = f" ({summary.overflows} overflows, {summary.underflows} underflows)"
     counted = f"{summary.decided} {'stretches' if every_seconds else 'events'}"
     status.say(

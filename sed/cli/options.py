@@ -385,7 +385,21 @@ def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
         and config.threshold_off is not None
     ):
         given["threshold_off"] = min(config.threshold_off, given["threshold_on"])
-    return with_overrides(config, **given)
+    try:
+        return with_overrides(config, **given)
+    except ParameterError as error:
+        raise ParameterError(_with_option_names(error.message, given), error.path) from None
+
+
+def _with_option_names(message: str, given: dict) -> str:
+    """``message`` naming the options typed (``--min-gap``) instead of the configuration's fields
+    (``min_gap_seconds``) they set; fields from a ``--config`` file keep their names."""
+    import re
+
+    for names, field_name, _, _ in POSTPROCESSING_OPTIONS:
+        if field_name in given:
+            message = re.sub(rf"\b{field_name}\b", names[0], message)
+    return message
 
 
 def _head_postprocessing(head_dir) -> PostProcessing | None:

@@ -98,7 +98,13 @@ def listen(
             if listener.start_time is None:  # the block's first sample was taken this long ago
                 now = dt.datetime.now().astimezone()
                 listener.start_time = now - dt.timedelta(seconds=len(block) / listener.sample_rate)
-            give(listener.push(block))
+            try:
+                decided_here = listener.push(block)
+            except AudioError as error:  # a bad sample: say where the audio came from
+                if error.path is not None:
+                    raise
+                raise AudioError(error.message, getattr(source, "name", None)) from None
+            give(decided_here)
             counts = (source.overflows, source.underflows)
             if counts != reported and time.monotonic() - reported_at >= WARN_EVERY_SECONDS:
                 warn(

@@ -288,6 +288,8 @@ class PcmSource:
         self.name, self._stream = name, stream
         self._bytes = _Bytes(stream, stop)
         self.overflows = self.underflows = 0
+        #: Bytes of an incomplete sample frame the stream ended inside: never decoded.
+        self.incomplete_bytes = 0
         head = self._bytes.read_exact(4)
         if head is None:
             raise Stopped
@@ -346,6 +348,8 @@ class PcmSource:
             if whole:
                 yield self.format.decode(pending[:whole])
                 pending = pending[whole:]
+        # The end cut a sample frame short: its bytes are no sample (and never scored).
+        self.incomplete_bytes = len(pending)
 
 
 def import_sounddevice():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sed.errors import ParameterError
+from sed.events.table import round_seconds
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -238,5 +239,11 @@ def merge_threshold(min_gap_seconds: float) -> float:
 
 
 def long_enough(onset: float, offset: float, min_duration_seconds: float) -> bool:
-    """Whether a merged event is kept: at least ``min_duration_seconds`` long, and not empty."""
-    return offset - onset >= min_duration_seconds and offset > onset
+    """Whether a merged event is kept: at least ``min_duration_seconds`` long, and not empty
+    once written: its offset and onset must differ in milliseconds, the resolution of every
+    event file (:func:`sed.events.table.round_seconds`). A stream of a few samples would
+    otherwise give an event of length 0.000 s."""
+    if not (offset - onset >= min_duration_seconds and offset > onset):
+        return False
+    rounded_onset, rounded_offset = round_seconds([onset, offset])
+    return bool(rounded_offset > rounded_onset)
