@@ -21,6 +21,44 @@ if TYPE_CHECKING:
     from sed.classes import ClassSelection
 
 
+def centre_stretches(
+    starts, ends, hop_seconds: float, *, first_window: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stretch of the recording each window stands for: the ``centres`` convention.
+
+    Each window stands for the ``hop_seconds``-long stretch centred on its centre, so the
+    stretches of consecutive windows tile the recording (stretch ``i`` ends where ``i + 1``
+    starts); the recording's first window reaches back to 0 s, since it also stands for the
+    start. Frames whose length is their hop (a frame-level head's) stand for themselves. Event
+    boundaries (``centres``, and ``refined`` before the level moves them) and the frames of
+    score tables both follow this rule.
+
+    Parameters
+    ----------
+    starts, ends : float or np.ndarray [shape=(n_windows,)]
+        Start and end times of the windows, in seconds.
+    hop_seconds : float >= 0
+        Distance between window starts, in seconds; 0 (a lone window, with no grid) takes the
+        first window's own length, so that it stands for its whole extent.
+    first_window : bool
+        Whether the first of ``starts`` is the recording's first window.
+
+    Returns
+    -------
+    onsets, offsets : np.ndarray [shape=(n_windows,), dtype=float64]
+        In seconds; not clipped to the recording, nor rounded.
+    """
+    starts = np.atleast_1d(np.asarray(starts, dtype=np.float64))
+    ends = np.atleast_1d(np.asarray(ends, dtype=np.float64))
+    if not hop_seconds and len(starts):
+        hop_seconds = float(ends[0] - starts[0])
+    centres = 0.5 * (starts + ends)
+    onsets, offsets = centres - 0.5 * hop_seconds, centres + 0.5 * hop_seconds
+    if first_window and len(onsets):
+        onsets[0] = 0.0
+    return onsets, offsets
+
+
 @dataclass
 class ScoreGrid:
     """Class scores of one recording on a regular grid of time rows, with the rows' times.

@@ -18,7 +18,7 @@ from sed.audio import recording_stem
 from sed.errors import AnnotationError
 from sed.events.table import MAX_SECONDS, TIME_DECIMALS, round_seconds, seconds_text
 from sed.events.writers import write_text
-from sed.postprocessing.boundaries import centre_stretches
+from sed.scores import centre_stretches
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,8 +1,8 @@
 """Event boundaries: where, inside its first and last active windows, an event starts and ends.
 
-The conventions of :data:`sed.postprocessing.parameters.BOUNDARIES`: window extents, window centres
-(:func:`centre_stretches`, also the frame layout of score tables), and boundaries refined on the
-signal level (:func:`level_activity`, :func:`grow_boundaries`).
+The conventions of :data:`sed.postprocessing.parameters.BOUNDARIES`: window extents, window
+centres (:func:`sed.scores.centre_stretches`, also the row layout of score tables), and
+boundaries refined on the signal level (:func:`level_activity`, :func:`grow_boundaries`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sed.params import YamnetParams
+from sed.scores import centre_stretches
 
 #: How far (in 10 ms frames) the level is smoothed before it is compared with the background.
 LEVEL_SMOOTHING_FRAMES = 5
@@ -28,7 +29,7 @@ def onset_time(
     """Onset, in seconds, of an event whose first active window spans ``start`` to ``end``.
 
     ``extents``: the window's start; ``centres`` and ``refined``: the start of the window's
-    stretch (:func:`centre_stretches`: half a ``hop`` before its centre, or 0 for the
+    stretch (:func:`sed.scores.centre_stretches`: half a ``hop`` before its centre, or 0 for the
     recording's first window).
     """
     if convention == "extents":
@@ -40,49 +41,11 @@ def offset_time(start: float, end: float, hop: float, convention: str) -> float:
     """Offset, in seconds, of an event whose last active window spans ``start`` to ``end``.
 
     ``extents``: the window's end; ``centres`` and ``refined``: the end of the window's stretch
-    (:func:`centre_stretches`: half a ``hop`` after its centre).
+    (:func:`sed.scores.centre_stretches`: half a ``hop`` after its centre).
     """
     if convention == "extents":
         return float(end)
     return float(centre_stretches(start, end, hop)[1][0])
-
-
-def centre_stretches(
-    starts, ends, hop_seconds: float, *, first_window: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """The stretch of the recording each window stands for: the ``centres`` convention.
-
-    Each window stands for the ``hop_seconds``-long stretch centred on its centre, so the
-    stretches of consecutive windows tile the recording (stretch ``i`` ends where ``i + 1``
-    starts); the recording's first window reaches back to 0 s, since it also stands for the
-    start. Frames whose length is their hop (a frame-level head's) stand for themselves. Event
-    boundaries (``centres``, and ``refined`` before the level moves them) and the frames of
-    score tables both follow this rule.
-
-    Parameters
-    ----------
-    starts, ends : float or np.ndarray [shape=(n_windows,)]
-        Start and end times of the windows, in seconds.
-    hop_seconds : float >= 0
-        Distance between window starts, in seconds; 0 (a lone window, with no grid) takes the
-        first window's own length, so that it stands for its whole extent.
-    first_window : bool
-        Whether the first of ``starts`` is the recording's first window.
-
-    Returns
-    -------
-    onsets, offsets : np.ndarray [shape=(n_windows,), dtype=float64]
-        In seconds; not clipped to the recording, nor rounded.
-    """
-    starts = np.atleast_1d(np.asarray(starts, dtype=np.float64))
-    ends = np.atleast_1d(np.asarray(ends, dtype=np.float64))
-    if not hop_seconds and len(starts):
-        hop_seconds = float(ends[0] - starts[0])
-    centres = 0.5 * (starts + ends)
-    onsets, offsets = centres - 0.5 * hop_seconds, centres + 0.5 * hop_seconds
-    if first_window and len(onsets):
-        onsets[0] = 0.0
-    return onsets, offsets
 
 
 def level_activity(
