@@ -285,7 +285,11 @@ def test_config_error_is_one_line(tmp_path, bells_wav):
 @pytest.mark.parametrize(
     "config,extra,message",
     [
-        ("threshold_on = 0.3\n", ["--threshold-off", "0.6"], "threshold_off (0.6) must not exceed"),
+        (
+            "threshold_on = 0.3\n",
+            ["--threshold-off", "0.6"],
+            "--threshold-off (0.6) must not exceed threshold_on (0.3)",
+        ),
         ("", ["--class-thresholds", "{thresholds}"], "not detected: 'cow'"),
         ("", ["--boundaries", "middle"], "Invalid value for '--boundaries'"),
         ("", ["--min-gap", "-1"], "-1.0 is not in the range x>=0"),
