@@ -90,7 +90,9 @@ def _rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
             if any(cell.strip() for cell in row):
                 rows.append((reader.line_num, [cell.strip() for cell in row]))
     except csv.Error as error:
-        raise AnnotationError(f"line {reader.line_num}: not a readable table ({error})", path)
+        raise AnnotationError(
+            f"line {reader.line_num}: not a readable table ({error})", path
+        ) from None
     if not rows:
         raise AnnotationError("file is empty: expected a header line, then a row per excerpt", path)
     return rows[0][1], rows[1:]
@@ -227,9 +229,7 @@ def read_excerpts(
     return excerpts
 
 
-def window_span(
-    start: int, end: int, window: int
-) -> tuple[int, int]:
+def window_span(start: int, end: int, window: int) -> tuple[int, int]:
     """The samples an excerpt is embedded from: itself, or the window centred on it when shorter.
 
     Parameters
