@@ -72,6 +72,7 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     from sed.heads.config import TrainingConfig
     from sed.heads.head import Head
     from sed.pipeline import train_head_files
+    from sed.review import sample_events
     from sed.search import best_windows, head_scores, hits_to_events, query_embeddings, similarities
 
     firsts = np.array([r.first_row for r in index.recordings])
@@ -79,60 +80,74 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     onsets = (np.arange(len(index)) - firsts[positions]) * index.hop_seconds
     offsets = onsets + index.window_seconds
     folder = tempfile.mkdtemp(prefix="sed-search-loop-")
-    table = []
+    names = [r.filename for r in index.recordings]
+
+    def heard(judged) -> np.ndarray:
+        """The windows overlapping a judged excerpt: the person has heard them."""
+        mask = np.zeros(len(index), bool)
+        for item in judged.itertuples():
+            rows = positions == names.index(item.filename)
+            mask |= rows & (onsets < item.offset) & (offsets > item.onset)
+        return mask
+
+    def figures(relevant: np.ndarray, scores: np.ndarray, keep: np.ndarray) -> str:
+        relevant, scores = relevant[keep], scores[keep]
+        top = np.argsort(-scores, kind="stable")[:10]
+        return f"{average_precision(relevant, scores):.3f}/{relevant[top].mean():.2f}"
+
+    rows = []
     for label in args.classes.split(","):
         query_file = next(name for name, cls in clips if cls == label)
         query = query_embeddings(DATA / "dcase2016_task2" / "train" / query_file, model)
         scores = similarities(index, [query.embeddings])
-        row = [label, query_file]
-        judged = pd.DataFrame()
-        for round_number in range(args.rounds + 1):
-            top = np.argsort(-scores, kind="stable")[:10]
-            row.append((average_precision(truth[label], scores), truth[label][top].mean()))
-            if round_number == args.rounds:
-                break
-            # The person judges the best hits not judged yet (a window overlapping a judged
-            # excerpt has been heard).
-            fresh = scores.copy()
-            for item in judged.itertuples():
-                stem_rows = positions == item.position
-                fresh[stem_rows & (onsets < item.offset) & (offsets > item.onset)] = -np.inf
-            hits = best_windows(index, fresh, k=args.top)
-            new = hits_to_events(index, hits, label)
-            new["position"] = [
-                [r.filename for r in index.recordings].index(name) for name in new["filename"]
-            ]
+        everything = np.ones(len(index), bool)
+        row = {
+            "class": label,
+            "query": query_file,
+            "rounds": [figures(truth[label], scores, everything)],
+        }
+        row["unheard"] = list(row["rounds"])
+        row["judged"] = []
+        judged = pd.DataFrame(columns=["filename", "onset", "offset"])
+        for round_number in range(1, args.rounds + 1):
+            # The person judges hits not judged yet (a window overlapping a judged excerpt has
+            # been heard), taken from the current ranking.
+            fresh = np.where(heard(judged), -np.inf, scores)
+            if args.review == "top":
+                new = hits_to_events(index, best_windows(index, fresh, k=args.top), label)
+            else:  # what `sed review hits.csv --max-per-label TOP` puts on the page
+                found = hits_to_events(index, best_windows(index, fresh, k=args.k), label)
+                new = sample_events(found, args.top).drop(columns="sample")
             new["verdict"] = verdicts_for(new, events, label)
             new["corrected_label"] = ""
-            judged = pd.concat([judged, new], ignore_index=True)
-            path = os.path.join(folder, f"{label}_round{round_number + 1}_verdicts.csv")
-            judged.drop(columns="position").to_csv(path, index=False, float_format="%.3f")
-            counts = judged["verdict"].value_counts()
-            row.append(f"{counts.get('correct', 0)}/{len(judged)}")
-            head_dir = os.path.join(folder, f"{label}_round{round_number + 1}_head")
+            judged = pd.concat([judged, new], ignore_index=True) if len(judged) else new
+            path = os.path.join(folder, f"{label}_round{round_number}_verdicts.csv")
+            judged.to_csv(path, index=False, float_format="%.3f")
+            row["judged"].append(f"{(judged['verdict'] == 'correct').sum()}/{len(judged)}")
+            head_dir = os.path.join(folder, f"{label}_round{round_number}_head")
             try:
-                train_head_files(path, head_dir, model=model, config=TrainingConfig())
+                config = TrainingConfig(
+                    validation_fraction=args.validation_fraction, max_epochs=args.epochs
+                )
+                train_head_files(path, head_dir, model=model, config=config)
             except Exception as error:  # a round without positives or negatives cannot train
-                print(f"{label}: round {round_number + 1} cannot train: {error}")
+                print(f"{label}: round {round_number} cannot train: {error}")
                 break
             scores = head_scores(index, Head.load(head_dir), label)
-        table.append(row)
-    print(f"verdicts and heads in {folder}")
-    print(
-        f"{'class':<10} {'query clip':<20} {'MAP/P@10 query':>15}"
-        + "".join(
-            f" {'correct/judged':>15} {f'MAP/P@10 round {n + 1}':>18}" for n in range(args.rounds)
-        )
-    )
-    for row in table:
-        cells = [f"{row[0]:<10} {row[1]:<20}"]
-        for item in row[2:]:
-            cells.append(
-                f" {item[0]:.3f}/{item[1]:.2f}".rjust(16 if len(cells) == 1 else 19)
-                if isinstance(item, tuple)
-                else f" {item:>15}"
-            )
-        print("".join(cells))
+            row["rounds"].append(figures(truth[label], scores, everything))
+            row["unheard"].append(figures(truth[label], scores, ~heard(judged)))
+        rows.append(row)
+    print(f"verdicts and heads in {folder}; review {args.review!r}, {args.top} per round")
+    for key, title in (("rounds", "all windows"), ("unheard", "windows not judged")):
+        print(f"MAP/P@10 over {title} (correct/judged events after each round):")
+        header = f"{'class':<10} {'query clip':<18} {'query':>11}"
+        header += "".join(f" {f'round {n}':>19}" for n in range(1, args.rounds + 1))
+        print(header)
+        for row in rows:
+            cells = [f"{row['class']:<10} {row['query']:<18} {row[key][0]:>11}"]
+            for figure, judged_count in zip(row[key][1:], row["judged"]):
+                cells.append(f" {figure:>11} ({judged_count:>5})")
+            print("".join(cells))
     print_resources(started)
 
 
@@ -150,6 +165,18 @@ def main() -> None:
     parser.add_argument("--classes", default=",".join(LOOP_CLASSES), help="--loop: classes")
     parser.add_argument("--rounds", type=int, default=2, help="--loop: rounds of verdicts")
     parser.add_argument("--top", type=int, default=20, help="--loop: hits judged per round")
+    parser.add_argument(
+        "--review",
+        choices=("page", "top"),
+        default="page",
+        help="--loop: judge the review page's sample of the -k hits (the --top/3 best, the "
+        "--top/3 worst, the rest at random), or the --top best hits",
+    )
+    parser.add_argument("-k", type=int, default=100, help="--loop: hits found per round")
+    parser.add_argument(
+        "--validation-fraction", type=float, default=0.2, help="--loop: sed train's option"
+    )
+    parser.add_argument("--epochs", type=int, default=100, help="--loop: sed train's option")
     args = parser.parse_args()
     office, clips = DATA / "sed_dev" / "office", DATA / "dcase2016_task2"
     if not office.is_dir() or not clips.is_dir():
