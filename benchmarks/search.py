@@ -27,6 +27,8 @@ from collections import defaultdict
 import numpy as np
 from _common import DATA, print_resources
 
+from sed.heads.config import EXCERPT_TRAINING
+
 OVERLAP_SECONDS = 0.2
 #: --loop's classes: found fairly (cough, keyboard, phone) to hardly (drawer, pageturn, speech)
 #: by one example; knock, keysDrop and doorslam have next to no correct hit to start from.
@@ -99,7 +101,7 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     for label in args.classes.split(","):
         query_file = next(name for name, cls in clips if cls == label)
         query = query_embeddings(DATA / "dcase2016_task2" / "train" / query_file, model)
-        scores = similarities(index, [query.embeddings])
+        scores = query_scores = similarities(index, [query.embeddings])
         everything = np.ones(len(index), bool)
         row = {
             "class": label,
@@ -135,18 +137,27 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
                 break
             scores = head_scores(index, Head.load(head_dir), label)
             row["rounds"].append(figures(truth[label], scores, everything))
-            row["unheard"].append(figures(truth[label], scores, ~heard(judged)))
+            unheard = ~heard(judged)
+            # The query's ranking of the same windows is what the head has to beat there.
+            row["unheard"].append(
+                f"{figures(truth[label], query_scores, unheard)} -> "
+                f"{figures(truth[label], scores, unheard)}"
+            )
         rows.append(row)
     print(f"verdicts and heads in {folder}; review {args.review!r}, {args.top} per round")
-    for key, title in (("rounds", "all windows"), ("unheard", "windows not judged")):
+    for key, title in (
+        ("rounds", "all windows"),
+        ("unheard", "the windows not judged yet, query -> head"),
+    ):
         print(f"MAP/P@10 over {title} (correct/judged events after each round):")
         header = f"{'class':<10} {'query clip':<18} {'query':>11}"
-        header += "".join(f" {f'round {n}':>19}" for n in range(1, args.rounds + 1))
+        width = 19 if key == "rounds" else 33
+        header += "".join(f" {f'round {n}':>{width}}" for n in range(1, args.rounds + 1))
         print(header)
         for row in rows:
             cells = [f"{row['class']:<10} {row['query']:<18} {row[key][0]:>11}"]
             for figure, judged_count in zip(row[key][1:], row["judged"]):
-                cells.append(f" {figure:>11} ({judged_count:>5})")
+                cells.append(f" {figure:>{width - 8}} ({judged_count:>5})")
             print("".join(cells))
     print_resources(started)
 
@@ -174,9 +185,14 @@ def main() -> None:
     )
     parser.add_argument("-k", type=int, default=100, help="--loop: hits found per round")
     parser.add_argument(
-        "--validation-fraction", type=float, default=0.2, help="--loop: sed train's option"
+        "--validation-fraction",
+        type=float,
+        default=EXCERPT_TRAINING["validation_fraction"],
+        help="--loop: sed train's option",
     )
-    parser.add_argument("--epochs", type=int, default=100, help="--loop: sed train's option")
+    parser.add_argument(
+        "--epochs", type=int, default=EXCERPT_TRAINING["max_epochs"], help="--loop: sed train's"
+    )
     args = parser.parse_args()
     office, clips = DATA / "sed_dev" / "office", DATA / "dcase2016_task2"
     if not office.is_dir() or not clips.is_dir():

@@ -430,8 +430,9 @@ def train_head_files(
         which also takes ``clip_options``: ``label_column``, ``filename_column``,
         ``group_column``, ``where``, ``audio_dir``), or an excerpt table: an event table or a
         review's verdicts file (:func:`sed.heads.excerpts.excerpt_dataset`, which takes
-        ``audio_dir`` only; mixtures default to none, as its ``wrong`` excerpts are negatives,
-        not background recordings).
+        ``audio_dir`` only; without ``config``, trained with
+        :data:`sed.heads.config.EXCERPT_TRAINING`, and never with mixtures unless
+        ``config.mixtures`` asks for them).
     output : str or os.PathLike
         The head directory.
     model : sed.model.Yamnet, or a callable that loads it
@@ -460,19 +461,20 @@ def train_head_files(
         If the plan cannot work (more folds than groups, mixtures without background
         recordings...), found before the model loads.
     """
-    from sed.heads.config import TrainingConfig
+    from sed.heads.config import EXCERPT_TRAINING, TrainingConfig
     from sed.heads.datasets import load_dataset
     from sed.heads.embeddings import EmbeddingCache
     from sed.heads.excerpts import is_excerpt_table
     from sed.heads.reports import train_and_report
     from sed.heads.training import check_training_plan
 
-    config = config or TrainingConfig()
     if is_excerpt_table(data):
         dataset = _excerpt_dataset(data, classes, background, resampler, clip_options)
+        config = config or TrainingConfig(**EXCERPT_TRAINING)
         if config.mixtures is None:  # 'wrong' excerpts are negatives, not backgrounds to mix over
             config = replace(config, mixtures=0)
     else:
+        config = config or TrainingConfig()
         dataset = load_dataset(
             data,
             classes=list(classes) if classes is not None else None,
