@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from click.testing import CliRunner
 
 from sed.cli import cli
 from sed.errors import AnnotationError, ParameterError
+from sed.heads.config import EXCERPT_TRAINING
 from sed.heads.excerpts import excerpt_dataset, is_excerpt_table, read_excerpts
 from sed.heads.head import BACKGROUND_LABEL
 
@@ -137,6 +140,15 @@ def test_a_head_trained_on_verdicts_ranks_the_index(tmp_path, excerpt_head, bell
     bells = [(0.0, 1.326), (6.893, 24.892), (25.904, 36.974), (54.863, 60.103)]
     inside = [any(a < off and on < b for a, b in bells) for on, off in zip(hits.onset, hits.offset)]
     assert all(inside), hits
+
+
+@pytest.mark.slow
+def test_an_excerpt_table_trains_with_its_own_defaults(excerpt_head):
+    config = json.loads((excerpt_head / "head.json").read_text())["training"]["config"]
+    # --epochs was given; the validation split and the mixtures take the excerpt table's.
+    assert config["max_epochs"] == 15
+    assert config["validation_fraction"] == EXCERPT_TRAINING["validation_fraction"] == 0
+    assert config["mixtures"] == 0
 
 
 @pytest.mark.slow
