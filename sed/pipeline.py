@@ -500,7 +500,7 @@ def _excerpt_dataset(data, classes, background, resampler: str, clip_options: di
     from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
     from sed.heads.excerpts import excerpt_dataset
 
-    defaults = {
+    defaults: dict[str, object] = {
         "label_column": DEFAULT_LABEL_COLUMN,
         "filename_column": DEFAULT_FILENAME_COLUMN,
         "group_column": None,

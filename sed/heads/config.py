@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ DEFAULT_FILENAME_COLUMN = "filename"
 #: verdicts a round): every excerpt trained on for 20 epochs gives a better first round for 5
 #: classes of 6 (MAP cough 0.19 -> 0.49, speech 0.23 -> 0.47); 50 epochs are no better.
 #: No mixtures: ``wrong`` excerpts are negatives, not background recordings to mix events over.
-EXCERPT_TRAINING = {"validation_fraction": 0.0, "max_epochs": 20, "mixtures": 0}
+EXCERPT_TRAINING: dict[str, Any] = {"validation_fraction": 0.0, "max_epochs": 20, "mixtures": 0}
 
 
 @dataclass(frozen=True)
