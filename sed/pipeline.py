@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -428,7 +428,11 @@ def train_head_files(
     data : str or os.PathLike
         A folder with a sub-folder per class, or a CSV (:func:`sed.heads.datasets.load_dataset`,
         which also takes ``clip_options``: ``label_column``, ``filename_column``,
-        ``group_column``, ``where``, ``audio_dir``).
+        ``group_column``, ``where``, ``audio_dir``), or an excerpt table: an event table or a
+        review's verdicts file (:func:`sed.heads.excerpts.excerpt_dataset`, which takes
+        ``audio_dir`` only; without ``config``, trained with
+        :data:`sed.heads.config.EXCERPT_TRAINING`, and never with mixtures unless
+        ``config.mixtures`` asks for them).
     output : str or os.PathLike
         The head directory.
     model : sed.model.Yamnet, or a callable that loads it
@@ -457,19 +461,26 @@ def train_head_files(
         If the plan cannot work (more folds than groups, mixtures without background
         recordings...), found before the model loads.
     """
-    from sed.heads.config import TrainingConfig
+    from sed.heads.config import EXCERPT_TRAINING, TrainingConfig
     from sed.heads.datasets import load_dataset
     from sed.heads.embeddings import EmbeddingCache
+    from sed.heads.excerpts import is_excerpt_table
     from sed.heads.reports import train_and_report
     from sed.heads.training import check_training_plan
 
-    dataset = load_dataset(
-        data,
-        classes=list(classes) if classes is not None else None,
-        background=background,
-        **clip_options,
-    )
-    config = config or TrainingConfig()
+    if is_excerpt_table(data):
+        dataset = _excerpt_dataset(data, classes, background, resampler, clip_options)
+        config = config or TrainingConfig(**EXCERPT_TRAINING)
+        if config.mixtures is None:  # 'wrong' excerpts are negatives, not backgrounds to mix over
+            config = replace(config, mixtures=0)
+    else:
+        config = config or TrainingConfig()
+        dataset = load_dataset(
+            data,
+            classes=list(classes) if classes is not None else None,
+            background=background,
+            **clip_options,
+        )
     check_training_plan(dataset, config, folds)  # before the model loads
     return train_and_report(
         dataset,
@@ -481,6 +492,37 @@ def train_head_files(
         resampler=resampler,
         progress=progress,
         warn=warn,
+    )
+
+
+def _excerpt_dataset(data, classes, background, resampler: str, clip_options: dict):
+    """:func:`sed.heads.excerpts.excerpt_dataset` of ``data``, refusing the clip CSV's options."""
+    from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
+    from sed.heads.excerpts import excerpt_dataset
+
+    defaults: dict[str, object] = {
+        "label_column": DEFAULT_LABEL_COLUMN,
+        "filename_column": DEFAULT_FILENAME_COLUMN,
+        "group_column": None,
+        "where": {},
+    }
+    given = [
+        "--" + name.replace("_", "-")
+        for name, default in defaults.items()
+        if clip_options.get(name, default) not in (default, None)
+    ]
+    if given:
+        raise ParameterError(
+            f"{', '.join(given)} apply to a CSV of clips, not an excerpt table "
+            "(filename, onset, offset, event_label[, verdict])",
+            os.fspath(data),
+        )
+    return excerpt_dataset(
+        data,
+        classes=list(classes) if classes is not None else None,
+        audio_dir=clip_options.get("audio_dir"),
+        background=background,
+        resampler=resampler,
     )
 
 

@@ -34,6 +34,7 @@ from sed.errors import AudioError, ParameterError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from sed.heads.head import Head
     from sed.index import Index
     from sed.model import Yamnet
 
@@ -77,7 +78,8 @@ class Hits:
     onsets, offsets : np.ndarray [shape=(k,), dtype=float64]
         Each window's start and end, in seconds from the start of its recording.
     scores : np.ndarray [shape=(k,), dtype=float32]
-        Similarity: cosine in [-1, 1] (minus the negatives' when given).
+        Similarity: cosine in [-1, 1] (minus the negatives' when given); a head's score in
+        [0, 1] for :func:`search_with_head`.
     """
 
     rows: np.ndarray
@@ -126,6 +128,7 @@ def query_embeddings(
         If the span is empty or outside the file.
     """
     from sed.audio import DEFAULT_RESAMPLER, load_audio, recording_stem
+    from sed.heads.excerpts import cut_span, window_span
     from sed.segmenter import score_waveform
 
     name = os.fspath(path)
@@ -143,15 +146,8 @@ def query_embeddings(
         )
     end = min(end, len(waveform))
     window = int(round(model.params.patch_window_seconds * rate))
-    if end - start < window:
-        centre = (start + end) // 2
-        start, end = centre - window // 2, centre - window // 2 + window
-        clip = np.zeros(window, np.float32)
-        inside = waveform[max(start, 0) : min(end, len(waveform))]
-        offset = max(-start, 0)
-        clip[offset : offset + len(inside)] = inside
-    else:
-        clip = waveform[start:end]
+    start, end = window_span(start, end, window)
+    clip = cut_span(waveform, start, end)
     if not np.any(clip):
         raise AudioError("the query is silent (all samples are zero)", name)
     scored = score_waveform(clip, model, filename=name, keep_embeddings=True)
@@ -297,6 +293,35 @@ def search(
     if isinstance(queries, np.ndarray):
         queries = [queries]
     scores = similarities(index, queries, negatives=negatives, pooling=pooling, centre=centre)
+    return best_windows(index, scores, k=k)
+
+
+def best_windows(index: Index, scores: np.ndarray, *, k: int = DEFAULT_K) -> Hits:
+    """The ``k`` windows of the index with the highest scores, best first.
+
+    Parameters
+    ----------
+    index : sed.index.Index
+    scores : np.ndarray [shape=(len(index),)]
+        A score per window of the index (:func:`similarities`, :func:`head_scores`).
+    k : int > 0
+        Windows to return (fewer when the index holds fewer).
+
+    Returns
+    -------
+    hits : Hits
+        Ties keep the index's order.
+
+    Raises
+    ------
+    ParameterError
+        If ``k`` < 1 or ``scores`` does not hold one score per window.
+    """
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, not {k}")
+    scores = np.asarray(scores, np.float32)
+    if scores.shape != (len(index),):
+        raise ParameterError(f"expected {len(index)} scores (one per window), got {scores.shape}")
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
@@ -310,6 +335,96 @@ def search(
         (onsets + index.window_seconds).astype(np.float64),
         scores[top],
     )
+
+
+def head_label(head: Head, label: str | None = None) -> str:
+    """The head's label a search ranks by: ``label``, or the head's only event label.
+
+    Raises
+    ------
+    ParameterError
+        If ``label`` is not one of the head's event labels, or none is given and the head has
+        several.
+    """
+    labels = head.event_labels
+    if label is None:
+        if len(labels) != 1:
+            raise ParameterError(
+                f"the head has {len(labels)} labels ({', '.join(labels)}): choose one with --label",
+                head.directory,
+            )
+        return labels[0]
+    if label not in labels:
+        raise ParameterError(
+            f"the head has no label {label!r} (it has {', '.join(labels)})", head.directory
+        )
+    return label
+
+
+def head_scores(index: Index, head: Head, label: str) -> np.ndarray:
+    """A trained window head's score of ``label`` for every window of the index.
+
+    Parameters
+    ----------
+    index : sed.index.Index
+        Built with the model the head was trained with (:meth:`sed.heads.head.Head.check_settings`
+        refuses another hop or other weights).
+    head : sed.heads.head.Head
+        A window head (``sed train``); its :meth:`~sed.heads.head.Head.predict` runs on the stored
+        embeddings, block by block.
+    label : str
+        One of ``head.event_labels``.
+
+    Returns
+    -------
+    scores : np.ndarray [shape=(len(index),), dtype=float32]
+        In [0, 1].
+
+    Raises
+    ------
+    ModelError
+        If the head was trained with another hop, sample rate or other weights than the index.
+    ParameterError
+        If ``label`` is not one of the head's labels.
+    """
+    from sed.params import YamnetParams
+
+    column = head.labels.index(head_label(head, label))
+    head.check_settings(YamnetParams(**index.settings["params"]), index.settings["weights_sha256"])
+    scores = np.empty(len(index), np.float32)
+    for start in range(0, len(index), BLOCK_ROWS):
+        block = np.asarray(index.vectors[start : start + BLOCK_ROWS], np.float32)
+        scores[start : start + len(block)] = head.predict(block)[:, column]
+    return scores
+
+
+def search_with_head(
+    index: Index, head: Head, *, label: str | None = None, k: int = DEFAULT_K
+) -> Hits:
+    """Re-rank the index with a trained window head: the ``k`` windows it scores highest.
+
+    Parameters
+    ----------
+    index : sed.index.Index
+    head : sed.heads.head.Head
+        A window head (``sed train``), trained with the index's model.
+    label : str, optional
+        The label to rank by (:func:`head_label`: by default the head's only event label).
+    k : int > 0
+
+    Returns
+    -------
+    hits : Hits
+        Best first; ``scores`` are the head's, in [0, 1].
+
+    Raises
+    ------
+    ModelError, ParameterError
+        See :func:`head_scores` and :func:`best_windows`.
+    """
+    if k < 1:
+        raise ParameterError(f"k must be at least 1, not {k}")
+    return best_windows(index, head_scores(index, head, head_label(head, label)), k=k)
 
 
 def hits_to_events(

@@ -23,9 +23,15 @@ from sed.search import (
     "--query",
     "queries",
     multiple=True,
-    required=True,
     type=click.Path(dir_okay=False),
     help="An example sound; repeat for several (their windows are pooled).",
+)
+@click.option(
+    "--head",
+    "head_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Instead of --query: rank every window by this window head's score (sed train).",
 )
 @click.option(
     "--start", "start_seconds", type=float, default=None, help="Span start in the (one) query, s."
@@ -49,7 +55,12 @@ from sed.search import (
     help="Hits file; its format follows the suffix: "
     + ", ".join(f"{suffix} ({name})" for name, suffix in FORMAT_SUFFIXES.items()),
 )
-@click.option("--label", default=None, help="event_label of the hits [default: the query's stem]")
+@click.option(
+    "--label",
+    default=None,
+    help="event_label of the hits [default: the query's stem]; with --head, the head's label "
+    "to rank by [default: its only one].",
+)
 @click.option(
     "--min-gap",
     "min_gap_seconds",
@@ -86,6 +97,7 @@ from sed.search import (
 def search(
     index_dir,
     queries,
+    head_dir,
     start_seconds,
     end_seconds,
     negatives,
@@ -98,8 +110,9 @@ def search(
     backend,
     weights,
 ):
-    """Find the K windows of the index INDEX_DIR most similar to the --query sounds and write
-    them, adjacent windows merged into events, to -o (score = cosine similarity)."""
+    """Find the K windows of the index INDEX_DIR most similar to the --query sounds (score =
+    cosine similarity), or scored highest by a trained window --head (score = the head's), and
+    write them, adjacent windows merged into events, to -o."""
     from sed import pipeline
     from sed.errors import ParameterError
     from sed.events import write_events
@@ -108,10 +121,23 @@ def search(
     from sed.search import hits_to_events, query_embeddings
     from sed.search import search as find
 
+    if bool(queries) == bool(head_dir):
+        raise ParameterError("give --query (one or more examples) or --head (a trained head)")
+    if head_dir:
+        _refuse_with_head(click.get_current_context())
     if (start_seconds is not None or end_seconds is not None) and len(queries) > 1:
         raise ParameterError("--start and --end cut one --query; give a single one")
-    check_outputs([Output(output)], inputs={"--query": queries, "--negative": negatives})
+    check_outputs(
+        [Output(output)],
+        inputs={"--query": queries, "--negative": negatives, "--head": head_dir},
+    )
     index = open_index(index_dir)
+    if head_dir:
+        hits, label = _head_hits(index, head_dir, label, k)
+        events = hits_to_events(index, hits, label, min_gap_seconds=min_gap_seconds)
+        write_events(events, output, _format_of(output))
+        click.echo(f"{len(hits)} windows, {len(events)} events written to {output}")
+        return
     model = pipeline.load_model(weights, hop_seconds=index.hop_seconds, backend=backend)
     index.check_model(model)
     resampler = index.settings["resampler"]
@@ -133,6 +159,43 @@ def search(
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, _format_of(output))
     click.echo(f"{len(hits)} windows, {len(events)} events written to {output}")
+
+
+def _refuse_with_head(context: click.Context) -> None:
+    """A usage error for the options of a query search given with --head."""
+    only_query = {
+        "start_seconds": "--start",
+        "end_seconds": "--end",
+        "negatives": "--negative",
+        "pooling": "--pooling",
+        "centre": "--centre",
+    }
+    given = [
+        option
+        for name, option in only_query.items()
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        from sed.errors import ParameterError
+
+        raise ParameterError(f"{', '.join(given)} apply to --query, not --head")
+
+
+def _head_hits(index, head_dir: str, label: str | None, k: int):
+    """The hits of a window head over the index, and the label they rank by."""
+    from sed import pipeline
+    from sed.errors import ParameterError
+    from sed.heads.head import Head
+    from sed.search import head_label, search_with_head
+
+    head = pipeline.load_head(head_dir)
+    if not isinstance(head, Head):
+        raise ParameterError(
+            "a frame-level head cannot rank an index of window embeddings: give a window head",
+            head_dir,
+        )
+    label = head_label(head, label)
+    return search_with_head(index, head, label=label, k=k), label
 
 
 def _format_of(path: str) -> str:

@@ -14,6 +14,7 @@ from sed.heads.config import (
     DEFAULT_FILENAME_COLUMN,
     DEFAULT_FRAME_LAYERS,
     DEFAULT_LABEL_COLUMN,
+    EXCERPT_TRAINING,
     FrameTrainingConfig,
     TrainingConfig,
 )
@@ -125,6 +126,7 @@ _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
     "--epochs",
     type=click.IntRange(min=1),
     default=_DEFAULTS.max_epochs,
+    show_default=f"{_DEFAULTS.max_epochs}; excerpt table {EXCERPT_TRAINING['max_epochs']}",
     help="Maximum number of epochs (early stopping on validation loss).",
 )
 @click.option(
@@ -138,6 +140,8 @@ _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
     "--validation-fraction",
     type=click.FloatRange(0, 0.5),
     default=_DEFAULTS.validation_fraction,
+    show_default=f"{_DEFAULTS.validation_fraction}; excerpt table "
+    f"{EXCERPT_TRAINING['validation_fraction']}",
     help="Share of groups held out for early stopping and validation metrics.",
 )
 @click.option(
@@ -181,7 +185,10 @@ def train(
     """Train a head on YAMNet embeddings of labelled clips (or a frame-level head).
 
     DATA is a folder with one sub-folder of audio files per class (a `_background` sub-folder
-    holds recordings without events), or a CSV file with a file name and a label per clip. With
+    holds recordings without events), or a CSV file with a file name and a label per clip, or an
+    excerpt table: an event table (filename, onset, offset, event_label) or the verdicts file of
+    `sed review` (correct: positives; wrong: negatives; relabelled: positives of the new label),
+    trained by default on every excerpt for 20 epochs. With
     --frame-level, soundscapes are synthesised from DATA's clips over the background recordings,
     and --recordings with --annotations add annotated recordings (DATA is then optional).
     """
@@ -255,6 +262,7 @@ def train(
         patience=patience,
         validation_fraction=validation_fraction,
     )
+    config = _excerpt_defaults(config, data, context)
     report = pipeline.train_head_files(
         data,
         output,
@@ -270,6 +278,28 @@ def train(
         **clip_options,
     )
     click.echo("\n".join(report_lines(report)))
+
+
+def _excerpt_defaults(config: TrainingConfig, data: str, context: click.Context):
+    """An excerpt table's own defaults (:data:`sed.heads.config.EXCERPT_TRAINING`) for the
+    options not given on the command line."""
+    from dataclasses import replace
+
+    from sed.heads.excerpts import is_excerpt_table
+
+    if not is_excerpt_table(data):
+        return config
+    options = {
+        "validation_fraction": "validation_fraction",
+        "max_epochs": "epochs",
+        "mixtures": "mixtures",
+    }
+    unset = {
+        field: value
+        for field, value in EXCERPT_TRAINING.items()
+        if context.get_parameter_source(options[field]) != click.core.ParameterSource.COMMANDLINE
+    }
+    return replace(config, **unset)
 
 
 def _refuse(given: set, names, why: str) -> None:
