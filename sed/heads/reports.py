@@ -376,7 +376,6 @@ def _condition_lines(validation: dict) -> list[str]:
     if not conditions:
         return lines
     unheard_backgrounds = validation.get("unheard_backgrounds") or []
-    lines.append("validation with the head's own post-processing:    segment F1  event F1")
     described = {
         "heard": "heard in training",
         "unheard": "unheard in training"
@@ -387,19 +386,33 @@ def _condition_lines(validation: dict) -> list[str]:
             else ""
         ),
     }
+    rows: list[tuple[str, dict | None]] = []
     for condition in ("heard", "unheard"):
         entry = conditions.get(condition)
         if entry is None:
-            lines.append(f"  {condition}: no validation sequences")
+            rows.append((f"{condition}: no validation sequences", None))
             continue
-        own = entry["own_postprocessing"]
-        name = f"{described[condition]}, {entry['sequences']} sequences"
-        lines.append(f"  {name:<46}  {own['segment_f1']:10.3f}  {own['event_f1']:8.3f}")
+        rows.append(
+            (f"{described[condition]}, {entry['sequences']} sequences", entry["own_postprocessing"])
+        )
     yamnet = validation.get("yamnet")
     if yamnet:
+        rows.append(
+            (
+                f"raw YAMNet with the label map, unheard ({yamnet['recordings']} recordings)",
+                yamnet["tuned_postprocessing"],
+            )
+        )
+    width = max(len(name) for name, _ in rows)
+    lines.append(f"{'validation, tuned post-processing':<{width + 2}}  segment F1  event F1")
+    for name, figures in rows:
+        lines.append(
+            f"  {name:<{width}}"
+            + (f"  {figures['segment_f1']:10.3f}  {figures['event_f1']:8.3f}" if figures else "")
+        )
+    lines = [line.rstrip() for line in lines]
+    if yamnet:
         tuned, head = yamnet["tuned_postprocessing"], yamnet["head"]
-        name = f"raw YAMNet with the label map, unheard ({yamnet['recordings']} recordings)"
-        lines.append(f"  {name}  {tuned['segment_f1']:10.3f}  {tuned['event_f1']:8.3f}")
         compared = (
             f"segment F1 {head['segment_f1']:.3f} against {tuned['segment_f1']:.3f}, event F1 "
             f"{head['event_f1']:.3f} against {tuned['event_f1']:.3f}"
