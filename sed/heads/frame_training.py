@@ -76,6 +76,7 @@ def sequence_settings(config: FrameTrainingConfig) -> SequenceSettings:
         ),
         config.validation_fraction,
         config.seed,
+        config.unheard_backgrounds,
     )
 
 

@@ -450,6 +450,8 @@ class SequenceSettings:
     soundscape : SoundscapeConfig
     validation_fraction : float in [0, 0.5]
     seed : int
+    unheard_backgrounds : bool
+        Hold out background recordings whole for unheard validation (module notes).
     """
 
     spec: FeatureSpec
@@ -458,6 +460,7 @@ class SequenceSettings:
     soundscape: SoundscapeConfig
     validation_fraction: float
     seed: int
+    unheard_backgrounds: bool = True
 
 
 def training_sequences(
@@ -576,7 +579,7 @@ def _soundscape_sequences(data, model, settings, length, cache, resampler, progr
     split.unheard_backgrounds = sorted(
         {str(g) for g, out in zip(background_rows["group"], held) if out}
     )
-    if len(validation_rows) and not any(held):
+    if len(validation_rows) and not any(held) and settings.unheard_backgrounds:
         split.notes.append(
             "one background recording: unheard validation was impossible, the validation "
             "soundscapes are over the last part of it, heard in training"
@@ -646,7 +649,7 @@ def _held_out_backgrounds(groups: list, settings: SequenceSettings, validating: 
     ``validation_fraction`` share of the groups (at least one, never all), chosen with the
     seed; none with a single group or without validation."""
     names = sorted(set(map(str, groups)))
-    if not validating or len(names) < 2:
+    if not validating or len(names) < 2 or not settings.unheard_backgrounds:
         return [False] * len(groups)
     count = min(len(names) - 1, max(1, round(len(names) * settings.validation_fraction)))
     # A generator of its own, so that the soundscapes' draws do not depend on this choice.
