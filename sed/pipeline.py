@@ -539,6 +539,7 @@ def train_frame_head_files(
     cache_dir: str | os.PathLike | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
+    label_map: str | os.PathLike | None = None,
     **clip_options,
 ) -> dict:
     """Train a frame-level head on strong labels and write it (``sed train --frame-level``).
@@ -562,13 +563,18 @@ def train_frame_head_files(
         Feature cache (default :func:`sed.heads.frame_features.default_feature_cache_dir`).
     resampler : {"soxr", "resampy"}
     progress : bool
+    label_map : str or os.PathLike, optional
+        CSV ``event_label,yamnet_display_names`` (:func:`sed.classes.read_label_map`): the
+        report then gives raw YAMNet's figures with it on the unheard validation data, and says
+        when the head does worse (:func:`sed.heads.frame_training.yamnet_comparison`). Read
+        before the model loads.
 
     Returns
     -------
     report : dict
         :func:`sed.heads.reports.train_frame_and_report`'s. The post-processing is tuned for
-        event-based F1 on the validation sequences and stored in the head as its default
-        (:func:`head_postprocessing`).
+        event-based F1 on the unheard validation sequences (all of them when none is unheard)
+        and stored in the head as its default (:func:`head_postprocessing`).
 
     Raises
     ------
@@ -580,7 +586,7 @@ def train_frame_head_files(
     from sed.heads.frame_features import FeatureCache
     from sed.heads.reports import train_frame_and_report
     from sed.heads.strong import strong_dataset
-    from sed.tuning import tune
+    from sed.tuning import evaluate_config, tune
 
     dataset = strong_dataset(
         data,
@@ -590,6 +596,14 @@ def train_frame_head_files(
         background=background,
         **clip_options,
     )
+    selection = None
+    if label_map is not None:  # read before the model loads: a bad map is one line, at once
+        selection = class_selection(label_map=label_map)
+        if not set(selection.event_labels) & set(dataset.classes):
+            raise ParameterError(
+                f"the label map names none of the classes trained ({', '.join(dataset.classes)})",
+                label_map,
+            )
     return train_frame_and_report(
         dataset,
         model if not callable(model) else model(),
@@ -599,6 +613,9 @@ def train_frame_head_files(
         resampler=resampler,
         progress=progress,
         tune=tune,
+        evaluate=evaluate_config,
+        yamnet_selection=selection,
+        label_map=os.fspath(label_map) if label_map is not None else "",
     )
 
 

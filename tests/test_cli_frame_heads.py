@@ -60,6 +60,16 @@ def test_train_frame_level_on_clips_and_annotated_recordings(frame_head):
         line.startswith("post-processing tuned on the validation sequences") for line in lines
     )
     assert metadata["postprocessing"]["threshold_on"] > 0
+    # One background recording and two annotated recordings: nothing unheard to validate on,
+    # and the report says so; the figures are on the heard validation sequences.
+    assert "note: one background recording: unheard validation was impossible" in report
+    assert "note: 2 annotated recordings: too few to hold one out" in report
+    validation = metadata["validation"]
+    assert validation["tuned_on"] == "heard" and validation["conditions"]["unheard"] is None
+    heard = validation["conditions"]["heard"]
+    assert heard["sequences"] == metadata["training"]["validation_sequences"]
+    assert set(heard["own_postprocessing"]) >= {"segment_f1", "event_f1"}
+    assert "  unheard: no validation sequences" in lines
 
 
 @pytest.mark.slow
@@ -151,11 +161,17 @@ def test_detect_tag_and_tune_with_a_frame_head(frame_head, tmp_path):
         (["{clips}", "--frame-level", "--layers", "6,x"], "--layers takes layer numbers"),
         (["{clips}", "--frame-level", "--layers", "6,15"], "numbered 1 to 14"),
         ([], "give DATA"),
+        (["{clips}", "--label-map", "{root}/map.csv"], "--label-map applies to --frame-level"),
+        (
+            ["{clips}", "--frame-level", "--label-map", "{root}/map.csv"],
+            "the label map names none of the classes trained (hiss, tone)",
+        ),
     ],
 )
 def test_options_of_the_other_kind_of_head_are_usage_errors(tmp_path, args, message):
     names = {"clips": tmp_path / "clips", "root": tmp_path}
     write_bursts(tmp_path / "clips")
+    (tmp_path / "map.csv").write_text("event_label,yamnet_display_names\nowl,Owl\n")
     result = fails("train", *[a.format(**names) for a in args], "-o", tmp_path / "h")
     assert result.exit_code == 2 and message in result.stderr, result.stderr
     assert not (tmp_path / "h").exists()
@@ -188,3 +204,70 @@ def test_bad_training_data_is_one_clear_line(tmp_path, damage, monkeypatch):
         result.stderr
     )
     assert not (tmp_path / "h").exists()
+
+
+@pytest.mark.slow
+def test_the_report_sets_unheard_rooms_and_raw_yamnet_beside_the_heard_ones(tmp_path):
+    # Three background recordings: one is held out whole, unheard in training; the label map
+    # lets raw YAMNet score the same unheard soundscapes.
+    clips = write_bursts(tmp_path / "clips")
+    rng = np.random.default_rng(3)
+    write(clips / "_background" / "hall.wav", 0.02 * rng.standard_normal(16000 * 20))
+    write(clips / "_background" / "yard.wav", 0.005 * rng.standard_normal(16000 * 25))
+    (tmp_path / "map.csv").write_text(
+        "event_label,yamnet_display_names\ntone,Sine wave\nhiss,White noise;Hiss\n"
+    )
+    output = tmp_path / "head"
+    report = invoke(
+        "train",
+        clips,
+        "--frame-level",
+        "-o",
+        output,
+        "--soundscapes",
+        "20",
+        "--epochs",
+        "3",
+        "--label-map",
+        tmp_path / "map.csv",
+        "--cache-dir",
+        tmp_path / "cache",
+    )
+    lines = report.splitlines()
+    assert any(
+        line.startswith("post-processing tuned on the unheard validation sequences")
+        for line in lines
+    ), report
+    assert "note:" not in report
+    heard = next(line for line in lines if line.startswith("  heard in training, "))
+    unheard = next(
+        line
+        for line in lines
+        if line.startswith("  unheard in training (1 background recording held out), ")
+    )
+    assert heard.split(", ")[1].startswith("4 sequences")
+    assert unheard.split(", ")[1].startswith("4 sequences")
+    assert any(
+        line.startswith("  raw YAMNet with the label map, unheard (4 recordings)") for line in lines
+    )
+    metadata = json.loads((output / "head.json").read_text())
+    validation = metadata["validation"]
+    assert validation["tuned_on"] == "unheard" and len(validation["unheard_backgrounds"]) == 1
+    conditions = validation["conditions"]
+    assert conditions["heard"]["sequences"] == conditions["unheard"]["sequences"] == 4
+    yamnet = validation["yamnet"]
+    assert yamnet["labels"] == ["hiss", "tone"] and yamnet["recordings"] == 4
+    assert yamnet["label_map"] == str(tmp_path / "map.csv")
+    # The verdict is stated plainly, in head.json and in what sed train printed.
+    worse = yamnet["head_worse_than_yamnet"]
+    assert worse == bool(yamnet["head_worse_on"])
+    assert any(
+        line.startswith(
+            "warning: on unheard validation data the head does WORSE than raw YAMNet"
+            if worse
+            else "on unheard validation data the head does no worse than raw YAMNet"
+        )
+        for line in lines
+    ), report
+    # The head's own figures on the unheard part are those it was compared with.
+    assert yamnet["head"] == conditions["unheard"]["own_postprocessing"]

@@ -21,7 +21,7 @@ from sed.heads.frame_training import fit_frame_network, frame_f1
 from sed.heads.head import Head
 from sed.heads.strong import frame_targets, strong_dataset, training_sequences
 from sed.postprocessing import PostProcessing
-from tests.helpers import recording_with_events
+from tests.helpers import recording_with_events, write_bursts
 
 #: Small and quick, for the determinism test: a few seconds per epoch on two cores.
 SMALL = dict(
@@ -142,3 +142,70 @@ def test_a_heads_own_postprocessing_is_its_default():
     )
     with pytest.raises(ParameterError, match="threshold_on must be in"):
         head_postprocessing({"postprocessing": {"threshold_on": 2}})
+
+
+def _three_rooms(root):
+    """The burst clips over three background recordings of different lengths (30, 20, 25 s),
+    so that each side of the split can be told by the lengths it was given."""
+    from tests.helpers import write
+
+    folder = write_bursts(root)
+    rng = np.random.default_rng(3)
+    write(folder / "_background" / "hall.wav", 0.02 * rng.standard_normal(16000 * 20))
+    write(folder / "_background" / "yard.wav", 0.005 * rng.standard_normal(16000 * 25))
+    return folder
+
+
+def test_validation_holds_out_whole_background_recordings_unheard(model, tmp_path, monkeypatch):
+    import sed.heads.strong as strong
+    from sed.heads.frame_training import sequence_settings
+
+    given = []
+    synthesise = strong.synthesise
+
+    def recording(clips, backgrounds, count, rng, **options):
+        given.append((count, sorted(len(b) for b in backgrounds)))
+        return synthesise(clips, backgrounds, count, rng, **options)
+
+    monkeypatch.setattr(strong, "synthesise", recording)
+    data = strong_dataset(_three_rooms(tmp_path / "clips"))
+    config = FrameTrainingConfig(soundscapes=10, sequence_seconds=4.0)
+    split = strong.training_split(
+        data, model, sequence_settings(config), cache=FeatureCache(tmp_path / "features")
+    )
+    # One of the three recordings (a fifth of them, at least one) is held out whole.
+    assert len(split.unheard_backgrounds) == 1 and split.notes == []
+    (train_count, train_lengths), (heard_count, heard_lengths), (unheard_count, unheard) = given
+    assert (train_count, heard_count, unheard_count) == (10, 2, 2)
+    assert len(train_lengths) == len(heard_lengths) == 2 and len(unheard) == 1
+    # Training and heard validation share the two heard rooms (four fifths / the last fifth of
+    # each); the unheard room, whole, is in neither.
+    whole = sorted(t + h for t, h in zip(train_lengths, heard_lengths))
+    assert unheard[0] not in whole and sorted([*whole, unheard[0]]) == [
+        16000 * s for s in (20, 25, 30)
+    ]
+    mask = split.validation.unheard_mask
+    assert mask.sum() == 2 and (~mask).sum() == 2 and not split.train.unheard_mask.any()
+    assert [item.name for item in split.unheard_audio] == [
+        "unheard soundscape 0",
+        "unheard soundscape 1",
+    ]
+    assert all(len(item.events) >= 1 for item in split.unheard_audio)
+
+
+def test_one_background_recording_cannot_give_unheard_validation(model, burst_clips, tmp_path):
+    from sed.heads.frame_training import sequence_settings
+    from sed.heads.strong import training_split
+
+    config = FrameTrainingConfig(soundscapes=10, sequence_seconds=4.0)
+    split = training_split(
+        strong_dataset(burst_clips),
+        model,
+        sequence_settings(config),
+        cache=FeatureCache(tmp_path / "features"),
+    )
+    assert not split.validation.unheard_mask.any() and split.unheard_audio == []
+    assert split.notes == [
+        "one background recording: unheard validation was impossible, the validation "
+        "soundscapes are over the last part of it, heard in training"
+    ]

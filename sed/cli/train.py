@@ -23,7 +23,7 @@ _DEFAULTS = TrainingConfig()
 _FRAME_DEFAULTS = FrameTrainingConfig()
 #: Options that only window heads take, and options that only frame-level heads take.
 _WINDOW_ONLY = ("activation", "mixtures", "folds")
-_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
+_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map")
 
 
 @click.command(
@@ -104,6 +104,13 @@ _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers")
     help="Frame-level: YAMNet layers (1-14) whose feature maps the head reads.",
 )
 @click.option(
+    "--label-map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Frame-level: CSV event_label,yamnet_display_names; the report then gives raw "
+    "YAMNet's figures with it on the unheard validation data, and says when the head does worse.",
+)
+@click.option(
     "--activation",
     type=click.Choice(ACTIVATIONS),
     default=_DEFAULTS.activation,
@@ -169,6 +176,7 @@ def train(
     annotations,
     soundscapes,
     layers,
+    label_map,
     activation,
     mixtures,
     seed,
@@ -209,6 +217,7 @@ def train(
             "--background": background,
             "--recordings": recordings,
             "--annotations": annotations,
+            "--label-map": label_map,
             "--weights": weights,
         },
     )
@@ -247,6 +256,7 @@ def train(
             cache_dir=cache_dir,
             resampler=resampler,
             progress=sys.stderr.isatty(),
+            label_map=label_map,
             **clip_options,
         )
         click.echo("\n".join(frame_report_lines(report)))

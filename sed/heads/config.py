@@ -153,6 +153,11 @@ class FrameTrainingConfig:
     validation_fraction : float in [0, 0.5]
         Share of clip groups (and annotated recordings) held out for early stopping and the
         validation figures; 0 trains for ``max_epochs``.
+    unheard_backgrounds : bool
+        Hold out that share of the background recordings whole, unheard in training, for the
+        unheard validation soundscapes (:mod:`sed.heads.strong`); False validates over the
+        last part of every background recording only (heard), as before unheard validation
+        existed (a benchmark whose test rooms must all be heard in training).
     sequence_seconds : float > 0
         Length of the training sequences and of the synthetic soundscapes (10 s, as DCASE).
     soundscapes : int >= 0
@@ -193,6 +198,7 @@ class FrameTrainingConfig:
     max_epochs: int = 100
     patience: int = 8
     validation_fraction: float = 0.2
+    unheard_backgrounds: bool = True
     sequence_seconds: float = 10.0
     soundscapes: int = 600
     events_per_soundscape: tuple[int, int] = (1, 4)

@@ -18,7 +18,7 @@ import datetime
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,12 +30,20 @@ from sed.heads.energy import measure_energy
 from sed.heads.frame_features import FeatureCache
 from sed.heads.frame_head import FRAME_KIND, FrameHead, build_frame_network
 from sed.heads.soundscapes import SoundscapeConfig
-from sed.heads.strong import IGNORED, Sequences, SequenceSettings, StrongData, training_sequences
+from sed.heads.strong import (
+    IGNORED,
+    Sequences,
+    SequenceSettings,
+    StrongData,
+    TrainingSplit,
+    training_split,
+)
 from sed.model.feature_maps import FeatureSpec
 from sed.model.runtime import import_tensorflow
 from sed.postprocessing import runs
 
 if TYPE_CHECKING:
+    from sed.classes import ClassSelection
     from sed.model import Yamnet
 
 #: Frames of context at each end of a scored sequence, as a share of its length (a 10 s
@@ -43,6 +51,8 @@ if TYPE_CHECKING:
 CONTEXT_SHARE = 0.2
 #: Most frames one time mask covers.
 TIME_MASK_RUN = 10
+#: The figures of the validation report, per condition (sed_eval's, :meth:`Evaluation.summary`).
+REPORTED = ("segment_f1", "event_f1")
 
 
 def feature_spec(config: FrameTrainingConfig) -> FeatureSpec:
@@ -66,6 +76,7 @@ def sequence_settings(config: FrameTrainingConfig) -> SequenceSettings:
         ),
         config.validation_fraction,
         config.seed,
+        config.unheard_backgrounds,
     )
 
 
@@ -315,6 +326,9 @@ def train_frame_head(
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
     tune: Callable | None = None,
+    evaluate: Callable | None = None,
+    yamnet_selection: ClassSelection | None = None,
+    label_map: str = "",
 ) -> FrameTrainingResult:
     """Train a frame-level head on strong-label data (see the module notes).
 
@@ -332,8 +346,17 @@ def train_frame_head(
     tune : callable, optional
         :func:`sed.tuning.tune` (passed in: the heads wing does not import the tuning stage).
         When given and there is validation data, the post-processing is tuned for event-based
-        F1 on the validation sequences (:func:`validation_postprocessing`) and stored in the
-        head as its default.
+        F1 on the *unheard* validation sequences when there are any, else on all of them
+        (:func:`validation_postprocessing`), and stored in the head as its default.
+    evaluate : callable, optional
+        :func:`sed.tuning.evaluate_config`: with ``tune``, the figures of the default and the
+        head's own post-processing on the heard and on the unheard validation sequences apart
+        (:func:`condition_figures`).
+    yamnet_selection : sed.classes.ClassSelection, optional
+        A label map's selection of YAMNet's classes: with ``tune`` and ``evaluate``, raw
+        YAMNet is scored on the same unheard validation audio (:func:`yamnet_comparison`).
+    label_map : str
+        The label map's file, recorded with the comparison.
 
     Returns
     -------
@@ -343,20 +366,25 @@ def train_frame_head(
         (``layers``, ``log_mel``, ``hop_seconds``), ``sequence`` (``frames``,
         ``context_frames``), ``head`` (the network's sizes), ``training`` (the configuration,
         the data summary, sequences, epochs, best epoch, seconds, energy), ``validation``
-        (:func:`frame_f1`, and with ``tune`` the sed_eval figures of the tuned
-        post-processing) and, with ``tune``, ``postprocessing`` (the configuration, as
+        (:func:`frame_f1` on all validation sequences; with ``tune``, ``tuned_on`` ("unheard"
+        or "heard"), the sed_eval figures of the default and the tuned post-processing on the
+        sequences tuned on, ``conditions`` with ``evaluate`` (:func:`condition_figures`),
+        ``notes`` (why validation is heard only, if it is), ``unheard_backgrounds``, and with a
+        selection ``yamnet`` (:func:`yamnet_comparison`)) and, with ``tune``,
+        ``postprocessing`` (the configuration, as
         :meth:`sed.postprocessing.PostProcessing.to_dict`).
 
     Raises
     ------
     AudioError, AnnotationError, ParameterError
         For unreadable audio, malformed annotations, or unusable data (see
-        :func:`sed.heads.strong.training_sequences`).
+        :func:`sed.heads.strong.training_split`).
     """
     settings = sequence_settings(config)
-    train, validation = training_sequences(
+    split = training_split(
         data, model, settings, cache=cache, resampler=resampler, progress=progress
     )
+    train, validation = split.train, split.validation
     with measure_energy() as energy:
         started = time.perf_counter()
         network, fit = fit_frame_network(train, validation, len(data.classes), config)
@@ -380,24 +408,187 @@ def train_frame_head(
         "energy": energy,
     }
     if tune is not None and figures is not None:
-        tuned = validation_postprocessing(head, validation, tune)
+        unheard = validation.unheard_mask
+        tuned_on = "unheard" if unheard.any() else "heard"
+        tuned = validation_postprocessing(
+            head, validation.subset(unheard) if unheard.any() else validation, tune
+        )
         head.metadata["postprocessing"] = tuned.config.to_dict()
+        figures["tuned_on"] = tuned_on
         figures["tuned_postprocessing"] = {k: round(v, 4) for k, v in tuned.after.items()}
         figures["default_postprocessing"] = {k: round(v, 4) for k, v in tuned.before.items()}
+        figures["notes"] = list(split.notes)
+        figures["unheard_backgrounds"] = list(split.unheard_backgrounds)
+        if evaluate is not None:
+            figures["conditions"] = condition_figures(head, validation, tuned.config, evaluate)
+            if yamnet_selection is not None:
+                figures["yamnet"] = yamnet_comparison(
+                    head,
+                    validation,
+                    split,
+                    model,
+                    yamnet_selection,
+                    tuned.config,
+                    tune=tune,
+                    evaluate=evaluate,
+                    resampler=resampler,
+                    label_map=label_map,
+                )
     head.metadata["validation"] = figures
     return FrameTrainingResult(head, figures, seconds, energy)
 
 
-def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Callable):
-    """The post-processing that maximises event-based F1 on the validation sequences.
+def condition_figures(head: FrameHead, validation: Sequences, own, evaluate: Callable) -> dict:
+    """sed_eval's figures of the validation sequences heard and unheard in training, apart.
 
-    Each validation sequence is scored as a 10 s recording; its references are the runs of
-    active frames of its targets, per label (frame-accurate: the soundscapes' events, or the
-    annotated events, on the frame grid). ``tune`` is :func:`sed.tuning.tune` (2 rounds).
+    Parameters
+    ----------
+    head : FrameHead
+    validation : Sequences
+        Its ``unheard_mask`` splits it.
+    own : sed.postprocessing.PostProcessing
+        The head's own post-processing.
+    evaluate : callable
+        :func:`sed.tuning.evaluate_config`.
+
+    Returns
+    -------
+    figures : dict
+        ``{"heard": ..., "unheard": ...}``, each None without sequences of that condition, else
+        ``sequences`` (count), ``frame_f1`` (threshold 0.5), and ``default_postprocessing`` and
+        ``own_postprocessing``, each ``{"segment_f1", "event_f1", "segment_error_rate",
+        "event_error_rate"}`` (rounded to 4 digits).
+    """
+    from sed.postprocessing import PostProcessing
+
+    result: dict = {}
+    for condition, mask in (
+        ("heard", ~validation.unheard_mask),
+        ("unheard", validation.unheard_mask),
+    ):
+        if not mask.any():
+            result[condition] = None
+            continue
+        part = validation.subset(mask)
+        recordings, references = validation_recordings(head, part)
+        scores = np.stack([r.scores for r in recordings])
+        entry: dict = {
+            "sequences": len(part),
+            "frame_f1": frame_f1(scores, part.targets, head.labels)["frame_f1"],
+        }
+        for name, config in (
+            ("default_postprocessing", PostProcessing()),
+            ("own_postprocessing", own),
+        ):
+            summary = evaluate(recordings, references, config, labels=list(head.labels)).summary()
+            entry[name] = {k: round(v, 4) for k, v in summary.items()}
+        result[condition] = entry
+    return result
+
+
+def yamnet_comparison(
+    head: FrameHead,
+    validation: Sequences,
+    split: TrainingSplit,
+    model: Yamnet,
+    selection: ClassSelection,
+    own,
+    *,
+    tune: Callable,
+    evaluate: Callable,
+    resampler: str = DEFAULT_RESAMPLER,
+    label_map: str = "",
+) -> dict | None:
+    """Raw YAMNet with a label map against the head, on the same unheard validation data.
+
+    Raw YAMNet (:class:`sed.segmenter.YamnetScorer` with ``selection``) scores the unheard
+    validation soundscapes and held-out annotated recordings as audio; its post-processing is
+    tuned for event-based F1 on them, as the head's own was on its unheard sequences, so
+    neither side has an advantage the other lacks. Only the labels that both the head and the
+    label map have are scored, on both sides.
+
+    Returns
+    -------
+    comparison : dict or None
+        None without unheard validation data. Else ``label_map``, ``labels`` (those compared),
+        ``recordings`` (audio items scored), ``default_postprocessing`` and
+        ``tuned_postprocessing`` (raw YAMNet's figures), ``head`` (the head's figures with its own
+        post-processing on its unheard sequences, those labels only), and ``head_worse_on``
+        (the figures of :data:`REPORTED` where the head scores below raw YAMNet tuned) with
+        ``head_worse_than_yamnet`` (whether that list is not empty).
+
+    Raises
+    ------
+    ParameterError
+        If the label map shares no label with the head.
+    """
+    from sed.errors import ParameterError
+    from sed.postprocessing import PostProcessing
+    from sed.segmenter import YamnetScorer, score_file, score_waveform
+
+    unheard = validation.unheard_mask
+    if not unheard.any() or not split.unheard_audio:
+        return None
+    labels = [label for label in head.labels if label in selection.event_labels]
+    if not labels:
+        raise ParameterError(
+            "the label map names none of the head's classes (" + ", ".join(head.labels[:12]) + ")",
+            label_map or None,
+        )
+    scorer = YamnetScorer(selection)
+    grids, references = [], {}
+    for item in split.unheard_audio:
+        grid = (
+            score_file(item.audio, model, scorer, resampler=resampler)
+            if isinstance(item.audio, str)
+            else score_waveform(item.audio, model, scorer, filename=item.name)
+        )
+        grids.append(replace(grid, filename=item.name))
+        references[item.name] = item.events
+    # Tuned as the head's own post-processing was (validation_postprocessing).
+    tuned = tune(grids, references, metric="event_f1", rounds=2)
+    yamnet_tuned = evaluate(grids, references, tuned.config, labels=labels).summary()
+    yamnet_default = evaluate(grids, references, PostProcessing(), labels=labels).summary()
+    recordings, head_references = validation_recordings(head, validation.subset(unheard))
+    head_own = evaluate(recordings, head_references, own, labels=labels).summary()
+    worse = [name for name in REPORTED if head_own[name] < yamnet_tuned[name]]
+    return {
+        "label_map": label_map,
+        "labels": labels,
+        "recordings": len(grids),
+        "default_postprocessing": {k: round(v, 4) for k, v in yamnet_default.items()},
+        "tuned_postprocessing": {k: round(v, 4) for k, v in yamnet_tuned.items()},
+        "head": {k: round(v, 4) for k, v in head_own.items()},
+        "head_worse_on": worse,
+        "head_worse_than_yamnet": bool(worse),
+    }
+
+
+def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Callable):
+    """The post-processing that maximises event-based F1 on the validation sequences
+    (:func:`validation_recordings`); ``tune`` is :func:`sed.tuning.tune` (2 rounds).
 
     Returns
     -------
     result : sed.tuning.TuningResult
+    """
+    recordings, references = validation_recordings(head, validation)
+    return tune(recordings, references, metric="event_f1", rounds=2)
+
+
+def validation_recordings(head: FrameHead, validation: Sequences) -> tuple[list, dict]:
+    """The validation sequences as scored recordings with their references.
+
+    Each validation sequence is scored as a 10 s recording; its references are the runs of
+    active frames of its targets, per label (frame-accurate: the soundscapes' events, or the
+    annotated events, on the frame grid).
+
+    Returns
+    -------
+    recordings : list of sed.scores.ScoreGrid
+        One per sequence, named ``validation sequence <number>``.
+    references : dict of str to pd.DataFrame
+        ``onset, offset, event_label`` of each, by name.
     """
     import pandas as pd
 
@@ -428,7 +619,7 @@ def validation_postprocessing(head: FrameHead, validation: Sequences, tune: Call
             for first, last in runs(targets[:, k] == 1)
         ]
         references[name] = pd.DataFrame(rows, columns=["onset", "offset", "event_label"])
-    return tune(recordings, references, metric="event_f1", rounds=2)
+    return recordings, references
 
 
 def _frame_head_metadata(

@@ -237,10 +237,14 @@ def train_frame_and_report(
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
     tune=None,
+    evaluate=None,
+    yamnet_selection=None,
+    label_map: str = "",
 ) -> dict:
     """Train a frame-level head (:func:`sed.heads.frame_training.train_frame_head`) and write it
     to ``directory`` (``model.keras``, ``labels.txt``, ``head.json`` with ``"kind": "frame"``,
-    and ``per_class.csv``: the validation frame F1 of each class). ``tune`` is passed to
+    and ``per_class.csv``: the validation frame F1 of each class). ``tune``, ``evaluate``,
+    ``yamnet_selection`` and ``label_map`` are passed to
     :func:`sed.heads.frame_training.train_frame_head`. ``directory`` is checked before any work,
     as by :func:`train_and_report`.
 
@@ -262,7 +266,16 @@ def train_frame_and_report(
         inputs={"clips": clips, "recordings": [r.path for r in data.recordings]},
     )
     result = train_frame_head(
-        data, model, config=config, cache=cache, resampler=resampler, progress=progress, tune=tune
+        data,
+        model,
+        config=config,
+        cache=cache,
+        resampler=resampler,
+        progress=progress,
+        tune=tune,
+        evaluate=evaluate,
+        yamnet_selection=yamnet_selection,
+        label_map=label_map,
     )
     result.head.save(directory)
     files = [os.path.join(directory, name) for name in ("model.keras", "labels.txt", "head.json")]
@@ -341,13 +354,77 @@ def frame_report_lines(report: dict) -> list[str]:
         tuned = validation.get("tuned_postprocessing")
         if tuned:
             before = validation["default_postprocessing"]
+            part = "unheard " if validation.get("tuned_on") == "unheard" else ""
             lines.append(
-                f"post-processing tuned on the validation sequences: event F1 "
+                f"post-processing tuned on the {part}validation sequences: event F1 "
                 f"{before['event_f1']:.3f} -> {tuned['event_f1']:.3f}, segment F1 "
                 f"{before['segment_f1']:.3f} -> {tuned['segment_f1']:.3f} (the head's default)"
             )
+        lines += _condition_lines(validation)
     lines.append(
         f"frame head written to {report['directory']}: "
         + ", ".join(os.path.basename(f) for f in report["files"])
     )
+    return lines
+
+
+def _condition_lines(validation: dict) -> list[str]:
+    """The validation figures heard and unheard side by side, raw YAMNet's beside them, and
+    the notes (see :func:`sed.heads.frame_training.train_frame_head`)."""
+    lines = [f"note: {note}" for note in validation.get("notes", [])]
+    conditions = validation.get("conditions")
+    if not conditions:
+        return lines
+    unheard_backgrounds = validation.get("unheard_backgrounds") or []
+    described = {
+        "heard": "heard in training",
+        "unheard": "unheard in training"
+        + (
+            f" ({len(unheard_backgrounds)} background recording"
+            f"{'s' * (len(unheard_backgrounds) > 1)} held out)"
+            if unheard_backgrounds
+            else ""
+        ),
+    }
+    rows: list[tuple[str, dict | None]] = []
+    for condition in ("heard", "unheard"):
+        entry = conditions.get(condition)
+        if entry is None:
+            rows.append((f"{condition}: no validation sequences", None))
+            continue
+        rows.append(
+            (f"{described[condition]}, {entry['sequences']} sequences", entry["own_postprocessing"])
+        )
+    yamnet = validation.get("yamnet")
+    if yamnet:
+        rows.append(
+            (
+                f"raw YAMNet with the label map, unheard ({yamnet['recordings']} recordings)",
+                yamnet["tuned_postprocessing"],
+            )
+        )
+    width = max(len(name) for name, _ in rows)
+    lines.append(f"{'validation, tuned post-processing':<{width + 2}}  segment F1  event F1")
+    for name, figures in rows:
+        lines.append(
+            f"  {name:<{width}}"
+            + (f"  {figures['segment_f1']:10.3f}  {figures['event_f1']:8.3f}" if figures else "")
+        )
+    lines = [line.rstrip() for line in lines]
+    if yamnet:
+        tuned, head = yamnet["tuned_postprocessing"], yamnet["head"]
+        compared = (
+            f"segment F1 {head['segment_f1']:.3f} against {tuned['segment_f1']:.3f}, event F1 "
+            f"{head['event_f1']:.3f} against {tuned['event_f1']:.3f}"
+            f"; labels {', '.join(yamnet['labels'])}"
+        )
+        if yamnet["head_worse_than_yamnet"]:
+            lines.append(
+                "warning: on unheard validation data the head does WORSE than raw YAMNet with "
+                f"the label map ({compared})"
+            )
+        else:
+            lines.append(
+                f"on unheard validation data the head does no worse than raw YAMNet ({compared})"
+            )
     return lines

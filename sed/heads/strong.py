@@ -14,12 +14,22 @@ Every recording, soundscape or clip becomes frame targets (:func:`frame_targets`
 the feature frames (:mod:`sed.model.feature_maps`), then fixed-length training sequences
 (:class:`Sequences`).
 
-**Validation split** (early stopping), grouped as for window heads: no event clip, clip group or
-annotated recording is on both sides. Validation soundscapes are synthesised from the validation
-clips only, over the last ``validation_fraction`` of each background recording (training
-soundscapes use the rest, so no background sample is on both sides either). With fewer than
-``1 / validation_fraction`` annotated recordings, grouping cannot make a validation part: the
-last ``validation_fraction`` of each recording is then held out instead (in time).
+**Validation split** (early stopping and the report), grouped as for window heads: no event
+clip, clip group or annotated recording is on both sides. Validation soundscapes are synthesised
+from the validation clips only, under two conditions (:func:`training_split`):
+
+- **unheard**: over background recordings held out whole (grouped by background recording, a
+  ``validation_fraction`` share of them, at least one), never heard in training: how the head
+  does in a room it has not heard;
+- **heard**: over the last ``validation_fraction`` of each of the other background recordings,
+  whose first part the training soundscapes use (no background sample is on both sides, but
+  the rooms are heard).
+
+With a single background recording (group) no unheard validation is possible: the validation
+soundscapes are all heard, and :attr:`TrainingSplit.notes` says so. Annotated recordings held
+out whole (with at least ``1 / validation_fraction`` of them) are unheard; with fewer, grouping
+cannot make a validation part: the last ``validation_fraction`` of each recording is held out
+instead (in time), and is heard.
 """
 
 from __future__ import annotations
@@ -325,9 +335,25 @@ class Sequences:
     features: np.ndarray
     targets: np.ndarray
     groups: np.ndarray
+    unheard: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.features)
+
+    @property
+    def unheard_mask(self) -> np.ndarray:
+        """[shape=(n,), dtype=bool]: the sequences made from material unheard in training
+        (background recordings or annotated recordings held out whole); all False when
+        ``unheard`` is None."""
+        if self.unheard is None:
+            return np.zeros(len(self), bool)
+        return np.asarray(self.unheard, bool)
+
+    def subset(self, rows: np.ndarray) -> Sequences:
+        """The sequences at ``rows`` (indices or a boolean mask), in order."""
+        return Sequences(
+            self.features[rows], self.targets[rows], self.groups[rows], self.unheard_mask[rows]
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[Sequences]) -> Sequences:
@@ -338,7 +364,51 @@ class Sequences:
             np.concatenate([p.features for p in parts]),
             np.concatenate([p.targets for p in parts]),
             np.concatenate([p.groups for p in parts]),
+            np.concatenate([p.unheard_mask for p in parts]),
         )
+
+
+@dataclass
+class HeldOutAudio:
+    """Unheard validation audio with its reference events, for scorers that read audio rather
+    than feature sequences (raw YAMNet with a label map, in the training report).
+
+    Attributes
+    ----------
+    name : str
+        Unique, for tables and messages.
+    audio : np.ndarray [shape=(n_samples,), dtype=float32] or str
+        A synthetic soundscape at the model's sample rate, or an annotated recording's path.
+    events : pd.DataFrame
+        ``onset, offset, event_label`` in seconds.
+    """
+
+    name: str
+    audio: np.ndarray | str
+    events: pd.DataFrame
+
+
+@dataclass
+class TrainingSplit:
+    """What :func:`training_split` makes.
+
+    Attributes
+    ----------
+    train, validation : Sequences
+        ``validation.unheard_mask`` marks its unheard part (see the module notes).
+    unheard_audio : list of HeldOutAudio
+        The unheard validation soundscapes and held-out annotated recordings, as audio.
+    notes : list of str
+        One line each, for the report: why some validation is heard only.
+    unheard_backgrounds : list of str
+        The background recordings held out (their groups), never heard in training.
+    """
+
+    train: Sequences
+    validation: Sequences
+    unheard_audio: list[HeldOutAudio] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    unheard_backgrounds: list[str] = field(default_factory=list)
 
 
 def cut_sequences(
@@ -380,6 +450,8 @@ class SequenceSettings:
     soundscape : SoundscapeConfig
     validation_fraction : float in [0, 0.5]
     seed : int
+    unheard_backgrounds : bool
+        Hold out background recordings whole for unheard validation (module notes).
     """
 
     spec: FeatureSpec
@@ -388,6 +460,7 @@ class SequenceSettings:
     soundscape: SoundscapeConfig
     validation_fraction: float
     seed: int
+    unheard_backgrounds: bool = True
 
 
 def training_sequences(
@@ -399,12 +472,35 @@ def training_sequences(
     resampler: str = DEFAULT_RESAMPLER,
     progress: bool = False,
 ) -> tuple[Sequences, Sequences]:
-    """The training and validation sequences of both sources (see the module notes).
+    """The training and validation sequences of both sources (see :func:`training_split`).
 
     Returns
     -------
     train, validation : Sequences
         ``validation`` is empty with ``validation_fraction`` 0.
+    """
+    split = training_split(
+        data, model, settings, cache=cache, resampler=resampler, progress=progress
+    )
+    return split.train, split.validation
+
+
+def training_split(
+    data: StrongData,
+    model: Yamnet,
+    settings: SequenceSettings,
+    *,
+    cache: FeatureCache | None = None,
+    resampler: str = DEFAULT_RESAMPLER,
+    progress: bool = False,
+) -> TrainingSplit:
+    """The training and validation sequences of both sources, the validation marked heard or
+    unheard, and the unheard part as audio (see the module notes).
+
+    Returns
+    -------
+    split : TrainingSplit
+        ``split.validation`` is empty with ``validation_fraction`` 0.
 
     Raises
     ------
@@ -416,19 +512,24 @@ def training_sequences(
     cache = cache or FeatureCache()
     length = sequence_frames(settings, model)
     empty = _empty(length, settings.spec.width, len(data.classes))
+    split = TrainingSplit(empty, empty)
     train, validation = [empty], [empty]
     if data.clips is not None:
-        parts = _soundscape_sequences(data, model, settings, length, cache, resampler, progress)
+        parts = _soundscape_sequences(
+            data, model, settings, length, cache, resampler, progress, split
+        )
         train.append(parts[0])
         validation.append(parts[1])
     if data.recordings:
-        parts = _recording_sequences(data, model, settings, length, cache, resampler, progress)
+        parts = _recording_sequences(
+            data, model, settings, length, cache, resampler, progress, split
+        )
         train.append(parts[0])
         validation.append(parts[1])
-    train_sequences = Sequences.concat(train)
-    if not len(train_sequences):
+    split.train, split.validation = Sequences.concat(train), Sequences.concat(validation)
+    if not len(split.train):
         raise ParameterError("no training material: give event clips or annotated recordings")
-    return train_sequences, Sequences.concat(validation)
+    return split
 
 
 def sequence_frames(settings: SequenceSettings, model: Yamnet) -> int:
@@ -445,8 +546,9 @@ def _empty(length: int, width: int, n_classes: int) -> Sequences:
     )
 
 
-def _soundscape_sequences(data, model, settings, length, cache, resampler, progress):
-    """Train and validation soundscapes, from the two sides of the grouped clip split."""
+def _soundscape_sequences(data, model, settings, length, cache, resampler, progress, split):
+    """Train and validation soundscapes, from the two sides of the grouped clip split; the
+    validation ones over heard and over unheard background recordings (module notes)."""
     clips = data.clips
     rate = model.params.sample_rate
     is_background = (clips.clips["label"] == BACKGROUND_LABEL).to_numpy()
@@ -459,15 +561,29 @@ def _soundscape_sequences(data, model, settings, length, cache, resampler, progr
         )
     else:
         train_rows, validation_rows = np.arange(len(events.clips)), np.arange(0)
+    background_rows = clips.clips[is_background]
     waveforms = [
         load_audio(path, sample_rate=rate, resampler=resampler)[0]
-        for path in clips.clips["path"][is_background]
+        for path in background_rows["path"]
     ]
-    cut = [int(round(len(w) * (1 - settings.validation_fraction))) for w in waveforms]
+    held = _held_out_backgrounds(
+        list(background_rows["group"]), settings, bool(len(validation_rows))
+    )
+    heard = [w for w, out in zip(waveforms, held) if not out]
+    cut = [int(round(len(w) * (1 - settings.validation_fraction))) for w in heard]
     backgrounds = {
-        "train": [w[:c] for w, c in zip(waveforms, cut)],
-        "validation": [w[c:] for w, c in zip(waveforms, cut)],
+        "train": [w[:c] for w, c in zip(heard, cut)],
+        "validation": [w[c:] for w, c in zip(heard, cut)],
+        "unheard": [w for w, out in zip(waveforms, held) if out],
     }
+    split.unheard_backgrounds = sorted(
+        {str(g) for g, out in zip(background_rows["group"], held) if out}
+    )
+    if len(validation_rows) and not any(held) and settings.unheard_backgrounds:
+        split.notes.append(
+            "one background recording: unheard validation was impossible, the validation "
+            "soundscapes are over the last part of it, heard in training"
+        )
     event_clips = [
         make_clip(load_audio(path, sample_rate=rate, resampler=resampler)[0], rate, label, group)
         for path, label, group in zip(
@@ -475,15 +591,21 @@ def _soundscape_sequences(data, model, settings, length, cache, resampler, progr
         )
     ]
     rng = np.random.default_rng(settings.seed)
+    validation_count = (
+        max(1, round(settings.soundscapes * settings.validation_fraction))
+        if len(validation_rows)
+        else 0
+    )
     counts = {
         "train": settings.soundscapes,
-        "validation": max(1, round(settings.soundscapes * settings.validation_fraction))
-        if len(validation_rows)
-        else 0,
+        "validation": validation_count,
+        "unheard": validation_count if backgrounds["unheard"] else 0,
     }
-    rows = {"train": train_rows, "validation": validation_rows}
+    rows = {"train": train_rows, "validation": validation_rows, "unheard": validation_rows}
     result = []
-    for side in ("train", "validation"):
+    # Drawn in this order from one generator: with one background recording, the training and
+    # validation soundscapes are those of a head trained before unheard validation existed.
+    for side in ("train", "validation", "unheard"):
         soundscapes = (
             synthesise(
                 [event_clips[i] for i in rows[side]],
@@ -503,26 +625,43 @@ def _soundscape_sequences(data, model, settings, length, cache, resampler, progr
             items = tqdm(soundscapes, desc=f"{side} soundscapes", unit="soundscape", leave=False)
         parts = [_empty(length, settings.spec.width, len(data.classes))]
         for number, soundscape in enumerate(items):
+            name = f"{side} soundscape {number}"
             frames = cache.waveform(
-                soundscape.waveform,
-                model,
-                settings.spec,
-                name=f"{side} soundscape {number}",
-                resampler=resampler,
+                soundscape.waveform, model, settings.spec, name=name, resampler=resampler
             )
             targets = frame_targets(
                 soundscape.events, len(frames), frames.hop_seconds, data.classes
             )
-            parts.append(
-                cut_sequences(frames.features, targets, length, f"{side}-soundscape-{number}")
-            )
+            part = cut_sequences(frames.features, targets, length, f"{side}-soundscape-{number}")
+            part.unheard = np.full(len(part), side == "unheard")
+            parts.append(part)
+            if side == "unheard":
+                references = pd.DataFrame(
+                    soundscape.events, columns=["onset", "offset", "event_label"]
+                )
+                split.unheard_audio.append(HeldOutAudio(name, soundscape.waveform, references))
         result.append(Sequences.concat(parts))
-    return result[0], result[1]
+    return result[0], Sequences.concat(result[1:])
 
 
-def _recording_sequences(data, model, settings, length, cache, resampler, progress):
+def _held_out_backgrounds(groups: list, settings: SequenceSettings, validating: bool) -> list:
+    """Which background recordings are held out whole for unheard validation: a
+    ``validation_fraction`` share of the groups (at least one, never all), chosen with the
+    seed; none with a single group or without validation."""
+    names = sorted(set(map(str, groups)))
+    if not validating or len(names) < 2 or not settings.unheard_backgrounds:
+        return [False] * len(groups)
+    count = min(len(names) - 1, max(1, round(len(names) * settings.validation_fraction)))
+    # A generator of its own, so that the soundscapes' draws do not depend on this choice.
+    order = np.random.default_rng([settings.seed, 1]).permutation(len(names))
+    chosen = {names[i] for i in order[:count]}
+    return [str(g) in chosen for g in groups]
+
+
+def _recording_sequences(data, model, settings, length, cache, resampler, progress, split):
     """Train and validation sequences of the annotated recordings: recordings apart when there
-    are enough of them, else the last part of each recording held out (module notes)."""
+    are enough of them (unheard), else the last part of each recording held out (heard; module
+    notes)."""
     recordings = data.recordings
     fraction = settings.validation_fraction
     by_recording = fraction > 0 and len(recordings) >= round(1 / fraction)
@@ -540,11 +679,22 @@ def _recording_sequences(data, model, settings, length, cache, resampler, progre
         targets = frame_targets(recording.events, len(frames), frames.hop_seconds, data.classes)
         group = recording.path
         if by_recording or fraction == 0:
-            side = validation if number in validation_ids else train
-            side.append(cut_sequences(frames.features, targets, length, group))
+            held_out = number in validation_ids
+            part = cut_sequences(frames.features, targets, length, group)
+            part.unheard = np.full(len(part), held_out)
+            (validation if held_out else train).append(part)
+            if held_out:
+                split.unheard_audio.append(
+                    HeldOutAudio(recording.path, recording.path, recording.events)
+                )
             continue
         cut = int(round(len(frames) * (1 - fraction)))
         train.append(cut_sequences(frames.features[:cut], targets[:cut], length, group))
         if cut < len(frames):
             validation.append(cut_sequences(frames.features[cut:], targets[cut:], length, group))
+    if fraction > 0 and not by_recording:
+        split.notes.append(
+            f"{len(recordings)} annotated recording{'s' * (len(recordings) > 1)}: too few to "
+            "hold one out, the last part of each validates (heard in training)"
+        )
     return Sequences.concat(train), Sequences.concat(validation)
