@@ -110,8 +110,13 @@ class DaskRunner:
             raise ParameterError(f"tasks_ahead must be at least 1, got {tasks_ahead}")
         self.tasks_ahead = tasks_ahead
         self._owns_client = isinstance(scheduler, str)
+        self._quiet = contextlib.ExitStack()
         if isinstance(scheduler, str):
             scheduler = connect(scheduler, timeout_seconds)
+            # While this runner holds the connection, what goes wrong with it is said by the
+            # batch in one line; Dask's own records of it (a transfer cut when the scheduler
+            # dies, in a thread of its own, with a traceback) would only repeat it.
+            self._quiet.enter_context(_silenced("distributed"))
         self.client = scheduler
         self.address = str(getattr(self.client.scheduler, "address", "") or "")
         self._threads = (0, -THREADS_REFRESH_SECONDS)  # (worker threads, when counted)
@@ -127,9 +132,9 @@ class DaskRunner:
         if not self._owns_client:
             return
         # Closing ends what the client still does in its own thread (attempts to reconnect to a
-        # lost scheduler, a transfer cut short by a signal), which Dask logs as errors with a
-        # traceback: the batch has already said in one line why it ends.
-        with _silenced("distributed"), contextlib.suppress(Exception):
+        # lost scheduler, a transfer cut short by a signal), which Dask would log as errors
+        # with a traceback: Dask's records stay silenced until the client is closed.
+        with self._quiet, contextlib.suppress(Exception):
             self.client.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
     def results(
