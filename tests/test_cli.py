@@ -127,6 +127,16 @@ def test_classes_lists_and_searches():
     assert result.output.splitlines()[1:] == ["198,/m/0gy1t2s,Bicycle bell", "335,/m/0199g,Bicycle"]
 
 
+def test_classes_search_takes_several_words_in_any_order():
+    bell = ["198,/m/0gy1t2s,Bicycle bell"]
+    for args in (["--search", "bell bicycle"], ["--search", "BICYCLE", "--search", "bell"]):
+        result = CliRunner().invoke(cli, ["classes", *args])
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[1:] == bell
+    result = CliRunner().invoke(cli, ["classes", "--search", "bicycle dog"])
+    assert result.output.splitlines() == ["index,mid,display_name"]
+
+
 def test_help_shows_defaults():
     for command in ("detect", "tag", "classes", "evaluate", "tune", "plot"):
         result = CliRunner().invoke(cli, [command, "--help"])
