@@ -653,3 +653,25 @@ def test_special_files_in_a_batch_folder_are_failures_not_skipped(tmp_path, bell
         str(archive / "gone.wav"): f"a symbolic link to a missing file ({archive / 'missing.wav'})",
         str(archive / "zero.wav"): "is a character device, not an audio file",
     }
+
+
+def test_batch_summary_gives_events_per_label_and_a_resumed_run_its_audio(tmp_path, bells_wav):
+    audio, rate = sf.read(bells_wav, dtype="float32")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", audio[: 36 * rate], rate)
+    sf.write(tmp_path / "in" / "b.wav", audio[: 24 * rate], rate)
+    args = ["detect", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet"]
+    args += ["--classes", "Bicycle bell"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith("2 recordings: 2 processed, 0 already done, 0 failed; 0.02 h ")
+    events = pd.read_csv(tmp_path / "out" / "all_events.csv")
+    seconds = (events["offset"] - events["onset"]).sum()
+    assert lines[1:] == [f"  Bicycle bell  {len(events):>4} x  {seconds:8.2f} s"]
+    again = CliRunner().invoke(cli, args)
+    lines = again.output.splitlines()
+    # The results cover 60 s of audio, processed by the first run.
+    assert lines[0].startswith("2 recordings: 0 processed, 2 already done, 0 failed; 0.02 h of")
+    assert "(0.00 h processed now in " in lines[0]
+    assert lines[1:] == first.output.splitlines()[1:]

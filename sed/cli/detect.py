@@ -330,7 +330,9 @@ def _detect_batch(
             scores=scores,
             overwrite=overwrite,
         )
-    click.echo(str(summary))
+    from sed.cli.printing import label_lines
+
+    click.echo("\n".join([str(summary), *label_lines(summary.label_totals())]))
     failed = summary.count("failed")
     if failed:
         click.echo(
