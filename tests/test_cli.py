@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -640,3 +641,27 @@ def test_a_batch_refuses_an_output_named_as_a_file(tmp_path, bells_wav):
         "folder: give a folder name (or create the folder first)\n"
     )
     assert os.listdir(tmp_path) == []
+
+
+def test_evaluate_brief_label_map_glob_and_per_file_json(tmp_path):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    (refs / "a.txt").write_text("1.0\t3.0\tbell\n")
+    (refs / "a.jams").write_text("{}")  # another layout of the same recording, not read
+    (tmp_path / "est.csv").write_text(
+        "filename,onset,offset,event_label,score\na.wav,1.0,3.0,Bicycle bell,0.9\n"
+    )
+    (tmp_path / "map.csv").write_text("event_label,yamnet_display_names\nbell,Bicycle bell\n")
+    args = ["evaluate", "--reference", str(refs), "--estimated", str(tmp_path / "est.csv")]
+    args += ["--glob", "*.txt", "--label-map", str(tmp_path / "map.csv"), "--brief"]
+    result = CliRunner().invoke(cli, [*args, "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "segment F1 100.0 %, ER 0.00; event F1 100.0 %, ER 0.00 (1 recording, 1 label)"
+    )
+    figures = json.loads((tmp_path / "r.json").read_text())["files"][0]["event_based"]
+    assert (figures["Ntp"], figures["f_measure"]) == (1, 1.0)
+    refused = CliRunner().invoke(
+        cli, ["evaluate", "--scores", str(refs), "--reference", str(refs), "--brief"]
+    )
+    assert refused.exit_code == 2 and "--brief is for --estimated events" in refused.output
