@@ -3,6 +3,7 @@ exit codes, stderr and the hand-over to GNU sed."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -665,3 +666,41 @@ def test_evaluate_brief_label_map_glob_and_per_file_json(tmp_path):
         cli, ["evaluate", "--scores", str(refs), "--reference", str(refs), "--brief"]
     )
     assert refused.exit_code == 2 and "--brief is for --estimated events" in refused.output
+
+
+def test_tag_many_recordings_into_one_resumable_table(tmp_path, bells_wav):
+    import pandas as pd
+    import soundfile as sf
+
+    audio, rate = sf.read(bells_wav, dtype="float32")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", audio[: 10 * rate], rate)
+    sf.write(tmp_path / "in" / "b.flac", audio[20 * rate : 32 * rate], rate)
+    (tmp_path / "in" / "broken.wav").write_text("not audio")
+    table = tmp_path / "tags.csv"
+    args = ["tag", str(tmp_path / "in"), "-o", str(table), "--classes", "Bicycle bell,Speech"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 1  # the broken file failed, named on stderr
+    assert "broken.wav: not a readable audio file" in first.stderr
+    assert first.stdout.startswith("3 recordings: 2 tagged, 0 already in the table, 1 failed")
+    tags = pd.read_csv(table)
+    assert list(tags.columns) == ["filename", "duration_seconds", "Bicycle bell", "Speech"]
+    assert [Path(f).name for f in tags["filename"]] == ["a.wav", "b.flac"]
+    assert tags["duration_seconds"].tolist() == [10.0, 12.0]
+    # The clip score is what `sed tag FILE` ranks (the window mean).
+    single = CliRunner().invoke(cli, ["tag", str(tmp_path / "in" / "b.flac"), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(single.stdout)))
+    top = {row["label"]: float(row["score"]) for row in rows}
+    assert tags.loc[1, "Bicycle bell"] == pytest.approx(top["Bicycle bell"], abs=5e-4)
+    # A rerun skips what the table holds; other classes are refused, not mixed in.
+    (tmp_path / "in" / "broken.wav").unlink()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "0 tagged, 2 already in the table" in again.stdout
+    assert pd.read_csv(table).equals(tags)
+    other = CliRunner().invoke(cli, [*args[:-1], "Dog"])
+    assert other.exit_code == 2 and "tag table of other labels" in other.output
+    parquet = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "t.parquet"), *args[4:]])
+    assert parquet.exit_code == 0, parquet.output
+    assert pd.read_parquet(tmp_path / "t.parquet").shape == (2, 4)
+    several = CliRunner().invoke(cli, ["tag", str(tmp_path / "in")])
+    assert several.exit_code == 2 and "give -o TABLE.csv" in several.output
