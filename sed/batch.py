@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sed.audio import Recording, display_path
 from sed.batch_folder import (
+    COMBINED_RAVEN,
     COMBINED_TABLE,
     COMBINED_TSV,
     DURATIONS_TABLE,
@@ -82,6 +83,7 @@ from sed.errors import (
 from sed.events import (
     FORMAT_SUFFIXES,
     event_table,
+    events_raven,
     write_durations_tsv,
     write_events,
     write_events_csv,
@@ -336,6 +338,7 @@ class BatchOutputs(BatchFolder):
         super().__init__(directory)
         self.formats = list(formats)
         self.scores = scores
+        self.combine = False  # one Raven table of the run, all_events.selections.txt
 
     def lacks_scores(self, result: dict) -> bool:
         """True if scores are asked for and ``result``'s recording has none written."""
@@ -602,6 +605,7 @@ def run_batch(
     runner: RecordingRunner | None = None,
     scores: bool = False,
     overwrite: bool = False,
+    combine: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -636,6 +640,10 @@ def run_batch(
     overwrite : bool
         Redo a folder holding results of other settings (:func:`check_same_settings`), replacing
         them; without it such a folder is refused.
+    combine : bool
+        Also write every recording's events as one Raven selection table,
+        ``all_events.selections.txt``, the recording in its ``Begin File`` column (named as in
+        ``all_events.tsv``). Without it, such a table of an earlier run is removed.
 
     Returns
     -------
@@ -671,6 +679,7 @@ def run_batch(
         )
     check_outputs([Output(output_dir, "output folder", folder=True)])
     outputs = BatchOutputs(output_dir, formats, scores=scores)
+    outputs.combine = combine
     check_unique_stems(recordings)
     names = combined_names(recordings, basenames=basenames)
     outputs.check_owned(recordings)  # nothing read or written yet
@@ -1112,6 +1121,12 @@ def _write_combined(
         combine(renamed), os.path.join(outputs.directory, COMBINED_TSV), with_filename=True
     )
     write_durations_tsv(durations, os.path.join(outputs.directory, DURATIONS_TABLE))
+    raven = os.path.join(outputs.directory, COMBINED_RAVEN)
+    if outputs.combine:
+        with atomic_open(raven, "w", encoding="utf-8", newline="") as handle:
+            handle.write(events_raven(combine(renamed), begin_file=True))
+    else:
+        _remove(raven)  # a table of an earlier run would miss this run's recordings
 
 
 def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:
