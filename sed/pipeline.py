@@ -769,7 +769,8 @@ def tag_files(
     run = TagTableRun(table=pd.DataFrame(columns=columns))
     last_write = time.monotonic()
     try:
-        for path in map(os.fspath, paths):
+        for given in paths:
+            path = str(os.fspath(given))
             if path in done:
                 run.skipped += 1
             else:
