@@ -19,6 +19,7 @@ _EXPORTS = {
     "detect_file": "sed.pipeline",
     "top_classes": "sed.pipeline",
     "tag_file": "sed.pipeline",
+    "tag_files": "sed.pipeline",
     "plot_file": "sed.pipeline",
     "load_head": "sed.pipeline",
     "Detection": "sed.pipeline",

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from sed.psds import ThresholdFreeEvaluation
 
 
-def annotation_files(path: str | os.PathLike) -> dict[str, str]:
+def annotation_files(path: str | os.PathLike, *, pattern: str | None = None) -> dict[str, str]:
     """Event or annotation files by recording stem: a file, a folder, or a batch output folder.
 
     Parameters
@@ -42,6 +42,9 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
         A single file; a folder whose files are all read (:func:`sed.events.event_files`); or
         the output folder of a ``sed detect`` batch, searched recursively
         (:func:`sed.batch_folder.batch_event_files`).
+    pattern : str, optional
+        A glob (``*.jams``) that the files of a plain folder must match, for folders that hold
+        several layouts of the same recordings; a single file or a batch folder ignores it.
 
     Returns
     -------
@@ -61,10 +64,12 @@ def annotation_files(path: str | os.PathLike) -> dict[str, str]:
         if not files:
             raise AnnotationError("batch output folder holds no event files", path)
         return files
-    return event_files(path)
+    return event_files(path, pattern=pattern)
 
 
-def read_annotations(path: str | os.PathLike, *, label_column: str | None = None) -> EventSet:
+def read_annotations(
+    path: str | os.PathLike, *, label_column: str | None = None, pattern: str | None = None
+) -> EventSet:
     """The recordings and events of a file, a folder or a batch output folder, by stem.
 
     Parameters
@@ -75,6 +80,8 @@ def read_annotations(path: str | os.PathLike, *, label_column: str | None = None
         they name, matched by the part of its name before the first dot.
     label_column : str, optional
         See :func:`sed.events.read_events`.
+    pattern : str, optional
+        See :func:`annotation_files`.
 
     Returns
     -------
@@ -87,7 +94,9 @@ def read_annotations(path: str | os.PathLike, *, label_column: str | None = None
     """
     from sed.events import read_event_set
 
-    return read_event_set(annotation_files(path).values(), label_column=label_column)
+    return read_event_set(
+        annotation_files(path, pattern=pattern).values(), label_column=label_column
+    )
 
 
 def development_set(
@@ -201,6 +210,8 @@ def evaluate_files(
     evaluate_offset: bool = True,
     event_matching: str = DEFAULT_EVENT_MATCHING,
     empty_system_output: str = DEFAULT_EMPTY_SYSTEM_OUTPUT,
+    label_map: str | os.PathLike | None = None,
+    reference_pattern: str | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Evaluate estimated events against reference annotations, recording by recording.
@@ -238,6 +249,15 @@ def evaluate_files(
     time_resolution_seconds, t_collar_seconds, percentage_of_length, evaluate_onset,
     evaluate_offset, event_matching, empty_system_output
         See :class:`sed.evaluation.Evaluation`.
+    label_map : str or os.PathLike, optional
+        A label map as ``sed detect --label-map`` reads it (``event_label,
+        yamnet_display_names``, :func:`sed.classes.read_label_map`): estimated events of a
+        YAMNet class it lists are renamed to its event label before scoring (overlapping
+        events that end up with one label are merged, keeping the highest score), so a
+        detector's class names score against differently named references. Estimated events of
+        other labels keep theirs.
+    reference_pattern : str, optional
+        A glob (``*.txt``) the files of a reference folder must match (:func:`annotation_files`).
     warn : callable, optional
         Receives one-line warnings: among them, reference recordings that ``estimated``, a
         ``sed detect`` batch folder, did not process (not in its ``durations.tsv``), which are
@@ -246,8 +266,10 @@ def evaluate_files(
     Returns
     -------
     evaluation : Evaluation
-        Its ``notes`` hold the events skipped without a label (``unlabeled``, by side and file)
-        and those of labels not evaluated (``labels_left_out``, by side and label).
+        Its ``files`` give each recording's own figures too
+        (:meth:`sed.evaluation.Evaluation.add`); its ``notes`` hold the events skipped without
+        a label (``unlabeled``, by side and file) and those of labels not evaluated
+        (``labels_left_out``, by side and label).
 
     Raises
     ------
@@ -267,7 +289,9 @@ def evaluate_files(
         raise ParameterError("give a reference and an estimated path, or a file list")
     if audio is not None and durations is not None:
         raise ParameterError("give the recordings' lengths by --audio or --durations, not both")
-    sides = _paired_sides(reference, estimated, file_list, label_column)
+    sides = _paired_sides(reference, estimated, file_list, label_column, reference_pattern)
+    if label_map is not None:
+        _relabel(sides["estimated"], label_map)
     lengths = _recording_lengths(audio, durations)
     pairs = _pair_recordings(sides, lengths, audio, durations)
     if estimated is not None:
@@ -338,6 +362,7 @@ def evaluate_score_files(
     audio: str | os.PathLike | None = None,
     durations: str | os.PathLike | None = None,
     label_column: str | None = None,
+    reference_pattern: str | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> ThresholdFreeEvaluation:
     """Threshold-free evaluation of score tables: PSDS1, PSDS2, per-class PSD-ROC AUC, best F1.
@@ -358,6 +383,8 @@ def evaluate_score_files(
         last offset (a ``sed detect`` table ends at the end of its recording).
     label_column : str, optional
         See :func:`sed.events.read_events`.
+    reference_pattern : str, optional
+        A glob (``*.txt``) the files of a reference folder must match (:func:`annotation_files`).
     warn : callable, optional
         Receives one-line warnings.
 
@@ -381,7 +408,7 @@ def evaluate_score_files(
     if audio is not None and durations is not None:
         raise ParameterError("give the recordings' lengths by --audio or --durations, not both")
     files = score_table_files(scores)
-    references = read_annotations(reference, label_column=label_column)
+    references = read_annotations(reference, label_column=label_column, pattern=reference_pattern)
     if os.path.isfile(scores) and len(references.recordings) == 1:
         # A score table and a reference of one recording each pair whatever their names.
         files = {next(iter(references.recordings)): next(iter(files.values()))}
@@ -431,7 +458,9 @@ def _no_events() -> pd.DataFrame:
     return event_table()
 
 
-def _paired_sides(reference, estimated, file_list, label_column) -> dict[str, EventSet]:
+def _paired_sides(
+    reference, estimated, file_list, label_column, reference_pattern=None
+) -> dict[str, EventSet]:
     """The reference and estimated event sets, with single-recording files paired."""
     from sed.events import EventSet, read_file_pairs
 
@@ -442,7 +471,7 @@ def _paired_sides(reference, estimated, file_list, label_column) -> dict[str, Ev
         pairs = [(ref, est, True) for ref, est in read_file_pairs(file_list)]
     sides = {"reference": EventSet(), "estimated": EventSet()}
     for ref_path, est_path, single in pairs:
-        ref = read_annotations(ref_path, label_column=label_column)
+        ref = read_annotations(ref_path, label_column=label_column, pattern=reference_pattern)
         est = read_annotations(est_path, label_column=label_column)
         if single and len(ref.recordings) == 1 and len(est.recordings) == 1:
             # Two files of one recording each pair whatever their names.
@@ -451,6 +480,48 @@ def _paired_sides(reference, estimated, file_list, label_column) -> dict[str, Ev
         for side, events in (("reference", ref), ("estimated", est)):
             _merge(sides[side], events)
     return sides
+
+
+def _relabel(events: EventSet, label_map: str | os.PathLike) -> None:
+    """Rename the events of the YAMNet classes a label map lists to its labels, in place."""
+    from sed.classes import load_class_map, read_label_map
+
+    class_map = load_class_map()
+    selection = read_label_map(label_map, class_map)
+    renames: dict[str, list[str]] = {}
+    for label, indices in zip(selection.event_labels, selection.class_indices):
+        for index in indices:
+            renames.setdefault(class_map.display_names[index], []).append(label)
+    for recording in events.recordings.values():
+        recording.events = _renamed_events(recording.events, renames)
+
+
+def _renamed_events(table: pd.DataFrame, renames: dict[str, list[str]]) -> pd.DataFrame:
+    """An event table with labels renamed (one event per new label of a class listed under
+    several), the overlapping events of a renamed label merged into one (highest score)."""
+    import numpy as np
+    import pandas as pd
+
+    from sed.events import event_table
+
+    mapped = table["event_label"].isin(list(renames))
+    if not mapped.any():
+        return table
+    renamed = table[mapped].copy()
+    renamed["event_label"] = renamed["event_label"].map(renames)
+    renamed = renamed.explode("event_label")
+    rows: list[dict] = []
+    for _, group in renamed.sort_values(["onset", "offset"]).groupby("event_label", sort=True):
+        for event in group.to_dict(orient="records"):
+            last = rows[-1] if rows and rows[-1]["event_label"] == event["event_label"] else None
+            if last is not None and event["onset"] <= last["offset"]:
+                last["offset"] = max(last["offset"], event["offset"])
+                # fmax: a score the file does not give (NaN) never hides one it gives.
+                last["score"] = float(np.fmax(last["score"], event["score"]))
+            else:
+                rows.append(event)
+    merged = event_table(rows)[list(table.columns)] if rows else table.iloc[:0]
+    return event_table(pd.concat([table[~mapped], merged]).to_dict(orient="records"))
 
 
 def _merge(into: EventSet, events: EventSet) -> None:

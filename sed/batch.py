@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sed.audio import Recording, display_path
 from sed.batch_folder import (
+    COMBINED_RAVEN,
     COMBINED_TABLE,
     COMBINED_TSV,
     DURATIONS_TABLE,
@@ -82,6 +83,7 @@ from sed.errors import (
 from sed.events import (
     FORMAT_SUFFIXES,
     event_table,
+    events_raven,
     write_durations_tsv,
     write_events,
     write_events_csv,
@@ -189,6 +191,8 @@ class FileOutcome:
         The one-line error of a failed recording.
     stops_batch : bool
         True when nothing more can be written (a full or read-only file system).
+    label_totals : tuple of (str, int, float)
+        Per event label: the number of events and their total duration in seconds.
     """
 
     recording: Recording
@@ -197,6 +201,23 @@ class FileOutcome:
     n_events: int = 0
     error: str = ""
     stops_batch: bool = False
+    label_totals: tuple[tuple[str, int, float], ...] = ()
+
+
+def _outcome_of(recording: Recording, status: str, result: dict) -> FileOutcome:
+    """The outcome of a recording done now or earlier, from its stored result."""
+    totals: dict[str, list] = {}
+    for event in result["events"]:
+        total = totals.setdefault(str(event["event_label"]), [0, 0.0])
+        total[0] += 1
+        total[1] += float(event["offset"]) - float(event["onset"])
+    return FileOutcome(
+        recording,
+        status,
+        result["duration_seconds"],
+        len(result["events"]),
+        label_totals=tuple((label, n, seconds) for label, (n, seconds) in totals.items()),
+    )
 
 
 class BatchStopped(SedError):
@@ -262,17 +283,38 @@ class BatchSummary:
         """Audio processed in this run (skipped recordings not counted)."""
         return sum(o.duration_seconds for o in self.outcomes if o.status == "done")
 
+    @property
+    def covered_seconds(self) -> float:
+        """Audio the batch's results cover: processed now or by an earlier run, in seconds."""
+        return sum(o.duration_seconds for o in self.outcomes if o.status != "failed")
+
+    def label_totals(self) -> list[tuple[str, int, float]]:
+        """Per event label over every recording done (now or earlier): ``(label, events,
+        total seconds)``, most events first, then longest."""
+        totals: dict[str, list] = {}
+        for outcome in self.outcomes:
+            for label, n, seconds in outcome.label_totals:
+                total = totals.setdefault(label, [0, 0.0])
+                total[0] += n
+                total[1] += seconds
+        rows = [(label, n, seconds) for label, (n, seconds) in totals.items()]
+        return sorted(rows, key=lambda row: (-row[1], -row[2]))
+
     def __str__(self) -> str:
         speed = (
             f", {self.audio_seconds / self.wall_seconds:.0f}x real time"
             if self.wall_seconds > 0 and self.audio_seconds > 0
             else ""
         )
+        timing = f"in {self.wall_seconds:.1f} s{speed}"
+        if self.count("skipped"):
+            # A resumed run: the results cover the earlier runs' audio as well.
+            timing = f"({self.audio_seconds / 3600:.2f} h processed now {timing})"
         return (
             f"{len(self.outcomes)} recording{'s' * (len(self.outcomes) != 1)}: "
             f"{self.count('done')} processed, "
             f"{self.count('skipped')} already done, {self.count('failed')} failed; "
-            f"{self.audio_seconds / 3600:.2f} h of audio in {self.wall_seconds:.1f} s{speed}; "
+            f"{self.covered_seconds / 3600:.2f} h of audio {timing}; "
             f"{sum(o.n_events for o in self.outcomes)} events"
         )
 
@@ -296,6 +338,7 @@ class BatchOutputs(BatchFolder):
         super().__init__(directory)
         self.formats = list(formats)
         self.scores = scores
+        self.combine = False  # one Raven table of the run, all_events.selections.txt
 
     def lacks_scores(self, result: dict) -> bool:
         """True if scores are asked for and ``result``'s recording has none written."""
@@ -389,7 +432,7 @@ class BatchOutputs(BatchFolder):
         except WriteError as error:
             stops = error.errno in STOPPING_ERRNOS
             return FileOutcome(recording, "failed", error=str(error), stops_batch=stops)
-        return FileOutcome(recording, "done", result["duration_seconds"], len(result["events"]))
+        return _outcome_of(recording, "done", result)
 
     def complete(self, recording: Recording, result: dict) -> None:
         """Render a done recording's missing formats from its stored result (no model run).
@@ -562,6 +605,7 @@ def run_batch(
     runner: RecordingRunner | None = None,
     scores: bool = False,
     overwrite: bool = False,
+    combine: bool = False,
 ) -> BatchSummary:
     """Process recordings into ``output_dir``, skipping those already done with these settings.
 
@@ -596,6 +640,10 @@ def run_batch(
     overwrite : bool
         Redo a folder holding results of other settings (:func:`check_same_settings`), replacing
         them; without it such a folder is refused.
+    combine : bool
+        Also write every recording's events as one Raven selection table,
+        ``all_events.selections.txt``, the recording in its ``Begin File`` column (named as in
+        ``all_events.tsv``). Without it, such a table of an earlier run is removed.
 
     Returns
     -------
@@ -631,6 +679,7 @@ def run_batch(
         )
     check_outputs([Output(output_dir, "output folder", folder=True)])
     outputs = BatchOutputs(output_dir, formats, scores=scores)
+    outputs.combine = combine
     check_unique_stems(recordings)
     names = combined_names(recordings, basenames=basenames)
     outputs.check_owned(recordings)  # nothing read or written yet
@@ -680,9 +729,7 @@ def _run(
             and not outputs.lacks_scores(result)
         ):
             outputs.complete(recording, result)
-            summary.outcomes.append(
-                FileOutcome(recording, "skipped", result["duration_seconds"], len(result["events"]))
-            )
+            summary.outcomes.append(_outcome_of(recording, "skipped", result))
         else:
             todo.append(recording)
 
@@ -1074,6 +1121,12 @@ def _write_combined(
         combine(renamed), os.path.join(outputs.directory, COMBINED_TSV), with_filename=True
     )
     write_durations_tsv(durations, os.path.join(outputs.directory, DURATIONS_TABLE))
+    raven = os.path.join(outputs.directory, COMBINED_RAVEN)
+    if outputs.combine:
+        with atomic_open(raven, "w", encoding="utf-8", newline="") as handle:
+            handle.write(events_raven(combine(renamed), begin_file=True))
+    else:
+        _remove(raven)  # a table of an earlier run would miss this run's recordings
 
 
 def _write_failures(outputs: BatchOutputs, failed: list[FileOutcome]) -> None:

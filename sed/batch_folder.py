@@ -55,8 +55,17 @@ COMBINED_TSV = "all_events.tsv"
 DURATIONS_TABLE = "durations.tsv"
 PARAMETERS_FILE = "parameters.json"
 FAILURES_FILE = "failures.csv"
+#: One Raven selection table of every recording (``--combine``), its file in ``Begin File``.
+COMBINED_RAVEN = "all_events.selections.txt"
 #: The files a batch writes for the whole run (never a recording's).
-RUN_FILES = (COMBINED_TABLE, COMBINED_TSV, DURATIONS_TABLE, PARAMETERS_FILE, FAILURES_FILE)
+RUN_FILES = (
+    COMBINED_TABLE,
+    COMBINED_TSV,
+    DURATIONS_TABLE,
+    PARAMETERS_FILE,
+    FAILURES_FILE,
+    COMBINED_RAVEN,
+)
 #: Put between a recording's name and a format's suffix in a batch: names no one else writes.
 OWNED_INFIX = ".sed"
 # The temporary files of sed.infra.atomic_open (``.<name>.<random>.tmp``).

@@ -70,12 +70,25 @@ class ClassMap:
         return index
 
     def search(self, text: str) -> list[int]:
-        """Indices of the classes whose display name or mid contains ``text`` (case-insensitive)."""
-        text = text.casefold()
+        """Indices of the classes whose display name or mid contains every word of ``text``.
+
+        Parameters
+        ----------
+        text : str
+            One or more words separated by white space; each must occur in the display name or
+            the mid (case-insensitive), in any order: ``"bell bicycle"`` finds ``Bicycle bell``.
+            Text of white space only matches every class.
+
+        Returns
+        -------
+        indices : list of int
+            Output indices in model order (ascending).
+        """
+        words = text.casefold().split()
         return [
             i
             for i, (mid, name) in enumerate(zip(self.mids, self.display_names))
-            if text in name.casefold() or text in mid.casefold()
+            if all(word in name.casefold() or word in mid.casefold() for word in words)
         ]
 
     def knows(self, name: str) -> bool:

@@ -218,6 +218,8 @@ class Evaluation:
         self._reference_labels |= set(reference["event_label"])
         self._estimated_labels |= set(estimated["event_label"])
         ref, est = event_list(reference, filename), event_list(estimated, filename)
+        # sed_eval only accumulates: this recording's counts are what its evaluation added.
+        before = {kind: dict(getattr(self, kind).overall) for kind in METRIC_KINDS}
         self.segment_based.evaluate(ref, est, evaluated_length_seconds=evaluated_length_seconds)
         self.event_based.evaluate(ref, est)
         self.files.append(
@@ -228,6 +230,10 @@ class Evaluation:
                 "reference_events": len(reference),
                 "estimated_events": len(estimated),
                 **({f"{side}_file": path for side, path in sources.items()} if sources else {}),
+                **{
+                    kind: file_figures(kind, getattr(self, kind).overall, before[kind])
+                    for kind in METRIC_KINDS
+                },
             }
         )
 
@@ -322,6 +328,25 @@ class Evaluation:
             + _metric_report(self.event_based, self.metric_results("event_based"))
         )
 
+    def brief(self) -> str:
+        """One line: overall segment-based and event-based F1 and error rate, recordings and
+        labels (``n/a`` where a figure is undefined, as in :meth:`report`)."""
+        parts = []
+        for kind, name in zip(METRIC_KINDS, ("segment", "event")):
+            overall = self.metric_results(kind)["overall"]
+            f1 = overall["f_measure"]["f_measure"]
+            error_rate = overall["error_rate"]["error_rate"]
+            parts.append(
+                f"{name} F1 {'n/a' if f1 is None else f'{100 * f1:.1f} %'}, "
+                f"ER {'n/a' if error_rate is None else f'{error_rate:.2f}'}"
+            )
+        n_files, n_labels = len(self.files), len(self.labels)
+        return (
+            "; ".join(parts)
+            + f" ({n_files} recording{'s' * (n_files != 1)}, {n_labels} label"
+            + f"{'s' * (n_labels != 1)})"
+        )
+
     def summary(self) -> dict[str, float]:
         """The four headline figures: segment/event F1 and error rate (NaN F1 counts as 0)."""
         results = {
@@ -334,6 +359,43 @@ class Evaluation:
             out[f"{kind}_f1"] = 0.0 if f1 is None or np.isnan(f1) else float(f1)
             out[f"{kind}_error_rate"] = float(overall["error_rate"]["error_rate"])
         return out
+
+
+#: The two sed_eval metrics every evaluation computes, as :class:`Evaluation` attributes.
+METRIC_KINDS = ("segment_based", "event_based")
+
+
+def file_figures(kind: str, after: dict, before: dict) -> dict:
+    """One recording's counts and figures: what its evaluation added to sed_eval's totals.
+
+    Parameters
+    ----------
+    kind : {"segment_based", "event_based"}
+    after, before : dict
+        sed_eval's ``overall`` counts after and before the recording was evaluated.
+
+    Returns
+    -------
+    figures : dict
+        ``Ntp``, ``Nfp``, ``Nfn``, ``Nref``, ``Nsys``, and ``f_measure``, ``precision``,
+        ``recall`` in [0, 1] and ``error_rate`` >= 0 by sed_eval's definitions (segment-based:
+        (S + D + I) / Nref; event-based: (substitutions + Nfn + Nfp) / Nref); None where a
+        figure is 0/0.
+    """
+    counts = {key: float(after[key]) - float(before[key]) for key in after if key != "ER"}
+    tp, fp, fn, n_ref = counts["Ntp"], counts["Nfp"], counts["Nfn"], counts["Nref"]
+    if kind == "segment_based":
+        errors = counts["S"] + counts["D"] + counts["I"]
+    else:
+        errors = counts["Nsubs"] + fn + fp
+    figures = {
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "f_measure": 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else None,
+        "error_rate": errors / n_ref if n_ref else None,
+    }
+    kept = ("Ntp", "Nfp", "Nfn", "Nref", "Nsys")
+    return {**{key: int(round(counts[key])) for key in kept}, **figures}
 
 
 def undefined_figures(counts: dict, *, zero_score: bool = False) -> set[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -731,6 +731,160 @@ def _tag(path, model: Yamnet, scorer: Scorer, k: int, *, resampler: str, batch_s
     return Tagging(scores, top_classes(scores, k, aggregation=scorer.clip_aggregation))
 
 
+#: The columns of a tag table before its labels, one row per recording.
+TAG_TABLE_COLUMNS = ("filename", "duration_seconds")
+#: Seconds between two writes of a growing tag table (it is also written at the end, on an
+#: error and on an interruption): rewriting it after every recording would cost O(n^2).
+TAG_TABLE_WRITE_SECONDS = 30.0
+
+
+@dataclass
+class TagTableRun:
+    """What :func:`tag_files` did.
+
+    Attributes
+    ----------
+    table : pd.DataFrame
+        The clip x label table as written: ``filename``, ``duration_seconds``, then one column
+        per label (clip scores in [0, 1]), a row per recording in the order tagged.
+    tagged : int
+        Recordings tagged by this run.
+    skipped : int
+        Recordings already in the table (by ``filename``), not tagged again.
+    failures : list of (str, str)
+        Recordings that could not be tagged, with the one-line error; they are not in the
+        table, so a run of the same command retries them.
+    """
+
+    table: pd.DataFrame
+    tagged: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def tag_files(
+    paths: Iterable[str | os.PathLike],
+    output: str | os.PathLike,
+    *,
+    detector: Detector,
+    resume: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> TagTableRun:
+    """Tag many recordings into one clip x label table (OpenSoundscape's ``predict`` habit).
+
+    Each recording's clip score per label is its mean over windows (the reference
+    ``inference.py``'s rule; a frame-level head's highest frame score), as :func:`tag_file`
+    ranks them. The table is CSV, or Parquet when ``output`` ends in ``.parquet``; it is
+    written atomically (:func:`sed.infra.atomic_path`) every
+    :data:`TAG_TABLE_WRITE_SECONDS` and at the end, so a stopped run loses at most that much
+    work and a rerun resumes.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Audio files, in the order of the rows.
+    output : str or os.PathLike
+        The table file.
+    detector : Detector
+        The model, scorer and reading settings (its post-processing is not used).
+    resume : bool
+        Keep the rows of an existing table at ``output`` and skip its recordings; False starts
+        a new table.
+    progress : callable, optional
+        Called with each recording's path once it is dealt with.
+
+    Returns
+    -------
+    run : TagTableRun
+
+    Raises
+    ------
+    ParameterError
+        If the existing table is not a tag table of the same labels (tagged with other
+        classes or another head: start a new one), or Parquet is asked for without pyarrow.
+    sed.errors.WriteError
+        If the table cannot be written.
+    """
+    import time
+
+    import pandas as pd
+
+    from sed.errors import SedError
+
+    output = os.fspath(output)
+    labels = list(detector.scorer.labels)
+    columns = [*TAG_TABLE_COLUMNS, *labels]
+    rows: list[dict] = []
+    if resume and os.path.isfile(output) and os.path.getsize(output) > 0:
+        previous = _read_tag_table(output)
+        if list(previous.columns) != columns:
+            raise ParameterError(
+                "holds a tag table of other labels (other --classes, --label-map or --head); "
+                "give --overwrite to start a new one, or another file",
+                output,
+            )
+        rows = previous.to_dict(orient="records")
+    done = {str(row["filename"]) for row in rows}
+    run = TagTableRun(table=pd.DataFrame(columns=columns))
+    last_write = time.monotonic()
+    try:
+        for given in paths:
+            path = str(os.fspath(given))
+            if path in done:
+                run.skipped += 1
+            else:
+                try:
+                    scores = detector.tag_file(path).score_grid
+                except SedError as error:
+                    run.failures.append((path, str(error)))
+                else:
+                    clip = getattr(scores.scores, detector.scorer.clip_aggregation)(axis=0)
+                    rows.append(
+                        {
+                            "filename": path,
+                            "duration_seconds": round(float(scores.duration_seconds), 3),
+                            **dict(zip(labels, map(float, clip))),
+                        }
+                    )
+                    done.add(path)
+                    run.tagged += 1
+                    if time.monotonic() - last_write >= TAG_TABLE_WRITE_SECONDS:
+                        _write_tag_table(pd.DataFrame(rows, columns=columns), output)
+                        last_write = time.monotonic()
+            if progress is not None:
+                progress(path)
+    finally:
+        # Written on an interruption too: what was tagged is kept for the next run.
+        run.table = pd.DataFrame(rows, columns=columns)
+        _write_tag_table(run.table, output)
+    return run
+
+
+def _read_tag_table(path: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if path.lower().endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, keep_default_na=False, dtype={"filename": str})
+
+
+def _write_tag_table(table: pd.DataFrame, path: str) -> None:
+    from sed.infra import atomic_path
+
+    parquet = path.lower().endswith(".parquet")
+    if parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            message = "a .parquet table needs pyarrow (pip install pyarrow)"
+            raise ParameterError(message, path) from None
+    with atomic_path(path) as temporary:
+        if parquet:
+            table.to_parquet(temporary, index=False)
+        else:
+            table.to_csv(temporary, index=False, float_format="%.6f")
+
+
 def plot_file(
     path: str | os.PathLike,
     output: str | os.PathLike,
@@ -1009,3 +1163,14 @@ class Detector:
         return _tag(
             path, self.model, self.scorer, k, resampler=self.resampler, batch_size=self.batch_size
         )
+
+    def tag_files(
+        self,
+        paths: Iterable[str | os.PathLike],
+        output: str | os.PathLike,
+        *,
+        resume: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> TagTableRun:
+        """Tag many files into one clip x label table (see :func:`tag_files`)."""
+        return tag_files(paths, output, detector=self, resume=resume, progress=progress)

@@ -149,10 +149,13 @@ class TuningResult:
             start, chosen = self.procedures["start"], self.procedures[self.procedure]
             sign = -1 if self.metric.endswith("error_rate") else 1
             if sign * (start["cross_validated"] - chosen["cross_validated"]) > 0:
+                # Say what is written, so the verdict and the file agree.
                 lines.append(
                     f"warning: cross-validated, no tuned procedure beats the start "
-                    f"({chosen['cross_validated']:.3f} against {start['cross_validated']:.3f}): "
-                    "expect no gain on new recordings"
+                    f"({self.metric} {chosen['cross_validated']:.3f} with {self.procedure} "
+                    f"against {start['cross_validated']:.3f} with the start): the configuration "
+                    f"written is {self.procedure}'s, tuned on every recording, and may do worse "
+                    "than the start on new recordings; keep the start's if it matters"
                 )
             width = max(20, *map(len, self.procedures))
             lines.append(f"{'procedure':<{width}} {'in-sample':>9} {'cross-validated':>16}")
@@ -869,6 +872,11 @@ def tune(
         "gain": class_threshold_gain,
     }
     say = progress or (lambda message: None)
+    if folds:
+        say(
+            f"cross-validation, {folds} folds (a line per fold: each procedure tuned on the "
+            "other folds' recordings, then run on this fold's):"
+        )
     if not folds:
         m = DEFAULT_SHRINKAGE_EVENTS if shrinkage_events is None else shrinkage_events
         chosen, validation = Procedure("global", m), None
@@ -878,6 +886,10 @@ def tune(
         candidates = [Procedure("none"), *procedures(shrinkages)]
         validation = _cross_validate(objective, start, candidates, folds, search, say)
         chosen, evaluated = validation.chosen, validation.evaluated
+    say(
+        f"{chosen.name} on all {_recordings(len(window_scores))} (a line per step: the "
+        f"parameter searched, then the best {metric} so far):"
+    )
     configs, more, steps = _searches(
         objective, objective.everything, start, [chosen], say=say, **search
     )

@@ -657,3 +657,54 @@ def test_special_files_in_a_batch_folder_are_failures_not_skipped(tmp_path, bell
         str(archive / "gone.wav"): f"a symbolic link to a missing file ({archive / 'missing.wav'})",
         str(archive / "zero.wav"): f"is a character device{SEEKABLE}",
     }
+
+
+def test_batch_summary_gives_events_per_label_and_a_resumed_run_its_audio(tmp_path, bells_wav):
+    audio, rate = sf.read(bells_wav, dtype="float32")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", audio[: 36 * rate], rate)
+    sf.write(tmp_path / "in" / "b.wav", audio[: 24 * rate], rate)
+    args = ["detect", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet"]
+    args += ["--classes", "Bicycle bell"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith("2 recordings: 2 processed, 0 already done, 0 failed; 0.02 h ")
+    events = pd.read_csv(tmp_path / "out" / "all_events.csv")
+    seconds = (events["offset"] - events["onset"]).sum()
+    assert lines[1:] == [f"  Bicycle bell  {len(events):>4} x  {seconds:8.2f} s"]
+    again = CliRunner().invoke(cli, args)
+    lines = again.output.splitlines()
+    # The results cover 60 s of audio, processed by the first run.
+    assert lines[0].startswith("2 recordings: 0 processed, 2 already done, 0 failed; 0.02 h of")
+    assert "(0.00 h processed now in " in lines[0]
+    assert lines[1:] == first.output.splitlines()[1:]
+
+
+def test_combined_raven_table_names_each_recording_and_reads_back(tmp_path, bells_wav):
+    from sed.annotations import read_annotations
+
+    audio, rate = sf.read(bells_wav, dtype="float32")
+    (tmp_path / "in" / "site").mkdir(parents=True)
+    sf.write(tmp_path / "in" / "site" / "a.wav", audio[: 36 * rate], rate)
+    sf.write(tmp_path / "in" / "b.wav", audio[6 * rate : 24 * rate], rate)
+    out = tmp_path / "out"
+    args = ["detect", str(tmp_path / "in"), "-o", str(out), "--quiet", "--format", "raven"]
+    args += ["--classes", "Bicycle bell", "--combine"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "all_events.selections.txt", sep="\t")
+    assert table.columns[-1] == "Begin File"
+    assert set(table["Begin File"]) == {"site/a.wav", "b.wav"}
+    # The band YAMNet analyses, the same for every event (docs/formats.md says so).
+    assert set(table["Low Freq (Hz)"]) == {125.0} and set(table["High Freq (Hz)"]) == {7500.0}
+    combined = read_annotations(out / "all_events.selections.txt")
+    assert sorted(combined.recordings) == ["a", "b"]
+    for stem, recording in combined.recordings.items():
+        own = pd.read_csv(next(out.rglob(f"{stem}.sed.selections.txt")), sep="\t")
+        assert recording.events["onset"].tolist() == own["Begin Time (s)"].tolist()
+    # Without --combine the table goes (it would miss this run's recordings); no raven refused.
+    assert CliRunner().invoke(cli, args[:-1]).exit_code == 0
+    assert not (out / "all_events.selections.txt").exists()
+    refused = CliRunner().invoke(cli, [*args[:5], "csv", *args[6:]])
+    assert refused.exit_code == 2 and "give --format raven with it" in refused.output

@@ -18,6 +18,8 @@ def test_class_map():
     found = CLASSES.search("bicycle")  # in model output order
     assert [CLASSES.display_names[i] for i in found] == ["Bicycle bell", "Bicycle"]
     assert found == sorted(found)
+    assert CLASSES.search("bell  bicycle") == [CLASSES.index_of("Bicycle bell")]
+    assert CLASSES.search("/m/0gy1t2s") == [CLASSES.index_of("Bicycle bell")]
 
 
 def test_class_list_with_commas_inside_names():

@@ -3,8 +3,10 @@ exit codes, stderr and the hand-over to GNU sed."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +127,16 @@ def test_classes_lists_and_searches():
     assert len(result.output.splitlines()) == 522
     result = CliRunner().invoke(cli, ["classes", "--search", "bicycle"])
     assert result.output.splitlines()[1:] == ["198,/m/0gy1t2s,Bicycle bell", "335,/m/0199g,Bicycle"]
+
+
+def test_classes_search_takes_several_words_in_any_order():
+    bell = ["198,/m/0gy1t2s,Bicycle bell"]
+    for args in (["--search", "bell bicycle"], ["--search", "BICYCLE", "--search", "bell"]):
+        result = CliRunner().invoke(cli, ["classes", *args])
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[1:] == bell
+    result = CliRunner().invoke(cli, ["classes", "--search", "bicycle dog"])
+    assert result.output.splitlines() == ["index,mid,display_name"]
 
 
 def test_help_shows_defaults():
@@ -634,3 +646,65 @@ def test_a_batch_refuses_an_output_named_as_a_file(tmp_path, bells_wav):
         "folder: give a folder name (or create the folder first)\n"
     )
     assert os.listdir(tmp_path) == []
+
+
+def test_evaluate_brief_label_map_glob_and_per_file_json(tmp_path):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    (refs / "a.txt").write_text("1.0\t3.0\tbell\n")
+    (refs / "a.jams").write_text("{}")  # another layout of the same recording, not read
+    (tmp_path / "est.csv").write_text(
+        "filename,onset,offset,event_label,score\na.wav,1.0,3.0,Bicycle bell,0.9\n"
+    )
+    (tmp_path / "map.csv").write_text("event_label,yamnet_display_names\nbell,Bicycle bell\n")
+    args = ["evaluate", "--reference", str(refs), "--estimated", str(tmp_path / "est.csv")]
+    args += ["--glob", "*.txt", "--label-map", str(tmp_path / "map.csv"), "--brief"]
+    result = CliRunner().invoke(cli, [*args, "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        "segment F1 100.0 %, ER 0.00; event F1 100.0 %, ER 0.00 (1 recording, 1 label)"
+    )
+    figures = json.loads((tmp_path / "r.json").read_text())["files"][0]["event_based"]
+    assert (figures["Ntp"], figures["f_measure"]) == (1, 1.0)
+    refused = CliRunner().invoke(
+        cli, ["evaluate", "--scores", str(refs), "--reference", str(refs), "--brief"]
+    )
+    assert refused.exit_code == 2 and "--brief is for --estimated events" in refused.output
+
+
+def test_tag_many_recordings_into_one_resumable_table(tmp_path, bells_wav):
+    import pandas as pd
+    import soundfile as sf
+
+    audio, rate = sf.read(bells_wav, dtype="float32")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", audio[: 10 * rate], rate)
+    sf.write(tmp_path / "in" / "b.flac", audio[20 * rate : 32 * rate], rate)
+    (tmp_path / "in" / "broken.wav").write_text("not audio")
+    table = tmp_path / "tags.csv"
+    args = ["tag", str(tmp_path / "in"), "-o", str(table), "--classes", "Bicycle bell,Speech"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 1  # the broken file failed, named on stderr
+    assert "broken.wav: not a readable audio file" in first.stderr
+    assert first.stdout.startswith("3 recordings: 2 tagged, 0 already in the table, 1 failed")
+    tags = pd.read_csv(table)
+    assert list(tags.columns) == ["filename", "duration_seconds", "Bicycle bell", "Speech"]
+    assert [Path(f).name for f in tags["filename"]] == ["a.wav", "b.flac"]
+    assert tags["duration_seconds"].tolist() == [10.0, 12.0]
+    # The clip score is what `sed tag FILE` ranks (the window mean).
+    single = CliRunner().invoke(cli, ["tag", str(tmp_path / "in" / "b.flac"), "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(single.stdout)))
+    top = {row["label"]: float(row["score"]) for row in rows}
+    assert tags.loc[1, "Bicycle bell"] == pytest.approx(top["Bicycle bell"], abs=5e-4)
+    # A rerun skips what the table holds; other classes are refused, not mixed in.
+    (tmp_path / "in" / "broken.wav").unlink()
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "0 tagged, 2 already in the table" in again.stdout
+    assert pd.read_csv(table).equals(tags)
+    other = CliRunner().invoke(cli, [*args[:-1], "Dog"])
+    assert other.exit_code == 2 and "tag table of other labels" in other.output
+    parquet = CliRunner().invoke(cli, [*args[:3], str(tmp_path / "t.parquet"), *args[4:]])
+    assert parquet.exit_code == 0, parquet.output
+    assert pd.read_parquet(tmp_path / "t.parquet").shape == (2, 4)
+    several = CliRunner().invoke(cli, ["tag", str(tmp_path / "in")])
+    assert several.exit_code == 2 and "give -o TABLE.csv" in several.output

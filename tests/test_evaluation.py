@@ -9,7 +9,7 @@ import pytest
 
 from sed.annotations import evaluate_files
 from sed.errors import AnnotationError, ParameterError
-from sed.evaluation import Evaluation, import_sed_eval
+from sed.evaluation import METRIC_KINDS, Evaluation, import_sed_eval
 from sed.events import event_table, write_events
 
 REFERENCE = {
@@ -315,3 +315,65 @@ def test_undefined_figures_are_null_and_n_a():
     report = evaluation.report()
     assert "Error rate (ER)                 : n/a" in report
     assert "9007199254740992" not in report and "nan" not in report
+
+
+def test_each_file_has_its_own_figures_which_add_up_to_the_overall_ones():
+    evaluation = ours()
+    for kind in METRIC_KINDS:
+        totals = getattr(evaluation, kind).overall
+        for count in ("Ntp", "Nfp", "Nfn", "Nref", "Nsys"):
+            assert sum(f[kind][count] for f in evaluation.files) == totals[count]
+    # One recording alone: its own figures are sed_eval's overall figures.
+    for name in REFERENCE:
+        alone = Evaluation(["bird", "cat", "cow", "dog"])
+        alone.add(name, table(name, REFERENCE[name]), table(name, ESTIMATED[name]), LENGTHS[name])
+        for kind in METRIC_KINDS:
+            mine, theirs = alone.files[0][kind], alone.metric_results(kind)["overall"]
+            assert mine["f_measure"] == pytest.approx(theirs["f_measure"]["f_measure"])
+            assert mine["precision"] == pytest.approx(theirs["f_measure"]["precision"])
+            assert mine["error_rate"] == pytest.approx(theirs["error_rate"]["error_rate"])
+        assert alone.results()["files"][0]["event_based"]["Nref"] == len(REFERENCE[name])
+
+
+def test_brief_is_one_line_of_the_overall_figures():
+    evaluation = ours()
+    summary = evaluation.summary()
+    line = evaluation.brief()
+    assert "\n" not in line and line.endswith("(2 recordings, 4 labels)")
+    assert f"segment F1 {100 * summary['segment_f1']:.1f} %" in line
+    assert f"ER {summary['event_error_rate']:.2f}" in line
+
+
+def test_label_map_renames_estimates_and_merges_their_overlaps(tmp_path):
+    (tmp_path / "map.csv").write_text(
+        "event_label,yamnet_display_names\nbell,Bicycle bell;Bell\nring,Bell\n"
+    )
+    write_folder(tmp_path / "ref", {"a": [(1.0, 3.0, "bell"), (2.0, 3.0, "ring")]}, "tsv", ".tsv")
+    estimated = {"a": [(1.0, 2.5, "Bicycle bell"), (2.0, 3.0, "Bell"), (5.0, 6.0, "Dog")]}
+    write_folder(tmp_path / "est", estimated, "csv", ".csv")
+    evaluation = evaluate_files(
+        tmp_path / "ref",
+        tmp_path / "est",
+        durations=None,
+        labels="reference",
+        label_map=tmp_path / "map.csv",
+    )
+    # Bicycle bell and Bell overlap: one bell event 1.0-3.0; Bell also counts as ring; Dog is
+    # not in the map, keeps its label and is left out with --labels reference.
+    event = evaluation.files[0]["event_based"]
+    assert (event["Nsys"], event["Ntp"]) == (2, 2)
+    assert evaluation.notes["labels_left_out"]["estimated"] == {"Dog": 1}
+
+
+def test_a_glob_picks_one_layout_of_a_mixed_reference_folder(tmp_path):
+    write_folder(tmp_path / "ref", REFERENCE, "tsv", ".tsv")
+    write_events(table("a", [(0.0, 1.0, "other")]), tmp_path / "ref" / "a.json", "json")
+    write_folder(tmp_path / "est", ESTIMATED, "tsv", ".tsv")
+    with pytest.raises(AnnotationError, match="two files for recording 'a'"):
+        evaluate_files(tmp_path / "ref", tmp_path / "est")
+    picked = evaluate_files(tmp_path / "ref", tmp_path / "est", reference_pattern="*.tsv")
+    assert picked.summary() == pytest.approx(
+        evaluate_files(tmp_path / "ref", tmp_path / "est", reference_pattern="?.tsv").summary()
+    )
+    with pytest.raises(AnnotationError, match="no event files matching '\\*.txt'"):
+        evaluate_files(tmp_path / "ref", tmp_path / "est", reference_pattern="*.txt")

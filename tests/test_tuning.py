@@ -359,3 +359,33 @@ def test_cli_tune_refuses_impossible_folds_before_scoring(tmp_path, bells_wav):
     assert result.exit_code == 2 and "number of recordings (2), got 3" in result.output
     assert "scoring" not in result.output
     assert not (tmp_path / "tuned.toml").exists()
+
+
+def test_cli_tune_starts_from_a_given_configuration_and_labels_its_trace(tmp_path, bells_wav):
+    from sed.postprocessing import save_config
+
+    two_bell_recordings(tmp_path, bells_wav)
+    # threshold_off is not searched: only a starting configuration can set it.
+    start = PostProcessing(threshold_on=0.4, threshold_off=0.1, mode="top")
+    save_config(start, tmp_path / "start.toml")
+    arguments = ["tune", "--audio", tmp_path / "audio", "--reference", tmp_path / "ref"]
+    arguments += ["--classes", "Bicycle bell", "-o", tmp_path / "tuned.toml", "--folds", "0"]
+    result = CliRunner().invoke(
+        cli, [*map(str, arguments), "--config", str(tmp_path / "start.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    tuned = load_config(tmp_path / "tuned.toml")
+    assert tuned.mode == "top"  # the file's mode, --mode not given
+    on, off = tuned.thresholds(["Bicycle bell"])
+    assert off[0] / on[0] == pytest.approx(0.1 / 0.4, rel=0.05)  # the start's hysteresis ratio
+    # The trace says what its lines are.
+    assert (
+        "global + classes (10) on all 2 recordings (a line per step: the parameter searched, "
+        "then the best segment_f1 so far):" in result.stderr
+    )
+    again = CliRunner().invoke(
+        cli,
+        [*map(str, arguments), "--config", str(tmp_path / "start.toml"), "--mode", "multi"],
+    )
+    assert again.exit_code == 0, again.output
+    assert load_config(tmp_path / "tuned.toml").mode == "multi"

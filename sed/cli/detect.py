@@ -95,6 +95,12 @@ BESIDE_EVENTS = ""
     help="A batch's all_events.tsv and durations.tsv name recordings by their file names "
     "alone, not by their paths relative to the input folder.",
 )
+@click.option(
+    "--combine",
+    is_flag=True,
+    help="With --format raven, a batch also writes one selection table of every recording, "
+    "all_events.selections.txt, the recording in its Begin File column.",
+)
 @head_option
 @model_options
 @batch_size_option
@@ -112,6 +118,7 @@ def detect(
     scheduler,
     quiet,
     basenames,
+    combine,
     head_dir,
     weights,
     hop_seconds,
@@ -185,11 +192,13 @@ def detect(
         status = _detect_batch(
             inputs, output, spec, formats, pattern=pattern, jobs=jobs, quiet=quiet,
             basenames=basenames, scheduler=scheduler, scores=scores_path is not None,
-            overwrite=overwrite,
+            overwrite=overwrite, combine=combine,
         )  # fmt: skip
     else:
         if basenames:
             raise ParameterError("--basenames names the recordings of a batch's tables")
+        if combine:
+            raise ParameterError("--combine joins the Raven tables of a batch's recordings")
         if output == "-":
             status = _detect_to_stdout(inputs[0], formats, spec, scores_path)
         else:
@@ -305,8 +314,11 @@ def _detect_batch(
     scheduler,
     scores,
     overwrite=False,
+    combine=False,
 ) -> int:
     """Run a batch; returns the exit status (1 when any recording failed)."""
+    if combine and "raven" not in formats:
+        raise ParameterError("--combine joins Raven tables: give --format raven with it")
     from sed.audio import find_audio_files
     from sed.batch import run_batch
     from sed.batch_folder import FAILURES_FILE
@@ -329,8 +341,11 @@ def _detect_batch(
             runner=runner,
             scores=scores,
             overwrite=overwrite,
+            combine=combine,
         )
-    click.echo(str(summary))
+    from sed.cli.printing import label_lines
+
+    click.echo("\n".join([str(summary), *label_lines(summary.label_totals())]))
     failed = summary.count("failed")
     if failed:
         click.echo(

@@ -73,6 +73,21 @@ from sed.errors import ParameterError
     "a comma-separated list, or a file with one label per line. Events of other labels "
     "are left out and counted.",
 )
+@click.option(
+    "--label-map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="CSV event_label,yamnet_display_names, as `sed detect --label-map` reads it: "
+    "estimated events of the YAMNet classes listed take its labels before scoring.",
+)
+@click.option(
+    "--glob",
+    "reference_pattern",
+    default=None,
+    metavar="PATTERN",
+    help="Only the files of the --reference folder matching PATTERN, e.g. '*.txt' (for "
+    "folders holding several layouts of the same recordings).",
+)
 @label_column_option
 @evaluation_options
 @matching_options
@@ -81,7 +96,12 @@ from sed.errors import ParameterError
     "json_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also write every figure as JSON (undefined figures are null).",
+    help="Also write every figure as JSON, each recording's too (undefined figures are null).",
+)
+@click.option(
+    "--brief",
+    is_flag=True,
+    help="Print one line (overall segment and event F1 and error rate) instead of the report.",
 )
 @overwrite_option
 @reports_errors
@@ -93,6 +113,8 @@ def evaluate(
     audio_dir,
     durations,
     labels,
+    label_map,
+    reference_pattern,
     label_column,
     time_resolution,
     t_collar,
@@ -102,6 +124,7 @@ def evaluate(
     event_matching,
     empty_system_output,
     json_path,
+    brief,
     overwrite,
 ):
     """Score estimated events against reference annotations with sed_eval, recording by
@@ -117,6 +140,9 @@ def evaluate(
             raise ParameterError("--scores replaces --estimated and --file-list")
         if reference is None:
             raise ParameterError("--scores needs --reference")
+        for given, option in ((label_map, "--label-map"), (brief, "--brief")):
+            if given:
+                raise ParameterError(f"{option} is for --estimated events, not --scores")
     if scores is None and file_list is None and (reference is None or estimated is None):
         raise ParameterError("give --reference and --estimated, or --file-list")
     if file_list is not None and (reference is not None or estimated is not None):
@@ -134,6 +160,7 @@ def evaluate(
             "--file-list": file_list,
             "--durations": durations,
             "--labels": labels if labels and os.path.isfile(labels) else None,
+            "--label-map": label_map,
         },
     )
 
@@ -144,6 +171,7 @@ def evaluate(
         report = evaluate_score_files(
             scores,
             reference,
+            reference_pattern=reference_pattern,
             audio=audio_dir,
             durations=durations,
             label_column=label_column,
@@ -166,9 +194,12 @@ def evaluate(
             evaluate_offset=not onset_only,
             event_matching=event_matching,
             empty_system_output=empty_system_output,
+            label_map=label_map,
+            reference_pattern=reference_pattern,
             warn=warn,
         )
-        text, results = evaluation.report(), evaluation.results()
+        text = evaluation.brief() if brief else evaluation.report()
+        results = evaluation.results()
     click.echo(text)
     if json_path:
         with atomic_open(json_path, "w", encoding="utf-8") as handle:

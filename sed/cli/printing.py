@@ -44,10 +44,27 @@ def summarize(events: pd.DataFrame, duration_seconds: float | None = None) -> st
         .sort_values(["count", "sum"], ascending=False)
     )
     lines = [f"{len(events)} event{'s' * (len(events) != 1)}{length}:"]
-    width = max(len(str(label)) for label in durations.index)
-    for label, row in durations.iterrows():
-        lines.append(f"  {label:<{width}}  {int(row['count']):>4} x  {row['sum']:8.2f} s")
-    return "\n".join(lines)
+    rows = [(str(label), int(row["count"]), row["sum"]) for label, row in durations.iterrows()]
+    return "\n".join(lines + label_lines(rows))
+
+
+def label_lines(rows: list[tuple[str, int, float]]) -> list[str]:
+    """One line per label, ``  Bicycle bell     4 x     24.68 s``, in the order given.
+
+    Parameters
+    ----------
+    rows : list of (str, int, float)
+        Label, number of events, total duration in seconds.
+
+    Returns
+    -------
+    lines : list of str
+        Indented, labels padded to the longest; empty for no rows.
+    """
+    if not rows:
+        return []
+    width = max(len(label) for label, _, _ in rows)
+    return [f"  {label:<{width}}  {n:>4} x  {seconds:8.2f} s" for label, n, seconds in rows]
 
 
 def format_tags(

@@ -1,6 +1,9 @@
-"""``sed tag``: the top classes of a recording by window-averaged score."""
+"""``sed tag``: the top classes of a recording by window-averaged score, or a clip x class
+table of many recordings (``-o TABLE``)."""
 
 from __future__ import annotations
+
+import os
 
 import click
 
@@ -10,14 +13,35 @@ from sed.cli.options import (
     detector_spec,
     head_option,
     model_options,
+    note_duplicates,
+    overwrite_option,
     reports_errors,
     selection_options,
 )
+from sed.errors import ParameterError
 from sed.pipeline import DEFAULT_TAG_FORMAT, DEFAULT_TOP_K, TAG_FORMATS
 
 
-@click.command(context_settings=CONTEXT, short_help="List a recording's top-k classes.")
-@click.argument("input_path", metavar="INPUT", type=click.Path())
+@click.command(
+    context_settings=CONTEXT,
+    short_help="List a recording's top-k classes, or tag many into one table.",
+)
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write one clip x class table (a row per recording: filename, duration_seconds, a "
+    "clip score per class) to this CSV, or Parquet if it ends in .parquet; a rerun skips the "
+    "recordings already in it.",
+)
+@click.option(
+    "--glob",
+    "pattern",
+    default=None,
+    help="Files to take from folder inputs, e.g. '*.flac' [default: the audio suffixes].",
+)
 @click.option(
     "-k",
     "--top",
@@ -37,9 +61,12 @@ from sed.pipeline import DEFAULT_TAG_FORMAT, DEFAULT_TOP_K, TAG_FORMATS
 @head_option
 @model_options
 @batch_size_option
+@overwrite_option
 @reports_errors
 def tag(
-    input_path,
+    inputs,
+    output,
+    pattern,
     k,
     output_format,
     classes,
@@ -50,24 +77,33 @@ def tag(
     resampler,
     backend,
     batch_size,
+    overwrite,
 ):
     """List the top-k classes of INPUT by window-averaged score (as the reference inference.py;
     with a frame-level head, by highest frame score); --classes or --label-map restrict them to
-    some classes."""
+    some classes. With -o TABLE, tag every recording of the INPUT files and folders into one
+    clip x class table instead."""
     from sed.audio import audio_info
     from sed.cli.printing import format_tags
 
+    spec_options = {
+        "head_dir": head_dir,
+        "classes": classes,
+        "label_map": label_map,
+        "weights": weights,
+        "hop_seconds": hop_seconds,
+        "resampler": resampler,
+        "backend": backend,
+        "batch_size": batch_size,
+    }
+    if output is not None:
+        _tag_table(inputs, output, pattern, overwrite, spec_options)
+        return
+    if len(inputs) > 1 or os.path.isdir(inputs[0]):
+        raise ParameterError("several recordings make one table: give -o TABLE.csv")
+    input_path = inputs[0]
     audio_info(input_path)
-    spec = detector_spec(
-        head_dir=head_dir,
-        classes=classes,
-        label_map=label_map,
-        weights=weights,
-        hop_seconds=hop_seconds,
-        resampler=resampler,
-        backend=backend,
-        batch_size=batch_size,
-    )
+    spec = detector_spec(**spec_options)
     tagging = spec.build().tag_file(input_path, k)
     scores = tagging.score_grid
     text = format_tags(
@@ -79,3 +115,33 @@ def tag(
         unit="frames" if scores.frames_tile else "windows",
     )
     click.echo(text, nl=False)
+
+
+def _tag_table(inputs, output, pattern, overwrite, spec_options: dict) -> None:
+    """``sed tag INPUT... -o TABLE``: every recording's clip scores, one row each, resumable."""
+    from sed.audio import find_audio_files
+    from sed.outputs import Output, check_outputs
+
+    found = find_audio_files(inputs, pattern=pattern)
+    if not found.files:
+        raise ParameterError(f"no audio files found in {', '.join(inputs)}")
+    note_duplicates(found.duplicates)
+    check_outputs(
+        [Output(output, "-o")],
+        inputs={"INPUT": list(inputs), "--label-map": spec_options["label_map"]},
+        overwrite=overwrite,
+    )
+    detector = detector_spec(**spec_options).build()
+    run = detector.tag_files(
+        [recording.path for recording in found.files], output, resume=not overwrite
+    )
+    click.echo(
+        f"{len(found.files)} recording{'s' * (len(found.files) != 1)}: {run.tagged} tagged, "
+        f"{run.skipped} already in the table, {len(run.failures)} failed; "
+        f"{len(run.table)} row{'s' * (len(run.table) != 1)} x {len(run.table.columns) - 2} "
+        f"classes written to {output}"
+    )
+    for _, error in run.failures:
+        click.echo(f"sed tag: {error}", err=True)
+    if run.failures:
+        raise SystemExit(1)

@@ -62,10 +62,19 @@ from sed.tuning import (
     help="Overall sed_eval metric to optimise (error rates are minimised).",
 )
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Start the search from this configuration (.toml or .json, as --save-config writes "
+    "it) instead of the defaults; what the search does not tune (threshold_off, ...) is kept "
+    "as given, and the report's 'before' is this configuration's.",
+)
+@click.option(
     "--mode",
     type=click.Choice(MODES),
     default=PostProcessing().mode,
-    help="Post-processing mode to tune.",
+    help="Post-processing mode to tune (with --config: that file's, unless given).",
 )
 @click.option(
     "--class-threshold-gain",
@@ -107,6 +116,7 @@ def tune(
     classes,
     label_map,
     metric,
+    config_path,
     mode,
     class_threshold_gain,
     folds,
@@ -124,10 +134,12 @@ def tune(
     overwrite,
 ):
     """Search post-processing parameters that maximise a sed_eval metric on development data."""
+    from dataclasses import replace
+
     from sed import pipeline
     from sed.annotations import development_set
     from sed.outputs import Output, check_outputs
-    from sed.postprocessing import save_config
+    from sed.postprocessing import load_config, save_config
     from sed.tuning import check_folds
     from sed.tuning import tune as run_tuning
 
@@ -140,8 +152,15 @@ def tune(
             "--label-map": label_map,
             "--head": head_dir,
             "--weights": weights,
+            "--config": config_path,
         },
     )
+    start = PostProcessing(mode=mode)
+    if config_path is not None:
+        start = load_config(config_path)
+        mode_given = click.get_current_context().get_parameter_source("mode")
+        if mode_given is click.core.ParameterSource.COMMANDLINE:
+            start = replace(start, mode=mode)
     spec = detector_spec(
         head_dir=head_dir,
         classes=classes,
@@ -172,7 +191,7 @@ def tune(
         scores,
         references,
         metric=metric,
-        start=PostProcessing(mode=mode),
+        start=start,
         class_threshold_gain=class_threshold_gain,
         folds=folds,
         shrinkage_events=shrinkage,

@@ -24,6 +24,7 @@ tuning need them; and the side files of an evaluation are read here too: duratio
 from __future__ import annotations
 
 import csv
+import fnmatch
 import json
 import math
 import os
@@ -94,13 +95,16 @@ class EventFile:
     unlabeled: int = 0
 
 
-def event_files(path: str | os.PathLike) -> dict[str, str]:
+def event_files(path: str | os.PathLike, *, pattern: str | None = None) -> dict[str, str]:
     """Event or annotation files by recording stem: a single file, or every file of a folder.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file, or a folder whose files (not recursive; hidden files skipped) are all taken.
+    pattern : str, optional
+        A glob (``*.txt``) a folder's file names must match; a single file is taken whatever
+        its name.
 
     Returns
     -------
@@ -122,6 +126,8 @@ def event_files(path: str | os.PathLike) -> dict[str, str]:
         full = os.path.join(path, name)
         if name.startswith(".") or not os.path.isfile(full):
             continue
+        if pattern is not None and not fnmatch.fnmatch(name, pattern):
+            continue
         stem = recording_stem(name)
         if stem in files:
             raise AnnotationError(
@@ -130,7 +136,8 @@ def event_files(path: str | os.PathLike) -> dict[str, str]:
             )
         files[stem] = full
     if not files:
-        raise AnnotationError("folder holds no event files", path)
+        matching = f" matching {pattern!r}" if pattern is not None else ""
+        raise AnnotationError(f"folder holds no event files{matching}", path)
     return files
 
 

@@ -314,24 +314,37 @@ def events_audacity(events: pd.DataFrame) -> str:
     return "".join(lines)
 
 
-def events_raven(events: pd.DataFrame) -> str:
-    """A Raven Pro selection table (tab-separated, one recording).
+def events_raven(events: pd.DataFrame, *, begin_file: bool = False) -> str:
+    """A Raven Pro selection table (tab-separated, one recording, or several with
+    ``begin_file``).
 
     Columns :data:`RAVEN_COLUMNS`, then ``Annotation`` (the label), ``Score`` and, when the
     table has it, ``Mean Score``. ``View`` is ``Spectrogram 1``, ``Channel`` 1, and the band is
-    YAMNet's mel range (:data:`RAVEN_BAND_HZ`); times with 6 decimals. No events give the header
-    line alone, as Raven saves an empty table.
+    YAMNet's mel range (:data:`RAVEN_BAND_HZ`): the frequencies YAMNet analyses, the same for
+    every event, not a band measured on the event; times with 6 decimals. No events give the
+    header line alone, as Raven saves an empty table.
+
+    Parameters
+    ----------
+    events : pd.DataFrame
+        An event table.
+    begin_file : bool
+        Add a ``Begin File`` column holding each event's ``filename`` (BirdNET's combined
+        table): the events of several recordings in one table, times within their recording.
 
     Raises
     ------
     ParameterError
-        If the events are of several recordings.
+        If the events are of several recordings and ``begin_file`` is False.
     """
-    _one_recording(events, "Raven selection table")
+    if not begin_file:
+        _one_recording(events, "Raven selection table")
     header = [*RAVEN_COLUMNS, "Annotation", "Score"]
     has_mean = "mean_score" in events
     if has_mean:
         header.append("Mean Score")
+    if begin_file:
+        header.append("Begin File")
     lines = ["\t".join(header)]
     for number, row in enumerate(events.itertuples(index=False), start=1):
         cells = [
@@ -347,6 +360,8 @@ def events_raven(events: pd.DataFrame) -> str:
         ]
         if has_mean:
             cells.append(cell_text(row.mean_score))
+        if begin_file:
+            cells.append(cell_text(row.filename))
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
 
