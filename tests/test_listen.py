@@ -543,7 +543,7 @@ def test_classes_and_mode_options_are_those_of_detect():
     detect_options = {p.name for p in cli.commands["detect"].params}
     listen_options = {p.name for p in cli.commands["listen"].params}
     batch_only = {"inputs", "output", "formats", "scores_path", "pattern", "jobs", "quiet",
-                  "basenames", "scheduler", "overwrite"}  # fmt: skip
+                  "basenames", "scheduler", "overwrite", "combine"}  # fmt: skip
     shared = detect_options - batch_only
     assert shared <= listen_options
 
