@@ -174,17 +174,7 @@ def detect(
         },
     )
     # Everything that can be checked without TensorFlow is checked before loading it.
-    spec = detector_spec(
-        head_dir=head_dir,
-        classes=classes,
-        label_map=label_map,
-        weights=weights,
-        hop_seconds=hop_seconds,
-        resampler=resampler,
-        backend=backend,
-        batch_size=batch_size,
-        options=options,
-    )
+    spec = detector_spec(options)
     config = cast("PostProcessing", spec.postprocessing)  # set: options were given
     if batch:
         if output == "-":

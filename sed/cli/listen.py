@@ -155,17 +155,7 @@ def listen(
         if source == "-" and device is not None:
             raise ParameterError("give either '-' (standard input) or --device, not both")
         _check_every(context, every_seconds, output, options)
-        spec = detector_spec(
-            head_dir=head_dir,
-            classes=classes,
-            label_map=label_map,
-            weights=weights,
-            hop_seconds=hop_seconds,
-            resampler=resampler,
-            backend=backend,
-            batch_size=batch_size,
-            options=options,
-        )
+        spec = detector_spec(options)
         config = cast("PostProcessing", spec.postprocessing)  # set: options were given
         clock = parse_start_time(start_time) if start_time is not None else None
         paths = format_paths(output, formats) if output is not None else {}

@@ -180,20 +180,24 @@ def refuse_classes_with_head(head_dir, classes, label_map) -> None:
         raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
 
 
-def detector_spec(
-    *,
-    head_dir,
-    classes,
-    label_map,
-    weights,
-    hop_seconds,
-    resampler,
-    backend,
-    batch_size,
-    options: dict | None = None,
-) -> DetectorSpec:
+#: The options every command that scores audio takes (``--head``, ``--classes``,
+#: ``--label-map`` and the model options), by their parameter names.
+SCORING_PARAMETERS = (
+    "head_dir",
+    "classes",
+    "label_map",
+    "weights",
+    "hop_seconds",
+    "resampler",
+    "backend",
+    "batch_size",
+)
+
+
+def detector_spec(options: dict | None = None) -> DetectorSpec:
     """The settings of a command that scores audio (detect, tag, listen, tune), resolved once
-    from its options into the record the library takes (:class:`sed.pipeline.DetectorSpec`).
+    from its options (:data:`SCORING_PARAMETERS`, read from the running command) into the
+    record the library takes (:class:`sed.pipeline.DetectorSpec`).
 
     Everything that can be checked without TensorFlow is checked here, before the model loads:
     a head with classes, unknown class names, a ``--hop`` the head was not trained with, and,
@@ -206,6 +210,10 @@ def detector_spec(
     """
     from sed import pipeline
 
+    given = click.get_current_context().params
+    head_dir, classes, label_map, weights, hop_seconds, resampler, backend, batch_size = (
+        given[name] for name in SCORING_PARAMETERS
+    )
     refuse_classes_with_head(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)

@@ -86,24 +86,14 @@ def tag(
     from sed.audio import audio_info
     from sed.cli.printing import format_tags
 
-    spec_options = {
-        "head_dir": head_dir,
-        "classes": classes,
-        "label_map": label_map,
-        "weights": weights,
-        "hop_seconds": hop_seconds,
-        "resampler": resampler,
-        "backend": backend,
-        "batch_size": batch_size,
-    }
     if output is not None:
-        _tag_table(inputs, output, pattern, overwrite, spec_options)
+        _tag_table(inputs, output, pattern, overwrite)
         return
     if len(inputs) > 1 or os.path.isdir(inputs[0]):
         raise ParameterError("several recordings make one table: give -o TABLE.csv")
     input_path = inputs[0]
     audio_info(input_path)
-    spec = detector_spec(**spec_options)
+    spec = detector_spec()
     tagging = spec.build().tag_file(input_path, k)
     scores = tagging.score_grid
     text = format_tags(
@@ -117,7 +107,7 @@ def tag(
     click.echo(text, nl=False)
 
 
-def _tag_table(inputs, output, pattern, overwrite, spec_options: dict) -> None:
+def _tag_table(inputs, output, pattern, overwrite) -> None:
     """``sed tag INPUT... -o TABLE``: every recording's clip scores, one row each, resumable."""
     from sed.audio import find_audio_files
     from sed.outputs import Output, check_outputs
@@ -128,10 +118,13 @@ def _tag_table(inputs, output, pattern, overwrite, spec_options: dict) -> None:
     note_duplicates(found.duplicates)
     check_outputs(
         [Output(output, "-o")],
-        inputs={"INPUT": list(inputs), "--label-map": spec_options["label_map"]},
+        inputs={
+            "INPUT": list(inputs),
+            "--label-map": click.get_current_context().params["label_map"],
+        },
         overwrite=overwrite,
     )
-    detector = detector_spec(**spec_options).build()
+    detector = detector_spec().build()
     run = detector.tag_files(
         [recording.path for recording in found.files], output, resume=not overwrite
     )

@@ -161,16 +161,7 @@ def tune(
         mode_given = click.get_current_context().get_parameter_source("mode")
         if mode_given is click.core.ParameterSource.COMMANDLINE:
             start = replace(start, mode=mode)
-    spec = detector_spec(
-        head_dir=head_dir,
-        classes=classes,
-        label_map=label_map,
-        weights=weights,
-        hop_seconds=hop_seconds,
-        resampler=resampler,
-        backend=backend,
-        batch_size=batch_size,
-    )
+    spec = detector_spec()
     recordings, references = development_set(
         audio_dir,
         reference,
