@@ -718,8 +718,6 @@ def tag_file(
     ParameterError
         If ``k`` < 1, a class is unknown, or classes are given with a head.
     """
-    if k < 1:
-        raise ParameterError(f"k must be at least 1, got {k}")
     scorer = resolve_scorer(
         model, head=head, classes=classes, label_map=label_map, selection=selection
     )
@@ -727,6 +725,8 @@ def tag_file(
 
 
 def _tag(path, model: Yamnet, scorer: Scorer, k: int, *, resampler: str, batch_size: int):
+    if k < 1:  # before the recording is scored
+        raise ParameterError(f"k must be at least 1, got {k}")
     scores = score_file(path, model, scorer, resampler=resampler, batch_size=batch_size)
     return Tagging(scores, top_classes(scores, k, aggregation=scorer.clip_aggregation))
 
@@ -1158,8 +1158,6 @@ class Detector:
         ParameterError
             If ``k`` < 1.
         """
-        if k < 1:
-            raise ParameterError(f"k must be at least 1, got {k}")
         return _tag(
             path, self.model, self.scorer, k, resampler=self.resampler, batch_size=self.batch_size
         )

@@ -373,8 +373,8 @@ class ScoreStream(Protocol):
         ...
 
     def window_levels(self) -> np.ndarray | None:
-        """RMS level of every row in dBFS (:func:`window_levels`) for window grids, else None;
-        called after :meth:`finish`."""
+        """RMS level of every row in dBFS (:func:`window_levels`) for window grids of a whole
+        recording, else None (frame grids, live streams); called after :meth:`finish`."""
         ...
 
 
@@ -492,6 +492,9 @@ class WindowScoreStream:
         Windows per model call; without ``low_latency`` windows wait for whole batches.
     keep_embeddings : bool
     low_latency : bool
+        Live audio: windows are scored as soon as they are complete, and no energies are kept
+        for :meth:`window_levels` (which then gives None), so memory stays bounded however long
+        the stream.
     """
 
     tiles = False
@@ -511,7 +514,7 @@ class WindowScoreStream:
         self.model, self.labels, self._to_labels = model, tuple(labels), to_labels
         self.params = model.params
         self._batch, self._keep, self._low_latency = batch_size, keep_embeddings, low_latency
-        self._front = _FrontEnd(self.params, model.feature_implementation, energies=True)
+        self._front = _FrontEnd(self.params, model.feature_implementation, energies=not low_latency)
         self._windows = WindowStream(self.params)
         self._waiting = np.zeros((0, self.params.patch_frames, self.params.mel_bands), np.float32)
         self._scored = 0  # windows scored
@@ -565,7 +568,9 @@ class WindowScoreStream:
             )
         return _empty_chunk(len(self.labels))
 
-    def window_levels(self) -> np.ndarray:
+    def window_levels(self) -> np.ndarray | None:
+        if self._low_latency:  # a live stream keeps no energies
+            return None
         energies = self._front.energies
         return window_levels(
             np.concatenate(energies) if energies else np.zeros(0, np.float32),

@@ -153,3 +153,17 @@ def test_a_head_excludes_classes_wherever_scorers_are_made(model, rng):
         resolve_scorer(model, head=window_head(rng), classes="Speech")
     with pytest.raises(ParameterError, match="a head sets the classes"):
         DetectorSpec(head_dir="anywhere", label_map="map.csv")
+
+
+def test_a_live_window_stream_keeps_nothing_per_hop_of_audio(model):
+    """The listener's stream keeps no 10 ms energies for window levels (a file's does), so a
+    stream of days holds no more than one of minutes."""
+    samples = np.zeros(16000 * 5, np.float32)
+    live, whole = (YamnetScorer().open(model, low_latency=flag) for flag in (True, False))
+    for stream in (live, whole):
+        for item in (stream.prepare(samples), stream.prepare_end()):
+            if item is not None:
+                stream.score(item)
+        stream.finish()
+    assert live.window_levels() is None and not live._front.energies
+    assert len(whole.window_levels()) == model.params.num_windows(len(samples))
