@@ -6,6 +6,11 @@ How a document is written for this test:
   ``\\`` continues one on the next line), the lines after a command are its output (stdout and
   stderr together, in the order written). ``uv run sed`` and ``uv run python`` run this checkout's
   ``sed`` and Python.
+- A command that is only ``uv run sed ARGS`` (no pipe, redirection, variable or other shell
+  syntax) runs in this process, through the console script's entry point ``sed.cli.main``: that
+  spares a Python start-up and TensorFlow's import per command (a minute over the documents).
+  The others run in bash; ``tests/test_cli.py`` and ``tests/test_acceptance.py`` run ``sed`` as
+  a real process.
 - In the expected output, ``...`` stands for any text within a line, and a line holding only
   ``...`` for any number of lines (timings, progress bars, long reports).
 - A ````python```` block is run as a script and must succeed.
@@ -18,16 +23,22 @@ How a document is written for this test:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sed.cli import main
 from tests.conftest import EXAMPLES, ROOT, SHARED_DATA
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -96,6 +107,75 @@ def shell_command(command: str) -> str:
     """The document's command with ``uv run`` resolved to this checkout's environment."""
     command = re.sub(r"(^|[;&|(]\s*)uv run sed\b", rf"\1{BIN / 'sed'}", command)
     return re.sub(r"(^|[;&|(]\s*)uv run python\b", rf"\1{sys.executable}", command)
+
+
+#: What makes a command more than ``uv run sed ARGS``: bash must run it.
+SHELL_SYNTAX = re.compile(r"[|&;<>()$`*?~{}\[\]!\\#]")
+
+
+def in_process_args(command: str) -> list[str] | None:
+    """The arguments of a command that is only ``uv run sed ARGS``, else None."""
+    if not command.startswith("uv run sed ") or SHELL_SYNTAX.search(command):
+        return None
+    return shlex.split(command)[3:]
+
+
+class _Sed:
+    """The ``sed`` console script for :meth:`CliRunner.invoke`, which calls ``.main``."""
+
+    def main(self, args, prog_name, **_):
+        main(list(args))
+
+
+@contextlib.contextmanager
+def as_a_fresh_process():
+    """Warnings and the package's log notes reach stderr as in a fresh ``sed`` process: Python's
+    default warning filters (not pytest's), and ``sed.cli.main``'s log handler, which is removed
+    afterwards (it holds the runner's stream)."""
+    logger = logging.getLogger("sed")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    logger.handlers.clear()
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for action, category in DEFAULT_WARNING_FILTERS:
+            warnings.filterwarnings(action, category=category)
+        warnings.showwarning = _warning_to_stderr
+        try:
+            yield
+        finally:
+            logger.handlers[:], logger.level, logger.propagate = saved
+
+
+#: Python's warning filters at start-up, last applied first (``python -W`` not given).
+DEFAULT_WARNING_FILTERS = [
+    ("default", Warning),
+    ("ignore", ResourceWarning),
+    ("ignore", ImportWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", DeprecationWarning),
+]
+
+
+def _warning_to_stderr(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_in_process(args: list[str], cwd: Path) -> tuple[int, str]:
+    """``sed ARGS`` run in ``cwd`` by this process: its exit status and output (stdout and stderr
+    mixed in the order written, and what C code wrote to the file descriptors after them). An
+    exception ``sed`` lets through fails the test with its traceback."""
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with as_a_fresh_process():
+            result = CliRunner(capture="fd").invoke(
+                _Sed(), args, prog_name="sed", env={"COLUMNS": "100"}
+            )
+    finally:
+        os.chdir(here)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception.with_traceback(result.exc_info[2])
+    return result.exit_code, result.output
 
 
 def matches(expected: list[str], actual: list[str]) -> bool:
@@ -176,25 +256,51 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
         return
     status = 0
     for step in block.steps:
-        # `(exit N)` hands the previous status to commands such as `echo $?`.
-        result = subprocess.run(
-            ["bash", "-c", f"(exit {status}); {shell_command(step.command)}"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=900,
-        )
-        status = result.returncode
-        # Decoded here, not by text=True, whose universal newlines would turn a progress bar's
-        # carriage returns into line breaks.
-        actual = clean(result.stdout.decode("utf-8", errors="replace"))
+        args = in_process_args(step.command)
+        if args is not None:
+            status, output = run_in_process(args, cwd)
+        else:
+            status, output = run_in_bash(step.command, status, cwd, env)
+        actual = clean(output)
         assert matches(step.expected, actual), (
             f"{where}: `$ {step.command}` printed\n"
             + "\n".join(actual)
             + "\n--- but the document shows ---\n"
             + "\n".join(step.expected)
         )
+
+
+def run_in_bash(command: str, status: int, cwd: Path, env: dict) -> tuple[int, str]:
+    """``command`` run by bash in ``cwd``, after a command that ended with ``status``: its exit
+    status and output (stdout and stderr together)."""
+    # `(exit N)` hands the previous status to commands such as `echo $?`.
+    result = subprocess.run(
+        ["bash", "-c", f"(exit {status}); {shell_command(command)}"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=900,
+    )
+    # Decoded here, not by text=True, whose universal newlines would turn a progress bar's
+    # carriage returns into line breaks.
+    return result.returncode, result.stdout.decode("utf-8", errors="replace")
+
+
+def test_commands_without_shell_syntax_run_in_process():
+    assert in_process_args('uv run sed detect a.wav -o e.csv --classes "Bicycle bell"') == [
+        "detect", "a.wav", "-o", "e.csv", "--classes", "Bicycle bell",
+    ]  # fmt: skip
+    for command in ("uv run sed detect - < a.wav", "cat a.wav | uv run sed listen -",
+                    "uv run sed detect a.wav 2> /dev/null", "uv run sed tag *.wav",
+                    "uv run sed tag $HOME/a.wav", "uv run python -c 'print(1)'"):  # fmt: skip
+        assert in_process_args(command) is None, command
+
+
+def test_an_in_process_command_shows_what_a_process_prints(tmp_path):
+    status, output = run_in_process(["detect", "missing.wav", "-o", "e.csv"], tmp_path)
+    assert status != 0 and output.startswith("sed detect: error: ")
+    assert output.count("\n") == 1
 
 
 def test_the_matcher():
