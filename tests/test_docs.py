@@ -13,7 +13,8 @@ How a document is written for this test:
   a real process.
 - In the expected output, ``...`` stands for any text within a line, and a line holding only
   ``...`` for any number of lines (timings, progress bars, long reports).
-- A ````python```` block is run as a script and must succeed.
+- A ````python```` block is run as a script and must succeed: in this process, unless it holds
+  ``__main__`` (a script that worker processes import runs in a Python of its own).
 - Blocks of any other language (``sh``, ``toml``, ``text``...) are shown, never run: use ``sh`` for
   commands too long for a test (benchmarks, training on a whole data set).
 - The blocks of one document run in order, in one fresh folder holding a copy of ``examples/``,
@@ -24,6 +25,7 @@ How a document is written for this test:
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -243,7 +245,10 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
         PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
     )
     where = f"{block.document.relative_to(ROOT)}, block at line {block.line}"
-    if block.language == "python":
+    if block.language == "python" and "__main__" not in block.text:
+        run_python_in_process(block, cwd)
+        return
+    if block.language == "python":  # a script its worker processes import: its own process
         result = subprocess.run(
             [sys.executable, "-c", block.text],
             cwd=cwd,
@@ -268,6 +273,19 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
             + "\n--- but the document shows ---\n"
             + "\n".join(step.expected)
         )
+
+
+def run_python_in_process(block: Block, cwd: Path) -> None:
+    """A python block run as a script (``__name__ == "__main__"``) in ``cwd`` by this process,
+    its output discarded; an exception fails the test with its traceback."""
+    code = compile(block.text, f"{block.document.name}:{block.line}", "exec")
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with as_a_fresh_process(), contextlib.redirect_stdout(io.StringIO()):
+            exec(code, {"__name__": "__main__"})
+    finally:
+        os.chdir(here)
 
 
 def run_in_bash(command: str, status: int, cwd: Path, env: dict) -> tuple[int, str]:
