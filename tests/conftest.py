@@ -1,8 +1,9 @@
 """Shared fixtures: the models (built once per session), the TF-Hub reference graph, data paths,
 and the trained heads (trained once per session).
 
-The session converts YAMNet for LiteRT once, into a temporary cache directory (``SED_CACHE_DIR``),
-so tests neither read nor write the user's cache. The embeddings and feature maps that tests
+The session converts YAMNet for LiteRT once, by a real first run of ``sed`` (``first_run``), and
+keeps the conversion in a temporary cache directory (``SED_CACHE_DIR``), so tests neither read nor
+write the user's cache. The embeddings and feature maps that tests
 compute go there too (keyed by the audio's content), so a clip is embedded once per session.
 
 A trained head is shared by every test that only needs *a* trained head, and is read-only: a test
@@ -14,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -82,11 +86,41 @@ def session_cache_dir(tmp_path_factory):
         os.environ["SED_CACHE_DIR"] = saved
 
 
+class FirstRun(NamedTuple):
+    """``sed detect`` of the bells run as a user's first run, by a real ``sed`` process with an
+    empty ``SED_CACHE_DIR``: ``result`` (a ``subprocess.CompletedProcess``, text), the cache
+    directory, what it held right after the run, and the events file written."""
+
+    result: subprocess.CompletedProcess
+    cache: Path
+    cached_names: list[str]
+    events: Path
+
+
 @pytest.fixture(scope="session")
-def model(session_cache_dir):
-    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT)."""
+def first_run(tmp_path_factory, bells_wav):
+    """The session's one YAMNet conversion for LiteRT, done as a user's first run does it (see
+    :class:`FirstRun`; ``tests/test_model_litert.py`` checks what it printed, then runs ``sed``
+    again on its cache)."""
+    folder = tmp_path_factory.mktemp("first-run")
+    cache = folder / "cache"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "sed"), "detect", str(bells_wav), "-o",
+         str(folder / "ev.csv")],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, SED_CACHE_DIR=str(cache)),
+    )  # fmt: skip
+    names = sorted(os.listdir(cache)) if cache.is_dir() else []
+    return FirstRun(result, cache, names, folder / "ev.csv")
+
+
+@pytest.fixture(scope="session")
+def model(session_cache_dir, first_run):
+    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT),
+    from the conversion of the session's :func:`first_run` (copied into the session's cache)."""
     from sed.model import Yamnet
 
+    for conversion in first_run.cache.glob("yamnet-*.tflite"):
+        shutil.copy(conversion, session_cache_dir)
     loaded = Yamnet.load()
     assert loaded.backend == "litert"
     return loaded
