@@ -3,8 +3,8 @@ and the trained heads (trained once per session).
 
 The session converts YAMNet for LiteRT once, by a real first run of ``sed`` (``first_run``), and
 keeps the conversion in a temporary cache directory (``SED_CACHE_DIR``), so tests neither read nor
-write the user's cache. The embeddings and feature maps that tests
-compute go there too (keyed by the audio's content), so a clip is embedded once per session.
+write the user's cache. The embeddings and feature maps that tests compute go there too (keyed by
+the audio's content), so a clip is embedded once per session.
 
 A trained head is shared by every test that only needs *a* trained head, and is read-only: a test
 that changes a head copies it first (the session ends with an error if a shared head changed).
