@@ -126,6 +126,10 @@ class _Sed:
     """The ``sed`` console script for :meth:`CliRunner.invoke`, which calls ``.main``."""
 
     def main(self, args, prog_name, **_):
+        # Line-buffered, as on the terminal the documents show (a progress bar's last line break
+        # comes before the next line on stdout).
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
         main(list(args))
 
 
