@@ -224,13 +224,19 @@ def first_run(tmp_path_factory, bells_wav):
 
 
 @pytest.fixture(scope="session")
-def model(session_cache_dir, first_run):
-    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT),
-    from the conversion of the session's :func:`first_run` (copied into the session's cache)."""
-    from sed.model import Yamnet
+def model(session_cache_dir, request):
+    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT).
 
-    for conversion in first_run.cache.glob("yamnet-*.tflite"):
-        shutil.copy(conversion, session_cache_dir)
+    Its conversion is the session's :func:`first_run`'s (copied into the session's cache),
+    unless a test that ran YAMNet without this fixture already converted it there: the session
+    converts once either way."""
+    from sed.model import Yamnet, find_weights
+    from sed.model.litert import cache_path
+
+    if not os.path.exists(cache_path(find_weights())):  # in SED_CACHE_DIR, the session's
+        first_run = request.getfixturevalue("first_run")
+        for conversion in first_run.cache.glob("yamnet-*.tflite"):
+            shutil.copy(conversion, session_cache_dir)
     loaded = Yamnet.load()
     assert loaded.backend == "litert"
     return loaded
