@@ -152,7 +152,8 @@ def as_a_fresh_process():
             logger.handlers[:], logger.level, logger.propagate = saved
 
 
-#: Python's warning filters at start-up, last applied first (``python -W`` not given).
+#: Python's warning filters at start-up (no ``-W``), in the order they are added: each goes
+#: in front, so the last one added is the first to match.
 DEFAULT_WARNING_FILTERS = [
     ("default", Warning),
     ("ignore", ResourceWarning),
