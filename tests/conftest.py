@@ -1,9 +1,10 @@
 """Shared fixtures: the models (built once per session), the TF-Hub reference graph, data paths,
 and the trained heads (trained once per session).
 
-The session converts YAMNet for LiteRT once, into a temporary cache directory (``SED_CACHE_DIR``),
-so tests neither read nor write the user's cache. The embeddings and feature maps that tests
-compute go there too (keyed by the audio's content), so a clip is embedded once per session.
+The session converts YAMNet for LiteRT once, by a real first run of ``sed`` (``first_run``), and
+keeps the conversion in a temporary cache directory (``SED_CACHE_DIR``), so tests neither read nor
+write the user's cache. The embeddings and feature maps that tests compute go there too (keyed by
+the audio's content), so a clip is embedded once per session.
 
 A trained head is shared by every test that only needs *a* trained head, and is read-only: a test
 that changes a head copies it first (the session ends with an error if a shared head changed).
@@ -14,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,10 +38,120 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SLOW_FIXTURES = {"tf_model", "hub_yamnet", "backend_model"}
 
 
+#: Tests measured at 0.3 s or more on two cores (``pytest -m "not slow" --durations=0``): real
+#: recordings through YAMNet, ``sed`` processes, tuning searches, fuzzing. They run in the full
+#: suite; ``pytest -m "not slow"``, the quick loop (under 45 s), leaves them out. By file, then
+#: test function (every parameter of it).
+MEASURED_SLOW = {
+    "test_acceptance.py": {"test_bicycle_bells_segment_f1"},
+    "test_audio.py": {
+        "test_resamplers_keep_frequency_and_level",
+        "test_stream_resampler_equals_whole_signal_resampling",
+    },
+    "test_bad_inputs.py": {"test_every_table_round_trips_for_any_file_name"},
+    "test_batch.py": {
+        "test_a_batch_never_replaces_a_file_it_did_not_write",
+        "test_a_rerun_with_another_threshold_is_refused_unless_overwrite",
+        "test_batch_outputs_failures_and_resume",
+        "test_batch_summary_gives_events_per_label_and_a_resumed_run_its_audio",
+        "test_files_written_before_a_kill_stay_the_batchs_own",
+    },
+    "test_cli.py": {
+        "test_a_suffix_that_contradicts_the_format_is_refused",
+        "test_backends_and_batch_sizes_give_the_same_events",
+        "test_bad_option_value_is_a_usage_error",
+        "test_detect_into_a_fifo_streams_to_it",
+        "test_detect_refuses_a_file_it_did_not_write_unless_overwrite",
+        "test_detect_to_a_full_standard_output_is_one_line",
+        "test_detect_to_standard_output",
+        "test_evaluate_malformed_file_is_one_line_with_file_and_line",
+        "test_evaluate_onset_only",
+        "test_evaluate_prints_sed_eval_report_and_json",
+        "test_gnu_sed_with_a_file_and_python_dash_m",
+        "test_near_misses_that_gnu_sed_compiles_still_go_to_gnu_sed",
+        "test_no_other_sed_on_path_is_a_clear_error",
+        "test_tag_formats_and_classes",
+        "test_tag_many_recordings_into_one_resumable_table",
+        "test_tune_then_plot",
+    },
+    "test_clients.py": {"test_crowsetta_reads_our_raven_and_audacity_files"},
+    "test_cluster.py": {
+        "test_an_unreachable_scheduler_is_one_clear_line",
+        "test_dask_is_not_imported_by_the_command_line",
+        "test_the_runner_refuses_a_bad_bound_and_an_unreachable_scheduler",
+    },
+    "test_heads_frame.py": {"test_validation_holds_out_whole_background_recordings_unheard"},
+    "test_listen.py": {
+        "test_a_file_that_is_not_an_events_file_is_never_touched",
+        "test_a_head_listens_as_it_detects",
+        "test_a_sound_card_is_listened_to_like_a_stream",
+        "test_every_gives_the_top_classes_of_each_stretch",
+        "test_listening_to_the_bells_gives_the_events_of_detect",
+        "test_the_cli_records_the_default_device",
+    },
+    "test_model_feature_maps.py": {
+        "test_outputs_reach_exactly_as_far_as_the_receptive_field",
+        "test_streamed_features_equal_whole_file_features",
+    },
+    "test_model_litert.py": {"test_the_fast_path_never_imports_tensorflow"},
+    "test_outputs.py": {"test_every_command_refuses_before_reading_anything"},
+    "test_pipeline.py": {
+        "test_detect_on_an_array_equals_detect_file",
+        "test_plot_file_checks_the_suffix_first_and_writes_a_figure",
+    },
+    "test_plotting.py": {"test_figure_has_four_panels_on_one_time_axis"},
+    "test_postprocessing_stream.py": {
+        "test_events_are_given_out_as_soon_as_they_are_decided",
+        "test_memory_stays_bounded_over_a_long_stream_and_long_events",
+        "test_the_stream_gives_the_events_of_the_whole_recording",
+    },
+    "test_readers.py": {"test_event_files_near_valid", "test_parameter_files"},
+    "test_review.py": {
+        "test_a_new_review_replaces_its_own_page_and_folder_whole",
+        "test_an_interrupted_review_leaves_the_previous_one_as_it_was",
+        "test_data_in_names_cannot_break_out_of_the_page",
+        "test_the_command_line_with_max_per_label",
+        "test_the_page_holds_every_event_and_every_file_it_names_exists",
+    },
+    "test_scorers.py": {
+        "test_clip_scores_follow_the_scorer",
+        "test_every_kind_listens_as_it_detects_with_its_own_postprocessing",
+        "test_frame_events_span_their_frames_when_listening_too",
+        "test_sed_listen_takes_a_frame_head_and_prints_the_events_of_detect",
+    },
+    "test_sed_eval_suite.py": {"test_dcase_style_street_1200_s_per_recording"},
+    "test_segmenter.py": {
+        "test_batch_size_and_block_sizes_do_not_change_scores",
+        "test_memory_does_not_grow_with_the_recording_length",
+        "test_streamed_scores_equal_whole_file_scores",
+    },
+    "test_tuning.py": {
+        "test_cached_objective_equals_sed_eval_overall_on_any_recordings",
+        "test_cli_tune_refuses_impossible_folds_before_scoring",
+        "test_cli_tune_starts_from_a_given_configuration_and_labels_its_trace",
+        "test_cross_validated_figures_are_those_of_configurations_tuned_without_each_fold",
+        "test_cross_validation_and_shrinkage_keep_a_threshold_fitted_to_one_event_out",
+        "test_cross_validation_takes_tuning_that_carries_over",
+        "test_onset_only_tuning_scores_with_the_onset_only_condition",
+        "test_the_report_warns_when_no_tuning_carries_over",
+        "test_tuned_class_thresholds_are_shrunk_by_their_reference_events",
+        "test_tuning_improves_the_metric_and_reports_it",
+    },
+}
+
+
+def is_slow(item) -> bool:
+    """A test that runs TensorFlow (:data:`SLOW_FIXTURES`) or is :data:`MEASURED_SLOW`."""
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    name = getattr(item, "originalname", item.name)
+    return name in MEASURED_SLOW.get(item.path.name, ())
+
+
 def pytest_collection_modifyitems(items):
-    """Mark the tests that run TensorFlow as slow (``pytest -m "not slow"`` leaves them out)."""
+    """Mark the slow tests (:func:`is_slow`): ``pytest -m "not slow"`` leaves them out."""
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if is_slow(item):
             item.add_marker(pytest.mark.slow)
 
 
@@ -82,11 +196,47 @@ def session_cache_dir(tmp_path_factory):
         os.environ["SED_CACHE_DIR"] = saved
 
 
-@pytest.fixture(scope="session")
-def model(session_cache_dir):
-    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT)."""
-    from sed.model import Yamnet
+class FirstRun(NamedTuple):
+    """``sed detect`` of the bells run as a user's first run, by a real ``sed`` process with an
+    empty ``SED_CACHE_DIR``: ``result`` (a ``subprocess.CompletedProcess``, text), the cache
+    directory, what it held right after the run, and the events file written."""
 
+    result: subprocess.CompletedProcess
+    cache: Path
+    cached_names: list[str]
+    events: Path
+
+
+@pytest.fixture(scope="session")
+def first_run(tmp_path_factory, bells_wav):
+    """The session's one YAMNet conversion for LiteRT, done as a user's first run does it (see
+    :class:`FirstRun`; ``tests/test_model_litert.py`` checks what it printed, then runs ``sed``
+    again on its cache)."""
+    folder = tmp_path_factory.mktemp("first-run")
+    cache = folder / "cache"
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "sed"), "detect", str(bells_wav), "-o",
+         str(folder / "ev.csv")],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, SED_CACHE_DIR=str(cache)),
+    )  # fmt: skip
+    names = sorted(os.listdir(cache)) if cache.is_dir() else []
+    return FirstRun(result, cache, names, folder / "ev.csv")
+
+
+@pytest.fixture(scope="session")
+def model(session_cache_dir, request):
+    """YAMNet with the packaged weights, the default 0.5 s hop and the default backend (LiteRT).
+
+    Its conversion is the session's :func:`first_run`'s (copied into the session's cache),
+    unless a test that ran YAMNet without this fixture already converted it there: the session
+    converts once either way."""
+    from sed.model import Yamnet, find_weights
+    from sed.model.litert import cache_path
+
+    if not os.path.exists(cache_path(find_weights())):  # in SED_CACHE_DIR, the session's
+        first_run = request.getfixturevalue("first_run")
+        for conversion in first_run.cache.glob("yamnet-*.tflite"):
+            shutil.copy(conversion, session_cache_dir)
     loaded = Yamnet.load()
     assert loaded.backend == "litert"
     return loaded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -254,6 +255,23 @@ def test_train_on_esc50_with_cross_validation(shared_data, tmp_path):
     assert output.startswith("data: 16 clips in ")
     line = next(x for x in output.splitlines() if x.startswith("2-fold cross-validation"))
     assert float(line.split("clip accuracy ")[1].split()[0]) >= 0.85, line
+    # The report docs/heads.md shows for the ten animal classes (an `sh` block there: this is
+    # its test), line by line.
+    lines = output.splitlines()
+    assert re.fullmatch(r"windows: \d+ \(\d+ of digital silence or quiet gaps left out\)", lines[1])
+    assert re.fullmatch(r"training: [\d.]+ s, \d+ epochs \(best \d+\), energy .*", lines[2])
+    assert re.fullmatch(r"validation \(\d+ clips\): clip accuracy [\d.]+", lines[3])
+    figure = r"[\d.]+"
+    assert re.fullmatch(
+        rf"2-fold cross-validation: clip accuracy {figure} ± {figure} "
+        rf"\(folds: {figure}, {figure}; {figure} s\)",
+        line,
+    )
+    assert lines[-1] == (
+        f"head written to {tmp_path / 'h'}: model.keras, labels.txt, head.json, "
+        "confusion_matrix.csv, confusion_matrix.png, per_class.csv, cv_confusion_matrix.csv, "
+        "cv_confusion_matrix.png, cv_per_class.csv"
+    )
     assert (tmp_path / "h" / "cv_confusion_matrix.png").is_file()
     metadata = json.loads((tmp_path / "h" / "head.json").read_text())
     assert metadata["cross_validation"]["folds"] == 2

@@ -6,9 +6,15 @@ How a document is written for this test:
   ``\\`` continues one on the next line), the lines after a command are its output (stdout and
   stderr together, in the order written). ``uv run sed`` and ``uv run python`` run this checkout's
   ``sed`` and Python.
+- A command that is only ``uv run sed ARGS`` (no pipe, redirection, variable or other shell
+  syntax) runs in this process, through the console script's entry point ``sed.cli.main``: that
+  spares a Python start-up and TensorFlow's import per command (a minute over the documents).
+  The others run in bash; ``tests/test_cli.py`` and ``tests/test_acceptance.py`` run ``sed`` as
+  a real process.
 - In the expected output, ``...`` stands for any text within a line, and a line holding only
   ``...`` for any number of lines (timings, progress bars, long reports).
-- A ````python```` block is run as a script and must succeed.
+- A ````python```` block is run as a script and must succeed: in this process, unless it holds
+  ``__main__`` (a script that worker processes import runs in a Python of its own).
 - Blocks of any other language (``sh``, ``toml``, ``text``...) are shown, never run: use ``sh`` for
   commands too long for a test (benchmarks, training on a whole data set).
 - The blocks of one document run in order, in one fresh folder holding a copy of ``examples/``,
@@ -18,16 +24,23 @@ How a document is written for this test:
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sed.cli import main
 from tests.conftest import EXAMPLES, ROOT, SHARED_DATA
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -98,6 +111,80 @@ def shell_command(command: str) -> str:
     return re.sub(r"(^|[;&|(]\s*)uv run python\b", rf"\1{sys.executable}", command)
 
 
+#: What makes a command more than ``uv run sed ARGS``: bash must run it.
+SHELL_SYNTAX = re.compile(r"[|&;<>()$`*?~{}\[\]!\\#]")
+
+
+def in_process_args(command: str) -> list[str] | None:
+    """The arguments of a command that is only ``uv run sed ARGS``, else None."""
+    if not command.startswith("uv run sed ") or SHELL_SYNTAX.search(command):
+        return None
+    return shlex.split(command)[3:]
+
+
+class _Sed:
+    """The ``sed`` console script for :meth:`CliRunner.invoke`, which calls ``.main``."""
+
+    def main(self, args, prog_name, **_):
+        # Line-buffered, as on the terminal the documents show (a progress bar's last line break
+        # comes before the next line on stdout).
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+        main(list(args))
+
+
+@contextlib.contextmanager
+def as_a_fresh_process():
+    """Warnings and the package's log notes reach stderr as in a fresh ``sed`` process: Python's
+    default warning filters (not pytest's), and ``sed.cli.main``'s log handler, which is removed
+    afterwards (it holds the runner's stream)."""
+    logger = logging.getLogger("sed")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    logger.handlers.clear()
+    with warnings.catch_warnings():
+        warnings.resetwarnings()
+        for action, category in DEFAULT_WARNING_FILTERS:
+            warnings.filterwarnings(action, category=category)
+        warnings.showwarning = _warning_to_stderr
+        try:
+            yield
+        finally:
+            logger.handlers[:], logger.level, logger.propagate = saved
+
+
+#: Python's warning filters at start-up (no ``-W``), in the order they are added: each goes
+#: in front, so the last one added is the first to match.
+DEFAULT_WARNING_FILTERS = [
+    ("default", Warning),
+    ("ignore", ResourceWarning),
+    ("ignore", ImportWarning),
+    ("ignore", PendingDeprecationWarning),
+    ("ignore", DeprecationWarning),
+]
+
+
+def _warning_to_stderr(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def run_in_process(args: list[str], cwd: Path) -> tuple[int, str]:
+    """``sed ARGS`` run in ``cwd`` by this process: its exit status and output (stdout and stderr
+    mixed in the order written, and what C code wrote to the file descriptors after them). An
+    exception ``sed`` lets through fails the test with its traceback."""
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with as_a_fresh_process():
+            result = CliRunner(capture="fd").invoke(
+                _Sed(), args, prog_name="sed", env={"COLUMNS": "100"}
+            )
+    finally:
+        os.chdir(here)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception.with_traceback(result.exc_info[2])
+    return result.exit_code, result.output
+
+
 def matches(expected: list[str], actual: list[str]) -> bool:
     """True if ``actual`` fits ``expected``, where ``...`` is any text (a line of only ``...``:
     any number of lines)."""
@@ -163,7 +250,10 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
         PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
     )
     where = f"{block.document.relative_to(ROOT)}, block at line {block.line}"
-    if block.language == "python":
+    if block.language == "python" and "__main__" not in block.text:
+        run_python_in_process(block, cwd)
+        return
+    if block.language == "python":  # a script its worker processes import: its own process
         result = subprocess.run(
             [sys.executable, "-c", block.text],
             cwd=cwd,
@@ -176,25 +266,64 @@ def test_document_examples_are_true(block, workspaces, session_cache_dir):
         return
     status = 0
     for step in block.steps:
-        # `(exit N)` hands the previous status to commands such as `echo $?`.
-        result = subprocess.run(
-            ["bash", "-c", f"(exit {status}); {shell_command(step.command)}"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=900,
-        )
-        status = result.returncode
-        # Decoded here, not by text=True, whose universal newlines would turn a progress bar's
-        # carriage returns into line breaks.
-        actual = clean(result.stdout.decode("utf-8", errors="replace"))
+        args = in_process_args(step.command)
+        if args is not None:
+            status, output = run_in_process(args, cwd)
+        else:
+            status, output = run_in_bash(step.command, status, cwd, env)
+        actual = clean(output)
         assert matches(step.expected, actual), (
             f"{where}: `$ {step.command}` printed\n"
             + "\n".join(actual)
             + "\n--- but the document shows ---\n"
             + "\n".join(step.expected)
         )
+
+
+def run_python_in_process(block: Block, cwd: Path) -> None:
+    """A python block run as a script (``__name__ == "__main__"``) in ``cwd`` by this process,
+    its output discarded; an exception fails the test with its traceback."""
+    code = compile(block.text, f"{block.document.name}:{block.line}", "exec")
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with as_a_fresh_process(), contextlib.redirect_stdout(io.StringIO()):
+            exec(code, {"__name__": "__main__"})
+    finally:
+        os.chdir(here)
+
+
+def run_in_bash(command: str, status: int, cwd: Path, env: dict) -> tuple[int, str]:
+    """``command`` run by bash in ``cwd``, after a command that ended with ``status``: its exit
+    status and output (stdout and stderr together)."""
+    # `(exit N)` hands the previous status to commands such as `echo $?`.
+    result = subprocess.run(
+        ["bash", "-c", f"(exit {status}); {shell_command(command)}"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=900,
+    )
+    # Decoded here, not by text=True, whose universal newlines would turn a progress bar's
+    # carriage returns into line breaks.
+    return result.returncode, result.stdout.decode("utf-8", errors="replace")
+
+
+def test_commands_without_shell_syntax_run_in_process():
+    assert in_process_args('uv run sed detect a.wav -o e.csv --classes "Bicycle bell"') == [
+        "detect", "a.wav", "-o", "e.csv", "--classes", "Bicycle bell",
+    ]  # fmt: skip
+    for command in ("uv run sed detect - < a.wav", "cat a.wav | uv run sed listen -",
+                    "uv run sed detect a.wav 2> /dev/null", "uv run sed tag *.wav",
+                    "uv run sed tag $HOME/a.wav", "uv run python -c 'print(1)'"):  # fmt: skip
+        assert in_process_args(command) is None, command
+
+
+def test_an_in_process_command_shows_what_a_process_prints(tmp_path):
+    status, output = run_in_process(["detect", "missing.wav", "-o", "e.csv"], tmp_path)
+    assert status != 0 and output.startswith("sed detect: error: ")
+    assert output.count("\n") == 1
 
 
 def test_the_matcher():

@@ -7,6 +7,7 @@ The trained head is the session's (``frame_head`` in tests/conftest.py, trained 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -78,7 +79,8 @@ def test_training_is_deterministic_with_a_seed(burst_clips, model, tmp_path):
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert fit.epochs == 2
-    other, _ = fit_frame_network(train, validation, 2, FrameTrainingConfig(seed=5, **SMALL))
+    # Another seed, all else equal (two epochs too), gives other weights.
+    other, _ = fit_frame_network(train, validation, 2, dataclasses.replace(config, seed=5))
     assert not np.array_equal(first.get_weights()[2], other.get_weights()[2])
 
 

@@ -176,49 +176,45 @@ def run_cli_in_python(*args, block=""):
     )
 
 
-def test_the_fast_path_never_imports_tensorflow(model, bells_wav, tmp_path):
-    result = run_cli_in_python("detect", bells_wav, "-o", tmp_path / "ev.csv")
+@pytest.fixture(scope="module")
+def litert_run(model, bells_wav, tmp_path_factory):
+    """``sed detect`` of the bells in a fresh Python, on LiteRT (the session's conversion is
+    cached): what it printed, and the events file. Read-only."""
+    events = tmp_path_factory.mktemp("litert-run") / "ev.csv"
+    return run_cli_in_python("detect", bells_wav, "-o", events), events
+
+
+def test_the_fast_path_never_imports_tensorflow(litert_run):
+    result, _ = litert_run
     assert result.returncode == 0, result.stderr
     assert "tensorflow imported: False" in result.stdout
     assert result.stderr == ""
 
 
 @pytest.mark.slow
-def test_the_command_works_where_only_tensorflow_is_installed(model, bells_wav, tmp_path):
-    fast = run_cli_in_python("detect", bells_wav, "-o", tmp_path / "litert.csv")
+def test_the_command_works_where_only_tensorflow_is_installed(litert_run, bells_wav, tmp_path):
+    fast, litert_events = litert_run
     slow = run_cli_in_python(
         "detect", bells_wav, "-o", tmp_path / "tf.csv", block="sys.modules['ai_edge_litert'] = None"
     )
     assert slow.returncode == 0, slow.stderr
     assert "tensorflow imported: True" in slow.stdout and slow.stderr == ""
     assert fast.returncode == 0
-    assert (tmp_path / "tf.csv").read_text() == (tmp_path / "litert.csv").read_text()
+    assert (tmp_path / "tf.csv").read_text() == litert_events.read_text()
 
 
 @pytest.mark.slow
-def test_first_run_converts_quietly_with_one_note(tmp_path, bells_wav):
-    """A real conversion through the command: TensorFlow's converter prints its progress on
-    stdout and stderr; all the user sees is one note on stderr, and the cache file."""
-    env = dict(os.environ, SED_CACHE_DIR=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "sed"),
-            "detect",
-            str(bells_wav),
-            "-o",
-            str(tmp_path / "ev.csv"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+def test_first_run_converts_quietly_with_one_note(first_run, bells_wav, tmp_path):
+    """A real conversion through the command (the session's, which every test's model comes
+    from): TensorFlow's converter prints its progress on stdout and stderr; all the user sees is
+    one note on stderr, and the cache file."""
+    result = first_run.result
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("sed: converting YAMNet for LiteRT, once for these weights")
     assert result.stderr.count("\n") == 1
     assert result.stdout.splitlines()[0].endswith(" events in 60.0 s of audio:")
     # The conversion, and the record of the events file sed wrote (sed.infra.written_by_sed).
-    names = sorted(os.listdir(tmp_path / "cache"))
+    names = first_run.cached_names
     assert len(names) == 2 and names[0] == "written" and names[1].endswith(".tflite")
     again = subprocess.run(
         [
@@ -231,11 +227,11 @@ def test_first_run_converts_quietly_with_one_note(tmp_path, bells_wav):
         capture_output=True,
         text=True,
         timeout=600,
-        env=env,
+        env=dict(os.environ, SED_CACHE_DIR=str(first_run.cache)),
     )
     assert (again.returncode, again.stderr, again.stdout.splitlines()[0]) == (
         0,
         "",
         result.stdout.splitlines()[0],
     )  # the cached model: no note, same events
-    assert (tmp_path / "ev2.csv").read_text() == (tmp_path / "ev.csv").read_text()
+    assert (tmp_path / "ev2.csv").read_text() == first_run.events.read_text()
