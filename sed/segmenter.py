@@ -23,9 +23,9 @@ Recordings are processed as a stream: 16 kHz samples arrive in blocks, are turne
 STFT frames (each computed once, keeping the 240 samples a frame overlaps the next one), the
 STFT frames into windows (keeping the 46 frames a window overlaps the next), and the windows go
 to the model in batches of ``batch_size``. Memory therefore does not depend on the recording's
-length, except for the scores kept (``(n_windows, 521)`` float32: 150 MB for 10 hours), and the
-scores equal those of the whole signal at once (:func:`run_yamnet`) within 1e-5
-(``tests/test_segmenter.py``).
+length, except for the scores a grid keeps (``(n_windows, 521)`` float32: 150 MB for 10 hours;
+:func:`score_chunks` keeps none), and the scores equal those of the whole signal at once
+(:func:`run_yamnet`) within 1e-5 (``tests/test_segmenter.py``).
 """
 
 from __future__ import annotations
@@ -978,8 +978,8 @@ def score_file(
 ) -> ScoreGrid:
     """Read a recording block by block and score it (see :func:`score_stream`).
 
-    Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
-    and the scores equal those of the whole file read at once within 1e-5.
+    Memory grows with the recording's length only by the grid (see :func:`score_stream`), and
+    the scores equal those of the whole file read at once within 1e-5.
 
     Parameters
     ----------
