@@ -1,11 +1,13 @@
 """Peak memory of `sed detect` on one long recording (target: 10 h in <= 1 GB).
 
-    uv run python benchmarks/long_file_memory.py [--hours 10] [--keep]
+    uv run python benchmarks/long_file_memory.py [--hours 10] [--keep] [-- SED_DETECT_OPTIONS]
 
 Makes a 44.1 kHz 16-bit stereo FLAC of that length in /tmp/sed-bench by looping the real
 recordings of ../shared/data (material.py; about 0.27 GB per hour), runs
 ``sed detect FILE -o events.csv`` on it in a child process, prints the child's peak resident
-memory (``ru_maxrss``) and wall time, and deletes the recording unless --keep is given.
+memory (``ru_maxrss``), wall time, x real time, the CPU and the load, and deletes the recording
+unless --keep is given. Options after ``--`` go to ``sed detect`` (``--scores`` keeps the whole
+score grid for its table; ``--head DIR`` scores with a head).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 
 import material
 import soundfile as sf
+from _common import cpu_model
 from speed import BIN, WORK, load, run
 
 
@@ -34,7 +37,7 @@ def main() -> None:
             f"audio: {path}: {info.frames / info.samplerate / 3600:.3f} h, {info.samplerate} Hz, "
             f"{info.channels} ch, {os.path.getsize(path) / 1e9:.2f} GB ({what})"
         )
-        print(f"before: {load()}")
+        print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; before: {load()}")
         command = [
             str(BIN / "sed"),
             "detect",

@@ -533,14 +533,14 @@ def detect_result(
         recording (:class:`sed.errors.SedError`) or of one too long for the memory.
     """
     try:
-        detection = detector.detect_file(recording.path)
+        detection = detector.detect_file(recording.path, keep_scores=scores)
     except SedError as error:
         return FileOutcome(recording, "failed", error=str(error))
     except MemoryError:
         return FileOutcome(recording, "failed", error=f"{recording.path}: out of memory")
-    duration = detection.score_grid.duration_seconds
+    duration = detection.duration_seconds
     result = make_result(recording, detection.events, duration, settings_fingerprint)
-    if scores:
+    if detection.score_grid is not None:
         result["score_grid"] = detection.score_grid
     return result
 

@@ -23,9 +23,9 @@ Recordings are processed as a stream: 16 kHz samples arrive in blocks, are turne
 STFT frames (each computed once, keeping the 240 samples a frame overlaps the next one), the
 STFT frames into windows (keeping the 46 frames a window overlaps the next), and the windows go
 to the model in batches of ``batch_size``. Memory therefore does not depend on the recording's
-length, except for the scores kept (``(n_windows, 521)`` float32: 150 MB for 10 hours), and the
-scores equal those of the whole signal at once (:func:`run_yamnet`) within 1e-5
-(``tests/test_segmenter.py``).
+length, except for the scores a grid keeps (``(n_windows, 521)`` float32: 150 MB for 10 hours;
+:func:`score_chunks` keeps none), and the scores equal those of the whole signal at once
+(:func:`run_yamnet`) within 1e-5 (``tests/test_segmenter.py``).
 """
 
 from __future__ import annotations
@@ -416,9 +416,12 @@ class Scorer(Protocol):
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_embeddings: bool = False,
         low_latency: bool = False,
+        keep_levels: bool = True,
     ) -> ScoreStream:
         """A stream scoring one recording (see :class:`ScoreStream`); ``low_latency`` scores
-        rows as soon as they are complete instead of in whole batches (live audio)."""
+        rows as soon as they are complete instead of in whole batches (live audio);
+        ``keep_levels=False`` keeps nothing for :meth:`ScoreStream.window_levels` (which then
+        gives None), so that memory does not grow with the recording."""
         ...
 
 
@@ -495,6 +498,9 @@ class WindowScoreStream:
         Live audio: windows are scored as soon as they are complete, and no energies are kept
         for :meth:`window_levels` (which then gives None), so memory stays bounded however long
         the stream.
+    keep_levels : bool
+        Keep the energy of every 10 ms hop for :meth:`window_levels` (4 bytes each, 14 MB for
+        10 hours); False (and ``low_latency``) keeps none, and :meth:`window_levels` gives None.
     """
 
     tiles = False
@@ -509,12 +515,14 @@ class WindowScoreStream:
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_embeddings: bool = False,
         low_latency: bool = False,
+        keep_levels: bool = True,
     ):
         check_batch_size(batch_size)
         self.model, self.labels, self._to_labels = model, tuple(labels), to_labels
         self.params = model.params
         self._batch, self._keep, self._low_latency = batch_size, keep_embeddings, low_latency
-        self._front = _FrontEnd(self.params, model.feature_implementation, energies=not low_latency)
+        self._levels = keep_levels and not low_latency
+        self._front = _FrontEnd(self.params, model.feature_implementation, energies=self._levels)
         self._windows = WindowStream(self.params)
         self._waiting = np.zeros((0, self.params.patch_frames, self.params.mel_bands), np.float32)
         self._scored = 0  # windows scored
@@ -569,7 +577,7 @@ class WindowScoreStream:
         return _empty_chunk(len(self.labels))
 
     def window_levels(self) -> np.ndarray | None:
-        if self._low_latency:  # a live stream keeps no energies
+        if not self._levels:  # a live stream, or one whose grid is not kept, keeps no energies
             return None
         energies = self._front.energies
         return window_levels(
@@ -709,6 +717,7 @@ class YamnetScorer:
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_embeddings: bool = False,
         low_latency: bool = False,
+        keep_levels: bool = True,
     ) -> WindowScoreStream:
         selection = self.selection
         labels = tuple(model.labels) if selection is None else selection.event_labels
@@ -726,6 +735,7 @@ class YamnetScorer:
             batch_size=batch_size,
             keep_embeddings=keep_embeddings,
             low_latency=low_latency,
+            keep_levels=keep_levels,
         )
 
 
@@ -781,29 +791,12 @@ def score_stream(
     ParameterError
         If ``batch_size`` is not a positive integer.
     """
-    check_batch_size(batch_size)
-    scorer = scorer if scorer is not None else cast("Scorer", YamnetScorer())
-    scorer.check_compatible(model)
-    stream = scorer.open(model, batch_size=batch_size, keep_embeddings=keep_embeddings)
-
-    def prepared() -> Iterator[object]:
-        for block in blocks:
-            item = stream.prepare(block)
-            if item is not None:  # only work for the model crosses to its thread
-                yield item
-        end = stream.prepare_end()
-        if end is not None:
-            yield end
-
-    chunks = []
-    # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
-    # the model's threads (12 times the CPU time measured on 2 cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        for item in _ahead_in_thread(prepared()) if overlap else prepared():
-            chunks.append(stream.score(item))
-        if stream.samples == 0:
-            raise AudioError(f"no audio samples at {model.params.sample_rate} Hz", filename or None)
-        chunks.append(stream.finish())
+    stream = open_stream(model, scorer, batch_size=batch_size, keep_embeddings=keep_embeddings)
+    chunks = list(
+        score_chunks(
+            blocks, stream, sample_rate=model.params.sample_rate, filename=filename, overlap=overlap
+        )
+    )
     if duration_seconds is None:
         duration_seconds = stream.samples / model.params.sample_rate
     embeddings = [chunk.embeddings for chunk in chunks if chunk.embeddings is not None]
@@ -820,6 +813,91 @@ def score_stream(
         hop=stream.stated_hop,
         frames_tile=stream.tiles,
     )
+
+
+def open_stream(
+    model: Yamnet,
+    scorer: Scorer | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    keep_embeddings: bool = False,
+    keep_levels: bool = True,
+) -> ScoreStream:
+    """Open a :class:`ScoreStream` for one whole recording, once the arguments are checked
+    (see :meth:`Scorer.open` for the options; ``scorer`` defaults to YAMNet's 521 classes).
+
+    Raises
+    ------
+    ModelError
+        If the scorer does not fit the model.
+    ParameterError
+        If ``batch_size`` is not a positive integer.
+    """
+    check_batch_size(batch_size)
+    scorer = scorer if scorer is not None else cast("Scorer", YamnetScorer())
+    scorer.check_compatible(model)
+    return scorer.open(
+        model, batch_size=batch_size, keep_embeddings=keep_embeddings, keep_levels=keep_levels
+    )
+
+
+def score_chunks(
+    blocks: Iterable[np.ndarray],
+    stream: ScoreStream,
+    *,
+    sample_rate: int,
+    filename: str = "",
+    overlap: bool = True,
+) -> Iterator[ScoreChunk]:
+    """Run an open :class:`ScoreStream` over a whole recording, one chunk of rows at a time.
+
+    What :func:`score_stream` collects into a grid; a caller that needs only the events can
+    hand each chunk to :class:`sed.postprocessing.EventStream` and keep nothing of it.
+
+    Parameters
+    ----------
+    blocks : iterable of np.ndarray [shape=(n,), dtype=float32]
+        Consecutive pieces of mono audio in [-1, 1] at ``sample_rate``, of any lengths; errors
+        raised by the iterable propagate.
+    stream : ScoreStream
+        Freshly opened (:meth:`Scorer.open`).
+    sample_rate : int
+        In Hz, the model's; named in the error for an empty recording.
+    filename : str
+        Named in errors.
+    overlap : bool
+        Read the blocks and compute features in a background thread while the model runs (see
+        :func:`score_stream`).
+
+    Yields
+    ------
+    chunk : ScoreChunk
+        The rows each step made final, in order, the end's (:meth:`ScoreStream.finish`) last.
+        While the chunks are consumed, BLAS runs on one thread.
+
+    Raises
+    ------
+    AudioError
+        If there are no samples at all (after every block was read).
+    """
+
+    def prepared() -> Iterator[object]:
+        for block in blocks:
+            item = stream.prepare(block)
+            if item is not None:  # only work for the model crosses to its thread
+                yield item
+        end = stream.prepare_end()
+        if end is not None:
+            yield end
+
+    # One BLAS thread: the mel projections are small, and OpenBLAS threads would spin against
+    # the model's threads (12 times the CPU time measured on 2 cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        for item in _ahead_in_thread(prepared()) if overlap else prepared():
+            yield stream.score(item)
+        if stream.samples == 0:
+            raise AudioError(f"no audio samples at {sample_rate} Hz", filename or None)
+        yield stream.finish()
 
 
 def score_waveform(
@@ -900,8 +978,8 @@ def score_file(
 ) -> ScoreGrid:
     """Read a recording block by block and score it (see :func:`score_stream`).
 
-    Memory does not grow with the recording's length (a 10-hour file needs less than 1 GB),
-    and the scores equal those of the whole file read at once within 1e-5.
+    Memory grows with the recording's length only by the grid (see :func:`score_stream`), and
+    the scores equal those of the whole file read at once within 1e-5.
 
     Parameters
     ----------

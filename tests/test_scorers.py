@@ -15,6 +15,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from sed.cli import cli
+from sed.events import events_csv
 from sed.heads.frame_head import FrameHead, build_frame_network
 from sed.heads.head import Head
 from sed.listen import Listener
@@ -104,6 +105,59 @@ def test_every_kind_listens_as_it_detects_with_its_own_postprocessing(
         assert_same_events(expected, decided)
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,  # each kind's own
+        PostProcessing(boundaries="centres", threshold_on=0.2),
+        PostProcessing(mode="top", boundaries="extents", threshold_on=0.1),
+        PostProcessing(
+            threshold_on=0.2,
+            threshold_off=0.05,
+            median_filter_seconds=2.5,
+            min_gap_seconds=1.0,
+            min_duration_seconds=0.5,
+            refine_reach_seconds=5.0,
+        ),
+    ],
+    ids=["own", "centres", "top-extents", "hysteresis-gaps"],
+)
+def test_every_kind_detects_the_same_events_without_keeping_its_scores(
+    model, clip, frame_head, shared_data, rng, config
+):
+    """Without a score table `sed detect` keeps no scores: each chunk goes through the
+    incremental post-processing (EventStream) as it is made. The events, as written, are those
+    of the whole grid byte for byte (the mean scores agree to far below the 3 decimals)."""
+    kinds = {
+        "all classes": {},
+        "label map": {"label_map": shared_data / "labels" / "office_to_yamnet.csv"},
+        "window head": {"head": window_head(rng)},
+        "frame head": {"head": load_head(frame_head, model)},
+    }
+    for kind, source in kinds.items():
+        whole = detect_file(clip, model=model, postprocessing=config, **source)
+        flat = detect_file(clip, model=model, postprocessing=config, keep_scores=False, **source)
+        assert flat.score_grid is None
+        assert len(whole.events) > 0, kind
+        assert events_csv(flat.events) == events_csv(whole.events), kind
+        assert flat.filename == whole.score_grid.filename == str(clip)
+        assert flat.duration_seconds == whole.score_grid.duration_seconds == SECONDS
+        np.testing.assert_allclose(
+            flat.events["mean_score"], whole.events["mean_score"], rtol=0, atol=1e-6
+        )
+
+
+def test_sed_detect_writes_the_same_events_with_and_without_a_score_table(clip, tmp_path):
+    runner = CliRunner()
+    for name, extra in (("flat", []), ("whole", ["--scores", str(tmp_path / "s.tsv")])):
+        out = tmp_path / f"{name}.csv"
+        result = runner.invoke(cli, ["detect", str(clip), "-o", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.tsv").stat().st_size > 0
+    flat, whole = ((tmp_path / f"{name}.csv").read_bytes() for name in ("flat", "whole"))
+    assert flat == whole and flat.count(b"\n") > 1
+
+
 def test_frame_events_span_their_frames_when_listening_too(model, clip, frame_head):
     """The head's own `refined` boundaries are not applied to frames, live or offline: every
     onset and offset lies on the 80 ms grid."""
@@ -156,14 +210,17 @@ def test_a_head_excludes_classes_wherever_scorers_are_made(model, rng):
 
 
 def test_a_live_window_stream_keeps_nothing_per_hop_of_audio(model):
-    """The listener's stream keeps no 10 ms energies for window levels (a file's does), so a
-    stream of days holds no more than one of minutes."""
+    """The listener's stream, and a file's whose grid is not kept, keep no 10 ms energies for
+    window levels (a file's grid does), so a stream of days holds no more than one of minutes."""
     samples = np.zeros(16000 * 5, np.float32)
-    live, whole = (YamnetScorer().open(model, low_latency=flag) for flag in (True, False))
-    for stream in (live, whole):
+    live = YamnetScorer().open(model, low_latency=True)
+    flat = YamnetScorer().open(model, keep_levels=False)
+    whole = YamnetScorer().open(model)
+    for stream in (live, flat, whole):
         for item in (stream.prepare(samples), stream.prepare_end()):
             if item is not None:
                 stream.score(item)
         stream.finish()
-    assert live.window_levels() is None and not live._front.energies
+    for stream in (live, flat):
+        assert stream.window_levels() is None and not stream._front.energies
     assert len(whole.window_levels()) == model.params.num_windows(len(samples))

@@ -252,15 +252,16 @@ def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
     from sed.events import write_events, write_score_table
 
     audio_info(input_path)
-    detection = spec.build().detect_file(input_path)
-    durations = {detection.score_grid.filename: detection.score_grid.duration_seconds}
+    # Without a score table the scores are not kept: memory stays flat however long the file.
+    detection = spec.build().detect_file(input_path, keep_scores=bool(scores_path))
+    durations = {detection.filename: detection.duration_seconds}
     for name, path in paths.items():
         write_events(detection.events, path, name, durations=durations)
-    if scores_path:
+    if scores_path and detection.score_grid is not None:
         write_score_table(detection.score_grid, scores_path)
-    click.echo(summarize(detection.events, detection.score_grid.duration_seconds))
+    click.echo(summarize(detection.events, detection.duration_seconds))
     written = [f"events written to {', '.join(paths.values())}"]
-    if scores_path:
+    if scores_path and detection.score_grid is not None:
         grid = "frame " if detection.score_grid.frames_tile else ""
         written.append(f"{grid}scores to {scores_path}")
     click.echo(", ".join(written))
@@ -277,15 +278,14 @@ def _detect_to_stdout(input_path, formats, spec: DetectorSpec, scores_path) -> i
     if len(formats) > 1:
         raise ParameterError("-o - writes one format; give one --format")
     audio_info(input_path)
-    detection = spec.build().detect_file(input_path)
-    scores = detection.score_grid
+    detection = spec.build().detect_file(input_path, keep_scores=bool(scores_path))
     text = format_events(
-        detection.events, formats[0], durations={scores.filename: scores.duration_seconds}
+        detection.events, formats[0], durations={detection.filename: detection.duration_seconds}
     )
     _echo_to_stdout(text)
-    if scores_path:
-        write_score_table(scores, scores_path)
-    click.echo(summarize(detection.events, scores.duration_seconds), err=True)
+    if scores_path and detection.score_grid is not None:
+        write_score_table(detection.score_grid, scores_path)
+    click.echo(summarize(detection.events, detection.duration_seconds), err=True)
     if scores_path:
         click.echo(f"scores written to {scores_path}", err=True)
     return 0

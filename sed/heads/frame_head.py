@@ -276,10 +276,12 @@ class FrameHead:
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_embeddings: bool = False,
         low_latency: bool = False,
+        keep_levels: bool = True,
     ) -> FrameScoreStream:
         """A stream scoring one recording's frames with this head (see
-        :class:`sed.segmenter.FrameScoreStream`); ``batch_size`` and ``keep_embeddings`` concern
-        windows and do not apply."""
+        :class:`sed.segmenter.FrameScoreStream`); ``batch_size``, ``keep_embeddings`` and
+        ``keep_levels`` concern windows and do not apply (a frame stream keeps no window
+        levels)."""
         from sed.segmenter import FrameScoreStream
 
         return FrameScoreStream(model, self, low_latency=low_latency)

@@ -211,6 +211,7 @@ class Head:
         batch_size: int = DEFAULT_BATCH_SIZE,
         keep_embeddings: bool = False,
         low_latency: bool = False,
+        keep_levels: bool = True,
     ) -> WindowScoreStream:
         """A stream scoring one recording's windows with this head (see
         :class:`sed.segmenter.ScoreStream`): YAMNet's embeddings in, :attr:`event_labels`'
@@ -233,6 +234,7 @@ class Head:
             batch_size=batch_size,
             keep_embeddings=keep_embeddings,
             low_latency=low_latency,
+            keep_levels=keep_levels,
         )
 
     def check_compatible(self, model: Yamnet) -> None:

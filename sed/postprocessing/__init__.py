@@ -52,8 +52,10 @@ from sed.postprocessing.parameters import (
     ClassThreshold,
 )
 from sed.postprocessing.recording import (
+    Event,
     PostProcessing,
     detect_events,
+    events_table,
     filtered_scores,
     label_events,
     recording_activity,
@@ -61,7 +63,7 @@ from sed.postprocessing.recording import (
     with_overrides,
 )
 from sed.postprocessing.stages import median_filter, median_filter_windows, running_medians, runs
-from sed.postprocessing.streaming import Event, EventStream
+from sed.postprocessing.streaming import EventStream
 
 __all__ = [
     "BOUNDARIES",
@@ -75,6 +77,7 @@ __all__ = [
     "activity_context_frames",
     "centre_stretches",
     "detect_events",
+    "events_table",
     "filtered_scores",
     "grow_boundaries",
     "label_events",

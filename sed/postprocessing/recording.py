@@ -10,7 +10,7 @@ it), checked in ``__post_init__`` with the checks of :mod:`sed.postprocessing.pa
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
@@ -225,6 +225,26 @@ class PostProcessing:
             raise ParameterError(str(error), source) from None
 
 
+@dataclass(frozen=True)
+class Event:
+    """One event of one label: a row of the event table without its ``filename``.
+
+    Attributes
+    ----------
+    onset, offset : float
+        In seconds from the start of the recording or stream.
+    event_label : str
+    score, mean_score : float in [0, 1]
+        Highest and mean (unfiltered) window score of the label over the event's windows.
+    """
+
+    onset: float
+    offset: float
+    event_label: str
+    score: float
+    mean_score: float
+
+
 def with_overrides(config: PostProcessing, **overrides) -> PostProcessing:
     """A copy of ``config`` with the given fields replaced (None values are ignored)."""
     return replace(config, **{k: v for k, v in overrides.items() if v is not None})
@@ -254,37 +274,53 @@ def detect_events(
     """
     on, off = config.thresholds(window_scores.labels)
     if np.asarray(window_scores.scores).size == 0:
-        return _no_events()
+        return events_table(window_scores.filename, [])
     filtered = filtered_scores(window_scores, config.median_filter_seconds)
     activity = recording_activity(window_scores, config)
-    rows = []
-    for k, label in enumerate(window_scores.labels):
+    events = [
+        Event(onset, offset, label, score, mean_score)
+        for k, label in enumerate(window_scores.labels)
         for onset, offset, score, mean_score in label_events(
             window_scores, filtered, k, on[k], off[k], config, activity
-        ):
-            rows.append(
-                {
-                    "filename": window_scores.filename,
-                    "onset": onset,
-                    "offset": offset,
-                    "event_label": label,
-                    "score": score,
-                    "mean_score": mean_score,
-                }
-            )
-    if not rows:
-        return _no_events()
-    from sed.events import event_table  # pandas, imported only when events are made
-
-    return event_table(rows)
+        )
+    ]
+    return events_table(window_scores.filename, events)
 
 
-def _no_events() -> pd.DataFrame:
+def events_table(filename: str, events: Iterable[Event]) -> pd.DataFrame:
+    """The event table of one recording's events, as :func:`detect_events` returns it.
+
+    Parameters
+    ----------
+    filename : str
+        Written in the ``filename`` column.
+    events : iterable of Event
+        In any order (from :func:`label_events` or :class:`EventStream`).
+
+    Returns
+    -------
+    events : pd.DataFrame
+        The canonical event table (:data:`sed.events.EVENT_COLUMNS`) plus ``mean_score``,
+        sorted by onset, offset and label (a stable sort: the order given breaks ties).
+    """
     import pandas as pd
 
-    from sed.events import event_table
+    from sed.events import event_table  # pandas, imported only when events are made
 
-    return event_table().assign(mean_score=pd.Series(dtype=float))
+    rows = [
+        {
+            "filename": filename,
+            "onset": event.onset,
+            "offset": event.offset,
+            "event_label": event.event_label,
+            "score": event.score,
+            "mean_score": event.mean_score,
+        }
+        for event in events
+    ]
+    if not rows:
+        return event_table().assign(mean_score=pd.Series(dtype=float))
+    return event_table(rows)
 
 
 def filtered_scores(window_scores: ScoreGrid, median_filter_seconds: float) -> np.ndarray:

@@ -22,7 +22,7 @@ from sed.postprocessing.boundaries import (
     walk_back,
     walk_forward,
 )
-from sed.postprocessing.recording import PostProcessing
+from sed.postprocessing.recording import Event, PostProcessing
 from sed.postprocessing.stages import (
     hysteresis_step,
     long_enough,
@@ -31,26 +31,6 @@ from sed.postprocessing.stages import (
     merge_threshold,
     running_medians,
 )
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event of one label: a row of the event table without its ``filename``.
-
-    Attributes
-    ----------
-    onset, offset : float
-        In seconds from the start of the recording or stream.
-    event_label : str
-    score, mean_score : float in [0, 1]
-        Highest and mean (unfiltered) window score of the label over the event's windows.
-    """
-
-    onset: float
-    offset: float
-    event_label: str
-    score: float
-    mean_score: float
 
 
 class EventStream:
