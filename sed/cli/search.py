@@ -122,8 +122,9 @@ def search(
     weights,
 ):
     """Find the K windows of the index INDEX_DIR most similar to the --query sounds (score =
-    cosine similarity), or scored highest by a trained window --head (score = the head's), and
-    write them, adjacent windows merged into events, to -o."""
+    how far the window's similarity stands above the index's average, in standard deviations;
+    a cosine with --scoring windows), or scored highest by a trained window --head (score = the
+    head's), and write them, adjacent windows merged into events, to -o."""
     from sed import pipeline
     from sed.errors import ParameterError
     from sed.events import write_events
