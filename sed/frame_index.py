@@ -5,7 +5,8 @@ An index (:mod:`sed.index`) stores one 1024-D embedding per 0.96 s window. Offic
 of YAMNet's convolutional layers (:mod:`sed.model.feature_maps`) describe the audio every 80 ms
 (layer 6, 256 channels) and every 320 ms (layer 14, 1024 channels); :func:`sed.search.similarities`
 compares a query's frames with these (``scoring="frames"``, the default), which measured MAP 0.38
-against 0.26 for window embeddings on ``sed_dev/office`` (docs/search.md).
+against 0.26 for window embeddings on ``sed_dev/office`` (docs/search.md). The index stores them
+in files of its own, so :mod:`sed.index` and its window store do not change.
 
 The frames live in the index folder beside ``index.sqlite`` and ``vectors.f32``, in files of
 their own, so the window store is untouched:
@@ -23,8 +24,8 @@ their own, so the window store is untouched:
 
 Layer 6 frame ``j`` is the audio from ``0.08 j`` to ``0.08 (j + 1)`` s, layer 14 frame ``j``
 from ``0.32 j`` to ``0.32 (j + 1)`` s (the network's receptive field is wider: see
-:mod:`sed.model.feature_maps`). 20 minutes of audio take 1.2 MB of window vectors at hop 0.5 s
-and 3.7 MB of frames.
+:mod:`sed.model.feature_maps`). An hour of audio takes 92 MB of frames (46 MB per layer), against
+29 MB of window vectors at hop 0.5 s.
 """
 
 from __future__ import annotations
