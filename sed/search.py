@@ -61,6 +61,10 @@ DEFAULT_SCORING = "auto"
 #: A query frame counts in the chamfer similarity when its mean power is within this many dB of
 #: the query's loudest 80 ms frame: the clip's silence and tails would otherwise match silence.
 ACTIVE_DB = 20.0
+#: The frame rule's grid (layer 6's stride), and the audio around a span of a recording that its
+#: frames are computed with (layer 14's receptive field reaches 1.26 s back, 1.88 s ahead).
+FRAME_GRID_SECONDS = 0.08
+FRAME_CONTEXT_SECONDS = 2.0
 #: Windows of one recording scored per block by the frame rule (memory stays flat).
 FRAME_BLOCK_WINDOWS = 4096
 POOLINGS = ("mean", "max")
@@ -177,7 +181,7 @@ def query_embeddings(
             name,
         )
     end = min(end, len(waveform))
-    span = waveform[start:end]
+    frames = _span_frames(waveform, start, end, model)
     window = int(round(model.params.patch_window_seconds * rate))
     start, end = window_span(start, end, window)
     clip = cut_span(waveform, start, end)
@@ -189,25 +193,44 @@ def query_embeddings(
         # The last window is zero-padded past the span's end; keep it only if it is the one.
         complete = 1 + (end - start - window) // model.params.patch_hop_samples
         embeddings = embeddings[: max(complete, 1)]
-    frames = active_frames(span, model) if np.any(span) else None
     return Query(recording_stem(name), embeddings, frames)
 
 
+def _span_frames(waveform: np.ndarray, start: int, end: int, model: Yamnet) -> list[np.ndarray]:
+    """The sounding frames of ``waveform[start:end]``, computed with up to
+    :data:`FRAME_CONTEXT_SECONDS` of the recording on each side, as the index's frames are."""
+    step = int(round(FRAME_GRID_SECONDS * model.params.sample_rate))
+    context = int(round(FRAME_CONTEXT_SECONDS * model.params.sample_rate)) // step * step
+    # Whole 80 ms frames before the span, so that its first frame starts a frame of the cut.
+    before = min(context, start // step * step)
+    after = min(context, len(waveform) - end)
+    cut = waveform[start - before : end + after]
+    return active_frames(cut, model, start=before, end=before + end - start)
+
+
 def active_frames(
-    waveform: np.ndarray, model: Yamnet, *, active_db: float = ACTIVE_DB
+    waveform: np.ndarray,
+    model: Yamnet,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    active_db: float = ACTIVE_DB,
 ) -> list[np.ndarray]:
     """The frames of a query where it sounds, in each layer of the frame rule.
 
     The waveform's feature frames (:func:`sed.segmenter.frame_features`, layers
-    :data:`sed.frame_index.FRAME_LAYERS`, 80 ms grid), keeping the frames whose mean power is
-    within ``active_db`` of the loudest frame's.
+    :data:`sed.frame_index.FRAME_LAYERS`, 80 ms grid), keeping those of the example
+    (``waveform[start:end]``) whose mean power is within ``active_db`` of its loudest frame's.
 
     Parameters
     ----------
     waveform : np.ndarray [shape=(n_samples,), dtype=float32]
-        The example alone (a clip, or the span of a recording), at ``model.params.sample_rate``;
-        not all zeros.
+        The example (a clip), or a span of a recording with some of the recording around it
+        (context: layer 14 sees 1.3 s back and 1.9 s ahead), at ``model.params.sample_rate``.
     model : sed.model.Yamnet
+    start, end : int
+        The example in ``waveform``, in samples (default: all of it); ``start`` a multiple of
+        the 80 ms frame (1280 samples at 16 kHz). Not all zeros.
     active_db : float > 0
 
     Returns
@@ -221,9 +244,12 @@ def active_frames(
     from sed.segmenter import frame_features
 
     spec = FeatureSpec(layers=FRAME_LAYERS)
+    end = len(waveform) if end is None else end
     grid = frame_features([np.asarray(waveform, np.float32)], model, spec).features
     step = int(round(spec.hop_seconds(model.params) * model.params.sample_rate))
-    samples = np.asarray(waveform, np.float64)
+    first, last = start // step, -(-end // step)
+    grid = grid[first:last]
+    samples = np.asarray(waveform[first * step : end], np.float64)
     power = np.array([np.mean(samples[j * step : (j + 1) * step] ** 2) for j in range(len(grid))])
     level = 10 * np.log10(np.maximum(power, 1e-20))
     sounding = level >= level.max() - active_db

@@ -55,7 +55,8 @@ def archive(tmp_path_factory, bells_wav, event_clip):
     sf.write(folder / "street.wav", street, 16000, subtype="FLOAT")
     mixed = street.copy()
     start = int(EVENT_ONSET * 16000)
-    mixed[start : start + len(event_clip)] += event_clip
+    # At +6 dB over the street there (the clip as recorded is 2 dB under it).
+    mixed[start : start + len(event_clip)] += 2.5 * event_clip
     sf.write(folder / "street_keys.wav", mixed, 16000, subtype="FLOAT")
     return folder
 
@@ -137,6 +138,15 @@ def test_a_short_event_is_found_by_its_frames(indexed, archive, shared_data, mod
     mixed = [r.filename for r in index.recordings].index(str(archive / "street_keys.wav"))
     assert hits.recordings[0] == mixed
     assert hits.onsets[0] <= EVENT_ONSET + 0.28 and hits.offsets[0] >= EVENT_ONSET
+
+
+def test_a_span_of_an_indexed_recording_finds_itself_first(indexed, archive, model):
+    index, _ = indexed
+    query = query_embeddings(archive / "street.wav", model, start_seconds=6.0, end_seconds=6.96)
+    hits = search(index, [query], k=2)
+    # The same window in the recording and in its copy with the keys (which sound at 12.3 s).
+    assert set(hits.recordings) == {0, 1}
+    assert np.all(hits.onsets < 6.96) and np.all(hits.offsets > 6.0)
 
 
 def test_auto_scoring_falls_back_to_windows_and_frames_says_what_is_missing(
