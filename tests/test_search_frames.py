@@ -144,7 +144,10 @@ def test_a_short_event_raises_the_score_of_its_windows(indexed, archive, shared_
     with_keys = scores[mixed.first_row + holding].max()
     without = scores[plain.first_row + holding].max()
     assert with_keys > without + 0.5
-    others = np.setdiff1d(np.arange(mixed.n_windows), holding)
+    # Farther than layer 14's receptive field (1.3 s back, 1.9 s ahead, plus its 0.32 s frame)
+    # from the keys, the frames and so the scores are the same in both recordings.
+    far = (onsets + 0.96 < EVENT_ONSET - 2.5) | (onsets > EVENT_ONSET + 0.28 + 2.5)
+    others = np.flatnonzero(far)
     np.testing.assert_allclose(
         scores[mixed.first_row + others], scores[plain.first_row + others], atol=0.05
     )
