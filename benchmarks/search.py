@@ -1,17 +1,22 @@
 """`sed search` quality: find DCASE2016 office sounds in sed_dev/office by example.
 
-    uv run python benchmarks/search.py [--hop 0.5] [--pooling mean|max]
-                                       [--centre archive|recording|none]
+    uv run python benchmarks/search.py [--set office|animals] [--hop 0.5]
+                                       [--pooling mean|max] [--centre archive|recording|none]
                                        [--index-dir DIR]
 
-The 20 sed_dev/office soundscapes (60 s each) are indexed (`sed.index.build_index`; into
---index-dir when given, kept and reused, else a temporary folder). Each of the 110 clips of the
-`train` half of dcase2016_task2/train_split.csv (none of them mixed into the soundscapes) is a
-query; every window of the index is ranked by `sed.search.similarities`. A window counts as
-relevant when it overlaps a reference event of the query's class by at least 0.2 s. Printed: mean
-average precision (over the whole ranking) and precision@10, per class (mean over its 10 queries)
-and overall (mean over the 110 queries). Baseline (mean of the query's windows, plain cosine,
-hop 0.5: `--centre none`): MAP 0.242, P@10 0.414 as first measured.
+The 20 sed_dev/office soundscapes (60 s each) are indexed, windows and frames
+(`sed.index.build_index`, `sed.frame_index.build_frame_index`; into --index-dir when given, kept
+and reused, else a temporary folder). Each of the 110 clips of the `train` half of
+dcase2016_task2/train_split.csv (none of them mixed into the soundscapes) is a query; every window
+of the index is ranked by `sed.search.similarities` under each rule of RULES in one run: the plain
+cosine of window embeddings (the baseline, first measured at MAP 0.242, P@10 0.414), the window
+rule before the frame rule (archive-centred, max pooling), and the frame rule (the default). A
+window counts as relevant when it overlaps a reference event of the query's class by at least
+0.2 s. Printed: mean average precision (over the whole ranking) and precision@10, per class (mean
+over its queries) and overall (mean over all queries).
+
+`--set animals` is the check on other sounds: the 20 sed_dev/animals soundscapes, and as queries
+the 22 ESC-50 clips of their ten classes that are not mixed into them (whole 5 s clips).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import subprocess
 import tempfile
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 from _common import DATA, print_resources
@@ -162,11 +168,56 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     print_resources(started)
 
 
+#: The rules one run compares: (name, similarities' keyword arguments).
+RULES = (
+    ("plain cosine (baseline)", {"scoring": "windows", "pooling": "mean", "centre": "none"}),
+    ("windows, archive-centred (before)", {"scoring": "windows"}),
+    ("frames 6+14, chamfer (default)", {"scoring": "frames"}),
+)
+
+
+def query_clips(set_name: str) -> list[tuple[Path, str]]:
+    """The query clips of a set and their class: office, the `train` half of DCASE2016 task 2;
+    animals, the ESC-50 clips of the soundscapes' ten classes not mixed into them."""
+    if set_name == "office":
+        folder = DATA / "dcase2016_task2"
+        with open(folder / "train_split.csv", newline="") as handle:
+            return [
+                (folder / "train" / row["filename"], row["event_label"])
+                for row in csv.DictReader(handle)
+                if row["split"].strip() == "train"
+            ]
+    with open(DATA / "sed_dev" / "animals" / "meta.csv", newline="") as handle:
+        meta = list(csv.DictReader(handle))
+    used = {os.path.splitext(row["source_file"])[0] for row in meta}
+    classes = {row["event_label"] for row in meta}
+    with open(DATA / "esc50" / "meta" / "esc50.csv", newline="") as handle:
+        return [
+            (DATA / "esc50" / "audio" / row["filename"], row["category"])
+            for row in csv.DictReader(handle)
+            if row["category"] in classes and os.path.splitext(row["filename"])[0] not in used
+        ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hop", type=float, default=0.5)
-    parser.add_argument("--pooling", choices=("mean", "max"), default="max")
-    parser.add_argument("--centre", choices=("archive", "recording", "none"), default="archive")
+    parser.add_argument(
+        "--set",
+        choices=("office", "animals"),
+        default="office",
+        help="office: DCASE2016 clips in sed_dev/office; animals: the ESC-50 clips not mixed "
+        "into sed_dev/animals (the check on other sounds)",
+    )
+    parser.add_argument(
+        "--pooling", choices=("mean", "max"), default="max", help="for the last two rules"
+    )
+    parser.add_argument(
+        "--centre",
+        choices=("archive", "recording", "none"),
+        default="archive",
+        help="for the window rule",
+    )
     parser.add_argument("--index-dir", default=None)
     parser.add_argument(
         "--loop",
@@ -194,25 +245,28 @@ def main() -> None:
         "--epochs", type=int, default=EXCERPT_TRAINING["max_epochs"], help="--loop: sed train's"
     )
     args = parser.parse_args()
-    office, clips = DATA / "sed_dev" / "office", DATA / "dcase2016_task2"
-    if not office.is_dir() or not clips.is_dir():
-        raise SystemExit(f"needs {office} and {clips} (the shared data)")
+    soundscapes = DATA / "sed_dev" / args.set
+    if not soundscapes.is_dir() or not (DATA / "dcase2016_task2").is_dir():
+        raise SystemExit(f"needs {soundscapes} and the query clips (the shared data)")
     print(cpu_line())
     print(f"load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
 
+    from sed.frame_index import build_frame_index
     from sed.index import build_index, open_index
     from sed.pipeline import load_model
     from sed.search import query_embeddings, similarities
 
     model = load_model(hop_seconds=args.hop)
     folder = args.index_dir or tempfile.mkdtemp(prefix="sed-search-bench-")
-    build_index(sorted(map(str, (office / "audio").glob("*.flac"))), folder, model)
+    build_index(sorted(map(str, (soundscapes / "audio").glob("*.flac"))), folder, model)
+    build_frame_index(open_index(folder), model)
     index = open_index(folder)
     print(f"index: {index.folder}, {len(index)} windows, hop {index.hop_seconds} s")
+    print(f"indexed (windows and frames) in {time.perf_counter() - started:.1f} s")
 
     events = defaultdict(list)  # stem -> [(onset, offset, label)]
-    with open(office / "meta.csv", newline="") as handle:
+    with open(soundscapes / "meta.csv", newline="") as handle:
         for row in csv.DictReader(handle):
             events[row["soundscape"]].append(
                 (float(row["onset"]), float(row["offset"]), row["event_label"])
@@ -233,32 +287,48 @@ def main() -> None:
                     mask |= rows & (overlap >= OVERLAP_SECONDS)
         return mask
 
-    queries = []
-    with open(clips / "train_split.csv", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if row["split"].strip() == "train":
-                queries.append((row["filename"], row["event_label"]))
+    clips = query_clips(args.set)
+    truth = {label: relevant(label) for label in {label for _, label in clips}}
     if args.loop:
-        truth = {label: relevant(label) for label in set(label for _, label in queries)}
-        run_loop(args, index, model, events, truth, queries, started)
+        if args.set != "office":
+            raise SystemExit("--loop runs on the office set")
+        names = [(path.name, label) for path, label in clips]
+        run_loop(args, index, model, events, truth, names, started)
         return
-    per_class = defaultdict(list)
-    truth = {}
-    for filename, label in queries:
-        if label not in truth:
-            truth[label] = relevant(label)
-        query = query_embeddings(clips / "train" / filename, model)
-        scores = similarities(index, [query.embeddings], pooling=args.pooling, centre=args.centre)
-        top = np.argsort(-scores, kind="stable")[:10]
-        per_class[label].append((average_precision(truth[label], scores), truth[label][top].mean()))
-    print(f"hop {args.hop} s, pooling {args.pooling}, centre {args.centre}: {len(queries)} queries")
-    print(f"{'class':<12} {'MAP':>6} {'P@10':>6}")
-    for label in sorted(per_class):
-        values = np.array(per_class[label])
-        print(f"{label:<12} {np.nanmean(values[:, 0]):6.3f} {values[:, 1].mean():6.3f}")
-    values = np.array([v for items in per_class.values() for v in items])
-    print(f"{'overall':<12} {np.nanmean(values[:, 0]):6.3f} {values[:, 1].mean():6.3f}")
+    queries = [(query_embeddings(path, model), label) for path, label in clips]
+    print(f"{len(queries)} queries embedded at {time.perf_counter() - started:.1f} s")
+    results = {}
+    for name, options in RULES:
+        options = {"pooling": args.pooling, "centre": args.centre, **options}
+        per_class = defaultdict(list)
+        rule_started = time.perf_counter()
+        for query, label in queries:
+            scores = similarities(index, [query], **options)
+            top = np.argsort(-scores, kind="stable")[:10]
+            per_class[label].append(
+                (average_precision(truth[label], scores), truth[label][top].mean())
+            )
+        results[name] = per_class
+        print(f"{name}: {options}, {time.perf_counter() - rule_started:.2f} s for the queries")
+    print_table(results, args)
     print_resources(started)
+
+
+def print_table(results: dict, args) -> None:
+    """Per class and overall, each rule's MAP / P@10 (mean over the class's queries)."""
+    print(f"hop {args.hop} s, set {args.set}: MAP / P@10 per class (mean over its queries)")
+    print(f"{'class':<12}" + "".join(f" | {name:>33}" for name in results))
+    labels = sorted(next(iter(results.values())))
+    for label in [*labels, "overall"]:
+        cells = []
+        for per_class in results.values():
+            values = np.array(
+                [v for items in per_class.values() for v in items]
+                if label == "overall"
+                else per_class[label]
+            )
+            cells.append(f" | {np.nanmean(values[:, 0]):>25.3f} / {values[:, 1].mean():.3f}")
+        print(f"{label:<12}" + "".join(cells))
 
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ LIBRARY_DEFAULTS = {
     ("search", "min_gap_seconds"): search_module.DEFAULT_MIN_GAP_SECONDS,
     ("search", "pooling"): search_module.DEFAULT_POOLING,
     ("search", "centre"): search_module.DEFAULT_CENTRE,
+    ("search", "scoring"): search_module.DEFAULT_SCORING,
     ("search", "backend"): backends.DEFAULT_BACKEND,
 }
 
@@ -118,6 +119,7 @@ LIBRARY_CHOICES = {
     "sample_format": listen.SAMPLE_FORMATS,
     "pooling": search_module.POOLINGS,
     "centre": search_module.CENTRES,
+    "scoring": search_module.SCORINGS,
 }
 
 

@@ -172,9 +172,15 @@ def test_cli_index_then_search_writes_readable_events(tmp_path, archive, suffix)
     assert len(events) >= 1
     assert set(events["event_label"]) == {"query"}
     if suffix == ".csv":
-        # The query file is a 16-bit copy of the window: nearly, not exactly, the same.
-        assert events["score"].max() > 0.97
-        assert events["onset"].iloc[0] <= 10.0 <= events["offset"].iloc[0]
+        # The window rule's score is a cosine; the query file is a 16-bit copy of the window:
+        # nearly, not exactly, the same.
+        windows = tmp_path / "windows.csv"
+        command = ["search", str(index_dir), "--query", str(query), "--scoring", "windows"]
+        result = CliRunner().invoke(cli, [*command, *k, "-o", str(windows)])
+        assert result.exit_code == 0, result.output
+        found = read_events(windows).events
+        assert found["score"].max() > 0.97
+        assert found["onset"].iloc[0] <= 10.0 <= found["offset"].iloc[0]
 
 
 def test_cli_errors_are_one_line(tmp_path, archive):

@@ -26,9 +26,16 @@ from sed.cli.options import CONTEXT, model_options, note_duplicates, reports_err
     help="Only files matching this pattern inside folders (e.g. '*.flac').",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No line per recording on stderr.")
+@click.option(
+    "--frames/--no-frames",
+    default=True,
+    show_default=True,
+    help="Also store the layer 6 and 14 feature frames `sed search` compares by default (about "
+    "three times the size of the window vectors).",
+)
 @model_options
 @reports_errors
-def index(inputs, index_dir, pattern, quiet, weights, hop_seconds, resampler, backend):
+def index(inputs, index_dir, pattern, quiet, frames, weights, hop_seconds, resampler, backend):
     """Embed every window of INPUT... (files, folders, or '-' for paths on standard input) into
     the index folder INDEX_DIR; a second run adds only the recordings not indexed yet."""
     import sys
@@ -52,6 +59,11 @@ def index(inputs, index_dir, pattern, quiet, weights, hop_seconds, resampler, ba
         resampler=resampler,
         progress=None if quiet else print_progress,
     )
+    if frames:
+        from sed.frame_index import build_frame_index
+
+        for path in build_frame_index(open_index(index_dir), model):
+            report.failed.setdefault(path, "its frames could not be computed")
     for path, reason in report.failed.items():
         click.echo(
             f"sed index: skipped {reason}" if path in reason else f"{path}: {reason}", err=True

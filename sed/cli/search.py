@@ -13,7 +13,9 @@ from sed.search import (
     DEFAULT_K,
     DEFAULT_MIN_GAP_SECONDS,
     DEFAULT_POOLING,
+    DEFAULT_SCORING,
     POOLINGS,
+    SCORINGS,
 )
 
 
@@ -82,6 +84,14 @@ from sed.search import (
     "(background-normalised), or nothing.",
 )
 @click.option(
+    "--scoring",
+    type=click.Choice(SCORINGS),
+    default=DEFAULT_SCORING,
+    show_default=True,
+    help="Compare the query's 80/320 ms feature frames with the index's (frames), or 0.96 s "
+    "window embeddings (windows); auto: frames when the index holds them.",
+)
+@click.option(
     "--backend",
     type=click.Choice(BACKENDS),
     default=DEFAULT_BACKEND,
@@ -107,12 +117,14 @@ def search(
     min_gap_seconds,
     pooling,
     centre,
+    scoring,
     backend,
     weights,
 ):
     """Find the K windows of the index INDEX_DIR most similar to the --query sounds (score =
-    cosine similarity), or scored highest by a trained window --head (score = the head's), and
-    write them, adjacent windows merged into events, to -o."""
+    how far the window's similarity stands above the index's average, in standard deviations;
+    a cosine with --scoring windows), or scored highest by a trained window --head (score = the
+    head's), and write them, adjacent windows merged into events, to -o."""
     from sed import pipeline
     from sed.errors import ParameterError
     from sed.events import write_events
@@ -147,14 +159,9 @@ def search(
         )
         for path in queries
     ]
-    negative = [query_embeddings(path, model, resampler=resampler).embeddings for path in negatives]
+    negative = [query_embeddings(path, model, resampler=resampler) for path in negatives]
     hits = find(
-        index,
-        [query.embeddings for query in positive],
-        k=k,
-        negatives=negative,
-        pooling=pooling,
-        centre=centre,
+        index, positive, k=k, negatives=negative, pooling=pooling, centre=centre, scoring=scoring
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, _format_of(output))
@@ -169,6 +176,7 @@ def _refuse_with_head(context: click.Context) -> None:
         "negatives": "--negative",
         "pooling": "--pooling",
         "centre": "--centre",
+        "scoring": "--scoring",
     }
     given = [
         option
