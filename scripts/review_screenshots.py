@@ -2,7 +2,7 @@
 
     uv run python scripts/review_screenshots.py REVIEW.html docs/images
 
-Writes ``review_summary.png`` (the top of the page), ``review_events.png`` (the events, after
+Writes ``review_summary.png`` (the summary, unfolded), ``review_events.png`` (the events, after
 the verdicts of docs/review.md given with the keyboard: two correct, one relabelled "cat", one
 wrong) and ``review_recordings.png`` (the first recording's overview). The docs' pictures come
 from the page built by the example of docs/review.md.
@@ -28,10 +28,6 @@ def main() -> None:
         page = browser.new_page(viewport={"width": 1200, "height": 860})
         page.goto(page_path.as_uri())
         page.wait_for_selector("body[data-ready=true]")
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('figure img')].every(i => i.complete)"
-        )
-        page.screenshot(path=folder / "review_summary.png")
 
         page.select_option("#page-size", "10")
         page.evaluate("() => document.getElementById('events-heading').scrollIntoView()")
@@ -47,6 +43,13 @@ def main() -> None:
             "() => [...document.querySelectorAll('#events img')].every(i => i.complete)"
         )
         page.screenshot(path=folder / "review_events.png")
+
+        page.click("#summary > summary")  # folded under the events
+        page.evaluate("() => document.getElementById('summary').scrollIntoView()")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#summary img')].every(i => i.complete)"
+        )
+        page.screenshot(path=folder / "review_summary.png")
 
         page.evaluate("() => document.getElementById('recordings-heading').scrollIntoView()")
         page.wait_for_function("() => document.querySelector('#recordings img').complete")

@@ -166,6 +166,68 @@ def tensorflow_mel_weight_matrix(params: YamnetParams) -> np.ndarray:
     ).numpy()
 
 
+#: The HTK mel scale of ``tf.signal.linear_to_mel_weight_matrix``: ``mel = 1127 ln(1 + f / 700)``.
+_MEL_BREAK_HZ = 700.0
+_MEL_HIGH_FREQUENCY_Q = 1127.0
+
+
+def hz_to_mel(hz):
+    """Frequencies in Hz on the HTK mel scale YAMNet's filter bank uses.
+
+    ``1127 ln(1 + hz / 700)``, TensorFlow's ``_hertz_to_mel`` (``tf.signal``'s mel_ops), the
+    scale of ``tf.signal.linear_to_mel_weight_matrix``.
+
+    Parameters
+    ----------
+    hz : float or np.ndarray, >= 0
+
+    Returns
+    -------
+    mel : float or np.ndarray [same shape]
+    """
+    return _MEL_HIGH_FREQUENCY_Q * np.log1p(np.asarray(hz, dtype=np.float64) / _MEL_BREAK_HZ)
+
+
+def mel_to_hz(mel):
+    """The inverse of :func:`hz_to_mel`: ``700 (exp(mel / 1127) - 1)``, in Hz."""
+    return _MEL_BREAK_HZ * np.expm1(np.asarray(mel, dtype=np.float64) / _MEL_HIGH_FREQUENCY_Q)
+
+
+def mel_band_centres_hz(params: YamnetParams) -> np.ndarray:
+    """Centre frequency of each mel band of YAMNet's log-mel spectrogram.
+
+    ``tf.signal.linear_to_mel_weight_matrix`` spaces ``mel_bands + 2`` points evenly in mel from
+    ``mel_min_hz`` to ``mel_max_hz``; band ``k``'s triangle rises from point ``k``, peaks at point
+    ``k + 1`` and falls to point ``k + 2``. The centres are the peaks.
+
+    Returns
+    -------
+    centres : np.ndarray [shape=(mel_bands,), dtype=float64]
+        In Hz, increasing (155 to 7215 Hz for YAMNet's 64 bands over 125 to 7500 Hz);
+        column ``k`` of :func:`log_mel_spectrogram` is centred on ``centres[k]``.
+    """
+    points = np.linspace(
+        hz_to_mel(params.mel_min_hz), hz_to_mel(params.mel_max_hz), params.mel_bands + 2
+    )
+    return mel_to_hz(points[1:-1])
+
+
+def mel_band_edges_hz(params: YamnetParams) -> np.ndarray:
+    """Where each band of the log-mel spectrogram is drawn: from the midpoint (in mel) between
+    its centre and its lower neighbour's to the one with its upper neighbour's, the outer bands
+    reaching the filter bank's ends (``mel_min_hz``, ``mel_max_hz``, where their triangles end).
+
+    Returns
+    -------
+    edges : np.ndarray [shape=(mel_bands + 1,), dtype=float64]
+        In Hz, increasing, from ``mel_min_hz`` to ``mel_max_hz``: the cell boundaries for
+        ``pcolormesh`` (each band's cell holds its centre, :func:`mel_band_centres_hz`).
+    """
+    centres = hz_to_mel(mel_band_centres_hz(params))
+    inner = mel_to_hz((centres[:-1] + centres[1:]) / 2)
+    return np.concatenate([[params.mel_min_hz], inner, [params.mel_max_hz]])
+
+
 def frame_patches(log_mel: np.ndarray, params: YamnetParams) -> np.ndarray:
     """Cut a log-mel spectrogram into the classifier's input windows.
 

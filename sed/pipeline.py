@@ -941,6 +941,7 @@ def plot_file(
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     top_n: int = DEFAULT_TOP_N,
+    band_hz: tuple[float, float] | None = None,
     resampler: str = DEFAULT_RESAMPLER,
     batch_size: int = DEFAULT_BATCH_SIZE,
     overwrite: bool = False,
@@ -965,6 +966,9 @@ def plot_file(
         Replace an existing ``output`` that ``sed`` did not write (see
         :func:`sed.outputs.check_outputs`); without it, it is refused.
     top_n : int >= 1
+    band_hz : (float, float), optional
+        Frequencies of the spectrogram panel, in Hz, within 125 to 7500 Hz (the log-mel band,
+        the default; :func:`sed.plotting.check_band`).
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
         Windows per model call.
@@ -974,15 +978,18 @@ def plot_file(
     AudioError
         If the file cannot be used.
     ParameterError
-        If ``top_n`` < 1 or the suffix is not a figure format.
+        If ``top_n`` < 1, the band is outside the log-mel band or the suffix is not a figure
+        format (all checked before the audio is read).
     OutputError
         If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
+    from sed.mel_axis import check_band
     from sed.outputs import Output, check_outputs
-    from sed.plotting import check_figure_path, recording_figure, save_figure  # noqa: I001
+    from sed.plotting import check_figure_path, recording_figure, save_figure
 
     check_figure_path(output)
+    check_band(band_hz, model.params)
     check_outputs([Output(output, "output")], inputs={"path": path}, overwrite=overwrite)
     waveform, info = load_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
     window_scores = score_waveform(
@@ -1006,6 +1013,7 @@ def plot_file(
         estimated=estimated,
         reference=reference,
         top_n=top_n,
+        band_hz=band_hz,
         title=os.path.basename(os.fspath(path)),
     )
     save_figure(figure, output)

@@ -3,10 +3,12 @@
 This module only draws: :func:`sed.pipeline.plot_file` scores the recording and calls it.
 
 Four panels share the x axis (seconds): the waveform at 16 kHz; YAMNet's log-mel spectrogram
-(64 bands, 125 to 7500 Hz, 10 ms frames: exactly the model's input); a heat map of the window
-scores of the top-N labels (highest maximum score first; each window drawn over its hop-long
-stretch around its centre); and an event roll with, for each label, the reference events above
-the estimated ones. Drawn with matplotlib's object API (no pyplot state), so it works headless.
+(64 bands, 125 to 7500 Hz, 10 ms frames: exactly the model's input) on a mel-scaled frequency
+axis with ticks in Hz (:func:`sed.mel_axis.draw_log_mel`, as ``sed review`` draws it); a heat
+map of the window scores of the top-N labels (highest maximum score first; each window drawn
+over its hop-long stretch around its centre); and an event roll with, for each label, the
+reference events above the estimated ones. Drawn with matplotlib's object API (no pyplot state),
+so it works headless.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ ESTIMATED_COLOUR = "#e76f51"
 DEFAULT_TOP_N = 10
 #: Figure formats :func:`save_figure` writes, by file suffix.
 FIGURE_FORMATS = ("png", "pdf", "svg")
+#: Resolution of the figures :func:`save_figure` writes, in dots per inch.
+FIGURE_DPI = 120
 
 
 def check_figure_path(path: str | os.PathLike) -> str:
@@ -53,7 +57,7 @@ def check_figure_path(path: str | os.PathLike) -> str:
     return suffix
 
 
-def save_figure(figure, path: str | os.PathLike, *, dpi: int = 120) -> None:
+def save_figure(figure, path: str | os.PathLike, *, dpi: int = FIGURE_DPI) -> None:
     """Write a matplotlib ``Figure`` atomically, in the format of the suffix (see
     :func:`check_figure_path`)."""
     suffix = check_figure_path(path)
@@ -70,6 +74,7 @@ def recording_figure(
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
     top_n: int = DEFAULT_TOP_N,
+    band_hz: tuple[float, float] | None = None,
     title: str = "",
 ):
     """The four-panel figure of one recording.
@@ -87,25 +92,33 @@ def recording_figure(
         Event tables (``onset, offset, event_label``).
     top_n : int >= 1
         Labels in the heat map.
+    band_hz : (float, float), optional
+        The frequencies the spectrogram panel shows, in Hz, within YAMNet's log-mel band
+        (:func:`sed.mel_axis.check_band`); by default the whole band, 125 to 7500 Hz.
     title : str
 
     Raises
     ------
     ParameterError
-        If ``top_n`` < 1.
+        If ``top_n`` < 1, or for a band outside the log-mel band.
 
     Returns
     -------
     figure : matplotlib.figure.Figure
+        Its axes, top to bottom (``figure.axes[:4]``; colour bars follow): waveform, log-mel
+        spectrogram (y in Hz on a mel scale), window scores, event roll.
     """
     from matplotlib.figure import Figure
 
+    from sed.mel_axis import check_band, draw_log_mel
+
     if top_n < 1:
         raise ParameterError(f"top N must be at least 1, got {top_n}")
+    band_hz = check_band(band_hz, params)
     duration = window_scores.duration_seconds
     roll_labels = event_roll_labels(estimated, reference)
     top = np.argsort(-window_scores.scores.max(axis=0), kind="stable")[:top_n]
-    heights = [1.2, 2.0, max(1.6, 0.28 * len(top) + 0.6), max(1.0, 0.4 * len(roll_labels) + 0.6)]
+    heights = [1.2, 2.6, max(1.6, 0.28 * len(top) + 0.6), max(1.0, 0.4 * len(roll_labels) + 0.6)]
     figure = Figure(figsize=(12, sum(heights) + 0.8), layout="constrained")
     axes = figure.subplots(4, 1, sharex=True, height_ratios=heights)
     if title:
@@ -118,16 +131,7 @@ def recording_figure(
         -1.05 * max(1e-3, np.abs(waveform).max()), 1.05 * max(1e-3, np.abs(waveform).max())
     )
 
-    frame_edges = np.arange(len(log_mel) + 1) * params.stft_hop_seconds
-    image = axes[1].pcolormesh(
-        frame_edges,
-        np.arange(log_mel.shape[1] + 1),
-        log_mel.T,
-        shading="flat",
-        cmap="magma",
-        rasterized=True,
-    )
-    axes[1].set_ylabel("mel band\n(125-7500 Hz)")
+    image = draw_log_mel(axes[1], log_mel, params.stft_hop_seconds, params, band_hz=band_hz)
     figure.colorbar(image, ax=axes[1], label="log mel", pad=0.01)
 
     # Each window's cell is its centres stretch; the first cell is drawn where it is, not

@@ -21,7 +21,7 @@ from sed import search as search_module
 from sed.cli import cli
 from sed.heads import config as heads_config
 from sed.model import backends
-from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS
+from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
 from sed.postprocessing import BOUNDARIES, MODES, PostProcessing
 
 POSTPROCESSING = PostProcessing()
@@ -69,6 +69,8 @@ LIBRARY_DEFAULTS = {
     **{("plot", k): v for k, v in MODEL.items()},
     ("plot", "batch_size"): DEFAULT_BATCH_SIZE,
     ("plot", "top_n"): plotting.DEFAULT_TOP_N,
+    ("plot", "fmin_hz"): YamnetParams().mel_min_hz,
+    ("plot", "fmax_hz"): YamnetParams().mel_max_hz,
     **{("evaluate", k): v for k, v in EVALUATION.items()},
     ("evaluate", "labels"): annotations.DEFAULT_LABELS,
     ("evaluate", "event_matching"): evaluation.DEFAULT_EVENT_MATCHING,

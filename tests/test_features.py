@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from sed.errors import ParameterError
-from sed.features import frame_patches, log_mel_spectrogram, pad_waveform
+from sed.features import (
+    MEL_MATRIX_FILE,
+    frame_patches,
+    hz_to_mel,
+    log_mel_spectrogram,
+    mel_band_centres_hz,
+    mel_band_edges_hz,
+    mel_to_hz,
+    pad_waveform,
+)
 from sed.params import YamnetParams
 from sed.segmenter import window_times
 
@@ -85,3 +94,29 @@ def test_frames_computed_block_by_block_equal_the_whole(rng, implementation):
     joined = np.concatenate(pieces)
     assert joined.shape == whole.shape
     assert np.abs(joined - whole).max() <= 1e-5
+
+
+def test_band_centres_are_the_peaks_of_tensorflows_mel_filters():
+    # The reference: the filter bank tf.signal.linear_to_mel_weight_matrix computed (stored in
+    # sed/data). Each filter peaks on the FFT bin nearest its centre frequency.
+    p = YamnetParams()
+    with np.load(MEL_MATRIX_FILE) as stored:
+        matrix = stored["matrix"]
+    bin_hz = p.sample_rate / p.fft_length
+    peaks_hz = matrix.argmax(axis=0) * bin_hz
+    centres = mel_band_centres_hz(p)
+    assert centres.shape == (64,)
+    assert np.abs(peaks_hz - centres).max() <= bin_hz / 2
+    # The HTK scale: 1000 Hz is 1000 mel, and mel_to_hz undoes hz_to_mel.
+    assert hz_to_mel(1000.0) == pytest.approx(1000.0, abs=0.05)
+    np.testing.assert_allclose(mel_to_hz(hz_to_mel(centres)), centres, rtol=1e-12)
+
+
+def test_band_edges_hold_their_centres_and_span_the_filter_bank():
+    p = YamnetParams()
+    edges, centres = mel_band_edges_hz(p), mel_band_centres_hz(p)
+    assert edges[0] == p.mel_min_hz and edges[-1] == p.mel_max_hz and len(edges) == 65
+    assert np.all(edges[:-1] < centres) and np.all(centres < edges[1:])
+    # Inner cells are one mel step tall, centred on their band's centre.
+    inner = hz_to_mel(edges[1:-1])
+    np.testing.assert_allclose(np.diff(inner), np.diff(hz_to_mel(centres))[0], rtol=1e-9)

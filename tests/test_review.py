@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -555,3 +557,93 @@ def test_sigterm_stops_a_review_and_leaves_the_previous_one(batch, tmp_path):
     assert process.wait(timeout=120) == 143
     assert page.read_text() == before
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
+
+
+# --- the page's layout and charts --------------------------------------------------------------
+
+
+class _Elements(HTMLParser):
+    """The page's elements in document order: (tag, attributes, depth of open <details>)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict, list[dict]]] = []
+        self._details: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.found.append((tag, attributes, list(self._details)))
+        if tag == "details":
+            self._details.append(attributes)
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self._details.pop()
+
+
+def page_elements(page: Path) -> list[tuple[str, dict, list[dict]]]:
+    parser = _Elements()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.found
+
+
+def test_the_events_come_first_and_the_summary_is_folded(reviewed):
+    root, _ = reviewed
+    elements = page_elements(root / "review.html")
+    ids = [attributes.get("id") for _, attributes, _ in elements]
+    assert ids.index("events-heading") < ids.index("summary-heading") < ids.index("recordings")
+    _, _, inside = elements[ids.index("summary-heading")]
+    assert [d.get("id") for d in inside] == ["summary"] and "open" not in inside[0]
+    # The summary's charts are on the page, folded with it, their text alternative as caption.
+    figures = [(a, d) for tag, a, d in elements if tag == "figure"]
+    assert [a["id"] for a, _ in figures] == ["histograms", "detections"]
+    assert all(d and d[0].get("id") == "summary" for _, d in figures)
+    images = [a for tag, a, _ in elements if tag == "img"]
+    assert images[-1]["src"] == "review_files/detections.png"
+    assert images[-1]["alt"].startswith("Events per day and by hour of the day")
+
+
+def test_a_batch_without_events_has_no_empty_chart(tmp_path, rng, monkeypatch):
+    quiet = [(name, seconds, []) for name, seconds, _ in RECORDINGS]
+    monkeypatch.setattr(sys.modules[__name__], "RECORDINGS", quiet)
+    build_review(write_batch(tmp_path, rng), tmp_path / "r.html", audio=tmp_path / "archive")
+    assert [tag for tag, _, _ in page_elements(tmp_path / "r.html") if tag == "figure"] == []
+    assert page_data(tmp_path / "r.html")["figures"] == {}
+
+
+def test_the_charts_name_their_axes():
+    from sed.review.figures import detections_figure, overview_figure, score_histograms_figure
+
+    events = event_table(
+        [
+            {"filename": "a", "onset": 1.0, "offset": 2.0, "event_label": "dog", "score": 0.9},
+            {"filename": "b", "onset": 1.0, "offset": 2.0, "event_label": "cat", "score": 0.4},
+            {"filename": "b", "onset": 3.0, "offset": 4.0, "event_label": "dog", "score": 0.6},
+        ]
+    ).assign(recording=[0, 2, 2])
+    names = ["site/a.wav", "site/b.wav", "site/c.wav"]
+    # Events only in recordings without a start time: per recording, not empty per-day charts.
+    figure, description = detections_figure(events, [None, datetime(2024, 6, 1), None], names)
+    (axis,) = figure.axes
+    figure.canvas.draw()
+    assert [t.get_text() for t in axis.get_xticklabels()] == names
+    assert axis.get_xlim() == (-0.5, 2.5)
+    assert axis.get_ylabel() == "events" and axis.get_xlabel().startswith("recording")
+    assert description.startswith("Events per recording")
+    dated, _ = detections_figure(events, [datetime(2024, 6, 1), None, datetime(2024, 6, 2)], names)
+    assert [a.get_xlabel() for a in dated.axes] == [
+        "day (clock of the recorder)",
+        "hour of the day (clock of the recorder)",
+    ]
+    histograms = score_histograms_figure(events, ["dog", "cat"])
+    assert [(a.get_xlabel(), a.get_ylabel()) for a in histograms.axes] == [
+        ("score", "events"),
+        ("score", ""),
+    ]
+    # A recording without events: its spectrogram alone, frequency in Hz, no empty event roll.
+    log_mel = np.zeros((100, 64), np.float32)
+    alone = overview_figure(log_mel, 0.1, 10.0)
+    assert len(alone.axes) == 1
+    assert alone.axes[0].get_ylabel() == "frequency (Hz)"
+    assert alone.axes[0].get_ylim() == (125.0, 7500.0)
+    assert len(overview_figure(log_mel, 0.1, 10.0, estimated=events).axes) == 2

@@ -121,10 +121,12 @@ def test_the_page_loads_from_disk_without_errors_and_counts_every_event(page, ba
         "rows => rows.map(r => [r.cells[0].textContent, Number(r.cells[1].textContent)])",
     )
     assert dict(counted) == events["event_label"].value_counts().to_dict()
+    page.click("#summary > summary")  # the folded summary opens, its charts load
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # every lazy image loads
     page.wait_for_function(
-        "() => [...document.images].filter(i => i.loading !== 'lazy' ||"
-        " i.getBoundingClientRect().top < innerHeight).every(i => i.complete && i.naturalWidth)"
+        "() => [...document.images].filter(i => !i.closest('details:not([open])') &&"
+        " (i.loading !== 'lazy' || i.getBoundingClientRect().top < innerHeight))"
+        ".every(i => i.complete && i.naturalWidth)"
     )
     assert page.errors == []
     _, printed = batch
@@ -332,3 +334,38 @@ def test_every_control_has_a_label_and_the_keyboard_reaches_them(page):
     assert page.eval_on_selector("#help", "d => d.open")
     page.keyboard.press("Escape")
     assert not page.eval_on_selector("#help", "d => d.open")
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 768, 390])
+def test_every_button_fits_its_card(browser, batch, width):
+    root, _ = batch
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    opened = context.new_page()
+    opened.goto((root / "review.html").as_uri())
+    opened.wait_for_selector("body[data-ready=true]")
+    opened.evaluate("document.querySelectorAll('.relabel').forEach(form => form.hidden = false)")
+    outside = opened.evaluate(
+        """() => [...document.querySelectorAll('#events > li')].flatMap(card => {
+             const box = card.getBoundingClientRect();
+             return [...card.querySelectorAll('button, input, audio, .spectrogram-row')]
+               .map(e => [e.textContent.trim() || e.tagName, e.getBoundingClientRect()])
+               .filter(([, r]) => r.left < box.left - 0.5 || r.right > box.right + 0.5)
+               .map(([name]) => name);
+           })"""
+    )
+    assert outside == []
+    assert opened.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
+
+
+def test_clip_spectrograms_show_yamnets_band_and_zoom_out_to_everything(page):
+    first = page.locator("#events > li").first
+    ticks = first.locator(".frequency-axis .tick").all_text_contents()
+    assert ticks[0] == "125" and ticks[-1] == "7.5k"
+    page.select_option("#band", "all")
+    first = page.locator("#events > li").first
+    ticks = first.locator(".frequency-axis .tick").all_text_contents()
+    nyquist = page.evaluate("JSON.parse(document.getElementById('review-data').textContent)")[
+        "events"
+    ][0]["nyquist"]
+    assert ticks[0] == "0" and ticks[-1] == f"{nyquist / 1000:.2f}".rstrip("0").rstrip(".") + "k"

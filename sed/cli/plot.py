@@ -12,7 +12,10 @@ from sed.cli.options import (
     reports_errors,
     selection_options,
 )
+from sed.params import YamnetParams
 from sed.plotting import DEFAULT_TOP_N
+
+_PARAMS = YamnetParams()
 
 
 @click.command(
@@ -47,6 +50,22 @@ from sed.plotting import DEFAULT_TOP_N
     default=DEFAULT_TOP_N,
     help="Number of classes in the score heat map (highest maximum score first).",
 )
+@click.option(
+    "--fmin",
+    "fmin_hz",
+    type=float,
+    default=_PARAMS.mel_min_hz,
+    show_default=True,
+    help="Lowest frequency of the spectrogram panel, in Hz (YAMNet's log-mel band starts there).",
+)
+@click.option(
+    "--fmax",
+    "fmax_hz",
+    type=float,
+    default=_PARAMS.mel_max_hz,
+    show_default=True,
+    help="Highest frequency of the spectrogram panel, in Hz (YAMNet's log-mel band ends there).",
+)
 @selection_options
 @model_options
 @batch_size_option
@@ -58,6 +77,8 @@ def plot(
     events_path,
     reference_path,
     top_n,
+    fmin_hz,
+    fmax_hz,
     classes,
     label_map,
     weights,
@@ -70,10 +91,16 @@ def plot(
     """Draw INPUT's waveform, log-mel spectrogram, top window scores and event roll."""
     from sed import pipeline
     from sed.audio import audio_info
+    from sed.errors import ParameterError
+    from sed.mel_axis import check_band
     from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path
 
     check_figure_path(output)
+    try:
+        band_hz = check_band((fmin_hz, fmax_hz))
+    except ParameterError as error:
+        raise ParameterError(f"--fmin/--fmax: {error}") from None
     check_outputs(
         [Output(output)],
         overwrite=overwrite,
@@ -98,6 +125,7 @@ def plot(
         estimated=estimated,
         reference=reference,
         top_n=top_n,
+        band_hz=band_hz,
         resampler=resampler,
         batch_size=batch_size,
         overwrite=overwrite,

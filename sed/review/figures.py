@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sed.params import YamnetParams
 from sed.plotting import draw_event_roll, event_roll_labels
 from sed.review.media import COLOUR_MAP, IMAGE_METHOD, IMAGE_QUALITY
 
@@ -28,6 +29,9 @@ TOP_LABELS = 8
 MAX_HISTOGRAMS = 48
 HISTOGRAM_BINS = 20
 OTHER_LABELS = "other labels"
+#: Recordings named on a per-recording axis at most, and characters of a name shown.
+MAX_NAME_TICKS = 40
+NAME_CHARACTERS = 28
 
 
 def overview_figure(
@@ -37,6 +41,7 @@ def overview_figure(
     *,
     estimated: pd.DataFrame | None = None,
     reference: pd.DataFrame | None = None,
+    params: YamnetParams = YamnetParams(),
 ) -> Figure:
     """One recording at a glance: its log-mel spectrogram above its event roll.
 
@@ -50,44 +55,48 @@ def overview_figure(
         The recording's length (the time axis).
     estimated, reference : pd.DataFrame, optional
         Event tables; reference events in the upper half of each label's row.
+    params : YamnetParams
+        The front end that computed ``log_mel``.
 
     Returns
     -------
     figure : matplotlib.figure.Figure
-        Two axes sharing the time axis (seconds): the spectrogram, then the event roll.
+        Axes sharing the time axis (seconds): the spectrogram (frequency in Hz on YAMNet's mel
+        scale, :func:`sed.mel_axis.draw_log_mel`), then the event roll, left out when neither
+        table has an event.
     """
     from matplotlib.figure import Figure
 
+    from sed.mel_axis import draw_log_mel
+
     labels = event_roll_labels(estimated, reference)
-    heights = [1.0, max(0.45, 0.22 * len(labels) + 0.15)]
+    # A recording with no event (and no reference) gets no event roll: an empty chart says
+    # nothing the page's "0 events" does not.
+    heights = [1.3] + ([max(0.45, 0.22 * len(labels) + 0.15)] if labels else [])
     figure = Figure(figsize=(WIDTH_INCHES, sum(heights) + 0.6), dpi=DPI)
-    spectrogram, roll = figure.subplots(2, 1, sharex=True, height_ratios=heights)
+    axes = figure.subplots(len(heights), 1, sharex=True, height_ratios=heights, squeeze=False)
+    spectrogram, time_axis = axes[0, 0], axes[-1, 0]
     # Margins in inches from what they hold (a constrained layout would take half the drawing
     # time, which counts with a thousand recordings): the longest label on the left, the legend
     # on the right, the time axis below.
-    left = 0.3 + 0.062 * max([len(label) for label in labels] + [10])
+    left = 0.3 + 0.062 * max([len(label) for label in labels] + [12])
     figure.subplots_adjust(
         left=min(left, 0.45 * WIDTH_INCHES) / WIDTH_INCHES,
         right=1 - 1.75 / WIDTH_INCHES,
         bottom=0.45 / (sum(heights) + 0.6),
         top=1 - 0.08 / (sum(heights) + 0.6),
-        hspace=0.1 / (sum(heights) / 2),  # a fraction of the mean axes height: 0.1 inch
+        hspace=0.1 / (sum(heights) / len(heights)),  # a fraction of the mean axes height: 0.1 inch
     )
     if len(log_mel):
-        spectrogram.imshow(
-            log_mel.T,
-            origin="lower",
-            aspect="auto",
-            cmap=COLOUR_MAP,
-            interpolation="nearest",
-            extent=(0, len(log_mel) * seconds_per_column, 0, log_mel.shape[1]),
+        draw_log_mel(
+            spectrogram, log_mel, seconds_per_column, params, fontsize=7, colour_map=COLOUR_MAP
         )
-    spectrogram.set_yticks([])
-    spectrogram.set_ylabel("log-mel\n125-7500 Hz", fontsize=8)
-    draw_event_roll(roll, labels, estimated, reference)
-    roll.set_xlim(0, duration_seconds)
-    roll.set_xlabel("time (s)", fontsize=8)
-    roll.tick_params(labelsize=8)
+    if labels:
+        draw_event_roll(time_axis, labels, estimated, reference)
+        time_axis.tick_params(labelsize=8)
+    time_axis.set_xlim(0, duration_seconds)
+    time_axis.set_xlabel("time (s)", fontsize=8)
+    time_axis.tick_params(axis="x", labelsize=8)
     return figure
 
 
@@ -100,7 +109,7 @@ def plot_area(figure: Figure) -> tuple[float, float]:
         Fractions of the image's width at time 0 and at the recording's end (valid once the
         figure has been drawn or saved).
     """
-    box = figure.axes[1].get_position()
+    box = figure.axes[-1].get_position()
     return float(box.x0), float(box.x1)
 
 
@@ -148,8 +157,12 @@ def score_histograms_figure(events: pd.DataFrame, labels: Sequence[str]) -> Figu
         axis.set_xlim(0, 1)
     for axis in axes[len(labels) :]:
         axis.set_visible(False)
-    for axis in axes[-columns:]:
+    # The lowest histogram of each column carries the score axis (below it may be a hidden one).
+    for axis in axes[max(0, len(labels) - columns) : len(labels)]:
+        axis.xaxis.set_tick_params(labelbottom=True)
         axis.set_xlabel("score", fontsize=8)
+    for axis in axes[::columns]:
+        axis.set_ylabel("events", fontsize=8)
     return figure
 
 
@@ -184,7 +197,8 @@ def detections_figure(
     order = [label for label in stacked.value_counts().index if label != OTHER_LABELS]
     order += [OTHER_LABELS] if (stacked == OTHER_LABELS).any() else []
     dated = [i for i, start in enumerate(starts) if start is not None]
-    if dated:
+    # Charts by day and hour only when an event has a date: otherwise they would be empty.
+    if events["recording"].isin(dated).any():
         from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, DayLocator
 
         inside = events[events["recording"].isin(dated)]
@@ -201,22 +215,45 @@ def detections_figure(
         locator = DayLocator() if n_days <= 14 else AutoDateLocator()  # no hours on a day axis
         per_day.xaxis.set_major_locator(locator)
         per_day.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        per_day.set_xlabel("day (clock of the recorder)", fontsize=8)
         per_day.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
         hours = pd.Series(times.hour, index=inside.index)
         _stacked_bars(per_hour, hours, labels, order, "events by hour of the day", range(24))
         per_hour.set_xlim(-0.5, 23.5)
         per_hour.set_xticks(range(0, 24, 2))
-        per_hour.set_xlabel("hour (clock of the recorder)", fontsize=8)
+        per_hour.set_xlabel("hour of the day (clock of the recorder)", fontsize=8)
         left_out = len(starts) - len(dated)
         note = f" ({left_out} recordings without a start time left out)" if left_out else ""
         return figure, f"Events per day and by hour of the day, by label{note}."
-    figure = Figure(figsize=(WIDTH_INCHES, 2.6), dpi=DPI, layout="constrained")
+    figure = Figure(figsize=(WIDTH_INCHES, 3.2), dpi=DPI, layout="constrained")
     axis = figure.subplots()
     recordings = pd.Series(events["recording"].to_numpy(), index=events.index)
     _stacked_bars(axis, recordings, stacked, order, "events per recording", range(len(names)))
+    _name_ticks(axis, names)
+    axis.set_xlim(-0.5, len(names) - 0.5)
     axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
     axis.set_xlabel("recording (in name order; no start times in names or metadata)", fontsize=8)
     return figure, "Events per recording, in name order, by label."
+
+
+def _name_ticks(axis, names: Sequence[str]) -> None:
+    """Tick a per-recording axis with the recordings' names (at most
+    :data:`MAX_NAME_TICKS` of them, evenly spread; long names keep their end, where recorders
+    put the time)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    step = -(-len(names) // MAX_NAME_TICKS)
+    axis.xaxis.set_major_locator(FixedLocator(range(0, len(names), step)))
+
+    def name(position, _):
+        index = int(round(position))
+        text = names[index] if 0 <= index < len(names) else ""
+        return text if len(text) <= NAME_CHARACTERS else "…" + text[1 - NAME_CHARACTERS :]
+
+    axis.xaxis.set_major_formatter(FuncFormatter(name))
+    axis.tick_params(axis="x", labelsize=7, labelrotation=30)
+    for label in axis.get_xticklabels():
+        label.set_horizontalalignment("right")
 
 
 def _stack_labels(labels: pd.Series) -> pd.Series:

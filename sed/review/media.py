@@ -260,7 +260,7 @@ def clip_spectrogram(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         ``10 log10(power)`` from 0 Hz (row 0) to ``sample_rate / 2``;
         ``n_rows <= SPECTROGRAM_ROWS``, ``n_columns <= SPECTROGRAM_MAX_COLUMNS``.
     """
-    n_fft = int(np.clip(2 ** round(math.log2(0.032 * sample_rate)), 256, 8192))
+    n_fft = clip_fft_length(sample_rate)
     hop = n_fft // 2
     samples = np.asarray(samples, dtype=np.float64)
     if len(samples) < n_fft:
@@ -271,6 +271,28 @@ def clip_spectrogram(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     power = _mean_pool(power, SPECTROGRAM_MAX_COLUMNS, axis=0)
     power = _mean_pool(power, SPECTROGRAM_ROWS, axis=1)
     return (10 * np.log10(power.T + 1e-12)).astype(np.float32)
+
+
+def clip_fft_length(sample_rate: int) -> int:
+    """The FFT (and window) length of :func:`clip_spectrogram`: the power of two nearest
+    ``0.032 * sample_rate`` samples, 256 to 8192."""
+    return int(np.clip(2 ** round(math.log2(0.032 * sample_rate)), 256, 8192))
+
+
+def clip_spectrogram_hz(sample_rate: int) -> tuple[float, float]:
+    """The frequencies at the bottom and top edges of a :func:`clip_spectrogram` image.
+
+    Its rows are the FFT bins from 0 Hz to the Nyquist frequency, each ``sample_rate / n_fft``
+    wide and centred on its frequency, so the image reaches half a bin beyond either end (the
+    page places its frequency axis with them).
+
+    Returns
+    -------
+    low_hz, high_hz : float
+        ``-sample_rate / (2 n_fft)`` and ``sample_rate / 2 + sample_rate / (2 n_fft)``.
+    """
+    half_bin = sample_rate / clip_fft_length(sample_rate) / 2
+    return -half_bin, sample_rate / 2 + half_bin
 
 
 def _mean_pool(values: np.ndarray, at_most: int, *, axis: int) -> np.ndarray:

@@ -36,6 +36,7 @@ from sed.events import TIME_DECIMALS, VERDICT_COLUMNS, seconds_text
 from sed.infra import atomic_open, stop_on_signals
 from sed.outputs import InputPaths, Output
 from sed.outputs import check_outputs as check_common_outputs
+from sed.params import YamnetParams
 from sed.review.media import (
     AUDIO_FORMATS,
     DEFAULT_AUDIO_FORMAT,
@@ -43,6 +44,7 @@ from sed.review.media import (
     check_audio_format,
     clip_span,
     clip_spectrogram,
+    clip_spectrogram_hz,
     read_recording,
     write_clip_audio,
     write_spectrogram_image,
@@ -58,7 +60,7 @@ CLIPS_IN_FLIGHT = 4
 #: Suffixes the page may have.
 PAGE_SUFFIXES = (".html", ".htm")
 _ASSETS = resources.files("sed.review") / "assets"
-_MARKER = re.compile(r"\{\{(TITLE|CSS|SCRIPT|DATA)\}\}")
+_MARKER = re.compile(r"\{\{(TITLE|CSS|SCRIPT|DATA|FIGURES)\}\}")
 
 
 @dataclass
@@ -468,6 +470,7 @@ def _event_data(row, recording: int, span, sample_rate, url, stem, suffix) -> di
         "why": row.sample,
         "clip": [round(span[0], TIME_DECIMALS), round(span[1], TIME_DECIMALS)],
         "nyquist": sample_rate / 2,
+        "hz": [round(f, 3) for f in clip_spectrogram_hz(sample_rate)],
         "image": f"{url}/{stem}{IMAGE_SUFFIX}",
         "audio": f"{url}/{stem}{suffix}",
     }
@@ -490,6 +493,7 @@ def _summary_data(review_set, events, shown, max_per_label, seed, building, fold
         figures["histograms"] = {
             "src": f"{url}/score_histograms.png",
             "alt": "Histogram of the scores of each label's events (all events of the batch).",
+            "size": _pixels(histograms),
         }
     detections, description = detections_figure(
         events,
@@ -498,7 +502,11 @@ def _summary_data(review_set, events, shown, max_per_label, seed, building, fold
     )
     if detections is not None:
         save_figure(detections, os.path.join(building, "detections.png"))
-        figures["detections"] = {"src": f"{url}/detections.png", "alt": description}
+        figures["detections"] = {
+            "src": f"{url}/detections.png",
+            "alt": description,
+            "size": _pixels(detections),
+        }
     return {
         "id": _page_id(shown),
         "title": title or f"sed review: {os.path.basename(os.path.abspath(review_set.source))}",
@@ -526,9 +534,33 @@ def _summary_data(review_set, events, shown, max_per_label, seed, building, fold
         ],
         "failures": [list(failure) for failure in review_set.failures],
         "figures": figures,
+        "yamnet_band_hz": [YamnetParams().mel_min_hz, YamnetParams().mel_max_hz],
         "verdict_columns": list(VERDICT_COLUMNS),
         "verdict_file": os.path.basename(folder)[: -len("_files")] + "_verdicts.csv",
     }
+
+
+def _pixels(figure) -> list[int]:
+    """A saved figure's width and height in pixels (at :func:`sed.plotting.save_figure`'s
+    resolution), for the page to reserve its room before it loads."""
+    from sed.plotting import FIGURE_DPI
+
+    width, height = figure.get_size_inches() * FIGURE_DPI
+    return [round(width), round(height)]
+
+
+def _figures_html(figures: dict) -> str:
+    """The summary's figures, each with its caption; a figure not drawn (nothing to show) is
+    not on the page at all."""
+    parts = []
+    for name, figure in figures.items():
+        width, height = figure["size"]
+        parts.append(
+            f'<figure id="{name}"><img src="{html.escape(figure["src"])}" '
+            f'alt="{html.escape(figure["alt"])}" width="{width}" height="{height}" '
+            f'loading="lazy"><figcaption>{html.escape(figure["alt"])}</figcaption></figure>'
+        )
+    return "\n".join(parts)
 
 
 def _settings_lines(parameters: dict) -> list[str]:
@@ -580,5 +612,6 @@ def _page(data: dict) -> str:
         "CSS": (_ASSETS / "review.css").read_text(encoding="utf-8"),
         "SCRIPT": (_ASSETS / "review.js").read_text(encoding="utf-8"),
         "DATA": payload,
+        "FIGURES": _figures_html(data["figures"]),
     }
     return _MARKER.sub(lambda match: parts[match.group(1)], template)

@@ -22,7 +22,7 @@
   const verdicts = new Map(); // event key -> {verdict, label}
   const state = {
     label: "", min: 0, max: 1, verdict: "", recording: "", sort: "time",
-    pageSize: 25, page: 0, matches: [], selected: null, recordingPage: 0,
+    pageSize: 25, page: 0, matches: [], selected: null, recordingPage: 0, band: "yamnet",
     storage: true, unsaved: false,
   };
 
@@ -184,17 +184,9 @@
         `the highest and the lowest scores and a random sample of the rest (seed ${data.sampling.seed}); ` +
         `"why" on each event says which. The counts, histograms and detections above cover every event.`;
     }
-    for (const name of ["histograms", "detections"]) {
-      const figure = data.figures[name];
-      if (!figure) continue;
-      const node = $(name);
-      node.hidden = false;
-      const image = node.querySelector("img");
-      image.src = figure.src;
-      image.alt = figure.alt;
-      image.loading = "lazy";
-      if (name === "detections") node.querySelector("figcaption").textContent = figure.alt;
-    }
+    $("summary-line").textContent = totals.slice(0, 4).map(([name, value]) => `${value} ${name}`).join(" · ");
+    const [low, high] = data.yamnet_band_hz;
+    $("band").options[0].textContent = `${low}–${high} Hz: what YAMNet hears`;
     if (data.failures.length) {
       const details = $("failures");
       details.hidden = false;
@@ -308,13 +300,12 @@
       event.why !== "all" ? element("span", { class: "why", text: `why: ${event.why}` }) : null,
       element("span", { class: "verdict" + (given ? " " + given.verdict : ""), text: verdictText })),
     element("div", { class: "where", text: where + (clock ? ` · ${clock}` : "") + cut }),
-    element("div", { class: "spectrogram" },
-      element("img", { src: event.image, loading: "lazy", alt: `Spectrogram of ${event.label} at ${where}, with a second before and after (0 to ${(event.nyquist / 1000).toFixed(1)} kHz)`, width: 480, height: 160 }),
-      element("div", { class: "span", style: `left:${left}%;width:${Math.max(0.5, right - left)}%` })),
+    spectrogramView(event, where, left, right),
     element("div", { class: "axis", "aria-hidden": "true" },
+      element("span", { text: "Hz ↑" }),
       element("span", { text: seconds(clipStart) }),
-      element("span", { text: `0–${(event.nyquist / 1000).toFixed(1)} kHz` }),
-      element("span", { text: seconds(clipEnd) })),
+      element("span", { text: "time →" }),
+      element("span", { class: "end", text: seconds(clipEnd) })),
     element("audio", { controls: true, preload: "none", src: event.audio, "aria-label": `Clip of ${description}` }),
     element("div", { class: "actions", role: "group", "aria-label": "Verdict" },
       verdictButton(event, "correct", "Correct", "c", given),
@@ -323,6 +314,49 @@
       element("button", { type: "button", onclick: () => { select(event.id, false); mark(null); } }, "Clear ", element("kbd", { text: "u" }))),
     relabelForm(event, given));
     return card;
+  }
+
+  // ---- clip spectrograms: the frequencies shown, and their axis --------------------------------
+
+  function shownBand(event) {
+    // The chosen band, inside what the recording holds (0 Hz to its Nyquist frequency).
+    const [low, high] = state.band === "yamnet" ? data.yamnet_band_hz : [0, event.nyquist];
+    const top = Math.min(high, event.nyquist);
+    return [Math.min(low, top / 2), top];
+  }
+
+  function hzText(hz) { return hz < 1000 ? String(Math.round(hz)) : `${+(hz / 1000).toFixed(2)}k`; }
+
+  function frequencyTicks(low, high) {
+    // The band's ends and round steps between them (1, 2, 2.5 or 5 times a power of ten, four
+    // or five of them), none closer than a sixth of the axis to another.
+    const raw = (high - low) / 4;
+    const power = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw);
+    const ticks = [low, high];
+    for (let hz = Math.ceil(low / step) * step; hz < high; hz += step) {
+      if (ticks.every((t) => Math.abs(t - hz) >= (high - low) / 6)) ticks.push(hz);
+    }
+    return ticks.sort((a, b) => a - b);
+  }
+
+  function spectrogramView(event, where, left, right) {
+    const [low, high] = shownBand(event);
+    const [imageLow, imageHigh] = event.hz;
+    const span = high - low;
+    // The image holds 0 Hz to the Nyquist frequency; the box shows low to high of it.
+    const image = element("img", {
+      src: event.image, loading: "lazy", width: 480, height: 160,
+      alt: `Spectrogram of ${event.label} at ${where}, with a second before and after, ${Math.round(low)} to ${Math.round(high)} Hz`,
+      style: `height:${((imageHigh - imageLow) / span) * 100}%;bottom:${((imageLow - low) / span) * 100}%`,
+    });
+    const axis = element("div", { class: "frequency-axis", "aria-hidden": "true" },
+      ...frequencyTicks(low, high).map((hz) => element("span", {
+        class: "tick", text: hzText(hz), style: `bottom:${((hz - low) / span) * 100}%`,
+      })));
+    return element("div", { class: "spectrogram-row" }, axis,
+      element("div", { class: "spectrogram" }, image,
+        element("div", { class: "span", style: `left:${left}%;width:${Math.max(0.5, right - left)}%` })));
   }
 
   function verdictButton(event, verdict, text, key, given) {
@@ -509,6 +543,7 @@
     state.recording = $("filter-recording").value;
     state.sort = $("sort").value;
     state.pageSize = Number($("page-size").value);
+    state.band = $("band").value;
     state.page = 0;
     renderEvents();
   }
@@ -536,7 +571,7 @@
     renderSummary();
     const restored = loadSaved();
     $("filters").addEventListener("submit", (e) => e.preventDefault());
-    for (const id of ["filter-label", "filter-verdict", "sort", "page-size"]) $(id).addEventListener("change", readControls);
+    for (const id of ["filter-label", "filter-verdict", "sort", "page-size", "band"]) $(id).addEventListener("change", readControls);
     for (const id of ["filter-min", "filter-max", "filter-recording"]) $(id).addEventListener("input", readControls);
     $("filters").addEventListener("reset", () => setTimeout(readControls, 0));
     $("export").addEventListener("click", exportVerdicts);
