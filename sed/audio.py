@@ -516,9 +516,9 @@ class _ResampyStream:
         self._core_start = 0  # input index of the next output's period, a multiple of period_in
 
     def _half_length(self) -> int:
-        """Input samples the filter reaches on either side of an output time (resampy's
-        ``interpn``: taps per wing ``len(half_window) // int(scale * table)``, one more on the
-        left for the sample at the output time)."""
+        """Input samples the filter reaches on either side of an output time, with one to
+        spare (resampy's ``interpn``: at most ``len(half_window) // int(scale * table)`` taps per
+        wing, ``scale`` being ``min(1, target / orig)``)."""
         scale = min(1.0, float(self.target) / self.orig)
         step = max(1, int(scale * _KAISER_BEST_TABLE))
         return (_KAISER_BEST_ZEROS * _KAISER_BEST_TABLE + 1) // step + 1
