@@ -4,11 +4,11 @@ Follows the reference YAMNet ``inference.py``: samples as float32 in [-1, 1], ch
 to mono, resampled to 16 kHz. The reference resampler is resampy ``kaiser_best``; ``sed`` uses
 soxr (``HQ``) by default because it is about 70 times faster with the same pass band.
 
-Every file is decoded by one path (:func:`stream_audio`): soundfile decodes a block at a time and a
-streaming resampler (:class:`StreamResampler`) carries the filter state across blocks, so memory
-does not grow with the file's length. :func:`load_audio` joins those blocks (the result is bit for
-bit what resampling the whole signal at once gives, with either resampler), so a bad file gets the
-same message whichever is used.
+Every file is decoded by one path: soundfile decodes a block at a time and the channels are
+averaged. :func:`stream_audio` resamples the blocks with a streaming resampler
+(:class:`StreamResampler`), so memory does not grow with the file's length; :func:`load_audio`
+resamples the whole signal at once, as the reference does. Both give the same samples (bit for bit
+with soxr, to float32 rounding with resampy), and a bad file the same message.
 
 Every command finds its recordings with :func:`find_audio_files` (one set of rules: audio
 suffixes, hidden entries skipped, symbolic links to folders followed once, the same file named
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import math
 import os
 import re
 import sys
@@ -287,6 +288,8 @@ def resample(
         import soxr
 
         out = soxr.resample(waveform, orig_sample_rate, target_sample_rate, quality="HQ")
+    elif len(waveform) * target_sample_rate // orig_sample_rate == 0:
+        out = np.zeros(0, np.float32)  # too short for one output sample: resampy would refuse it
     else:
         import resampy
 
@@ -307,7 +310,9 @@ def load_audio(
 ) -> tuple[np.ndarray, AudioInfo]:
     """Read a whole file as a mono float32 waveform at ``sample_rate``.
 
-    The blocks of :func:`stream_audio` joined: the same decoding, checks and messages.
+    The decoding, checks and messages of :func:`stream_audio`, then :func:`resample` of the
+    whole signal (with resampy exactly the reference's ``resampy.resample`` call). Memory holds
+    the mono signal at the file's rate as well as the result.
 
     Parameters
     ----------
@@ -332,8 +337,10 @@ def load_audio(
     ParameterError
         If ``resampler`` is unknown.
     """
-    blocks, info = stream_audio(path, sample_rate=sample_rate, resampler=resampler)
-    return np.concatenate(list(blocks)), info
+    check_resampler(resampler)
+    info = audio_info(path)
+    samples = np.concatenate(list(_mono_blocks(info, DEFAULT_BLOCK_SAMPLES)))
+    return resample(samples, info.sample_rate, sample_rate, resampler=resampler), info
 
 
 def stream_audio(
@@ -346,7 +353,8 @@ def stream_audio(
     """Read a file block by block as a mono float32 waveform at ``sample_rate``.
 
     Memory does not grow with the file's length, and the blocks joined together equal the
-    waveform of :func:`load_audio` (bit for bit with either resampler; ``tests/test_audio.py``).
+    waveform of :func:`load_audio`: bit for bit with soxr, to float32 rounding with resampy
+    (see :class:`StreamResampler`; ``tests/test_audio.py``).
 
     Parameters
     ----------
@@ -387,6 +395,14 @@ def _stream(
     info: AudioInfo, sample_rate: int, resampler: str, block_samples: int
 ) -> Iterator[np.ndarray]:
     stream = StreamResampler(info.sample_rate, sample_rate, resampler=resampler)
+    for block in _mono_blocks(info, block_samples):
+        yield stream.push(block)
+    yield stream.finish()
+
+
+def _mono_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
+    """The file's samples at its own rate, channels averaged, block by block; raises
+    :class:`AudioError` for a NaN or infinite sample (when met) or a file without samples."""
     frames_read = 0
     for block in _decoded_blocks(info, block_samples):
         if not np.isfinite(block).all():
@@ -394,10 +410,9 @@ def _stream(
             seconds = (frames_read + first) / info.sample_rate
             raise AudioError(f"NaN or infinite samples, the first at {seconds:.3f} s", info.path)
         frames_read += len(block)
-        yield stream.push(to_mono(block))
+        yield to_mono(block)
     if frames_read == 0:
         raise AudioError("file contains no audio samples", info.path)
-    yield stream.finish()
 
 
 def _decoded_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
@@ -415,21 +430,23 @@ def _decoded_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]
 
 
 class StreamResampler:
-    """Resample a mono signal that arrives in pieces, exactly as if it came whole.
+    """Resample a mono signal that arrives in pieces, as if it came whole.
 
     ``soxr`` keeps its state in ``soxr.ResampleStream``, whose output equals ``soxr.resample`` of
-    the whole signal bit for bit. resampy has no streaming interface, so its ``kaiser_best`` filter
-    is applied by overlap-save: output sample ``t`` (at time ``t * orig / target`` input samples)
-    is computed once the filter's whole support (``context`` input samples on each side) has
-    arrived, from a buffer that keeps ``context`` samples of history. It calls resampy's own
-    kernel with the same filter set-up and the same time values as ``resampy.resample``, so the
-    output is bit for bit that of the whole signal too (``tests/test_audio.py`` checks both).
+    the whole signal bit for bit. resampy has no streaming interface; :class:`_ResampyStream`
+    calls ``resampy.resample`` on overlapping pieces of the signal and keeps the middle of each,
+    which equals the whole signal's output to float32 rounding (``tests/test_audio.py``).
 
     Parameters
     ----------
     orig_sample_rate, target_sample_rate : int > 0
         In Hz.
     resampler : {"soxr", "resampy"}
+
+    Raises
+    ------
+    ParameterError
+        If ``resampler`` is not one of :data:`RESAMPLERS`.
     """
 
     def __init__(
@@ -438,6 +455,7 @@ class StreamResampler:
         check_resampler(resampler)
         self.orig, self.target, self.resampler = orig_sample_rate, target_sample_rate, resampler
         self._soxr = None
+        self._resampy = None
         if orig_sample_rate == target_sample_rate:
             return
         if resampler == "soxr":
@@ -447,72 +465,100 @@ class StreamResampler:
                 orig_sample_rate, target_sample_rate, 1, dtype="float32", quality="HQ"
             )
         else:
-            self._setup_resampy()
-
-    def _setup_resampy(self) -> None:
-        # The set-up of resampy.resample (resampy 0.4), kept identical so the output is too.
-        from resampy.filters import get_filter
-
-        window, self._precision, _ = get_filter("kaiser_best")
-        ratio = float(self.target) / self.orig
-        if ratio < 1:
-            window = ratio * window
-        self._window, self._delta = window, np.diff(window, append=window[-1])
-        self._scale = min(1.0, ratio)
-        self._increment = 1.0 / ratio
-        self.context = len(window) // int(self._scale * self._precision) + 1
-        self._buffer = np.zeros(0, np.float32)
-        self._buffer_start = 0  # input index of _buffer[0]
-        self._n_in = 0
-        self._n_out = 0  # next output index
+            self._resampy = _ResampyStream(orig_sample_rate, target_sample_rate)
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Feed the next input samples ``(n,)``; returns the output samples now complete."""
         samples = np.asarray(samples, dtype=np.float32)
-        if self.orig == self.target:
-            return samples
         if self._soxr is not None:
             return self._soxr.resample_chunk(samples)
-        return self._resampy(samples, last=False)
+        if self._resampy is not None:
+            return self._resampy.push(samples)
+        return samples
 
     def finish(self) -> np.ndarray:
         """Flush the filter at the end of the signal; returns the last output samples."""
-        if self.orig == self.target:
-            return np.zeros(0, np.float32)
         if self._soxr is not None:
             return self._soxr.resample_chunk(np.zeros(0, np.float32), last=True)
-        return self._resampy(np.zeros(0, np.float32), last=True)
+        if self._resampy is not None:
+            return self._resampy.finish()
+        return np.zeros(0, np.float32)
 
-    def _resampy(self, samples: np.ndarray, *, last: bool) -> np.ndarray:
-        from resampy.interpn import resample_f_s
 
+# resampy's kaiser_best filter (resampy/filters.py and data/kaiser_best.npz, resampy 0.4): a
+# half-window of 50 zero crossings tabulated 2**13 times per crossing.
+_KAISER_BEST_ZEROS = 50
+_KAISER_BEST_TABLE = 2**13
+
+
+class _ResampyStream:
+    """resampy ``kaiser_best`` by overlapping pieces, through ``resampy.resample`` alone.
+
+    The output grid meets the input grid every *period*: ``orig / gcd`` input samples and
+    ``target / gcd`` output samples (441 and 160 from 44.1 to 16 kHz). A piece that starts on a
+    period boundary therefore puts its outputs at the same times as the whole signal does, so
+    the signal is cut into pieces of whole periods, each resampled with ``context`` input samples
+    (whole periods, at least the filter's half-length) on each side, and the outputs of its core
+    kept. The first piece, and a signal that arrives in one piece, give the whole signal's output
+    bit for bit; later pieces differ only where resampy's float64 time values (``t * orig /
+    target``, whose rounding grows with ``t``) land on the other side of a float32 rounding.
+    Output is delayed by ``context`` plus up to one period of input.
+    """
+
+    def __init__(self, orig_sample_rate: int, target_sample_rate: int):
+        self.orig, self.target = orig_sample_rate, target_sample_rate
+        divisor = math.gcd(orig_sample_rate, target_sample_rate)
+        self.period_in = orig_sample_rate // divisor
+        self.period_out = target_sample_rate // divisor
+        self.context = self.period_in * -(-self._half_length() // self.period_in)
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # input index of _buffer[0], a multiple of period_in
+        self._core_start = 0  # input index of the next output's period, a multiple of period_in
+
+    def _half_length(self) -> int:
+        """Input samples the filter reaches on either side of an output time, with one to
+        spare (resampy's ``interpn``: at most ``len(half_window) // int(scale * table)`` taps per
+        wing, ``scale`` being ``min(1, target / orig)``)."""
+        scale = min(1.0, float(self.target) / self.orig)
+        step = max(1, int(scale * _KAISER_BEST_TABLE))
+        return (_KAISER_BEST_ZEROS * _KAISER_BEST_TABLE + 1) // step + 1
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """Feed the next input samples ``(n,)`` (float32); returns the output samples of the
+        periods whose right context has now arrived."""
         self._buffer = np.concatenate([self._buffer, samples])
-        self._n_in += len(samples)
-        if last:  # resampy.resample's output length
-            end = int(self._n_in * float(self.target) / float(self.orig))
-        else:  # outputs whose right wing is complete: int(t * increment) + context <= n_in
-            end = int((self._n_in - self.context) / self._increment) + 1
-            while end > 0 and int((end - 1) * self._increment) + self.context > self._n_in:
-                end -= 1
-        end = max(end, self._n_out)
-        times = np.arange(self._n_out, end) * self._increment  # as resampy: arange * increment
-        out = np.zeros(len(times), np.float32)
-        if len(times):
-            resample_f_s(
-                self._buffer,
-                times - self._buffer_start,
-                self._window,
-                self._delta,
-                self._precision,
-                self._scale,
-                out,
-            )
-        self._n_out = end
-        # Keep `context` samples of history before the next output's centre.
-        keep_from = max(self._buffer_start, int(end * self._increment) - self.context)
+        end = self._buffer_start + len(self._buffer)
+        core_end = (end - self.context) // self.period_in * self.period_in
+        if core_end <= self._core_start:
+            return np.zeros(0, np.float32)
+        n_out = (core_end - self._core_start) // self.period_in * self.period_out
+        out = self._resample_piece(core_end + self.context, n_out)
+        self._core_start = core_end
+        keep_from = max(0, core_end - self.context)
         self._buffer = self._buffer[keep_from - self._buffer_start :]
         self._buffer_start = keep_from
         return out
+
+    def finish(self) -> np.ndarray:
+        """The outputs left at the end of the signal (resampy's count: ``int(n * target /
+        orig)`` in all)."""
+        end = self._buffer_start + len(self._buffer)
+        n_out = (
+            end * self.target // self.orig - self._core_start // self.period_in * self.period_out
+        )
+        if n_out <= 0:  # resampy refuses a piece with no output
+            return np.zeros(0, np.float32)
+        return self._resample_piece(end, n_out)
+
+    def _resample_piece(self, piece_end: int, n_out: int) -> np.ndarray:
+        """``resampy.resample`` of the buffer up to input index ``piece_end``; the ``n_out``
+        outputs from the period at ``_core_start`` on."""
+        import resampy
+
+        piece = self._buffer[: piece_end - self._buffer_start]
+        out = resampy.resample(piece, self.orig, self.target, filter="kaiser_best")
+        skip = (self._core_start - self._buffer_start) // self.period_in * self.period_out
+        return np.asarray(out[skip : skip + n_out], dtype=np.float32)
 
 
 def _libsndfile_reason(error: Exception) -> str:

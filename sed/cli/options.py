@@ -173,11 +173,30 @@ def cache_option(command):
     )(command)
 
 
-def refuse_classes_with_head(head_dir, classes, label_map) -> None:
-    """A head brings its own labels: ``--classes``/``--label-map`` with ``--head`` is a usage
-    error."""
-    if head_dir is not None and (classes or label_map):
-        raise ParameterError("--head sets the classes: give no --classes or --label-map with it")
+#: The library's words for the sources of a command's labels (in the message of
+#: :func:`sed.pipeline.check_labels_source`), as the options that give them.
+_LABEL_SOURCE_OPTIONS = {
+    "a head": "--head",
+    "classes, label map or selection": "--classes or --label-map",
+}
+
+
+def _check_labels_source(head_dir, classes, label_map) -> None:
+    """The library's rule that a head brings its own labels
+    (:func:`sed.pipeline.check_labels_source`), its refusal naming the options.
+
+    Raises
+    ------
+    ParameterError
+        If ``--head`` is given with ``--classes`` or ``--label-map``.
+    """
+    from sed import pipeline
+
+    try:
+        pipeline.check_labels_source(head_dir, classes, label_map)
+    except ParameterError as error:
+        message = _with_option_names(error.message, _LABEL_SOURCE_OPTIONS)
+        raise ParameterError(message, error.path) from None
 
 
 #: The options every command that scores audio takes (``--head``, ``--classes``,
@@ -214,7 +233,7 @@ def detector_spec(options: dict | None = None) -> DetectorSpec:
     head_dir, classes, label_map, weights, hop_seconds, resampler, backend, batch_size = (
         given[name] for name in SCORING_PARAMETERS
     )
-    refuse_classes_with_head(head_dir, classes, label_map)
+    _check_labels_source(head_dir, classes, label_map)
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     config = None
@@ -396,17 +415,19 @@ def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
     try:
         return with_overrides(config, **given)
     except ParameterError as error:
-        raise ParameterError(_with_option_names(error.message, given), error.path) from None
+        # Fields set by --config keep their names: no option was typed.
+        typed = {field: names[0] for names, field, _, _ in POSTPROCESSING_OPTIONS if field in given}
+        raise ParameterError(_with_option_names(error.message, typed), error.path) from None
 
 
-def _with_option_names(message: str, given: dict) -> str:
-    """``message`` naming the options typed (``--min-gap``) instead of the configuration's fields
-    (``min_gap_seconds``) they set; fields from a ``--config`` file keep their names."""
+def _with_option_names(message: str, option_names: dict[str, str]) -> str:
+    """``message`` naming the options typed (``--min-gap``, ``--head``) instead of the library's
+    words for what they set (``min_gap_seconds``, ``a head``): ``option_names`` maps the words to
+    the options."""
     import re
 
-    for names, field_name, _, _ in POSTPROCESSING_OPTIONS:
-        if field_name in given:
-            message = re.sub(rf"\b{field_name}\b", names[0], message)
+    for words, option in option_names.items():
+        message = re.sub(rf"\b{re.escape(words)}\b", option, message)
     return message
 
 
