@@ -46,7 +46,8 @@ MEASURED_SLOW = {
     "test_acceptance.py": {"test_bicycle_bells_segment_f1"},
     "test_audio.py": {
         "test_resamplers_keep_frequency_and_level",
-        "test_stream_resampler_equals_whole_signal_resampling",
+        "test_soxr_stream_equals_whole_signal_resampling",
+        "test_resampy_stream_equals_whole_signal_resampling",
     },
     "test_bad_inputs.py": {"test_every_table_round_trips_for_any_file_name"},
     "test_batch.py": {
