@@ -3,7 +3,8 @@
     uv run python benchmarks/office_frame_heads.py [--settings seen,forest,without-domestic,
         without-street] [--seeds 0,1,2] [--rounds 2] [--no-tuning] [--extra-backgrounds esc50]
         [--soundscapes N] [--layers 6,12,14] [--log-mel] [--filter-db DB] [--reverb P]
-        [--mixup P] [--time-masks F] [--channel-masks F] [--json FILE]
+        [--mixup P] [--time-masks F] [--channel-masks F] [--distractors esc50] [--save DIR]
+        [--json FILE]
 
 Trains a frame-level head (``sed train --frame-level``'s recipe, :func:`sed.heads.frame_training.
 train_frame_head`) on the ``train`` half of ``dcase2016_task2/train_split.csv`` (never on the
@@ -21,15 +22,27 @@ over background recordings that depend on the setting:
 ``--extra-backgrounds esc50`` adds ESC-50's event-free ambient clips (rain, wind, sea waves,
 crackling fire, crickets, insects, chirping birds, airplane, engine, train, helicopter, vacuum
 cleaner, washing machine: none of them office-like) to every setting's backgrounds.
+``--distractors esc50`` adds ESC-50's clips of the other categories, less the office-like ones
+(coughing, laughing, keyboard typing, door knock and creaks, clock alarm, mouse click), as
+non-target events (``sed train --non-target``).
+
+As ``sed train --frame-level`` does, a fifth of the background recordings is held out whole
+for unheard validation, and the head's own post-processing is tuned for event-based F1 on those
+validation soundscapes; the ``seen`` setting validates on heard backgrounds only (holding one
+out could take one of the test's rooms out of training).
 
 Each head detects on its test soundscapes, scored with the package's sed_eval evaluation:
 segment-based F1 (1 s), event-based F1 (collar 0.2 s, offset max(0.2 s, 20 %)) and event-based F1
 with onsets only:
 
-* ``default``: ``PostProcessing()``, as ``sed detect --head`` runs it;
+* ``own``: the head's own post-processing, which ``sed detect --head`` uses (the targets);
+* ``default``: ``PostProcessing()``;
 * ``tuned`` (``seen`` only, unless ``--tune-all``): ``sed tune``'s search on the even-numbered
   test soundscapes, scored on the odd-numbered ones, and the other way round, once for event F1,
   once for segment F1 and once for onset-only event F1.
+
+Threshold-free, from the same scores: PSDS1 and PSDS2 (DCASE 2021-2024 settings) and the mean of
+each class's best intersection-based F1, by sed_scores_eval.
 
 Prints, per setting, mean ± standard deviation over seeds (and halves) against the targets, the
 training time (with how many feature entries had to be computed: 0 means the cache was warm),
@@ -91,9 +104,6 @@ OFFICE_LIKE = (
     "clock_alarm",
     "mouse_click",
 )
-#: Label of distractor events: not a class, so :func:`sed.heads.strong.frame_targets` gives
-#: their frames no target; the head learns that "any loud event" is not enough to fire.
-DISTRACTOR = "_distractor"
 TARGETS = {
     "seen": {
         ("own", "event_f1"): 0.68,
@@ -102,10 +112,7 @@ TARGETS = {
         ("tuned for segment_f1", "segment_f1"): 0.88,
         ("tuned for onset-only event_f1", "event_f1_onset_only"): 0.85,
     },
-    **{
-        name: {("own", "event_f1"): 0.50, ("own", "segment_f1"): 0.75}
-        for name in SETTINGS[1:]
-    },
+    **{name: {("own", "event_f1"): 0.50, ("own", "segment_f1"): 0.75} for name in SETTINGS[1:]},
 }
 
 
@@ -129,22 +136,17 @@ def background_folder(setting: str, extra: str | None, work: Path) -> Path:
     return folder
 
 
-def with_distractors(data):
-    """``data`` with ESC-50's clips of every category neither ambient nor office-like added as
-    unlabelled events (a share ``1 / (n_classes + 1)`` of the soundscapes' events)."""
-    from dataclasses import replace
-
+def distractor_folder(work: Path) -> Path:
+    """A folder of links to ESC-50's clips of every category neither ambient nor office-like:
+    ``sed train --non-target``'s material (a share ``1 / (n_classes + 1)`` of the events)."""
+    folder = work / "non-target-esc50"
+    folder.mkdir(parents=True, exist_ok=True)
     meta = pd.read_csv(DATA / "esc50" / "meta" / "esc50.csv")
-    chosen = meta[~meta["category"].isin(ESC50_AMBIENT + OFFICE_LIKE)]
-    rows = pd.DataFrame(
-        {
-            "path": [str(DATA / "esc50" / "audio" / name) for name in chosen["filename"]],
-            "label": DISTRACTOR,
-            "group": ["esc50 " + source for source in chosen["src_file"].astype(str)],
-        }
-    )
-    clips = replace(data.clips, clips=pd.concat([data.clips.clips, rows], ignore_index=True))
-    return replace(data, clips=clips)
+    for name in meta[~meta["category"].isin(ESC50_AMBIENT + OFFICE_LIKE)]["filename"]:
+        link = folder / name
+        if not link.exists():
+            link.symlink_to(DATA / "esc50" / "audio" / name)
+    return folder
 
 
 def test_files(setting: str) -> list[str]:
@@ -236,7 +238,7 @@ def main(argv=None) -> int:
         "--distractors",
         choices=["esc50"],
         default=None,
-        help="mix ESC-50 clips of other, non-office categories in, unlabelled",
+        help="non-target events: ESC-50 clips of other, non-office categories, unlabelled",
     )
     parser.add_argument("--save", help="keep each head and its test scores in this folder")
     parser.add_argument("--json", help="write every figure to this file")
@@ -271,9 +273,8 @@ def main(argv=None) -> int:
             where={"split": "train"},
             audio_dir=DATA / "dcase2016_task2" / "train",
             background=backgrounds,
+            non_target=distractor_folder(work) if args.distractors else None,
         )
-        if args.distractors:
-            data = with_distractors(data)
         for seed in map(int, args.seeds.split(",")):
             config = FrameTrainingConfig(
                 seed=seed,
