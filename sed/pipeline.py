@@ -581,6 +581,7 @@ def train_frame_head_files(
     annotations: str | os.PathLike | None = None,
     classes: Sequence[str] | None = None,
     background: str | os.PathLike | None = None,
+    non_target: str | os.PathLike | None = None,
     config=None,
     cache_dir: str | os.PathLike | None = None,
     resampler: str = DEFAULT_RESAMPLER,
@@ -604,6 +605,9 @@ def train_frame_head_files(
         (:func:`sed.heads.strong.annotated_recordings`).
     classes : sequence of str, optional
     background : str or os.PathLike, optional
+    non_target : str or os.PathLike, optional
+        A folder of clips of other sounds, mixed into the soundscapes unlabelled
+        (:func:`sed.heads.strong.strong_dataset`).
     config : sed.heads.config.FrameTrainingConfig, optional
     cache_dir : str or os.PathLike, optional
         Feature cache (default :func:`sed.heads.frame_features.default_feature_cache_dir`).
@@ -640,6 +644,7 @@ def train_frame_head_files(
         annotations=annotations,
         classes=classes,
         background=background,
+        non_target=non_target,
         **clip_options,
     )
     selection = None

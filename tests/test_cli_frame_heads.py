@@ -153,6 +153,7 @@ def test_detect_tag_and_tune_with_a_frame_head(frame_head, tmp_path):
         ),
         (["{clips}", "--frame-level", "--hop", "0.25"], "--hop applies to window heads"),
         (["{clips}", "--soundscapes", "10"], "--soundscapes applies to --frame-level heads"),
+        (["{clips}", "--non-target", "{root}"], "--non-target applies to --frame-level heads"),
         (["--frame-level"], "no training data: give event clips (DATA) or annotated recordings"),
         (
             ["--frame-level", "--recordings", "{root}"],

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from sed.errors import AnnotationError, AudioError, ParameterError
+from sed.heads.datasets import NON_TARGET_LABEL
 from sed.heads.mixing import rms
 from sed.heads.soundscapes import (
     Clip,
@@ -173,3 +174,51 @@ def test_strong_dataset_errors(tmp_path):
         strong_dataset(recordings=tmp_path / "rec", annotations=tmp_path / "rec", classes=["owl"])
     with pytest.raises(AudioError, match="no such folder"):
         annotated_recordings(tmp_path / "missing", tmp_path / "rec")
+
+
+def test_non_target_clips_are_drawn_into_soundscapes_with_no_frame_target(tmp_path, rng):
+    for label in ("dog", "cat"):
+        _write(tmp_path / "clips" / label / f"{label}.wav", rng=rng)
+    _write(tmp_path / "bg" / "room.wav", seconds=12.0, rng=rng)
+    for number in range(3):
+        _write(tmp_path / "other" / f"siren{number}.wav", rng=rng)
+    data = strong_dataset(
+        tmp_path / "clips", background=tmp_path / "bg", non_target=tmp_path / "other"
+    )
+    assert data.classes == ("cat", "dog")
+    assert data.summary()["clips"]["non_target_clips"] == 3
+    assert set(data.summary()["clips"]["per_label"]) == {"cat", "dog", "_background"}
+    labels = data.clips.clips["label"]
+    clips = [
+        make_clip(np.ones(RATE, np.float32), RATE, label, path)
+        for path, label in zip(data.clips.clips["path"], labels)
+        if label != "_background"
+    ]
+    soundscapes = synthesise(
+        clips, [np.full(RATE * 12, 0.01, np.float32)], 60, rng, sample_rate=RATE
+    )
+    drawn = [label for s in soundscapes for _, _, label in s.events]
+    # One more label in the uniform draw: about a third of the events here.
+    assert 0.2 < drawn.count(NON_TARGET_LABEL) / len(drawn) < 0.47
+    for soundscape in soundscapes:
+        targets = frame_targets(soundscape.events, 125, 0.08, data.classes)
+        wanted = frame_targets(
+            [e for e in soundscape.events if e[2] != NON_TARGET_LABEL], 125, 0.08, data.classes
+        )
+        assert np.array_equal(targets, wanted)
+
+
+def test_non_target_clips_need_event_clips_and_audio(tmp_path):
+    _write(tmp_path / "rec" / "r.wav")
+    (tmp_path / "rec" / "r.tsv").write_text("0.1\t0.3\tdog\n")
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ParameterError, match="give DATA too"):
+        strong_dataset(
+            recordings=tmp_path / "rec", annotations=tmp_path / "rec", non_target=tmp_path / "other"
+        )
+    for label in ("dog", "cat"):
+        _write(tmp_path / "clips" / label / f"{label}.wav")
+    with pytest.raises(ParameterError, match="non-target folder has no audio files"):
+        strong_dataset(
+            tmp_path / "clips", background=tmp_path / "rec", non_target=tmp_path / "other"
+        )

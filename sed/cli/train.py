@@ -23,7 +23,7 @@ _DEFAULTS = TrainingConfig()
 _FRAME_DEFAULTS = FrameTrainingConfig()
 #: Options that only window heads take, and options that only frame-level heads take.
 _WINDOW_ONLY = ("activation", "mixtures", "folds")
-_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map")
+_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map", "non_target")
 
 
 @click.command(
@@ -91,6 +91,13 @@ _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map"
     default=None,
     help="Frame-level: their annotation files (a file or folder; Raven, Audacity, DCASE tsv, "
     "csv or json), paired with the recordings by name.",
+)
+@click.option(
+    "--non-target",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Frame-level: folder of clips of other sounds (none of the classes), mixed into the "
+    "training soundscapes with no label, so that any loud event is not enough to fire.",
 )
 @click.option(
     "--soundscapes",
@@ -174,6 +181,7 @@ def train(
     frame_level,
     recordings,
     annotations,
+    non_target,
     soundscapes,
     layers,
     label_map,
@@ -215,6 +223,7 @@ def train(
             "DATA": data,
             "--audio-dir": audio_dir,
             "--background": background,
+            "--non-target": non_target,
             "--recordings": recordings,
             "--annotations": annotations,
             "--label-map": label_map,
@@ -252,6 +261,7 @@ def train(
             annotations=annotations,
             classes=classes.split(",") if classes else None,
             background=background,
+            non_target=non_target,
             config=frame_config,
             cache_dir=cache_dir,
             resampler=resampler,

@@ -21,6 +21,9 @@ from sed.heads.config import DEFAULT_FILENAME_COLUMN, DEFAULT_LABEL_COLUMN
 from sed.heads.head import BACKGROUND_LABEL
 from sed.infra import read_user_text
 
+#: Label of non-target event clips (:func:`non_target_clips`): never a class.
+NON_TARGET_LABEL = "_non_target"
+
 
 @dataclass
 class TrainingData:
@@ -29,8 +32,9 @@ class TrainingData:
     Attributes
     ----------
     clips : pd.DataFrame
-        One row per clip: ``path`` (an audio file), ``label`` (a class, or
-        :data:`BACKGROUND_LABEL`), ``group`` (clips of one group are never split apart).
+        One row per clip: ``path`` (an audio file), ``label`` (a class,
+        :data:`BACKGROUND_LABEL`, or :data:`NON_TARGET_LABEL`), ``group`` (clips of one
+        group are never split apart).
     classes : tuple of str
         The event classes, in output order (the background is not one of them).
     source : str
@@ -55,7 +59,7 @@ class TrainingData:
         counts = self.clips.groupby("label", sort=False).agg(
             clips=("path", "size"), groups=("group", "nunique")
         )
-        return {
+        summary = {
             "source": self.source,
             "clips": int(len(self.clips)),
             "groups": int(self.clips["group"].nunique()),
@@ -63,6 +67,10 @@ class TrainingData:
                 label: {k: int(v) for k, v in counts.loc[label].items()} for label in self.labels
             },
         }
+        non_target = int((self.clips["label"] == NON_TARGET_LABEL).sum())
+        if non_target:
+            summary["non_target_clips"] = non_target
+        return summary
 
 
 def background_clips(directory: str | os.PathLike) -> pd.DataFrame:
@@ -73,14 +81,34 @@ def background_clips(directory: str | os.PathLike) -> pd.DataFrame:
     ParameterError
         If the folder does not exist or holds no audio file.
     """
+    return _folder_clips(directory, BACKGROUND_LABEL, "background")
+
+
+def non_target_clips(directory: str | os.PathLike) -> pd.DataFrame:
+    """Every audio file under ``directory`` as a non-target event clip
+    (:data:`NON_TARGET_LABEL`), each its own group.
+
+    Non-target events are sounds of none of the classes, mixed into a frame-level head's
+    training soundscapes with no label (:mod:`sed.heads.soundscapes`): the DESED synthetic
+    soundscapes of DCASE 2021-2024 task 4 hold such events for the same reason.
+
+    Raises
+    ------
+    ParameterError
+        If the folder does not exist or holds no audio file.
+    """
+    return _folder_clips(directory, NON_TARGET_LABEL, "non-target")
+
+
+def _folder_clips(directory: str | os.PathLike, label: str, what: str) -> pd.DataFrame:
     if not os.path.isdir(directory):
-        raise ParameterError("background folder does not exist", directory)
+        raise ParameterError(f"{what} folder does not exist", directory)
     paths = find_audio_files([directory]).paths
     if not paths:
         raise ParameterError(
-            f"background folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})", directory
+            f"{what} folder has no audio files ({', '.join(AUDIO_EXTENSIONS)})", directory
         )
-    return pd.DataFrame({"path": paths, "label": BACKGROUND_LABEL, "group": paths})
+    return pd.DataFrame({"path": paths, "label": label, "group": paths})
 
 
 def folder_dataset(

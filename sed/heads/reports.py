@@ -323,6 +323,11 @@ def frame_report_lines(report: dict) -> list[str]:
         lines.append(
             f"clips: {events} event clips, {len(data['classes'])} classes"
             + (f", {background['clips']} background recordings" if background else "")
+            + (
+                f", {clips['non_target_clips']} non-target clips"
+                if clips.get("non_target_clips")
+                else ""
+            )
             + f"; {config['soundscapes']} soundscapes of {config['sequence_seconds']:g} s"
         )
     recordings = data.get("recordings")

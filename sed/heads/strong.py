@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,7 +44,7 @@ import pandas as pd
 
 from sed.audio import DEFAULT_RESAMPLER, audio_by_stem, is_audio_name, load_audio, recording_stem
 from sed.errors import AnnotationError, ParameterError
-from sed.heads.datasets import TrainingData, load_dataset
+from sed.heads.datasets import TrainingData, load_dataset, non_target_clips
 from sed.heads.frame_features import FeatureCache
 from sed.heads.head import BACKGROUND_LABEL
 from sed.heads.soundscapes import SoundscapeConfig, make_clip, synthesise
@@ -196,6 +196,7 @@ def strong_dataset(
     annotations: str | os.PathLike | None = None,
     classes: Sequence[str] | None = None,
     background: str | os.PathLike | None = None,
+    non_target: str | os.PathLike | None = None,
     **clip_options,
 ) -> StrongData:
     """Strong-label material from event clips (with backgrounds), annotated recordings, or both.
@@ -214,6 +215,10 @@ def strong_dataset(
         Annotated events of other labels are ignored.
     background : str or os.PathLike, optional
         A further folder of background recordings for the soundscapes.
+    non_target : str or os.PathLike, optional
+        A folder of clips of other sounds, none of the classes (:func:`sed.heads.datasets.
+        non_target_clips`): mixed into the soundscapes as events with no label, drawn as one
+        more class (a share ``1 / (n_classes + 1)`` of the events). Needs ``data``.
 
     Returns
     -------
@@ -223,7 +228,8 @@ def strong_dataset(
     ------
     ParameterError
         If no source is given, only one of ``recordings`` and ``annotations``, clips without
-        background recordings, or a class that neither source has.
+        background recordings, a class that neither source has, or ``non_target`` without
+        ``data`` or without audio.
     AnnotationError, AudioError
         As :func:`annotated_recordings` and :func:`sed.heads.datasets.load_dataset`.
     """
@@ -231,6 +237,11 @@ def strong_dataset(
         raise ParameterError("annotated recordings need both their audio folder and annotations")
     if data is None and recordings is None:
         raise ParameterError("no training data: give event clips (DATA) or annotated recordings")
+    if non_target is not None and data is None:
+        raise ParameterError(
+            "non-target clips are mixed into soundscapes of event clips: give DATA too",
+            non_target,
+        )
     wanted = [c.strip() for c in classes if c.strip()] if classes is not None else None
     annotated = (
         annotated_recordings(recordings, annotations)
@@ -248,6 +259,9 @@ def strong_dataset(
                 "(a _background folder or --background)",
                 data,
             )
+        if non_target is not None:
+            extra = non_target_clips(non_target)
+            clips = replace(clips, clips=pd.concat([clips.clips, extra], ignore_index=True))
     found = sorted(set(annotated_labels) | set(clips.classes if clips is not None else ()))
     chosen = tuple(wanted) if wanted is not None else tuple(found)
     missing = [label for label in chosen if label not in found]
