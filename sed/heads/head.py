@@ -348,6 +348,15 @@ def load_head_network(directory: str, labels: tuple[str, ...]):
     ModelError
         If ``model.keras`` cannot be loaded or its outputs do not fit ``labels``.
     """
+    import zipfile
+
+    path = os.path.join(directory, MODEL_FILE)
+    if not zipfile.is_zipfile(path):  # keras says "File not found" of a file that is there
+        raise ModelError(
+            f"{MODEL_FILE} is not a Keras model (a .keras file is a zip archive; this one is "
+            "damaged, cut short or another file)",
+            directory,
+        )
     import_tensorflow()
     import keras
 
