@@ -1508,9 +1508,11 @@ CASES = [
         "listen-out-config",
         OUTPUTS,
         "sed listen -o names its configuration file",
-        "sed listen - --rate 16000 --config typo.toml -o range.json < /dev/null",
+        "sed listen - --rate 16000 --config c.toml -o c.toml < /dev/null",
         1,
-        "sed listen: error: range.json: exists and is not a json events file to append to ...",
+        "sed listen: error: c.toml: exists and is not a csv events file to append to (its first "
+        "line is not ...)",
+        setup="echo 'mode = \"multi\"' > c.toml",
     ),
     Case(
         "out-new-parent",
@@ -2002,6 +2004,7 @@ CASES = [
         "sed listen - --rate 16000 --quiet < /dev/null",
         1,
         "sed listen: error: stdin: no audio: the stream is empty",
+        slow=True,
     ),
     Case(
         "classes-nothing",
