@@ -1107,12 +1107,19 @@ CASES = [
         "name-tab-newline",
         BATCHES,
         "recordings named with tabs, line breaks, quotes, commas, non-UTF-8 bytes (hypothesis)",
-        "write every table for such names; read them with sed, pandas, sed_scores_eval, dcase_util",
+        "write every table (CSV, TSV, JSON, Raven --combine, Audacity, score tables, durations) "
+        "for such names; read them with sed, pandas, crowsetta, sed_scores_eval, dcase_util",
         0,
         "one row per event: names written a\\tb.wav, a\\nb.wav, caf\\xe9.wav (display_path), "
         "a cell starting with a quote quoted as CSV quotes it",
         verified_by="tests/test_bad_inputs.py::test_every_table_round_trips_for_any_file_name",
-        fragments=("read_ground_truth_events", "load_event_list", "read_durations"),
+        fragments=(
+            "read_ground_truth_events",
+            "load_event_list",
+            "read_durations",
+            "Raven.from_file",
+            "read_sed_scores",
+        ),
     ),
     Case(
         "plot-all-events",
