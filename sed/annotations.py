@@ -158,6 +158,10 @@ LABEL_SETS = ("union", "reference")
 DEFAULT_LABELS = "union"
 
 
+#: Suffixes of a labels file (one label per line), never of a label.
+_LABEL_LIST_SUFFIXES = (".txt", ".csv", ".tsv", ".lst")
+
+
 def parse_labels(text: str) -> str | list[str]:
     """The ``labels`` of :func:`evaluate_files` from one string (``sed evaluate --labels``).
 
@@ -186,6 +190,10 @@ def parse_labels(text: str) -> str | list[str]:
                 labels = [line.strip() for line in handle]
         except (OSError, UnicodeDecodeError) as error:
             raise AnnotationError(f"cannot read the labels: {error}", text) from None
+    elif "," not in text and text.lower().endswith(_LABEL_LIST_SUFFIXES):
+        # One "label" named like a file is a labels file that is not there: read as a label,
+        # it would leave out every event without a word.
+        raise ParameterError(f"--labels {text}: no such file (a list of labels is comma-separated)")
     else:
         labels = [label.strip() for label in text.split(",")]
     labels = [label for label in labels if label]

@@ -94,6 +94,15 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+#: Lowest sample rate read, in Hz: telephone speech is 8000 Hz; a rate of 1 Hz is a broken
+#: header, which libsndfile reads and a resampler would stretch into hours of nothing.
+MIN_SAMPLE_RATE = 1000
+
+#: How much less audio than its header declares a file may decode to: an MP3's encoder delay
+#: and padding (a frame, 1152 samples, either end) stay far below 1 % of any recording.
+SHORTFALL_TOLERANCE = 0.01
+
+
 def audio_info(path: str | os.PathLike) -> AudioInfo:
     """Read and check the header of an audio file.
 
@@ -139,6 +148,12 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
         raise AudioError("file has no audio channels", path)
     if info.frames < 1:
         raise AudioError("file contains no audio samples", path)
+    if info.samplerate < MIN_SAMPLE_RATE:
+        raise AudioError(
+            f"sample rate {info.samplerate} Hz in its header, below the {MIN_SAMPLE_RATE} Hz of "
+            "any sound recording (a broken header?)",
+            path,
+        )
     truncated = _TRUNCATED_CHUNK.search(info.extra_info or "")
     # A declared size of 0xFFFFFFFF is what streaming recorders write when the length is not
     # known yet: libsndfile reads what is there, and so does sed.
@@ -413,6 +428,14 @@ def _mono_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
         yield to_mono(block)
     if frames_read == 0:
         raise AudioError("file contains no audio samples", info.path)
+    if frames_read < info.frames * (1 - SHORTFALL_TOLERANCE):
+        # An MP3 cut short keeps the length its Xing header declares; libsndfile decodes what
+        # is there. Its length (and durations.tsv) would be the header's.
+        raise AudioError(
+            f"truncated: the header declares {info.duration_seconds:.3f} s of audio, the file "
+            f"holds {frames_read / info.sample_rate:.3f} s",
+            info.path,
+        )
 
 
 def _decoded_blocks(info: AudioInfo, block_samples: int) -> Iterator[np.ndarray]:
@@ -743,7 +766,9 @@ def find_audio_files(
     for item in names:
         if item == "-":
             lines = stdin if stdin is not None else _stdin_lines()
-            found += [(line.strip(), None) for line in lines if line.strip()]
+            # A list saved by Notepad starts with a byte order mark, which no file name holds.
+            names_listed = (line.strip().lstrip("\ufeff") for line in lines)
+            found += [(name, None) for name in names_listed if name]
         elif os.path.isdir(item):
             found += [(path, relative) for path, relative in _walk_audio(item, pattern)]
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -1106,12 +1107,19 @@ CASES = [
         "name-tab-newline",
         BATCHES,
         "recordings named with tabs, line breaks, quotes, commas, non-UTF-8 bytes (hypothesis)",
-        "write every table for such names; read them with sed, pandas, sed_scores_eval, dcase_util",
+        "write every table (CSV, TSV, JSON, Raven --combine, Audacity, score tables, durations) "
+        "for such names; read them with sed, pandas, crowsetta, sed_scores_eval, dcase_util",
         0,
         "one row per event: names written a\\tb.wav, a\\nb.wav, caf\\xe9.wav (display_path), "
         "a cell starting with a quote quoted as CSV quotes it",
         verified_by="tests/test_bad_inputs.py::test_every_table_round_trips_for_any_file_name",
-        fragments=("read_ground_truth_events", "load_event_list", "read_durations"),
+        fragments=(
+            "read_ground_truth_events",
+            "load_event_list",
+            "read_durations",
+            "Raven.from_file",
+            "read_sed_scores",
+        ),
     ),
     Case(
         "plot-all-events",
@@ -1253,6 +1261,815 @@ CASES = [
         "sed listen: error: stdin: NaN or infinite samples, the first at 0.000 s",
         slow=True,
     ),
+    # ---- the second day: damaged and odd recordings -----------------------------------------
+    Case(
+        "cut-flac",
+        RECORDINGS,
+        "FLAC cut short (a copy that stopped)",
+        "sed detect cut.flac -o ev.csv",
+        1,
+        "sed detect: error: cut.flac: cannot decode audio (flac decoder lost sync.)",
+    ),
+    Case(
+        "cut-ogg",
+        RECORDINGS,
+        "OGG/Vorbis cut short inside its headers",
+        "sed detect cut.ogg -o ev.csv",
+        1,
+        "sed detect: error: cut.ogg: not a readable audio file (Supported file format but file "
+        "is malformed.)",
+    ),
+    Case(
+        "cut-mp3",
+        RECORDINGS,
+        "MP3 cut short: its Xing header still declares the whole length (read on, it gave the "
+        "header's duration)",
+        "sed detect cut.mp3 -o ev.csv",
+        1,
+        "sed detect: error: cut.mp3: truncated: the header declares 3.000 s of audio, the file "
+        "holds ... s",
+    ),
+    Case(
+        "junk-ogg",
+        RECORDINGS,
+        "an Ogg page header followed by random bytes",
+        "sed detect junk.ogg -o ev.csv",
+        1,
+        "sed detect: error: junk.ogg: not a readable audio file (File contains data in an "
+        "unimplemented format.)",
+    ),
+    Case(
+        "no-channels",
+        RECORDINGS,
+        "WAV header declaring 0 channels",
+        "sed detect no_channels.wav -o ev.csv",
+        1,
+        "sed detect: error: no_channels.wav: not a readable audio file (Channel count is zero.)",
+    ),
+    Case(
+        "rate-0",
+        RECORDINGS,
+        "WAV header declaring a sample rate of 0 Hz",
+        "sed detect rate0.wav -o ev.csv",
+        1,
+        "sed detect: error: rate0.wav: not a readable audio file (Internal error : SF_INFO "
+        "struct incomplete.)",
+    ),
+    Case(
+        "rate-1",
+        RECORDINGS,
+        "WAV of 20 samples at 1 Hz (was stretched into 20 s of 'Silence')",
+        "sed detect rate1.wav -o ev.csv",
+        1,
+        "sed detect: error: rate1.wav: sample rate 1 Hz in its header, below the 1000 Hz of any "
+        "sound recording (a broken header?)",
+    ),
+    Case(
+        "rate-10M",
+        RECORDINGS,
+        "WAV at 10 MHz (resampled to 16 kHz like any rate)",
+        "sed detect rate10M.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 0.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "u8",
+        RECORDINGS,
+        "8-bit unsigned WAV",
+        "sed detect u8.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 2.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "pcm24",
+        RECORDINGS,
+        "24-bit WAV",
+        "sed detect pcm24.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 2.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "one-sample",
+        RECORDINGS,
+        "a recording of one sample",
+        "sed detect one_sample.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 0.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "channels-1000",
+        RECORDINGS,
+        "WAV with 1000 channels (averaged to mono)",
+        "sed detect channels1000.wav -o ev.csv --classes Speech",
+        0,
+        "0 events in 0.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "wav-named-mp3",
+        RECORDINGS,
+        "a WAV named .mp3 (read by its content, not its name)",
+        "sed detect wav_named.mp3 -o ev.csv --classes Speech",
+        0,
+        "0 events in 10.0 s of audio",
+        slow=True,
+    ),
+    Case(
+        "folder-named-wav",
+        RECORDINGS,
+        "an empty folder named like a recording (dir.wav)",
+        "sed detect folder.wav -o out",
+        2,
+        "sed detect: error: no audio files found in folder.wav",
+    ),
+    Case(
+        "dangling-input",
+        RECORDINGS,
+        "the recording is a symbolic link to a missing file",
+        "sed detect dangling.wav -o ev.csv",
+        1,
+        "sed detect: error: dangling.wav: a symbolic link to a missing file (gone.wav)",
+        setup="ln -s gone.wav dangling.wav",
+    ),
+    Case(
+        "crlf-list",
+        BATCHES,
+        "a path list with Windows line ends (CRLF) on stdin",
+        "sed detect - -o out --quiet --classes Speech < crlf.txt",
+        0,
+        "2 recordings: 2 processed, 0 already done, 0 failed; ...",
+        slow=True,
+    ),
+    Case(
+        "bom-list",
+        BATCHES,
+        "a path list starting with a byte order mark (Notepad) on stdin (its first name was "
+        "not found)",
+        "sed detect - -o out --quiet --classes Speech < bom.txt",
+        0,
+        "1 recording: 1 processed, 0 already done, 0 failed; ...",
+        slow=True,
+    ),
+    # ---- the second day: outputs onto inputs, folders and odd names -----------------------------
+    Case(
+        "save-config-is-config",
+        OUTPUTS,
+        "--save-config names the --config it reads",
+        "sed detect rec.wav -o ev.csv --config range.json --save-config range.json",
+        2,
+        "sed detect: error: range.json: --save-config would replace an input of this run "
+        "(--config range.json); write it elsewhere",
+    ),
+    Case(
+        "json-is-estimated",
+        OUTPUTS,
+        "sed evaluate --json names the estimated events",
+        "sed evaluate --reference ref.tsv --estimated events.csv --json events.csv",
+        2,
+        "sed evaluate: error: events.csv: --json would replace an input of this run "
+        "(--estimated events.csv); write it elsewhere",
+    ),
+    Case(
+        "tag-out-is-input",
+        OUTPUTS,
+        "sed tag -o names one of the recordings",
+        "sed tag rec.wav audio/rec.wav -o rec.wav",
+        2,
+        "sed tag: error: rec.wav: -o would replace an input of this run (INPUT rec.wav); write "
+        "it elsewhere",
+    ),
+    Case(
+        "embed-suffix",
+        OUTPUTS,
+        "sed embed -o names the recording (no .npz or .parquet)",
+        "sed embed rec.wav -o rec.wav",
+        2,
+        "sed embed: error: embeddings output must end in .npz or .parquet, got 'rec.wav'",
+    ),
+    Case(
+        "plot-out-folder",
+        OUTPUTS,
+        "sed plot -o names a folder",
+        "sed plot rec.wav -o fig.png",
+        2,
+        "Error: Invalid value for '-o' / '--output': File 'fig.png' is a directory.",
+        setup="mkdir fig.png",
+    ),
+    Case(
+        "scores-folder",
+        OUTPUTS,
+        "--scores names a folder",
+        "sed detect rec.wav -o ev.csv --scores s.scores.tsv",
+        2,
+        "sed detect: error: s.scores.tsv: --scores needs a file name, and this is a folder",
+        setup="mkdir s.scores.tsv",
+    ),
+    Case(
+        "search-out-is-query",
+        OUTPUTS,
+        "sed search -o names the query",
+        "sed search idx --query rec.wav -o rec.wav",
+        2,
+        "sed search: error: rec.wav: -o would replace an input of this run (--query rec.wav); "
+        "write it elsewhere",
+    ),
+    Case(
+        "review-suffix",
+        OUTPUTS,
+        "sed review -o names the annotation (not .html)",
+        "sed review annotated -o ref.tsv",
+        2,
+        "sed review: error: the review page must end in .html, got 'ref.tsv'",
+    ),
+    Case(
+        "tune-out-is-config",
+        OUTPUTS,
+        "sed tune -o names the --config it starts from",
+        'sed tune --audio audio --reference annotations --classes "Bicycle bell" --config '
+        "range.json -o range.json",
+        2,
+        "sed tune: error: range.json: -o would replace an input of this run (--config "
+        "range.json); write it elsewhere",
+    ),
+    Case(
+        "index-into-audio",
+        OUTPUTS,
+        "sed index -o names the folder of recordings it indexes",
+        "sed index audio -o audio",
+        2,
+        "sed index: error: audio: holds files but no sed index; give an empty or new folder",
+    ),
+    Case(
+        "index-into-file",
+        OUTPUTS,
+        "sed index -o names a file",
+        "sed index audio -o notes.txt",
+        2,
+        "Error: Invalid value for '-o' / '--output': Directory 'notes.txt' is a file.",
+    ),
+    Case(
+        "listen-out-config",
+        OUTPUTS,
+        "sed listen -o names its configuration file",
+        "sed listen - --rate 16000 --config c.toml -o c.toml < /dev/null",
+        1,
+        "sed listen: error: c.toml: exists and is not a csv events file to append to (its first "
+        "line is not ...)",
+        setup="echo 'mode = \"multi\"' > c.toml",
+    ),
+    Case(
+        "out-new-parent",
+        OUTPUTS,
+        "-o in folders that do not exist yet (created)",
+        "sed detect rec.wav -o new/sub/ev.csv --classes Speech",
+        0,
+        "events written to new/sub/ev.csv",
+        slow=True,
+    ),
+    # ---- the second day: configuration values ------------------------------------------------
+    Case(
+        "config-type",
+        FILES,
+        "configuration value of the wrong type (a string)",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: threshold_on must be a number, got 'high'",
+        setup="echo 'threshold_on = \"high\"' > c.toml",
+    ),
+    Case(
+        "config-bool",
+        FILES,
+        "configuration value true for a threshold",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: threshold_on must be a number, got True",
+        setup="echo 'threshold_on = true' > c.toml",
+    ),
+    Case(
+        "config-nan",
+        FILES,
+        "min_duration_seconds = nan (TOML has nan)",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: min_duration_seconds must be in [0, inf), got nan",
+        setup="echo 'min_duration_seconds = nan' > c.toml",
+    ),
+    Case(
+        "config-median",
+        FILES,
+        "a negative median_filter_seconds",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: median_filter_seconds must be in [0, inf), got -1.0",
+        setup="echo 'median_filter_seconds = -1.0' > c.toml",
+    ),
+    Case(
+        "config-inf",
+        FILES,
+        "min_gap_seconds = inf",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: min_gap_seconds must be in [0, inf), got inf",
+        setup="echo 'min_gap_seconds = inf' > c.toml",
+    ),
+    Case(
+        "config-margin",
+        FILES,
+        "a negative refine_margin_db",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: refine_margin_db must be in [0, inf), got -3",
+        setup="echo 'refine_margin_db = -3' > c.toml",
+    ),
+    Case(
+        "config-mode",
+        FILES,
+        "an unknown mode",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: unknown post-processing mode 'both'; choose one of "
+        "multi, top",
+        setup="echo 'mode = \"both\"' > c.toml",
+    ),
+    Case(
+        "config-boundaries",
+        FILES,
+        "an unknown boundary convention",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: unknown boundary convention 'edges'; choose one of "
+        "extents, centres, refined",
+        setup="echo 'boundaries = \"edges\"' > c.toml",
+    ),
+    Case(
+        "config-twice-toml",
+        FILES,
+        "a TOML configuration setting one key twice",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 2: not valid TOML (Cannot overwrite a value)",
+        setup="printf 'threshold_on = 0.3\\nthreshold_on = 0.4\\n' > c.toml",
+    ),
+    Case(
+        "config-twice-json",
+        FILES,
+        "a JSON configuration naming one key twice (the last value was taken without a word)",
+        "sed detect rec.wav -o ev.csv --config c.json",
+        2,
+        "sed detect: error: c.json: line 2: key 'threshold_on' is given twice",
+        setup='printf \'{"threshold_on": 0.3,\\n "threshold_on": 0.4}\\n\' > c.json',
+    ),
+    Case(
+        "config-list",
+        FILES,
+        "a JSON configuration that is a list",
+        "sed detect rec.wav -o ev.csv --config c.json",
+        2,
+        "sed detect: error: c.json: a post-processing configuration must be a table of keys",
+        setup="echo '[0.3]' > c.json",
+    ),
+    Case(
+        "config-yaml",
+        FILES,
+        "a YAML configuration (it was read as JSON without saying why)",
+        "sed detect rec.wav -o ev.csv --config c.yaml",
+        2,
+        "sed detect: error: c.yaml: line 1: not valid JSON (Expecting value); a configuration "
+        "ending in .toml is read as TOML, any other as JSON",
+        setup="echo 'threshold_on: 0.3' > c.yaml",
+    ),
+    Case(
+        "config-folder",
+        FILES,
+        "--config names a folder",
+        "sed detect rec.wav -o ev.csv --config nothing",
+        2,
+        "Error: Invalid value for '--config': File 'nothing' is a directory.",
+    ),
+    Case(
+        "config-section",
+        FILES,
+        "the keys under a [postprocessing] table",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 1: unknown key 'postprocessing'; known keys: ...",
+        setup="printf '[postprocessing]\\nthreshold_on = 0.3\\n' > c.toml",
+    ),
+    Case(
+        "config-hysteresis",
+        FILES,
+        "threshold_off above threshold_on in a configuration",
+        "sed detect rec.wav -o ev.csv --config c.toml",
+        2,
+        "sed detect: error: c.toml: line 2: threshold_off (0.6) must not exceed threshold_on (0.3)",
+        setup="printf 'threshold_on = 0.3\\nthreshold_off = 0.6\\n' > c.toml",
+    ),
+    Case(
+        "config-class-threshold",
+        FILES,
+        "a class threshold of 2 in a configuration",
+        "sed detect rec.wav -o ev.csv --config c.toml --classes Speech",
+        2,
+        "sed detect: error: c.toml: line 1: threshold_on must be in [0, 1], got 2",
+        setup="printf '[class_thresholds]\\nSpeech = 2\\n' > c.toml",
+    ),
+    Case(
+        "thresholds-range",
+        FILES,
+        "a per-class threshold of 1.5",
+        "sed detect rec.wav -o ev.csv --classes Speech --class-thresholds t.csv",
+        2,
+        "sed detect: error: t.csv: line 2: threshold_on must be in [0, 1], got '1.5'",
+        setup="printf 'event_label,threshold_on\\nSpeech,1.5\\n' > t.csv",
+    ),
+    Case(
+        "thresholds-twice",
+        FILES,
+        "per-class thresholds naming a label twice",
+        "sed detect rec.wav -o ev.csv --classes Speech --class-thresholds t.csv",
+        2,
+        "sed detect: error: t.csv: line 3: event label 'Speech' appears twice",
+        setup="printf 'event_label,threshold_on\\nSpeech,0.5\\nSpeech,0.3\\n' > t.csv",
+    ),
+    Case(
+        "map-twice",
+        FILES,
+        "a label map naming an event label twice",
+        "sed detect rec.wav -o ev.csv --label-map m.csv",
+        2,
+        "sed detect: error: m.csv: line 3: event label 'bell' appears twice",
+        setup="printf 'event_label,yamnet_display_names\\nbell,Bicycle bell\\nbell,Ding\\n' "
+        "> m.csv",
+    ),
+    Case(
+        "map-empty",
+        FILES,
+        "an empty label map",
+        "sed detect rec.wav -o ev.csv --label-map m.csv",
+        2,
+        "sed detect: error: m.csv: label map must start with the header "
+        "event_label,yamnet_display_names",
+        setup=": > m.csv",
+    ),
+    # ---- the second day: annotations and evaluation inputs ------------------------------------
+    Case(
+        "ref-nan",
+        FILES,
+        "a reference offset of nan",
+        "sed evaluate --reference r.tsv --estimated events.csv",
+        1,
+        "sed evaluate: error: r.tsv: line 1: offset 'nan' is not a time >= 0 s",
+        setup="printf '1.0\\tnan\\tdog\\n' > r.tsv",
+    ),
+    Case(
+        "ref-bom",
+        FILES,
+        "a reference starting with a byte order mark",
+        "sed evaluate --reference r.tsv --estimated events.csv --brief",
+        0,
+        "segment F1 66.7 %, ER 0.50; event F1 0.0 %, ER 2.00 (1 recording, 1 label)",
+        setup="printf '\\357\\273\\2772.0\\t3.5\\tBicycle bell\\n' > r.tsv",
+    ),
+    Case(
+        "ref-excel",
+        FILES,
+        "an Excel CSV: byte order mark, header, CRLF line ends",
+        "sed evaluate --reference r.csv --estimated events.csv --brief",
+        0,
+        "segment F1 66.7 %, ER 0.50; event F1 0.0 %, ER 2.00 (1 recording, 1 label)",
+        setup="printf '\\357\\273\\277onset,offset,event_label\\r\\n2.0,3.5,Bicycle bell\\r\\n' "
+        "> r.csv",
+    ),
+    Case(
+        "ref-excel-sep",
+        FILES,
+        "an Excel CSV starting with its sep=, line (was: expected onset, offset...)",
+        "sed evaluate --reference r.csv --estimated events.csv --brief",
+        0,
+        "segment F1 66.7 %, ER 0.50; event F1 0.0 %, ER 2.00 (1 recording, 1 label)",
+        setup="printf 'sep=,\\r\\nonset,offset,event_label\\r\\n2.0,3.5,Bicycle bell\\r\\n' "
+        "> r.csv",
+    ),
+    Case(
+        "ref-decimal-comma",
+        FILES,
+        "a spreadsheet's decimal commas (2,0;3,5)",
+        "sed evaluate --reference r.csv --estimated events.csv",
+        1,
+        "sed evaluate: error: r.csv: line 2: onset '2,0' is not a number (a decimal comma? "
+        "write 2.0)",
+        setup="printf 'onset;offset;event_label\\n2,0;3,5;Bicycle bell\\n' > r.csv",
+    ),
+    Case(
+        "ref-mixed",
+        FILES,
+        "a reference mixing tabs and commas",
+        "sed evaluate --reference r.tsv --estimated events.csv",
+        1,
+        "sed evaluate: error: r.tsv: line 2: expected onset, offset and event_label ...; got 1 "
+        "field",
+        setup="printf '2.0\\t3.5\\tBicycle bell\\n4.0,5.0,dog\\n' > r.tsv",
+    ),
+    Case(
+        "ref-blank-lines",
+        FILES,
+        "blank lines before, between and after the events",
+        "sed evaluate --reference r.tsv --estimated events.csv --brief",
+        0,
+        "segment F1 66.7 %, ER 0.50; event F1 0.0 %, ER 2.00 (1 recording, 1 label)",
+        setup="printf '\\n2.0\\t3.5\\tBicycle bell\\n\\n\\n' > r.tsv",
+    ),
+    Case(
+        "ref-jams",
+        FILES,
+        "a JAMS annotation (was read as a table: expected onset...)",
+        "sed evaluate --reference r.jams --estimated events.csv",
+        1,
+        "sed evaluate: error: r.jams: a JAMS file, which sed does not read: convert its sound "
+        "events to a table of onset, offset, event_label (CSV or TSV) first",
+        setup="echo '{\"annotations\": []}' > r.jams",
+    ),
+    Case(
+        "ref-zero-length",
+        FILES,
+        "a reference event with onset = offset",
+        "sed evaluate --reference r.tsv --estimated events.csv --brief",
+        0,
+        "segment F1 n/a, ER n/a; event F1 0.0 %, ER 2.00 (1 recording, 2 labels)",
+        setup="printf '2.0\\t2.0\\tdog\\n' > r.tsv",
+    ),
+    Case(
+        "est-score",
+        FILES,
+        "an events score that is not a number",
+        "sed evaluate --reference ref.tsv --estimated e.csv",
+        1,
+        "sed evaluate: error: e.csv: line 2: score 'high' is not a number",
+        setup="printf 'filename,onset,offset,event_label,score\\nrec.wav,2,3,bell,high\\n' > e.csv",
+    ),
+    Case(
+        "est-missing",
+        FILES,
+        "--estimated names nothing",
+        "sed evaluate --reference ref.tsv --estimated gone.csv",
+        1,
+        "sed evaluate: error: gone.csv: no such file or folder",
+    ),
+    Case(
+        "durations-number",
+        FILES,
+        "a durations table with a duration that is not a number",
+        "sed evaluate --reference ref.tsv --estimated events.csv --durations d.tsv",
+        1,
+        "sed evaluate: error: d.tsv: line 2: duration 'long' is not a number",
+        setup="printf 'filename\\tduration\\nrec.wav\\tlong\\n' > d.tsv",
+    ),
+    Case(
+        "durations-missing",
+        FILES,
+        "a durations table without the reference's recording",
+        "sed evaluate --reference ref.tsv --estimated events.csv --durations d.tsv",
+        1,
+        "sed evaluate: error: d.tsv: no duration for recording 'ref' (ref.tsv)",
+        setup="printf 'filename\\tduration\\nother.wav\\t1.0\\n' > d.tsv",
+    ),
+    Case(
+        "file-list-missing",
+        FILES,
+        "a --file-list naming an estimated file that is not there",
+        "sed evaluate --file-list fl.txt",
+        1,
+        "sed evaluate: error: gone.csv: no such file or folder",
+        setup="printf 'ref.tsv\\tgone.csv\\n' > fl.txt",
+    ),
+    Case(
+        "labels-file-missing",
+        FILES,
+        "--labels names a labels file that is not there (was taken as one label: every event "
+        "left out)",
+        "sed evaluate --reference ref.tsv --estimated events.csv --labels gone.txt",
+        2,
+        "sed evaluate: error: --labels gone.txt: no such file (a list of labels is "
+        "comma-separated)",
+    ),
+    Case(
+        "time-resolution-0",
+        OPTIONS,
+        "--time-resolution 0",
+        "sed evaluate --reference ref.tsv --estimated events.csv --time-resolution 0",
+        2,
+        "Error: Invalid value for '--time-resolution': 0.0 is not in the range x>0.",
+    ),
+    # ---- the second day: heads ------------------------------------------------------------------
+    Case(
+        "head-no-labels",
+        OPTIONS,
+        "a head folder without labels.txt",
+        "sed tag rec.wav --head head",
+        1,
+        "sed tag: error: head: not a head directory: labels.txt is missing",
+        setup="rm head/labels.txt",
+    ),
+    Case(
+        "head-json",
+        OPTIONS,
+        "a head.json cut short",
+        "sed tag rec.wav --head head",
+        1,
+        "sed tag: error: head: head.json: line 1: not valid JSON (Expecting property name "
+        "enclosed in double quotes)",
+        setup="printf '{\"format\": 1,' > head/head.json",
+    ),
+    Case(
+        "head-future",
+        OPTIONS,
+        "a head of a newer format (was: not a sed head description (format 1))",
+        "sed tag rec.wav --head head",
+        1,
+        "sed tag: error: head: head.json is of format 99, written by a newer sed (this one "
+        "reads format 1): upgrade sed to use this head",
+        setup="echo '{\"format\": 99}' > head/head.json",
+    ),
+    Case(
+        "head-kind",
+        OPTIONS,
+        "a head of an unknown kind",
+        "sed tag rec.wav --head head",
+        1,
+        "sed tag: error: head: head.json: unknown kind of head 'transformer' (a newer sed?)",
+        setup='echo \'{"format": 1, "kind": "transformer", "labels": ["tone"]}\' > head/head.json',
+    ),
+    Case(
+        "head-model-damaged",
+        OPTIONS,
+        "a model.keras that is not a Keras archive (keras said: File not found)",
+        "sed tag rec.wav --head head",
+        1,
+        "sed tag: error: head: model.keras is not a Keras model (a .keras file is a zip "
+        "archive; this one is damaged, cut short or another file)",
+    ),
+    Case(
+        "head-is-file",
+        OPTIONS,
+        "--head names a file (was: no such head directory)",
+        "sed tag rec.wav --head notes.txt",
+        1,
+        "sed tag: error: notes.txt: is a file, not a head directory (the folder `sed train` wrote)",
+    ),
+    # ---- the second day: index and search, review, listen, classes ------------------------------
+    Case(
+        "search-not-index",
+        OPTIONS,
+        "sed search of a folder that is not an index",
+        "sed search audio --query rec.wav -o hits.csv",
+        2,
+        "sed search: error: audio: not a sed index (no index.sqlite; build one with `sed index`)",
+    ),
+    Case(
+        "search-no-query",
+        OPTIONS,
+        "sed search without --query or --head",
+        "sed search audio -o hits.csv",
+        2,
+        "sed search: error: give --query (one or more examples) or --head (a trained head)",
+    ),
+    Case(
+        "index-junk",
+        FILES,
+        "an index whose index.sqlite is not a database",
+        "sed search idx --query rec.wav -o hits.csv",
+        2,
+        "sed search: error: idx: not a readable sed index (file is not a database)",
+        setup="mkdir idx; echo junk > idx/index.sqlite",
+    ),
+    Case(
+        "index-half-written",
+        FILES,
+        "an index whose vectors file was cut short",
+        "sed search idx --query rec.wav -o hits.csv",
+        2,
+        "sed search: error: idx: vectors.f32 is shorter than its 20 committed rows",
+        setup="sed index audio -o idx -q; truncate -s 1000 idx/vectors.f32",
+        slow=True,
+    ),
+    Case(
+        "search-silent",
+        RECORDINGS,
+        "a silent query",
+        "sed search idx --query silent.wav -k 3 -o hits.csv",
+        1,
+        "sed search: error: silent.wav: the query is silent (all samples are zero)",
+        setup="sed index audio -o idx -q; sox -n -r 16000 silent.wav trim 0 2 2>/dev/null || "
+        "python -c \"import soundfile as f; f.write('silent.wav', [0.0] * 32000, 16000)\"",
+        slow=True,
+    ),
+    Case(
+        "search-span",
+        OPTIONS,
+        "a query span that ends before it starts",
+        "sed search idx --query rec.wav --start 5 --end 2 -o hits.csv",
+        2,
+        "sed search: error: rec.wav: the query span 5-2 s is empty or outside the file (10 s long)",
+        setup="sed index audio -o idx -q",
+        slow=True,
+    ),
+    Case(
+        "review-recordings",
+        FILES,
+        "sed review of a folder of recordings (was: rec.wav: line 1: not UTF-8 text)",
+        "sed review audio -o page.html",
+        1,
+        "sed review: error: audio: holds recordings, and is not the output folder of a `sed "
+        "detect` batch (no parameters.json and .sed/results): give that folder, or an events "
+        "file, and the recordings with --audio",
+    ),
+    Case(
+        "review-missing",
+        FILES,
+        "sed review of a folder that is not there",
+        "sed review gone -o page.html",
+        1,
+        "sed review: error: gone: no such file or folder",
+    ),
+    Case(
+        "listen-start-time",
+        OPTIONS,
+        "--start-time that is not a date",
+        "sed listen - --rate 16000 --start-time yesterday",
+        2,
+        "sed listen: error: start time 'yesterday' is not an ISO 8601 date and time (e.g. "
+        "2025-06-01T05:30:00)",
+    ),
+    Case(
+        "listen-empty",
+        RECORDINGS,
+        "an empty standard input",
+        "sed listen - --rate 16000 --quiet < /dev/null",
+        1,
+        "sed listen: error: stdin: no audio: the stream is empty",
+        slow=True,
+    ),
+    Case(
+        "classes-nothing",
+        OPTIONS,
+        "a class search that finds nothing (was: a header alone)",
+        "sed classes --search zzqq",
+        0,
+        "sed classes: note: no class name or mid contains every word of 'zzqq'; try fewer or "
+        "shorter words",
+    ),
+    # ---- the second day: batches and the environment ------------------------------------------
+    Case(
+        "stale-lock",
+        BATCHES,
+        "the lock file of a batch killed long ago (a dead pid in it)",
+        "sed detect audio -o out --quiet --classes Speech",
+        0,
+        "1 recording: 1 processed, 0 already done, 0 failed; ...",
+        setup="mkdir -p out/.sed; echo 'pid 999999' > out/.sed/lock",
+        slow=True,
+    ),
+    Case(
+        "result-deleted",
+        BATCHES,
+        "a batch's events file deleted by hand, then a re-run",
+        "sed detect audio -o out --quiet --classes Speech && test -f out/rec.sed.csv",
+        0,
+        "1 recording: 0 processed, 1 already done, 0 failed; ...",
+        setup="sed detect audio -o out --quiet --classes Speech; rm out/rec.sed.csv",
+        slow=True,
+    ),
+    Case(
+        "home-unset",
+        OPTIONS,
+        "HOME unset",
+        'env -u HOME sed classes --search "Bicycle bell"',
+        0,
+        "198,/m/0gy1t2s,Bicycle bell",
+    ),
+    Case(
+        "tmpdir-missing",
+        OUTPUTS,
+        "TMPDIR names a folder that does not exist",
+        "TMPDIR=/nonexistent sed detect rec.wav -o ev.csv --classes Speech",
+        0,
+        "events written to ev.csv",
+        slow=True,
+    ),
+    Case(
+        "lang-c",
+        BATCHES,
+        "LANG=C and a recording named café.wav",
+        "LANG=C LC_ALL=C sed detect n -o out --quiet --classes Speech && ls out/café.sed.csv",
+        0,
+        "out/café.sed.csv",
+        setup="mkdir n; cp rec.wav n/café.wav",
+        slow=True,
+    ),
 ]
 
 
@@ -1271,6 +2088,7 @@ def make_workspace(root: Path, bells_wav: Path) -> Path:
     )
     (root / "notes.txt").write_text("field notes\n")
     _bad_recordings(root, audio, rate)
+    _odd_recordings(root, audio, rate)
     _bad_files(root)
     _batches(root, audio, rate)
     _training(root)
@@ -1281,6 +2099,45 @@ def make_workspace(root: Path, bells_wav: Path) -> Path:
         json.dumps({"format": 1, "yamnet": {"hop_seconds": 0.5}, "labels": ["tone"]})
     )
     return root
+
+
+def _wav_header(channels: int, rate: int, data: bytes) -> bytes:
+    """A PCM 16-bit WAV with the header fields as given (zero channels, a rate of 0 Hz...)."""
+    block = 2 * max(channels, 1)
+    fmt = struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + len(data))
+        + b"WAVEfmt "
+        + fmt
+        + b"data"
+        + (struct.pack("<I", len(data)) + data)
+    )
+
+
+def _odd_recordings(root: Path, audio: np.ndarray, rate: int) -> None:
+    """Cut, damaged and unusual recordings: compressed files cut short, odd header fields."""
+    noise = np.random.default_rng(3).uniform(-0.5, 0.5, rate * 3).astype(np.float32)
+    for suffix in ("flac", "ogg", "mp3"):
+        whole = root / f"whole.{suffix}"
+        sf.write(whole, noise, rate)
+        (root / f"cut.{suffix}").write_bytes(
+            whole.read_bytes()[: 3000 if suffix != "mp3" else 2000]
+        )
+        whole.unlink()
+    (root / "junk.ogg").write_bytes(b"OggS\0\2" + np.random.default_rng(4).bytes(500))
+    (root / "no_channels.wav").write_bytes(_wav_header(0, rate, bytes(100)))
+    (root / "rate0.wav").write_bytes(_wav_header(1, 0, bytes(100)))
+    sf.write(root / "rate1.wav", np.zeros(20, np.float32), 1)
+    sf.write(root / "rate10M.wav", np.zeros(2 * 10**5, np.float32), 10_000_000, subtype="PCM_16")
+    sf.write(root / "u8.wav", audio[: 2 * rate], rate, subtype="PCM_U8")
+    sf.write(root / "pcm24.wav", audio[: 2 * rate], rate, subtype="PCM_24")
+    sf.write(root / "one_sample.wav", audio[:1], rate)
+    sf.write(root / "channels1000.wav", np.zeros((16, 1000), np.float32), rate)
+    shutil.copy(root / "rec.wav", root / "wav_named.mp3")
+    (root / "folder.wav").mkdir()
+    (root / "crlf.txt").write_bytes(b"rec.wav\r\naudio/rec.wav\r\n")
+    (root / "bom.txt").write_bytes(b"\xef\xbb\xbfrec.wav\n")
 
 
 def _bad_recordings(root: Path, audio: np.ndarray, rate: int) -> None:

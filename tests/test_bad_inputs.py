@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,12 +18,17 @@ from hypothesis import strategies as st
 from sed.audio import display_path, recording_stem
 from sed.events import (
     event_table,
+    events_raven,
     read_durations,
     read_events,
+    read_score_table,
     write_durations_tsv,
     write_events,
     write_events_tsv,
+    write_score_table,
 )
+from sed.events.writers import write_text
+from sed.scores import ScoreGrid
 
 PROPERTY = settings(
     max_examples=60,
@@ -90,9 +96,40 @@ def test_every_table_round_trips_for_any_file_name(tmp_path_factory, names):
     assert pd.read_csv(folder / "durations.tsv", sep="\t", keep_default_na=False)[
         "filename"
     ].tolist() == list(durations)
+    # Raven's combined table (--combine) keeps each name in its Begin File column.
+    raven = folder / "combined.selections.txt"
+    write_text(events_raven(events, begin_file=True), raven)
+    assert read_events(raven).events["filename"].tolist() == [name.strip() for name in written]
+    table = pd.read_csv(raven, sep="\t", keep_default_na=False)
+    assert table["Begin File"].tolist() == written
+    crowsetta = pytest.importorskip("crowsetta")
+    annotation = crowsetta.formats.bbox.Raven.from_file(raven)
+    assert annotation.df["Begin File"].tolist() == written
     sed_scores_eval = pytest.importorskip("sed_scores_eval")
     truth = sed_scores_eval.io.read_ground_truth_events(folder / "all_events.tsv")
     assert sorted(truth) == sorted(stems)
+    # A score table and an Audacity label track are one recording's: its name is the file's.
+    grid = ScoreGrid(
+        written[0],
+        np.array([0.0, 0.5]),
+        np.array([0.96, 1.46]),
+        np.array([[0.25], [0.75]], np.float32),
+        ("dog",),
+        1.0,
+    )
+    scores = folder / "scores"
+    scores.mkdir()
+    for stem in stems:
+        write_score_table(grid, scores / f"{stem}.scores.tsv")
+        write_events(events.iloc[:1], folder / f"{stem}.txt", "audacity")
+        onsets = read_events(folder / f"{stem}.txt").events["onset"].tolist()
+        assert onsets == events["onset"].iloc[:1].tolist()
+    assert read_score_table(scores / f"{next(iter(stems))}.scores.tsv")["dog"].tolist() == [
+        0.25,
+        0.75,
+    ]
+    read = sed_scores_eval.io.read_sed_scores(scores)
+    assert sorted(read) == sorted(f"{stem}.scores" for stem in stems)
     from sed.evaluation import import_sed_eval
 
     if not all(name.isascii() and not set(name) & set(',;"') for name in written):

@@ -111,7 +111,7 @@ def test_other_settings_are_refused(head, tmp_path):
         (lambda d: (d / "head.json").write_text("{"), "head.json: line 1: not valid JSON"),
         (lambda d: (d / "labels.txt").write_bytes(b"dog\n\xff"), "labels.txt: line 2: not UTF-8"),
         (lambda d: (d / "head.json").write_text("{}"), "not a sed head description"),
-        (lambda d: (d / "model.keras").write_bytes(b"junk"), "cannot load model.keras"),
+        (lambda d: (d / "model.keras").write_bytes(b"junk"), "model.keras is not a Keras model"),
     ],
 )
 def test_damaged_head_directories(head, tmp_path, damage, message):

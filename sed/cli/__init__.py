@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(2)
         os.execv(other, [other, *argv])
     _log_to_stderr()
+    _warnings_in_one_line()
     cli.main(args=argv, prog_name="sed")
 
 
@@ -167,3 +168,22 @@ def _log_to_stderr() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False
+
+
+def _warnings_in_one_line() -> None:
+    """Show the package's warnings (a cache it cannot write...) as ``sed: warning: ...``, one
+    line, instead of Python's two lines with the source line that warned."""
+    import warnings
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and filename.startswith(_PACKAGE):
+            click.echo(f"sed: warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

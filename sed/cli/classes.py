@@ -30,3 +30,9 @@ def classes(search):
     writer.writerow(["index", "mid", "display_name"])
     for i in indices:
         writer.writerow([i, class_map.mids[i], class_map.display_names[i]])
+    if search and not len(indices):  # a header alone would look like a listing gone wrong
+        click.echo(
+            f"sed classes: note: no class name or mid contains every word of "
+            f"{' '.join(search)!r}; try fewer or shorter words",
+            err=True,
+        )

@@ -28,6 +28,7 @@ import fnmatch
 import json
 import math
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -170,6 +171,12 @@ def read_events(
     ParameterError
         For an unknown format.
     """
+    if os.fspath(path).lower().endswith(".jams"):  # JSON that no table reader would make out
+        raise AnnotationError(
+            "a JAMS file, which sed does not read: convert its sound events to a table of "
+            "onset, offset, event_label (CSV or TSV) first",
+            path,
+        )
     if format is None:
         format = "json" if os.fspath(path).lower().endswith(".json") else "table"
     if format == "json":
@@ -187,7 +194,10 @@ def _seconds(path, line: int, text, what: str) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise AnnotationError(f"line {line}: {what} {text!r} is not a number", path) from None
+        # A spreadsheet of a decimal-comma locale writes 2,5 (and separates cells with ;).
+        comma = isinstance(text, str) and re.fullmatch(r"\s*\d+,\d+\s*", text)
+        hint = f" (a decimal comma? write {text.strip().replace(',', '.')})" if comma else ""
+        raise AnnotationError(f"line {line}: {what} {text!r} is not a number{hint}", path) from None
     if not math.isfinite(value) or value < 0:
         raise AnnotationError(f"line {line}: {what} {text!r} is not a time >= 0 s", path)
     if value > MAX_SECONDS:
@@ -404,9 +414,13 @@ def read_events_table(path: str | os.PathLike, *, label_column: str | None = Non
         if text.strip() and not text.startswith("\\\t")
     ]
     rows = _Rows(path)
+    # Excel's "sep=," first line names the delimiter of the lines after it.
+    stated = re.fullmatch(r"sep=(.)", numbered[0][1].strip()) if numbered else None
+    if stated:
+        numbered = numbered[1:]
     if not numbered:
         return rows.result()
-    delimiter = _delimiter([text for _, text in numbered])
+    delimiter = stated.group(1) if stated else _delimiter([text for _, text in numbered])
     first = _split(numbered[0][1], delimiter)
     if _is_header(first):
         _read_headed(path, numbered, delimiter, rows, label_column)

@@ -360,8 +360,8 @@ def events_raven(events: pd.DataFrame, *, begin_file: bool = False) -> str:
         ]
         if has_mean:
             cells.append(cell_text(row.mean_score))
-        if begin_file:
-            cells.append(cell_text(row.filename))
+        if begin_file:  # a name starting with a quote would open a quoted cell in pandas
+            cells.append(tsv_cell(str(row.filename)))
         lines.append("\t".join(cells))
     return "\n".join(lines) + "\n"
 

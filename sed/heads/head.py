@@ -350,6 +350,15 @@ def load_head_network(directory: str, labels: tuple[str, ...]):
     ModelError
         If ``model.keras`` cannot be loaded or its outputs do not fit ``labels``.
     """
+    import zipfile
+
+    path = os.path.join(directory, MODEL_FILE)
+    if not zipfile.is_zipfile(path):  # keras says "File not found" of a file that is there
+        raise ModelError(
+            f"{MODEL_FILE} is not a Keras model (a .keras file is a zip archive; this one is "
+            "damaged, cut short or another file)",
+            directory,
+        )
     import_tensorflow()
     import keras
 
@@ -413,6 +422,10 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
+        if os.path.exists(directory):
+            raise ModelError(
+                "is a file, not a head directory (the folder `sed train` wrote)", directory
+            )
         raise ModelError("no such head directory", directory)
     paths = {
         name: os.path.join(directory, name) for name in (MODEL_FILE, LABELS_FILE, METADATA_FILE)
@@ -439,6 +452,13 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
         ) from None
     lines = io.StringIO(texts[LABELS_FILE], newline=None)  # \n, \r\n or \r
     labels = tuple(line.rstrip("\n") for line in lines if line.strip())
+    future = isinstance(metadata, dict) and metadata.get("format")
+    if isinstance(future, int) and not isinstance(future, bool) and future > HEAD_FORMAT:
+        raise ModelError(
+            f"{METADATA_FILE} is of format {future}, written by a newer sed (this one reads "
+            f"format {HEAD_FORMAT}): upgrade sed to use this head",
+            directory,
+        )
     if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory

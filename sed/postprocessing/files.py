@@ -55,9 +55,18 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
     kind = "TOML" if path.lower().endswith(".toml") else "JSON"
     text = read_user_text(path, ParameterError, "configuration")
     try:
-        data = tomllib.loads(text) if kind == "TOML" else json.loads(text)
+        data = (
+            tomllib.loads(text) if kind == "TOML" else json.loads(text, object_pairs_hook=_unique)
+        )
+    except _RepeatedKey as repeated:  # JSON keeps the last value without a word; TOML refuses
+        lines = [n for n, line in enumerate(text.splitlines(), 1) if f'"{repeated.key}"' in line]
+        where = f"line {lines[-1]}: " if len(lines) > 1 else ""
+        raise ParameterError(f"{where}key {repeated.key!r} is given twice", path) from None
     except json.JSONDecodeError as error:  # its message ends with line and column
-        raise ParameterError(f"line {error.lineno}: not valid JSON ({error.msg})", path) from None
+        hint = "" if path.lower().endswith(".json") else _SUFFIX_HINT
+        raise ParameterError(
+            f"line {error.lineno}: not valid JSON ({error.msg}){hint}", path
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ParameterError(_toml_error(error, text), path) from None
     except RecursionError:  # nested beyond Python's stack
@@ -71,6 +80,28 @@ def load_config(path: str | os.PathLike) -> PostProcessing:
         line = _key_line(text, key) if key is not None else None
         where = f"line {line}: " if line else f"key {key!r}: " if key is not None else ""
         raise ParameterError(where + error.message, path) from None
+
+
+#: Why a file that is neither .toml nor .json was read as JSON (a .yaml, .ini or .cfg file).
+_SUFFIX_HINT = "; a configuration ending in .toml is read as TOML, any other as JSON"
+
+
+class _RepeatedKey(Exception):
+    """A JSON object names one key twice."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object as a dict, refusing a key given twice (``json.loads`` keeps the last)."""
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _RepeatedKey(key)
+        data[key] = value
+    return data
 
 
 def _first_bad_key(data) -> str | None:

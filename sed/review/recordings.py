@@ -206,8 +206,16 @@ def _input_root(tables: dict[str, pd.DataFrame]) -> str | None:
 
 def _events_set(source: str, audio, label_column) -> ReviewSet:
     from sed.annotations import read_annotations
+    from sed.audio import is_audio_name
     from sed.events import event_table
 
+    if os.path.isdir(source) and any(is_audio_name(name) for name in os.listdir(source)):
+        raise AnnotationError(
+            "holds recordings, and is not the output folder of a `sed detect` batch (no "
+            "parameters.json and .sed/results): give that folder, or an events file, and the "
+            "recordings with --audio",
+            source,
+        )
     found = read_annotations(source, label_column=label_column)
     find = _audio_finder(audio, len(found.recordings))
     recordings = []
