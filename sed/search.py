@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sed.errors import AudioError, ParameterError
+from sed.index import recording_positions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -202,8 +203,9 @@ def similarities(
     negatives: Sequence[np.ndarray] = (),
     pooling: str = DEFAULT_POOLING,
     centre: str = DEFAULT_CENTRE,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The similarity of every window of the index to the query.
+    """The similarity of every window of the index (or of ``rows``) to the query.
 
     Parameters
     ----------
@@ -219,10 +221,12 @@ def similarities(
         What is subtracted before the cosine: the archive's mean window (from every window and
         the query), each recording's mean (from its windows; the archive's mean from the query),
         or nothing.
+    rows : np.ndarray [shape=(m,), dtype=int64], optional
+        Score only these vector rows (a search's candidates); by default every row.
 
     Returns
     -------
-    scores : np.ndarray [shape=(len(index),), dtype=float32]
+    scores : np.ndarray [shape=(len(index),) or (m,), dtype=float32]
         Cosine similarity in [-1, 1], minus the negatives' (then in [-2, 2]).
 
     Raises
@@ -236,16 +240,15 @@ def similarities(
         raise ParameterError(f"unknown centre {centre!r}; choose one of {', '.join(CENTRES)}")
     if not queries:
         raise ParameterError("no query example given")
-    owners = index.row_recordings()
     # A query clip has no background of its own: the archive's mean window stands in for it.
     archive_mean = archive_mean_window(index) if centre != "none" else None
     positive = _query_matrix(queries, pooling, archive_mean)
     negative = _query_matrix(negatives, pooling, archive_mean) if negatives else None
-    scores = np.empty(len(index), np.float32)
-    for start in range(0, len(index), BLOCK_ROWS):
-        block = np.asarray(index.vectors[start : start + BLOCK_ROWS], np.float32)
+    scores = np.empty(len(index) if rows is None else len(rows), np.float32)
+    for start in range(0, len(scores), BLOCK_ROWS):
+        block, block_rows = _vector_block(index, rows, start)
         if centre == "recording":
-            block = block - index.means[owners[start : start + len(block)]]
+            block = block - index.means[recording_positions(index, block_rows)]
         elif archive_mean is not None:
             block = block - archive_mean
         block = _unit(block)
@@ -253,6 +256,18 @@ def similarities(
         if negative is not None:
             scores[start : start + len(block)] -= (block @ negative.T).max(axis=1)
     return scores
+
+
+def _vector_block(
+    index: Index, rows: np.ndarray | None, start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to BLOCK_ROWS vectors from position ``start`` of ``rows`` (of every row when None),
+    as float32 of shape (n, 1024), with their row numbers."""
+    if rows is None:
+        block = np.asarray(index.vectors[start : start + BLOCK_ROWS], np.float32)
+        return block, np.arange(start, start + len(block))
+    block_rows = np.asarray(rows[start : start + BLOCK_ROWS], np.int64)
+    return np.asarray(index.vectors[block_rows], np.float32), block_rows
 
 
 def search(
@@ -263,8 +278,13 @@ def search(
     negatives: Sequence[np.ndarray] = (),
     pooling: str = DEFAULT_POOLING,
     centre: str = DEFAULT_CENTRE,
+    exact: bool = False,
 ) -> Hits:
-    """The ``k`` windows of the index most similar to the query examples (exact search).
+    """The ``k`` windows of the index most similar to the query examples.
+
+    By default the index's HNSW graph (:mod:`sed.vector_store`) gives the candidates, which are
+    then scored exactly (recall@100 against ``exact`` about 0.98); with ``exact``, every window
+    is scored.
 
     Parameters
     ----------
@@ -277,11 +297,13 @@ def search(
         Windows to return (fewer when the index holds fewer).
     negatives, pooling, centre
         See :func:`similarities`.
+    exact : bool
+        Score every window (brute force) instead of the graph's candidates.
 
     Returns
     -------
     hits : Hits
-        Best first.
+        Best first; a hit's score is the same in both modes.
 
     Raises
     ------
@@ -292,20 +314,61 @@ def search(
         raise ParameterError(f"k must be at least 1, not {k}")
     if isinstance(queries, np.ndarray):
         queries = [queries]
-    scores = similarities(index, queries, negatives=negatives, pooling=pooling, centre=centre)
-    return best_windows(index, scores, k=k)
+    rows = None if exact else candidate_rows(index, queries, k=k, pooling=pooling, centre=centre)
+    scores = similarities(
+        index, queries, negatives=negatives, pooling=pooling, centre=centre, rows=rows
+    )
+    return best_windows(index, scores, k=k, rows=rows)
 
 
-def best_windows(index: Index, scores: np.ndarray, *, k: int = DEFAULT_K) -> Hits:
+def candidate_rows(
+    index: Index,
+    queries: Sequence[np.ndarray],
+    *,
+    k: int = DEFAULT_K,
+    pooling: str = DEFAULT_POOLING,
+    centre: str = DEFAULT_CENTRE,
+) -> np.ndarray | None:
+    """The rows an approximate search scores: the graph's nearest rows to each query vector,
+    and every row the graph does not cover yet.
+
+    Each query vector (one per query window with ``pooling="max"``, their mean with ``"mean"``,
+    centred as :func:`similarities` centres it) fetches
+    :data:`sed.vector_store.CANDIDATES_PER_HIT` ``* k`` rows, since the graph ranks by the plain
+    cosine and the search by the centred one. Negatives fetch nothing: they only lower scores.
+
+    Returns
+    -------
+    rows : np.ndarray [shape=(m,), dtype=int64] or None
+        Sorted and unique; None when the index has no graph (every row is then scored).
+    """
+    from sed.vector_store import CANDIDATES_PER_HIT
+
+    if index.graph is None or not queries:
+        return None
+    # The query matrix needs the same centre as the scoring (else candidates and scores disagree).
+    archive_mean = archive_mean_window(index) if centre != "none" else None
+    vectors = _query_matrix(queries, pooling, archive_mean)
+    found = index.graph.nearest(vectors, CANDIDATES_PER_HIT * k)
+    uncovered = np.arange(index.graph.rows, len(index), dtype=np.int64)
+    return np.concatenate([found, uncovered])
+
+
+def best_windows(
+    index: Index, scores: np.ndarray, *, k: int = DEFAULT_K, rows: np.ndarray | None = None
+) -> Hits:
     """The ``k`` windows of the index with the highest scores, best first.
 
     Parameters
     ----------
     index : sed.index.Index
-    scores : np.ndarray [shape=(len(index),)]
-        A score per window of the index (:func:`similarities`, :func:`head_scores`).
+    scores : np.ndarray [shape=(len(index),) or (len(rows),)]
+        A score per window of the index (:func:`similarities`, :func:`head_scores`), or per row
+        of ``rows``.
     k : int > 0
         Windows to return (fewer when the index holds fewer).
+    rows : np.ndarray [shape=(m,), dtype=int64], optional
+        The vector rows ``scores`` belong to (sorted); by default every row.
 
     Returns
     -------
@@ -320,16 +383,18 @@ def best_windows(index: Index, scores: np.ndarray, *, k: int = DEFAULT_K) -> Hit
     if k < 1:
         raise ParameterError(f"k must be at least 1, not {k}")
     scores = np.asarray(scores, np.float32)
-    if scores.shape != (len(index),):
-        raise ParameterError(f"expected {len(index)} scores (one per window), got {scores.shape}")
+    expected = len(index) if rows is None else len(rows)
+    if scores.shape != (expected,):
+        raise ParameterError(f"expected {expected} scores (one per window), got {scores.shape}")
     k = min(k, len(scores))
     top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
-    positions = index.row_recordings()[top] if k else np.zeros(0, np.int64)
+    found = top if rows is None else np.asarray(rows, np.int64)[top]
+    positions = recording_positions(index, found) if k else np.zeros(0, np.int64)
     firsts = np.array([r.first_row for r in index.recordings], np.int64)
-    onsets = (top - firsts[positions]) * index.hop_seconds if k else np.zeros(0)
+    onsets = (found - firsts[positions]) * index.hop_seconds if k else np.zeros(0)
     return Hits(
-        top.astype(np.int64),
+        found.astype(np.int64),
         positions.astype(np.int64),
         onsets.astype(np.float64),
         (onsets + index.window_seconds).astype(np.float64),

@@ -82,6 +82,11 @@ from sed.search import (
     "(background-normalised), or nothing.",
 )
 @click.option(
+    "--exact",
+    is_flag=True,
+    help="Score every window (brute force) instead of the index graph's candidates.",
+)
+@click.option(
     "--backend",
     type=click.Choice(BACKENDS),
     default=DEFAULT_BACKEND,
@@ -107,6 +112,7 @@ def search(
     min_gap_seconds,
     pooling,
     centre,
+    exact,
     backend,
     weights,
 ):
@@ -155,6 +161,7 @@ def search(
         negatives=negative,
         pooling=pooling,
         centre=centre,
+        exact=exact,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, _format_of(output))
@@ -169,6 +176,7 @@ def _refuse_with_head(context: click.Context) -> None:
         "negatives": "--negative",
         "pooling": "--pooling",
         "centre": "--centre",
+        "exact": "--exact",
     }
     given = [
         option
