@@ -508,8 +508,11 @@ class IndexWriter:
         ------
         SedError
             If the database cannot be written.
+        RuntimeError
+            Outside the writer's ``with`` block.
         """
-        assert self._vectors is not None and self._graph is not None, "use IndexWriter in a with"
+        if self._vectors is None or self._graph is None:
+            raise RuntimeError("IndexWriter.add outside its `with` block")
         embeddings = np.asarray(embeddings, np.float32).reshape(-1, DIMENSIONS)
         self._vectors.write(embeddings.astype(VECTOR_DTYPE).tobytes())
         self._vectors.flush()

@@ -303,7 +303,7 @@ def search(
     Returns
     -------
     hits : Hits
-        Best first; a hit's score is the same in both modes.
+        Best first; a hit's score is the same in both modes (to float32 rounding, 1e-6).
 
     Raises
     ------

@@ -41,12 +41,13 @@ def test_recall_at_100_against_exact_search(office_index, office_queries):
         exact = search(office_index, [query], k=K, exact=True)
         approximate = search(office_index, [query], k=K)
         recalls.append(len(np.intersect1d(exact.rows, approximate.rows)) / K)
-        # A window found by both has the same score: the candidates are scored exactly.
-        common, in_exact, in_approximate = np.intersect1d(
+        # A window found by both has the same score (to float32 rounding of another matrix
+        # product's shape): the candidates are scored exactly.
+        _, in_exact, in_approximate = np.intersect1d(
             exact.rows, approximate.rows, return_indices=True
         )
-        np.testing.assert_array_equal(
-            exact.scores[in_exact], approximate.scores[in_approximate], err_msg=str(common)
+        np.testing.assert_allclose(
+            exact.scores[in_exact], approximate.scores[in_approximate], rtol=0, atol=1e-6
         )
     assert len(recalls) == 110
     assert np.mean(recalls) >= 0.95, (np.mean(recalls), np.min(recalls))
