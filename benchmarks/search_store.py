@@ -302,7 +302,8 @@ def scale_curve(args) -> None:
 
     from _common import cpu_model
 
-    from sed.index import GRAPH, VECTORS, open_index
+    from sed.index import VECTORS, open_index
+    from sed.vector_store import GRAPH
 
     work = args.work_dir or tempfile.mkdtemp(prefix="sed-store-")
     source = source_index(args.source_index, work)
