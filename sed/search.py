@@ -283,7 +283,7 @@ def search(
     """The ``k`` windows of the index most similar to the query examples.
 
     By default the index's HNSW graph (:mod:`sed.vector_store`) gives the candidates, which are
-    then scored exactly (recall@100 against ``exact`` about 0.98); with ``exact``, every window
+    then scored exactly (recall@100 against ``exact`` about 0.99); with ``exact``, every window
     is scored.
 
     Parameters
