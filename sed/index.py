@@ -4,7 +4,7 @@
 then finds the windows nearest to an example in seconds, without running the model on the
 archive again (what BirdNET-Analyzer's ``search`` and perch-hoplite's agile modelling do).
 
-An index is a folder holding two files and nothing else:
+An index is a folder holding three files and nothing else:
 
 ``index.sqlite``
     SQLite (the standard library's ``sqlite3``, no server): the settings the vectors depend on
@@ -14,20 +14,24 @@ An index is a folder holding two files and nothing else:
 ``vectors.f32``
     Every window's embedding as raw little-endian float32 rows of 1024 values, recordings one
     after the other in the order they were added. Read as a memory map: searching needs no more
-    memory than one block at a time.
+    memory than one block at a time. ``sed search --exact`` scores all of them.
+``graph.usearch``
+    An HNSW graph over the vectors (USearch, float16; :mod:`sed.vector_store`), built
+    incrementally as recordings are added: the default search scores only the candidates it
+    gives (recall@100 about 0.99 against exact search, a few milliseconds however big the
+    index). It is a cache of ``vectors.f32``: rows it does not cover are scanned exactly.
 
-The store is exact search over a float32 memory map, chosen by measurement against usearch,
-hnswlib and faiss (``benchmarks/search_store.py``, docs/search.md): it adds a recording at the
-speed of writing a file, has recall 1, and scans 200,000 windows (28 hours of audio at hop 0.5 s)
-in about 35 ms. Every scoring rule of :mod:`sed.search` (background normalisation, pooling,
-negatives) is then a few array operations. float16 would halve the size but numpy's conversion
-makes a scan 40 times slower; an HNSW graph (usearch: 0.5 ms, recall@100 0.99) pays off only for
-archives of thousands of hours.
+Exact search over the float32 memory map takes about 0.2 s per 72,000 windows (10 hours of audio
+at hop 0.5 s) and grows with the archive; the graph keeps a query at a few milliseconds
+(``benchmarks/search_store.py --hours``, docs/search.md).
 
 A recording is committed atomically: its vectors are appended and flushed to disk first, then its
 row is inserted in one SQLite transaction. A run killed in between leaves vectors past the last
-committed row; the next writer cuts them off, and readers never look past the committed rows. So a
-killed ``sed index`` leaves an index that is usable as it is, and that the same command resumes.
+committed row; the next writer cuts them off, and readers never look past the committed rows. The
+graph follows the commits and is saved by renaming a complete new file over the old one (every
+five minutes and at the end of a run), so it covers a prefix of the committed rows. So a killed
+``sed index`` leaves an index that is usable as it is, and that the same command resumes (adding
+the rows the graph lacks first).
 """
 
 from __future__ import annotations
