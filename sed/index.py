@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -449,7 +449,7 @@ class IndexWriter:
         os.makedirs(self.folder, exist_ok=True)
         with _database_errors(self.folder):
             self._connection = _connect(self.folder)
-        self._vectors = None
+        self._vectors: BinaryIO | None = None
         self._graph: Graph | None = None
 
     def __enter__(self) -> IndexWriter:
@@ -482,9 +482,9 @@ class IndexWriter:
                 "SELECT COALESCE(MAX(first_row + n_windows), 0) FROM recordings"
             ).fetchone()
         path = os.path.join(self.folder, VECTORS)
-        self._vectors = open(path, "ab")  # noqa: SIM115 (closed by __exit__)
+        vectors = self._vectors = open(path, "ab")  # noqa: SIM115 (closed by __exit__)
         # Rows past the last commit are from a killed run: cut them off before appending.
-        self._vectors.truncate(self.committed * DIMENSIONS * VECTOR_DTYPE.itemsize)
+        vectors.truncate(self.committed * DIMENSIONS * VECTOR_DTYPE.itemsize)
         committed = (
             np.memmap(path, VECTOR_DTYPE, "r", shape=(self.committed, DIMENSIONS))
             if self.committed

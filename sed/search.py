@@ -71,8 +71,12 @@ FRAME_BLOCK_WINDOWS = 4096
 #: Windows whose frame scores give an approximate search's z-scores their mean and spread
 #: (the candidates alone, all like the query, would misstate them); an even sample.
 STANDARDISE_WINDOWS = 1024
-#: Fewest candidates fetched from the graph per query vector (:func:`candidate_count`).
-MIN_CANDIDATES = 0
+#: Fewest candidates fetched from the graph per query vector (:func:`candidate_count`). The
+#: graph ranks by window cosine, a weak first stage for the frame rule: on the office
+#: soundscapes (2,400 windows, the 110 DCASE training clips, k=100) the frame rule's recall@100
+#: against exact search is 0.852 with 8 * k = 800 candidates, 0.916 with 1,200, 0.954 with
+#: 1,600 and 0.969 (lowest query 0.65) with 1,800; the window rule's is 0.998 throughout.
+MIN_CANDIDATES = 1800
 POOLINGS = ("mean", "max")
 DEFAULT_POOLING = "max"
 CENTRES = ("archive", "recording", "none")
