@@ -1,7 +1,23 @@
-"""Which vector store `sed index` uses: build time, query latency, recall@100 and size.
+"""Which vector store `sed index` uses, and how `sed index`/`sed search` scale with hours of audio.
 
-    uv run --with usearch --with hnswlib --with faiss-cpu python benchmarks/search_store.py \
+Comparing stores:
+
+    uv run --with hnswlib --with faiss-cpu python benchmarks/search_store.py \
         EMBEDDINGS.npz [--n 200000] [--queries 100]
+
+The scale curve of sed's own store (exact float32 vectors + USearch HNSW graph):
+
+    uv run python benchmarks/search_store.py --hours 10,100 [--source-index DIR] \
+        [--work-dir DIR] [--queries 50] [--exact-queries 20]
+
+For each number of hours, an index folder is written by `sed.index.IndexWriter` (what `sed
+index` commits through) from cached embeddings: 10-minute recordings (1,200 windows at hop 0.5
+s) whose windows are real YAMNet embeddings of the sed_dev/office soundscapes (taken from
+--source-index, which is built from ../shared/data when missing) drawn at random and perturbed
+as below. Build time is the time spent in the writer (the embeddings are generated outside it);
+then a fresh process opens the index and runs one-window queries (perturbed real windows) with
+`sed.search.search` in both modes, printing latency p50/p95, recall@100 of the default
+(approximate) search against `exact=True`, and its resident memory (VmRSS) after each mode.
 
 EMBEDDINGS.npz is what `sed embed` writes (real YAMNet embeddings, e.g. of
 ../shared/data/sed_dev/office/audio and ../shared/data/dcase2016_task2/train). The base set is
@@ -16,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 
@@ -59,10 +76,23 @@ def folder_size(path: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("embeddings")
+    parser.add_argument("embeddings", nargs="?")
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--hours", help="comma-separated hours of audio: the scale curve")
+    parser.add_argument("--source-index", default=None)
+    parser.add_argument("--work-dir", default=None)
+    parser.add_argument("--exact-queries", type=int, default=20)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        measure(args.measure, args.source_index, args.queries, args.exact_queries)
+        return
+    if args.hours:
+        scale_curve(args)
+        return
+    if not args.embeddings:
+        parser.error("give EMBEDDINGS.npz (store comparison) or --hours (scale curve)")
     rng = np.random.default_rng(0)
     real = np.load(args.embeddings)["embeddings"].astype(np.float32)
     std = real.std(axis=0)
@@ -168,6 +198,154 @@ def main() -> None:
             faiss.write_index(hnsw, path)
             report("faiss HNSWFlat f32 (ef 200)", build, query, found, os.path.getsize(path))
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+#: Windows per synthetic recording (10 minutes at hop 0.5 s, as a recorder's files often are).
+RECORDING_WINDOWS = 1200
+#: Gaussian noise added to each copied real window, in per-dimension standard deviations.
+NOISE = 0.3
+
+
+def perturbed_windows(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` real windows drawn with replacement, each with Gaussian noise of NOISE standard
+    deviations per dimension, clipped at 0 (YAMNet's embeddings are >= 0): shape (n, 1024)."""
+    rows = real[rng.integers(0, len(real), n)]
+    noise = rng.normal(size=rows.shape).astype(np.float32) * (NOISE * real.std(axis=0))
+    return np.maximum(rows + noise, 0).astype(np.float32)
+
+
+def source_index(path: str | None, work: str) -> str:
+    """The index holding the real embeddings (built from sed_dev/office when missing)."""
+    from _common import DATA
+
+    from sed.index import build_index, is_index
+
+    path = path or os.path.join(work, "office.index")
+    if not is_index(path):
+        from sed.pipeline import load_model
+
+        audio = sorted((DATA / "sed_dev" / "office" / "audio").glob("*.flac"))
+        build_index(map(str, audio), path, load_model())
+    return path
+
+
+def vm_rss_mib() -> float:
+    """This process's resident memory (VmRSS), MiB."""
+    with open("/proc/self/status", encoding="utf-8") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def build(folder: str, settings: dict, real: np.ndarray, hours: float) -> tuple[float, float]:
+    """Write an index of ``hours`` of perturbed real windows; (seconds in the writer, peak
+    resident MiB)."""
+    from sed.index import IndexWriter
+
+    rng = np.random.default_rng(int(hours * 1000))
+    recordings = int(round(hours * 6))
+    spent = 0.0
+    with IndexWriter(folder, settings) as writer:
+        for i in range(recordings):
+            windows = perturbed_windows(real, RECORDING_WINDOWS, rng)
+            started = time.perf_counter()
+            writer.add(f"synthetic/{i:06d}.flac", RECORDING_WINDOWS * 0.5, windows)
+            spent += time.perf_counter() - started
+        started = time.perf_counter()
+    spent += time.perf_counter() - started  # the final save of the graph
+    import resource
+
+    return spent, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(folder: str, source: str, queries: int, exact_queries: int) -> None:
+    """In a fresh process: open the index, time approximate and exact one-window queries, and
+    print one JSON line of the figures."""
+    import json
+
+    from sed.index import open_index
+    from sed.search import search
+
+    real = np.asarray(open_index(source).vectors, np.float32)
+    rng = np.random.default_rng(1)
+    probes = perturbed_windows(real, queries, rng)
+    started = time.perf_counter()
+    index = open_index(folder)
+    opened = time.perf_counter() - started
+    figures = {"open_s": opened, "rss_open_mib": vm_rss_mib()}
+    approximate, latencies = [], []
+    for probe in probes:
+        started = time.perf_counter()
+        approximate.append(search(index, [probe[None]], k=K).rows)
+        latencies.append(time.perf_counter() - started)
+    figures["rss_approximate_mib"] = vm_rss_mib()
+    figures["approximate_ms"] = 1000 * np.percentile(latencies[1:], [50, 95])
+    figures["first_query_ms"] = 1000 * latencies[0]
+    exact, latencies = [], []
+    for probe in probes[:exact_queries]:
+        started = time.perf_counter()
+        exact.append(search(index, [probe[None]], k=K, exact=True).rows)
+        latencies.append(time.perf_counter() - started)
+    figures["rss_exact_mib"] = vm_rss_mib()
+    figures["exact_ms"] = 1000 * np.percentile(latencies[1:], [50, 95])
+    figures["recall"] = recall(approximate[:exact_queries], exact)
+    figures["windows"] = len(index)
+    print(json.dumps({key: np.asarray(value).tolist() for key, value in figures.items()}))
+
+
+def scale_curve(args) -> None:
+    """Build and measure an index per number of hours; one table row each."""
+    import json
+    import subprocess
+    import sys
+
+    from _common import cpu_model
+
+    from sed.index import VECTORS, open_index
+    from sed.vector_store import GRAPH
+
+    work = args.work_dir or tempfile.mkdtemp(prefix="sed-store-")
+    source = source_index(args.source_index, work)
+    opened = open_index(source)
+    real, settings = np.asarray(opened.vectors, np.float32), opened.settings
+    print(
+        f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; "
+        f"vectors: {len(real)} real YAMNet embeddings of sed_dev/office repeated with Gaussian "
+        f"noise of {NOISE} standard deviations (not real audio of that length); "
+        f"{args.queries} one-window queries, recall@100 over the first {args.exact_queries}"
+    )
+    print(
+        "| hours | windows | build (s) | build peak RSS (MiB) | vectors.f32 (MB) | graph (MB) "
+        "| approximate p50 / p95 (ms) | exact p50 / p95 (ms) | recall@100 "
+        "| search RSS approximate / exact (MiB) | load |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for hours in (float(h) for h in args.hours.split(",")):
+        folder = os.path.join(work, f"{hours:g}h.index")
+        if os.path.exists(folder):
+            raise SystemExit(f"{folder} exists: give another --work-dir")
+        spent, peak = build(folder, settings, real, hours)
+        child = subprocess.run(
+            [sys.executable, __file__, "--measure", folder, "--source-index", source,
+             "--queries", str(args.queries), "--exact-queries", str(args.exact_queries)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        got = json.loads(child.stdout.strip().splitlines()[-1])
+        vectors = os.path.getsize(os.path.join(folder, VECTORS)) / 1e6
+        graph = os.path.getsize(os.path.join(folder, GRAPH)) / 1e6
+        approximate, exact = got["approximate_ms"], got["exact_ms"]
+        print(
+            f"| {hours:g} | {got['windows']} | {spent:.1f} | {peak:.0f} | {vectors:.0f} "
+            f"| {graph:.0f} | {approximate[0]:.1f} / {approximate[1]:.1f} "
+            f"| {exact[0]:.0f} / {exact[1]:.0f} | {got['recall']:.3f} "
+            f"| {got['rss_approximate_mib']:.0f} / {got['rss_exact_mib']:.0f} "
+            f"| {os.getloadavg()[0]:.2f} |",
+            flush=True,
+        )
+        if not args.work_dir:
+            shutil.rmtree(folder)
+    print(f"work folder {work}; load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 then finds the windows nearest to an example in seconds, without running the model on the
 archive again (what BirdNET-Analyzer's ``search`` and perch-hoplite's agile modelling do).
 
-An index is a folder holding two files and nothing else:
+An index is a folder holding three files and nothing else:
 
 ``index.sqlite``
     SQLite (the standard library's ``sqlite3``, no server): the settings the vectors depend on
@@ -14,20 +14,24 @@ An index is a folder holding two files and nothing else:
 ``vectors.f32``
     Every window's embedding as raw little-endian float32 rows of 1024 values, recordings one
     after the other in the order they were added. Read as a memory map: searching needs no more
-    memory than one block at a time.
+    memory than one block at a time. ``sed search --exact`` scores all of them.
+``graph.usearch``
+    An HNSW graph over the vectors (USearch, float16; :mod:`sed.vector_store`), built
+    incrementally as recordings are added: the default search scores only the candidates it
+    gives (recall@100 about 0.99 against exact search, a few milliseconds however big the
+    index). It is a cache of ``vectors.f32``: rows it does not cover are scanned exactly.
 
-The store is exact search over a float32 memory map, chosen by measurement against usearch,
-hnswlib and faiss (``benchmarks/search_store.py``, docs/search.md): it adds a recording at the
-speed of writing a file, has recall 1, and scans 200,000 windows (28 hours of audio at hop 0.5 s)
-in about 35 ms. Every scoring rule of :mod:`sed.search` (background normalisation, pooling,
-negatives) is then a few array operations. float16 would halve the size but numpy's conversion
-makes a scan 40 times slower; an HNSW graph (usearch: 0.5 ms, recall@100 0.99) pays off only for
-archives of thousands of hours.
+Exact search over the float32 memory map takes about 0.2 s per 72,000 windows (10 hours of audio
+at hop 0.5 s) and grows with the archive; the graph keeps a query at a few milliseconds
+(``benchmarks/search_store.py --hours``, docs/search.md).
 
 A recording is committed atomically: its vectors are appended and flushed to disk first, then its
 row is inserted in one SQLite transaction. A run killed in between leaves vectors past the last
-committed row; the next writer cuts them off, and readers never look past the committed rows. So a
-killed ``sed index`` leaves an index that is usable as it is, and that the same command resumes.
+committed row; the next writer cuts them off, and readers never look past the committed rows. The
+graph follows the commits and is saved by renaming a complete new file over the old one (every
+five minutes and at the end of a run), so it covers a prefix of the committed rows. So a killed
+``sed index`` leaves an index that is usable as it is, and that the same command resumes (adding
+the rows the graph lacks first).
 """
 
 from __future__ import annotations
@@ -38,10 +42,11 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -49,6 +54,7 @@ from sed.errors import AudioError, ModelError, ParameterError, SedError
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
+    from sed.vector_store import Graph
 
 #: Files of an index folder.
 DATABASE = "index.sqlite"
@@ -125,6 +131,9 @@ class Index:
     means : np.ndarray [shape=(n_recordings, 1024), dtype=float32]
         Each recording's mean embedding (the "background" that background-normalised search
         subtracts).
+    graph : sed.vector_store.Graph or None
+        The HNSW graph over the first ``graph.rows`` vector rows (memory-mapped, read-only), or
+        None when the folder has none: approximate search then scores every row.
     """
 
     folder: str
@@ -132,6 +141,7 @@ class Index:
     recordings: list[IndexedRecording]
     vectors: np.ndarray
     means: np.ndarray
+    graph: Graph | None = None
 
     @property
     def hop_seconds(self) -> float:
@@ -312,6 +322,8 @@ def open_index(folder: str | os.PathLike) -> Index:
     ParameterError
         If ``folder`` is not an index (no ``index.sqlite``, or another layout version).
     """
+    from sed.vector_store import open_graph
+
     folder = os.fspath(folder)
     if not is_index(folder):
         raise ParameterError(f"not a sed index (no {DATABASE}; build one with `sed index`)", folder)
@@ -337,7 +349,7 @@ def open_index(folder: str | os.PathLike) -> Index:
         if size < rows * DIMENSIONS * VECTOR_DTYPE.itemsize:
             raise ParameterError(f"{VECTORS} is shorter than its {rows} committed rows", folder)
         vectors = np.memmap(path, VECTOR_DTYPE, "r", shape=(rows, DIMENSIONS))
-    return Index(folder, settings, recordings, vectors, means)
+    return Index(folder, settings, recordings, vectors, means, open_graph(folder, rows))
 
 
 def build_index(
@@ -385,69 +397,168 @@ def build_index(
         raise OutputError("is a file, not an index folder", folder)
     if os.path.isdir(folder) and not is_index(folder) and os.listdir(folder):
         raise OutputError("holds files but no sed index; give an empty or new folder", folder)
-    os.makedirs(folder, exist_ok=True)
-    wanted = index_settings(model, resampler)
     report = IndexReport()
-    connection = _connect(folder)
-    try:
-        with connection:
+    with IndexWriter(folder, index_settings(model, resampler)) as writer:
+        for path in paths:
+            name = os.fspath(path)
+            if name in writer:
+                report.skipped.append(name)
+                if progress:
+                    progress(name, -1)
+                continue
+            try:
+                scored = score_file(name, model, resampler=resampler, keep_embeddings=True)
+            except AudioError as error:
+                report.failed[name] = str(error)
+                continue
+            embeddings = np.asarray(scored.embeddings, np.float32)
+            writer.add(name, float(scored.duration_seconds), embeddings)
+            report.added.append(name)
+            report.windows += len(embeddings)
+            if progress:
+                progress(name, len(embeddings))
+    return report
+
+
+class IndexWriter:
+    """Appends recordings' embeddings to an index folder, each committed atomically.
+
+    Used as a context manager: opening checks the folder's settings, cuts off the vectors of a
+    killed run and brings the HNSW graph (:mod:`sed.vector_store`) up to the committed rows;
+    closing saves the graph. :func:`build_index` embeds audio through it; anything holding
+    embeddings already (``benchmarks/search_store.py``) can add them the same way.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Created if missing.
+    settings : dict
+        :func:`index_settings` of the model the embeddings come from.
+
+    Raises
+    ------
+    ModelError, ParameterError
+        If the folder's index was built with other weights, another hop or framing.
+    SedError
+        If the database cannot be written.
+    """
+
+    def __init__(self, folder: str | os.PathLike, settings: dict) -> None:
+        self.folder = os.fspath(folder)
+        self.settings = settings
+        os.makedirs(self.folder, exist_ok=True)
+        with _database_errors(self.folder):
+            self._connection = _connect(self.folder)
+        self._vectors: BinaryIO | None = None
+        self._graph: Graph | None = None
+
+    def __enter__(self) -> IndexWriter:
+        try:
+            self._open()
+        except BaseException:
+            self._close(save_graph=False)
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._close(save_graph=True)
+
+    def _open(self) -> None:
+        from sed.vector_store import Graph
+
+        connection = self._connection
+        with _database_errors(self.folder), connection:
             stored = _read_settings(connection)
             if stored:
-                check_settings(folder, stored, wanted)
+                check_settings(self.folder, stored, self.settings)
             else:
                 connection.executemany(
                     "INSERT INTO settings VALUES (?, ?)",
-                    [(key, json.dumps(value)) for key, value in wanted.items()],
+                    [(key, json.dumps(value)) for key, value in self.settings.items()],
                 )
-        known = {row[0] for row in connection.execute("SELECT path FROM recordings")}
-        (committed,) = connection.execute(
-            "SELECT COALESCE(MAX(first_row + n_windows), 0) FROM recordings"
-        ).fetchone()
-        with open(os.path.join(folder, VECTORS), "ab") as vectors:
-            # Rows past the last commit are from a killed run: cut them off before appending.
-            vectors.truncate(committed * DIMENSIONS * VECTOR_DTYPE.itemsize)
-            for path in paths:
-                name = os.fspath(path)
-                absolute = os.path.abspath(name)
-                if absolute in known:
-                    report.skipped.append(name)
-                    if progress:
-                        progress(name, -1)
-                    continue
-                try:
-                    scored = score_file(name, model, resampler=resampler, keep_embeddings=True)
-                except AudioError as error:
-                    report.failed[name] = str(error)
-                    continue
-                embeddings = np.asarray(scored.embeddings, np.float32)
-                vectors.write(embeddings.astype(VECTOR_DTYPE).tobytes())
-                vectors.flush()
-                os.fsync(vectors.fileno())
-                with connection:
-                    connection.execute(
-                        "INSERT INTO recordings (path, filename, duration_seconds, start_time, "
-                        "first_row, n_windows, mean) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            absolute,
-                            name,
-                            float(scored.duration_seconds),
-                            start_time_from_name(name),
-                            committed,
-                            len(embeddings),
-                            embeddings.mean(axis=0).astype(np.float32).tobytes(),
-                        ),
-                    )
-                committed += len(embeddings)
-                known.add(absolute)
-                report.added.append(name)
-                report.windows += len(embeddings)
-                if progress:
-                    progress(name, len(embeddings))
+        with _database_errors(self.folder):
+            self._known = {row[0] for row in connection.execute("SELECT path FROM recordings")}
+            (self.committed,) = connection.execute(
+                "SELECT COALESCE(MAX(first_row + n_windows), 0) FROM recordings"
+            ).fetchone()
+        path = os.path.join(self.folder, VECTORS)
+        vectors = self._vectors = open(path, "ab")  # noqa: SIM115 (closed by __exit__)
+        # Rows past the last commit are from a killed run: cut them off before appending.
+        vectors.truncate(self.committed * DIMENSIONS * VECTOR_DTYPE.itemsize)
+        committed = (
+            np.memmap(path, VECTOR_DTYPE, "r", shape=(self.committed, DIMENSIONS))
+            if self.committed
+            else np.zeros((0, DIMENSIONS), VECTOR_DTYPE)
+        )
+        self._graph = Graph.for_writing(self.folder, committed)
+
+    def __contains__(self, path: str | os.PathLike) -> bool:
+        """True when the recording (by absolute path) is in the index."""
+        return os.path.abspath(os.fspath(path)) in self._known
+
+    def add(self, name: str, duration_seconds: float, embeddings: np.ndarray) -> None:
+        """Commit one recording: its vectors appended and flushed, then its row inserted.
+
+        Parameters
+        ----------
+        name : str
+            Its path as given (the ``filename`` of search hits); its absolute path identifies it.
+        duration_seconds : float
+            True length, in seconds.
+        embeddings : np.ndarray [shape=(n_windows, 1024), dtype=float32]
+            Window ``i`` starts at ``i * hop_seconds``.
+
+        Raises
+        ------
+        SedError
+            If the database cannot be written.
+        RuntimeError
+            Outside the writer's ``with`` block.
+        """
+        if self._vectors is None or self._graph is None:
+            raise RuntimeError("IndexWriter.add outside its `with` block")
+        embeddings = np.asarray(embeddings, np.float32).reshape(-1, DIMENSIONS)
+        self._vectors.write(embeddings.astype(VECTOR_DTYPE).tobytes())
+        self._vectors.flush()
+        os.fsync(self._vectors.fileno())
+        absolute = os.path.abspath(name)
+        with _database_errors(self.folder), self._connection:
+            self._connection.execute(
+                "INSERT INTO recordings (path, filename, duration_seconds, start_time, "
+                "first_row, n_windows, mean) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    absolute,
+                    name,
+                    float(duration_seconds),
+                    start_time_from_name(name),
+                    self.committed,
+                    len(embeddings),
+                    embeddings.mean(axis=0).astype(np.float32).tobytes(),
+                ),
+            )
+        # The graph follows the commit: it never covers a row that is not committed.
+        self._graph.add(self.committed, embeddings)
+        self.committed += len(embeddings)
+        self._known.add(absolute)
+        self._graph.save()
+
+    def _close(self, *, save_graph: bool) -> None:
+        if self._graph is not None:
+            if save_graph:
+                self._graph.save(force=True)
+            self._graph.close()
+        if self._vectors is not None:
+            self._vectors.close()
+        self._connection.close()
+
+
+@contextmanager
+def _database_errors(folder: str) -> Iterator[None]:
+    """SQLite's errors as one line naming the index."""
+    try:
+        yield
     except sqlite3.DatabaseError as error:
         raise SedError(f"cannot write the index database ({error})", folder) from None
-    finally:
-        connection.close()
-    return report
 
 
 def describe(index: Index) -> str:

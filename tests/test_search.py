@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from sed.index import (
     start_time_from_name,
 )
 from sed.search import hits_to_events, query_embeddings, search, similarities
+from sed.vector_store import GRAPH
 
 SECONDS = 20
 
@@ -125,6 +127,25 @@ def test_incremental_run_adds_new_recordings_and_skips_indexed_ones(tmp_path, ar
     index = open_index(folder)
     assert len(index.recordings) == 2
     assert index.recordings[1].first_row == index.recordings[0].n_windows
+    # The second run added its rows to the first run's graph.
+    assert index.graph is not None and index.graph.rows == len(index)
+
+
+def test_approximate_search_scores_like_exact_and_falls_back_without_graph(tmp_path, built):
+    query = np.asarray(built.vectors[30:32])
+    exact = search(built, [query], k=20, exact=True)
+    approximate = search(built, [query], k=20)
+    np.testing.assert_array_equal(approximate.rows, exact.rows)
+    np.testing.assert_array_equal(approximate.scores, exact.scores)
+    # An index whose graph is gone (built before graphs, or killed before the first save) is
+    # searched in full.
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in (DATABASE, VECTORS):
+        (copy / name).write_bytes((Path(built.folder) / name).read_bytes())
+    bare = open_index(copy)
+    assert bare.graph is None
+    np.testing.assert_array_equal(search(bare, [query], k=20).rows, exact.rows)
 
 
 def test_another_hop_or_model_is_refused(tmp_path, archive, model, reference_hop_model):
@@ -181,6 +202,13 @@ def test_cli_index_then_search_writes_readable_events(tmp_path, archive, suffix)
         found = read_events(windows).events
         assert found["score"].max() > 0.97
         assert found["onset"].iloc[0] <= 10.0 <= found["offset"].iloc[0]
+        # This small index is smaller than the candidates: --exact finds the same events.
+        for scoring, approximate in (("frames", out), ("windows", windows)):
+            exact = tmp_path / f"exact-{scoring}.csv"
+            command = ["search", str(index_dir), "--query", str(query), "--scoring", scoring]
+            result = CliRunner().invoke(cli, [*command, *k, "--exact", "-o", str(exact)])
+            assert result.exit_code == 0, result.output
+            assert exact.read_text() == approximate.read_text()
 
 
 def test_cli_errors_are_one_line(tmp_path, archive):
@@ -222,11 +250,18 @@ def test_a_killed_index_run_resumes(tmp_path, archive):
     assert 2 <= len(killed.recordings) < 8
     assert len(killed) == sum(r.n_windows for r in killed.recordings)
     assert os.path.getsize(folder / VECTORS) >= len(killed) * 1024 * 4
+    # The graph, if one was saved, covers committed rows only; the rest is scanned exactly.
+    assert killed.graph is None or killed.graph.rows <= len(killed)
+    query = np.asarray(killed.vectors[10:11])
+    np.testing.assert_array_equal(
+        search(killed, [query], k=50).rows, search(killed, [query], k=50, exact=True).rows
+    )
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     resumed = open_index(folder)
     assert len(resumed.recordings) == 8
     assert os.path.getsize(folder / VECTORS) == len(resumed) * 1024 * 4
+    assert (folder / GRAPH).exists() and resumed.graph.rows == len(resumed)
     # Every recording is the same audio: every one's windows equal the first's.
     first = resumed.recordings[0]
     for recording in resumed.recordings[1:]:

@@ -120,6 +120,18 @@ def test_the_frame_rule_is_the_chamfer_similarity_z_scored_per_layer(indexed, ev
     np.testing.assert_allclose(scores, chamfer_reference(index, frames, query), atol=1e-4)
 
 
+def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, model):
+    """Scattered rows (an approximate search's candidates) gather their own frames; on an index
+    smaller than the standardising sample the z-scores are every window's, so the scores match."""
+    index, _ = indexed
+    example = Query("keys", np.zeros((1, 1024), np.float32), active_frames(event_clip, model))
+    everything = similarities(index, [example], scoring="frames")
+    rows = np.flatnonzero(np.random.default_rng(0).random(len(index)) < 0.3)
+    assert 0 < len(rows) < len(index)
+    some = similarities(index, [example], scoring="frames", rows=rows)
+    np.testing.assert_allclose(some, everything[rows], atol=1e-5)
+
+
 def test_silence_around_a_query_does_not_count(event_clip, model):
     alone = active_frames(event_clip, model)
     # Whole 80 ms frames (1280 samples) of zeros, so that the clip's frames stay aligned.

@@ -92,6 +92,11 @@ from sed.search import (
     "window embeddings (windows); auto: frames when the index holds them.",
 )
 @click.option(
+    "--exact",
+    is_flag=True,
+    help="Score every window (brute force) instead of re-ranking the index graph's candidates.",
+)
+@click.option(
     "--backend",
     type=click.Choice(BACKENDS),
     default=DEFAULT_BACKEND,
@@ -118,6 +123,7 @@ def search(
     pooling,
     centre,
     scoring,
+    exact,
     backend,
     weights,
 ):
@@ -161,7 +167,14 @@ def search(
     ]
     negative = [query_embeddings(path, model, resampler=resampler) for path in negatives]
     hits = find(
-        index, positive, k=k, negatives=negative, pooling=pooling, centre=centre, scoring=scoring
+        index,
+        positive,
+        k=k,
+        negatives=negative,
+        pooling=pooling,
+        centre=centre,
+        scoring=scoring,
+        exact=exact,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, _format_of(output))
@@ -177,6 +190,7 @@ def _refuse_with_head(context: click.Context) -> None:
         "pooling": "--pooling",
         "centre": "--centre",
         "scoring": "--scoring",
+        "exact": "--exact",
     }
     given = [
         option
