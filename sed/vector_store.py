@@ -22,7 +22,8 @@ subtracted (a centre that moves as recordings are added), so it asks the graph f
 :data:`CANDIDATES_PER_HIT` times ``k`` candidates per query vector and re-ranks them exactly:
 on 10 hours of perturbed office embeddings recall@100 against exact search is 0.99 at
 8 times (0.96 at 4 times; 0.82 with no over-fetch on the office soundscapes themselves), see
-docs/search.md.
+docs/search.md. The frame rule needs more: :func:`sed.search.candidate_count` asks for at least
+1,800 (recall@100 0.969 on the office soundscapes).
 """
 
 from __future__ import annotations
@@ -144,7 +145,9 @@ class Graph:
             raise ValueError(f"the graph covers {self.rows} rows; cannot add from row {first_row}")
         if len(vectors):
             keys = np.arange(first_row, first_row + len(vectors), dtype=np.uint64)
-            self._index.add(keys, np.ascontiguousarray(vectors, np.float32), threads=_threads())
+            # One thread: a graph built on several depends on their timing, and the same archive
+            # must give the same index (and the same candidates) every time.
+            self._index.add(keys, np.ascontiguousarray(vectors, np.float32), threads=1)
 
     def save(self, *, force: bool = False) -> bool:
         """Write the graph to the folder atomically (a new file renamed over the old one).
