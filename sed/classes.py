@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -318,3 +319,87 @@ def read_label_map(path: str | os.PathLike, class_map: ClassMap) -> ClassSelecti
     if not labels:
         raise ParameterError("label map has no event labels", path)
     return ClassSelection(tuple(labels), tuple(indices))
+
+
+@dataclass(frozen=True)
+class OntologyClass:
+    """One class of the AudioSet ontology below another (:func:`class_children`).
+
+    Attributes
+    ----------
+    mid : str
+        The AudioSet machine identifier (``/m/015p6``).
+    display_name : str
+        The ontology's name of the class.
+    depth : int >= 1
+        1 for a direct child, 2 for a grandchild, and so on.
+    index : int or None
+        YAMNet's output index of the class, None for the 111 ontology classes YAMNet does not
+        score (abstract or blacklisted ones).
+    """
+
+    mid: str
+    display_name: str
+    depth: int
+    index: int | None
+
+
+@lru_cache(maxsize=1)
+def _ontology() -> dict[str, dict]:
+    """The AudioSet ontology shipped with ``sed`` (``data/audioset_ontology.json``, Google,
+    CC BY-SA 4.0), by mid."""
+    text = resources.files("sed").joinpath("data/audioset_ontology.json").read_text("utf-8")
+    return {entry["id"]: entry for entry in json.loads(text)}
+
+
+def class_children(name: str, class_map: ClassMap | None = None) -> list[OntologyClass]:
+    """Every class below ``name`` in the AudioSet ontology, depth first, in the ontology's order.
+
+    Parameters
+    ----------
+    name : str
+        A display name of the ontology or a mid (``"Bird"``, ``"/m/015p6"``), case- and
+        spacing-insensitive.
+    class_map : ClassMap, optional
+        Gives each class its YAMNet index; the packaged class map by default.
+
+    Returns
+    -------
+    children : list of OntologyClass
+        Empty for a class with no children. A class reached along two paths is listed once, at
+        its first (shallowest in depth-first order) place.
+
+    Raises
+    ------
+    ParameterError
+        If no ontology class has that name or mid, with the closest names as suggestions.
+
+    Source: the AudioSet ontology (Gemmeke et al., ICASSP 2017), ``child_ids`` of each class.
+    """
+    class_map = class_map or load_class_map()
+    ontology = _ontology()
+    by_name = {_fold(entry["name"]): mid for mid, entry in ontology.items()}
+    root = name.strip() if name.strip() in ontology else by_name.get(_fold(name))
+    if root is None:
+        close = difflib.get_close_matches(_fold(name), list(by_name), n=3, cutoff=0.6)
+        hint = (
+            "; did you mean " + ", ".join(repr(ontology[by_name[c]]["name"]) for c in close) + "?"
+            if close
+            else ""
+        )
+        raise ParameterError(f"no AudioSet ontology class {name.strip()!r}{hint}")
+    index_of = {mid: i for i, mid in enumerate(class_map.mids)}
+    found: list[OntologyClass] = []
+    seen = {root}
+
+    def visit(mid: str, depth: int) -> None:
+        for child in ontology[mid]["child_ids"]:
+            if child in seen or child not in ontology:
+                continue
+            seen.add(child)
+            entry = ontology[child]
+            found.append(OntologyClass(child, entry["name"], depth, index_of.get(child)))
+            visit(child, depth + 1)
+
+    visit(root, 1)
+    return found

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sed.classes import all_classes, load_class_map, parse_class_list, read_label_map
+from sed.classes import (
+    _ontology,
+    all_classes,
+    class_children,
+    load_class_map,
+    parse_class_list,
+    read_label_map,
+)
 from sed.errors import ParameterError
 
 CLASSES = load_class_map()
@@ -81,3 +88,41 @@ def test_malformed_label_maps(tmp_path, text, message):
 def test_shared_label_maps_resolve(shared_data):
     for name in ("animals_to_yamnet.csv", "office_to_yamnet.csv"):
         assert len(read_label_map(shared_data / "labels" / name, CLASSES)) in (10, 11)
+
+
+def test_the_shipped_ontology_holds_every_yamnet_class_under_its_own_name():
+    # Two references nobody here wrote, read from two files: Google's AudioSet ontology and
+    # YAMNet's class map must agree on every one of the 521 mids and names.
+    ontology, class_map = _ontology(), load_class_map()
+    assert len(ontology) == 632
+    assert [ontology[mid]["name"] for mid in class_map.mids] == list(class_map.display_names)
+
+
+def test_children_of_a_class_in_depth_first_order_with_yamnet_indices():
+    below = class_children("bird")  # case-insensitive
+    rows = {entry.display_name: entry for entry in below}
+    assert (rows["Crow"].index, rows["Crow"].depth) == (112, 1)
+    assert (rows["Caw"].depth, below.index(rows["Caw"]) - below.index(rows["Crow"])) == (2, 1)
+    animals = class_children("/m/0jbk")  # Animal, by mid
+    assert {"Dog", "Bird", "Crow"} <= {entry.display_name for entry in animals}
+    assert len({entry.mid for entry in animals}) == len(animals)
+    assert any(entry.index is None for entry in class_children("Human sounds"))
+    assert class_children("Caw") == []
+
+
+def test_children_of_an_unknown_class_suggest_close_names():
+    from click.testing import CliRunner
+
+    from sed.cli import cli
+
+    with pytest.raises(ParameterError, match=r"ontology class 'Brid'; did you mean 'Bird'"):
+        class_children("Brid")
+    result = CliRunner().invoke(cli, ["classes", "--children", "Brid"], prog_name="sed")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "did you mean 'Bird'" in result.stderr
+    listed = CliRunner().invoke(cli, ["classes", "--children", "Bird"], prog_name="sed")
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines()[:2] == [
+        "index,mid,display_name,depth",
+        '107,/m/020bb7,"Bird vocalization, bird call, bird song",1',
+    ]

@@ -146,7 +146,8 @@ def test_classes_search_takes_several_words_in_any_order():
         assert result.exit_code == 0, result.output
         assert result.output.splitlines()[1:] == bell
     result = CliRunner().invoke(cli, ["classes", "--search", "bicycle dog"])
-    assert result.output.splitlines() == ["index,mid,display_name"]
+    assert result.stdout.splitlines() == ["index,mid,display_name"]
+    assert "no class name or mid contains every word of 'bicycle dog'" in result.stderr
 
 
 def test_help_shows_defaults():
