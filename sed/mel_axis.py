@@ -130,12 +130,16 @@ class MelTicks(Locator):
         self.fontsize = fontsize
 
     def __call__(self):
+        if self.axis is None:  # not attached to an axis yet: no limits to tick
+            return []
         low, high = self.axis.get_view_interval()
         return self.tick_values(low, high)
 
     def tick_values(self, vmin, vmax):
         """Ticks between ``vmin`` and ``vmax`` (Hz) for the axis's current height."""
-        axes = self.axis.axes
+        axes = getattr(self.axis, "axes", None)
+        if axes is None:  # no axes to measure: frequency_ticks' own spacing
+            return frequency_ticks(min(vmin, vmax), max(vmin, vmax))
         height_points = max(axes.bbox.height * 72 / axes.figure.dpi, 1.0)
         # A font size between tick centres: digits (0.7 em tall) keep a third of an em apart.
         min_gap = min(self.fontsize / height_points, 0.5)
