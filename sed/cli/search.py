@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sed.cli.options import CONTEXT, reports_errors
-from sed.events.writers import FORMAT_SUFFIXES
+from sed.events.writers import FORMAT_SUFFIXES, output_formats
 from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.search import (
     CENTRES,
@@ -153,7 +153,7 @@ def search(
     if head_dir:
         hits, label = _head_hits(index, head_dir, label, k)
         events = hits_to_events(index, hits, label, min_gap_seconds=min_gap_seconds)
-        write_events(events, output, _format_of(output))
+        write_events(events, output, output_formats(output)[0])
         click.echo(f"{len(hits)} windows, {len(events)} events written to {output}")
         return
     model = pipeline.load_model(weights, hop_seconds=index.hop_seconds, backend=backend)
@@ -177,7 +177,7 @@ def search(
         exact=exact,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
-    write_events(events, output, _format_of(output))
+    write_events(events, output, output_formats(output)[0])
     click.echo(f"{len(hits)} windows, {len(events)} events written to {output}")
 
 
@@ -218,10 +218,3 @@ def _head_hits(index, head_dir: str, label: str | None, k: int):
         )
     label = head_label(head, label)
     return search_with_head(index, head, label=label, k=k), label
-
-
-def _format_of(path: str) -> str:
-    """The event format whose suffix ``path`` ends with (the longest that fits), else csv."""
-    lower = path.lower()
-    fitting = [name for name, suffix in FORMAT_SUFFIXES.items() if lower.endswith(suffix)]
-    return max(fitting, key=lambda name: len(FORMAT_SUFFIXES[name]), default="csv")
