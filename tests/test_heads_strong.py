@@ -100,6 +100,63 @@ def test_soundscapes_are_reproducible_and_their_labels_are_where_the_events_are(
     assert inside / outside == pytest.approx(np.sqrt(2), rel=0.1)
 
 
+def _band_tilt_db(waveform: np.ndarray) -> float:
+    """Power above 3 kHz over power below 300 Hz, in dB."""
+    power = np.abs(np.fft.rfft(waveform)) ** 2
+    hz = np.fft.rfftfreq(len(waveform), 1 / RATE)
+    return float(10 * np.log10(power[hz > 3000].sum() / power[hz < 300].sum()))
+
+
+def test_filtering_augmentation_tilts_each_soundscape_differently(rng):
+    clips = [Clip(0.1 * rng.standard_normal(800).astype(np.float32), "faint", "f1")]
+    background = (0.05 * rng.standard_normal(RATE * 20)).astype(np.float32)
+    tilts = {}
+    for filter_db in (0.0, 12.0):
+        config = SoundscapeConfig(
+            seconds=2.0, ebr_db=(-80.0, -80.0), gain_db=(0.0, 0.0), filter_db=filter_db
+        )
+        scapes = synthesise(
+            clips, [background], 30, np.random.default_rng(5), sample_rate=RATE, config=config
+        )
+        tilts[filter_db] = np.array([_band_tilt_db(s.waveform) for s in scapes])
+    # White noise: the same tilt in every soundscape, unless shelves of +-12 dB reshape it.
+    assert tilts[0.0].std() < 0.5
+    assert tilts[12.0].std() > 3.0, tilts[12.0]
+
+
+def test_reverberation_augmentation_leaves_a_tail_after_the_labelled_offset(rng):
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(4000) / RATE).astype(np.float32)
+    background = (1e-4 * rng.standard_normal(RATE * 20)).astype(np.float32)
+    tails = {}
+    for reverb in (0.0, 1.0):
+        config = SoundscapeConfig(
+            seconds=3.0, events=(1, 1), ebr_db=(40.0, 40.0), gain_db=(0.0, 0.0), reverb=reverb
+        )
+        scapes = synthesise(
+            [Clip(tone, "tone", "t")],
+            [background],
+            20,
+            np.random.default_rng(7),
+            sample_rate=RATE,
+            config=config,
+        )
+        ratios = []
+        for scape in scapes:
+            onset, offset, _ = scape.events[0]
+            # The label spans the dry clip, reverberant or not.
+            assert offset - onset == pytest.approx(len(tone) / RATE)
+            stop = int(round(offset * RATE))
+            if stop + 1600 <= len(scape.waveform):
+                event = rms(scape.waveform[int(round(onset * RATE)) : stop])
+                ratios.append(rms(scape.waveform[stop : stop + 1600]) / event)
+        assert len(scape.waveform) == 3 * RATE
+        tails[reverb] = np.median(ratios)
+    # 0.1 s after the offset: the background alone (40 dB under the tone) when dry, the room's
+    # tail (RT60 >= 0.2 s, at most 10 dB under the direct sound) when reverberant.
+    assert tails[0.0] < 0.02
+    assert tails[1.0] > 0.05, tails
+
+
 def test_soundscapes_need_clips_and_backgrounds(rng):
     with pytest.raises(ParameterError, match="needs background recordings"):
         synthesise(_clips(rng), [], 1, rng, sample_rate=RATE)

@@ -197,9 +197,11 @@ def synthesise(
 
 def _soundscape(by_label, labels, backgrounds, weights, length, rng, config) -> Soundscape:
     background = backgrounds[int(rng.choice(len(backgrounds), p=weights))]
-    excerpt = _excerpt(background, length, rng)
-    mixture = excerpt.astype(np.float64)
     sample_rate = length / config.seconds
+    excerpt = _excerpt(background, length, rng)
+    if config.filter_db > 0:
+        excerpt = random_shelves(excerpt, sample_rate, config.filter_db, rng).astype(np.float32)
+    mixture = excerpt.astype(np.float64)
     events = []
     for _ in range(int(rng.integers(config.events[0], config.events[1] + 1))):
         pool = by_label[labels[int(rng.integers(len(labels)))]]
@@ -207,15 +209,34 @@ def _soundscape(by_label, labels, backgrounds, weights, length, rng, config) -> 
         event = clip.waveform[:length]
         onset = int(rng.integers(0, length - len(event) + 1))
         ebr = float(rng.uniform(*config.ebr_db))
+        # The label keeps the dry event's span; a reverberant tail runs on past it, cut at the
+        # soundscape's end. Without augmentation ``wet`` is ``event`` itself (same draws, same
+        # samples as before the augmentations existed, so cached features stay valid).
+        wet = _augment_event(event, sample_rate, config, rng)
         level = rms(excerpt[onset : onset + len(event)])
-        gain = level * 10 ** (ebr / 20) / rms(event) if level > 0 and rms(event) > 0 else 1.0
-        mixture[onset : onset + len(event)] += gain * np.asarray(event, np.float64)
+        loudness = rms(wet[: len(event)])
+        gain = level * 10 ** (ebr / 20) / loudness if level > 0 and loudness > 0 else 1.0
+        wet = wet[: length - onset]
+        mixture[onset : onset + len(wet)] += gain * np.asarray(wet, np.float64)
         events.append((onset / sample_rate, (onset + len(event)) / sample_rate, clip.label))
     mixture *= 10 ** (float(rng.uniform(*config.gain_db)) / 20)
     peak = np.abs(mixture).max()
     if peak > 0.99:
         mixture *= 0.99 / peak
     return Soundscape(mixture.astype(np.float32), events)
+
+
+def _augment_event(
+    event: np.ndarray, sample_rate: float, config: SoundscapeConfig, rng: np.random.Generator
+) -> np.ndarray:
+    """``event`` through the filtering and reverberation augmentations ``config`` asks for (see
+    :class:`SoundscapeConfig`); ``event`` itself, with no draw from ``rng``, when it asks for
+    none. Longer than ``event`` by a room's tail when reverberated."""
+    if config.filter_db > 0:
+        event = random_shelves(event, sample_rate, config.filter_db, rng)
+    if config.reverb > 0 and rng.uniform() < config.reverb:
+        event = reverberate(event, sample_rate, rng)
+    return event
 
 
 def _excerpt(background: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
