@@ -18,7 +18,9 @@ as for --jobs 2). Then: scaling efficiency (2 workers / 1 worker), the cluster's
 recording against --jobs 2 (as many single-threaded processes), and the client's peak resident
 memory for a ``--paths``-path list read from standard input (empty files, each a quick failure
 row on the workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared
-with a run of 1,000 paths). Figures depend on what else runs: the load average is printed with them.
+with a run of 1,000 paths; ``--paths 0`` leaves that out). ``sed index`` has no cluster runner
+(nor ``--jobs``), so only ``sed detect`` is measured. Figures depend on what else runs: the load
+average is printed with them.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=2.0)
-    parser.add_argument("--paths", type=int, default=100_000)
+    parser.add_argument("--paths", type=int, default=100_000, help="0: no memory measurement")
     parser.add_argument("--stop-after", type=int, default=2000, help="tasks of the long list")
     args = parser.parse_args()
 
@@ -169,18 +171,23 @@ def main() -> None:
         f"({(remote / local - 1) * 100:+.1f} %)"
     )
 
-    # The client's memory for a long path list: empty files, each a quick failure row. The
-    # long list is stopped once the scheduler has finished --stop-after of its tasks.
+    if args.paths > 0:
+        client_memory(args.paths, args.stop_after)
+
+
+def client_memory(paths_count: int, stop_after: int) -> None:
+    """The client's memory for a long path list: empty files, each a quick failure row. The
+    long list is stopped once the scheduler has finished ``stop_after`` of its tasks."""
     empty = WORK / "empty"
-    if len(list(empty.glob("*.wav"))) < args.paths:
+    if len(list(empty.glob("*.wav"))) < paths_count:
         empty.mkdir(exist_ok=True)
-        for i in range(args.paths):
+        for i in range(paths_count):
             (empty / f"e{i:06}.wav").touch()
-    paths = sorted(str(p) for p in empty.glob("*.wav"))[: args.paths]
+    paths = sorted(str(p) for p in empty.glob("*.wav"))[:paths_count]
     with on_cluster(2) as cluster:
         finished = task_counter()
         cluster.scheduler.add_plugin(finished)
-        for count, stop in ((1000, None), (args.paths, args.stop_after)):
+        for count, stop in ((1000, None), (paths_count, stop_after)):
             finished.count = 0
             listed = "\n".join(paths[:count]).encode() + b"\n"
             result = run_sed(
