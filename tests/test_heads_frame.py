@@ -64,7 +64,7 @@ def test_a_frame_head_places_onsets_and_offsets_within_one_frame(frame_head, mod
 @pytest.mark.slow
 def test_training_is_deterministic_with_a_seed(burst_clips, model, tmp_path):
     data = strong_dataset(burst_clips)
-    config = FrameTrainingConfig(seed=4, **{**SMALL, "max_epochs": 2, "soundscapes": 16})
+    config = FrameTrainingConfig(seed=4, **{**SMALL, "max_epochs": 2, "soundscapes": 8})
     settings_cache = FeatureCache(tmp_path / "features")
     from sed.heads.frame_training import sequence_settings
 
