@@ -466,26 +466,37 @@ def frame_similarities(
         similarity; zeros where every window scores the same.
     """
     wanted = len(index) if rows is None else len(rows)
-    scored = None if rows is None else np.concatenate([rows, standardising_rows(len(index))])
     total = np.zeros(wanted, np.float32)
     for layer in range(len(frame_index.layers)):
-        centre = frame_index.means[layer]
-        per_example = [
-            _unit(np.asarray(frames[layer], np.float32) - centre).T for frames in examples
-        ]
-        chamfer = np.stack(
-            [_layer_chamfer(index, frame_index, layer, q, scored) for q in per_example]
+        per_example = np.stack(
+            [_chamfer(index, frame_index, layer, frames[layer], rows) for frames in examples]
         )
-        pooled = chamfer.max(axis=0) if pooling == "max" else chamfer.mean(axis=0)
+        pooled = per_example.max(axis=0) if pooling == "max" else per_example.mean(axis=0)
         for frames in expansions:
-            query = _unit(np.asarray(frames[layer], np.float32) - centre).T
-            pooled += _layer_chamfer(index, frame_index, layer, query, scored)
+            pooled += _chamfer(index, frame_index, layer, frames[layer], rows)
         pooled /= 1 + len(expansions)
         reference = pooled if rows is None else pooled[wanted:]
         spread = reference.std()
         if spread > 0:
             total += (pooled[:wanted] - reference.mean()) / spread
     return total / len(frame_index.layers)
+
+
+def _chamfer(
+    index: Index,
+    frame_index: FrameIndex,
+    layer: int,
+    frames: np.ndarray,
+    rows: np.ndarray | None,
+) -> np.ndarray:
+    """One example's chamfer similarity in ``layer`` (``frames``: its frames, not centred) to
+    every window, or to the windows ``rows`` followed by the standardising sample's."""
+    query = _unit(np.asarray(frames, np.float32) - frame_index.means[layer]).T
+    if rows is None:
+        return _layer_chamfer(index, frame_index, layer, query)
+    candidates = _layer_chamfer(index, frame_index, layer, query, rows)
+    sample = _gathered_chamfer(*standardising_frames(index, frame_index, layer), query)
+    return np.concatenate([candidates, sample])
 
 
 def standardising_rows(n_rows: int) -> np.ndarray:
@@ -593,26 +604,58 @@ def _rows_chamfer(
 ) -> np.ndarray:
     """:func:`_layer_chamfer` of the windows ``rows`` only, scattered over the index: each
     window's frames are gathered (a frame shared by two windows is read twice)."""
-    hop = frame_index.hops[layer]
-    frames, centre = frame_index.frames[layer], frame_index.means[layer]
-    first_rows = np.array([r.first_row for r in index.recordings], np.int64)
     scores = np.empty(len(rows), np.float32)
     for start in range(0, len(rows), FRAME_BLOCK_WINDOWS):
         block_rows = np.asarray(rows[start : start + FRAME_BLOCK_WINDOWS], np.int64)
-        positions = recording_positions(index, block_rows)
-        onsets = (block_rows - first_rows[positions]) * index.hop_seconds
-        count = frame_index.counts[positions, layer]
-        starts, ends = _frame_spans(onsets, index.window_seconds, hop, count)
-        lengths = ends - starts
-        # Each window's frames one after the other; ``offsets`` is where each window's begin.
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        first = frame_index.firsts[positions, layer] + starts
-        frame_rows = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
-        block_frames = np.asarray(frames[frame_rows], np.float32)
-        cosines = _unit(block_frames - centre) @ query
-        best = np.maximum.reduceat(cosines, offsets, axis=0)
-        scores[start : start + len(block_rows)] = best.mean(axis=1)
+        gathered = _gathered_frames(index, frame_index, layer, block_rows)
+        scores[start : start + len(block_rows)] = _gathered_chamfer(*gathered, query)
     return scores
+
+
+def _gathered_frames(
+    index: Index, frame_index: FrameIndex, layer: int, rows: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frames of ``layer`` overlapping each window of ``rows``, centred on the archive's
+    mean frame and unit, one window's after the other (shape ``(n_frames, channels)``), and
+    where each window's begin (shape ``(len(rows),)``)."""
+    first_rows = np.array([r.first_row for r in index.recordings], np.int64)
+    positions = recording_positions(index, rows)
+    onsets = (rows - first_rows[positions]) * index.hop_seconds
+    count = frame_index.counts[positions, layer]
+    starts, ends = _frame_spans(onsets, index.window_seconds, frame_index.hops[layer], count)
+    lengths = ends - starts
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    first = frame_index.firsts[positions, layer] + starts
+    frame_rows = np.repeat(first - offsets, lengths) + np.arange(int(lengths.sum()))
+    frames = np.asarray(frame_index.frames[layer][frame_rows], np.float32)
+    return _unit(frames - frame_index.means[layer]), offsets
+
+
+def _gathered_chamfer(frames: np.ndarray, offsets: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Per window of :func:`_gathered_frames`, the mean over the query's frames (unit columns)
+    of their best cosine to the window's frames."""
+    return np.maximum.reduceat(frames @ query, offsets, axis=0).mean(axis=1)
+
+
+def standardising_frames(
+    index: Index, frame_index: FrameIndex, layer: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The frames of :func:`standardising_rows` in ``layer``, as :func:`_gathered_frames` gives
+    them, read once per opened index and kept in ``index.cache`` (about 30 MB for both layers
+    of 1,024 windows): every approximate frame search scores the same sample.
+
+    Returns
+    -------
+    frames : np.ndarray [shape=(n_frames, channels), dtype=float32]
+        Centred on the archive's mean frame, unit.
+    offsets : np.ndarray [shape=(min(len(index), STANDARDISE_WINDOWS),), dtype=int64]
+        Where each window's frames begin.
+    """
+    key = ("standardising_frames", layer)
+    if key not in index.cache:
+        rows = standardising_rows(len(index))
+        index.cache[key] = _gathered_frames(index, frame_index, layer, rows)
+    return index.cache[key]
 
 
 def window_similarities(

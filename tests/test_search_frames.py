@@ -197,6 +197,10 @@ def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, mode
     assert 0 < len(rows) < len(index)
     some = similarities(index, [example], scoring="frames", rows=rows)
     np.testing.assert_allclose(some, everything[rows], atol=1e-5)
+    # The standardising sample's frames are read once per opened index, and reused as they are.
+    cached = index.cache[("standardising_frames", 0)]
+    np.testing.assert_allclose(similarities(index, [example], rows=rows[::2]), some[::2], atol=1e-6)
+    assert index.cache[("standardising_frames", 0)] is cached
 
 
 def test_silence_around_a_query_does_not_count(event_clip, model):
