@@ -383,6 +383,7 @@ def similarities(
         examples = _frames_of(queries)
         scores = frame_similarities(index, frame_index, examples, pooling, rows=rows)
         if expand:
+            # The positives' best windows: the negatives lower the final scores only.
             best = np.argsort(-scores, kind="stable")[:expand]
             hit_rows = best if rows is None else np.asarray(rows, np.int64)[best]
             expansions = expansion_frames(index, frame_index, examples, hit_rows)
