@@ -34,6 +34,7 @@ import numpy as np
 from _common import DATA, print_resources
 
 from sed.heads.config import EXCERPT_TRAINING
+from sed.search import DEFAULT_EXPAND
 
 OVERLAP_SECONDS = 0.2
 #: --loop's classes: found fairly (cough, keyboard, phone) to hardly (drawer, pageturn, speech)
@@ -107,7 +108,10 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     for label in args.classes.split(","):
         query_file = next(name for name, cls in clips if cls == label)
         query = query_embeddings(DATA / "dcase2016_task2" / "train" / query_file, model)
-        scores = query_scores = similarities(index, [query.embeddings])
+        if args.loop_query == "windows":
+            scores = query_scores = similarities(index, [query.embeddings])
+        else:
+            scores = query_scores = similarities(index, [query], expand=DEFAULT_EXPAND)
         everything = np.ones(len(index), bool)
         row = {
             "class": label,
@@ -141,7 +145,7 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
             except Exception as error:  # a round without positives or negatives cannot train
                 print(f"{label}: round {round_number} cannot train: {error}")
                 break
-            scores = head_scores(index, Head.load(head_dir), label)
+            scores = fuse(head_scores(index, Head.load(head_dir), label), query_scores, args.fusion)
             row["rounds"].append(figures(truth[label], scores, everything))
             unheard = ~heard(judged)
             # The query's ranking of the same windows is what the head has to beat there.
@@ -168,11 +172,28 @@ def run_loop(args, index, model, events, truth, clips, started: float) -> None:
     print_resources(started)
 
 
+def fuse(head: np.ndarray, query: np.ndarray, how: str) -> np.ndarray:
+    """--fusion: the loop's ranking from a head's scores (in [0, 1]) and the query's.
+
+    ``none``: the head's alone; ``zsum``: the sum of both z-scores over the index (the head's of
+    its logit, so that a saturated 0.999 and 0.9999 still differ); ``rrf``: reciprocal rank
+    fusion, 1 / (60 + rank) summed over both rankings (Cormack et al., SIGIR 2009)."""
+    if how == "none":
+        return head
+    if how == "zsum":
+        p = np.clip(head.astype(np.float64), 1e-7, 1 - 1e-7)
+        logit = np.log(p / (1 - p))
+        return sum((x - x.mean()) / (x.std() or 1.0) for x in (logit, query.astype(np.float64)))
+    ranks = [np.argsort(np.argsort(-x, kind="stable"), kind="stable") for x in (head, query)]
+    return sum(1.0 / (60 + 1 + r) for r in ranks)
+
+
 #: The rules one run compares: (name, similarities' keyword arguments).
 RULES = (
     ("plain cosine (baseline)", {"scoring": "windows", "pooling": "mean", "centre": "none"}),
     ("windows, archive-centred (before)", {"scoring": "windows"}),
-    ("frames 6+14, chamfer (default)", {"scoring": "frames"}),
+    ("frames 6+14, chamfer", {"scoring": "frames"}),
+    ("frames + query expansion (default)", {"scoring": "frames", "expand": DEFAULT_EXPAND}),
 )
 
 
@@ -235,6 +256,19 @@ def main() -> None:
         "--top/3 worst, the rest at random), or the --top best hits",
     )
     parser.add_argument("-k", type=int, default=100, help="--loop: hits found per round")
+    parser.add_argument(
+        "--loop-query",
+        choices=("frames", "windows"),
+        default="frames",
+        help="--loop: the query's ranking: the frame rule with query expansion, or the window "
+        "rule (as the loop was first measured)",
+    )
+    parser.add_argument(
+        "--fusion",
+        choices=("none", "zsum", "rrf"),
+        default="none",
+        help="--loop: rank by the head alone, or fused with the query's scores (see fuse)",
+    )
     parser.add_argument(
         "--validation-fraction",
         type=float,

@@ -134,6 +134,10 @@ class Index:
     graph : sed.vector_store.Graph or None
         The HNSW graph over the first ``graph.rows`` vector rows (memory-mapped, read-only), or
         None when the folder has none: approximate search then scores every row.
+    cache : dict
+        Arrays derived from the index that a search computes once per opened index and reuses
+        (:func:`sed.search.standardising_frames`). An opened index is a snapshot of the
+        recordings committed when it was opened, so they stay valid for the object's life.
     """
 
     folder: str
@@ -142,6 +146,7 @@ class Index:
     vectors: np.ndarray
     means: np.ndarray
     graph: Graph | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def hop_seconds(self) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
@@ -88,28 +89,47 @@ def test_frames_are_each_layers_frames_at_its_own_stride(indexed, archive, model
         )
 
 
+def window_frames_reference(index, frames, layer):
+    """Every window's frames of ``layer`` (those overlapping it), in the index's order."""
+    hop, windows = frames.hops[layer], []
+    for position, recording in enumerate(index.recordings):
+        first, count = frames.firsts[position, layer], frames.counts[position, layer]
+        own = np.asarray(frames.frames[layer][first : first + count], np.float64)
+        starts = np.arange(count) * hop
+        for window in range(recording.n_windows):
+            onset = window * index.hop_seconds
+            offset = onset + index.window_seconds
+            windows.append(own[(starts < offset) & (starts + hop > onset)])
+    return windows
+
+
+def raw_chamfer_reference(index, frames, query_frames, layer):
+    """Per window, the mean over the query's frames of their best centred cosine to the
+    window's frames."""
+    centre = frames.means[layer]
+
+    def unit(x):
+        x = np.asarray(x, np.float64) - centre
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    query = unit(query_frames[layer])
+    windows = window_frames_reference(index, frames, layer)
+    return np.array([(unit(own) @ query.T).max(axis=0).mean() for own in windows])
+
+
+def zscore(scores):
+    return (scores - scores.mean()) / scores.std()
+
+
 def chamfer_reference(index, frames, query_frames):
     """The frame rule written out window by window, from its definition in sed.search."""
-    per_layer = []
-    for layer, hop in enumerate(frames.hops):
-        centre = frames.means[layer]
-        query = np.asarray(query_frames[layer], np.float64) - centre
-        query /= np.linalg.norm(query, axis=1, keepdims=True)
-        scores = []
-        for position, recording in enumerate(index.recordings):
-            first, count = frames.firsts[position, layer], frames.counts[position, layer]
-            own = np.asarray(frames.frames[layer][first : first + count], np.float64) - centre
-            own /= np.linalg.norm(own, axis=1, keepdims=True)
-            for window in range(recording.n_windows):
-                onset = window * index.hop_seconds
-                offset = onset + index.window_seconds
-                starts = np.arange(count) * hop
-                overlapping = (starts < offset) & (starts + hop > onset)
-                cosines = own[overlapping] @ query.T
-                scores.append(cosines.max(axis=0).mean())
-        scores = np.array(scores)
-        per_layer.append((scores - scores.mean()) / scores.std())
-    return np.mean(per_layer, axis=0)
+    return np.mean(
+        [
+            zscore(raw_chamfer_reference(index, frames, query_frames, layer))
+            for layer in range(len(frames.hops))
+        ],
+        axis=0,
+    )
 
 
 def test_the_frame_rule_is_the_chamfer_similarity_z_scored_per_layer(indexed, event_clip, model):
@@ -118,6 +138,53 @@ def test_the_frame_rule_is_the_chamfer_similarity_z_scored_per_layer(indexed, ev
     example = Query("keys", np.zeros((1, 1024), np.float32), query)
     scores = similarities(index, [example], scoring="frames")
     np.testing.assert_allclose(scores, chamfer_reference(index, frames, query), atol=1e-4)
+
+
+def test_query_expansion_adds_the_best_windows_frames_that_match_the_query(
+    indexed, event_clip, model
+):
+    """expand=2, written out: the two best windows by the frame rule; per layer, each query
+    frame's best-matching frame (centred cosine) in each of them is an expansion example, and a
+    window's chamfer similarity is the mean of the query's and the two expansions' before the
+    z-score."""
+    index, frames = indexed
+    query = active_frames(event_clip, model)
+    example = Query("keys", np.zeros((1, 1024), np.float32), query)
+    best = np.argsort(-chamfer_reference(index, frames, query), kind="stable")[:2]
+    expected = []
+    for layer in range(len(frames.hops)):
+        centre = frames.means[layer]
+        windows = window_frames_reference(index, frames, layer)
+        chamfers = [raw_chamfer_reference(index, frames, query, layer)]
+        for row in best:
+            hit = windows[row]
+            cosines = [
+                [
+                    np.dot(q - centre, h - centre)
+                    / np.linalg.norm(q - centre)
+                    / np.linalg.norm(h - centre)
+                    for h in hit
+                ]
+                for q in query[layer]
+            ]
+            matched = hit[np.argmax(cosines, axis=1)]
+            chamfers.append(raw_chamfer_reference(index, frames, {layer: matched}, layer))
+        expected.append(zscore(np.mean(chamfers, axis=0)))
+    scores = similarities(index, [example], scoring="frames", expand=2)
+    np.testing.assert_allclose(scores, np.mean(expected, axis=0), atol=1e-4)
+    # Expansion changes the ranking's scores, and a window rule search ignores it.
+    assert not np.allclose(scores, similarities(index, [example], scoring="frames"), atol=1e-3)
+    windows = [query_embeddings(archive_path(index, 1), model, start_seconds=12, end_seconds=13)]
+    np.testing.assert_array_equal(
+        similarities(index, windows, scoring="windows", expand=2),
+        similarities(index, windows, scoring="windows"),
+    )
+    with pytest.raises(ParameterError, match="--expand"):
+        similarities(index, [example], expand=-1)
+
+
+def archive_path(index, position):
+    return index.recordings[position].path
 
 
 def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, model):
@@ -130,6 +197,10 @@ def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, mode
     assert 0 < len(rows) < len(index)
     some = similarities(index, [example], scoring="frames", rows=rows)
     np.testing.assert_allclose(some, everything[rows], atol=1e-5)
+    # The standardising sample's frames are read once per opened index, and reused as they are.
+    cached = index.cache[("standardising_frames", 0)]
+    np.testing.assert_allclose(similarities(index, [example], rows=rows[::2]), some[::2], atol=1e-6)
+    assert index.cache[("standardising_frames", 0)] is cached
 
 
 def test_silence_around_a_query_does_not_count(event_clip, model):
@@ -238,3 +309,15 @@ def test_cli_index_stores_frames_and_search_uses_them(tmp_path, archive):
         assert result.exit_code == code, result.output
         assert "Traceback" not in result.output
     assert "sed index" in result.output
+    # --expand 0 is the query alone: the same hit first, with the unexpanded frame rule's score.
+    alone = tmp_path / "alone.csv"
+    result = runner.invoke(
+        cli, ["search", str(index_dir), "--query", str(query), *span, "--expand", "0", "-o", alone]
+    )
+    assert result.exit_code == 0, result.output
+    expanded = pd.read_csv(tmp_path / "idx_auto.csv")
+    unexpanded = pd.read_csv(alone)
+    assert expanded["onset"].iloc[0] == unexpanded["onset"].iloc[0]
+    assert expanded["score"].iloc[0] != pytest.approx(unexpanded["score"].iloc[0], abs=1e-3)
+    result = runner.invoke(cli, ["search", str(index_dir), "--query", str(query), "--expand", "-1"])
+    assert result.exit_code == 2 and "--expand" in result.output

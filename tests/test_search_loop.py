@@ -164,6 +164,7 @@ def test_search_head_refuses_query_options_and_unknown_labels(tmp_path, excerpt_
     runner = CliRunner()
     for extra, message in [
         (["--centre", "none"], "--centre apply to --query, not --head"),
+        (["--expand", "0"], "--expand apply to --query, not --head"),
         (["--label", "dog"], "the head has no label 'dog'"),
         (["--query", bells_wav], "give --query (one or more examples) or --head"),
     ]:

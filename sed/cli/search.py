@@ -10,6 +10,7 @@ from sed.model.backends import BACKENDS, DEFAULT_BACKEND
 from sed.search import (
     CENTRES,
     DEFAULT_CENTRE,
+    DEFAULT_EXPAND,
     DEFAULT_K,
     DEFAULT_MIN_GAP_SECONDS,
     DEFAULT_POOLING,
@@ -92,6 +93,14 @@ from sed.search import (
     "window embeddings (windows); auto: frames when the index holds them.",
 )
 @click.option(
+    "--expand",
+    type=click.IntRange(min=0),
+    default=DEFAULT_EXPAND,
+    show_default=True,
+    help="Frame scoring: the frames of this many best windows that match the query join it, "
+    "and the index is scored again (query expansion); 0: the query alone.",
+)
+@click.option(
     "--exact",
     is_flag=True,
     help="Score every window (brute force) instead of re-ranking the index graph's candidates.",
@@ -123,6 +132,7 @@ def search(
     pooling,
     centre,
     scoring,
+    expand,
     exact,
     backend,
     weights,
@@ -175,6 +185,7 @@ def search(
         centre=centre,
         scoring=scoring,
         exact=exact,
+        expand=expand,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, output_formats(output)[0])
@@ -190,6 +201,7 @@ def _refuse_with_head(context: click.Context) -> None:
         "pooling": "--pooling",
         "centre": "--centre",
         "scoring": "--scoring",
+        "expand": "--expand",
         "exact": "--exact",
     }
     given = [
