@@ -290,14 +290,19 @@ def head_labels_and_hop(head_dir, hop_seconds):
     return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 
 
+def label_map_option(help_text: str):
+    """``--label-map FILE``: a label map, CSV ``event_label,yamnet_display_names``
+    (:func:`sed.classes.read_label_map`), put to the use ``help_text`` says."""
+    return click.option(
+        "--label-map", type=click.Path(dir_okay=False), default=None, help=help_text
+    )
+
+
 def selection_options(command):
     """Options choosing the event labels (``--classes`` or ``--label-map``)."""
-    command = click.option(
-        "--label-map",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="CSV event_label,yamnet_display_names (names separated by ';').",
-    )(command)
+    command = label_map_option("CSV event_label,yamnet_display_names (names separated by ';').")(
+        command
+    )
     command = click.option(
         "--classes",
         default=None,

@@ -13,6 +13,7 @@ from sed.cli.options import (
     cache_option,
     config_option,
     config_options,
+    label_map_option,
     model_options,
     reports_errors,
 )
@@ -164,11 +165,8 @@ SOUNDSCAPES_OPTION = ConfigOption(
     default=",".join(map(str, DEFAULT_FRAME_LAYERS)),
     help="Frame-level: YAMNet layers (1-14) whose feature maps the head reads.",
 )
-@click.option(
-    "--label-map",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Frame-level: CSV event_label,yamnet_display_names; the report then gives raw "
+@label_map_option(
+    "Frame-level: CSV event_label,yamnet_display_names; the report then gives raw "
     "YAMNet's figures with it on the unheard validation data, and says when the head does worse.",
 )
 @config_options(TRAINING_OPTIONS, _DEFAULTS)
