@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
+from sed.audio import AUDIO_EXTENSIONS, DEFAULT_RESAMPLER, RESAMPLERS
 from sed.errors import Interrupted, ParameterError, SedError
 from sed.evaluation import (
     DEFAULT_EMPTY_SYSTEM_OUTPUT,
@@ -137,6 +137,19 @@ def formats_option(help_text: str):
         type=click.Choice(FORMATS),
         help=help_text,
     )
+
+
+def glob_option(command):
+    """``--glob PATTERN``: the files taken from folder inputs (:func:`sed.audio.find_audio_files`),
+    by default those with an audio suffix (:data:`sed.audio.AUDIO_EXTENSIONS`)."""
+    return click.option(
+        "--glob",
+        "pattern",
+        default=None,
+        help="Files to take from folder inputs, e.g. '*.flac' [default: the audio suffixes "
+        + " ".join(AUDIO_EXTENSIONS)
+        + "].",
+    )(command)
 
 
 def overwrite_option(command):
