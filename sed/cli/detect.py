@@ -15,6 +15,7 @@ from sed.cli.options import (
     batch_size_option,
     detector_spec,
     formats_option,
+    glob_option,
     head_option,
     model_options,
     note_duplicates,
@@ -66,13 +67,7 @@ BESIDE_EVENTS = ""
     "One recording: to FILE.tsv, or beside the events file as NAME.scores.tsv; a batch: "
     "NAME.sed.scores.tsv per recording in the output folder (give no FILE).",
 )
-@click.option(
-    "--glob",
-    "pattern",
-    default=None,
-    help="Files to take from folder inputs, e.g. '*.flac' [default: the audio "
-    "suffixes .wav .flac .ogg .opus .mp3 .aif(f) .au .caf .w64 .rf64 and kin].",
-)
+@glob_option
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),

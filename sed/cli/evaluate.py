@@ -11,6 +11,7 @@ from sed.cli.options import (
     CONTEXT,
     evaluation_options,
     label_column_option,
+    label_map_option,
     matching_options,
     overwrite_option,
     reports_errors,
@@ -73,11 +74,8 @@ from sed.errors import ParameterError
     "a comma-separated list, or a file with one label per line. Events of other labels "
     "are left out and counted.",
 )
-@click.option(
-    "--label-map",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="CSV event_label,yamnet_display_names, as `sed detect --label-map` reads it: "
+@label_map_option(
+    "CSV event_label,yamnet_display_names, as `sed detect --label-map` reads it: "
     "estimated events of the YAMNet classes listed take its labels before scoring.",
 )
 @click.option(

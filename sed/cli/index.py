@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sed.cli.options import CONTEXT, model_options, note_duplicates, reports_errors
+from sed.cli.options import CONTEXT, glob_option, model_options, note_duplicates, reports_errors
 
 
 @click.command(
@@ -19,12 +19,7 @@ from sed.cli.options import CONTEXT, model_options, note_duplicates, reports_err
     type=click.Path(file_okay=False),
     help="Index folder: created, or extended with the recordings it does not hold yet.",
 )
-@click.option(
-    "--glob",
-    "pattern",
-    default=None,
-    help="Only files matching this pattern inside folders (e.g. '*.flac').",
-)
+@glob_option
 @click.option("-q", "--quiet", is_flag=True, help="No line per recording on stderr.")
 @click.option(
     "--frames/--no-frames",

@@ -209,9 +209,9 @@ def _check_every(context, every_seconds, output, options) -> None:
         if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     }
     given |= {
-        name
-        for _, name, _, _ in POSTPROCESSING_OPTIONS
-        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        option.name
+        for option in POSTPROCESSING_OPTIONS
+        if context.get_parameter_source(option.name) == click.core.ParameterSource.COMMANDLINE
     }
     if every_seconds is None and "top_k" in given:
         raise ParameterError("--top goes with --every")

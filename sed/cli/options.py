@@ -10,11 +10,11 @@ from __future__ import annotations
 import signal
 import sys
 from functools import wraps
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from sed.audio import DEFAULT_RESAMPLER, RESAMPLERS
+from sed.audio import AUDIO_EXTENSIONS, DEFAULT_RESAMPLER, RESAMPLERS
 from sed.errors import Interrupted, ParameterError, SedError
 from sed.evaluation import (
     DEFAULT_EMPTY_SYSTEM_OUTPUT,
@@ -137,6 +137,19 @@ def formats_option(help_text: str):
         type=click.Choice(FORMATS),
         help=help_text,
     )
+
+
+def glob_option(command):
+    """``--glob PATTERN``: the files taken from folder inputs (:func:`sed.audio.find_audio_files`),
+    by default those with an audio suffix (:data:`sed.audio.AUDIO_EXTENSIONS`)."""
+    return click.option(
+        "--glob",
+        "pattern",
+        default=None,
+        help="Files to take from folder inputs, e.g. '*.flac' [default: the audio suffixes "
+        + " ".join(AUDIO_EXTENSIONS)
+        + "].",
+    )(command)
 
 
 def overwrite_option(command):
@@ -290,14 +303,19 @@ def head_labels_and_hop(head_dir, hop_seconds):
     return tuple(label for label in labels if label != BACKGROUND_LABEL), hop_seconds
 
 
+def label_map_option(help_text: str):
+    """``--label-map FILE``: a label map, CSV ``event_label,yamnet_display_names``
+    (:func:`sed.classes.read_label_map`), put to the use ``help_text`` says."""
+    return click.option(
+        "--label-map", type=click.Path(dir_okay=False), default=None, help=help_text
+    )
+
+
 def selection_options(command):
     """Options choosing the event labels (``--classes`` or ``--label-map``)."""
-    command = click.option(
-        "--label-map",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="CSV event_label,yamnet_display_names (names separated by ';').",
-    )(command)
+    command = label_map_option("CSV event_label,yamnet_display_names (names separated by ';').")(
+        command
+    )
     command = click.option(
         "--classes",
         default=None,
@@ -307,46 +325,92 @@ def selection_options(command):
     return command
 
 
-#: Post-processing options: (option names, PostProcessing field, click type, help).
+class ConfigOption(NamedTuple):
+    """An option that sets one field of a configuration (a dataclass such as
+    :class:`sed.postprocessing.PostProcessing`), declared by :func:`config_options`."""
+
+    #: The option's names, e.g. ``("--threshold-on", "--threshold")``.
+    names: tuple[str, ...]
+    #: The configuration's field it sets; its default is that field's.
+    field: str
+    type: click.ParamType
+    help: str
+    #: The command's parameter, when it is not named as the field.
+    parameter: str | None = None
+    #: What ``--help`` shows as the default, when not the field's default itself.
+    show_default: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The command's parameter that receives the value."""
+        return self.parameter or self.field
+
+
+def config_option(option: ConfigOption, defaults: Any, help_text: str | None = None):
+    """The click decorator of ``option``, defaulting to its field of the configuration
+    ``defaults``; ``help_text`` replaces its help where a command gives it another use."""
+    return click.option(
+        *option.names,
+        option.name,
+        type=option.type,
+        default=getattr(defaults, option.field),
+        show_default=option.show_default,
+        help=help_text or option.help,
+    )
+
+
+def config_options(table: list[ConfigOption], defaults: Any):
+    """A decorator declaring every option of ``table``, in its order in ``--help``, each
+    defaulting to its field of the configuration ``defaults``."""
+
+    def decorate(command):
+        for option in reversed(table):
+            command = config_option(option, defaults)(command)
+        return command
+
+    return decorate
+
+
+#: Post-processing options, setting the fields of :class:`sed.postprocessing.PostProcessing`.
 POSTPROCESSING_OPTIONS = [
-    (
+    ConfigOption(
         ("--mode",),
         "mode",
         click.Choice(MODES),
         "multi: every class decided on its own (overlaps allowed); top: one winning class per "
         "window.",
     ),
-    (
+    ConfigOption(
         ("--threshold-on", "--threshold"),
         "threshold_on",
         click.FloatRange(0, 1),
         "Score at which an event starts.",
     ),
-    (
+    ConfigOption(
         ("--threshold-off",),
         "threshold_off",
         click.FloatRange(0, 1),
         "Score at or above which an event continues (hysteresis) [default: --threshold-on].",
     ),
-    (
+    ConfigOption(
         ("--median-filter",),
         "median_filter_seconds",
         click.FloatRange(min=0),
         "Median filter over window scores, in seconds (0: off).",
     ),
-    (
+    ConfigOption(
         ("--min-duration",),
         "min_duration_seconds",
         click.FloatRange(min=0),
         "Drop events shorter than this, in seconds.",
     ),
-    (
+    ConfigOption(
         ("--min-gap",),
         "min_gap_seconds",
         click.FloatRange(min=0),
         "Merge events of one class separated by less than this, in seconds.",
     ),
-    (
+    ConfigOption(
         ("--boundaries",),
         "boundaries",
         click.Choice(BOUNDARIES),
@@ -355,13 +419,24 @@ POSTPROCESSING_OPTIONS = [
 ]
 
 
+def postprocessing_option(field: str, help_text: str | None = None):
+    """The one post-processing option setting ``field`` (of :data:`POSTPROCESSING_OPTIONS`),
+    for a command that takes it alone; ``help_text`` as in :func:`config_option`."""
+    (option,) = (option for option in POSTPROCESSING_OPTIONS if option.field == field)
+    return config_option(option, PostProcessing(), help_text)
+
+
+def config_file_option(help_text: str):
+    """``--config FILE``: a post-processing configuration (TOML or JSON), read as the command
+    says in ``help_text``."""
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False), default=None, help=help_text
+    )
+
+
 def postprocessing_options(command):
     """The post-processing options, a ``--config`` file, per-class thresholds and saving."""
-    defaults = PostProcessing()
-    for names, field_name, kind, help_text in reversed(POSTPROCESSING_OPTIONS):
-        command = click.option(
-            *names, field_name, type=kind, default=getattr(defaults, field_name), help=help_text
-        )(command)
+    command = config_options(POSTPROCESSING_OPTIONS, PostProcessing())(command)
     command = click.option(
         "--save-config",
         type=click.Path(dir_okay=False),
@@ -374,15 +449,10 @@ def postprocessing_options(command):
         default=None,
         help="CSV event_label,threshold_on[,threshold_off]: per-class thresholds.",
     )(command)
-    command = click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="Post-processing configuration (TOML or JSON); "
-        "options given on the command line override it.",
+    return config_file_option(
+        "Post-processing configuration (TOML or JSON); "
+        "options given on the command line override it."
     )(command)
-    return command
 
 
 def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
@@ -397,9 +467,9 @@ def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
     else:
         config = postprocessing_in_use(None, _head_postprocessing(head_dir))
     given = {
-        name: options[name]
-        for _, name, _, _ in POSTPROCESSING_OPTIONS
-        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        option.name: options[option.name]
+        for option in POSTPROCESSING_OPTIONS
+        if context.get_parameter_source(option.name) == click.core.ParameterSource.COMMANDLINE
     }
     if options["class_thresholds"]:
         given["class_thresholds"] = {
@@ -416,7 +486,11 @@ def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
         return with_overrides(config, **given)
     except ParameterError as error:
         # Fields set by --config keep their names: no option was typed.
-        typed = {field: names[0] for names, field, _, _ in POSTPROCESSING_OPTIONS if field in given}
+        typed = {
+            option.field: option.names[0]
+            for option in POSTPROCESSING_OPTIONS
+            if option.field in given
+        }
         raise ParameterError(_with_option_names(error.message, typed), error.path) from None
 
 

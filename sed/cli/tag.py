@@ -11,6 +11,7 @@ from sed.cli.options import (
     CONTEXT,
     batch_size_option,
     detector_spec,
+    glob_option,
     head_option,
     model_options,
     note_duplicates,
@@ -36,12 +37,7 @@ from sed.pipeline import DEFAULT_TAG_FORMAT, DEFAULT_TOP_K, TAG_FORMATS
     "clip score per class) to this CSV, or Parquet if it ends in .parquet; a rerun skips the "
     "recordings already in it.",
 )
-@click.option(
-    "--glob",
-    "pattern",
-    default=None,
-    help="Files to take from folder inputs, e.g. '*.flac' [default: the audio suffixes].",
-)
+@glob_option
 @click.option(
     "-k",
     "--top",

@@ -7,7 +7,16 @@ import sys
 
 import click
 
-from sed.cli.options import CONTEXT, cache_option, model_options, reports_errors
+from sed.cli.options import (
+    CONTEXT,
+    ConfigOption,
+    cache_option,
+    config_option,
+    config_options,
+    label_map_option,
+    model_options,
+    reports_errors,
+)
 from sed.errors import ParameterError
 from sed.heads.config import (
     ACTIVATIONS,
@@ -24,6 +33,57 @@ _FRAME_DEFAULTS = FrameTrainingConfig()
 #: Options that only window heads take, and options that only frame-level heads take.
 _WINDOW_ONLY = ("activation", "mixtures", "folds")
 _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map", "non_target")
+
+#: The options of the training itself, setting the fields of :class:`TrainingConfig` (the
+#: frame-level training takes the same seed, epochs, patience and validation fraction).
+TRAINING_OPTIONS = [
+    ConfigOption(
+        ("--activation",),
+        "activation",
+        click.Choice(ACTIVATIONS),
+        "Output activation (sigmoid: one score per class, for overlapping events).",
+    ),
+    ConfigOption(
+        ("--mixtures",),
+        "mixtures",
+        click.IntRange(min=0),
+        "Synthetic mixtures of each event clip over the background recordings, "
+        "added to training [default: 5 with background recordings, else 0].",
+    ),
+    ConfigOption(
+        ("--seed",), "seed", click.INT, "Seed of the split, mixtures, weights and shuffling."
+    ),
+    ConfigOption(
+        ("--epochs",),
+        "max_epochs",
+        click.IntRange(min=1),
+        "Maximum number of epochs (early stopping on validation loss).",
+        parameter="epochs",
+        show_default=f"{_DEFAULTS.max_epochs}; excerpt table {EXCERPT_TRAINING['max_epochs']}",
+    ),
+    ConfigOption(
+        ("--patience",),
+        "patience",
+        click.IntRange(min=1),
+        "Epochs without a better validation loss before stopping.",
+        show_default=f"{_DEFAULTS.patience}; frame-level {_FRAME_DEFAULTS.patience}",
+    ),
+    ConfigOption(
+        ("--validation-fraction",),
+        "validation_fraction",
+        click.FloatRange(0, 0.5),
+        "Share of groups held out for early stopping and validation metrics.",
+        show_default=f"{_DEFAULTS.validation_fraction}; excerpt table "
+        f"{EXCERPT_TRAINING['validation_fraction']}",
+    ),
+]
+#: ``--soundscapes``, of :class:`FrameTrainingConfig`.
+SOUNDSCAPES_OPTION = ConfigOption(
+    ("--soundscapes",),
+    "soundscapes",
+    click.IntRange(min=0),
+    "Frame-level: training soundscapes synthesised from DATA's clips.",
+)
 
 
 @click.command(
@@ -99,65 +159,17 @@ _FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map"
     help="Frame-level: folder of clips of other sounds (none of the classes), mixed into the "
     "training soundscapes with no label, so that any loud event is not enough to fire.",
 )
-@click.option(
-    "--soundscapes",
-    type=click.IntRange(min=0),
-    default=_FRAME_DEFAULTS.soundscapes,
-    help="Frame-level: training soundscapes synthesised from DATA's clips.",
-)
+@config_option(SOUNDSCAPES_OPTION, _FRAME_DEFAULTS)
 @click.option(
     "--layers",
     default=",".join(map(str, DEFAULT_FRAME_LAYERS)),
     help="Frame-level: YAMNet layers (1-14) whose feature maps the head reads.",
 )
-@click.option(
-    "--label-map",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Frame-level: CSV event_label,yamnet_display_names; the report then gives raw "
+@label_map_option(
+    "Frame-level: CSV event_label,yamnet_display_names; the report then gives raw "
     "YAMNet's figures with it on the unheard validation data, and says when the head does worse.",
 )
-@click.option(
-    "--activation",
-    type=click.Choice(ACTIVATIONS),
-    default=_DEFAULTS.activation,
-    help="Output activation (sigmoid: one score per class, for overlapping events).",
-)
-@click.option(
-    "--mixtures",
-    type=click.IntRange(min=0),
-    default=_DEFAULTS.mixtures,
-    help="Synthetic mixtures of each event clip over the background recordings, "
-    "added to training [default: 5 with background recordings, else 0].",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=_DEFAULTS.seed,
-    help="Seed of the split, mixtures, weights and shuffling.",
-)
-@click.option(
-    "--epochs",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS.max_epochs,
-    show_default=f"{_DEFAULTS.max_epochs}; excerpt table {EXCERPT_TRAINING['max_epochs']}",
-    help="Maximum number of epochs (early stopping on validation loss).",
-)
-@click.option(
-    "--patience",
-    type=click.IntRange(min=1),
-    default=_DEFAULTS.patience,
-    show_default=f"{_DEFAULTS.patience}; frame-level {_FRAME_DEFAULTS.patience}",
-    help="Epochs without a better validation loss before stopping.",
-)
-@click.option(
-    "--validation-fraction",
-    type=click.FloatRange(0, 0.5),
-    default=_DEFAULTS.validation_fraction,
-    show_default=f"{_DEFAULTS.validation_fraction}; excerpt table "
-    f"{EXCERPT_TRAINING['validation_fraction']}",
-    help="Share of groups held out for early stopping and validation metrics.",
-)
+@config_options(TRAINING_OPTIONS, _DEFAULTS)
 @click.option(
     "--cross-validate",
     "folds",
@@ -309,15 +321,11 @@ def _excerpt_defaults(config: TrainingConfig, data: str, context: click.Context)
 
     if not is_excerpt_table(data):
         return config
-    options = {
-        "validation_fraction": "validation_fraction",
-        "max_epochs": "epochs",
-        "mixtures": "mixtures",
-    }
+    parameters = {option.field: option.name for option in TRAINING_OPTIONS}
     unset = {
         field: value
         for field, value in EXCERPT_TRAINING.items()
-        if context.get_parameter_source(options[field]) != click.core.ParameterSource.COMMANDLINE
+        if context.get_parameter_source(parameters[field]) != click.core.ParameterSource.COMMANDLINE
     }
     return replace(config, **unset)
 

@@ -7,17 +7,19 @@ import click
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    config_file_option,
     detector_spec,
     evaluation_options,
     head_option,
     label_column_option,
     model_options,
     overwrite_option,
+    postprocessing_option,
     reports_errors,
     selection_options,
 )
 from sed.evaluation import METRICS
-from sed.postprocessing import MODES, PostProcessing
+from sed.postprocessing import PostProcessing
 from sed.tuning import (
     DEFAULT_CLASS_THRESHOLD_GAIN,
     DEFAULT_FOLDS,
@@ -61,20 +63,13 @@ from sed.tuning import (
     default=DEFAULT_METRIC,
     help="Overall sed_eval metric to optimise (error rates are minimised).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Start the search from this configuration (.toml or .json, as --save-config writes "
-    "it) instead of the defaults; what the search does not tune (threshold_off, ...) is kept "
-    "as given, and the report's 'before' is this configuration's.",
+@config_file_option(
+    "Start the search from this configuration (.toml or .json, as --save-config writes it) "
+    "instead of the defaults; what the search does not tune (threshold_off, ...) is kept as "
+    "given, and the report's 'before' is this configuration's."
 )
-@click.option(
-    "--mode",
-    type=click.Choice(MODES),
-    default=PostProcessing().mode,
-    help="Post-processing mode to tune (with --config: that file's, unless given).",
+@postprocessing_option(
+    "mode", "Post-processing mode to tune (with --config: that file's, unless given)."
 )
 @click.option(
     "--class-threshold-gain",
