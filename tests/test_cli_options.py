@@ -102,6 +102,7 @@ LIBRARY_DEFAULTS = {
     ("search", "pooling"): search_module.DEFAULT_POOLING,
     ("search", "centre"): search_module.DEFAULT_CENTRE,
     ("search", "scoring"): search_module.DEFAULT_SCORING,
+    ("search", "expand"): search_module.DEFAULT_EXPAND,
     ("search", "backend"): backends.DEFAULT_BACKEND,
 }
 

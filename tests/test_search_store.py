@@ -9,7 +9,7 @@ import pytest
 
 from sed.frame_index import build_frame_index
 from sed.index import build_index, open_index
-from sed.search import candidate_count, candidate_rows, query_embeddings, search
+from sed.search import DEFAULT_EXPAND, candidate_count, candidate_rows, query_embeddings, search
 
 K = 100
 
@@ -38,24 +38,37 @@ def office_queries(shared_data, model):
 
 # The window rule's candidates are scored exactly: a window found by both searches has the same
 # score (to float32 rounding of another matrix product's shape). The frame rule's z-scores take
-# an even sample's mean and spread instead of every window's: near, not equal.
-@pytest.mark.parametrize("scoring, score_tolerance", [("windows", 1e-6), ("frames", 0.05)])
-def test_recall_at_100_against_exact_search(office_index, office_queries, scoring, score_tolerance):
+# an even sample's mean and spread instead of every window's: near, not equal. With query
+# expansion each search expands with its own first pass's best windows, and a near tie there can
+# pick another window, so only the hits (recall) are compared, not their scores.
+@pytest.mark.parametrize(
+    "scoring, expand, score_tolerance",
+    [("windows", 0, 1e-6), ("frames", 0, 0.05), ("frames", DEFAULT_EXPAND, None)],
+)
+def test_recall_at_100_against_exact_search(
+    office_index, office_queries, scoring, expand, score_tolerance
+):
     assert office_index.graph is not None and office_index.graph.rows == len(office_index)
     recalls, scored = [], []
-    for query in office_queries:
-        exact = search(office_index, [query], k=K, scoring=scoring, exact=True)
-        approximate = search(office_index, [query], k=K, scoring=scoring)
+    # Expansion scores the index twice per query: one query of each class (the clips are listed
+    # class by class, ten each) keeps the test's time near the others'.
+    queries = office_queries[::10] if expand else office_queries
+    for query in queries:
+        settings = {"k": K, "scoring": scoring, "expand": expand}
+        exact = search(office_index, [query], exact=True, **settings)
+        approximate = search(office_index, [query], **settings)
         recalls.append(len(np.intersect1d(exact.rows, approximate.rows)) / K)
         rows = candidate_rows(office_index, [query], k=K)
         scored.append(len(office_index) if rows is None else len(rows))
+        if score_tolerance is None:
+            continue
         _, in_exact, in_approximate = np.intersect1d(
             exact.rows, approximate.rows, return_indices=True
         )
         np.testing.assert_allclose(
             exact.scores[in_exact], approximate.scores[in_approximate], atol=score_tolerance
         )
-    assert len(recalls) == 110
+    assert len(recalls) == (11 if expand else 110)
     # Not a search that scored everything: most queries re-rank a part of the index.
     assert np.median(scored) < len(office_index), np.median(scored)
     assert np.mean(recalls) >= 0.95, (np.mean(recalls), np.min(recalls))
