@@ -381,15 +381,16 @@ def similarities(
     frame_index = _frames_for(index, [*queries, *negatives], scoring)
     if frame_index is not None:
         examples = _frames_of(queries)
-        scores = frame_similarities(index, frame_index, examples, pooling, rows=rows)
+        # The examples' chamfer similarities serve both passes: expansion only adds to them.
+        pooled = _pooled_chamfers(index, frame_index, examples, pooling, rows)
+        scores = _standardised_mean(_expanded(index, frame_index, pooled, (), rows), rows)
         if expand:
             # The positives' best windows: the negatives lower the final scores only.
             best = np.argsort(-scores, kind="stable")[:expand]
             hit_rows = best if rows is None else np.asarray(rows, np.int64)[best]
             expansions = expansion_frames(index, frame_index, examples, hit_rows)
-            scores = frame_similarities(
-                index, frame_index, examples, pooling, rows=rows, expansions=expansions
-            )
+            expanded = _expanded(index, frame_index, pooled, expansions, rows)
+            scores = _standardised_mean(expanded, rows)
         if negatives:
             scores -= frame_similarities(
                 index, frame_index, _frames_of(negatives), pooling, rows=rows
@@ -466,21 +467,57 @@ def frame_similarities(
         Mean over the layers of the z-score (over the index's windows) of the chamfer
         similarity; zeros where every window scores the same.
     """
-    wanted = len(index) if rows is None else len(rows)
-    total = np.zeros(wanted, np.float32)
+    pooled = _pooled_chamfers(index, frame_index, examples, pooling, rows)
+    return _standardised_mean(_expanded(index, frame_index, pooled, expansions, rows), rows)
+
+
+def _pooled_chamfers(
+    index: Index,
+    frame_index: FrameIndex,
+    examples: Sequence[Sequence[np.ndarray]],
+    pooling: str,
+    rows: np.ndarray | None,
+) -> list[np.ndarray]:
+    """Per layer, the examples' chamfer similarities (:func:`_chamfer`) pooled by ``pooling``."""
+    pooled = []
     for layer in range(len(frame_index.layers)):
         per_example = np.stack(
             [_chamfer(index, frame_index, layer, frames[layer], rows) for frames in examples]
         )
-        pooled = per_example.max(axis=0) if pooling == "max" else per_example.mean(axis=0)
+        pooled.append(per_example.max(axis=0) if pooling == "max" else per_example.mean(axis=0))
+    return pooled
+
+
+def _expanded(
+    index: Index,
+    frame_index: FrameIndex,
+    pooled: list[np.ndarray],
+    expansions: Sequence[Sequence[np.ndarray]],
+    rows: np.ndarray | None,
+) -> list[np.ndarray]:
+    """Per layer, the mean of the pooled similarity and each expansion's (new arrays: ``pooled``
+    is left as it is, for another pass)."""
+    expanded = []
+    for layer, similarity in enumerate(pooled):
+        similarity = similarity.copy()
         for frames in expansions:
-            pooled += _chamfer(index, frame_index, layer, frames[layer], rows)
-        pooled /= 1 + len(expansions)
-        reference = pooled if rows is None else pooled[wanted:]
+            similarity += _chamfer(index, frame_index, layer, frames[layer], rows)
+        similarity /= 1 + len(expansions)
+        expanded.append(similarity)
+    return expanded
+
+
+def _standardised_mean(per_layer: list[np.ndarray], rows: np.ndarray | None) -> np.ndarray:
+    """The mean over the layers of each similarity's z-score: over every window, or, for
+    ``rows``, over the standardising sample that follows the candidates (:func:`_chamfer`)."""
+    wanted = len(per_layer[0]) if rows is None else len(rows)
+    total = np.zeros(wanted, np.float32)
+    for similarity in per_layer:
+        reference = similarity if rows is None else similarity[wanted:]
         spread = reference.std()
         if spread > 0:
-            total += (pooled[:wanted] - reference.mean()) / spread
-    return total / len(frame_index.layers)
+            total += (similarity[:wanted] - reference.mean()) / spread
+    return total / len(per_layer)
 
 
 def _chamfer(
