@@ -29,7 +29,6 @@ docs/search.md. The frame rule needs more: :func:`sed.search.candidate_count` as
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import numpy as np
 
@@ -87,8 +86,6 @@ class Graph:
         cls,
         folder: str | os.PathLike,
         vectors: np.ndarray,
-        *,
-        progress: Callable[[int, int], None] | None = None,
     ) -> Graph:
         """Load the folder's graph to add to it (a new one when there is none), caught up with
         ``vectors``.
@@ -100,8 +97,6 @@ class Graph:
         vectors : np.ndarray [shape=(n_committed, dimensions)]
             The committed vector rows (a memory map is read block by block). A graph covering
             more rows than these is not this index's: it is dropped and rebuilt.
-        progress : callable, optional
-            Called as ``progress(done, total)`` while missing rows are added.
 
         Returns
         -------
@@ -121,8 +116,6 @@ class Graph:
             graph._saved_rows = -1  # no usable file yet: the next save writes one
         for start in range(graph.rows, len(vectors), CATCH_UP_ROWS):
             graph.add(start, np.asarray(vectors[start : start + CATCH_UP_ROWS], np.float32))
-            if progress:
-                progress(graph.rows, len(vectors))
         return graph
 
     def add(self, first_row: int, vectors: np.ndarray) -> None:
