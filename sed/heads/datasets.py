@@ -67,7 +67,7 @@ class TrainingData:
                 label: {k: int(v) for k, v in counts.loc[label].items()} for label in self.labels
             },
         }
-        non_target = int((self.clips["label"] == NON_TARGET_LABEL).sum())
+        non_target = int(counts["clips"].get(NON_TARGET_LABEL, 0))
         if non_target:
             summary["non_target_clips"] = non_target
         return summary
