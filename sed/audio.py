@@ -574,14 +574,12 @@ class _ResampyStream:
         return self._resample_piece(end, n_out)
 
     def _resample_piece(self, piece_end: int, n_out: int) -> np.ndarray:
-        """``resampy.resample`` of the buffer up to input index ``piece_end``; the ``n_out``
-        outputs from the period at ``_core_start`` on."""
-        import resampy
-
+        """:func:`resample` (resampy) of the buffer up to input index ``piece_end``; the
+        ``n_out`` outputs from the period at ``_core_start`` on."""
         piece = self._buffer[: piece_end - self._buffer_start]
-        out = resampy.resample(piece, self.orig, self.target, filter="kaiser_best")
+        out = resample(piece, self.orig, self.target, resampler="resampy")
         skip = (self._core_start - self._buffer_start) // self.period_in * self.period_out
-        return np.asarray(out[skip : skip + n_out], dtype=np.float32)
+        return out[skip : skip + n_out]
 
 
 def _libsndfile_reason(error: Exception) -> str:
