@@ -452,14 +452,18 @@ def head_description(directory: str | os.PathLike) -> tuple[tuple[str, ...], dic
         ) from None
     lines = io.StringIO(texts[LABELS_FILE], newline=None)  # \n, \r\n or \r
     labels = tuple(line.rstrip("\n") for line in lines if line.strip())
-    future = isinstance(metadata, dict) and metadata.get("format")
-    if isinstance(future, int) and not isinstance(future, bool) and future > HEAD_FORMAT:
+    written_format = metadata.get("format") if isinstance(metadata, dict) else None
+    if (
+        isinstance(written_format, int)
+        and not isinstance(written_format, bool)
+        and written_format > HEAD_FORMAT
+    ):
         raise ModelError(
-            f"{METADATA_FILE} is of format {future}, written by a newer sed (this one reads "
-            f"format {HEAD_FORMAT}): upgrade sed to use this head",
+            f"{METADATA_FILE} is of format {written_format}, written by a newer sed (this one "
+            f"reads format {HEAD_FORMAT}): upgrade sed to use this head",
             directory,
         )
-    if not isinstance(metadata, dict) or metadata.get("format") != HEAD_FORMAT:
+    if written_format != HEAD_FORMAT:
         raise ModelError(
             f"{METADATA_FILE} is not a sed head description (format {HEAD_FORMAT})", directory
         )
