@@ -576,9 +576,7 @@ def expansion_frames(
         Per hit, per layer, the matched frames (not centred, as the examples), one per query
         frame.
     """
-    positions = recording_positions(index, hit_rows)
-    firsts = np.array([r.first_row for r in index.recordings], np.int64)
-    onsets = (np.asarray(hit_rows, np.int64) - firsts[positions]) * index.hop_seconds
+    positions, onsets = _window_onsets(index, hit_rows)
     expansions = []
     for position, onset in zip(positions, onsets):
         per_layer = []
@@ -593,6 +591,29 @@ def expansion_frames(
             per_layer.append(hit[best].astype(np.float32))
         expansions.append(per_layer)
     return expansions
+
+
+def _window_onsets(index: Index, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each vector row's window lies: its recording and its onset.
+
+    Parameters
+    ----------
+    index : sed.index.Index
+    rows : np.ndarray [shape=(n,), dtype=int64]
+        Vector rows of the index.
+
+    Returns
+    -------
+    positions : np.ndarray [shape=(n,), dtype=int64]
+        Each window's recording, as a position in ``index.recordings``
+        (:func:`sed.index.recording_positions`).
+    onsets : np.ndarray [shape=(n,), dtype=float64]
+        Each window's start, in seconds from the start of its recording.
+    """
+    rows = np.asarray(rows, np.int64)
+    positions = recording_positions(index, rows)
+    firsts = np.array([recording.first_row for recording in index.recordings], np.int64)
+    return positions, (rows - firsts[positions]) * index.hop_seconds
 
 
 def _frame_spans(
@@ -656,9 +677,7 @@ def _gathered_frames(
     """The frames of ``layer`` overlapping each window of ``rows``, centred on the archive's
     mean frame and unit, one window's after the other (shape ``(n_frames, channels)``), and
     where each window's begin (shape ``(len(rows),)``)."""
-    first_rows = np.array([r.first_row for r in index.recordings], np.int64)
-    positions = recording_positions(index, rows)
-    onsets = (rows - first_rows[positions]) * index.hop_seconds
+    positions, onsets = _window_onsets(index, rows)
     count = frame_index.counts[positions, layer]
     starts, ends = _frame_spans(onsets, index.window_seconds, frame_index.hops[layer], count)
     lengths = ends - starts
@@ -893,9 +912,7 @@ def best_windows(
     top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
     found = top if rows is None else np.asarray(rows, np.int64)[top]
-    positions = recording_positions(index, found) if k else np.zeros(0, np.int64)
-    firsts = np.array([r.first_row for r in index.recordings], np.int64)
-    onsets = (found - firsts[positions]) * index.hop_seconds if k else np.zeros(0)
+    positions, onsets = _window_onsets(index, found)
     return Hits(
         found.astype(np.int64),
         positions.astype(np.int64),
