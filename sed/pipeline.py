@@ -212,7 +212,15 @@ def resolve_scorer(
     return YamnetScorer(selection)
 
 
-def check_labels_source(head, classes=None, label_map=None, selection=None) -> None:
+def check_labels_source(
+    head,
+    classes=None,
+    label_map=None,
+    selection=None,
+    *,
+    head_name: str = "a head",
+    others_name: str = "classes, label map or selection",
+) -> None:
     """A head brings its own labels: refuse classes, a label map or a selection beside it.
 
     Parameters
@@ -221,16 +229,18 @@ def check_labels_source(head, classes=None, label_map=None, selection=None) -> N
         A head, or anything naming one (a head directory); None for raw YAMNet.
     classes, label_map, selection : optional
         Anything but None (or an empty string) counts as given.
+    head_name, others_name : str
+        What the message calls the head and the others: the CLI names its options
+        (``"--head"``, ``"--classes or --label-map"``).
 
     Raises
     ------
     ParameterError
-        If a head and any of the others are given.
+        If a head and any of the others are given: ``<head_name> sets the classes: give no
+        <others_name> with it``.
     """
     if head is not None and any(item not in (None, "") for item in (classes, label_map, selection)):
-        raise ParameterError(
-            "a head sets the classes: give no classes, label map or selection with it"
-        )
+        raise ParameterError(f"{head_name} sets the classes: give no {others_name} with it")
 
 
 def detect(
