@@ -48,7 +48,7 @@ from sed.classes import (
 from sed.errors import ParameterError
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
-from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams, check_band
 from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import EventStream, PostProcessing, events_table
 from sed.scores import ScoreGrid
@@ -983,7 +983,7 @@ def plot_file(
     top_n : int >= 1
     band_hz : (float, float), optional
         Frequencies of the spectrogram panel, in Hz, within 125 to 7500 Hz (the log-mel band,
-        the default; :func:`sed.plotting.check_band`).
+        the default; :func:`sed.params.check_band`).
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
         Windows per model call.
@@ -999,7 +999,6 @@ def plot_file(
         If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
-    from sed.mel_axis import check_band
     from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path, recording_figure, save_figure
 
