@@ -67,7 +67,11 @@ class ClassMap:
         if index is None:
             index = self._lookup.get(_fold(name))
         if index is None:
-            raise ParameterError(f"unknown YAMNet class {name.strip()!r}{self._suggest(name)}")
+            hint = _did_you_mean(name, self.display_names, containing=True)
+            raise ParameterError(
+                f"unknown YAMNet class {name.strip()!r}{hint}"
+                " (`sed classes --search TEXT` lists class names)"
+            )
         return index
 
     def search(self, text: str) -> list[int]:
@@ -96,25 +100,23 @@ class ClassMap:
         """True if ``name`` is a display name or mid of this map (case- and spacing-insensitive)."""
         return name.strip() in self._lookup or _fold(name) in self._lookup
 
-    def _suggest(self, name: str) -> str:
-        folded = {_fold(n): n for n in self.display_names}
-        close = difflib.get_close_matches(_fold(name), list(folded), n=3, cutoff=0.6)
-        close += [
-            n
-            for n in self.display_names
-            if _fold(name) in _fold(n) and n not in {folded[c] for c in close}
-        ][:3]
-        hint = (
-            "; did you mean " + ", ".join(repr(folded.get(c, c)) for c in close) + "?"
-            if close
-            else ""
-        )
-        return hint + " (`sed classes --search TEXT` lists class names)"
-
 
 def _fold(name: str) -> str:
     """Case- and spacing-insensitive form of a class name (``"Chicken,rooster"`` matches)."""
     return ",".join(part.strip() for part in name.split(",")).casefold()
+
+
+def _did_you_mean(name: str, names: Sequence[str], *, containing: bool = False) -> str:
+    """``"; did you mean 'A', 'B'?"`` naming the ``names`` closest to an unknown ``name`` (up to
+    three by :func:`difflib.get_close_matches` on the folded forms, then with ``containing`` up
+    to three more that contain it), or ``""`` when none is close."""
+    folded = {_fold(n): n for n in names}
+    close = [
+        folded[c] for c in difflib.get_close_matches(_fold(name), list(folded), n=3, cutoff=0.6)
+    ]
+    if containing:
+        close += [n for n in names if _fold(name) in _fold(n) and n not in close][:3]
+    return "; did you mean " + ", ".join(map(repr, close)) + "?" if close else ""
 
 
 def load_class_map(path: str | os.PathLike | None = None) -> ClassMap:
@@ -381,12 +383,7 @@ def class_children(name: str, class_map: ClassMap | None = None) -> list[Ontolog
     by_name = {_fold(entry["name"]): mid for mid, entry in ontology.items()}
     root = name.strip() if name.strip() in ontology else by_name.get(_fold(name))
     if root is None:
-        close = difflib.get_close_matches(_fold(name), list(by_name), n=3, cutoff=0.6)
-        hint = (
-            "; did you mean " + ", ".join(repr(ontology[by_name[c]]["name"]) for c in close) + "?"
-            if close
-            else ""
-        )
+        hint = _did_you_mean(name, [entry["name"] for entry in ontology.values()])
         raise ParameterError(f"no AudioSet ontology class {name.strip()!r}{hint}")
     index_of = {mid: i for i, mid in enumerate(class_map.mids)}
     found: list[OntologyClass] = []

@@ -14,41 +14,8 @@ from matplotlib import rcParams
 from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
 
-from sed.errors import ParameterError
 from sed.features import hz_to_mel, mel_band_edges_hz, mel_to_hz
-from sed.params import YamnetParams
-
-
-def check_band(
-    band_hz: tuple[float, float] | None, params: YamnetParams = YamnetParams()
-) -> tuple[float, float]:
-    """The frequency band a log-mel panel shows: ``band_hz``, or the whole log-mel band.
-
-    Parameters
-    ----------
-    band_hz : (float, float) or None
-        Lower and upper frequency, in Hz; None for ``(params.mel_min_hz, params.mel_max_hz)``
-        (125 and 7500 Hz: nothing outside reaches YAMNet's filter bank).
-
-    Returns
-    -------
-    band_hz : (float, float)
-
-    Raises
-    ------
-    ParameterError
-        Unless ``mel_min_hz <= low < high <= mel_max_hz``.
-    """
-    if band_hz is None:
-        return params.mel_min_hz, params.mel_max_hz
-    low, high = (float(f) for f in band_hz)
-    if not params.mel_min_hz <= low < high <= params.mel_max_hz:
-        raise ParameterError(
-            f"the frequency band must lie within YAMNet's log-mel band, {params.mel_min_hz:g} "
-            f"to {params.mel_max_hz:g} Hz, its lower end below its upper end; "
-            f"got {low:g} to {high:g} Hz"
-        )
-    return low, high
+from sed.params import YamnetParams, check_band
 
 
 def draw_log_mel(
@@ -79,7 +46,7 @@ def draw_log_mel(
     params : YamnetParams
         The front end that computed ``log_mel``.
     band_hz : (float, float), optional
-        The y limits, in Hz (:func:`check_band`); by default the whole log-mel band.
+        The y limits, in Hz (:func:`sed.params.check_band`); by default the whole log-mel band.
     fontsize : float, optional
         Of the tick labels and the axis label, in points (matplotlib's default size if None).
     colour_map : str

@@ -158,3 +158,35 @@ def _check_hop(hop, stft_hop_seconds: float, window_seconds: float) -> None:
             f"window hop must be at most the window length ({window_seconds} s), "
             f"or windows would skip audio; got {hop} s"
         )
+
+
+def check_band(
+    band_hz: tuple[float, float] | None, params: YamnetParams = YamnetParams()
+) -> tuple[float, float]:
+    """The frequency band a log-mel panel shows: ``band_hz``, or the whole log-mel band.
+
+    Parameters
+    ----------
+    band_hz : (float, float) or None
+        Lower and upper frequency, in Hz; None for ``(params.mel_min_hz, params.mel_max_hz)``
+        (125 and 7500 Hz: nothing outside reaches YAMNet's filter bank).
+
+    Returns
+    -------
+    band_hz : (float, float)
+
+    Raises
+    ------
+    ParameterError
+        Unless ``mel_min_hz <= low < high <= mel_max_hz``.
+    """
+    if band_hz is None:
+        return params.mel_min_hz, params.mel_max_hz
+    low, high = (float(f) for f in band_hz)
+    if not params.mel_min_hz <= low < high <= params.mel_max_hz:
+        raise ParameterError(
+            f"the frequency band must lie within YAMNet's log-mel band, {params.mel_min_hz:g} "
+            f"to {params.mel_max_hz:g} Hz, its lower end below its upper end; "
+            f"got {low:g} to {high:g} Hz"
+        )
+    return low, high

@@ -48,7 +48,7 @@ from sed.classes import (
 from sed.errors import ParameterError
 from sed.infra import content_sha256
 from sed.model.backends import DEFAULT_BACKEND
-from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams
+from sed.params import DEFAULT_BATCH_SIZE, DEFAULT_HOP_SECONDS, YamnetParams, check_band
 from sed.plotting import DEFAULT_TOP_N
 from sed.postprocessing import EventStream, PostProcessing, events_table
 from sed.scores import ScoreGrid
@@ -212,7 +212,15 @@ def resolve_scorer(
     return YamnetScorer(selection)
 
 
-def check_labels_source(head, classes=None, label_map=None, selection=None) -> None:
+def check_labels_source(
+    head,
+    classes=None,
+    label_map=None,
+    selection=None,
+    *,
+    head_name: str = "a head",
+    others_name: str = "classes, label map or selection",
+) -> None:
     """A head brings its own labels: refuse classes, a label map or a selection beside it.
 
     Parameters
@@ -221,16 +229,18 @@ def check_labels_source(head, classes=None, label_map=None, selection=None) -> N
         A head, or anything naming one (a head directory); None for raw YAMNet.
     classes, label_map, selection : optional
         Anything but None (or an empty string) counts as given.
+    head_name, others_name : str
+        What the message calls the head and the others: the CLI names its options
+        (``"--head"``, ``"--classes or --label-map"``).
 
     Raises
     ------
     ParameterError
-        If a head and any of the others are given.
+        If a head and any of the others are given: ``<head_name> sets the classes: give no
+        <others_name> with it``.
     """
     if head is not None and any(item not in (None, "") for item in (classes, label_map, selection)):
-        raise ParameterError(
-            "a head sets the classes: give no classes, label map or selection with it"
-        )
+        raise ParameterError(f"{head_name} sets the classes: give no {others_name} with it")
 
 
 def detect(
@@ -973,7 +983,7 @@ def plot_file(
     top_n : int >= 1
     band_hz : (float, float), optional
         Frequencies of the spectrogram panel, in Hz, within 125 to 7500 Hz (the log-mel band,
-        the default; :func:`sed.plotting.check_band`).
+        the default; :func:`sed.params.check_band`).
     resampler : {"soxr", "resampy"}
     batch_size : int > 0
         Windows per model call.
@@ -989,7 +999,6 @@ def plot_file(
         If ``output`` is the recording (under any name) or cannot be written (checked first).
     """
     from sed.features import log_mel_spectrogram, pad_waveform
-    from sed.mel_axis import check_band
     from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path, recording_figure, save_figure
 

@@ -94,7 +94,8 @@ def recording_figure(
         Labels in the heat map.
     band_hz : (float, float), optional
         The frequencies the spectrogram panel shows, in Hz, within YAMNet's log-mel band
-        (:func:`sed.mel_axis.check_band`); by default the whole band, 125 to 7500 Hz.
+        (:func:`sed.params.check_band`, checked by :func:`sed.mel_axis.draw_log_mel`); by
+        default the whole band, 125 to 7500 Hz.
     title : str
 
     Raises
@@ -110,11 +111,10 @@ def recording_figure(
     """
     from matplotlib.figure import Figure
 
-    from sed.mel_axis import check_band, draw_log_mel
+    from sed.mel_axis import draw_log_mel
 
     if top_n < 1:
         raise ParameterError(f"top N must be at least 1, got {top_n}")
-    band_hz = check_band(band_hz, params)
     duration = window_scores.duration_seconds
     roll_labels = event_roll_labels(estimated, reference)
     top = np.argsort(-window_scores.scores.max(axis=0), kind="stable")[:top_n]

@@ -380,15 +380,16 @@ def similarities(
         raise ParameterError(f"--expand must be >= 0, not {expand}")
     frame_index = _frames_for(index, [*queries, *negatives], scoring)
     if frame_index is not None:
-        examples = _frames_of(queries)
-        # The examples' chamfer similarities serve both passes: expansion only adds to them.
+        # Centred once: the examples' chamfer similarities serve both passes (expansion only
+        # adds to them), and their frames are what each hit's frames are matched to.
+        examples = [_centred_frames(frame_index, frames) for frames in _frames_of(queries)]
         pooled = _pooled_chamfers(index, frame_index, examples, pooling, rows)
         scores = _standardised_mean(_expanded(index, frame_index, pooled, (), rows), rows)
         if expand:
             # The positives' best windows: the negatives lower the final scores only.
             best = np.argsort(-scores, kind="stable")[:expand]
             hit_rows = best if rows is None else np.asarray(rows, np.int64)[best]
-            expansions = expansion_frames(index, frame_index, examples, hit_rows)
+            expansions = _matched_frames(index, frame_index, _stacked(examples), hit_rows)
             expanded = _expanded(index, frame_index, pooled, expansions, rows)
             scores = _standardised_mean(expanded, rows)
         if negatives:
@@ -467,8 +468,23 @@ def frame_similarities(
         Mean over the layers of the z-score (over the index's windows) of the chamfer
         similarity; zeros where every window scores the same.
     """
-    pooled = _pooled_chamfers(index, frame_index, examples, pooling, rows)
+    centred = [_centred_frames(frame_index, frames) for frames in examples]
+    pooled = _pooled_chamfers(index, frame_index, centred, pooling, rows)
     return _standardised_mean(_expanded(index, frame_index, pooled, expansions, rows), rows)
+
+
+def _centred_frames(frame_index: FrameIndex, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """An example's frames per layer, centred on the archive's mean frame and unit, as float32
+    of shape ``(n_frames, channels)``: what :func:`_chamfer` compares with the index's."""
+    return [
+        _unit(np.asarray(layer_frames, np.float32) - frame_index.means[layer])
+        for layer, layer_frames in enumerate(frames)
+    ]
+
+
+def _stacked(examples: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """Per layer, the frames of every example, one example's after the other."""
+    return [np.concatenate(layer_frames) for layer_frames in zip(*examples)]
 
 
 def _pooled_chamfers(
@@ -478,7 +494,8 @@ def _pooled_chamfers(
     pooling: str,
     rows: np.ndarray | None,
 ) -> list[np.ndarray]:
-    """Per layer, the examples' chamfer similarities (:func:`_chamfer`) pooled by ``pooling``."""
+    """Per layer, the examples' chamfer similarities (:func:`_chamfer`; ``examples`` from
+    :func:`_centred_frames`) pooled by ``pooling``."""
     pooled = []
     for layer in range(len(frame_index.layers)):
         per_example = np.stack(
@@ -497,10 +514,11 @@ def _expanded(
 ) -> list[np.ndarray]:
     """Per layer, the mean of the pooled similarity and each expansion's (new arrays: ``pooled``
     is left as it is, for another pass)."""
+    centred = [_centred_frames(frame_index, frames) for frames in expansions]
     expanded = []
     for layer, similarity in enumerate(pooled):
         similarity = similarity.copy()
-        for frames in expansions:
+        for frames in centred:
             similarity += _chamfer(index, frame_index, layer, frames[layer], rows)
         similarity /= 1 + len(expansions)
         expanded.append(similarity)
@@ -527,9 +545,10 @@ def _chamfer(
     frames: np.ndarray,
     rows: np.ndarray | None,
 ) -> np.ndarray:
-    """One example's chamfer similarity in ``layer`` (``frames``: its frames, not centred) to
-    every window, or to the windows ``rows`` followed by the standardising sample's."""
-    query = _unit(np.asarray(frames, np.float32) - frame_index.means[layer]).T
+    """One example's chamfer similarity in ``layer`` (``frames``: its frames in that layer from
+    :func:`_centred_frames`) to every window, or to the windows ``rows`` followed by the
+    standardising sample's."""
+    query = frames.T
     if rows is None:
         return _layer_chamfer(index, frame_index, layer, query)
     candidates = _layer_chamfer(index, frame_index, layer, query, rows)
@@ -576,23 +595,51 @@ def expansion_frames(
         Per hit, per layer, the matched frames (not centred, as the examples), one per query
         frame.
     """
-    positions = recording_positions(index, hit_rows)
-    firsts = np.array([r.first_row for r in index.recordings], np.int64)
-    onsets = (np.asarray(hit_rows, np.int64) - firsts[positions]) * index.hop_seconds
+    centred = [_centred_frames(frame_index, frames) for frames in examples]
+    return _matched_frames(index, frame_index, _stacked(centred), hit_rows)
+
+
+def _matched_frames(
+    index: Index, frame_index: FrameIndex, query: Sequence[np.ndarray], hit_rows: np.ndarray
+) -> list[list[np.ndarray]]:
+    """:func:`expansion_frames`, given the query's frames per layer already centred and unit
+    (:func:`_centred_frames`, every example's stacked by :func:`_stacked`)."""
+    positions, onsets = _window_onsets(index, hit_rows)
     expansions = []
     for position, onset in zip(positions, onsets):
         per_layer = []
-        for layer in range(len(frame_index.layers)):
-            query = np.concatenate([np.asarray(e[layer], np.float32) for e in examples])
+        for layer, layer_query in enumerate(query):
             first = frame_index.firsts[position, layer]
             hop, count = frame_index.hops[layer], frame_index.counts[position, layer]
             starts, ends = _frame_spans(np.array([onset]), index.window_seconds, hop, count)
             hit = np.asarray(frame_index.frames[layer][first + starts[0] : first + ends[0]])
-            centre = frame_index.means[layer]
-            best = np.argmax(_unit(query - centre) @ _unit(hit - centre).T, axis=1)
+            best = np.argmax(layer_query @ _unit(hit - frame_index.means[layer]).T, axis=1)
             per_layer.append(hit[best].astype(np.float32))
         expansions.append(per_layer)
     return expansions
+
+
+def _window_onsets(index: Index, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each vector row's window lies: its recording and its onset.
+
+    Parameters
+    ----------
+    index : sed.index.Index
+    rows : np.ndarray [shape=(n,), dtype=int64]
+        Vector rows of the index.
+
+    Returns
+    -------
+    positions : np.ndarray [shape=(n,), dtype=int64]
+        Each window's recording, as a position in ``index.recordings``
+        (:func:`sed.index.recording_positions`).
+    onsets : np.ndarray [shape=(n,), dtype=float64]
+        Each window's start, in seconds from the start of its recording.
+    """
+    rows = np.asarray(rows, np.int64)
+    positions = recording_positions(index, rows)
+    firsts = np.array([recording.first_row for recording in index.recordings], np.int64)
+    return positions, (rows - firsts[positions]) * index.hop_seconds
 
 
 def _frame_spans(
@@ -656,9 +703,7 @@ def _gathered_frames(
     """The frames of ``layer`` overlapping each window of ``rows``, centred on the archive's
     mean frame and unit, one window's after the other (shape ``(n_frames, channels)``), and
     where each window's begin (shape ``(len(rows),)``)."""
-    first_rows = np.array([r.first_row for r in index.recordings], np.int64)
-    positions = recording_positions(index, rows)
-    onsets = (rows - first_rows[positions]) * index.hop_seconds
+    positions, onsets = _window_onsets(index, rows)
     count = frame_index.counts[positions, layer]
     starts, ends = _frame_spans(onsets, index.window_seconds, frame_index.hops[layer], count)
     lengths = ends - starts
@@ -893,9 +938,7 @@ def best_windows(
     top = np.argpartition(-scores, k - 1)[:k] if k else np.zeros(0, np.int64)
     top = top[np.argsort(-scores[top], kind="stable")]
     found = top if rows is None else np.asarray(rows, np.int64)[top]
-    positions = recording_positions(index, found) if k else np.zeros(0, np.int64)
-    firsts = np.array([r.first_row for r in index.recordings], np.int64)
-    onsets = (found - firsts[positions]) * index.hop_seconds if k else np.zeros(0)
+    positions, onsets = _window_onsets(index, found)
     return Hits(
         found.astype(np.int64),
         positions.astype(np.int64),

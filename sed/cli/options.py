@@ -186,32 +186,6 @@ def cache_option(command):
     )(command)
 
 
-#: The library's words for the sources of a command's labels (in the message of
-#: :func:`sed.pipeline.check_labels_source`), as the options that give them.
-_LABEL_SOURCE_OPTIONS = {
-    "a head": "--head",
-    "classes, label map or selection": "--classes or --label-map",
-}
-
-
-def _check_labels_source(head_dir, classes, label_map) -> None:
-    """The library's rule that a head brings its own labels
-    (:func:`sed.pipeline.check_labels_source`), its refusal naming the options.
-
-    Raises
-    ------
-    ParameterError
-        If ``--head`` is given with ``--classes`` or ``--label-map``.
-    """
-    from sed import pipeline
-
-    try:
-        pipeline.check_labels_source(head_dir, classes, label_map)
-    except ParameterError as error:
-        message = _with_option_names(error.message, _LABEL_SOURCE_OPTIONS)
-        raise ParameterError(message, error.path) from None
-
-
 #: The options every command that scores audio takes (``--head``, ``--classes``,
 #: ``--label-map`` and the model options), by their parameter names.
 SCORING_PARAMETERS = (
@@ -246,7 +220,9 @@ def detector_spec(options: dict | None = None) -> DetectorSpec:
     head_dir, classes, label_map, weights, hop_seconds, resampler, backend, batch_size = (
         given[name] for name in SCORING_PARAMETERS
     )
-    _check_labels_source(head_dir, classes, label_map)
+    pipeline.check_labels_source(
+        head_dir, classes, label_map, head_name="--head", others_name="--classes or --label-map"
+    )
     selection = pipeline.class_selection(classes=classes, label_map=label_map)
     head_labels, hop_seconds = head_labels_and_hop(head_dir, hop_seconds)
     config = None
@@ -495,9 +471,8 @@ def postprocessing_from_options(options: dict, head_dir=None) -> PostProcessing:
 
 
 def _with_option_names(message: str, option_names: dict[str, str]) -> str:
-    """``message`` naming the options typed (``--min-gap``, ``--head``) instead of the library's
-    words for what they set (``min_gap_seconds``, ``a head``): ``option_names`` maps the words to
-    the options."""
+    """``message`` naming the options typed (``--min-gap``) instead of the fields they set
+    (``min_gap_seconds``): ``option_names`` maps the fields to the options."""
     import re
 
     for words, option in option_names.items():

@@ -12,7 +12,7 @@ from sed.cli.options import (
     reports_errors,
     selection_options,
 )
-from sed.params import YamnetParams
+from sed.params import YamnetParams, check_band
 from sed.plotting import DEFAULT_TOP_N
 
 _PARAMS = YamnetParams()
@@ -92,7 +92,6 @@ def plot(
     from sed import pipeline
     from sed.audio import audio_info
     from sed.errors import ParameterError
-    from sed.mel_axis import check_band
     from sed.outputs import Output, check_outputs
     from sed.plotting import check_figure_path
 

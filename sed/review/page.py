@@ -289,12 +289,11 @@ def build_review(
                 quiet,
                 threads or available_cpus(),
             )
-            data.update(
-                _summary_data(
-                    review_set, events, shown, max_per_label, seed, building, folder, title
-                )
+            summary, figures = _summary_data(
+                review_set, events, shown, max_per_label, seed, building, folder, title
             )
-            page_text = _page(data)
+            data.update(summary)
+            page_text = _page(data, figures)
             _swap_folder(building, folder)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
@@ -477,7 +476,9 @@ def _event_data(row, recording: int, span, sample_rate, url, stem, suffix) -> di
 
 
 def _summary_data(review_set, events, shown, max_per_label, seed, building, folder, title):
-    """Totals, label counts, settings and the summary figures (written into ``building``)."""
+    """Totals, label counts and settings for the page's data, and the summary figures (written
+    into ``building``) for its HTML: the script never reads the figures, so the data leaves them
+    out."""
     from sed import __version__
     from sed.plotting import save_figure
     from sed.review.figures import detections_figure, score_histograms_figure
@@ -507,7 +508,7 @@ def _summary_data(review_set, events, shown, max_per_label, seed, building, fold
             "alt": description,
             "size": _pixels(detections),
         }
-    return {
+    summary = {
         "id": _page_id(shown),
         "title": title or f"sed review: {os.path.basename(os.path.abspath(review_set.source))}",
         "source": os.path.abspath(review_set.source),
@@ -533,11 +534,11 @@ def _summary_data(review_set, events, shown, max_per_label, seed, building, fold
             for label in labels
         ],
         "failures": [list(failure) for failure in review_set.failures],
-        "figures": figures,
         "yamnet_band_hz": [YamnetParams().mel_min_hz, YamnetParams().mel_max_hz],
         "verdict_columns": list(VERDICT_COLUMNS),
         "verdict_file": os.path.basename(folder)[: -len("_files")] + "_verdicts.csv",
     }
+    return summary, figures
 
 
 def _pixels(figure) -> list[int]:
@@ -602,8 +603,9 @@ def _page_id(shown) -> str:
     return digest.hexdigest()[:16]
 
 
-def _page(data: dict) -> str:
-    """The HTML: template, style and script from the package, data as JSON."""
+def _page(data: dict, figures: dict) -> str:
+    """The HTML: template, style and script from the package, data as JSON, the summary's
+    ``figures`` (:func:`_figures_html`) as elements."""
     template = (_ASSETS / "review.html").read_text(encoding="utf-8")
     # "<" escaped so that no text of the data can close the script element.
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
@@ -612,6 +614,6 @@ def _page(data: dict) -> str:
         "CSS": (_ASSETS / "review.css").read_text(encoding="utf-8"),
         "SCRIPT": (_ASSETS / "review.js").read_text(encoding="utf-8"),
         "DATA": payload,
-        "FIGURES": _figures_html(data["figures"]),
+        "FIGURES": _figures_html(figures),
     }
     return _MARKER.sub(lambda match: parts[match.group(1)], template)
