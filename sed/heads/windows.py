@@ -175,7 +175,7 @@ def mixture_windows(
             for row, event in zip(rows, events):
                 background = backgrounds[int(rng.choice(len(backgrounds), p=weights))]
                 mixture = make_mixture(event, background, rng, sample_rate=rate, ebrs_db=ebrs_db)
-                yield row, f"{data.clips['path'].iloc[row]}#mix{copy}", mixture
+                yield int(row), f"{data.clips['path'].iloc[row]}#mix{copy}", mixture
 
     parts = []
     made = mixtures()
