@@ -30,9 +30,11 @@ length, except for the scores a grid keeps (``(n_windows, 521)`` float32: 150 MB
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -553,12 +555,23 @@ class WindowScoreStream:
 
     def score(self, prepared: _Windows) -> ScoreChunk:
         patches = prepared.patches
+        if not len(patches):
+            return self.score_predicted(prepared, None)
+        return self.score_predicted(prepared, self.model.predict(patches, batch_size=self._batch))
+
+    def score_predicted(
+        self, prepared: _Windows, outputs: tuple[np.ndarray, np.ndarray] | None
+    ) -> ScoreChunk:
+        """:meth:`score` with YAMNet's ``(scores, embeddings)`` for ``prepared.patches`` already
+        computed (by :func:`score_waveforms`, in batches shared with other recordings); None
+        or anything when there are no patches."""
+        patches = prepared.patches
         starts, ends = window_times(len(patches), self.params, first=self._scored)
         self._scored += len(patches)
-        if not len(patches):
+        if outputs is None or not len(patches):
             empty = np.zeros((0, len(self.labels)), np.float32)
             return ScoreChunk(empty, starts, ends, prepared.frame_level_db)
-        scores, embeddings = self.model.predict(patches, batch_size=self._batch)
+        scores, embeddings = outputs
         return ScoreChunk(
             np.asarray(self._to_labels(scores, embeddings), np.float32),
             starts,
@@ -799,6 +812,17 @@ def score_stream(
     )
     if duration_seconds is None:
         duration_seconds = stream.samples / model.params.sample_rate
+    return _grid(stream, chunks, filename, duration_seconds, keep_embeddings)
+
+
+def _grid(
+    stream: ScoreStream,
+    chunks: list[ScoreChunk],
+    filename: str,
+    duration_seconds: float,
+    keep_embeddings: bool,
+) -> ScoreGrid:
+    """The grid of a whole recording from every chunk its stream gave, the end's included."""
     embeddings = [chunk.embeddings for chunk in chunks if chunk.embeddings is not None]
     return ScoreGrid(
         filename,
@@ -946,6 +970,134 @@ def score_waveform(
         keep_embeddings=keep_embeddings,
         batch_size=batch_size,
     )
+
+
+def score_waveforms(
+    waveforms: Iterable[np.ndarray],
+    model: Yamnet,
+    *,
+    filenames: Iterable[str] | None = None,
+    keep_embeddings: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Iterator[ScoreGrid]:
+    """Score many 16 kHz waveforms with YAMNet's 521 classes, their windows batched together.
+
+    Each waveform is framed by its own stream exactly as :func:`score_waveform` frames it, but
+    the windows of consecutive waveforms share model calls of ``batch_size`` windows, so that
+    short recordings (synthetic mixtures, clips) cost a share of a full batch each instead of a
+    small model call each. The results are :func:`score_waveform`'s on each waveform, within
+    what the batch size changes on the backend (1e-6, ``tests/test_segmenter.py``).
+
+    Parameters
+    ----------
+    waveforms : iterable of np.ndarray [shape=(n_samples,), dtype=float32]
+        Mono audio in [-1, 1] at ``model.params.sample_rate``, each non-empty. Read as needed:
+        only the windows of the waveforms not yet given out are held (about ``batch_size``
+        windows, 24 KB each, plus the last waveform's).
+    model : sed.model.Yamnet
+    filenames : iterable of str, optional
+        One per waveform, stored in its grid and named in errors; by default "".
+    keep_embeddings : bool
+        Keep the ``(n_windows, 1024)`` embeddings in the grids.
+    batch_size : int > 0
+        Windows per model call.
+
+    Yields
+    ------
+    scores : ScoreGrid [scores shape=(n_windows, 521)]
+        One per waveform, in order, once its last window is scored.
+
+    Raises
+    ------
+    AudioError
+        If a waveform is empty or holds NaN or infinite samples (when it is reached).
+    ParameterError
+        If ``batch_size`` is not a positive integer.
+    ValueError
+        If ``filenames`` and ``waveforms`` differ in length.
+    """
+    check_batch_size(batch_size)
+    names = itertools.repeat("") if filenames is None else filenames
+    params = model.params
+
+    def prepared() -> Iterator[_PreparedWaveform]:
+        for waveform, filename in zip(waveforms, names, strict=filenames is not None):
+            waveform = _checked_waveform(waveform, filename)
+            stream = cast(
+                "WindowScoreStream",
+                open_stream(model, batch_size=batch_size, keep_embeddings=keep_embeddings),
+            )
+            items = [stream.prepare(block) for block in _waveform_blocks(waveform, params)]
+            items.append(stream.prepare_end())
+            kept = [item for item in items if item is not None]
+            yield _PreparedWaveform(stream, kept, filename, keep_embeddings)
+
+    pending: deque[_PreparedWaveform] = deque()  # windows given to the model, grids not given out
+    waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)  # not yet scored
+    outputs = _Outputs(params)
+    # One BLAS thread, as in score_chunks: the features run beside the model's threads.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for waveform in _ahead_in_thread(prepared()):
+            pending.append(waveform)
+            waiting = np.concatenate([waiting, *(item.patches for item in waveform.items)])
+            full = len(waiting) - len(waiting) % batch_size
+            if full:
+                outputs.add(*model.predict(waiting[:full], batch_size=batch_size))
+                waiting = waiting[full:]
+            while pending and pending[0].n_windows <= outputs.count:
+                done = pending.popleft()
+                yield done.grid(*outputs.take(done.n_windows))
+        if len(waiting):
+            outputs.add(*model.predict(waiting, batch_size=batch_size))
+        for done in pending:
+            yield done.grid(*outputs.take(done.n_windows))
+
+
+@dataclass
+class _PreparedWaveform:
+    """A waveform of :func:`score_waveforms`: its stream and its prepared windows, in order."""
+
+    stream: WindowScoreStream
+    items: list[_Windows]
+    filename: str
+    keep_embeddings: bool
+
+    @property
+    def n_windows(self) -> int:
+        return sum(len(item.patches) for item in self.items)
+
+    def grid(self, scores: np.ndarray, embeddings: np.ndarray) -> ScoreGrid:
+        """The waveform's grid from YAMNet's outputs for its :attr:`n_windows` windows."""
+        chunks, first = [], 0
+        for item in self.items:
+            last = first + len(item.patches)
+            outputs = scores[first:last], embeddings[first:last]
+            chunks.append(self.stream.score_predicted(item, outputs))
+            first = last
+        chunks.append(self.stream.finish())
+        duration_seconds = self.stream.samples / self.stream.params.sample_rate
+        return _grid(self.stream, chunks, self.filename, duration_seconds, self.keep_embeddings)
+
+
+class _Outputs:
+    """YAMNet's outputs for windows in order, taken from the front as their waveforms finish."""
+
+    def __init__(self, params: YamnetParams):
+        self._scores = np.zeros((0, params.num_classes), np.float32)
+        self._embeddings = np.zeros((0, params.embedding_size), np.float32)
+
+    @property
+    def count(self) -> int:
+        return len(self._scores)
+
+    def add(self, scores: np.ndarray, embeddings: np.ndarray) -> None:
+        self._scores = np.concatenate([self._scores, scores])
+        self._embeddings = np.concatenate([self._embeddings, embeddings])
+
+    def take(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        taken = self._scores[:count], self._embeddings[:count]
+        self._scores, self._embeddings = self._scores[count:], self._embeddings[count:]
+        return taken
 
 
 def _checked_waveform(waveform: np.ndarray, filename: str) -> np.ndarray:

@@ -14,7 +14,7 @@ from sed.errors import ParameterError
 from sed.heads import embeddings as emb
 from sed.heads.embeddings import EmbeddingCache, default_cache_dir, embed_files, write_embeddings
 from sed.params import YamnetParams
-from sed.segmenter import SILENCE_DBFS, hop_energies, score_file, window_levels
+from sed.segmenter import SILENCE_DBFS, hop_energies, score_file, score_waveform, window_levels
 
 
 @pytest.fixture
@@ -69,6 +69,41 @@ def test_cache_computes_once_and_keys_by_content(tmp_path, clip, model, monkeypa
     assert len(calls) == 3
     entries = [f for _, _, files in os.walk(tmp_path / "cache") for f in files]
     assert len(entries) == 3 and all(f.endswith(".npz") for f in entries)
+
+
+def test_waveforms_are_embedded_together_and_only_those_not_cached(
+    tmp_path, rng, model, monkeypatch
+):
+    cache = EmbeddingCache(tmp_path / "cache")
+    waveforms = [
+        (0.1 * rng.standard_normal(n)).astype(np.float32) for n in (16000 * 3, 8000, 16000 * 5)
+    ]
+    names = ["a#mix0", "b#mix0", "c#mix0"]
+    alone = [score_waveform(w, model, keep_embeddings=True) for w in waveforms]
+    cache.embed_waveforms(waveforms[1:2], model, names=names[1:2])  # one already cached
+    counted = []
+    batched = emb.score_waveforms
+
+    def counting(waveforms, *args, **options):
+        waveforms = list(waveforms)
+        counted.extend(waveforms)
+        return batched(waveforms, *args, **options)
+
+    monkeypatch.setattr(emb, "score_waveforms", counting)
+    items = cache.embed_waveforms(waveforms, model, names=names)
+    assert len(counted) == 2  # only the two not in the cache went through YAMNet
+    assert [item.filename for item in items] == names
+    for item, reference in zip(items, alone):
+        assert np.abs(item.embeddings - reference.embeddings).max() <= 1e-5
+        np.testing.assert_array_equal(item.levels_dbfs, reference.window_level_dbfs)
+        np.testing.assert_array_equal(item.starts, reference.starts)
+        assert item.duration_seconds == reference.duration_seconds
+    again = cache.embed_waveforms(waveforms, model, names=names)
+    assert len(counted) == 2  # every one read back
+    for item, first in zip(again, items):
+        np.testing.assert_array_equal(item.embeddings, first.embeddings)
+    with pytest.raises(ValueError, match="2 names for 3 waveforms"):
+        cache.embed_waveforms(waveforms, model, names=names[:2])
 
 
 def test_damaged_entry_is_recomputed(tmp_path, clip, model):

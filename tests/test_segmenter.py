@@ -13,7 +13,14 @@ from sed.audio import load_audio, resample
 from sed.errors import AudioError, ParameterError
 from sed.features import pad_waveform
 from sed.params import YamnetParams
-from sed.segmenter import run_yamnet, score_file, score_stream, score_waveform, window_times
+from sed.segmenter import (
+    run_yamnet,
+    score_file,
+    score_stream,
+    score_waveform,
+    score_waveforms,
+    window_times,
+)
 
 # Streaming and whole-file scores may differ by float32 rounding only (BLAS blocking of the mel
 # projection depends on how many frames a call holds): the bound the memory benchmark holds.
@@ -99,6 +106,45 @@ def test_batch_size_and_block_sizes_do_not_change_scores(bells, model):
         streamed = score_stream(pieces, model, batch_size=batch_size)
         assert np.abs(streamed.scores - whole).max() <= TOLERANCE
     assert np.abs(score_waveform(bells, model).scores - whole).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("batch_size", [7, 64])
+def test_waveforms_batched_together_score_as_each_alone(bells, backend_model, batch_size):
+    """Windows of several recordings share model calls (batches of 7 cut through recordings,
+    64 hold several whole), yet each recording's grid is the one it gets alone: same framing,
+    times and levels exactly, scores and embeddings within the batch-size rounding."""
+    starts = [0, 3 * 16000, 40 * 16000, 20 * 16000, 5 * 16000]
+    lengths = [4000, 16000 * 7 + 123, 16000 * 3, 16000 * 21, 16000]  # one shorter than a window
+    waveforms = [bells[start : start + length] for start, length in zip(starts, lengths)]
+    names = [f"mix{i}" for i in range(len(waveforms))]
+    together = list(
+        score_waveforms(
+            iter(waveforms),
+            backend_model,
+            filenames=names,
+            keep_embeddings=True,
+            batch_size=batch_size,
+        )
+    )
+    assert [grid.filename for grid in together] == names
+    for waveform, name, grid in zip(waveforms, names, together):
+        alone = score_waveform(waveform, backend_model, filename=name, keep_embeddings=True)
+        assert len(grid) == len(alone) == backend_model.params.num_windows(len(waveform))
+        np.testing.assert_array_equal(grid.starts, alone.starts)
+        np.testing.assert_array_equal(grid.ends, alone.ends)
+        np.testing.assert_array_equal(grid.window_level_dbfs, alone.window_level_dbfs)
+        np.testing.assert_array_equal(grid.frame_level_db, alone.frame_level_db)
+        assert grid.duration_seconds == alone.duration_seconds == len(waveform) / 16000
+        assert np.abs(grid.scores - alone.scores).max() <= 1e-6
+        assert np.abs(grid.embeddings - alone.embeddings).max() <= 1e-5  # values up to about 5
+
+
+def test_a_bad_waveform_among_many_is_an_audio_error(model):
+    waveforms = [np.zeros(16000, np.float32), np.array([0.0, np.nan], np.float32)]
+    with pytest.raises(AudioError, match="second"):
+        list(score_waveforms(waveforms, model, filenames=["first", "second"]))
+    with pytest.raises(AudioError):
+        list(score_waveforms([np.zeros(0, np.float32)], model))
 
 
 def test_window_levels_come_from_the_streaming_pass(bells, model):

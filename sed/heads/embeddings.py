@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -31,8 +31,8 @@ from sed.audio import DEFAULT_RESAMPLER, audio_info
 from sed.errors import ParameterError
 from sed.heads.cache import ArrayCache, waveform_sha256
 from sed.infra import atomic_path, cache_dir, content_sha256
-from sed.params import YamnetParams
-from sed.segmenter import score_file, score_waveform, window_times
+from sed.params import DEFAULT_BATCH_SIZE, YamnetParams
+from sed.segmenter import score_file, score_waveforms, window_times
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
@@ -189,46 +189,80 @@ class EmbeddingCache:
             lambda: compute_embeddings(path, model, resampler=resampler),
         )
 
-    def embed_waveform(
+    def embed_waveforms(
         self,
-        waveform: np.ndarray,
+        waveforms: Sequence[np.ndarray],
         model: Yamnet,
         *,
-        name: str = "",
+        names: Sequence[str],
         resampler: str = DEFAULT_RESAMPLER,
-    ) -> FileEmbeddings:
-        """Embeddings of a 16 kHz waveform (a synthetic mixture), cached by its samples.
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> list[FileEmbeddings]:
+        """Embeddings of 16 kHz waveforms (synthetic mixtures), each cached by its samples.
+
+        Those not in the cache go through YAMNet together (:func:`sed.segmenter.score_waveforms`:
+        the framing of :func:`sed.segmenter.score_waveform`, windows of several waveforms per
+        model call).
 
         Parameters
         ----------
-        waveform : np.ndarray [shape=(n_samples,), dtype=float32]
-            Mono, in [-1, 1], at ``model.params.sample_rate``.
+        waveforms : sequence of np.ndarray [shape=(n_samples,), dtype=float32]
+            Mono, in [-1, 1], at ``model.params.sample_rate``, each non-empty.
         model : sed.model.Yamnet
-        name : str
-            Stored as ``filename``.
+        names : sequence of str
+            One per waveform, stored as ``filename``.
         resampler : str
-            The resampler the waveform was made with (part of the key).
+            The resampler the waveforms were made with (part of the key).
+        batch_size : int > 0
+            Windows per model call.
+
+        Returns
+        -------
+        embeddings : list of FileEmbeddings
+            In the order of ``waveforms``.
+
+        Raises
+        ------
+        AudioError
+            If a waveform is empty or holds NaN or infinite samples.
+        ValueError
+            If ``names`` and ``waveforms`` differ in length.
         """
-        key = self._store.key(waveform_sha256(waveform), model_settings(model, resampler))
-
-        def compute() -> FileEmbeddings:
-            scored = score_waveform(
-                np.asarray(waveform, np.float32), model, filename=name, keep_embeddings=True
-            )
-            return _file_embeddings(name, scored)
-
-        return self._cached(key, name, model, compute)
+        if len(names) != len(waveforms):
+            raise ValueError(f"{len(names)} names for {len(waveforms)} waveforms")
+        settings = model_settings(model, resampler)
+        keys = [self._store.key(waveform_sha256(w), settings) for w in waveforms]
+        items = [self._load(key, name, model) for key, name in zip(keys, names)]
+        missing = [i for i, item in enumerate(items) if item is None]
+        scored = score_waveforms(
+            (np.asarray(waveforms[i], np.float32) for i in missing),
+            model,
+            filenames=[names[i] for i in missing],
+            keep_embeddings=True,
+            batch_size=batch_size,
+        )
+        for i, grid in zip(missing, scored, strict=True):
+            items[i] = self._stored(keys[i], _file_embeddings(names[i], grid))
+        return cast("list[FileEmbeddings]", items)
 
     def _cached(
         self, key: str, name: str, model: Yamnet, compute: Callable[[], FileEmbeddings]
     ) -> FileEmbeddings:
+        item = self._load(key, name, model)
+        return item if item is not None else self._stored(key, compute())
+
+    def _load(self, key: str, name: str, model: Yamnet) -> FileEmbeddings | None:
+        """The entry ``key`` under ``name``, or None if it is absent or damaged."""
         stored = self._store.load(key, ("embeddings", "levels_dbfs", "duration_seconds"))
-        if stored is not None:
-            embeddings = stored["embeddings"].astype(np.float32)
-            starts, ends = window_times(len(embeddings), model.params)
-            duration = float(stored["duration_seconds"])
-            return FileEmbeddings(name, starts, ends, embeddings, stored["levels_dbfs"], duration)
-        item = compute()
+        if stored is None:
+            return None
+        embeddings = stored["embeddings"].astype(np.float32)
+        starts, ends = window_times(len(embeddings), model.params)
+        duration = float(stored["duration_seconds"])
+        return FileEmbeddings(name, starts, ends, embeddings, stored["levels_dbfs"], duration)
+
+    def _stored(self, key: str, item: FileEmbeddings) -> FileEmbeddings:
+        """``item``, once written as the entry ``key``."""
         self._store.store(
             key,
             embeddings=item.embeddings,

@@ -13,7 +13,7 @@ all, and is left out (ambiguous) otherwise.
 
 Mixtures are made with a seeded generator, so the same seed gives the same mixtures, and their
 embeddings are cached by the mixture's samples
-(:meth:`sed.heads.embeddings.EmbeddingCache.embed_waveform`).
+(:meth:`sed.heads.embeddings.EmbeddingCache.embed_waveforms`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ with the clip's class. Windows of digital silence and the quiet gaps around a so
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,10 +20,14 @@ from sed.errors import ParameterError
 from sed.heads.datasets import TrainingData
 from sed.heads.embeddings import EmbeddingCache, FileEmbeddings
 from sed.heads.head import BACKGROUND_LABEL
-from sed.heads.mixing import load_waveforms, make_mixture, window_labels
+from sed.heads.mixing import Mixture, load_waveforms, make_mixture, window_labels
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
+
+#: Mixtures made and embedded together: their windows share YAMNet's model calls, and a group of
+#: 5 s clips' mixtures (about 900 windows) holds some 50 MB of waveforms and log-mel patches.
+MIXTURES_PER_CALL = 64
 
 
 @dataclass
@@ -163,17 +169,24 @@ def mixture_windows(
     rng = np.random.default_rng(seed)
     # Every second of background is as likely as any other, whatever the recordings' lengths.
     weights = np.array([len(b) for b in backgrounds], float) / sum(len(b) for b in backgrounds)
+
+    def mixtures() -> Iterator[tuple[int, str, Mixture]]:
+        for copy in range(copies):
+            for row, event in zip(rows, events):
+                background = backgrounds[int(rng.choice(len(backgrounds), p=weights))]
+                mixture = make_mixture(event, background, rng, sample_rate=rate, ebrs_db=ebrs_db)
+                yield int(row), f"{data.clips['path'].iloc[row]}#mix{copy}", mixture
+
     parts = []
-    for copy in range(copies):
-        for row, event in zip(rows, events):
-            background = backgrounds[int(rng.choice(len(backgrounds), p=weights))]
-            mixture = make_mixture(event, background, rng, sample_rate=rate, ebrs_db=ebrs_db)
-            item = cache.embed_waveform(
-                mixture.waveform,
-                model,
-                resampler=resampler,
-                name=f"{data.clips['path'].iloc[row]}#mix{copy}",
-            )
+    made = mixtures()
+    while group := list(itertools.islice(made, MIXTURES_PER_CALL)):
+        items = cache.embed_waveforms(
+            [mixture.waveform for _, _, mixture in group],
+            model,
+            names=[name for _, name, _ in group],
+            resampler=resampler,
+        )
+        for (row, _, mixture), item in zip(group, items):
             labels = window_labels(
                 item.starts, item.ends, mixture.onset_seconds, mixture.offset_seconds
             )
