@@ -22,6 +22,7 @@ from sed.cli.options import (
     overwrite_option,
     parallel_options,
     postprocessing_options,
+    refuse_jobs_on_a_cluster,
     reports_errors,
     selection_options,
 )
@@ -208,11 +209,7 @@ def _scheduler_for(batch: bool, scheduler: str | None, jobs: int) -> str | None:
             "--scheduler runs a batch (a folder, several inputs or '-' and a folder -o); one "
             "recording runs here"
         )
-    if jobs != 1:
-        raise ParameterError(
-            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
-            "the parallelism"
-        )
+    refuse_jobs_on_a_cluster(jobs)
     return scheduler
 
 

@@ -11,6 +11,7 @@ from sed.cli.options import (
     model_options,
     note_duplicates,
     parallel_options,
+    refuse_jobs_on_a_cluster,
     reports_errors,
 )
 
@@ -68,6 +69,8 @@ def index(
     from sed.indexing import index_recordings
     from sed.outputs import Output, check_outputs
 
+    if scheduler:
+        refuse_jobs_on_a_cluster(jobs)
     check_outputs([Output(index_dir, "-o", folder=True)], inputs={"INPUT": inputs})
     found = find_audio_files(inputs, pattern=pattern)
     if not found.paths:

@@ -148,6 +148,20 @@ def parallel_options(command):
     )(command)
 
 
+def refuse_jobs_on_a_cluster(jobs: int) -> None:
+    """Refuse ``--jobs`` other than 1 with ``--scheduler`` (before anything is loaded).
+
+    Raises
+    ------
+    ParameterError
+    """
+    if jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
+            "the parallelism"
+        )
+
+
 def cluster_runner(scheduler: str):
     """A :class:`sed.cluster.DaskRunner` connected to ``scheduler`` (before the model is loaded:
     an unreachable one fails fast).
