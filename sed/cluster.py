@@ -4,7 +4,9 @@
 of :func:`sed.batch.run_batch` with a :class:`DaskRunner`: the same outputs, resume state, lock,
 signals and progress bar, with the per-recording work done by the workers of a running Dask
 cluster (``dask scheduler`` and ``dask worker``, or dask-jobqueue on SLURM/PBS) that read the
-inputs by the same paths (a shared file system).
+inputs by the same paths (a shared file system). ``sed index --scheduler`` runs YAMNet over an
+archive the same way (:func:`sed.indexing.index_recordings`, :meth:`DaskRunner.run` with
+``ordered=True``: the client writes the index in input order).
 
 - The batch's process (the Dask *client*) is the only writer of the output folder: a task
   returns the recording's canonical result (:func:`sed.batch.detect_result`), which the client
@@ -200,7 +202,10 @@ class DaskRunner:
             model_identity(spec, detector),
             settings_fingerprint,
         )
-        yield from self.run(recordings, plugin, detect_on_worker, scores, kind="detect")
+        for recording, result in self.run(
+            recordings, plugin, detect_on_worker, scores, kind="detect"
+        ):
+            yield recording, cast("dict | FileOutcome", result)
 
     def run(
         self,
