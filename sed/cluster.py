@@ -544,8 +544,9 @@ def _glibc_with_fixed_thresholds() -> ctypes.CDLL | None:
         return None
 
 
-def worker_state(plugin_name: str) -> tuple[WorkerStatePlugin, object]:
-    """On a Dask worker: the plugin of that name and the state it built.
+def worker_state(plugin_name: str) -> tuple[WorkerStatePlugin, object, threading.Lock]:
+    """On a Dask worker: the plugin of that name, the state it built, and the lock its tasks
+    take turns with.
 
     Raises
     ------
@@ -557,7 +558,7 @@ def worker_state(plugin_name: str) -> tuple[WorkerStatePlugin, object]:
     if not isinstance(plugin, WorkerStatePlugin) or plugin.state is None or plugin.lock is None:
         error = plugin.error if isinstance(plugin, WorkerStatePlugin) else ""
         raise ModelError(error or f"Dask worker {worker.address}: sed's model is not set up")
-    return plugin, plugin.state
+    return plugin, plugin.state, plugin.lock
 
 
 def detect_on_worker(
@@ -572,10 +573,10 @@ def detect_on_worker(
     ModelError
         If this worker has no detector (its setup failed).
     """
-    plugin, detector = worker_state(plugin_name)
+    plugin, detector, lock = worker_state(plugin_name)
     if not isinstance(plugin, DetectorPlugin):
         raise ModelError(f"{plugin_name} is not a sed detector")
-    with plugin.lock:  # type: ignore[union-attr]  (checked by worker_state)
+    with lock:
         return detect_result(
             cast("Detector", detector), recording, plugin.settings_fingerprint, scores=scores
         )
@@ -592,8 +593,8 @@ def call_on_worker(
     ModelError
         If this worker has no state (its setup failed).
     """
-    plugin, state = worker_state(plugin_name)
-    with plugin.lock:  # type: ignore[union-attr]  (checked by worker_state)
+    _, state, lock = worker_state(plugin_name)
+    with lock:
         return function(state, recording, *args)
 
 

@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -215,8 +215,8 @@ class FrameWriter:
         }
         self._entries: dict = self._stored.setdefault("recordings", {})
         self._stack = contextlib.ExitStack()
-        self._files: list = []
-        self._means = None
+        self._files: list[BinaryIO] = []
+        self._means: BinaryIO | None = None
         self._committed = [
             sum(entry["count"][n] for entry in self._entries.values())
             for n in range(len(FRAME_LAYERS))

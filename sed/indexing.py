@@ -25,7 +25,7 @@ import contextlib
 import functools
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -326,7 +326,7 @@ def _computed(
     *,
     jobs: int,
     runner: DaskRunner | None,
-) -> Iterator[tuple[IndexTask, EmbeddedRecording | FileOutcome]]:
+) -> Generator[tuple[IndexTask, EmbeddedRecording | FileOutcome], None, None]:
     """Each task with its result, in the order of ``tasks``: on the cluster, in worker
     processes, or here."""
     if not tasks:
