@@ -36,11 +36,13 @@ their own outputs), or by a :class:`RecordingRunner` such as a Dask cluster
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import csv
 import errno
 import hashlib
+import itertools
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -49,10 +51,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sed.audio import Recording, display_path
 from sed.batch_folder import (
@@ -114,6 +116,8 @@ STOPPING_ERRNOS = DISK_FULL_ERRNOS | {errno.EROFS}
 #: Seconds a worker process gets to end after SIGTERM before it is killed.
 WORKER_GRACE_SECONDS = 3.0
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def check_unique_stems(recordings: Sequence[Recording]) -> None:
@@ -552,17 +556,23 @@ _process_worker: RecordingWorker | None = None
 _worker_lock_files: list = []
 
 
-def _init_worker(
-    spec: DetectorSpec, outputs: BatchOutputs, settings_fingerprint: str, lock_path: str | None
-) -> None:
-    """Set up a worker process: signals, the parent watchdog, the shared lock, the detector."""
-    global _process_worker
+def _init_process(setup: Callable[..., None], setup_args: tuple) -> None:
+    """Set up a worker process of :func:`worker_processes`: signals, the parent watchdog, then
+    ``setup(*setup_args)``."""
     # The parent stops the workers itself: a terminal's Ctrl-C (sent to the whole process
     # group) must not end them half-way with a traceback. SIGTERM keeps its default (end now).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "pthread_sigmask"):  # blocked by the parent at spawn (POSIX)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     _exit_with_parent()
+    setup(*setup_args)
+
+
+def _init_worker(
+    spec: DetectorSpec, outputs: BatchOutputs, settings_fingerprint: str, lock_path: str | None
+) -> None:
+    """Set up a detecting worker process: the shared lock, the detector."""
+    global _process_worker
     if lock_path is not None:
         _shared_lock(lock_path)
     _process_worker = RecordingWorker(spec.build(), outputs, settings_fingerprint)
@@ -792,41 +802,114 @@ def _workers(
         worker = RecordingWorker(detector, outputs, settings_fingerprint)
         yield lambda recordings: map(worker.process, recordings)
         return
-    # spawn, not fork: TensorFlow and LiteRT are not fork-safe once initialised. Each worker
-    # runs the model on one thread and reads in line: the processes fill the cores.
+    # Each worker runs the model on one thread and reads in line: the processes fill the cores.
+    worker_spec = replace(spec, threads=1, overlap=False)
+    with worker_processes(
+        jobs, _init_worker, (worker_spec, outputs, settings_fingerprint, lock_path)
+    ) as pool:
+
+        def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
+            with _signals_blocked():
+                futures = [pool.submit(_process_in_worker, recording) for recording in recordings]
+            with _lost_worker_is_one_line():
+                for future in concurrent.futures.as_completed(futures):
+                    yield future.result()
+
+        yield run
+
+
+@contextlib.contextmanager
+def worker_processes(
+    jobs: int, setup: Callable[..., None], setup_args: tuple = ()
+) -> Iterator[concurrent.futures.ProcessPoolExecutor]:
+    """A pool of ``jobs`` local worker processes that stop with the batch, however it stops.
+
+    The workers are spawned (not forked: TensorFlow and LiteRT are not fork-safe once
+    initialised), ignore ``SIGINT`` (a terminal's Ctrl-C reaches the whole process group: the
+    parent stops them itself), and end on their own when the parent dies, even by ``SIGKILL``.
+    If the block raises (a signal turned into :class:`sed.errors.Interrupted`, an error), they
+    are ended at once: ``SIGTERM``, then ``SIGKILL`` after :data:`WORKER_GRACE_SECONDS`.
+
+    Parameters
+    ----------
+    jobs : int >= 1
+    setup : callable
+        Run once in each worker process as ``setup(*setup_args)`` (loads its model into a
+        module global); a module-level function, since it is pickled by name.
+    setup_args : tuple
+        Picklable.
+
+    Yields
+    ------
+    pool : concurrent.futures.ProcessPoolExecutor
+        Submit to it with :func:`results_in_order`, or inside ``_signals_blocked`` (a worker
+        started by a submission inherits the signal mask).
+    """
     from multiprocessing import resource_tracker
 
     context = multiprocessing.get_context("spawn")
-    worker_spec = replace(spec, threads=1, overlap=False)
     # Started now, since starting it later would unblock the signals blocked below.
     resource_tracker.ensure_running()
     with _signals_blocked():  # workers start with SIGINT/SIGTERM blocked until they handle them
         pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=jobs,
             mp_context=context,
-            initializer=_init_worker,
-            initargs=(worker_spec, outputs, settings_fingerprint, lock_path),
+            initializer=_init_process,
+            initargs=(setup, setup_args),
         )
-
-    def run(recordings: Sequence[Recording]) -> Iterator[FileOutcome]:
-        with _signals_blocked():
-            futures = [pool.submit(_process_in_worker, recording) for recording in recordings]
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                yield future.result()
-        except concurrent.futures.process.BrokenProcessPool:
-            raise SedError(
-                "a worker process ended unexpectedly (killed from outside, or out of memory?); "
-                "run the same command again to resume"
-            ) from None
-
     try:
-        yield run
+        yield pool
     except BaseException:
         _end_workers(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def results_in_order(
+    pool: concurrent.futures.Executor,
+    function: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    ahead: int,
+) -> Iterator[tuple[T, R]]:
+    """Each item with ``function(item)`` computed in ``pool``, in the order of ``items``.
+
+    At most ``ahead`` items are submitted and not yet yielded, so the memory their results
+    take stays bounded however many items there are, and however slow the first one is.
+
+    Raises
+    ------
+    SedError
+        If a worker process died (killed from outside, out of memory): the resume hint.
+    """
+    pending = iter(items)
+    queue: collections.deque[tuple[T, concurrent.futures.Future]] = collections.deque()
+
+    def top_up() -> None:
+        with _signals_blocked():
+            for item in itertools.islice(pending, max(0, ahead - len(queue))):
+                queue.append((item, pool.submit(function, item)))
+
+    top_up()
+    with _lost_worker_is_one_line():
+        while queue:
+            item, future = queue.popleft()
+            result = future.result()
+            top_up()  # before the caller writes: the workers stay busy meanwhile
+            yield item, result
+
+
+@contextlib.contextmanager
+def _lost_worker_is_one_line() -> Iterator[None]:
+    """A worker process that ended unexpectedly as one line with the resume hint."""
+    try:
+        yield
+    except concurrent.futures.process.BrokenProcessPool:
+        raise SedError(
+            "a worker process ended unexpectedly (killed from outside, or out of memory?); "
+            "run the same command again to resume"
+        ) from None
 
 
 @contextlib.contextmanager

@@ -4,7 +4,9 @@
 of :func:`sed.batch.run_batch` with a :class:`DaskRunner`: the same outputs, resume state, lock,
 signals and progress bar, with the per-recording work done by the workers of a running Dask
 cluster (``dask scheduler`` and ``dask worker``, or dask-jobqueue on SLURM/PBS) that read the
-inputs by the same paths (a shared file system).
+inputs by the same paths (a shared file system). ``sed index --scheduler`` runs YAMNet over an
+archive the same way (:func:`sed.indexing.index_recordings`, :meth:`DaskRunner.run` with
+``ordered=True``: the client writes the index in input order).
 
 - The batch's process (the Dask *client*) is the only writer of the output folder: a task
   returns the recording's canonical result (:func:`sed.batch.detect_result`), which the client
@@ -45,10 +47,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import distributed
 from distributed.comm import CommClosedError
@@ -83,6 +85,8 @@ MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
 GLIBC_DEFAULT_THRESHOLD_BYTES = 128 * 1024
 #: The environment variables that fix glibc's thresholds (mallopt(3)), with the option of each
 MALLOC_THRESHOLD_VARIABLES = {"MALLOC_MMAP_THRESHOLD_": -3, "MALLOC_TRIM_THRESHOLD_": -1}
+#: What a run's tasks are given: a recording (or a subclass carrying what to compute for it).
+R = TypeVar("R", bound=Recording)
 
 
 class DaskRunner:
@@ -198,42 +202,98 @@ class DaskRunner:
             model_identity(spec, detector),
             settings_fingerprint,
         )
-        name = f"sed-detector-{uuid.uuid4().hex[:12]}"  # one per batch: batches may share workers
+        for recording, result in self.run(
+            recordings, plugin, detect_on_worker, scores, kind="detect"
+        ):
+            yield recording, cast("dict | FileOutcome", result)
+
+    def run(
+        self,
+        recordings: Iterable[R],
+        plugin: WorkerStatePlugin,
+        task: Callable[..., object],
+        *args: object,
+        kind: str,
+        ordered: bool = False,
+    ) -> Iterator[tuple[R, object]]:
+        """Run ``task(recording, plugin_name, *args)`` on the cluster for each recording.
+
+        ``plugin`` is set up on every worker first (a worker that cannot load the model stops
+        the run before any task) and removed when the run ends; ``task`` finds it on its worker
+        by the name it is given (:func:`worker_state`).
+
+        Parameters
+        ----------
+        recordings : iterable of Recording
+            Read lazily, a few tasks ahead of the results.
+        plugin : WorkerStatePlugin
+        task : callable
+            A module-level function (pickled by name).
+        *args
+            Passed on to ``task``; picklable.
+        kind : str
+            Names the plugin and tasks on the dashboard (``detect``, ``index``).
+        ordered : bool
+            Yield in the order of ``recordings`` instead of as tasks complete; the tasks in
+            flight then include those done but not yet yielded, so a slow first recording does
+            not let results pile up here.
+
+        Yields
+        ------
+        recording : Recording
+        result : object
+            What ``task`` returned, or a failed :class:`sed.batch.FileOutcome` when the worker
+            processes running it died too often.
+
+        Raises
+        ------
+        sed.batch.BatchStopped
+            If the scheduler is lost, or a worker cannot run sed.
+        """
+        name = f"sed-{kind}-{uuid.uuid4().hex[:12]}"  # one per run: runs may share workers
         try:
             try:
                 self.client.register_plugin(plugin, name=name)
             except Exception as error:  # raised by a worker: its setup failed, or no sed
                 raise BatchStopped(_worker_failure(error)) from None
-            yield from self._run_bounded(recordings, name, scores)
+            yield from self._run_bounded(recordings, task, (name, *args), kind, ordered)
         finally:  # also after a signal during the set-up: no model left behind in the workers
             if self.client.status == "running":  # a lost scheduler cannot be told anything
                 with contextlib.suppress(Exception):
                     self.client.unregister_worker_plugin(name)
 
     def _run_bounded(
-        self, recordings: Iterable[Recording], plugin_name: str, scores: bool
-    ) -> Iterator[tuple[Recording, dict | FileOutcome]]:
+        self,
+        recordings: Iterable[R],
+        task: Callable[..., object],
+        args: tuple,
+        kind: str,
+        ordered: bool,
+    ) -> Iterator[tuple[R, object]]:
         """Keep at most :meth:`_ahead` tasks in flight; cancel those left when stopped."""
         pending = iter(recordings)
-        in_flight: dict[distributed.Future, Recording] = {}
+        in_flight: dict[distributed.Future, R] = {}  # in the order submitted
         completed = distributed.as_completed(loop=self.client.loop)  # not the default client
 
         def top_up() -> None:
             for recording in itertools.islice(pending, max(0, self._ahead() - len(in_flight))):
                 future = self.client.submit(
-                    detect_on_worker,
-                    recording,
-                    plugin_name,
-                    scores,
-                    pure=False,
-                    key=_task_key(recording),
+                    task, recording, *args, pure=False, key=_task_key(kind, recording)
                 )
                 in_flight[future] = recording
-                completed.add(future)
+                if not ordered:
+                    completed.add(future)
+
+        def next_done() -> Iterator[distributed.Future]:
+            if not ordered:
+                yield from completed
+                return
+            while in_flight:
+                yield next(iter(in_flight))  # the first submitted; its result is awaited
 
         top_up()
         try:
-            for future in completed:
+            for future in next_done():
                 recording = in_flight.pop(future)
                 result = self._collect(future, recording)
                 top_up()  # before the client writes: the workers stay busy meanwhile
@@ -253,7 +313,7 @@ class DaskRunner:
             self._threads = (threads, time.monotonic())
         return max(MIN_TASKS_AHEAD, TASKS_AHEAD_PER_THREAD * threads)
 
-    def _collect(self, future: distributed.Future, recording: Recording) -> dict | FileOutcome:
+    def _collect(self, future: distributed.Future, recording: Recording) -> object:
         """A finished task's result; a recording whose workers kept dying is a failed outcome.
 
         Raises
@@ -331,12 +391,61 @@ def model_identity(spec: DetectorSpec, detector: Detector) -> dict:
     return {**settings, "sed_version": __version__}
 
 
-class DetectorPlugin(distributed.WorkerPlugin):
-    """Builds a batch's detector once in each Dask worker process (Dask's per-process hook).
+class WorkerStatePlugin(distributed.WorkerPlugin):
+    """Builds once in each Dask worker process what a run's tasks use (a loaded model).
 
-    The model runs on as many threads as the worker has; its tasks take turns (a lock), since
-    one interpreter runs one recording at a time. Workers with one thread each (``dask worker
-    --nthreads 1 --nworkers N``) use the cores best, as ``--jobs N`` does locally.
+    The state is built with as many threads as the worker has; tasks take turns with it (a
+    lock), since one interpreter runs one recording at a time. Workers with one thread each
+    (``dask worker --nthreads 1 --nworkers N``) use the cores best, as ``--jobs N`` does
+    locally. While it is set up, the worker allocates as a plain process does
+    (:func:`lift_malloc_thresholds`).
+
+    Parameters
+    ----------
+    factory : callable, optional
+        ``factory(threads) -> state``, picklable (a module-level function or a dataclass
+        instance); it raises :class:`sed.errors.SedError` when it cannot build the state here.
+        Subclasses override :meth:`_build` instead.
+
+    Raises
+    ------
+    ModelError
+        From :meth:`setup`, naming the worker, when the state cannot be built.
+    """
+
+    def __init__(self, factory: Callable[[int], object] | None = None):
+        self.factory = factory
+        self.state: object | None = None
+        self.error = ""
+        self.lock: threading.Lock | None = None  # made on the worker: locks do not pickle
+        self.lifted = False
+
+    async def setup(self, worker: distributed.Worker) -> None:
+        self.lock = threading.Lock()
+        threads = worker.state.nthreads
+        try:  # in a thread: loading takes seconds, and the worker must keep answering meanwhile
+            self.state = await asyncio.to_thread(self._build, threads)
+        except SedError as error:
+            self.error = f"Dask worker {worker.address}: {error}"
+            raise ModelError(self.error) from None
+        lift_malloc_thresholds()  # once set up: a failed setup has no teardown
+        self.lifted = True
+
+    def _build(self, threads: int) -> object:
+        if self.factory is None:
+            raise RuntimeError("WorkerStatePlugin needs a factory or a _build of its own")
+        return self.factory(threads)
+
+    def teardown(self, worker: distributed.Worker) -> None:
+        self.state = None  # the model's memory goes back when the run ends
+        if self.lifted:
+            self.lifted = False
+            restore_malloc_thresholds()
+
+
+class DetectorPlugin(WorkerStatePlugin):
+    """Builds a batch's detector once in each Dask worker process (see
+    :class:`WorkerStatePlugin`).
 
     Parameters
     ----------
@@ -354,24 +463,15 @@ class DetectorPlugin(distributed.WorkerPlugin):
     """
 
     def __init__(self, spec: DetectorSpec, identity: dict, settings_fingerprint: str):
+        super().__init__()
         self.spec = spec
         self.identity = identity
         self.settings_fingerprint = settings_fingerprint
-        self.detector: Detector | None = None
-        self.error = ""
-        self.lock: threading.Lock | None = None  # made on the worker: locks do not pickle
-        self.lifted = False
 
-    async def setup(self, worker: distributed.Worker) -> None:
-        self.lock = threading.Lock()
-        threads = worker.state.nthreads
-        try:  # in a thread: loading takes seconds, and the worker must keep answering meanwhile
-            self.detector = await asyncio.to_thread(self._build, threads)
-        except SedError as error:
-            self.error = f"Dask worker {worker.address}: {error}"
-            raise ModelError(self.error) from None
-        lift_malloc_thresholds()  # once set up: a failed setup has no teardown
-        self.lifted = True
+    @property
+    def detector(self) -> Detector | None:
+        """The worker's detector once set up."""
+        return cast("Detector | None", self.state)
 
     def _build(self, threads: int) -> Detector:
         detector = replace(self.spec, threads=threads, overlap=threads > 1).build()
@@ -386,12 +486,6 @@ class DetectorPlugin(distributed.WorkerPlugin):
                 "command names (label maps, heads) under the same paths"
             )
         return detector
-
-    def teardown(self, worker: distributed.Worker) -> None:
-        self.detector = None  # the model's memory goes back when the batch ends
-        if self.lifted:
-            self.lifted = False
-            restore_malloc_thresholds()
 
 
 # Batches whose plugin lifted this worker process's malloc thresholds and is still set up: the
@@ -450,6 +544,23 @@ def _glibc_with_fixed_thresholds() -> ctypes.CDLL | None:
         return None
 
 
+def worker_state(plugin_name: str) -> tuple[WorkerStatePlugin, object, threading.Lock]:
+    """On a Dask worker: the plugin of that name, the state it built, and the lock its tasks
+    take turns with.
+
+    Raises
+    ------
+    ModelError
+        If this worker has no such state (its setup failed).
+    """
+    worker = distributed.get_worker()
+    plugin = worker.plugins.get(plugin_name)
+    if not isinstance(plugin, WorkerStatePlugin) or plugin.state is None or plugin.lock is None:
+        error = plugin.error if isinstance(plugin, WorkerStatePlugin) else ""
+        raise ModelError(error or f"Dask worker {worker.address}: sed's model is not set up")
+    return plugin, plugin.state, plugin.lock
+
+
 def detect_on_worker(
     recording: Recording, plugin_name: str, scores: bool = False
 ) -> dict | FileOutcome:
@@ -462,13 +573,29 @@ def detect_on_worker(
     ModelError
         If this worker has no detector (its setup failed).
     """
-    worker = distributed.get_worker()
-    plugin = worker.plugins.get(plugin_name)
-    if not isinstance(plugin, DetectorPlugin) or plugin.detector is None or plugin.lock is None:
-        error = plugin.error if isinstance(plugin, DetectorPlugin) else ""
-        raise ModelError(error or f"Dask worker {worker.address}: sed's detector is not set up")
-    with plugin.lock:
-        return detect_result(plugin.detector, recording, plugin.settings_fingerprint, scores=scores)
+    plugin, detector, lock = worker_state(plugin_name)
+    if not isinstance(plugin, DetectorPlugin):
+        raise ModelError(f"{plugin_name} is not a sed detector")
+    with lock:
+        return detect_result(
+            cast("Detector", detector), recording, plugin.settings_fingerprint, scores=scores
+        )
+
+
+def call_on_worker(
+    recording: R, plugin_name: str, function: Callable[..., object], *args: object
+) -> object:
+    """The task of one recording, on a Dask worker: ``function(state, recording, *args)`` with
+    the state this worker's :class:`WorkerStatePlugin` built (its turn under the plugin's lock).
+
+    Raises
+    ------
+    ModelError
+        If this worker has no state (its setup failed).
+    """
+    _, state, lock = worker_state(plugin_name)
+    with lock:
+        return function(state, recording, *args)
 
 
 @contextlib.contextmanager
@@ -493,9 +620,9 @@ def _silenced(logger_name: str) -> Iterator[None]:
             child.disabled = was
 
 
-def _task_key(recording: Recording) -> str:
+def _task_key(kind: str, recording: Recording) -> str:
     """A unique task name that says which recording it is (Dask's dashboard shows it)."""
-    return f"sed-detect-{uuid.uuid4().hex[:8]}-{recording.relative}"
+    return f"sed-{kind}-{uuid.uuid4().hex[:8]}-{recording.relative}"
 
 
 def _worker_failure(error: BaseException) -> str:

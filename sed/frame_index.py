@@ -35,7 +35,7 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -158,7 +158,7 @@ def build_frame_index(
     *,
     progress: Callable[[str, int], None] | None = None,
 ) -> list[str]:
-    """Add the frames of every recording of ``index`` that has none yet.
+    """Add the frames of every recording of ``index`` that has none yet, in this process.
 
     Parameters
     ----------
@@ -175,25 +175,10 @@ def build_frame_index(
         Recordings whose audio could not be read again (their frames are missing; a frame
         search of this index then refuses to run until they are added).
     """
-    folder = index.folder
-    stored = _read_json(folder) or {"version": FRAME_VERSION, "layers": list(FRAME_LAYERS)}
-    entries: dict = stored.setdefault("recordings", {})
-    spec = FeatureSpec(layers=FRAME_LAYERS)
-    widths = _widths(spec)
-    committed = [sum(e["count"][n] for e in entries.values()) for n in range(len(FRAME_LAYERS))]
     failed: list[str] = []
-    with contextlib.ExitStack() as stack:
-        files = [
-            stack.enter_context(open(os.path.join(folder, layer_file(layer)), "ab"))
-            for layer in FRAME_LAYERS
-        ]
-        means = stack.enter_context(open(os.path.join(folder, FRAME_MEANS), "ab"))
-        # Rows past the last commit are from a killed run: cut them off before appending.
-        for handle, rows, width in zip(files, committed, widths):
-            handle.truncate(rows * width * FRAME_DTYPE.itemsize)
-        means.truncate(len(entries) * sum(widths) * FRAME_DTYPE.itemsize)
+    with FrameWriter(index.folder) as writer:
         for recording in index.recordings:
-            if recording.path in entries:
+            if recording.path in writer:
                 continue
             try:
                 frames, _ = recording_frames(
@@ -202,24 +187,93 @@ def build_frame_index(
             except AudioError:
                 failed.append(recording.filename)
                 continue
-            for handle, layer_frames in zip(files, frames):
-                handle.write(layer_frames.astype(FRAME_DTYPE).tobytes())
-            means.write(
-                np.concatenate([f.mean(axis=0) for f in frames]).astype(FRAME_DTYPE).tobytes()
-            )
-            for handle in (*files, means):
-                handle.flush()
-                os.fsync(handle.fileno())
-            entries[recording.path] = {
-                "first": list(committed),
-                "count": [len(f) for f in frames],
-                "order": len(entries),
-            }
-            committed = [rows + len(f) for rows, f in zip(committed, frames)]
-            _write_json(folder, stored)
+            writer.add(recording.path, frames)
             if progress:
                 progress(recording.filename, len(frames[0]))
     return failed
+
+
+class FrameWriter:
+    """Appends recordings' frames to an index folder's frame files, each committed atomically.
+
+    Used as a context manager: opening cuts off the rows of a killed run (past what
+    ``frames.json`` lists); :meth:`add` appends and flushes a recording's frames, then rewrites
+    ``frames.json``. :func:`build_frame_index` and ``sed index`` (:mod:`sed.indexing`) write
+    through it.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        An index folder (:mod:`sed.index`).
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = os.fspath(folder)
+        self._stored = _read_json(self.folder) or {
+            "version": FRAME_VERSION,
+            "layers": list(FRAME_LAYERS),
+        }
+        self._entries: dict = self._stored.setdefault("recordings", {})
+        self._stack = contextlib.ExitStack()
+        self._files: list[BinaryIO] = []
+        self._means: BinaryIO | None = None
+        self._committed = [
+            sum(entry["count"][n] for entry in self._entries.values())
+            for n in range(len(FRAME_LAYERS))
+        ]
+
+    def __enter__(self) -> FrameWriter:
+        with self._stack as stack:
+            paths = [os.path.join(self.folder, layer_file(layer)) for layer in FRAME_LAYERS]
+            self._files = [stack.enter_context(open(path, "ab")) for path in paths]  # noqa: SIM115
+            self._means = stack.enter_context(open(os.path.join(self.folder, FRAME_MEANS), "ab"))
+            # Rows past the last commit are from a killed run: cut them off before appending.
+            widths = _widths(FeatureSpec(layers=FRAME_LAYERS))
+            for handle, rows, width in zip(self._files, self._committed, widths):
+                handle.truncate(rows * width * FRAME_DTYPE.itemsize)
+            self._means.truncate(len(self._entries) * sum(widths) * FRAME_DTYPE.itemsize)
+            self._stack = stack.pop_all()  # opened: closed by __exit__
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stack.close()
+
+    def __contains__(self, path: str) -> bool:
+        """True when the recording (by the absolute path the index stores) has its frames."""
+        return path in self._entries
+
+    def add(self, path: str, frames: list[np.ndarray]) -> None:
+        """Commit one recording's frames: appended and flushed, then listed in ``frames.json``.
+
+        Parameters
+        ----------
+        path : str
+            Its absolute path, as the index stores it.
+        frames : list of np.ndarray [shape=(n_frames, channels), dtype=float32]
+            Each :data:`FRAME_LAYERS` layer's frames (:func:`recording_frames`).
+
+        Raises
+        ------
+        RuntimeError
+            Outside the writer's ``with`` block.
+        """
+        if self._means is None:
+            raise RuntimeError("FrameWriter.add outside its `with` block")
+        for handle, layer_frames in zip(self._files, frames):
+            handle.write(layer_frames.astype(FRAME_DTYPE).tobytes())
+        self._means.write(
+            np.concatenate([f.mean(axis=0) for f in frames]).astype(FRAME_DTYPE).tobytes()
+        )
+        for handle in (*self._files, self._means):
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._entries[path] = {
+            "first": list(self._committed),
+            "count": [len(f) for f in frames],
+            "order": len(self._entries),
+        }
+        self._committed = [rows + len(f) for rows, f in zip(self._committed, frames)]
+        _write_json(self.folder, self._stored)
 
 
 def _write_json(folder: str, stored: dict) -> None:

@@ -393,15 +393,11 @@ def build_index(
         If ``folder`` is a file, or a folder holding other files than an index.
     """
     from sed.audio import DEFAULT_RESAMPLER
-    from sed.errors import OutputError
     from sed.segmenter import score_file
 
     folder = os.fspath(folder)
     resampler = resampler or DEFAULT_RESAMPLER
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise OutputError("is a file, not an index folder", folder)
-    if os.path.isdir(folder) and not is_index(folder) and os.listdir(folder):
-        raise OutputError("holds files but no sed index; give an empty or new folder", folder)
+    check_index_folder(folder)
     report = IndexReport()
     with IndexWriter(folder, index_settings(model, resampler)) as writer:
         for path in paths:
@@ -423,6 +419,22 @@ def build_index(
             if progress:
                 progress(name, len(embeddings))
     return report
+
+
+def check_index_folder(folder: str) -> None:
+    """Refuse a folder an index cannot be written into, before any work.
+
+    Raises
+    ------
+    OutputError
+        If ``folder`` is a file, or a folder holding other files than an index.
+    """
+    from sed.errors import OutputError
+
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise OutputError("is a file, not an index folder", folder)
+    if os.path.isdir(folder) and not is_index(folder) and os.listdir(folder):
+        raise OutputError("holds files but no sed index; give an empty or new folder", folder)
 
 
 class IndexWriter:

@@ -97,6 +97,7 @@ LIBRARY_DEFAULTS = {
     ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
     ("review", "resampler"): audio.DEFAULT_RESAMPLER,
     **{("index", k): v for k, v in MODEL.items()},
+    ("index", "jobs"): batch.DEFAULT_JOBS,
     ("search", "k"): search_module.DEFAULT_K,
     ("search", "min_gap_seconds"): search_module.DEFAULT_MIN_GAP_SECONDS,
     ("search", "pooling"): search_module.DEFAULT_POOLING,
@@ -159,6 +160,7 @@ def test_every_choice_is_the_librarys(command_name, option):
     assert tuple(option.type.choices) == tuple(LIBRARY_CHOICES[option.name])
 
 
-def test_the_scheduler_variable_is_the_librarys():
-    option = next(o for o in cli.commands["detect"].params if o.name == "scheduler")
+@pytest.mark.parametrize("command_name", ["detect", "index"])
+def test_the_scheduler_variable_is_the_librarys(command_name):
+    option = next(o for o in cli.commands[command_name].params if o.name == "scheduler")
     assert option.envvar == batch.SCHEDULER_ENV

@@ -470,3 +470,38 @@ def test_dask_is_not_imported_by_the_command_line():
     code = "import sys, sed.cli; print([m for m in ('dask', 'distributed') if m in sys.modules])"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.slow
+def test_an_index_built_on_the_cluster_is_the_index_of_one_process(
+    client, bells_wav, model, tmp_path
+):
+    from sed.indexing import index_recordings
+    from tests.test_search import index_contents, one_process_index, parallel_inputs
+
+    inputs = parallel_inputs(tmp_path / "in", bells_wav)
+    reference = one_process_index(inputs, tmp_path / "one", model)
+    folder = tmp_path / "cluster"
+    with DaskRunner(client) as runner:
+        report = index_recordings(
+            find_audio_files([str(inputs)]).files, folder, model, runner=runner
+        )
+    assert len(report.added) == 3 and list(report.failed) == [str(inputs / "rec01_broken.wav")]
+    assert report.failed[str(inputs / "rec01_broken.wav")].startswith(
+        f"{inputs}/rec01_broken.wav: "
+    )
+    assert index_contents(folder) == index_contents(reference)
+
+
+def test_an_index_with_jobs_and_a_scheduler_is_refused_before_any_work(small_archive, tmp_path):
+    folder = tmp_path / "idx"
+    result = invoke(
+        "index", str(small_archive), "-o", str(folder), "--jobs", "2",
+        **{SCHEDULER_ENV: "tcp://127.0.0.1:9"},
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "sed index: error: --jobs sets local worker processes; with --scheduler the cluster's "
+        "workers set the parallelism"
+    )
+    assert not folder.exists()

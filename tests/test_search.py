@@ -16,8 +16,10 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from sed.audio import find_audio_files
 from sed.cli import cli
 from sed.errors import AudioError, ModelError, ParameterError
+from sed.frame_index import FRAME_LAYERS, FRAME_MEANS, FRAMES_JSON, layer_file
 from sed.index import (
     DATABASE,
     VECTORS,
@@ -25,6 +27,7 @@ from sed.index import (
     open_index,
     start_time_from_name,
 )
+from sed.indexing import index_recordings
 from sed.search import hits_to_events, query_embeddings, search, similarities
 from sed.vector_store import GRAPH
 
@@ -269,3 +272,100 @@ def test_a_killed_index_run_resumes(tmp_path, archive):
             resumed.vectors[recording.first_row : recording.first_row + recording.n_windows],
             resumed.vectors[first.first_row : first.first_row + first.n_windows],
         )
+
+
+# --- the model in worker processes or on a cluster: the index of one process ------------------
+
+
+def parallel_inputs(root: Path, bells_wav: Path) -> Path:
+    """Three real 3 s recordings and, sorted between them, a file that is not audio."""
+    from tests.test_batch import short_archive
+
+    short_archive(root, bells_wav, 3, seconds=3.0)
+    (root / "rec01_broken.wav").write_bytes(b"not audio")
+    return root
+
+
+def index_contents(folder: Path) -> dict:
+    """Every row of an index's database and the bytes of its vector and frame files."""
+    with sqlite3.connect(folder / DATABASE) as connection:
+        rows = connection.execute("SELECT * FROM recordings ORDER BY id").fetchall()
+        settings = connection.execute("SELECT * FROM settings ORDER BY key").fetchall()
+    names = [VECTORS, FRAMES_JSON, FRAME_MEANS, *map(layer_file, FRAME_LAYERS)]
+    return {
+        "recordings": rows,
+        "settings": settings,
+        **{n: (folder / n).read_bytes() for n in names},
+    }
+
+
+def one_process_index(inputs: Path, folder: Path, model) -> Path:
+    """The index of ``inputs`` with the model in this process, checked."""
+    report = index_recordings(find_audio_files([str(inputs)]).files, folder, model)
+    assert [Path(p).name for p in report.added] == ["rec00.flac", "rec01.flac", "rec02.flac"]
+    assert list(report.failed) == [str(inputs / "rec01_broken.wav")]
+    return folder
+
+
+@pytest.mark.slow
+def test_jobs_2_writes_the_index_of_one_process_and_a_bad_file_is_one_line(
+    tmp_path, bells_wav, model
+):
+    inputs = parallel_inputs(tmp_path / "in", bells_wav)
+    reference = one_process_index(inputs, tmp_path / "one", model)
+    folder = tmp_path / "two"
+    command = [sys.executable, "-m", "sed", "index", str(inputs), "-o", str(folder), "--jobs", "2"]
+    result = subprocess.run([*command, "-q"], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"sed index: skipped {inputs}/rec01_broken.wav: "
+    )
+    assert result.stdout.startswith("3 added (")
+    assert ", 0 already indexed, 1 failed;" in result.stdout
+    # The same rows (ids, paths, first rows, means) and the same bytes of every vector and frame,
+    # written in input order whichever worker finished first.
+    assert index_contents(folder) == index_contents(reference)
+    assert len(open_index(folder).recordings) == 3
+    # A second run skips the three before sending any work, and tries the bad file again.
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert (
+        again.returncode == 1 and "0 added (0 windows), 3 already indexed, 1 failed" in again.stdout
+    )
+    assert again.stderr.count("already indexed") == 3 and again.stderr.count("skipped") == 1
+    assert index_contents(folder) == index_contents(reference)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_stops_a_parallel_index_and_its_workers(tmp_path, bells_wav):
+    from tests.test_batch import alive, children_of, short_archive, wait_for
+
+    inputs = short_archive(tmp_path / "in", bells_wav, 12, seconds=12.0)
+    folder = tmp_path / "idx"
+    command = [sys.executable, "-m", "sed", "index", str(inputs), "-o", str(folder), "-q"]
+    process = subprocess.Popen([*command, "--jobs", "2"], stderr=subprocess.PIPE, text=True)
+
+    def committed() -> int:
+        try:
+            with sqlite3.connect(folder / DATABASE) as connection:
+                return connection.execute("SELECT COUNT(*) FROM recordings").fetchone()[0]
+        except sqlite3.Error:
+            return 0
+
+    # Two workers and the resource tracker, and a recording written.
+    wait_for(lambda: committed() >= 1 and len(children_of(process.pid)) >= 3, 300, process)
+    workers = children_of(process.pid)
+    process.send_signal(signal.SIGTERM)
+    stderr = process.communicate(timeout=30)[1]
+    assert process.returncode == 143
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+    assert stderr.startswith("sed index: interrupted by SIGTERM: ")
+    assert stderr.rstrip().endswith(
+        "of 12 recordings indexed; run the same command again to resume"
+    )
+    wait_for(lambda: not alive(workers), 10)
+    done = len(open_index(folder).recordings)
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{12 - done} added" in resumed.stdout and f"{done} already indexed" in resumed.stdout

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
-from sed.batch import DEFAULT_JOBS, SCHEDULER_ENV
 from sed.cli.options import (
     CONTEXT,
     batch_size_option,
+    cluster_runner,
     detector_spec,
     formats_option,
     glob_option,
@@ -20,7 +20,9 @@ from sed.cli.options import (
     model_options,
     note_duplicates,
     overwrite_option,
+    parallel_options,
     postprocessing_options,
+    refuse_jobs_on_a_cluster,
     reports_errors,
     selection_options,
 )
@@ -68,21 +70,7 @@ BESIDE_EVENTS = ""
     "NAME.sed.scores.tsv per recording in the output folder (give no FILE).",
 )
 @glob_option
-@click.option(
-    "--jobs",
-    type=click.IntRange(min=1),
-    default=DEFAULT_JOBS,
-    help="Recordings processed in parallel (worker processes).",
-)
-@click.option(
-    "--scheduler",
-    envvar=SCHEDULER_ENV,
-    show_envvar=True,
-    default=None,
-    metavar="tcp://HOST:PORT",
-    help="Run a batch's recordings on the Dask cluster of this scheduler (needs sed[dask]; "
-    "the workers read the inputs by the same paths). This process still writes every file.",
-)
+@parallel_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option(
     "--basenames",
@@ -221,24 +209,8 @@ def _scheduler_for(batch: bool, scheduler: str | None, jobs: int) -> str | None:
             "--scheduler runs a batch (a folder, several inputs or '-' and a folder -o); one "
             "recording runs here"
         )
-    if jobs != 1:
-        raise ParameterError(
-            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
-            "the parallelism"
-        )
+    refuse_jobs_on_a_cluster(jobs)
     return scheduler
-
-
-def _cluster_runner(scheduler: str):
-    """Connect to the Dask scheduler (before the model is loaded: an unreachable one fails
-    fast)."""
-    try:
-        from sed.cluster import DaskRunner
-    except ImportError as error:
-        raise ParameterError(
-            f"--scheduler needs Dask distributed ({error}): pip install 'sed[dask]'"
-        ) from None
-    return DaskRunner(scheduler)
 
 
 def _detect_one(input_path, paths, spec: DetectorSpec, scores_path) -> int:
@@ -313,7 +285,7 @@ def _detect_batch(
         raise ParameterError(f"no audio files found in {', '.join(inputs)}")
     note_duplicates(found.duplicates)
     with contextlib.ExitStack() as stack:
-        runner = stack.enter_context(_cluster_runner(scheduler)) if scheduler else None
+        runner = stack.enter_context(cluster_runner(scheduler)) if scheduler else None
         summary = run_batch(
             found.files,
             output,

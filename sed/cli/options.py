@@ -125,6 +125,63 @@ def batch_size_option(command):
     )(command)
 
 
+def parallel_options(command):
+    """``--jobs N`` and ``--scheduler tcp://HOST:PORT`` (or ``$SED_SCHEDULER``): where a command's
+    recordings are processed, in local worker processes (:func:`sed.batch.worker_processes`) or
+    on a Dask cluster (:mod:`sed.cluster`). ``sed detect`` batches and ``sed index`` share them."""
+    from sed.batch import DEFAULT_JOBS, SCHEDULER_ENV
+
+    command = click.option(
+        "--scheduler",
+        envvar=SCHEDULER_ENV,
+        show_envvar=True,
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="Run the recordings on the Dask cluster of this scheduler (needs sed[dask]; the "
+        "workers read the inputs by the same paths). This process still writes every file.",
+    )(command)
+    return click.option(
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=DEFAULT_JOBS,
+        help="Recordings processed in parallel (worker processes).",
+    )(command)
+
+
+def refuse_jobs_on_a_cluster(jobs: int) -> None:
+    """Refuse ``--jobs`` other than 1 with ``--scheduler`` (before anything is loaded).
+
+    Raises
+    ------
+    ParameterError
+    """
+    if jobs != 1:
+        raise ParameterError(
+            "--jobs sets local worker processes; with --scheduler the cluster's workers set "
+            "the parallelism"
+        )
+
+
+def cluster_runner(scheduler: str):
+    """A :class:`sed.cluster.DaskRunner` connected to ``scheduler`` (before the model is loaded:
+    an unreachable one fails fast).
+
+    Raises
+    ------
+    ParameterError
+        If Dask is not installed, or ``scheduler`` is not an address.
+    SedError
+        If the scheduler cannot be reached.
+    """
+    try:
+        from sed.cluster import DaskRunner
+    except ImportError as error:
+        raise ParameterError(
+            f"--scheduler needs Dask distributed ({error}): pip install 'sed[dask]'"
+        ) from None
+    return DaskRunner(scheduler)
+
+
 def formats_option(help_text: str):
     """``--format``, repeatable: the event file formats (:data:`sed.events.FORMATS`)."""
     from sed.events import DEFAULT_FORMAT, FORMATS
