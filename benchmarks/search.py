@@ -5,7 +5,7 @@
                                        [--index-dir DIR]
 
 The 20 sed_dev/office soundscapes (60 s each) are indexed, windows and frames
-(`sed.index.build_index`, `sed.frame_index.build_frame_index`; into --index-dir when given, kept
+(`sed.indexing.build_index`, `sed.frame_index.build_frame_index`; into --index-dir when given, kept
 and reused, else a temporary folder). Each of the 110 clips of the `train` half of
 dcase2016_task2/train_split.csv (none of them mixed into the soundscapes) is a query; every window
 of the index is ranked by `sed.search.similarities` under each rule of RULES in one run: the plain
@@ -287,7 +287,8 @@ def main() -> None:
     started = time.perf_counter()
 
     from sed.frame_index import build_frame_index
-    from sed.index import build_index, open_index
+    from sed.index import open_index
+    from sed.indexing import build_index
     from sed.pipeline import load_model
     from sed.search import query_embeddings, similarities
 

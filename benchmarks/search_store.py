@@ -218,7 +218,8 @@ def source_index(path: str | None, work: str) -> str:
     """The index holding the real embeddings (built from sed_dev/office when missing)."""
     from _common import DATA
 
-    from sed.index import build_index, is_index
+    from sed.index import is_index
+    from sed.indexing import build_index
 
     path = path or os.path.join(work, "office.index")
     if not is_index(path):

@@ -42,7 +42,7 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from sed.errors import AudioError, ModelError, ParameterError, SedError
+from sed.errors import ModelError, ParameterError, SedError
 
 if TYPE_CHECKING:
     from sed.model import Yamnet
@@ -314,7 +314,7 @@ def open_index(folder: str | os.PathLike) -> Index:
     Parameters
     ----------
     folder : str or os.PathLike
-        A folder written by :func:`build_index` (``sed index``).
+        A folder written by :func:`sed.indexing.index_recordings` (``sed index``).
 
     Returns
     -------
@@ -357,70 +357,6 @@ def open_index(folder: str | os.PathLike) -> Index:
     return Index(folder, settings, recordings, vectors, means, open_graph(folder, rows))
 
 
-def build_index(
-    paths: Iterable[str | os.PathLike],
-    folder: str | os.PathLike,
-    model: Yamnet,
-    *,
-    resampler: str | None = None,
-    progress: Callable[[str, int], None] | None = None,
-) -> IndexReport:
-    """Embed every window of every recording into an index folder, adding to what it holds.
-
-    Parameters
-    ----------
-    paths : iterable of str or os.PathLike
-        Audio files (see :func:`sed.audio.find_audio_files` for folders).
-    folder : str or os.PathLike
-        Created if missing. An existing index is extended: recordings it holds (by absolute
-        path) are skipped.
-    model : sed.model.Yamnet
-        Its weights and hop must be the index's when it exists.
-    resampler : {"soxr", "resampy"}, optional
-    progress : callable, optional
-        Called as ``progress(path, n_windows)`` after each recording is committed
-        (``n_windows`` is -1 for a skipped one).
-
-    Returns
-    -------
-    report : IndexReport
-
-    Raises
-    ------
-    ModelError, ParameterError
-        If the index was built with other weights, another hop or framing (nothing is added).
-    OutputError
-        If ``folder`` is a file, or a folder holding other files than an index.
-    """
-    from sed.audio import DEFAULT_RESAMPLER
-    from sed.segmenter import score_file
-
-    folder = os.fspath(folder)
-    resampler = resampler or DEFAULT_RESAMPLER
-    check_index_folder(folder)
-    report = IndexReport()
-    with IndexWriter(folder, index_settings(model, resampler)) as writer:
-        for path in paths:
-            name = os.fspath(path)
-            if name in writer:
-                report.skipped.append(name)
-                if progress:
-                    progress(name, -1)
-                continue
-            try:
-                scored = score_file(name, model, resampler=resampler, keep_embeddings=True)
-            except AudioError as error:
-                report.failed[name] = str(error)
-                continue
-            embeddings = np.asarray(scored.embeddings, np.float32)
-            writer.add(name, float(scored.duration_seconds), embeddings)
-            report.added.append(name)
-            report.windows += len(embeddings)
-            if progress:
-                progress(name, len(embeddings))
-    return report
-
-
 def check_index_folder(folder: str) -> None:
     """Refuse a folder an index cannot be written into, before any work.
 
@@ -442,8 +378,9 @@ class IndexWriter:
 
     Used as a context manager: opening checks the folder's settings, cuts off the vectors of a
     killed run and brings the HNSW graph (:mod:`sed.vector_store`) up to the committed rows;
-    closing saves the graph. :func:`build_index` embeds audio through it; anything holding
-    embeddings already (``benchmarks/search_store.py``) can add them the same way.
+    closing saves the graph. :func:`sed.indexing.index_recordings` embeds audio through it;
+    anything holding embeddings already (``benchmarks/search_store.py``) can add them the same
+    way.
 
     Parameters
     ----------
@@ -588,7 +525,8 @@ def describe(index: Index) -> str:
 
 
 def print_progress(path: str, n_windows: int, *, stream=None) -> None:
-    """A progress line per recording on stderr (for :func:`build_index`'s ``progress``)."""
+    """A progress line per recording on stderr (the ``progress`` of
+    :func:`sed.indexing.index_recordings`)."""
     stream = stream or sys.stderr
     what = "already indexed" if n_windows < 0 else f"{n_windows} windows"
     print(f"{path}: {what}", file=stream, flush=True)

@@ -289,6 +289,61 @@ def index_recordings(
     return report
 
 
+def build_index(
+    paths: Iterable[str | os.PathLike],
+    folder: str | os.PathLike,
+    model: Yamnet,
+    *,
+    resampler: str | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> IndexReport:
+    """Embed every window of the audio files ``paths`` into an index folder, in this process.
+
+    :func:`index_recordings` for a list of files rather than a found archive, with neither
+    frames nor worker processes: the index holds the same rows and bytes as ``sed index
+    --no-frames`` over the same files in the same order.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+        Audio files (see :func:`sed.audio.find_audio_files` for folders); each is stored under
+        the path as given. A file named twice is indexed once (the repeat is reported skipped).
+    folder : str or os.PathLike
+        Created if missing. An existing index is extended: recordings it holds (by absolute
+        path) are skipped.
+    model : sed.model.Yamnet
+        Its weights and hop must be the index's when it exists.
+    resampler : {"soxr", "resampy"}, optional
+    progress : callable, optional
+        As for :func:`index_recordings`: ``progress(path, -1)`` for each recording skipped,
+        before any is embedded, then ``progress(path, n_windows)`` as each is committed.
+
+    Returns
+    -------
+    report : IndexReport
+        Unreadable files are listed in ``failed`` with their one-line reason.
+
+    Raises
+    ------
+    ModelError, ParameterError
+        If the index was built with other weights, another hop or framing (nothing is added).
+    OutputError
+        If ``folder`` is a file, or a folder holding other files than an index.
+    Interrupted
+        On ``SIGINT`` or ``SIGTERM``, with how many recordings are indexed.
+    """
+    names = [os.fspath(path) for path in paths]
+    return index_recordings(
+        [Recording(name, name) for name in names],
+        folder,
+        model,
+        frames=False,
+        resampler=resampler,
+        jobs=1,
+        progress=progress,
+    )
+
+
 def _tasks(
     recordings: Sequence[Recording],
     writer: IndexWriter,
@@ -299,9 +354,14 @@ def _tasks(
     """What is left to compute, in input order: the recordings not indexed yet, then (with
     frames) those indexed earlier without frames. Those already done are reported skipped."""
     tasks = []
+    given: set[str] = set()
     for recording in recordings:
-        windows = recording.path not in writer
-        frames = frame_writer is not None and os.path.abspath(recording.path) not in frame_writer
+        absolute = os.path.abspath(recording.path)
+        # A file named twice is stored once: its repeat counts as already indexed.
+        repeat = absolute in given
+        given.add(absolute)
+        windows = not repeat and recording.path not in writer
+        frames = not repeat and frame_writer is not None and absolute not in frame_writer
         if not windows:
             report.skipped.append(recording.path)
             if progress:
@@ -309,7 +369,6 @@ def _tasks(
         if windows or frames:
             tasks.append(IndexTask(recording.path, recording.relative, windows, frames))
     if frame_writer is not None and is_index(writer.folder):
-        given = {os.path.abspath(recording.path) for recording in recordings}
         tasks += [
             IndexTask(earlier.path, earlier.filename, windows=False, frames=True)
             for earlier in open_index(writer.folder).recordings

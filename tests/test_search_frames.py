@@ -21,7 +21,8 @@ from sed.frame_index import (
     open_frame_index,
     recording_frames,
 )
-from sed.index import build_index, open_index
+from sed.index import open_index
+from sed.indexing import build_index
 from sed.search import (
     Query,
     active_frames,

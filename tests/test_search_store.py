@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sed.frame_index import build_frame_index
-from sed.index import build_index, open_index
+from sed.index import open_index
+from sed.indexing import build_index
 from sed.search import DEFAULT_EXPAND, candidate_count, candidate_rows, query_embeddings, search
 
 K = 100
