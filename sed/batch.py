@@ -76,6 +76,7 @@ from sed.batch_folder import (
 from sed.errors import (
     DISK_FULL_ERRNOS,
     Interrupted,
+    ModelError,
     OutputError,
     ParameterError,
     SedError,
@@ -1076,6 +1077,30 @@ def _batch_folder_state(folder: str) -> str:
     if os.path.isdir(os.path.join(folder, STATE_DIR, RESULTS_DIR)):
         return "a batch wrote there"
     return ""
+
+
+def check_worker_model(mine: dict, client: dict, share_also: str = "") -> None:
+    """Refuse work in a worker (local process or Dask) whose model is not the client's.
+
+    Parameters
+    ----------
+    mine, client : dict
+        What identifies the model and its settings here and in the client process (weights
+        fingerprint, sed version, hop, backend, ...).
+    share_also : str
+        Advice appended to the message (e.g. files to share under the same paths).
+
+    Raises
+    ------
+    ModelError
+        Naming the keys that differ.
+    """
+    differs = sorted(key for key in {*mine, *client} if mine.get(key) != client.get(key))
+    if differs:
+        raise ModelError(
+            f"its model or settings differ from the client's ({', '.join(differs)}): install "
+            f"the same sed version and weights on every worker{share_also}"
+        )
 
 
 def check_same_settings(

@@ -57,7 +57,7 @@ from distributed.comm import CommClosedError
 from distributed.scheduler import KilledWorker
 
 from sed.audio import Recording, display_path
-from sed.batch import BatchStopped, FileOutcome, detect_result
+from sed.batch import BatchStopped, FileOutcome, check_worker_model, detect_result
 from sed.errors import ModelError, ParameterError, SedError
 
 if TYPE_CHECKING:
@@ -475,16 +475,11 @@ class DetectorPlugin(WorkerStatePlugin):
 
     def _build(self, threads: int) -> Detector:
         detector = replace(self.spec, threads=threads, overlap=threads > 1).build()
-        mine = model_identity(self.spec, detector)
-        differs = sorted(
-            key for key in {*mine, *self.identity} if mine.get(key) != self.identity.get(key)
+        check_worker_model(
+            model_identity(self.spec, detector),
+            self.identity,
+            ", and share the files the command names (label maps, heads) under the same paths",
         )
-        if differs:
-            raise ModelError(
-                f"its model or settings differ from the client's ({', '.join(differs)}): install "
-                "the same sed version and weights on every worker, and share the files the "
-                "command names (label maps, heads) under the same paths"
-            )
         return detector
 
 

@@ -36,6 +36,7 @@ from sed.batch import (
     DEFAULT_JOBS,
     BatchStopped,
     FileOutcome,
+    check_worker_model,
     results_in_order,
     worker_processes,
 )
@@ -171,15 +172,7 @@ class ModelLoader:
             backend=self.backend,
             threads=threads,
         )
-        mine = index_settings(model, self.settings["resampler"])
-        differs = sorted(
-            key for key in {*mine, *self.settings} if mine.get(key) != self.settings.get(key)
-        )
-        if differs:
-            raise ModelError(
-                f"its model differs from the client's ({', '.join(differs)}): install the same "
-                "sed version and weights on every worker"
-            )
+        check_worker_model(index_settings(model, self.settings["resampler"]), self.settings)
         return model
 
 
