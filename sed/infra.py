@@ -267,10 +267,7 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
         if received:
             return
         if _inside_import(frame):
-            # To the main thread: sent to the process, the signal would go to this timer's
-            # thread, and a main thread blocked in a system call (reading a pipe) would not wake.
-            main = threading.main_thread().ident
-            retry = threading.Timer(SIGNAL_RETRY_SECONDS, signal.pthread_kill, (main, number))
+            retry = threading.Timer(SIGNAL_RETRY_SECONDS, os.kill, (os.getpid(), number))
             retry.daemon = True
             retry.start()
             return
