@@ -236,22 +236,16 @@ def written_by_sed(path: str | os.PathLike) -> bool:
         return False
 
 
-#: How soon a signal that arrived during an import is delivered again, in seconds.
-SIGNAL_RETRY_SECONDS = 0.01
-
-
 @contextlib.contextmanager
 def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
     """Turn ``SIGINT`` and ``SIGTERM`` into :class:`sed.errors.Interrupted` while the block runs.
 
     Python's default ends the process at ``SIGTERM`` without running ``finally`` blocks (so a
     temporary file or a worker process may be left behind); here the signal is raised as an
-    exception in the main thread instead, at the next Python instruction, unless that
-    instruction is part of an import: then the signal is delivered again every
-    :data:`SIGNAL_RETRY_SECONDS` until the import is over (see :func:`_inside_import`). Only the
-    first signal is raised: while the block cleans up, further ones are ignored. The previous
-    handlers are restored on exit. Outside the main thread (where Python cannot handle signals)
-    nothing is changed.
+    exception in the main thread instead, at the next Python instruction. Only the first signal
+    is raised: while the block cleans up, further ones are ignored. The previous handlers are
+    restored on exit. Outside the main thread (where Python cannot handle signals) nothing is
+    changed.
 
     Parameters
     ----------
@@ -264,15 +258,9 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     received: list[int] = []
 
     def handler(number, frame):
-        if received:
-            return
-        if _inside_import(frame):
-            retry = threading.Timer(SIGNAL_RETRY_SECONDS, os.kill, (os.getpid(), number))
-            retry.daemon = True
-            retry.start()
-            return
-        received.append(number)
-        raise Interrupted(number)
+        if not received:
+            received.append(number)
+            raise Interrupted(number)
 
     previous = {number: signal.signal(number, handler) for number in signals}
     try:
@@ -280,22 +268,6 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     finally:
         for number, handler_before in previous.items():
             signal.signal(number, signal.SIG_DFL if handler_before is None else handler_before)
-
-
-def _inside_import(frame) -> bool:
-    """Whether ``frame`` (where a signal interrupted the main thread) is part of an import.
-
-    An exception raised there leaves importlib's per-module lock held for good (its locking is
-    Python code, not atomic), so that a thread importing the same module waits forever, or
-    breaks a C extension's initialisation half-way (the process then aborts at exit); raised
-    in importlib's lock callbacks it is even swallowed ("Exception ignored"). All three were
-    seen with ``sed review`` signalled while it imported matplotlib.
-    """
-    while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            return True
-        frame = frame.f_back
-    return False
 
 
 def _read_umask() -> int:

@@ -1,16 +1,12 @@
-"""Infrastructure: atomic output files, content fingerprints, the cache folder, signals."""
+"""Infrastructure: atomic output files, content fingerprints, the cache folder."""
 
 from __future__ import annotations
 
 import os
-import signal
-import sys
-import time
 
 import pytest
 
-from sed.errors import Interrupted
-from sed.infra import atomic_open, atomic_path, cache_dir, content_sha256, stop_on_signals
+from sed.infra import atomic_open, atomic_path, cache_dir, content_sha256
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
@@ -54,26 +50,3 @@ def test_cache_directory_choice(monkeypatch, tmp_path):
     monkeypatch.delenv("SED_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == str(tmp_path / "xdg" / "sed")
-
-
-def test_a_signal_during_an_import_stops_the_block_once_the_import_is_over(tmp_path, monkeypatch):
-    # Raised inside an import, the exception would leave importlib's module lock held (a thread
-    # importing the same module then hangs) or a C extension half-initialised.
-    name = "sed_test_signalled_while_imported"
-    (tmp_path / f"{name}.py").write_text(
-        "import os, signal, time\n"
-        "os.kill(os.getpid(), signal.SIGTERM)\n"
-        "time.sleep(0.2)  # the signal is handled here, inside the import\n"
-        "COMPLETE = True\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, name, raising=False)
-    after_import = []
-    with pytest.raises(Interrupted) as stopped, stop_on_signals():
-        __import__(name)
-        after_import.append(time.monotonic())
-        time.sleep(5)
-    assert sys.modules[name].COMPLETE
-    assert after_import  # stopped after the import, not inside it
-    assert stopped.value.signal_number == signal.SIGTERM
-    monkeypatch.delitem(sys.modules, name)
