@@ -554,7 +554,12 @@ def test_sigterm_stops_a_review_and_leaves_the_previous_one(batch, tmp_path):
     while not list(tmp_path.glob(".review_files.*.tmp")) and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=120) == 143
+    try:
+        status = process.wait(timeout=120)
+    finally:
+        process.kill()  # a review that hangs must not outlive the test
+        process.wait()
+    assert status == 143
     assert page.read_text() == before
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
 
