@@ -236,16 +236,24 @@ def written_by_sed(path: str | os.PathLike) -> bool:
         return False
 
 
+#: How soon a signal that arrived during an import is handled again, in seconds.
+SIGNAL_RETRY_SECONDS = 0.01
+
+
 @contextlib.contextmanager
 def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
     """Turn ``SIGINT`` and ``SIGTERM`` into :class:`sed.errors.Interrupted` while the block runs.
 
     Python's default ends the process at ``SIGTERM`` without running ``finally`` blocks (so a
     temporary file or a worker process may be left behind); here the signal is raised as an
-    exception in the main thread instead, at the next Python instruction. Only the first signal
-    is raised: while the block cleans up, further ones are ignored. The previous handlers are
-    restored on exit. Outside the main thread (where Python cannot handle signals) nothing is
-    changed.
+    exception in the main thread instead, at the next Python instruction, unless that
+    instruction is part of an import (see :func:`_inside_import`): then the signal is handled
+    again :data:`SIGNAL_RETRY_SECONDS` later, by a ``SIGALRM`` from ``signal.setitimer``, until
+    the import is over. The alarm, unlike a thread started from the handler, needs no lock the
+    interrupted code may hold, and it wakes a main thread blocked in a system call. Only the
+    first signal is raised: while the block cleans up, further ones are ignored. The previous
+    handlers (``SIGALRM``'s too, if an alarm was needed) are restored on exit. Outside the main
+    thread (where Python cannot handle signals) nothing is changed.
 
     Parameters
     ----------
@@ -256,11 +264,23 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
         yield
         return
     received: list[int] = []
+    deferred: list[int] = []
+    alarm_before: list = []
 
     def handler(number, frame):
-        if not received:
-            received.append(number)
-            raise Interrupted(number)
+        if received:
+            return
+        if _inside_import(frame):
+            deferred[:] = [number]
+            if not alarm_before:
+                alarm_before.append(signal.signal(signal.SIGALRM, handle_again))
+            signal.setitimer(signal.ITIMER_REAL, SIGNAL_RETRY_SECONDS)
+            return
+        received.append(number)
+        raise Interrupted(number)
+
+    def handle_again(_alarm, frame):
+        handler(deferred[0], frame)
 
     previous = {number: signal.signal(number, handler) for number in signals}
     try:
@@ -268,6 +288,25 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     finally:
         for number, handler_before in previous.items():
             signal.signal(number, signal.SIG_DFL if handler_before is None else handler_before)
+        if alarm_before:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, alarm_before[0] or signal.SIG_DFL)
+
+
+def _inside_import(frame) -> bool:
+    """Whether ``frame`` (where a signal interrupted the main thread) is part of an import.
+
+    An exception raised there leaves importlib's per-module lock held for good (its locking is
+    Python code, not atomic), so that a thread importing the same module waits forever; or it
+    breaks a C extension's initialisation half-way (the process then aborts at exit); raised in
+    importlib's lock callbacks it is even swallowed ("Exception ignored"). All three were seen
+    with ``sed review`` signalled while its threads imported matplotlib.
+    """
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _read_umask() -> int:

@@ -1,12 +1,17 @@
-"""Infrastructure: atomic output files, content fingerprints, the cache folder."""
+"""Infrastructure: atomic output files, content fingerprints, the cache folder, signals."""
 
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import threading
+import time
 
 import pytest
 
-from sed.infra import atomic_open, atomic_path, cache_dir, content_sha256
+from sed.errors import Interrupted
+from sed.infra import atomic_open, atomic_path, cache_dir, content_sha256, stop_on_signals
 
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
@@ -50,3 +55,49 @@ def test_cache_directory_choice(monkeypatch, tmp_path):
     monkeypatch.delenv("SED_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == str(tmp_path / "xdg" / "sed")
+
+
+def test_a_signal_during_an_import_stops_the_block_once_the_import_is_over(tmp_path, monkeypatch):
+    # Raised inside an import, the exception would leave importlib's module lock held (a thread
+    # importing the same module then hangs) or a C extension half-initialised.
+    name = "sed_test_signalled_while_imported"
+    (tmp_path / f"{name}.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(0.2)  # the signal is handled here, inside the import\n"
+        "COMPLETE = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    alarm_handler_before = signal.getsignal(signal.SIGALRM)
+    after_import = []
+    readable, writable = os.pipe()
+    # Wakes the read below if the signal never reaches the main thread (the test then fails).
+    watchdog = threading.Timer(10, os.write, (writable, b"x"))
+    watchdog.start()
+    try:
+        with pytest.raises(Interrupted) as stopped, stop_on_signals():
+            __import__(name)
+            after_import.append(time.monotonic())
+            os.read(readable, 1)  # a system call that only a signal to this thread interrupts
+    finally:
+        watchdog.cancel()
+        os.close(readable)
+        os.close(writable)
+    assert sys.modules[name].COMPLETE
+    assert after_import  # stopped after the import, not inside it
+    assert time.monotonic() - after_import[0] < 2  # and at once, not when the read ended
+    assert stopped.value.signal_number == signal.SIGTERM
+    assert signal.getsignal(signal.SIGALRM) == alarm_handler_before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    monkeypatch.delitem(sys.modules, name)
+
+
+def test_a_signal_outside_imports_stops_the_block_at_once():
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as stopped, stop_on_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    assert time.monotonic() - started < 2
+    assert stopped.value.signal_number == signal.SIGINT
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -564,58 +564,6 @@ def test_sigterm_stops_a_review_and_leaves_the_previous_one(batch, tmp_path):
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
 
 
-#: Run in a fresh interpreter: every module imported outside the main thread while a review is
-#: built. A signal raised in the main thread inside importlib's module lock leaves the module
-#: locked, and a clip thread importing it then hangs the review at SIGTERM (seen about once in
-#: 80 signalled reviews): the clip threads must find everything imported already.
-_IMPORTS_IN_THREADS = """
-import sys, threading
-from pathlib import Path
-import numpy as np
-sys.path.insert(0, sys.argv[1])
-from test_review import write_batch
-from sed.review import build_review
-
-imported = []
-
-class Recorder:
-    def find_spec(self, name, path=None, target=None):
-        if threading.current_thread() is not threading.main_thread():
-            imported.append(name)
-        return None
-
-root = Path(sys.argv[2])
-batch = write_batch(root, np.random.default_rng(0))
-sys.meta_path.insert(0, Recorder())
-audio_format, resampler = sys.argv[3:5]
-build_review(batch, root / "review.html", quiet=True, audio_format=audio_format,
-             resampler=resampler)
-print(sorted(set(imported)))
-"""
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("audio_format", "resampler"), [("mp3", "soxr"), ("opus", "resampy")])
-def test_the_clip_threads_import_nothing(tmp_path, audio_format, resampler):
-    import subprocess
-
-    found = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _IMPORTS_IN_THREADS,
-            str(Path(__file__).parent),
-            str(tmp_path),
-            audio_format,
-            resampler,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert found.stdout.strip() == "[]", found.stdout
-
-
 # --- the page's layout and charts --------------------------------------------------------------
 
 

@@ -368,7 +368,6 @@ def _render_media(
 
     from tqdm import tqdm
 
-    _import_what_clip_threads_use(resampler)
     url = quote(folder_name)
     suffix = AUDIO_FORMATS[audio_format][0]
     recordings: list[dict] = []
@@ -418,29 +417,6 @@ def _render_media(
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return {"recordings": recordings, "events": events, "audio_format": audio_format}
-
-
-def _import_what_clip_threads_use(resampler: str) -> None:
-    """Import, here in the main thread, every module the clip threads would import on first use
-    (resampy's first call also compiles its kernel with numba, which imports much more).
-
-    A signal becomes an exception in the main thread at any Python instruction
-    (:func:`sed.infra.stop_on_signals`). Raised inside importlib's per-module lock, which is
-    Python code and not atomic, it leaves that module locked for good; a clip thread importing
-    the same module then waits forever, and the review hangs at SIGTERM instead of stopping
-    (seen about once in 80 reviews signalled as their media folder appeared). With these
-    imports done before the threads start, no thread imports while a signal may arrive.
-    """
-    import matplotlib.figure  # noqa: F401  (imsave draws through a Figure)
-    import matplotlib.image  # noqa: F401  (the spectrogram images)
-    import numpy as np
-    import numpy.fft  # noqa: F401  (the spectrograms)
-    import PIL.Image
-
-    from sed.audio import resample
-
-    PIL.Image.init()  # Pillow imports its format plugins on the first save
-    resample(np.zeros(64, np.float32), 44100, 48000, resampler=resampler)
 
 
 def _overview(recording, sound, building, directory, url) -> dict:
