@@ -33,6 +33,7 @@ import hashlib
 import os
 import signal
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -236,7 +237,8 @@ def written_by_sed(path: str | os.PathLike) -> bool:
         return False
 
 
-#: How soon a signal that arrived during an import is handled again, in seconds.
+#: How soon a signal that could not be raised (see :func:`stop_on_signals`) is raised again, in
+#: seconds.
 SIGNAL_RETRY_SECONDS = 0.01
 
 
@@ -246,14 +248,15 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
 
     Python's default ends the process at ``SIGTERM`` without running ``finally`` blocks (so a
     temporary file or a worker process may be left behind); here the signal is raised as an
-    exception in the main thread instead, at the next Python instruction, unless that
-    instruction is part of an import (see :func:`_inside_import`): then the signal is handled
-    again :data:`SIGNAL_RETRY_SECONDS` later, by a ``SIGALRM`` from ``signal.setitimer``, until
-    the import is over. The alarm, unlike a thread started from the handler, needs no lock the
-    interrupted code may hold, and it wakes a main thread blocked in a system call. Only the
-    first signal is raised: while the block cleans up, further ones are ignored. The previous
-    handlers (``SIGALRM``'s too, if an alarm was needed) are restored on exit. Outside the main
-    thread (where Python cannot handle signals) nothing is changed.
+    exception in the main thread instead, at the next Python instruction. Two places cannot
+    take it: an import (see :func:`_inside_import`), where the signal is then held back, and
+    code whose exceptions Python swallows ("Exception ignored in": a weakref callback, a
+    ``__del__``), where ``sys.unraisablehook`` sees it lost. Either way it is raised again
+    :data:`SIGNAL_RETRY_SECONDS` later, by a ``SIGALRM`` from ``signal.setitimer``: unlike a
+    thread started from the handler, the alarm needs no lock the interrupted code may hold, and
+    it wakes a main thread blocked in a system call. Only the first signal is raised: while the
+    block cleans up, further ones are ignored. The previous handlers and hook are restored on
+    exit. Outside the main thread (where Python cannot handle signals) nothing is changed.
 
     Parameters
     ----------
@@ -263,34 +266,58 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    received: list[int] = []
-    deferred: list[int] = []
-    alarm_before: list = []
-
-    def handler(number, frame):
-        if received:
-            return
-        if _inside_import(frame):
-            deferred[:] = [number]
-            if not alarm_before:
-                alarm_before.append(signal.signal(signal.SIGALRM, handle_again))
-            signal.setitimer(signal.ITIMER_REAL, SIGNAL_RETRY_SECONDS)
-            return
-        received.append(number)
-        raise Interrupted(number)
-
-    def handle_again(_alarm, frame):
-        handler(deferred[0], frame)
-
-    previous = {number: signal.signal(number, handler) for number in signals}
+    stop = _SignalStop()
+    previous = {number: signal.signal(number, stop.on_signal) for number in signals}
+    sys.unraisablehook = stop.on_unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = stop.hook_before
         for number, handler_before in previous.items():
             signal.signal(number, signal.SIG_DFL if handler_before is None else handler_before)
-        if alarm_before:
+        stop.cancel_alarm()
+
+
+class _SignalStop:
+    """The signal handlers of one :func:`stop_on_signals` block, and what they received."""
+
+    def __init__(self):
+        self.raised: int | None = None  # the signal raised as Interrupted
+        self.pending: int | None = None  # the signal to raise at the next alarm
+        self.alarm_before = None  # SIGALRM's handler before ours, once ours is installed
+        self.hook_before = sys.unraisablehook  # restored on exit
+
+    def on_signal(self, number, frame):
+        if self.raised is not None:
+            return
+        if _inside_import(frame):
+            self._again_soon(number)
+            return
+        self.raised = number
+        raise Interrupted(number)
+
+    def on_alarm(self, _alarm, frame):
+        if self.pending is not None:
+            self.on_signal(self.pending, frame)
+
+    def on_unraisable(self, unraisable):
+        lost = unraisable.exc_value
+        if isinstance(lost, Interrupted) and self.raised == lost.signal_number:
+            self.raised = None
+            self._again_soon(lost.signal_number)
+        else:
+            self.hook_before(unraisable)
+
+    def _again_soon(self, number):
+        self.pending = number
+        if self.alarm_before is None:
+            self.alarm_before = signal.signal(signal.SIGALRM, self.on_alarm) or signal.SIG_DFL
+        signal.setitimer(signal.ITIMER_REAL, SIGNAL_RETRY_SECONDS)
+
+    def cancel_alarm(self):
+        if self.alarm_before is not None:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, alarm_before[0] or signal.SIG_DFL)
+            signal.signal(signal.SIGALRM, self.alarm_before)
 
 
 def _inside_import(frame) -> bool:

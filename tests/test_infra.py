@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -101,3 +102,27 @@ def test_a_signal_outside_imports_stops_the_block_at_once():
     assert time.monotonic() - started < 2
     assert stopped.value.signal_number == signal.SIGINT
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_signal_lost_in_a_callback_python_ignores_is_raised_again(capsys):
+    # Exceptions raised in a weakref callback or a __del__ are printed and dropped by Python
+    # ("Exception ignored in"); the signal must not be lost with them.
+    class Thing:
+        pass
+
+    def signalled_callback(_reference):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.2)  # the signal is handled here, inside the callback
+
+    thing = Thing()
+    reference = weakref.ref(thing, signalled_callback)
+    hook_before = sys.unraisablehook
+    started = time.monotonic()
+    with pytest.raises(Interrupted) as stopped, stop_on_signals():
+        del thing  # runs the callback
+        time.sleep(5)
+    assert reference() is None
+    assert time.monotonic() - started < 2
+    assert stopped.value.signal_number == signal.SIGTERM
+    assert "Exception ignored" not in capsys.readouterr().err
+    assert sys.unraisablehook is hook_before
