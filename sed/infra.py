@@ -252,11 +252,12 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     take it: an import (see :func:`_inside_import`), where the signal is then held back, and
     code whose exceptions Python swallows ("Exception ignored in": a weakref callback, a
     ``__del__``), where ``sys.unraisablehook`` sees it lost. Either way it is raised again
-    :data:`SIGNAL_RETRY_SECONDS` later, by a ``SIGALRM`` from ``signal.setitimer``: unlike a
-    thread started from the handler, the alarm needs no lock the interrupted code may hold, and
-    it wakes a main thread blocked in a system call. Only the first signal is raised: while the
-    block cleans up, further ones are ignored. The previous handlers and hook are restored on
-    exit. Outside the main thread (where Python cannot handle signals) nothing is changed.
+    :data:`SIGNAL_RETRY_SECONDS` later, by a ``SIGALRM`` from ``signal.setitimer`` (or as the
+    block ends, if it ends first): unlike a thread started from the handler, the alarm needs no
+    lock the interrupted code may hold, and it wakes a main thread blocked in a system call.
+    Only the first signal is raised: while the block cleans up, further ones are ignored. The
+    previous handlers and hook are restored on exit. Outside the main thread (where Python
+    cannot handle signals) nothing is changed.
 
     Parameters
     ----------
@@ -276,6 +277,7 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
         for number, handler_before in previous.items():
             signal.signal(number, signal.SIG_DFL if handler_before is None else handler_before)
         stop.cancel_alarm()
+    stop.raise_pending()  # the block ended before the alarm: the signal still stops the run
 
 
 class _SignalStop:
@@ -307,6 +309,11 @@ class _SignalStop:
             self._again_soon(lost.signal_number)
         else:
             self.hook_before(unraisable)
+
+    def raise_pending(self):
+        if self.pending is not None and self.raised is None:
+            self.raised = self.pending
+            raise Interrupted(self.pending)
 
     def _again_soon(self, number):
         self.pending = number

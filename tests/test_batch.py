@@ -532,7 +532,10 @@ def free_bytes(path: Path) -> int:
 
 
 @pytest.mark.slow
-def test_a_full_disk_stops_the_batch_and_the_same_command_resumes(tmp_path, bells_wav, small_disk):
+def test_a_full_disk_stops_the_batch_and_the_same_command_resumes(
+    tmp_path, bells_wav, small_disk, model
+):
+    # model: the LiteRT conversion is cached, so the run prints nothing but its one error line
     archive = short_archive(tmp_path / "in", bells_wav, 10, seconds=5.0)
     filler = small_disk / "filler"
     filler.write_bytes(b"\0" * (free_bytes(small_disk) - 40 * 1024))  # room for a few files

@@ -237,9 +237,15 @@ ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)]
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "block", ALL_BLOCKS, ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS]
+    "block",
+    # A block works in the folder the document's earlier blocks left: one document's blocks run
+    # in one process, in order (pytest-xdist's --dist loadgroup).
+    [pytest.param(b, marks=pytest.mark.xdist_group(f"docs/{b.document.name}")) for b in ALL_BLOCKS],
+    ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS],
 )
-def test_document_examples_are_true(block, workspaces, session_cache_dir):
+def test_document_examples_are_true(block, workspaces, session_cache_dir, model):
+    """Each block's commands print what the document shows (``model``: YAMNet's LiteRT
+    conversion is in the session's cache, so no block prints that it converts)."""
     if block.needs_shared_data and not SHARED_DATA.is_dir():
         pytest.skip(f"needs the shared data at {SHARED_DATA}")
     cwd = workspaces(block.document)

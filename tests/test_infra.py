@@ -95,13 +95,14 @@ def test_a_signal_during_an_import_stops_the_block_once_the_import_is_over(tmp_p
 
 
 def test_a_signal_outside_imports_stops_the_block_at_once():
+    handler_before = signal.getsignal(signal.SIGINT)
     started = time.monotonic()
     with pytest.raises(Interrupted) as stopped, stop_on_signals():
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(5)
     assert time.monotonic() - started < 2
     assert stopped.value.signal_number == signal.SIGINT
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before
 
 
 def test_a_signal_lost_in_a_callback_python_ignores_is_raised_again(capsys):
@@ -126,3 +127,22 @@ def test_a_signal_lost_in_a_callback_python_ignores_is_raised_again(capsys):
     assert stopped.value.signal_number == signal.SIGTERM
     assert "Exception ignored" not in capsys.readouterr().err
     assert sys.unraisablehook is hook_before
+
+
+def test_a_signal_held_back_past_the_end_of_the_block_is_raised_as_it_ends(tmp_path, monkeypatch):
+    # The block's last instruction is an import that takes the signal: there is no instruction
+    # left for the alarm, so the end of the block raises it.
+    name = "sed_test_signalled_at_the_end"
+    (tmp_path / f"{name}.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "time.sleep(0.005)  # the signal is handled here, inside the import\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr("sed.infra.SIGNAL_RETRY_SECONDS", 60.0)  # the alarm would come too late
+    with pytest.raises(Interrupted) as stopped, stop_on_signals():
+        __import__(name)
+    assert stopped.value.signal_number == signal.SIGTERM
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    monkeypatch.delitem(sys.modules, name)
