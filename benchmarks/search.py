@@ -5,8 +5,8 @@
                                        [--index-dir DIR]
 
 The 20 sed_dev/office soundscapes (60 s each) are indexed, windows and frames
-(`sed.indexing.build_index`, `sed.frame_index.build_frame_index`; into --index-dir when given, kept
-and reused, else a temporary folder). Each of the 110 clips of the `train` half of
+(`sed.indexing.index_recordings`, `sed.frame_index.build_frame_index`; into --index-dir when
+given, kept and reused, else a temporary folder). Each of the 110 clips of the `train` half of
 dcase2016_task2/train_split.csv (none of them mixed into the soundscapes) is a query; every window
 of the index is ranked by `sed.search.similarities` under each rule of RULES in one run: the plain
 cosine of window embeddings (the baseline, first measured at MAP 0.242, P@10 0.414), the window
@@ -286,15 +286,17 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
 
+    from sed.audio import find_audio_files
     from sed.frame_index import build_frame_index
     from sed.index import open_index
-    from sed.indexing import build_index
+    from sed.indexing import index_recordings
     from sed.pipeline import load_model
     from sed.search import query_embeddings, similarities
 
     model = load_model(hop_seconds=args.hop)
     folder = args.index_dir or tempfile.mkdtemp(prefix="sed-search-bench-")
-    build_index(sorted(map(str, (soundscapes / "audio").glob("*.flac"))), folder, model)
+    audio = find_audio_files([soundscapes / "audio"], pattern="*.flac").files
+    index_recordings(audio, folder, model, frames=False)
     build_frame_index(open_index(folder), model)
     index = open_index(folder)
     print(f"index: {index.folder}, {len(index)} windows, hop {index.hop_seconds} s")

@@ -218,15 +218,16 @@ def source_index(path: str | None, work: str) -> str:
     """The index holding the real embeddings (built from sed_dev/office when missing)."""
     from _common import DATA
 
+    from sed.audio import find_audio_files
     from sed.index import is_index
-    from sed.indexing import build_index
+    from sed.indexing import index_recordings
 
     path = path or os.path.join(work, "office.index")
     if not is_index(path):
         from sed.pipeline import load_model
 
-        audio = sorted((DATA / "sed_dev" / "office" / "audio").glob("*.flac"))
-        build_index(map(str, audio), path, load_model())
+        audio = find_audio_files([DATA / "sed_dev" / "office" / "audio"], pattern="*.flac").files
+        index_recordings(audio, path, load_model(), frames=False)
     return path
 
 

@@ -40,7 +40,7 @@ _EXPORTS = {
     "tune": "sed.tuning",
     "read_events": "sed.events",
     "write_events": "sed.events",
-    "build_index": "sed.indexing",
+    "index_recordings": "sed.indexing",
     "open_index": "sed.index",
     "query_embeddings": "sed.search",
     "hits_to_events": "sed.search",

@@ -163,7 +163,7 @@ def build_frame_index(
     Parameters
     ----------
     index : sed.index.Index
-        Opened after :func:`sed.indexing.build_index`; its folder receives the frame files.
+        Opened after :func:`sed.indexing.index_recordings`; its folder receives the frame files.
     model : sed.model.Yamnet
         The index's model (its weights; the hop does not matter to frames).
     progress : callable, optional

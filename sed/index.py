@@ -186,7 +186,7 @@ class Index:
 
 @dataclass
 class IndexReport:
-    """What :func:`build_index` did.
+    """What :func:`sed.indexing.index_recordings` did.
 
     Attributes
     ----------

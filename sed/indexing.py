@@ -209,7 +209,7 @@ def index_recordings(
     ----------
     recordings : sequence of Recording
         From :func:`sed.audio.find_audio_files`; written in this order, whatever runs the
-        model.
+        model. A file named twice is indexed once (the repeat is reported skipped).
     folder : str or os.PathLike
         Created if missing. An existing index is extended: recordings it holds (by absolute
         path) are skipped before any work is sent.
@@ -280,61 +280,6 @@ def index_recordings(
             message = f"{Interrupted(number).message}: {_resume_hint(report, tasks)}"
             raise Interrupted(number, message) from None
     return report
-
-
-def build_index(
-    paths: Iterable[str | os.PathLike],
-    folder: str | os.PathLike,
-    model: Yamnet,
-    *,
-    resampler: str | None = None,
-    progress: Callable[[str, int], None] | None = None,
-) -> IndexReport:
-    """Embed every window of the audio files ``paths`` into an index folder, in this process.
-
-    :func:`index_recordings` for a list of files rather than a found archive, with neither
-    frames nor worker processes: the index holds the same rows and bytes as ``sed index
-    --no-frames`` over the same files in the same order.
-
-    Parameters
-    ----------
-    paths : iterable of str or os.PathLike
-        Audio files (see :func:`sed.audio.find_audio_files` for folders); each is stored under
-        the path as given. A file named twice is indexed once (the repeat is reported skipped).
-    folder : str or os.PathLike
-        Created if missing. An existing index is extended: recordings it holds (by absolute
-        path) are skipped.
-    model : sed.model.Yamnet
-        Its weights and hop must be the index's when it exists.
-    resampler : {"soxr", "resampy"}, optional
-    progress : callable, optional
-        As for :func:`index_recordings`: ``progress(path, -1)`` for each recording skipped,
-        before any is embedded, then ``progress(path, n_windows)`` as each is committed.
-
-    Returns
-    -------
-    report : IndexReport
-        Unreadable files are listed in ``failed`` with their one-line reason.
-
-    Raises
-    ------
-    ModelError, ParameterError
-        If the index was built with other weights, another hop or framing (nothing is added).
-    OutputError
-        If ``folder`` is a file, or a folder holding other files than an index.
-    Interrupted
-        On ``SIGINT`` or ``SIGTERM``, with how many recordings are indexed.
-    """
-    names = [os.fspath(path) for path in paths]
-    return index_recordings(
-        [Recording(name, name) for name in names],
-        folder,
-        model,
-        frames=False,
-        resampler=resampler,
-        jobs=1,
-        progress=progress,
-    )
 
 
 def _tasks(

@@ -522,7 +522,8 @@ class WindowScoreStream:
         check_batch_size(batch_size)
         self.model, self.labels, self._to_labels = model, tuple(labels), to_labels
         self.params = model.params
-        self._batch, self._keep, self._low_latency = batch_size, keep_embeddings, low_latency
+        self._batch, self._keep_embeddings = batch_size, keep_embeddings
+        self._low_latency = low_latency
         self._levels = keep_levels and not low_latency
         self._front = _FrontEnd(self.params, model.feature_implementation, energies=self._levels)
         self._windows = WindowStream(self.params)
@@ -532,6 +533,11 @@ class WindowScoreStream:
     @property
     def samples(self) -> int:
         return self._front.samples
+
+    @property
+    def keep_embeddings(self) -> bool:
+        """Whether the chunks carry the windows' ``(k, 1024)`` embeddings (set when opened)."""
+        return self._keep_embeddings
 
     def prepare(self, samples: np.ndarray) -> _Windows | None:
         return self._cut(*self._front.push(samples), last=False)
@@ -577,7 +583,7 @@ class WindowScoreStream:
             starts,
             ends,
             prepared.frame_level_db,
-            embeddings if self._keep else None,
+            embeddings if self._keep_embeddings else None,
         )
 
     def finish(self) -> ScoreChunk:
@@ -1030,7 +1036,7 @@ def score_waveforms(
             items = [stream.prepare(block) for block in _waveform_blocks(waveform, params)]
             items.append(stream.prepare_end())
             kept = [item for item in items if item is not None]
-            yield _PreparedWaveform(stream, kept, filename, keep_embeddings)
+            yield _PreparedWaveform(stream, kept, filename)
 
     pending: deque[_PreparedWaveform] = deque()  # windows given to the model, grids not given out
     waiting = np.zeros((0, params.patch_frames, params.mel_bands), np.float32)  # not yet scored
@@ -1060,7 +1066,6 @@ class _PreparedWaveform:
     stream: WindowScoreStream
     items: list[_Windows]
     filename: str
-    keep_embeddings: bool
 
     @property
     def n_windows(self) -> int:
@@ -1076,7 +1081,8 @@ class _PreparedWaveform:
             first = last
         chunks.append(self.stream.finish())
         duration_seconds = self.stream.samples / self.stream.params.sample_rate
-        return _grid(self.stream, chunks, self.filename, duration_seconds, self.keep_embeddings)
+        keep_embeddings = self.stream.keep_embeddings
+        return _grid(self.stream, chunks, self.filename, duration_seconds, keep_embeddings)
 
 
 class _Outputs:

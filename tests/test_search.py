@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from sed.audio import find_audio_files
+from sed.audio import Recording, find_audio_files
 from sed.cli import cli
 from sed.errors import AudioError, ModelError, ParameterError
 from sed.frame_index import FRAME_LAYERS, FRAME_MEANS, FRAMES_JSON, layer_file
@@ -26,7 +26,7 @@ from sed.index import (
     open_index,
     start_time_from_name,
 )
-from sed.indexing import build_index, index_recordings
+from sed.indexing import index_recordings
 from sed.search import hits_to_events, query_embeddings, search, similarities
 from sed.vector_store import GRAPH
 
@@ -47,7 +47,7 @@ def archive(tmp_path_factory, bells_wav):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, archive, model):
     folder = tmp_path_factory.mktemp("index") / "idx"
-    report = build_index(sorted(map(str, archive.glob("*.wav"))), folder, model)
+    report = index_recordings(find_audio_files([archive]).files, folder, model, frames=False)
     assert len(report.added) == 2 and not report.failed
     return open_index(folder)
 
@@ -124,9 +124,9 @@ def test_incremental_run_adds_new_recordings_and_skips_indexed_ones(tmp_path, ar
     folder = tmp_path / "idx"
     bells = str(archive / "bells.wav")
     # A file named twice is indexed once, its repeat counted as already indexed.
-    first = build_index([bells, bells], folder, model)
+    first = index_recordings([Recording(bells, "bells.wav")] * 2, folder, model, frames=False)
     assert first.added == [bells] and first.skipped == [bells]
-    report = build_index(sorted(map(str, archive.glob("*.wav"))), folder, model)
+    report = index_recordings(find_audio_files([archive]).files, folder, model, frames=False)
     assert report.skipped == [bells]
     assert len(report.added) == 1
     index = open_index(folder)
@@ -155,13 +155,13 @@ def test_approximate_search_scores_like_exact_and_falls_back_without_graph(tmp_p
 
 def test_another_hop_or_model_is_refused(tmp_path, archive, model, reference_hop_model):
     folder = tmp_path / "idx"
-    build_index([str(archive / "bells.wav")], folder, model)
-    copy = str(archive / "20240131_120000_copy.wav")
+    index_recordings(find_audio_files([archive / "bells.wav"]).files, folder, model, frames=False)
+    copy = find_audio_files([archive / "20240131_120000_copy.wav"]).files
     with pytest.raises(ParameterError, match="hop 0.5 s, not 0.48 s"):
-        build_index([copy], folder, reference_hop_model)
+        index_recordings(copy, folder, reference_hop_model, frames=False)
     other = dataclasses.replace(model, weights_sha256="0" * 64)
     with pytest.raises(ModelError, match="other YAMNet weights"):
-        build_index([copy], folder, other)
+        index_recordings(copy, folder, other, frames=False)
     with pytest.raises(ModelError):
         open_index(folder).check_model(other)
     assert len(open_index(folder).recordings) == 1

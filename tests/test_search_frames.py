@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from sed.audio import find_audio_files
 from sed.cli import cli
 from sed.errors import ParameterError
 from sed.frame_index import (
@@ -22,7 +23,7 @@ from sed.frame_index import (
     recording_frames,
 )
 from sed.index import open_index
-from sed.indexing import build_index
+from sed.indexing import index_recordings
 from sed.search import (
     Query,
     active_frames,
@@ -66,7 +67,7 @@ def archive(tmp_path_factory, bells_wav, event_clip):
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory, archive, model):
     folder = tmp_path_factory.mktemp("index") / "idx"
-    build_index(sorted(map(str, archive.glob("*.wav"))), folder, model)
+    index_recordings(find_audio_files([archive]).files, folder, model, frames=False)
     assert build_frame_index(open_index(folder), model) == []
     index = open_index(folder)
     return index, open_frame_index(index)
@@ -250,7 +251,7 @@ def test_auto_scoring_falls_back_to_windows_and_frames_says_what_is_missing(
     tmp_path, archive, model
 ):
     folder = tmp_path / "idx"
-    build_index([str(archive / "street.wav")], folder, model)
+    index_recordings(find_audio_files([archive / "street.wav"]).files, folder, model, frames=False)
     index = open_index(folder)
     assert open_frame_index(index) is None
     query = query_embeddings(archive / "street.wav", model, start_seconds=3, end_seconds=4)
@@ -268,7 +269,7 @@ def test_auto_scoring_falls_back_to_windows_and_frames_says_what_is_missing(
 
 def test_a_second_run_adds_nothing_and_cuts_off_a_killed_runs_rows(tmp_path, archive, model):
     folder = tmp_path / "idx"
-    build_index([str(archive / "street.wav")], folder, model)
+    index_recordings(find_audio_files([archive / "street.wav"]).files, folder, model, frames=False)
     build_frame_index(open_index(folder), model)
     path = os.path.join(folder, layer_file(6))
     size = os.path.getsize(path)
@@ -276,7 +277,8 @@ def test_a_second_run_adds_nothing_and_cuts_off_a_killed_runs_rows(tmp_path, arc
     assert os.path.getsize(path) == size
     with open(path, "ab") as handle:  # what a run killed before its commit leaves
         handle.write(b"\x00" * 1000)
-    build_index([str(archive / "street_keys.wav")], folder, model)
+    street_keys = find_audio_files([archive / "street_keys.wav"]).files
+    index_recordings(street_keys, folder, model, frames=False)
     index = open_index(folder)
     build_frame_index(index, model)
     frames = open_frame_index(index)

@@ -7,9 +7,10 @@ import csv
 import numpy as np
 import pytest
 
+from sed.audio import find_audio_files
 from sed.frame_index import build_frame_index
 from sed.index import open_index
-from sed.indexing import build_index
+from sed.indexing import index_recordings
 from sed.search import DEFAULT_EXPAND, candidate_count, candidate_rows, query_embeddings, search
 
 K = 100
@@ -20,8 +21,8 @@ def office_index(tmp_path_factory, shared_data, model):
     """The 20 sed_dev/office soundscapes (20 min, 2,400 windows at hop 0.5 s) indexed, with
     their frames."""
     folder = tmp_path_factory.mktemp("office") / "idx"
-    audio = sorted((shared_data / "sed_dev" / "office" / "audio").glob("*.flac"))
-    report = build_index(map(str, audio), folder, model)
+    audio = find_audio_files([shared_data / "sed_dev" / "office" / "audio"], pattern="*.flac").files
+    report = index_recordings(audio, folder, model, frames=False)
     assert len(report.added) == 20 and not report.failed
     assert build_frame_index(open_index(folder), model) == []
     return open_index(folder)
