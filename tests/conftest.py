@@ -149,25 +149,11 @@ def is_slow(item) -> bool:
     return name in MEASURED_SLOW.get(item.path.name, ())
 
 
-#: The ``xdist_group`` of the tests that ``tests/test_reliability.py`` checks were run and passed,
-#: and of the test that checks it: with ``-n 2`` (``--dist loadgroup``, the project's default)
-#: they run in one process, which then knows their outcomes without running them again.
-VERIFIED_ELSEWHERE_GROUP = "verified-elsewhere"
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """Mark the slow tests (:func:`is_slow`): ``pytest -m "not slow"`` leaves them out; and put
-    the reliability cases' named tests in :data:`VERIFIED_ELSEWHERE_GROUP`."""
-    from tests.reliability_cases import CASES
-
-    named = {case.verified_by for case in CASES if case.verified_by}
-    named.add("tests/test_reliability.py::test_the_test_a_case_names_passes")
+    """Mark the slow tests (:func:`is_slow`): ``pytest -m "not slow"`` leaves them out."""
     for item in items:
         if is_slow(item):
             item.add_marker(pytest.mark.slow)
-        if item.nodeid.split("[")[0] in named:
-            item.add_marker(pytest.mark.xdist_group(VERIFIED_ELSEWHERE_GROUP))
 
 
 #: Where the session keeps each test's outcome (``config.stash[OUTCOMES][nodeid]``: "passed",
@@ -187,9 +173,8 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.when == "call" or report.outcome != "passed":
         outcomes = item.config.stash[OUTCOMES]
-        test = item.nodeid.removesuffix(f"@{VERIFIED_ELSEWHERE_GROUP}")  # pytest-xdist's suffix
-        seen = outcomes.get(test, "passed")
-        outcomes[test] = max(seen, report.outcome, key=_RANK.__getitem__)
+        seen = outcomes.get(item.nodeid, "passed")
+        outcomes[item.nodeid] = max(seen, report.outcome, key=_RANK.__getitem__)
     return report
 
 

@@ -208,28 +208,36 @@ def clean(output: str) -> list[str]:
     return lines
 
 
-@pytest.fixture(scope="module")
-def workspaces(tmp_path_factory, embedding_cache_dir):
-    """One working folder per document, like the project folder: examples/ and ../shared.
+class Workspaces:
+    """One working folder per document, like the project folder: examples/ and ../shared; and
+    which of the document's blocks this process has run in it.
 
     The documents' ``--cache-dir embeddings`` (and ``EmbeddingCache("embeddings")``) is the
     session's embedding cache, so the ESC-50 clips that several documents and tests train on are
     embedded once: the cache is keyed by content, so what the examples print is the same."""
-    made: dict[Path, Path] = {}
-    embedding_cache_dir.mkdir(parents=True, exist_ok=True)
 
-    def workspace(document: Path) -> Path:
-        if document not in made:
-            root = tmp_path_factory.mktemp(document.stem)
+    def __init__(self, tmp_path_factory, embedding_cache_dir: Path):
+        self._factory, self._embeddings = tmp_path_factory, embedding_cache_dir
+        self._made: dict[Path, Path] = {}
+        self.ran: set[tuple[Path, int]] = set()  # (document, line) of the blocks run
+
+    def folder(self, document: Path) -> Path:
+        if document not in self._made:
+            self._embeddings.mkdir(parents=True, exist_ok=True)
+            root = self._factory.mktemp(document.stem)
             project = root / "project"
             shutil.copytree(EXAMPLES, project / "examples")
-            (project / "embeddings").symlink_to(embedding_cache_dir)
+            (project / "embeddings").symlink_to(self._embeddings)
             if SHARED_DATA.is_dir():
                 (root / "shared").symlink_to(SHARED_DATA.parent)
-            made[document] = project
-        return made[document]
+            self._made[document] = project
+        return self._made[document]
 
-    return workspace
+
+@pytest.fixture(scope="module")
+def workspaces(tmp_path_factory, embedding_cache_dir):
+    """The documents' working folders (:class:`Workspaces`)."""
+    return Workspaces(tmp_path_factory, embedding_cache_dir)
 
 
 ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)]
@@ -237,24 +245,32 @@ ALL_BLOCKS = [block for document in DOCUMENTS for block in blocks_of(document)]
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "block",
-    # A block works in the folder the document's earlier blocks left: one document's blocks run
-    # in one process, in order (pytest-xdist's --dist loadgroup).
-    [pytest.param(b, marks=pytest.mark.xdist_group(f"docs/{b.document.name}")) for b in ALL_BLOCKS],
-    ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS],
+    "block", ALL_BLOCKS, ids=[f"{b.document.relative_to(ROOT)}:{b.line}" for b in ALL_BLOCKS]
 )
 def test_document_examples_are_true(block, workspaces, session_cache_dir, model):
-    """Each block's commands print what the document shows (``model``: YAMNet's LiteRT
-    conversion is in the session's cache, so no block prints that it converts)."""
+    """Each block's commands print what the document shows, in the folder the document's
+    earlier blocks left: those another process ran (``pytest -n``) are run here first.
+    ``model``: YAMNet's LiteRT conversion is in the session's cache, so no block prints that it
+    converts."""
     if block.needs_shared_data and not SHARED_DATA.is_dir():
         pytest.skip(f"needs the shared data at {SHARED_DATA}")
-    cwd = workspaces(block.document)
     env = dict(
         os.environ,
         SED_CACHE_DIR=session_cache_dir,
         COLUMNS="100",
         PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
     )
+    earlier = [b for b in ALL_BLOCKS if b.document == block.document and b.line < block.line]
+    for needed in [*earlier, block]:
+        if (needed.document, needed.line) in workspaces.ran:
+            continue
+        workspaces.ran.add((needed.document, needed.line))
+        if not needed.needs_shared_data or SHARED_DATA.is_dir():
+            run_block(needed, workspaces.folder(needed.document), env)
+
+
+def run_block(block: Block, cwd: Path, env: dict) -> None:
+    """Run ``block`` in ``cwd``; fail the test if it prints other than the document shows."""
     where = f"{block.document.relative_to(ROOT)}, block at line {block.line}"
     if block.language == "python" and "__main__" not in block.text:
         run_python_in_process(block, cwd)
