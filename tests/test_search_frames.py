@@ -26,6 +26,7 @@ from sed.indexing import build_index
 from sed.search import (
     Query,
     active_frames,
+    partial_mean,
     query_embeddings,
     search,
     similarities,
@@ -105,8 +106,8 @@ def window_frames_reference(index, frames, layer):
 
 
 def raw_chamfer_reference(index, frames, query_frames, layer):
-    """Per window, the mean over the query's frames of their best centred cosine to the
-    window's frames."""
+    """Per window, the mean over the better half of the query's frames (ceil(n / 2) of n, the
+    partial chamfer) of their best centred cosine to the window's frames."""
     centre = frames.means[layer]
 
     def unit(x):
@@ -115,7 +116,10 @@ def raw_chamfer_reference(index, frames, query_frames, layer):
 
     query = unit(query_frames[layer])
     windows = window_frames_reference(index, frames, layer)
-    return np.array([(unit(own) @ query.T).max(axis=0).mean() for own in windows])
+    half = -(-len(query) // 2)
+    return np.array(
+        [np.sort((unit(own) @ query.T).max(axis=0))[::-1][:half].mean() for own in windows]
+    )
 
 
 def zscore(scores):
@@ -202,6 +206,15 @@ def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, mode
     cached = index.cache[("standardising_frames", 0)]
     np.testing.assert_allclose(similarities(index, [example], rows=rows[::2]), some[::2], atol=1e-6)
     assert index.cache[("standardising_frames", 0)] is cached
+
+
+def test_partial_chamfer_averages_the_better_half_of_the_query_frames():
+    # Window 0 matches 3 of 5 query frames exactly and 2 not at all; window 1 all 5 at 0.7.
+    best = np.array([[1.0, -0.2, 1.0, 1.0, -0.2], [0.7, 0.7, 0.7, 0.7, 0.7]])
+    # ceil(5 / 2) = 3 frames: window 0's three matches outrank window 1, whose plain mean wins.
+    np.testing.assert_allclose(partial_mean(best), [1.0, 0.7])
+    np.testing.assert_allclose(partial_mean(best, fraction=1.0), [0.52, 0.7])
+    np.testing.assert_allclose(partial_mean(best[:, :1]), [1.0, 0.7])
 
 
 def test_silence_around_a_query_does_not_count(event_clip, model):
