@@ -253,10 +253,14 @@ def test_a_short_event_raises_the_score_of_its_windows(indexed, archive, shared_
 def test_a_span_of_an_indexed_recording_finds_itself_first(indexed, archive, model):
     index, _ = indexed
     query = query_embeddings(archive / "street.wav", model, start_seconds=6.0, end_seconds=6.96)
-    hits = search(index, [query], k=2)
-    # The same window in the recording and in its copy with the keys (which sound at 12.3 s).
+    hits = search(index, [query], k=6)
+    # The windows over the span in the recording and in its copy with the keys (which sound at
+    # 12.3 s): the partial chamfer scores the windows that hold half the span's frames (5.5 s
+    # and 6.5 s) as high as the span's own, which matches all of them.
     assert set(hits.recordings) == {0, 1}
     assert np.all(hits.onsets < 6.96) and np.all(hits.offsets > 6.0)
+    own = hits.scores[np.isclose(hits.onsets, 6.0)]
+    assert len(own) == 2 and own.min() >= hits.scores.max() - 1e-4
 
 
 def test_auto_scoring_falls_back_to_windows_and_frames_says_what_is_missing(
