@@ -11,10 +11,13 @@ training clips as queries, and checked on ``sed_dev/animals`` with ESC-50 clips
 - ``scoring="frames"`` (the default when the index holds frames, :mod:`sed.frame_index`): the
   query and the index are compared frame by frame, in YAMNet's layer 6 (a frame every 80 ms)
   and layer 14 (every 320 ms) feature maps, not as 0.96 s windows. A window's score in one layer
-  is the *chamfer similarity* of the query's frames to the window's: for each sounding frame of
-  the query (within :data:`ACTIVE_DB` dB of its loudest 80 ms), its best cosine to any frame
-  that overlaps the window, averaged over the query's frames (the set-to-set "MaxSim" of
-  ColBERT, Khattab & Zaharia 2020; the chamfer distance of point sets). A 0.2 s knock is then
+  is a *partial chamfer similarity* of the query's frames to the window's: for each sounding
+  frame of the query (within :data:`ACTIVE_DB` dB of its loudest 80 ms), its best cosine to any
+  frame that overlaps the window, averaged over the better half of the query's frames
+  (:data:`CHAMFER_FRACTION`; the set-to-set "MaxSim" of ColBERT, Khattab & Zaharia 2020, and
+  the chamfer distance of point sets, made partial as the partial Hausdorff distance of
+  Huttenlocher et al. 1993 ranks at the median: a window holding part of a long example, or
+  the example with another sound over part of it, need not match every frame). A 0.2 s knock is then
   matched by the two or three frames where it sounds, where a window embedding of it is mostly
   the background. Each layer's scores are standardised over the index (z-scores: the layers'
   cosines spread differently) and averaged. Frames are centred on the archive's mean frame
@@ -39,7 +42,8 @@ training clips as queries, and checked on ``sed_dev/animals`` with ESC-50 clips
   their own (average query expansion, Chum et al. 2007, on the frames a hit shares with the
   query, as ColBERT-PRF, Wang et al. 2021, expands a query by feedback tokens). On the office
   benchmark: MAP 0.413, P@10 0.589 against 0.384 / 0.568 without; animals 0.480 / 0.714
-  against 0.454 / 0.659.
+  against 0.454 / 0.659 (both with the full chamfer). With the partial chamfer and expansion:
+  office 0.416 / 0.604, animals 0.486 / 0.736.
 - Negative examples: a window's score is its similarity to the positives minus its similarity to
   the negatives, so windows that sound like a negative sink in the ranking.
 """
@@ -69,6 +73,12 @@ DEFAULT_SCORING = "auto"
 #: A query frame counts in the chamfer similarity when its mean power is within this many dB of
 #: the query's loudest 80 ms frame: the clip's silence and tails would otherwise match silence.
 ACTIVE_DB = 20.0
+#: The fraction of the query's frames (the best-matching ones, per window) whose best cosines
+#: the chamfer similarity averages: the median rank of the partial Hausdorff distance
+#: (Huttenlocher, Klanderman & Rucklidge, IEEE PAMI 1993), not tuned. Against the mean over
+#: every frame (1.0): office MAP / P@10 0.416 / 0.604 against 0.413 / 0.589, animals
+#: 0.486 / 0.736 against 0.480 / 0.714 (with query expansion; docs/search.md).
+CHAMFER_FRACTION = 0.5
 #: The frame rule's grid (layer 6's stride), and the audio around a span of a recording that its
 #: frames are computed with (layer 14's receptive field reaches 1.26 s back, 1.88 s ahead).
 FRAME_GRID_SECONDS = 0.08
@@ -659,9 +669,9 @@ def _layer_chamfer(
     query: np.ndarray,
     rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per window (of the index, or of ``rows``), the mean over the query's frames (columns of
-    ``query``, unit vectors of shape ``(channels, n_active)``) of their best cosine to a frame
-    of ``layer`` overlapping the window."""
+    """Per window (of the index, or of ``rows``), the partial mean (:func:`partial_mean`) over
+    the query's frames (columns of ``query``, unit vectors of shape ``(channels, n_active)``) of
+    their best cosine to a frame of ``layer`` overlapping the window."""
     if rows is not None:
         return _rows_chamfer(index, frame_index, layer, query, rows)
     hop = frame_index.hops[layer]
@@ -680,7 +690,7 @@ def _layer_chamfer(
             cosines = np.vstack([cosines, np.full((1, cosines.shape[1]), -np.inf, np.float32)])
             pairs = np.stack([starts - low, ends - low], axis=1).ravel()
             best = np.maximum.reduceat(cosines, pairs, axis=0)[::2]
-            scores[recording.first_row + windows] = best.mean(axis=1)
+            scores[recording.first_row + windows] = partial_mean(best)
     return scores
 
 
@@ -715,9 +725,31 @@ def _gathered_frames(
 
 
 def _gathered_chamfer(frames: np.ndarray, offsets: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Per window of :func:`_gathered_frames`, the mean over the query's frames (unit columns)
-    of their best cosine to the window's frames."""
-    return np.maximum.reduceat(frames @ query, offsets, axis=0).mean(axis=1)
+    """Per window of :func:`_gathered_frames`, the partial mean (:func:`partial_mean`) over the
+    query's frames (unit columns) of their best cosine to the window's frames."""
+    return partial_mean(np.maximum.reduceat(frames @ query, offsets, axis=0))
+
+
+def partial_mean(best: np.ndarray, fraction: float = CHAMFER_FRACTION) -> np.ndarray:
+    """Per window, the mean of the highest ``ceil(fraction * n)`` of its ``n`` query frames'
+    best cosines: the aggregation of the partial chamfer similarity (:data:`CHAMFER_FRACTION`).
+
+    Parameters
+    ----------
+    best : np.ndarray [shape=(n_windows, n_query_frames)]
+        Each query frame's best cosine to a window's frames, in [-1, 1].
+    fraction : float in (0, 1]
+        1 is the plain mean over every query frame.
+
+    Returns
+    -------
+    scores : np.ndarray [shape=(n_windows,), dtype=best.dtype]
+    """
+    keep = max(1, int(np.ceil(fraction * best.shape[1])))
+    if keep >= best.shape[1]:
+        return best.mean(axis=1)
+    # The top `keep` per row, in any order (np.partition is linear, a sort is not needed).
+    return np.partition(best, best.shape[1] - keep, axis=1)[:, -keep:].mean(axis=1)
 
 
 def standardising_frames(

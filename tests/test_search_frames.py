@@ -27,6 +27,7 @@ from sed.indexing import index_recordings
 from sed.search import (
     Query,
     active_frames,
+    partial_mean,
     query_embeddings,
     search,
     similarities,
@@ -106,8 +107,8 @@ def window_frames_reference(index, frames, layer):
 
 
 def raw_chamfer_reference(index, frames, query_frames, layer):
-    """Per window, the mean over the query's frames of their best centred cosine to the
-    window's frames."""
+    """Per window, the mean over the better half of the query's frames (ceil(n / 2) of n, the
+    partial chamfer) of their best centred cosine to the window's frames."""
     centre = frames.means[layer]
 
     def unit(x):
@@ -116,7 +117,10 @@ def raw_chamfer_reference(index, frames, query_frames, layer):
 
     query = unit(query_frames[layer])
     windows = window_frames_reference(index, frames, layer)
-    return np.array([(unit(own) @ query.T).max(axis=0).mean() for own in windows])
+    half = -(-len(query) // 2)
+    return np.array(
+        [np.sort((unit(own) @ query.T).max(axis=0))[::-1][:half].mean() for own in windows]
+    )
 
 
 def zscore(scores):
@@ -205,6 +209,15 @@ def test_candidate_windows_score_as_in_the_whole_index(indexed, event_clip, mode
     assert index.cache[("standardising_frames", 0)] is cached
 
 
+def test_partial_chamfer_averages_the_better_half_of_the_query_frames():
+    # Window 0 matches 3 of 5 query frames exactly and 2 not at all; window 1 all 5 at 0.7.
+    best = np.array([[1.0, -0.2, 1.0, 1.0, -0.2], [0.7, 0.7, 0.7, 0.7, 0.7]])
+    # ceil(5 / 2) = 3 frames: window 0's three matches outrank window 1, whose plain mean wins.
+    np.testing.assert_allclose(partial_mean(best), [1.0, 0.7])
+    np.testing.assert_allclose(partial_mean(best, fraction=1.0), [0.52, 0.7])
+    np.testing.assert_allclose(partial_mean(best[:, :1]), [1.0, 0.7])
+
+
 def test_silence_around_a_query_does_not_count(event_clip, model):
     alone = active_frames(event_clip, model)
     # Whole 80 ms frames (1280 samples) of zeros, so that the clip's frames stay aligned.
@@ -241,10 +254,14 @@ def test_a_short_event_raises_the_score_of_its_windows(indexed, archive, shared_
 def test_a_span_of_an_indexed_recording_finds_itself_first(indexed, archive, model):
     index, _ = indexed
     query = query_embeddings(archive / "street.wav", model, start_seconds=6.0, end_seconds=6.96)
-    hits = search(index, [query], k=2)
-    # The same window in the recording and in its copy with the keys (which sound at 12.3 s).
+    hits = search(index, [query], k=6)
+    # The windows over the span in the recording and in its copy with the keys (which sound at
+    # 12.3 s): the partial chamfer scores the windows that hold half the span's frames (5.5 s
+    # and 6.5 s) as high as the span's own, which matches all of them.
     assert set(hits.recordings) == {0, 1}
     assert np.all(hits.onsets < 6.96) and np.all(hits.offsets > 6.0)
+    own = hits.scores[np.isclose(hits.onsets, 6.0)]
+    assert len(own) == 2 and own.min() >= hits.scores.max() - 1e-4
 
 
 def test_auto_scoring_falls_back_to_windows_and_frames_says_what_is_missing(
