@@ -153,6 +153,8 @@ def test_detect_tag_and_tune_with_a_frame_head(frame_head, tmp_path):
         ),
         (["{clips}", "--frame-level", "--hop", "0.25"], "--hop applies to window heads"),
         (["{clips}", "--soundscapes", "10"], "--soundscapes applies to --frame-level heads"),
+        (["{clips}", "--mixup", "0.5"], "--mixup applies to --frame-level heads"),
+        (["{clips}", "--frame-level", "--mixup", "1.5"], "not in the range 0<=x<=1"),
         (["{clips}", "--non-target", "{root}"], "--non-target applies to --frame-level heads"),
         (["--frame-level"], "no training data: give event clips (DATA) or annotated recordings"),
         (
@@ -227,6 +229,8 @@ def test_the_report_sets_unheard_rooms_and_raw_yamnet_beside_the_heard_ones(tmp_
         output,
         "--soundscapes",
         "20",
+        "--mixup",
+        "0.5",
         "--epochs",
         "3",
         "--label-map",
@@ -251,7 +255,9 @@ def test_the_report_sets_unheard_rooms_and_raw_yamnet_beside_the_heard_ones(tmp_
     assert any(
         line.startswith("  raw YAMNet with the label map, unheard (4 recordings)") for line in lines
     )
+    assert "; 20 soundscapes of 10 s, mixup 0.5" in report
     metadata = json.loads((output / "head.json").read_text())
+    assert metadata["training"]["config"]["mixup"] == 0.5
     validation = metadata["validation"]
     assert validation["tuned_on"] == "unheard" and len(validation["unheard_backgrounds"]) == 1
     conditions = validation["conditions"]

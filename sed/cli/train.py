@@ -32,7 +32,15 @@ _DEFAULTS = TrainingConfig()
 _FRAME_DEFAULTS = FrameTrainingConfig()
 #: Options that only window heads take, and options that only frame-level heads take.
 _WINDOW_ONLY = ("activation", "mixtures", "folds")
-_FRAME_ONLY = ("recordings", "annotations", "soundscapes", "layers", "label_map", "non_target")
+_FRAME_ONLY = (
+    "recordings",
+    "annotations",
+    "soundscapes",
+    "mixup",
+    "layers",
+    "label_map",
+    "non_target",
+)
 
 #: The options of the training itself, setting the fields of :class:`TrainingConfig` (the
 #: frame-level training takes the same seed, epochs, patience and validation fraction).
@@ -83,6 +91,15 @@ SOUNDSCAPES_OPTION = ConfigOption(
     "soundscapes",
     click.IntRange(min=0),
     "Frame-level: training soundscapes synthesised from DATA's clips.",
+)
+
+#: ``--mixup``, of :class:`FrameTrainingConfig`.
+MIXUP_OPTION = ConfigOption(
+    ("--mixup",),
+    "mixup",
+    click.FloatRange(0, 1),
+    "Frame-level: share of training sequences mixed with another (mixup): better in rooms "
+    "no background recording came from, a little worse in those they came from.",
 )
 
 
@@ -160,6 +177,7 @@ SOUNDSCAPES_OPTION = ConfigOption(
     "training soundscapes with no label, so that any loud event is not enough to fire.",
 )
 @config_option(SOUNDSCAPES_OPTION, _FRAME_DEFAULTS)
+@config_option(MIXUP_OPTION, _FRAME_DEFAULTS)
 @click.option(
     "--layers",
     default=",".join(map(str, DEFAULT_FRAME_LAYERS)),
@@ -195,6 +213,7 @@ def train(
     annotations,
     non_target,
     soundscapes,
+    mixup,
     layers,
     label_map,
     activation,
@@ -260,6 +279,7 @@ def train(
         frame_config = FrameTrainingConfig(
             layers=_layer_list(layers),
             soundscapes=soundscapes,
+            mixup=mixup,
             seed=seed,
             max_epochs=epochs,
             patience=patience if "patience" in given else _FRAME_DEFAULTS.patience,

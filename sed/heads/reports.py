@@ -329,6 +329,7 @@ def frame_report_lines(report: dict) -> list[str]:
                 else ""
             )
             + f"; {config['soundscapes']} soundscapes of {config['sequence_seconds']:g} s"
+            + (f", mixup {config['mixup']:g}" if config.get("mixup") else "")
         )
     recordings = data.get("recordings")
     if recordings:
