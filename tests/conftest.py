@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -159,7 +160,7 @@ def pytest_collection_modifyitems(items):
 #: Where the session keeps each test's outcome (``config.stash[OUTCOMES][nodeid]``: "passed",
 #: "skipped" or "failed", the worst of its setup, call and teardown), so a test can check that
 #: another one ran and passed (``tests/test_reliability.py``: the tests that docs/reliability.md
-#: names).
+#: names). Read them with :func:`session_outcomes`.
 OUTCOMES = pytest.StashKey[dict[str, str]]()
 _RANK = {"passed": 0, "skipped": 1, "failed": 2}
 
@@ -172,10 +173,39 @@ def pytest_configure(config):
 def pytest_runtest_makereport(item, call):
     report = yield
     if report.when == "call" or report.outcome != "passed":
-        outcomes = item.config.stash[OUTCOMES]
-        seen = outcomes.get(item.nodeid, "passed")
-        outcomes[item.nodeid] = max(seen, report.outcome, key=_RANK.__getitem__)
+        _record_outcome(item.config.stash[OUTCOMES], item.nodeid, report.outcome)
+        shared = _shared_outcomes_file(item.config)
+        if shared is not None:
+            with open(shared, "a", encoding="utf-8") as lines:  # one short line: one write
+                lines.write(json.dumps([item.nodeid, report.outcome]) + "\n")
     return report
+
+
+def _record_outcome(outcomes: dict[str, str], test: str, outcome: str) -> None:
+    outcomes[test] = max(outcomes.get(test, "passed"), outcome, key=_RANK.__getitem__)
+
+
+def _shared_outcomes_file(config) -> Path | None:
+    """With ``pytest -n`` (pytest-xdist), the file where every worker process appends the
+    outcomes of its tests: in the run's base temporary folder, the parent of the workers' own."""
+    if "PYTEST_XDIST_WORKER" not in os.environ or not config.option.basetemp:
+        return None
+    return Path(config.option.basetemp).parent / "outcomes.jsonl"
+
+
+def session_outcomes(config) -> dict[str, str]:
+    """Each test's outcome so far in this run (:data:`OUTCOMES`): this process's, and with
+    ``pytest -n`` those the other worker processes have recorded too."""
+    outcomes = dict(config.stash[OUTCOMES])
+    shared = _shared_outcomes_file(config)
+    if shared is not None and shared.is_file():
+        for line in shared.read_text(encoding="utf-8").splitlines():
+            try:
+                test, outcome = json.loads(line)
+            except ValueError:  # a line another process is writing
+                continue
+            _record_outcome(outcomes, test, outcome)
+    return outcomes
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from tests.conftest import OUTCOMES, ROOT
+from tests.conftest import ROOT, session_outcomes
 from tests.reliability_cases import CASES, TABLE_END, TABLE_START, make_workspace, render_table
 from tests.test_docs import clean, matches
 
@@ -85,14 +85,13 @@ def test_the_test_a_case_names_causes_it_and_asserts_its_message(case):
 
 @pytest.fixture(scope="module")
 def named_outcomes(request, tmp_path_factory):
-    """The outcome of every test the cases name: from this session when it ran here (the full
-    suite runs tests/test_batch.py and the others first), else from one pytest run of those
-    tests that did not. Returns ``{test: [outcome, ...]}`` and what that run printed."""
+    """The outcome of every test the cases name: from this run when it ran already, here or in
+    another ``pytest -n`` worker (the full suite runs tests/test_batch.py and the others
+    first), else from one pytest run of those tests that did not. Returns ``{test: [outcome,
+    ...]}`` and what that run printed."""
     wanted = sorted({case.verified_by for case in VERIFIED_ELSEWHERE})
-    outcomes = {
-        test: [v for k, v in request.config.stash[OUTCOMES].items() if k.split("[")[0] == test]
-        for test in wanted
-    }
+    ran = session_outcomes(request.config)
+    outcomes = {test: [v for k, v in ran.items() if k.split("[")[0] == test] for test in wanted}
     missing = [test for test, found in outcomes.items() if not found]
     printed = ""
     if missing:
