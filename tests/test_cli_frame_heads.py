@@ -154,7 +154,6 @@ def test_detect_tag_and_tune_with_a_frame_head(frame_head, tmp_path):
         (["{clips}", "--frame-level", "--hop", "0.25"], "--hop applies to window heads"),
         (["{clips}", "--soundscapes", "10"], "--soundscapes applies to --frame-level heads"),
         (["{clips}", "--mixup", "0.5"], "--mixup applies to --frame-level heads"),
-        (["{clips}", "--frame-level", "--mixup", "1.5"], "not in the range 0<=x<=1"),
         (["{clips}", "--non-target", "{root}"], "--non-target applies to --frame-level heads"),
         (["--frame-level"], "no training data: give event clips (DATA) or annotated recordings"),
         (

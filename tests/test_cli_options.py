@@ -92,6 +92,7 @@ LIBRARY_DEFAULTS = {
     ("train", "patience"): TRAINING.patience,
     ("train", "validation_fraction"): TRAINING.validation_fraction,
     ("train", "soundscapes"): FRAME_TRAINING.soundscapes,
+    ("train", "mixup"): FRAME_TRAINING.mixup,
     ("train", "layers"): ",".join(map(str, heads_config.DEFAULT_FRAME_LAYERS)),
     ("review", "seed"): review.DEFAULT_SEED,
     ("review", "audio_format"): review.DEFAULT_AUDIO_FORMAT,
