@@ -44,6 +44,11 @@ import soundfile as sf
 
 BIN = Path(sys.executable).parent
 WORK = Path(tempfile.gettempdir()) / "sed-bench" / "cluster"
+# The environment `sed detect` runs in: this process's as it started. Starting a LocalCluster
+# writes Dask's worker environment (distributed.nanny.pre-spawn-environ, MALLOC_TRIM_THRESHOLD_
+# among it) into this process's own os.environ for good, which --jobs workers started after it
+# would inherit: a third more CPU per recording (docs/cluster.md).
+ENVIRONMENT = dict(os.environ)
 SUMMARY = re.compile(r"(\d+) processed.* of audio in ([\d.]+) s")
 
 
@@ -91,6 +96,7 @@ def run_sed(args: list[str], *, stdin: bytes | None = None, stop_when=None):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=ENVIRONMENT,
     )
     if stdin is not None:
         process.stdin.write(stdin)
