@@ -8,20 +8,23 @@ looped real recordings of ../shared/data, see material.py) once in /tmp/sed-benc
 runs ``sed detect FOLDER -o OUT`` (default backend, all 521 classes) in a child process, each into
 a fresh output folder:
 
-1. locally with ``--jobs 1`` and ``--jobs 2``;
-2. with ``--scheduler`` on a LocalCluster (127.0.0.1) of 1, then 2 single-threaded worker
-   processes, started by this script before the run (its start-up is not timed).
+1. locally with ``--jobs 1``, then with ``--scheduler`` on a LocalCluster (127.0.0.1) of one
+   single-threaded worker process;
+2. ``--repeats`` rounds (default 1) of ``--jobs 2`` and of a LocalCluster of 2 single-threaded
+   worker processes, the order swapped every round.
+
+Each cluster is started by this script before its run (its start-up is not timed); every
+``sed detect`` runs in the environment this script started with.
 
 For each: wall time of the whole command, and the batch's own processing time (the summary
 line's "in X s": model loading in the client excluded, the workers' model loading included,
 as for --jobs 2). Then: scaling efficiency (2 workers / 1 worker), the cluster's overhead per
-recording against --jobs 2 (as many single-threaded processes; with ``--repeats N``, that pair is
-run N times, the order swapped every round, and the overhead given as mean and standard
-deviation over the rounds), and the client's peak resident
-memory for a ``--paths``-path list read from standard input (empty files, each a quick failure
-row on the workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared
-with a run of 1,000 paths; ``--paths 0`` leaves that out). ``sed index`` has no cluster runner
-(nor ``--jobs``), so only ``sed detect`` is measured. Figures depend on what else runs: the load
+recording against --jobs 2 (as many single-threaded processes) for each round, with mean and
+standard deviation over several rounds, and the client's peak resident memory for a
+``--paths``-path list read from standard input (empty files, each a quick failure row on the
+workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared with a run
+of 1,000 paths; ``--paths 0`` leaves that out). Only ``sed detect`` is measured (``sed index``
+has both runners too). Figures depend on what else runs: the load
 average is printed with them.
 """
 
