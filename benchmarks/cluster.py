@@ -1,25 +1,30 @@
 """`sed detect` on a Dask cluster against local worker processes, and the client's memory.
 
     uv run python benchmarks/cluster.py [--recordings 32] [--minutes 2] [--paths 100000]
-                                         [--stop-after 2000]
+                                         [--stop-after 2000] [--repeats 1]
 
 Makes ``--recordings`` recordings of ``--minutes`` each (44.1 kHz stereo FLAC cut from the
 looped real recordings of ../shared/data, see material.py) once in /tmp/sed-bench/cluster, then
 runs ``sed detect FOLDER -o OUT`` (default backend, all 521 classes) in a child process, each into
 a fresh output folder:
 
-1. locally with ``--jobs 1`` and ``--jobs 2``;
-2. with ``--scheduler`` on a LocalCluster (127.0.0.1) of 1, then 2 single-threaded worker
-   processes, started by this script before the run (its start-up is not timed).
+1. locally with ``--jobs 1``, then with ``--scheduler`` on a LocalCluster (127.0.0.1) of one
+   single-threaded worker process;
+2. ``--repeats`` rounds (default 1) of ``--jobs 2`` and of a LocalCluster of 2 single-threaded
+   worker processes, the order swapped every round.
+
+Each cluster is started by this script before its run (its start-up is not timed); every
+``sed detect`` runs in the environment this script started with.
 
 For each: wall time of the whole command, and the batch's own processing time (the summary
 line's "in X s": model loading in the client excluded, the workers' model loading included,
 as for --jobs 2). Then: scaling efficiency (2 workers / 1 worker), the cluster's overhead per
-recording against --jobs 2 (as many single-threaded processes), and the client's peak resident
-memory for a ``--paths``-path list read from standard input (empty files, each a quick failure
-row on the workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared
-with a run of 1,000 paths; ``--paths 0`` leaves that out). ``sed index`` has no cluster runner
-(nor ``--jobs``), so only ``sed detect`` is measured. Figures depend on what else runs: the load
+recording against --jobs 2 (as many single-threaded processes) for each round, with mean and
+standard deviation over several rounds, and the client's peak resident memory for a
+``--paths``-path list read from standard input (empty files, each a quick failure row on the
+workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared with a run
+of 1,000 paths; ``--paths 0`` leaves that out). Only ``sed detect`` is measured (``sed index``
+has both runners too). Figures depend on what else runs: the load
 average is printed with them.
 """
 
@@ -29,6 +34,7 @@ import argparse
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +47,11 @@ import soundfile as sf
 
 BIN = Path(sys.executable).parent
 WORK = Path(tempfile.gettempdir()) / "sed-bench" / "cluster"
+# The environment `sed detect` runs in: this process's as it started. Starting a LocalCluster
+# writes Dask's worker environment (distributed.nanny.pre-spawn-environ, MALLOC_TRIM_THRESHOLD_
+# among it) into this process's own os.environ for good, which --jobs workers started after it
+# would inherit: a third more CPU per recording (docs/cluster.md).
+ENVIRONMENT = dict(os.environ)
 SUMMARY = re.compile(r"(\d+) processed.* of audio in ([\d.]+) s")
 
 
@@ -88,6 +99,7 @@ def run_sed(args: list[str], *, stdin: bytes | None = None, stop_when=None):
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=ENVIRONMENT,
     )
     if stdin is not None:
         process.stdin.write(stdin)
@@ -139,6 +151,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--paths", type=int, default=100_000, help="0: no memory measurement")
     parser.add_argument("--stop-after", type=int, default=2000, help="tasks of the long list")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds of --jobs 2 against 2 workers"
+    )
     args = parser.parse_args()
 
     print(f"CPU: {cpu_model()}; {load()}")
@@ -147,32 +162,52 @@ def main() -> None:
     print(f"{args.recordings} recordings x {args.minutes:g} min = {audio / 3600:.2f} h in {folder}")
     run_sed([str(folder / "rec000.flac"), "-o", str(WORK / "warm.csv")])  # LiteRT cache, disk
 
-    results = {}
-    for jobs in (1, 2):
-        name = f"jobs{jobs}"
-        results[name] = run_sed([str(folder), "-o", fresh(name), "--jobs", str(jobs)])
-        report(f"local --jobs {jobs}", results[name], audio)
-    for workers in (1, 2):
-        name = f"cluster{workers}"
-        with on_cluster(workers) as cluster:
-            results[name] = run_sed(
-                [str(folder), "-o", fresh(name), "--scheduler", cluster.scheduler_address]
-            )
-        report(f"cluster, {workers} worker{'s' * (workers > 1)}", results[name], audio)
+    results = {
+        "jobs1": local_run(folder, 1, audio),
+        "cluster1": cluster_run(folder, 1, audio),
+    }
+    overheads = []  # (ms per recording, %) per round
+    for number in range(args.repeats):
+        # Swapped every round, so that a drift in the machine's load favours neither side.
+        runs = (local_run, cluster_run) if number % 2 == 0 else (cluster_run, local_run)
+        pair = {run.__name__: run(folder, 2, audio) for run in runs}
+        local, remote = pair["local_run"].processing, pair["cluster_run"].processing
+        overheads.append(((remote - local) / args.recordings * 1000, (remote / local - 1) * 100))
+        results.update(jobs2=pair["local_run"], cluster2=pair["cluster_run"])
 
     one, two = results["cluster1"].processing, results["cluster2"].processing
     print(f"scaling efficiency (2 workers / 1 worker): {one / two:.2f}x ({one / two / 2:.0%})")
     # Against --jobs 2, the same work: two single-threaded processes. (--jobs 1 is one process
     # whose model runs on every core, not one single-threaded worker.)
-    local, remote = results["jobs2"].processing, results["cluster2"].processing
-    per_recording = (remote - local) / args.recordings * 1000
-    print(
-        f"cluster overhead against --jobs 2: {per_recording:+.0f} ms per recording "
-        f"({(remote / local - 1) * 100:+.1f} %)"
-    )
+    for ms, percent in overheads:
+        print(f"cluster overhead against --jobs 2: {ms:+.0f} ms per recording ({percent:+.1f} %)")
+    if len(overheads) > 1:
+        ms, percent = (statistics.mean(column) for column in zip(*overheads))
+        ms_sd, percent_sd = (statistics.stdev(column) for column in zip(*overheads))
+        print(
+            f"over {len(overheads)} rounds: {ms:+.0f} ± {ms_sd:.0f} ms per recording "
+            f"({percent:+.1f} ± {percent_sd:.1f} %, mean ± standard deviation)"
+        )
 
     if args.paths > 0:
         client_memory(args.paths, args.stop_after)
+
+
+def local_run(folder: Path, jobs: int, audio_seconds: float) -> Run:
+    """``sed detect FOLDER --jobs JOBS`` into a fresh folder, reported."""
+    result = run_sed([str(folder), "-o", fresh(f"jobs{jobs}"), "--jobs", str(jobs)])
+    report(f"local --jobs {jobs}", result, audio_seconds)
+    return result
+
+
+def cluster_run(folder: Path, workers: int, audio_seconds: float) -> Run:
+    """``sed detect FOLDER --scheduler`` on a fresh LocalCluster of ``workers`` single-threaded
+    worker processes (its start-up not timed), into a fresh folder, reported."""
+    with on_cluster(workers) as cluster:
+        address = cluster.scheduler_address
+        result = run_sed([str(folder), "-o", fresh(f"cluster{workers}"), "--scheduler", address])
+    report(f"cluster, {workers} worker{'s' * (workers > 1)}", result, audio_seconds)
+    return result
 
 
 def client_memory(paths_count: int, stop_after: int) -> None:
