@@ -47,8 +47,9 @@ MEASURED_SLOW = {
     "test_acceptance.py": {"test_bicycle_bells_segment_f1"},
     "test_audio.py": {
         "test_resamplers_keep_frequency_and_level",
-        "test_soxr_stream_equals_whole_signal_resampling",
+        "test_resampy_is_kaiser_best",
         "test_resampy_stream_equals_whole_signal_resampling",
+        "test_soxr_stream_equals_whole_signal_resampling",
     },
     "test_bad_inputs.py": {"test_every_table_round_trips_for_any_file_name"},
     "test_batch.py": {
@@ -56,6 +57,7 @@ MEASURED_SLOW = {
         "test_a_rerun_with_another_threshold_is_refused_unless_overwrite",
         "test_batch_outputs_failures_and_resume",
         "test_batch_summary_gives_events_per_label_and_a_resumed_run_its_audio",
+        "test_evaluate_reads_a_batch_output_folder",
         "test_files_written_before_a_kill_stay_the_batchs_own",
     },
     "test_cli.py": {
@@ -82,7 +84,10 @@ MEASURED_SLOW = {
         "test_dask_is_not_imported_by_the_command_line",
         "test_the_runner_refuses_a_bad_bound_and_an_unreachable_scheduler",
     },
-    "test_heads_frame.py": {"test_validation_holds_out_whole_background_recordings_unheard"},
+    "test_heads_frame.py": {
+        "test_one_background_recording_cannot_give_unheard_validation",
+        "test_validation_holds_out_whole_background_recordings_unheard",
+    },
     "test_listen.py": {
         "test_a_file_that_is_not_an_events_file_is_never_touched",
         "test_a_head_listens_as_it_detects",
@@ -117,9 +122,19 @@ MEASURED_SLOW = {
     },
     "test_scorers.py": {
         "test_clip_scores_follow_the_scorer",
+        "test_every_kind_detects_the_same_events_without_keeping_its_scores",
         "test_every_kind_listens_as_it_detects_with_its_own_postprocessing",
         "test_frame_events_span_their_frames_when_listening_too",
         "test_sed_listen_takes_a_frame_head_and_prints_the_events_of_detect",
+    },
+    "test_search.py": {
+        "test_a_window_cut_from_the_archive_finds_itself_first",
+        "test_cli_index_then_search_writes_readable_events",
+    },
+    "test_search_frames.py": {"test_cli_index_stores_frames_and_search_uses_them"},
+    "test_search_store.py": {
+        "test_recall_at_100_against_exact_search",
+        "test_the_graph_scores_a_fraction_of_the_index",
     },
     "test_sed_eval_suite.py": {"test_dcase_style_street_1200_s_per_recording"},
     "test_segmenter.py": {
