@@ -1,12 +1,14 @@
-"""`sed detect` on a Dask cluster against local worker processes, and the client's memory.
+"""`sed detect` or `sed index` on a Dask cluster against local worker processes, and the client's
+memory.
 
-    uv run python benchmarks/cluster.py [--recordings 32] [--minutes 2] [--paths 100000]
-                                         [--stop-after 2000] [--repeats 1]
+    uv run python benchmarks/cluster.py [--command detect|index] [--recordings 32] [--minutes 2]
+                                         [--paths 100000] [--stop-after 2000] [--repeats 1]
 
 Makes ``--recordings`` recordings of ``--minutes`` each (44.1 kHz stereo FLAC cut from the
 looped real recordings of ../shared/data, see material.py) once in /tmp/sed-bench/cluster, then
-runs ``sed detect FOLDER -o OUT`` (default backend, all 521 classes) in a child process, each into
-a fresh output folder:
+runs ``sed detect FOLDER -o OUT`` (default backend, all 521 classes; or ``sed index FOLDER -o
+INDEX_DIR`` with ``--command index``: windows and frames) in a child process, each into a fresh
+output folder:
 
 1. locally with ``--jobs 1``, then with ``--scheduler`` on a LocalCluster (127.0.0.1) of one
    single-threaded worker process;
@@ -18,14 +20,15 @@ Each cluster is started by this script before its run (its start-up is not timed
 
 For each: wall time of the whole command, and the batch's own processing time (the summary
 line's "in X s": model loading in the client excluded, the workers' model loading included,
-as for --jobs 2). Then: scaling efficiency (2 workers / 1 worker), the cluster's overhead per
-recording against --jobs 2 (as many single-threaded processes) for each round, with mean and
-standard deviation over several rounds, and the client's peak resident memory for a
-``--paths``-path list read from standard input (empty files, each a quick failure row on the
-workers; the run is stopped with SIGTERM after ``--stop-after`` tasks and compared with a run
-of 1,000 paths; ``--paths 0`` leaves that out). Only ``sed detect`` is measured (``sed index``
-has both runners too). Figures depend on what else runs: the load
-average is printed with them.
+as for --jobs 2). ``sed index`` prints no processing time: its overhead is of the wall time,
+which counts the client's start-up and model loading on both sides. Then: scaling efficiency
+(2 workers / 1 worker), the cluster's overhead per recording against --jobs 2 (as many
+single-threaded processes) for each round, with mean and standard deviation over several
+rounds, and the client's peak resident memory for a ``--paths``-path list read from standard
+input (empty files, each a quick failure row on the workers; the run is stopped with SIGTERM
+after ``--stop-after`` tasks and compared with a run of 1,000 paths; ``--paths 0`` leaves that
+out; ``sed detect`` only). Figures depend on what else runs: the load average is printed with
+them.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ WORK = Path(tempfile.gettempdir()) / "sed-bench" / "cluster"
 # would inherit: a third more CPU per recording (docs/cluster.md).
 ENVIRONMENT = dict(os.environ)
 SUMMARY = re.compile(r"(\d+) processed.* of audio in ([\d.]+) s")
+INDEX_SUMMARY = re.compile(r"(\d+) added \(")
 
 
 class Run(NamedTuple):
@@ -91,11 +95,15 @@ def make_recordings(count: int, minutes: float) -> Path:
     return folder
 
 
-def run_sed(args: list[str], *, stdin: bytes | None = None, stop_when=None):
-    """Run ``sed detect ARGS`` (stopped with SIGTERM once ``stop_when()``) and measure it."""
+def run_sed(
+    args: list[str], *, command: str = "detect", stdin: bytes | None = None, stop_when=None
+):
+    """Run ``sed COMMAND ARGS`` (stopped with SIGTERM once ``stop_when()``) and measure it;
+    its processing time is the summary line's (``sed detect``) or the wall time (``sed index``,
+    which prints none)."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        [str(BIN / "sed"), "detect", *args, "--quiet"],
+        [str(BIN / "sed"), command, *args, "--quiet"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -113,7 +121,11 @@ def run_sed(args: list[str], *, stdin: bytes | None = None, stop_when=None):
     out, err = process.stdout.read().decode(), process.stderr.read().decode()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1) and not (stop_when and code == 128 + signal.SIGTERM):
-        sys.exit(f"sed detect {' '.join(args)} failed ({code}):\n{err}")
+        sys.exit(f"sed {command} {' '.join(args)} failed ({code}):\n{err}")
+    if command == "index":
+        found = INDEX_SUMMARY.search(out)
+        processed, processing = (int(found[1]), wall) if found else (0, float("nan"))
+        return Run(wall, processing, processed, usage.ru_maxrss / 1024)
     found = SUMMARY.search(out)  # none when stopped
     processed, processing = (int(found[1]), float(found[2])) if found else (0, float("nan"))
     return Run(wall, processing, processed, usage.ru_maxrss / 1024)
@@ -147,6 +159,7 @@ def report(name: str, result: Run, audio_seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--command", choices=("detect", "index"), default="detect")
     parser.add_argument("--recordings", type=int, default=32)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--paths", type=int, default=100_000, help="0: no memory measurement")
@@ -161,16 +174,18 @@ def main() -> None:
     audio = args.recordings * args.minutes * 60
     print(f"{args.recordings} recordings x {args.minutes:g} min = {audio / 3600:.2f} h in {folder}")
     run_sed([str(folder / "rec000.flac"), "-o", str(WORK / "warm.csv")])  # LiteRT cache, disk
+    command = args.command
+    print(f"sed {command}")
 
     results = {
-        "jobs1": local_run(folder, 1, audio),
-        "cluster1": cluster_run(folder, 1, audio),
+        "jobs1": local_run(folder, 1, audio, command),
+        "cluster1": cluster_run(folder, 1, audio, command),
     }
     overheads = []  # (ms per recording, %) per round
     for number in range(args.repeats):
         # Swapped every round, so that a drift in the machine's load favours neither side.
         runs = (local_run, cluster_run) if number % 2 == 0 else (cluster_run, local_run)
-        pair = {run.__name__: run(folder, 2, audio) for run in runs}
+        pair = {run.__name__: run(folder, 2, audio, command) for run in runs}
         local, remote = pair["local_run"].processing, pair["cluster_run"].processing
         overheads.append(((remote - local) / args.recordings * 1000, (remote / local - 1) * 100))
         results.update(jobs2=pair["local_run"], cluster2=pair["cluster_run"])
@@ -189,23 +204,28 @@ def main() -> None:
             f"({percent:+.1f} ± {percent_sd:.1f} %, mean ± standard deviation)"
         )
 
-    if args.paths > 0:
+    if args.paths > 0 and command == "detect":
         client_memory(args.paths, args.stop_after)
 
 
-def local_run(folder: Path, jobs: int, audio_seconds: float) -> Run:
-    """``sed detect FOLDER --jobs JOBS`` into a fresh folder, reported."""
-    result = run_sed([str(folder), "-o", fresh(f"jobs{jobs}"), "--jobs", str(jobs)])
+def local_run(folder: Path, jobs: int, audio_seconds: float, command: str) -> Run:
+    """``sed COMMAND FOLDER --jobs JOBS`` into a fresh folder, reported."""
+    result = run_sed(
+        [str(folder), "-o", fresh(f"jobs{jobs}"), "--jobs", str(jobs)], command=command
+    )
     report(f"local --jobs {jobs}", result, audio_seconds)
     return result
 
 
-def cluster_run(folder: Path, workers: int, audio_seconds: float) -> Run:
-    """``sed detect FOLDER --scheduler`` on a fresh LocalCluster of ``workers`` single-threaded
+def cluster_run(folder: Path, workers: int, audio_seconds: float, command: str) -> Run:
+    """``sed COMMAND FOLDER --scheduler`` on a fresh LocalCluster of ``workers`` single-threaded
     worker processes (its start-up not timed), into a fresh folder, reported."""
     with on_cluster(workers) as cluster:
         address = cluster.scheduler_address
-        result = run_sed([str(folder), "-o", fresh(f"cluster{workers}"), "--scheduler", address])
+        result = run_sed(
+            [str(folder), "-o", fresh(f"cluster{workers}"), "--scheduler", address],
+            command=command,
+        )
     report(f"cluster, {workers} worker{'s' * (workers > 1)}", result, audio_seconds)
     return result
 

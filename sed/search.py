@@ -838,6 +838,7 @@ def search(
     scoring: str = DEFAULT_SCORING,
     exact: bool = False,
     expand: int = DEFAULT_EXPAND,
+    within: np.ndarray | None = None,
 ) -> Hits:
     """The ``k`` windows of the index most similar to the query examples.
 
@@ -862,6 +863,10 @@ def search(
     expand : int >= 0
         Query expansion by the frames of this many best windows (:func:`similarities`; the
         frame rule only); 0 turns it off. The expansion's hits are the candidates' best.
+    within : np.ndarray [shape=(m,), dtype=int64], optional
+        Only these vector rows (sorted; :func:`sed.search_filter.select_windows`), each scored
+        exactly: the graph's candidates are the whole archive's nearest, and a filter could
+        leave few of them. A filter that keeps most of the archive costs as much as ``exact``.
 
     Returns
     -------
@@ -879,7 +884,14 @@ def search(
         raise ParameterError(f"k must be at least 1, not {k}")
     if isinstance(queries, (np.ndarray, Query)):
         queries = [queries]
-    rows = None if exact else candidate_rows(index, queries, k=k, pooling=pooling, centre=centre)
+    if within is not None:
+        rows = np.asarray(within, np.int64)
+        if len(rows) == 0:
+            return best_windows(index, np.zeros(0, np.float32), k=k, rows=rows)
+    elif exact:
+        rows = None
+    else:
+        rows = candidate_rows(index, queries, k=k, pooling=pooling, centre=centre)
     scores = similarities(
         index,
         queries,
@@ -1042,7 +1054,12 @@ def head_scores(index: Index, head: Head, label: str) -> np.ndarray:
 
 
 def search_with_head(
-    index: Index, head: Head, *, label: str | None = None, k: int = DEFAULT_K
+    index: Index,
+    head: Head,
+    *,
+    label: str | None = None,
+    k: int = DEFAULT_K,
+    within: np.ndarray | None = None,
 ) -> Hits:
     """Re-rank the index with a trained window head: the ``k`` windows it scores highest.
 
@@ -1054,6 +1071,8 @@ def search_with_head(
     label : str, optional
         The label to rank by (:func:`head_label`: by default the head's only event label).
     k : int > 0
+    within : np.ndarray [shape=(m,), dtype=int64], optional
+        Only these vector rows (sorted; :func:`sed.search_filter.select_windows`).
 
     Returns
     -------
@@ -1067,7 +1086,11 @@ def search_with_head(
     """
     if k < 1:
         raise ParameterError(f"k must be at least 1, not {k}")
-    return best_windows(index, head_scores(index, head, head_label(head, label)), k=k)
+    scores = head_scores(index, head, head_label(head, label))
+    if within is None:
+        return best_windows(index, scores, k=k)
+    within = np.asarray(within, np.int64)
+    return best_windows(index, scores[within], k=k, rows=within)
 
 
 def hits_to_events(

@@ -131,6 +131,7 @@ MEASURED_SLOW = {
         "test_a_window_cut_from_the_archive_finds_itself_first",
         "test_cli_index_then_search_writes_readable_events",
     },
+    "test_search_filter.py": {"test_cli_search_narrowed_by_recording_and_time_of_day"},
     "test_search_frames.py": {"test_cli_index_stores_frames_and_search_uses_them"},
     "test_search_store.py": {
         "test_recall_at_100_against_exact_search",

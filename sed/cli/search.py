@@ -72,6 +72,21 @@ from sed.search import (
     help="Hits of one recording closer than this (s) become one event.",
 )
 @click.option(
+    "--recording",
+    "recording_patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only recordings whose indexed name or path matches this glob pattern (e.g. "
+    "'site3/*', '*_202406*'); repeat for several.",
+)
+@click.option(
+    "--time-of-day",
+    default=None,
+    metavar="HH:MM-HH:MM",
+    help="Only windows starting between these clock times, from the YYYYMMDD_HHMMSS in the "
+    "file names (recordings without one are left out); 22:00-04:00 wraps past midnight.",
+)
+@click.option(
     "--pooling",
     type=click.Choice(POOLINGS),
     default=DEFAULT_POOLING,
@@ -129,6 +144,8 @@ def search(
     output,
     label,
     min_gap_seconds,
+    recording_patterns,
+    time_of_day,
     pooling,
     centre,
     scoring,
@@ -140,7 +157,8 @@ def search(
     """Find the K windows of the index INDEX_DIR most similar to the --query sounds (score =
     how far the window's similarity stands above the index's average, in standard deviations;
     a cosine with --scoring windows), or scored highest by a trained window --head (score = the
-    head's), and write them, adjacent windows merged into events, to -o."""
+    head's), and write them, adjacent windows merged into events, to -o. --recording and
+    --time-of-day narrow the windows searched (every one of them is then scored)."""
     from sed import pipeline
     from sed.errors import ParameterError
     from sed.events import write_events
@@ -160,8 +178,9 @@ def search(
         inputs={"--query": queries, "--negative": negatives, "--head": head_dir},
     )
     index = open_index(index_dir)
+    within = _selected_rows(index, recording_patterns, time_of_day)
     if head_dir:
-        hits, label = _head_hits(index, head_dir, label, k)
+        hits, label = _head_hits(index, head_dir, label, k, within)
         events = hits_to_events(index, hits, label, min_gap_seconds=min_gap_seconds)
         write_events(events, output, output_formats(output)[0])
         click.echo(f"{len(hits)} windows, {len(events)} events written to {output}")
@@ -186,6 +205,7 @@ def search(
         scoring=scoring,
         exact=exact,
         expand=expand,
+        within=within,
     )
     events = hits_to_events(index, hits, label or positive[0].name, min_gap_seconds=min_gap_seconds)
     write_events(events, output, output_formats(output)[0])
@@ -215,7 +235,25 @@ def _refuse_with_head(context: click.Context) -> None:
         raise ParameterError(f"{', '.join(given)} apply to --query, not --head")
 
 
-def _head_hits(index, head_dir: str, label: str | None, k: int):
+def _selected_rows(index, recording_patterns: tuple[str, ...], time_of_day: str | None):
+    """The rows --recording and --time-of-day leave (None: every row); a note on stderr for the
+    recordings a time of day leaves out because their names carry no start time."""
+    from sed.search_filter import TimeOfDay, select_windows
+
+    clock = TimeOfDay.parse(time_of_day) if time_of_day is not None else None
+    selection = select_windows(index, recordings=recording_patterns, time_of_day=clock)
+    if selection is None:
+        return None
+    if selection.undated:
+        click.echo(
+            f"sed search: {selection.undated} recording{'s' * (selection.undated != 1)} without "
+            f"a YYYYMMDD_HHMMSS start time in the name left out by --time-of-day {clock}",
+            err=True,
+        )
+    return selection.rows
+
+
+def _head_hits(index, head_dir: str, label: str | None, k: int, within):
     """The hits of a window head over the index, and the label they rank by."""
     from sed import pipeline
     from sed.errors import ParameterError
@@ -229,4 +267,4 @@ def _head_hits(index, head_dir: str, label: str | None, k: int):
             head_dir,
         )
     label = head_label(head, label)
-    return search_with_head(index, head, label=label, k=k), label
+    return search_with_head(index, head, label=label, k=k, within=within), label
