@@ -105,8 +105,18 @@ def _read_json(folder: str) -> dict:
     return stored
 
 
-def recording_frames(path: str, model: Yamnet, *, resampler: str) -> tuple[list[np.ndarray], float]:
+def recording_frames(
+    path: str, model: Yamnet, *, resampler: str, overlap: bool = True
+) -> tuple[list[np.ndarray], float]:
     """Each :data:`FRAME_LAYERS` layer's frames of one audio file, at the layer's own stride.
+
+    Parameters
+    ----------
+    path : str
+    model : sed.model.Yamnet
+    resampler : {"soxr", "resampy"}
+    overlap : bool
+        Decode and compute log-mel features in a second thread while the network runs.
 
     Returns
     -------
@@ -124,7 +134,7 @@ def recording_frames(path: str, model: Yamnet, *, resampler: str) -> tuple[list[
 
     spec = FeatureSpec(layers=FRAME_LAYERS)
     blocks, info = stream_audio(path, sample_rate=model.params.sample_rate, resampler=resampler)
-    grid = frame_features(blocks, model, spec, filename=path).features
+    grid = frame_features(blocks, model, spec, filename=path, overlap=overlap).features
     return split_layers(grid, spec), float(info.duration_seconds)
 
 

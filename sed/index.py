@@ -29,9 +29,9 @@ A recording is committed atomically: its vectors are appended and flushed to dis
 row is inserted in one SQLite transaction. A run killed in between leaves vectors past the last
 committed row; the next writer cuts them off, and readers never look past the committed rows. The
 graph follows the commits and is saved by renaming a complete new file over the old one (every
-five minutes, or ten times as long as the last save took, and at the end of a run), so it covers a prefix of the committed rows. So a killed
-``sed index`` leaves an index that is usable as it is, and that the same command resumes (adding
-the rows the graph lacks first).
+five minutes, or ten times as long as the last save took, and at the end of a run), so it
+covers a prefix of the committed rows. So a killed ``sed index`` leaves an index that is usable
+as it is, and that the same command resumes (adding the rows the graph lacks first).
 """
 
 from __future__ import annotations

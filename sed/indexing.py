@@ -101,6 +101,9 @@ def embed_recording(
 ) -> EmbeddedRecording | FileOutcome:
     """Run YAMNet over one recording for the index: what a worker does per recording.
 
+    A model loaded with one thread (:attr:`sed.model.Yamnet.threads`, as in worker processes)
+    decodes in the same thread; any other in a second one, overlapping the model.
+
     Returns
     -------
     embedded : EmbeddedRecording or FileOutcome
@@ -110,13 +113,21 @@ def embed_recording(
     from sed.segmenter import score_file
 
     embedded = EmbeddedRecording(0.0)
+    # Decoding overlaps the model in a second thread, unless this process has one thread (a
+    # worker of `--jobs` or a single-threaded Dask worker: the processes already fill the
+    # cores), as `sed detect`'s workers decide.
+    overlap = model.threads != 1
     try:
         if task.windows:
-            scored = score_file(task.path, model, resampler=resampler, keep_embeddings=True)
+            scored = score_file(
+                task.path, model, resampler=resampler, keep_embeddings=True, overlap=overlap
+            )
             embedded.embeddings = np.asarray(scored.embeddings, np.float32)
             embedded.duration_seconds = float(scored.duration_seconds)
         if task.frames:
-            embedded.frames, duration = recording_frames(task.path, model, resampler=resampler)
+            embedded.frames, duration = recording_frames(
+                task.path, model, resampler=resampler, overlap=overlap
+            )
             if not task.windows:
                 embedded.duration_seconds = duration
     except AudioError as error:

@@ -128,6 +128,7 @@ MEASURED_SLOW = {
         "test_sed_listen_takes_a_frame_head_and_prints_the_events_of_detect",
     },
     "test_search.py": {
+        "test_a_one_thread_model_embeds_in_one_thread_with_the_same_arrays",
         "test_a_window_cut_from_the_archive_finds_itself_first",
         "test_cli_index_then_search_writes_readable_events",
     },

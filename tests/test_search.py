@@ -309,6 +309,32 @@ def one_process_index(inputs: Path, folder: Path, model) -> Path:
     return folder
 
 
+def test_a_one_thread_model_embeds_in_one_thread_with_the_same_arrays(archive, model, monkeypatch):
+    import threading
+
+    from sed.indexing import IndexTask, embed_recording
+
+    task = IndexTask(str(archive / "bells.wav"), "bells.wav", windows=True, frames=True)
+    started = []
+
+    class Counted(threading.Thread):
+        def __init__(self, *args, **kwargs):
+            started.append(kwargs.get("name"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(threading, "Thread", Counted)
+    overlapped = embed_recording(model, task, "soxr")
+    assert started.count("sed-features") == 2  # the windows' pass and the frames' pass
+    started.clear()
+    # A worker's model (one thread): the processes fill the cores, so no second thread each.
+    alone = embed_recording(dataclasses.replace(model, threads=1), task, "soxr")
+    assert "sed-features" not in started
+    np.testing.assert_array_equal(alone.embeddings, overlapped.embeddings)
+    for mine, theirs in zip(alone.frames, overlapped.frames, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert alone.duration_seconds == overlapped.duration_seconds == pytest.approx(SECONDS)
+
+
 @pytest.mark.slow
 def test_jobs_2_writes_the_index_of_one_process_and_a_bad_file_is_one_line(
     tmp_path, bells_wav, model
