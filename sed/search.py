@@ -1016,8 +1016,8 @@ def head_label(head: Head, label: str | None = None) -> str:
     return label
 
 
-def head_scores(index: Index, head: Head, label: str) -> np.ndarray:
-    """A trained window head's score of ``label`` for every window of the index.
+def head_scores(index: Index, head: Head, label: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """A trained window head's score of ``label`` for every window of the index (or of ``rows``).
 
     Parameters
     ----------
@@ -1029,10 +1029,12 @@ def head_scores(index: Index, head: Head, label: str) -> np.ndarray:
         embeddings, block by block.
     label : str
         One of ``head.event_labels``.
+    rows : np.ndarray [shape=(m,), dtype=int64], optional
+        Score only these vector rows; by default every row.
 
     Returns
     -------
-    scores : np.ndarray [shape=(len(index),), dtype=float32]
+    scores : np.ndarray [shape=(len(index),) or (len(rows),), dtype=float32]
         In [0, 1].
 
     Raises
@@ -1046,9 +1048,9 @@ def head_scores(index: Index, head: Head, label: str) -> np.ndarray:
 
     column = head.labels.index(head_label(head, label))
     head.check_settings(YamnetParams(**index.settings["params"]), index.settings["weights_sha256"])
-    scores = np.empty(len(index), np.float32)
-    for start in range(0, len(index), BLOCK_ROWS):
-        block = np.asarray(index.vectors[start : start + BLOCK_ROWS], np.float32)
+    scores = np.empty(len(index) if rows is None else len(rows), np.float32)
+    for start in range(0, len(scores), BLOCK_ROWS):
+        block, _ = _vector_block(index, rows, start)
         scores[start : start + len(block)] = head.predict(block)[:, column]
     return scores
 
@@ -1086,11 +1088,10 @@ def search_with_head(
     """
     if k < 1:
         raise ParameterError(f"k must be at least 1, not {k}")
-    scores = head_scores(index, head, head_label(head, label))
-    if within is None:
-        return best_windows(index, scores, k=k)
-    within = np.asarray(within, np.int64)
-    return best_windows(index, scores[within], k=k, rows=within)
+    rows = None if within is None else np.asarray(within, np.int64)
+    return best_windows(
+        index, head_scores(index, head, head_label(head, label), rows), k=k, rows=rows
+    )
 
 
 def hits_to_events(

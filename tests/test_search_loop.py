@@ -143,6 +143,23 @@ def test_a_head_trained_on_verdicts_ranks_the_index(tmp_path, excerpt_head, bell
 
 
 @pytest.mark.slow
+def test_a_filtered_head_search_scores_only_the_windows_it_keeps(tmp_path, excerpt_head, bells_wav):
+    from sed.heads.head import Head
+    from sed.index import open_index
+    from sed.search import head_scores, search_with_head
+
+    run("index", bells_wav, "-o", tmp_path / "idx", "--quiet", "--no-frames")
+    index, head = open_index(tmp_path / "idx"), Head.load(excerpt_head)
+    every = head_scores(index, head, "bell")
+    within = np.arange(40, 80, dtype=np.int64)  # 20 to 40 s of the recording
+    np.testing.assert_array_equal(head_scores(index, head, "bell", within), every[within])
+    hits = search_with_head(index, head, label="bell", k=5, within=within)
+    best = within[np.argsort(-every[within], kind="stable")[:5]]
+    np.testing.assert_array_equal(hits.rows, best)
+    np.testing.assert_array_equal(hits.scores, every[best])
+
+
+@pytest.mark.slow
 def test_an_excerpt_table_trains_with_its_own_defaults(excerpt_head):
     config = json.loads((excerpt_head / "head.json").read_text())["training"]["config"]
     # --epochs was given; the validation split and the mixtures take the excerpt table's.
